@@ -1,0 +1,257 @@
+"""Plain frozen case records: what validation produces, the service stores and returns, and reports print.
+
+The UI and the reports only ever see these, never live database objects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from caselog import vocab
+
+
+@dataclass(frozen=True, slots=True)
+class Patient:
+    mrn: str
+    family_name: str
+    given_name: str
+    birth_date: dt.date
+    sex: str
+
+    @property
+    def display_name(self) -> str:
+        """"Family, Given" as charts show it; a mononym stays alone."""
+        return f"{self.family_name}, {self.given_name}" if self.given_name else self.family_name
+
+    def age_on(self, day: dt.date) -> int:
+        """Age in whole years on `day` (a birthday on 29 February counts from 1 March in other years)."""
+        years = day.year - self.birth_date.year
+        if (day.month, day.day) < (self.birth_date.month, self.birth_date.day):
+            years -= 1
+        return years
+
+
+@dataclass(frozen=True, slots=True)
+class TreatedLevel:
+    level: str
+    side: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.level} {self.side}"
+
+
+@dataclass(frozen=True, slots=True)
+class Anesthesia:
+    type: str
+    sedation: str | None = None
+    asa_class: str | None = None
+    emergency: bool = False
+    provider: str | None = None
+
+    @property
+    def asa_text(self) -> str:
+        """ASA class with its E suffix ("III E"), or blank when not recorded."""
+        if self.asa_class is None:
+            return ""
+        return f"{self.asa_class}{' E' if self.emergency else ''}"
+
+
+@dataclass(frozen=True, slots=True)
+class Complication:
+    category: str
+    timing: str
+    onset_date: dt.date
+    clavien_dindo: str
+    description: str | None = None
+    treatment: str | None = None
+    resolved_date: dt.date | None = None
+    review_status: str = "open"
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeScore:
+    timepoint: str
+    date: dt.date
+    nrs_back: int | None = None
+    nrs_leg: int | None = None
+    odi: int | None = None
+    relief_percent: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRecord:
+    """One logged procedure, exactly the contract's CASE object (section 2), validated."""
+
+    patient: Patient
+    procedure_date: dt.date
+    surgeon: str
+    procedure: str
+    levels: tuple[TreatedLevel, ...]
+    duration_minutes: int
+    anesthesia: Anesthesia
+    disposition: str
+    case_number: str | None = None
+    status: str = "draft"
+    facility: str | None = None
+    assistants: tuple[str, ...] = ()
+    procedure_detail: str | None = None
+    cpt_codes: tuple[str, ...] = ()
+    diagnosis_codes: tuple[str, ...] = ()
+    indication: str | None = None
+    injury_related: bool = False
+    prior_block_relief_percent: int | None = None
+    start_time: dt.datetime | None = None
+    end_time: dt.datetime | None = None
+    estimated_blood_loss_ml: int | None = None
+    complications: tuple[Complication, ...] = ()
+    outcomes: tuple[OutcomeScore, ...] = ()
+    notes: str | None = None
+
+    @property
+    def procedure_label(self) -> str:
+        return vocab.label(vocab.PROCEDURES, self.procedure)
+
+    @property
+    def levels_text(self) -> str:
+        """Levels as staff write them: `L4-L5 bilateral; L5-S1 left`."""
+        return "; ".join(lv.text for lv in self.levels)
+
+    @property
+    def worst_grade(self) -> str | None:
+        if not self.complications:
+            return None
+        return max((c.clavien_dindo for c in self.complications), key=lambda g: vocab.GRADE_RANK.get(g, -1))
+
+
+@dataclass(frozen=True, slots=True)
+class CaseView:
+    """A stored case: its record plus what the system keeps about it (identity, version, times)."""
+
+    id: int
+    version: int
+    record: CaseRecord
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    signed_by: str | None = None
+    signed_at: dt.datetime | None = None
+
+    @property
+    def case_number(self) -> str:
+        assert self.record.case_number is not None
+        return self.record.case_number
+
+    @property
+    def status(self) -> str:
+        return self.record.status
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRow:
+    """One line of the case list: enough to show and sort, cheap to load by the page."""
+
+    id: int
+    case_number: str
+    status: str
+    procedure_date: dt.date
+    mrn: str
+    patient_name: str
+    procedure: str
+    levels_text: str
+    duration_minutes: int
+    anesthesia_type: str
+    surgeon: str
+    complication_count: int
+    worst_grade: str | None
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFilter:
+    """The contract's FILTERS; None means "any". Dates are inclusive, on the procedure date."""
+
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    surgeon: str | None = None
+    procedure: str | None = None
+    level: str | None = None
+    status: str | None = None
+    with_complications: bool = False
+    search: str | None = None
+    case_numbers: tuple[str, ...] = field(default=())
+
+
+def _date(value: dt.date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _time(value: dt.datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M") if value is not None else None
+
+
+def case_to_contract(record: CaseRecord) -> dict[str, Any]:
+    """The contract's CASE object with every field present, defaults filled in, in the contract's order."""
+    p = record.patient
+    a = record.anesthesia
+    return {
+        "case_number": record.case_number,
+        "status": record.status,
+        "patient": {
+            "mrn": p.mrn,
+            "family_name": p.family_name,
+            "given_name": p.given_name,
+            "birth_date": p.birth_date.isoformat(),
+            "sex": p.sex,
+        },
+        "procedure_date": record.procedure_date.isoformat(),
+        "facility": record.facility,
+        "surgeon": record.surgeon,
+        "assistants": list(record.assistants),
+        "procedure": record.procedure,
+        "procedure_detail": record.procedure_detail,
+        "cpt_codes": list(record.cpt_codes),
+        "diagnosis_codes": list(record.diagnosis_codes),
+        "indication": record.indication,
+        "injury_related": record.injury_related,
+        "prior_block_relief_percent": record.prior_block_relief_percent,
+        "levels": [{"level": lv.level, "side": lv.side} for lv in record.levels],
+        "start_time": _time(record.start_time),
+        "end_time": _time(record.end_time),
+        "duration_minutes": record.duration_minutes,
+        "anesthesia": {
+            "type": a.type,
+            "sedation": a.sedation,
+            "asa_class": a.asa_class,
+            "emergency": a.emergency,
+            "provider": a.provider,
+        },
+        "estimated_blood_loss_ml": record.estimated_blood_loss_ml,
+        "disposition": record.disposition,
+        "complications": [
+            {
+                "category": c.category,
+                "description": c.description,
+                "timing": c.timing,
+                "onset_date": c.onset_date.isoformat(),
+                "clavien_dindo": c.clavien_dindo,
+                "treatment": c.treatment,
+                "resolved_date": _date(c.resolved_date),
+                "review_status": c.review_status,
+            }
+            for c in record.complications
+        ],
+        "outcomes": [
+            {
+                "timepoint": o.timepoint,
+                "date": o.date.isoformat(),
+                "nrs_back": o.nrs_back,
+                "nrs_leg": o.nrs_leg,
+                "odi": o.odi,
+                "relief_percent": o.relief_percent,
+            }
+            for o in record.outcomes
+        ],
+        "notes": record.notes,
+    }

@@ -1,0 +1,560 @@
+"""Every rule of the contract in one place: turns a CASE object into a CaseRecord or a list of problems.
+
+The importer, the service layer, the command line and the case form all call `validate_case`, so a rule
+is written once and every door into the database applies it the same way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from caselog import vocab
+from caselog.records import Anesthesia, CaseRecord, Complication, OutcomeScore, Patient, TreatedLevel
+
+FORMAT_NAME = "caselog-cases"
+FORMAT_VERSION = 1
+MAX_AGE_YEARS = 120
+POSTOPERATIVE_DAYS = 30
+
+MRN_RE = re.compile(r"[A-Za-z0-9-]{1,20}")
+CASE_NUMBER_RE = re.compile(r"(\d{4})-(\d{5})")
+CPT_RE = re.compile(r"\d{4}[0-9A-Z]")
+ICD10_RE = re.compile(r"[A-Z]\d[0-9A-Z](\.[0-9A-Z]{1,4})?")
+DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+DATETIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+# Control characters other than newline and tab, including DEL and the C1 range.
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+CASE_KEYS = frozenset(
+    {
+        "case_number", "status", "patient", "procedure_date", "facility", "surgeon", "assistants",
+        "procedure", "procedure_detail", "cpt_codes", "diagnosis_codes", "indication", "injury_related",
+        "prior_block_relief_percent", "levels", "start_time", "end_time", "duration_minutes", "anesthesia",
+        "estimated_blood_loss_ml", "disposition", "complications", "outcomes", "notes",
+    }
+)  # fmt: skip
+PATIENT_KEYS = frozenset({"mrn", "family_name", "given_name", "birth_date", "sex"})
+LEVEL_KEYS = frozenset({"level", "side"})
+ANESTHESIA_KEYS = frozenset({"type", "sedation", "asa_class", "emergency", "provider"})
+COMPLICATION_KEYS = frozenset(
+    {"category", "description", "timing", "onset_date", "clavien_dindo", "treatment", "resolved_date", "review_status"}
+)
+OUTCOME_KEYS = frozenset({"timepoint", "date", *vocab.OUTCOME_MEASURES})
+FILE_KEYS = frozenset({"format", "version", "cases"})
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with the input, at a field path such as `cases[3].levels[0].level`."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+def join(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
+
+
+def _type_name(value: object) -> str:
+    if value is None:
+        return "null"
+    return {bool: "a boolean", int: "a number", float: "a number", str: "text", list: "a list", dict: "an object"}.get(
+        type(value), type(value).__name__
+    )
+
+
+class _Reader:
+    """Reads one JSON object field by field, collecting problems instead of stopping at the first."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+
+    def fail(self, path: str, message: str) -> None:
+        self.problems.append(Problem(path, message))
+
+    def obj(self, value: object, path: str, allowed: frozenset[str]) -> Mapping[str, Any] | None:
+        if not isinstance(value, dict):
+            self.fail(path, f"must be an object, not {_type_name(value)}")
+            return None
+        for key in value:
+            if key not in allowed:
+                self.fail(join(path, str(key)), "unknown field")
+        return value
+
+    def text(
+        self, data: Mapping[str, Any], key: str, path: str, *, required: bool, max_len: int, min_len: int = 1
+    ) -> str | None:
+        """A trimmed text field; blank optional text is stored as absent."""
+        value = data.get(key)
+        where = join(path, key)
+        if value is None:
+            if required:
+                self.fail(where, "is required")
+            return None
+        if not isinstance(value, str):
+            self.fail(where, f"must be text, not {_type_name(value)}")
+            return None
+        return self.clean_text(value, where, required=required, max_len=max_len, min_len=min_len)
+
+    def clean_text(self, value: str, where: str, *, required: bool, max_len: int, min_len: int = 1) -> str | None:
+        value = value.strip()
+        if CONTROL_RE.search(value):
+            self.fail(where, "contains a control character (only newline and tab are allowed)")
+            return None
+        if len(value) > max_len:
+            self.fail(where, f"is {len(value)} characters long; at most {max_len} are allowed")
+            return None
+        if len(value) < min_len:
+            if required:
+                self.fail(where, "is required" if min_len == 1 else f"needs at least {min_len} characters")
+                return None
+            return None
+        return value
+
+    def choice(
+        self, data: Mapping[str, Any], key: str, path: str, vocabulary: Iterable[str], what: str, *, required: bool
+    ) -> str | None:
+        value = data.get(key)
+        where = join(path, key)
+        if value is None:
+            if required:
+                self.fail(where, "is required")
+            return None
+        if not isinstance(value, str):
+            self.fail(where, f"must be text, not {_type_name(value)}")
+            return None
+        if value not in vocabulary:
+            self.fail(where, f"unknown {what} {value!r}")
+            return None
+        return value
+
+    def integer(
+        self, data: Mapping[str, Any], key: str, path: str, low: int, high: int, *, required: bool
+    ) -> int | None:
+        value = data.get(key)
+        where = join(path, key)
+        if value is None:
+            if required:
+                self.fail(where, "is required")
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(where, f"must be a whole number, not {_type_name(value)}")
+            return None
+        if not low <= value <= high:
+            self.fail(where, f"{value} is out of range ({low} to {high})")
+            return None
+        return value
+
+    def boolean(self, data: Mapping[str, Any], key: str, path: str) -> bool:
+        value = data.get(key)
+        if value is None:
+            return False
+        if not isinstance(value, bool):
+            self.fail(join(path, key), f"must be true or false, not {_type_name(value)}")
+            return False
+        return value
+
+    def date(self, data: Mapping[str, Any], key: str, path: str, *, required: bool) -> dt.date | None:
+        value = data.get(key)
+        where = join(path, key)
+        if value is None:
+            if required:
+                self.fail(where, "is required")
+            return None
+        if not isinstance(value, str) or not DATE_RE.fullmatch(value):
+            self.fail(where, f"must be a date as YYYY-MM-DD, not {value!r}")
+            return None
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            self.fail(where, f"{value!r} is not a real date")
+            return None
+
+    def datetime(self, data: Mapping[str, Any], key: str, path: str) -> dt.datetime | None:
+        value = data.get(key)
+        where = join(path, key)
+        if value is None:
+            return None
+        if not isinstance(value, str) or not DATETIME_RE.fullmatch(value):
+            self.fail(where, f"must be a local time as YYYY-MM-DDTHH:MM, not {value!r}")
+            return None
+        try:
+            return dt.datetime.fromisoformat(value)
+        except ValueError:
+            self.fail(where, f"{value!r} is not a real time")
+            return None
+
+    def items(self, data: Mapping[str, Any], key: str, path: str) -> list[Any]:
+        value = data.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.fail(join(path, key), f"must be a list, not {_type_name(value)}")
+            return []
+        return value
+
+    def codes(
+        self, data: Mapping[str, Any], key: str, path: str, pattern: re.Pattern[str], example: str
+    ) -> tuple[str, ...]:
+        found: list[str] = []
+        for i, value in enumerate(self.items(data, key, path)):
+            where = join(join(path, key), i)
+            if not isinstance(value, str):
+                self.fail(where, f"must be text, not {_type_name(value)}")
+            elif not pattern.fullmatch(value):
+                self.fail(where, f"{value!r} is not a valid code (e.g. {example})")
+            elif value in found:
+                self.fail(where, f"{value!r} is listed twice")
+            else:
+                found.append(value)
+        return tuple(found)
+
+
+def validate_case(
+    data: object,
+    *,
+    path: str = "",
+    today: dt.date | None = None,
+    allowed_statuses: frozenset[str] = vocab.IMPORTABLE_STATUSES,
+) -> tuple[CaseRecord | None, list[Problem]]:
+    """Check a CASE object against every rule of the contract.
+
+    Returns the record (None when anything is wrong) and every problem found, each with its field path
+    under `path`. Checks that need the database (an unused case number, a known MRN) are the service's.
+    """
+    today = today or dt.date.today()
+    problems: list[Problem] = []
+    r = _Reader(problems)
+    case = r.obj(data, path, CASE_KEYS)
+    if case is None:
+        return None, problems
+
+    case_number = case.get("case_number")
+    where = join(path, "case_number")
+    if case_number is not None and (not isinstance(case_number, str) or not CASE_NUMBER_RE.fullmatch(case_number)):
+        r.fail(where, f"must look like YYYY-NNNNN (e.g. 2025-00042), not {case_number!r}")
+        case_number = None
+    elif isinstance(case_number, str) and case_number.endswith("-00000"):
+        r.fail(where, "running number 00000 is not used; numbers start at 00001")
+        case_number = None
+
+    status = r.choice(case, "status", path, allowed_statuses, "status", required=False) or "draft"
+
+    procedure_date = r.date(case, "procedure_date", path, required=True)
+    if procedure_date is not None and procedure_date > today:
+        r.fail(join(path, "procedure_date"), f"{procedure_date} is in the future")
+        procedure_date = None
+    if procedure_date is not None and isinstance(case_number, str) and int(case_number[:4]) != procedure_date.year:
+        r.fail(where, f"year {case_number[:4]} does not match the procedure date's year {procedure_date.year}")
+
+    patient = _patient(r, case.get("patient"), join(path, "patient"), procedure_date)
+
+    facility = r.text(case, "facility", path, required=False, max_len=100)
+    surgeon = r.text(case, "surgeon", path, required=True, max_len=100)
+    assistants: list[str] = []
+    for i, value in enumerate(r.items(case, "assistants", path)):
+        item_path = join(join(path, "assistants"), i)
+        if not isinstance(value, str):
+            r.fail(item_path, f"must be text, not {_type_name(value)}")
+            continue
+        name = r.clean_text(value, item_path, required=True, max_len=100)
+        if name is not None:
+            assistants.append(name)
+
+    procedure = r.choice(case, "procedure", path, vocab.PROCEDURES, "procedure", required=True)
+    procedure_detail = r.text(case, "procedure_detail", path, required=procedure == "other", max_len=200)
+    cpt_codes = r.codes(case, "cpt_codes", path, CPT_RE, "64635")
+    diagnosis_codes = r.codes(case, "diagnosis_codes", path, ICD10_RE, "M47.816")
+    indication = r.text(case, "indication", path, required=False, max_len=2000)
+    injury_related = r.boolean(case, "injury_related", path)
+    prior_relief = r.integer(case, "prior_block_relief_percent", path, 0, 100, required=False)
+
+    levels = _levels(r, case, path, procedure)
+    start_time, end_time, duration = _timing(r, case, path, procedure_date)
+    anesthesia = _anesthesia(r, case.get("anesthesia"), join(path, "anesthesia"))
+    blood_loss = r.integer(case, "estimated_blood_loss_ml", path, 0, 10000, required=False)
+    disposition = r.choice(case, "disposition", path, vocab.DISPOSITIONS, "disposition", required=True)
+    complications = _complications(r, case, path, procedure_date, today)
+    outcomes = _outcomes(r, case, path, procedure_date, today)
+    notes = r.text(case, "notes", path, required=False, max_len=10000)
+
+    if problems:
+        return None, problems
+    assert patient and procedure_date and surgeon and procedure and duration and anesthesia and disposition
+    record = CaseRecord(
+        case_number=case_number if isinstance(case_number, str) else None,
+        status=status,
+        patient=patient,
+        procedure_date=procedure_date,
+        facility=facility,
+        surgeon=surgeon,
+        assistants=tuple(assistants),
+        procedure=procedure,
+        procedure_detail=procedure_detail,
+        cpt_codes=cpt_codes,
+        diagnosis_codes=diagnosis_codes,
+        indication=indication,
+        injury_related=injury_related,
+        prior_block_relief_percent=prior_relief,
+        levels=tuple(levels),
+        start_time=start_time,
+        end_time=end_time,
+        duration_minutes=duration,
+        anesthesia=anesthesia,
+        estimated_blood_loss_ml=blood_loss,
+        disposition=disposition,
+        complications=tuple(complications),
+        outcomes=tuple(outcomes),
+        notes=notes,
+    )
+    return record, problems
+
+
+def _patient(r: _Reader, value: object, path: str, procedure_date: dt.date | None) -> Patient | None:
+    if value is None:
+        r.fail(path, "is required")
+        return None
+    data = r.obj(value, path, PATIENT_KEYS)
+    if data is None:
+        return None
+    mrn = data.get("mrn")
+    if mrn is None:
+        r.fail(join(path, "mrn"), "is required")
+    elif not isinstance(mrn, str):
+        r.fail(join(path, "mrn"), f"must be text, not {_type_name(mrn)}")
+        mrn = None
+    elif not MRN_RE.fullmatch(mrn.strip()):
+        r.fail(join(path, "mrn"), f"{mrn!r} is not a valid MRN (1 to 20 letters, digits and '-')")
+        mrn = None
+    else:
+        mrn = mrn.strip()
+    family = r.text(data, "family_name", path, required=True, max_len=100)
+    given = r.text(data, "given_name", path, required=False, max_len=100) or ""
+    birth = r.date(data, "birth_date", path, required=True)
+    if birth is not None and procedure_date is not None:
+        if birth > procedure_date:
+            r.fail(join(path, "birth_date"), f"{birth} is after the procedure date {procedure_date}")
+            birth = None
+        else:
+            age = Patient("", "", "", birth, "").age_on(procedure_date)
+            if age > MAX_AGE_YEARS:
+                r.fail(join(path, "birth_date"), f"gives an age of {age} at the procedure; at most {MAX_AGE_YEARS}")
+                birth = None
+    sex = r.choice(data, "sex", path, vocab.SEXES, "sex", required=True)
+    if mrn is None or family is None or birth is None or sex is None:
+        return None
+    return Patient(mrn=mrn, family_name=family, given_name=given, birth_date=birth, sex=sex)
+
+
+def _levels(r: _Reader, case: Mapping[str, Any], path: str, procedure: str | None) -> list[TreatedLevel]:
+    where = join(path, "levels")
+    raw = case.get("levels")
+    items = r.items(case, "levels", path)
+    if not items and (raw is None or isinstance(raw, list)):
+        r.fail(where, "at least one level is required")
+    levels: list[TreatedLevel] = []
+    seen: dict[str, int] = {}
+    for i, value in enumerate(items):
+        item_path = join(where, i)
+        data = r.obj(value, item_path, LEVEL_KEYS)
+        if data is None:
+            continue
+        level = r.choice(data, "level", item_path, vocab.LEVEL_INDEX, "level", required=True)
+        side = r.choice(data, "side", item_path, vocab.SIDES, "side", required=True)
+        if level is None or side is None:
+            continue
+        if level in seen:
+            r.fail(
+                join(item_path, "level"),
+                f"{level} is already listed at levels[{seen[level]}]; one level appears once "
+                "(left and right together is 'bilateral')",
+            )
+            continue
+        if level == "C1-C2" and procedure in vocab.FACET_NERVE_PROCEDURES:
+            r.fail(join(item_path, "level"), f"C1-C2 is not a facet-nerve target for {procedure}")
+            continue
+        seen[level] = i
+        levels.append(TreatedLevel(level=level, side=side))
+    return levels
+
+
+def _timing(
+    r: _Reader, case: Mapping[str, Any], path: str, procedure_date: dt.date | None
+) -> tuple[dt.datetime | None, dt.datetime | None, int | None]:
+    start = r.datetime(case, "start_time", path)
+    end = r.datetime(case, "end_time", path)
+    start_given, end_given = case.get("start_time") is not None, case.get("end_time") is not None
+    duration = r.integer(case, "duration_minutes", path, 1, 1440, required=False)
+    duration_given = case.get("duration_minutes") is not None
+    if start_given != end_given:
+        missing = "end_time" if start_given else "start_time"
+        r.fail(join(path, missing), "start and end time go together: give both or neither")
+        return None, None, duration
+    if start is None or end is None:
+        if not start_given and not duration_given:
+            r.fail(join(path, "duration_minutes"), "is required when start and end time are not given")
+        return None, None, duration
+    if procedure_date is not None and start.date() != procedure_date:
+        r.fail(join(path, "start_time"), f"{start:%Y-%m-%dT%H:%M} is not on the procedure date {procedure_date}")
+    if end <= start:
+        r.fail(join(path, "end_time"), "must be after the start time")
+        return start, end, duration
+    minutes = int((end - start).total_seconds() // 60)
+    if duration is not None and duration != minutes:
+        r.fail(join(path, "duration_minutes"), f"is {duration} but start to end is {minutes} minutes")
+    elif minutes > 1440:
+        r.fail(join(path, "end_time"), f"gives a duration of {minutes} minutes; at most 1440")
+    return start, end, minutes
+
+
+def _anesthesia(r: _Reader, value: object, path: str) -> Anesthesia | None:
+    if value is None:
+        r.fail(path, "is required")
+        return None
+    data = r.obj(value, path, ANESTHESIA_KEYS)
+    if data is None:
+        return None
+    kind = r.choice(data, "type", path, vocab.ANESTHESIA_TYPES, "anesthesia type", required=True)
+    sedation = r.choice(data, "sedation", path, vocab.SEDATION_LEVELS, "sedation", required=False)
+    if sedation is not None and kind is not None and kind != "local_sedation":
+        r.fail(join(path, "sedation"), f"applies only to 'local_sedation', not to {kind!r}")
+    asa = r.choice(data, "asa_class", path, vocab.ASA_CLASSES, "ASA class", required=False)
+    emergency = r.boolean(data, "emergency", path)
+    provider = r.text(data, "provider", path, required=False, max_len=100)
+    if kind is None:
+        return None
+    return Anesthesia(type=kind, sedation=sedation, asa_class=asa, emergency=emergency, provider=provider)
+
+
+def _not_future(r: _Reader, value: dt.date | None, where: str, today: dt.date) -> dt.date | None:
+    if value is not None and value > today:
+        r.fail(where, f"{value} is in the future")
+        return None
+    return value
+
+
+def _complications(
+    r: _Reader, case: Mapping[str, Any], path: str, procedure_date: dt.date | None, today: dt.date
+) -> list[Complication]:
+    found: list[Complication] = []
+    for i, value in enumerate(r.items(case, "complications", path)):
+        item_path = join(join(path, "complications"), i)
+        data = r.obj(value, item_path, COMPLICATION_KEYS)
+        if data is None:
+            continue
+        category = r.choice(data, "category", item_path, vocab.COMPLICATION_CATEGORIES, "category", required=True)
+        description = r.text(data, "description", item_path, required=category == "other", max_len=2000)
+        timing = r.choice(data, "timing", item_path, vocab.COMPLICATION_TIMINGS, "timing", required=True)
+        onset = r.date(data, "onset_date", item_path, required=True)
+        onset_path = join(item_path, "onset_date")
+        onset = _not_future(r, onset, onset_path, today)
+        if onset is not None and procedure_date is not None:
+            days = (onset - procedure_date).days
+            if days < 0:
+                r.fail(onset_path, f"{onset} is before the procedure date {procedure_date}")
+            elif timing == "intraoperative" and days != 0:
+                r.fail(onset_path, "an intraoperative complication starts on the procedure date")
+            elif timing == "postoperative" and days > POSTOPERATIVE_DAYS:
+                r.fail(onset_path, f"is {days} days after the procedure; postoperative means within 30 days")
+            elif timing == "late" and days <= POSTOPERATIVE_DAYS:
+                r.fail(onset_path, f"is {days} days after the procedure; late means more than 30 days")
+        grade = r.choice(data, "clavien_dindo", item_path, vocab.CLAVIEN_DINDO_GRADES, "Clavien-Dindo grade",
+                         required=True)  # fmt: skip
+        treatment = r.text(data, "treatment", item_path, required=False, max_len=2000)
+        resolved = r.date(data, "resolved_date", item_path, required=False)
+        resolved = _not_future(r, resolved, join(item_path, "resolved_date"), today)
+        if resolved is not None and onset is not None and resolved < onset:
+            r.fail(join(item_path, "resolved_date"), f"{resolved} is before the onset date {onset}")
+        review = r.choice(data, "review_status", item_path, vocab.REVIEW_STATUSES, "review status", required=False)
+        if category is None or timing is None or onset is None or grade is None:
+            continue
+        found.append(
+            Complication(
+                category=category,
+                description=description,
+                timing=timing,
+                onset_date=onset,
+                clavien_dindo=grade,
+                treatment=treatment,
+                resolved_date=resolved,
+                review_status=review or "open",
+            )
+        )
+    return found
+
+
+def _outcomes(
+    r: _Reader, case: Mapping[str, Any], path: str, procedure_date: dt.date | None, today: dt.date
+) -> list[OutcomeScore]:
+    found: list[OutcomeScore] = []
+    seen: dict[str, int] = {}
+    for i, value in enumerate(r.items(case, "outcomes", path)):
+        item_path = join(join(path, "outcomes"), i)
+        data = r.obj(value, item_path, OUTCOME_KEYS)
+        if data is None:
+            continue
+        timepoint = r.choice(data, "timepoint", item_path, vocab.TIMEPOINTS, "timepoint", required=True)
+        if timepoint is not None and timepoint in seen:
+            r.fail(join(item_path, "timepoint"), f"{timepoint!r} is already recorded at outcomes[{seen[timepoint]}]")
+            timepoint = None
+        elif timepoint is not None:
+            seen[timepoint] = i
+        day = r.date(data, "date", item_path, required=True)
+        day = _not_future(r, day, join(item_path, "date"), today)
+        if day is not None and procedure_date is not None and timepoint is not None:
+            if timepoint == "baseline" and day > procedure_date:
+                r.fail(join(item_path, "date"), f"a baseline is taken on or before the procedure date {procedure_date}")
+            elif timepoint != "baseline" and day <= procedure_date:
+                r.fail(join(item_path, "date"), f"a follow-up is after the procedure date {procedure_date}")
+        scores = {m: r.integer(data, m, item_path, lo, hi, required=False) for m, (lo, hi) in vocab.OUTCOME_MEASURES.items()}
+        if all(data.get(m) is None for m in vocab.OUTCOME_MEASURES):
+            r.fail(item_path, "needs at least one of nrs_back, nrs_leg, odi, relief_percent")
+        if timepoint is None or day is None:
+            continue
+        found.append(OutcomeScore(timepoint=timepoint, date=day, **scores))
+    return found
+
+
+def validate_file(
+    data: object, *, today: dt.date | None = None
+) -> tuple[list[CaseRecord], list[Problem]]:
+    """Check a whole interchange file (`{"format": ..., "version": 1, "cases": [...]}`) and every case in it."""
+    problems: list[Problem] = []
+    r = _Reader(problems)
+    top = r.obj(data, "", FILE_KEYS)
+    if top is None:
+        return [], problems
+    if top.get("format") != FORMAT_NAME:
+        r.fail("format", f"must be {FORMAT_NAME!r}, not {top.get('format')!r}")
+    if top.get("version") != FORMAT_VERSION or isinstance(top.get("version"), bool):
+        r.fail("version", f"must be {FORMAT_VERSION}, not {top.get('version')!r}")
+    cases = top.get("cases")
+    if not isinstance(cases, list):
+        r.fail("cases", f"must be a list, not {_type_name(cases)}")
+        return [], problems
+    records: list[CaseRecord] = []
+    numbers: dict[str, int] = {}
+    today = today or dt.date.today()
+    for i, item in enumerate(cases):
+        path = f"cases[{i}]"
+        record, found = validate_case(item, path=path, today=today)
+        problems.extend(found)
+        if record is None:
+            continue
+        if record.case_number is not None:
+            if record.case_number in numbers:
+                problems.append(
+                    Problem(join(path, "case_number"), f"{record.case_number} is also used by cases[{numbers[record.case_number]}]")
+                )
+            numbers[record.case_number] = i
+        records.append(record)
+    return records, problems

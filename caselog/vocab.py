@@ -1,0 +1,183 @@
+"""The contract's vocabularies (keys and labels), nerve targets and CPT suggestions, for every part of CaseLog."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+PROCEDURES: dict[str, str] = {
+    "endoscopic_rhizotomy": "Endoscopic rhizotomy (facet medial branch)",
+    "radiofrequency_ablation": "Radiofrequency ablation (facet medial branch)",
+    "medial_branch_block": "Medial branch block (diagnostic)",
+    "laminectomy": "Laminectomy (decompression)",
+    "laminotomy": "Laminotomy / hemilaminectomy",
+    "other": "Other procedure",
+}
+
+#: Procedures aimed at the facet joint's nerves: never at C1-C2, and their summaries list the nerves.
+FACET_NERVE_PROCEDURES: frozenset[str] = frozenset(
+    {"endoscopic_rhizotomy", "radiofrequency_ablation", "medial_branch_block"}
+)
+
+LEVELS: tuple[str, ...] = (
+    "C1-C2", "C2-C3", "C3-C4", "C4-C5", "C5-C6", "C6-C7", "C7-T1",
+    "T1-T2", "T2-T3", "T3-T4", "T4-T5", "T5-T6", "T6-T7", "T7-T8", "T8-T9", "T9-T10",
+    "T10-T11", "T11-T12", "T12-L1",
+    "L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1",
+)  # fmt: skip
+LEVEL_INDEX: dict[str, int] = {level: i for i, level in enumerate(LEVELS)}
+
+SIDES: dict[str, str] = {"left": "Left", "right": "Right", "bilateral": "Bilateral"}
+
+SEXES: dict[str, str] = {"female": "Female", "male": "Male", "other": "Other", "unknown": "Unknown"}
+
+ANESTHESIA_TYPES: dict[str, str] = {
+    "local": "Local anesthesia",
+    "local_sedation": "Local anesthesia with sedation",
+    "general": "General anesthesia",
+    "spinal": "Spinal anesthesia",
+    "epidural": "Epidural anesthesia",
+    "regional": "Regional nerve block",
+}
+
+SEDATION_LEVELS: dict[str, str] = {"minimal": "Minimal", "moderate": "Moderate", "deep": "Deep"}
+
+ASA_CLASSES: dict[str, str] = {
+    "I": "Healthy",
+    "II": "Mild systemic disease",
+    "III": "Severe systemic disease",
+    "IV": "Severe systemic disease that is a constant threat to life",
+    "V": "Moribund",
+    "VI": "Brain-dead organ donor",
+}
+
+DISPOSITIONS: dict[str, str] = {
+    "same_day_discharge": "Same-day discharge",
+    "overnight_observation": "Overnight observation",
+    "admitted": "Admitted",
+    "transferred": "Transferred",
+}
+
+COMPLICATION_CATEGORIES: dict[str, str] = {
+    "incision_site_pain": "Incision-site soreness or bruising",
+    "hematoma": "Hematoma",
+    "superficial_infection": "Superficial surgical-site infection",
+    "deep_infection": "Deep or organ-space surgical-site infection",
+    "bleeding": "Bleeding requiring intervention or transfusion",
+    "nerve_irritation": "Nerve irritation / dysesthesia",
+    "numbness": "New numbness or sensory loss",
+    "motor_weakness": "New motor weakness",
+    "dural_tear": "Dural tear / CSF leak",
+    "wrong_level": "Wrong-level or wrong-site procedure",
+    "anesthesia_event": "Anesthesia or sedation adverse event",
+    "urinary_retention": "Urinary retention",
+    "thromboembolism": "Deep-vein thrombosis or pulmonary embolism",
+    "readmission": "Unplanned readmission",
+    "return_to_or": "Unplanned return to the operating room",
+    "other": "Other complication",
+}
+
+COMPLICATION_TIMINGS: dict[str, str] = {
+    "intraoperative": "Intraoperative",
+    "postoperative": "Postoperative (within 30 days)",
+    "late": "Late (after 30 days)",
+}
+
+#: Clavien-Dindo grades, mildest first; the order is what "worst grade" means.
+CLAVIEN_DINDO_GRADES: dict[str, str] = {
+    "I": "Deviation from the normal course without drugs or interventions beyond the basics",
+    "II": "Needs other drugs, transfusion or parenteral nutrition",
+    "IIIa": "Intervention not under general anesthesia",
+    "IIIb": "Intervention under general anesthesia",
+    "IVa": "Single-organ dysfunction needing intensive care",
+    "IVb": "Multi-organ dysfunction",
+    "V": "Death",
+}
+GRADE_RANK: dict[str, int] = {grade: i for i, grade in enumerate(CLAVIEN_DINDO_GRADES)}
+
+REVIEW_STATUSES: dict[str, str] = {"open": "Open", "under_review": "Under review", "closed": "Closed"}
+
+TIMEPOINTS: dict[str, str] = {
+    "baseline": "Baseline",
+    "2w": "2 weeks",
+    "6w": "6 weeks",
+    "3m": "3 months",
+    "6m": "6 months",
+    "12m": "12 months",
+    "24m": "24 months",
+    "5y": "5 years",
+}
+
+#: Outcome measures with their inclusive range.
+OUTCOME_MEASURES: dict[str, tuple[int, int]] = {
+    "nrs_back": (0, 10),
+    "nrs_leg": (0, 10),
+    "odi": (0, 100),
+    "relief_percent": (0, 100),
+}
+OUTCOME_MEASURE_LABELS: dict[str, str] = {
+    "nrs_back": "NRS back",
+    "nrs_leg": "NRS leg",
+    "odi": "ODI",
+    "relief_percent": "Relief %",
+}
+
+CASE_STATUSES: dict[str, str] = {"draft": "Draft", "final": "Signed", "amended": "Amended"}
+IMPORTABLE_STATUSES: frozenset[str] = frozenset({"draft", "final"})
+
+
+def region_of(level: str) -> str:
+    """Region of a joint: that of its upper vertebra (C7-T1 is cervical, T12-L1 thoracic)."""
+    return {"C": "cervical", "T": "thoracic", "L": "lumbar"}[level[0]]
+
+
+def _vertebra_above(name: str) -> str:
+    """The vertebra just above `name` (L1 -> T12, T1 -> C7; C8 is the nerve above T1)."""
+    letter, number = name[0], int(name[1:])
+    if number > 1:
+        return f"{letter}{number - 1}"
+    return {"L": "T12", "T": "C8"}[letter]
+
+
+def nerves_targeted(level: str) -> tuple[str, ...]:
+    """Nerves a block or ablation at this joint targets (contract section 1); empty for C1-C2."""
+    if level == "C1-C2":
+        return ()
+    if level == "C2-C3":
+        return ("Third occipital nerve",)
+    if level == "L5-S1":
+        return ("L4 medial branch", "L5 dorsal ramus")
+    upper, lower = level.split("-")
+    if upper.startswith("C"):
+        return (f"{upper} medial branch", f"{lower} medial branch")
+    return (f"{_vertebra_above(upper)} medial branch", f"{upper} medial branch")
+
+
+def suggested_cpt_codes(procedure: str, levels: Sequence[str]) -> list[str]:
+    """CPT codes a coder would start from (contract table); the user may change them, nothing enforces them."""
+    if not levels or procedure == "other":
+        return []
+    ordered = sorted(levels, key=lambda lv: LEVEL_INDEX.get(lv, 0))
+    spinal = "lumbar" if region_of(ordered[0]) == "lumbar" else "cervicothoracic"
+    count = len(ordered)
+    codes: list[str] = []
+    if procedure in ("endoscopic_rhizotomy", "radiofrequency_ablation"):
+        first, add_on = ("64635", "64636") if spinal == "lumbar" else ("64633", "64634")
+        codes = [first] + ([add_on] if count > 1 else [])
+    elif procedure == "medial_branch_block":
+        first, second, third = ("64493", "64494", "64495") if spinal == "lumbar" else ("64490", "64491", "64492")
+        codes = [first] + ([second] if count > 1 else []) + ([third] if count > 2 else [])
+    elif procedure == "laminectomy":
+        first = {"lumbar": "63047", "cervical": "63045", "thoracic": "63046"}[region_of(ordered[0])]
+        codes = [first] + (["63048"] if count > 1 else [])
+    elif procedure == "laminotomy":
+        # The contract gives no thoracic laminotomy code: suggest nothing rather than a wrong one.
+        first_code = {"lumbar": "63030", "cervical": "63020"}.get(region_of(ordered[0]))
+        codes = [first_code] + (["63035"] if count > 1 else []) if first_code else []
+    return codes
+
+
+def label(vocabulary: dict[str, str], key: str | None) -> str:
+    """The readable label of a key, or the key itself when unknown (never raises on old data)."""
+    if key is None:
+        return ""
+    return vocabulary.get(key, key)
