@@ -22,7 +22,7 @@ class Patient:
 
     @property
     def display_name(self) -> str:
-        """"Family, Given" as charts show it; a mononym stays alone."""
+        """ "Family, Given" as charts show it; a mononym stays alone."""
         return f"{self.family_name}, {self.given_name}" if self.given_name else self.family_name
 
     def age_on(self, day: dt.date) -> int:

@@ -515,7 +515,9 @@ def _outcomes(
                 r.fail(join(item_path, "date"), f"a baseline is taken on or before the procedure date {procedure_date}")
             elif timepoint != "baseline" and day <= procedure_date:
                 r.fail(join(item_path, "date"), f"a follow-up is after the procedure date {procedure_date}")
-        scores = {m: r.integer(data, m, item_path, lo, hi, required=False) for m, (lo, hi) in vocab.OUTCOME_MEASURES.items()}
+        scores = {
+            m: r.integer(data, m, item_path, lo, hi, required=False) for m, (lo, hi) in vocab.OUTCOME_MEASURES.items()
+        }
         if all(data.get(m) is None for m in vocab.OUTCOME_MEASURES):
             r.fail(item_path, "needs at least one of nrs_back, nrs_leg, odi, relief_percent")
         if timepoint is None or day is None:
@@ -524,9 +526,7 @@ def _outcomes(
     return found
 
 
-def validate_file(
-    data: object, *, today: dt.date | None = None
-) -> tuple[list[CaseRecord], list[Problem]]:
+def validate_file(data: object, *, today: dt.date | None = None) -> tuple[list[CaseRecord], list[Problem]]:
     """Check a whole interchange file (`{"format": ..., "version": 1, "cases": [...]}`) and every case in it."""
     problems: list[Problem] = []
     r = _Reader(problems)
@@ -553,7 +553,10 @@ def validate_file(
         if record.case_number is not None:
             if record.case_number in numbers:
                 problems.append(
-                    Problem(join(path, "case_number"), f"{record.case_number} is also used by cases[{numbers[record.case_number]}]")
+                    Problem(
+                        join(path, "case_number"),
+                        f"{record.case_number} is also used by cases[{numbers[record.case_number]}]",
+                    )
                 )
             numbers[record.case_number] = i
         records.append(record)

@@ -1,0 +1,238 @@
+"""The `caselog` command (contract section 3): argument parsing, dispatch, and exit statuses.
+
+Every command opens the database, calls the service layer and prints; errors a user can cause come back
+as CaselogError and leave with the contract's exit status. No traceback reaches the terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from caselog import paths, vocab
+from caselog.db.engine import Database, describe_storage_error, open_engine
+from caselog.db.schema import open_database, upgrade
+from caselog.errors import EXIT_INVALID, EXIT_OK, EXIT_OTHER, CaselogError, InvalidInput
+from caselog.records import CaseFilter
+from caselog.validation import Problem
+
+log = logging.getLogger("caselog")
+
+
+class UsageError(InvalidInput):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as InvalidInput (exit 2) instead of leaving through SystemExit."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError([Problem("", f"{self.prog}: {message}")])
+
+
+def _date(text: str) -> dt.date:
+    try:
+        if len(text) != 10:
+            raise ValueError
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date as YYYY-MM-DD") from None
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def _add_filters(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("filters")
+    group.add_argument("--from", dest="date_from", type=_date, metavar="DATE", help="procedure date on or after")
+    group.add_argument("--to", dest="date_to", type=_date, metavar="DATE", help="procedure date on or before")
+    group.add_argument("--surgeon", metavar="NAME", help="surgeon's name exactly as logged")
+    group.add_argument("--procedure", choices=list(vocab.PROCEDURES), metavar="KEY", help="procedure key")
+    group.add_argument("--level", choices=list(vocab.LEVELS), metavar="LEVEL", help="treated level, e.g. L4-L5")
+    group.add_argument("--status", choices=list(vocab.CASE_STATUSES), metavar="STATUS")
+    group.add_argument("--with-complications", action="store_true", help="only cases with complications")
+    group.add_argument("--search", metavar="TEXT", help="matches MRN, names, case number and notes")
+
+
+def _filter(args: argparse.Namespace) -> CaseFilter:
+    if args.date_from and args.date_to and args.date_from > args.date_to:
+        raise InvalidInput([Problem("--from", f"{args.date_from} is after --to {args.date_to}")])
+    return CaseFilter(
+        date_from=args.date_from,
+        date_to=args.date_to,
+        surgeon=args.surgeon,
+        procedure=args.procedure,
+        level=args.level,
+        status=args.status,
+        with_complications=args.with_complications,
+        search=args.search,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _Parser(add_help=False)
+    common.add_argument(
+        "--db",
+        default=argparse.SUPPRESS,
+        metavar="TARGET",
+        help="SQLite file or SQLAlchemy URL (default: $CASELOG_DB, else caselog.sqlite3 in the user data folder)",
+    )
+    parser = _Parser(prog="caselog", description="Surgical case log for spine clinics.", parents=[common])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help_text, description=help_text, parents=[common])
+
+    command("init", "create the database or upgrade it to the current schema")
+    p = command("import", "import a JSON case file: all cases or none")
+    p.add_argument("file", metavar="FILE", help="interchange file ('-' for standard input)")
+    p = command("export", "export cases as JSON, CSV or XLSX")
+    p.add_argument("--format", choices=["json", "csv", "xlsx"], default="json")
+    p.add_argument("--output", type=Path, metavar="FILE")
+    _add_filters(p)
+    p = command("list", "list cases as a table")
+    _add_filters(p)
+    p = command("show", "show one case")
+    p.add_argument("case", metavar="CASE")
+    p.add_argument("--json", action="store_true", help="print the contract's CASE object")
+    p = command("demo", "add realistic synthetic cases")
+    p.add_argument("--cases", type=_positive, required=True, metavar="N")
+    p.add_argument("--seed", type=int, default=1, metavar="S")
+    command("check", "check the database's integrity")
+    p = command("backup", "consistent copy of the database, safe while in use")
+    p.add_argument("file", type=Path, metavar="FILE")
+    p = command("restore", "replace the database with a checked copy (a safety copy is kept)")
+    p.add_argument("file", type=Path, metavar="FILE")
+    p = command("update", "replace a case's content with the CASE object in FILE")
+    p.add_argument("case", metavar="CASE")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--reason", metavar="TEXT", help="required when the case is signed")
+    p.add_argument(
+        "--expect-version",
+        type=_positive,
+        metavar="N",
+        help="refuse (exit 5) if the case is no longer at this version (as shown by 'caselog show')",
+    )
+    p = command("delete", "delete a draft case")
+    p.add_argument("case", metavar="CASE")
+    p.add_argument("--reason", required=True, metavar="TEXT")
+    return parser
+
+
+def _target(args: argparse.Namespace) -> str | None:
+    return getattr(args, "db", None) or os.environ.get("CASELOG_DB") or None
+
+
+def _open(args: argparse.Namespace) -> Database:
+    target = _target(args)
+    if target is None:
+        paths.data_dir().mkdir(parents=True, exist_ok=True)
+    return open_database(target)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit status."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(encoding="utf-8")
+    try:
+        args = build_parser().parse_args(argv)
+        return _dispatch(args)
+    except CaselogError as exc:
+        for line in exc.lines():
+            print(line, file=sys.stderr)
+        if isinstance(exc, UsageError):
+            print("Try 'caselog --help'.", file=sys.stderr)
+        return exc.exit_status
+    except BrokenPipeError:
+        # The reader went away (`caselog export | head`): not an error of ours.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    except KeyboardInterrupt:
+        print("Interrupted; nothing more was written.", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        friendly = describe_storage_error(exc, "")
+        if friendly is not None:
+            print(friendly.message.replace("The database  ", "The database "), file=sys.stderr)
+            return friendly.exit_status
+        where = _log_crash(exc)
+        print(f"caselog: unexpected error ({type(exc).__name__}); details were written to {where}", file=sys.stderr)
+        return EXIT_OTHER
+
+
+def _log_crash(exc: BaseException) -> str:
+    """Keep the traceback for the developers, away from the user's terminal."""
+    try:
+        folder = paths.log_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / "caselog-errors.log"
+        with target.open("a", encoding="utf-8") as handle:
+            handle.write(f"--- {dt.datetime.now().isoformat()}\n")
+            handle.write("".join(traceback.format_exception(exc)))
+        return str(target)
+    except OSError:
+        return "nowhere (the log folder is not writable)"
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from caselog import commands
+
+    handlers: dict[str, Callable[[argparse.Namespace], int]] = {
+        "init": _cmd_init,
+        "check": commands.check,
+        "backup": commands.backup,
+        "restore": commands.restore,
+    }
+    handler = handlers.get(args.command)
+    if handler is not None:
+        return handler(args)
+    db = _open(args)
+    try:
+        return commands.run(args, db, _filter)
+    finally:
+        db.close()
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    target = _target(args)
+    if target is None:
+        paths.data_dir().mkdir(parents=True, exist_ok=True)
+    db = open_engine(target)
+    try:
+        result = upgrade(db)
+        if result.previous == result.current:
+            print(f"Database {db.display_name} is up to date (schema {result.current}).")
+        elif result.previous is None:
+            print(f"Created database {db.display_name} (schema {result.current}).")
+        else:
+            print(f"Upgraded {db.display_name} from schema {result.previous} to {result.current}.")
+            if result.backup:
+                print(f"The previous file was copied to {result.backup}.")
+    finally:
+        db.close()
+    return EXIT_OK
+
+
+def run_module() -> None:
+    sys.exit(main())
+
+
+__all__ = ["EXIT_INVALID", "build_parser", "main"]

@@ -1,0 +1,283 @@
+"""What each `caselog` command does once its arguments are parsed: call the service, print the result."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from caselog import vocab
+from caselog.db.engine import open_engine
+from caselog.db.schema import backup_database, check_database, restore_database
+from caselog.errors import EXIT_OK, EXIT_OTHER, InvalidInput
+from caselog.exchange import atomic_output, read_interchange, single_case, write_csv, write_json, write_xlsx
+from caselog.records import CaseFilter, CaseRow, CaseView, case_to_contract
+from caselog.service import CaseService
+from caselog.validation import Problem
+
+FilterOf = Callable[[argparse.Namespace], CaseFilter]
+
+
+def run(args: argparse.Namespace, db: object, filter_of: FilterOf) -> int:
+    from caselog.db.engine import Database
+
+    assert isinstance(db, Database)
+    service = CaseService(db)
+    command = args.command
+    if command == "import":
+        return _import(service, args.file)
+    if command == "export":
+        return _export(service, args, filter_of(args))
+    if command == "list":
+        return _list(service, filter_of(args))
+    if command == "show":
+        return _show(service, args.case, as_json=args.json)
+    if command == "demo":
+        return _demo(service, args.cases, args.seed)
+    if command == "update":
+        return _update(service, args)
+    if command == "delete":
+        service.delete_case(args.case, reason=args.reason)
+        print(f"Deleted draft {args.case}.")
+        return EXIT_OK
+    raise InvalidInput([Problem("", f"unknown command {command!r}")])
+
+
+def _import(service: CaseService, file: str) -> int:
+    data = _read_stdin_json() if file == "-" else read_interchange(Path(file))
+    for number in service.import_cases(data):
+        print(number)
+    return EXIT_OK
+
+
+def _read_stdin_json() -> object:
+    raw = sys.stdin.buffer.read()
+    tmp = io.BytesIO(raw)
+    try:
+        return json.loads(tmp.getvalue().decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInput([Problem("-", f"standard input is not a valid JSON file: {exc}")]) from None
+
+
+def _export(service: CaseService, args: argparse.Namespace, case_filter: CaseFilter) -> int:
+    fmt = args.format
+    output: Path | None = args.output
+    if output is None:
+        if fmt != "json":
+            raise InvalidInput([Problem("--output", f"{fmt} export needs --output FILE")])
+        write_json(service.iter_cases(case_filter), sys.stdout)
+        return EXIT_OK
+    if output.is_dir():
+        raise InvalidInput([Problem("--output", f"{output} is a folder; give a file name")])
+    if fmt == "json":
+        with atomic_output(output) as out:
+            count = write_json(service.iter_cases(case_filter), out)
+    elif fmt == "csv":
+        with atomic_output(output, newline="") as out:
+            count = write_csv(service.iter_cases(case_filter), out)
+    else:
+        with atomic_output(output, "wb") as out:
+            count = write_xlsx(service.iter_cases(case_filter), out)
+    print(f"Exported {count} case{'s' if count != 1 else ''} to {output}.", file=sys.stderr)
+    return EXIT_OK
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+PROCEDURE_SHORT = {
+    "endoscopic_rhizotomy": "Endoscopic rhizotomy",
+    "radiofrequency_ablation": "RF ablation",
+    "medial_branch_block": "Medial branch block",
+    "laminectomy": "Laminectomy",
+    "laminotomy": "Laminotomy",
+    "other": "Other",
+}
+
+
+def format_table(rows: list[CaseRow]) -> str:
+    """The case list as a plain-text table that fits a wide terminal."""
+    header = ["Case", "Date", "Patient", "MRN", "Procedure", "Levels", "Min", "Compl.", "Status"]
+    lines = [
+        [
+            r.case_number,
+            r.procedure_date.isoformat(),
+            _cut(r.patient_name, 28),
+            r.mrn,
+            PROCEDURE_SHORT.get(r.procedure, r.procedure),
+            _cut(r.levels_text, 34),
+            str(r.duration_minutes),
+            f"{r.complication_count} ({r.worst_grade})" if r.complication_count else "-",
+            vocab.label(vocab.CASE_STATUSES, r.status),
+        ]
+        for r in rows
+    ]
+    widths = [max(len(h), *(len(line[i]) for line in lines)) if lines else len(h) for i, h in enumerate(header)]
+    out = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]
+    out.append("  ".join("-" * w for w in widths))
+    out.extend("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in lines)
+    return "\n".join(out)
+
+
+def _list(service: CaseService, case_filter: CaseFilter) -> int:
+    rows = service.query(case_filter)
+    if not rows:
+        print("No cases match." if service.count() else "No cases yet. Add some with 'caselog import FILE'.")
+        return EXIT_OK
+    print(format_table(rows))
+    print(f"\n{len(rows)} case{'s' if len(rows) != 1 else ''}")
+    return EXIT_OK
+
+
+def format_case(view: CaseView) -> str:
+    """One case as readable text, grouped the way staff think of it."""
+    r = view.record
+    p = r.patient
+    a = r.anesthesia
+    lines = [
+        f"Case {view.case_number}  ({vocab.label(vocab.CASE_STATUSES, r.status)}, version {view.version})",
+        "",
+        f"Patient      {p.display_name}   MRN {p.mrn}",
+        f"             born {p.birth_date} (age {p.age_on(r.procedure_date)} at the procedure), "
+        f"{vocab.label(vocab.SEXES, p.sex).lower()}",
+        f"Procedure    {r.procedure_label}" + (f": {r.procedure_detail}" if r.procedure_detail else ""),
+        f"Date         {r.procedure_date}" + (f" at {r.facility}" if r.facility else ""),
+        f"Surgeon      {r.surgeon}" + (f"; assisted by {', '.join(r.assistants)}" if r.assistants else ""),
+        f"Levels       {r.levels_text}",
+    ]
+    if r.procedure in vocab.FACET_NERVE_PROCEDURES:
+        for lv in r.levels:
+            lines.append(f"               {lv.level}: {', '.join(vocab.nerves_targeted(lv.level))}")
+    if r.cpt_codes:
+        lines.append(f"CPT          {' '.join(r.cpt_codes)}")
+    if r.diagnosis_codes:
+        lines.append(f"ICD-10       {' '.join(r.diagnosis_codes)}")
+    if r.indication:
+        lines.append(f"Indication   {r.indication}")
+    if r.injury_related:
+        lines.append("Injury       injury-related")
+    if r.prior_block_relief_percent is not None:
+        lines.append(f"Prior block  {r.prior_block_relief_percent}% relief")
+    timing = f"{r.duration_minutes} min"
+    if r.start_time and r.end_time:
+        timing = f"{r.start_time:%H:%M}-{r.end_time:%H:%M} ({timing})"
+    lines.append(f"Duration     {timing}")
+    anesthesia = vocab.label(vocab.ANESTHESIA_TYPES, a.type)
+    if a.sedation:
+        anesthesia += f", {a.sedation} sedation"
+    if a.asa_class:
+        anesthesia += f", ASA {a.asa_text}"
+    if a.provider:
+        anesthesia += f", by {a.provider}"
+    lines.append(f"Anesthesia   {anesthesia}")
+    if r.estimated_blood_loss_ml is not None:
+        lines.append(f"Blood loss   {r.estimated_blood_loss_ml} ml")
+    lines.append(f"Disposition  {vocab.label(vocab.DISPOSITIONS, r.disposition)}")
+    lines.append("")
+    if r.complications:
+        lines.append("Complications")
+        for c in r.complications:
+            review = vocab.label(vocab.REVIEW_STATUSES, c.review_status).lower()
+            text = (
+                f"  - {vocab.label(vocab.COMPLICATION_CATEGORIES, c.category)} ({c.timing}, onset {c.onset_date}, "
+                f"Clavien-Dindo {c.clavien_dindo}, review {review})"
+            )
+            lines.append(text)
+            for extra in (c.description, f"treated: {c.treatment}" if c.treatment else None,
+                          f"resolved {c.resolved_date}" if c.resolved_date else None):  # fmt: skip
+                if extra:
+                    lines.append(f"      {extra}")
+    else:
+        lines.append("No complications recorded.")
+    if r.outcomes:
+        lines.append("")
+        lines.append("Outcomes     timepoint  date        back  leg  ODI  relief")
+        for o in r.outcomes:
+            cells = [o.nrs_back, o.nrs_leg, o.odi, o.relief_percent]
+            shown = ["-" if v is None else str(v) for v in cells]
+            lines.append(
+                f"             {o.timepoint:<9}  {o.date}  {shown[0]:>4}  {shown[1]:>3}  {shown[2]:>3}  "
+                f"{shown[3] + '%' if cells[3] is not None else '-':>6}"
+            )
+    if r.notes:
+        lines.append("")
+        lines.append("Notes")
+        lines.extend(f"  {line}" for line in r.notes.splitlines())
+    if view.signed_by:
+        lines.append("")
+        lines.append(f"Signed by {view.signed_by} at {view.signed_at:%Y-%m-%d %H:%M} UTC")
+    return "\n".join(lines)
+
+
+def _show(service: CaseService, case_number: str, *, as_json: bool) -> int:
+    view = service.get_case(case_number)
+    if as_json:
+        print(json.dumps(case_to_contract(view.record), ensure_ascii=False, indent=2))
+    else:
+        print(format_case(view))
+    return EXIT_OK
+
+
+def _demo(service: CaseService, count: int, seed: int) -> int:
+    from caselog.demo import generate_cases
+
+    records = generate_cases(count, seed=seed)
+    numbers: list[str] = []
+    for start in range(0, len(records), 5000):
+        numbers.extend(service.add_records(records[start : start + 5000]))
+    print(f"Added {len(numbers)} demo cases ({numbers[0]} to {numbers[-1]}).")
+    return EXIT_OK
+
+
+def _update(service: CaseService, args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    data = single_case(read_interchange(path), str(path))
+    view = service.update_case(args.case, data, expected_version=args.expect_version, reason=args.reason)  # type: ignore[arg-type]
+    print(f"Updated {view.case_number} (now version {view.version}, {vocab.label(vocab.CASE_STATUSES, view.status)}).")
+    return EXIT_OK
+
+
+def check(args: argparse.Namespace) -> int:
+    from caselog.cli import _target
+
+    db = open_engine(_target(args))
+    try:
+        report = check_database(db)
+    finally:
+        db.close()
+    if report.ok:
+        print(f"ok: {db.display_name}, schema {report.revision}, {report.case_count} cases")
+        return EXIT_OK
+    print(f"{db.display_name} has problems; do not add cases until they are solved:", file=sys.stderr)
+    for problem in report.problems:
+        print(f"  {problem}", file=sys.stderr)
+    print("Restore your latest backup with 'caselog restore FILE'.", file=sys.stderr)
+    return EXIT_OTHER
+
+
+def backup(args: argparse.Namespace) -> int:
+    from caselog.cli import _target
+
+    db = open_engine(_target(args))
+    try:
+        count = backup_database(db, args.file)
+    finally:
+        db.close()
+    print(f"Backed up {count} cases to {args.file}.")
+    return EXIT_OK
+
+
+def restore(args: argparse.Namespace) -> int:
+    from caselog.cli import _target
+
+    db = open_engine(_target(args))
+    try:
+        count, safety = restore_database(db, args.file)
+    finally:
+        db.close()
+    print(f"Restored {count} cases from {args.file}. The replaced database was kept as {safety}.")
+    return EXIT_OK

@@ -1,0 +1,1 @@
+"""Storage: the tables, the engine set-up for SQLite and PostgreSQL, and the schema migrations."""

@@ -1,0 +1,161 @@
+"""Opening the database: SQLite (one workstation) or PostgreSQL (clinic-wide), one engine, short units of work.
+
+SQLite gets foreign keys, WAL, a busy timeout and `BEGIN IMMEDIATE` for writes, so two processes queue for
+the write lock instead of failing half-way with "database is locked".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import URL, Engine, create_engine, event, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from caselog import paths
+from caselog.errors import CaselogError, InvalidInput, StorageError
+
+BUSY_TIMEOUT_MS = 30_000
+_WRITE_OPTION = "caselog_write"
+
+
+def database_url(target: str | Path | None) -> URL:
+    """`--db` as given: an SQLAlchemy URL (`postgresql+psycopg://...`) or a file path for SQLite."""
+    if target is None or str(target) == "":
+        target = paths.default_database()
+    text = str(target)
+    if "://" in text:
+        try:
+            url = make_url(text)
+        except ArgumentError as exc:
+            raise InvalidInput(f"--db: {text!r} is not a database URL or file path") from exc
+        if url.drivername == "postgresql":
+            url = url.set(drivername="postgresql+psycopg")
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise InvalidInput(f"--db: {url.get_backend_name()} databases are not supported (SQLite or PostgreSQL)")
+        return url
+    return URL.create("sqlite+pysqlite", database=str(Path(text).expanduser().resolve()))
+
+
+def _on_sqlite_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event emit BEGIN itself, so writes can take the lock up front.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+    if str(mode).lower() != "wal":
+        cursor.execute("PRAGMA journal_mode = WAL")
+    # FULL: a committed case survives a power cut, not only a crash of the program.
+    cursor.execute("PRAGMA synchronous = FULL")
+    cursor.close()
+
+
+def _on_sqlite_begin(conn: Any) -> None:
+    write = conn.get_execution_options().get(_WRITE_OPTION, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+@dataclass
+class Database:
+    """One open database: the engine and two session factories (reads, and writes that lock up front)."""
+
+    url: URL
+    engine: Engine
+    _reads: sessionmaker[Session]
+    _writes: sessionmaker[Session]
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.get_backend_name() == "sqlite"
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        return Path(self.url.database) if self.is_sqlite and self.url.database else None
+
+    @property
+    def display_name(self) -> str:
+        """Where the data is, for messages: the file, or the URL without its password."""
+        path = self.sqlite_path
+        return str(path) if path else self.url.render_as_string(hide_password=True)
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Session]:
+        """One read-only unit of work."""
+        with translate_errors(self), self._reads.begin() as session:
+            yield session
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Session]:
+        """One write unit of work: all of it is committed, or none of it."""
+        with translate_errors(self), self._writes.begin() as session:
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_engine(target: str | Path | None) -> Database:
+    """Connect without touching the schema (see `caselog.db.schema.open_database` for the usual way in)."""
+    url = database_url(target)
+    kwargs: dict[str, Any] = {}
+    if url.get_backend_name() == "sqlite":
+        assert url.database is not None
+        folder = Path(url.database).parent
+        if not folder.is_dir():
+            raise InvalidInput(f"--db: folder {folder} does not exist")
+        kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+    else:
+        kwargs["pool_pre_ping"] = True
+    engine = create_engine(url, **kwargs)
+    if url.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _on_sqlite_connect)
+        event.listen(engine, "begin", _on_sqlite_begin)
+    write_engine = engine.execution_options(**{_WRITE_OPTION: True})
+    return Database(
+        url=url,
+        engine=engine,
+        _reads=sessionmaker(engine, expire_on_commit=False),
+        _writes=sessionmaker(write_engine, expire_on_commit=False),
+    )
+
+
+def describe_storage_error(exc: BaseException, where: str) -> CaselogError | None:
+    """The sentence a person needs for a database failure they can act on; None when it is a defect."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    if "locked" in text or "busy" in text:
+        return StorageError(f"The database {where} is busy with another program; nothing was saved. Try again.")
+    if "full" in text or "no space" in text:
+        return StorageError(f"The disk holding {where} is full; nothing was saved. Free some space and try again.")
+    if "readonly" in text or "read-only" in text or "permission denied" in text:
+        return StorageError(
+            f"The database {where} cannot be written (read-only or no permission); nothing was saved. "
+            "Check the file's permissions or choose another location."
+        )
+    if "malformed" in text or "not a database" in text or "disk i/o error" in text or "corrupt" in text:
+        return StorageError(
+            f"The database {where} is damaged; nothing was saved. Run 'caselog check', then 'caselog restore' "
+            "from your latest backup."
+        )
+    if "unable to open" in text or "could not connect" in text or "connection refused" in text:
+        return StorageError(f"Cannot open the database {where}: {getattr(exc, 'orig', exc)}")
+    if "password authentication failed" in text or ("does not exist" in text and "database" in text):
+        return StorageError(f"Cannot open the database {where}: {getattr(exc, 'orig', exc)}")
+    return None
+
+
+@contextlib.contextmanager
+def translate_errors(db: Database) -> Iterator[None]:
+    """Turn the database's own failures into messages that say what to do; the transaction is already undone."""
+    try:
+        yield
+    except (OperationalError, DBAPIError, sqlite3.Error) as exc:
+        friendly = describe_storage_error(exc, db.display_name)
+        if friendly is None:
+            raise
+        raise friendly from exc

@@ -1,0 +1,166 @@
+"""The tables: patients, cases, treated levels, complications, outcome scores, and the case-number counters.
+
+Only the storage layer and the migrations use these classes; everything above works on `caselog.records`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Named constraints let Alembic's batch mode rebuild SQLite tables and alter them on PostgreSQL alike.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class PatientRow(Base):
+    """One MRN, one patient: demographics live here once, shared by all of the patient's cases."""
+
+    __tablename__ = "patients"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mrn: Mapped[str] = mapped_column(String(20), unique=True)
+    family_name: Mapped[str] = mapped_column(String(100))
+    given_name: Mapped[str] = mapped_column(String(100), default="")
+    birth_date: Mapped[dt.date] = mapped_column(Date)
+    sex: Mapped[str] = mapped_column(String(10))
+
+    cases: Mapped[list[CaseRow]] = relationship(back_populates="patient")
+
+
+class CaseRow(Base):
+    __tablename__ = "cases"
+    __table_args__ = (
+        CheckConstraint("status IN ('draft', 'final', 'amended')", name="status"),
+        CheckConstraint("duration_minutes BETWEEN 1 AND 1440", name="duration"),
+        CheckConstraint("version >= 1", name="version"),
+        Index("ix_cases_date_number", "procedure_date", "case_number"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_number: Mapped[str] = mapped_column(String(16), unique=True)
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    procedure_date: Mapped[dt.date] = mapped_column(Date)
+    facility: Mapped[str | None] = mapped_column(String(100))
+    surgeon: Mapped[str] = mapped_column(String(100), index=True)
+    assistants: Mapped[list[str]] = mapped_column(JSON, default=list)
+    procedure: Mapped[str] = mapped_column(String(32), index=True)
+    procedure_detail: Mapped[str | None] = mapped_column(String(200))
+    cpt_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    diagnosis_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    indication: Mapped[str | None] = mapped_column(Text)
+    injury_related: Mapped[bool] = mapped_column(Boolean, default=False)
+    prior_block_relief_percent: Mapped[int | None] = mapped_column(Integer)
+    start_time: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    end_time: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    anesthesia_type: Mapped[str] = mapped_column(String(32))
+    sedation: Mapped[str | None] = mapped_column(String(16))
+    asa_class: Mapped[str | None] = mapped_column(String(4))
+    emergency: Mapped[bool] = mapped_column(Boolean, default=False)
+    anesthesia_provider: Mapped[str | None] = mapped_column(String(100))
+    estimated_blood_loss_ml: Mapped[int | None] = mapped_column(Integer)
+    disposition: Mapped[str] = mapped_column(String(32))
+    notes: Mapped[str | None] = mapped_column(Text)
+    # Case-folded MRN, names, case number and notes: lets --search match any script without case.
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    signed_by: Mapped[str | None] = mapped_column(String(100))
+    signed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    patient: Mapped[PatientRow] = relationship(back_populates="cases")
+
+
+class TreatedLevelRow(Base):
+    __tablename__ = "treated_levels"
+    __table_args__ = (
+        UniqueConstraint("case_id", "level", name="uq_treated_levels_case_level"),
+        Index("ix_treated_levels_level_case", "level", "case_id"),
+        CheckConstraint("side IN ('left', 'right', 'bilateral')", name="side"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    level: Mapped[str] = mapped_column(String(8))
+    side: Mapped[str] = mapped_column(String(10))
+
+
+class ComplicationRow(Base):
+    __tablename__ = "complications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    category: Mapped[str] = mapped_column(String(32))
+    description: Mapped[str | None] = mapped_column(Text)
+    timing: Mapped[str] = mapped_column(String(16))
+    onset_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    clavien_dindo: Mapped[str] = mapped_column(String(4))
+    treatment: Mapped[str | None] = mapped_column(Text)
+    resolved_date: Mapped[dt.date | None] = mapped_column(Date)
+    review_status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+
+
+class OutcomeScoreRow(Base):
+    __tablename__ = "outcome_scores"
+    __table_args__ = (UniqueConstraint("case_id", "timepoint", name="uq_outcome_scores_case_timepoint"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    timepoint: Mapped[str] = mapped_column(String(8))
+    date: Mapped[dt.date] = mapped_column(Date)
+    nrs_back: Mapped[int | None] = mapped_column(Integer)
+    nrs_leg: Mapped[int | None] = mapped_column(Integer)
+    odi: Mapped[int | None] = mapped_column(Integer)
+    relief_percent: Mapped[int | None] = mapped_column(Integer)
+
+
+class CaseCounterRow(Base):
+    """Last running number handed out per year; bumped in the same transaction that adds the case."""
+
+    __tablename__ = "case_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_number: Mapped[int] = mapped_column(Integer)
+
+
+class CaseAmendmentRow(Base):
+    """A signed case's content before an amendment, with the reason: the case history stays readable."""
+
+    __tablename__ = "case_amendments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    amended_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    reason: Mapped[str] = mapped_column(Text)
+    previous_version: Mapped[int] = mapped_column(Integer)
+    previous_content: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,252 @@
+"""The schema's life: open and upgrade (copying an SQLite file first), check integrity, back up and restore."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+import tempfile
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
+
+from caselog.db.engine import Database, open_engine
+from caselog.errors import InvalidInput, StorageError
+from caselog.validation import Problem
+
+APP_TABLES = ("patients", "cases", "treated_levels", "complications", "outcome_scores", "case_counters")
+
+
+def alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("caselog") / "migrations"))
+    return cfg
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def known_revisions() -> set[str]:
+    return {rev.revision for rev in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+
+
+def current_revision(db: Database) -> str | None:
+    with db.engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+@dataclass(frozen=True)
+class UpgradeResult:
+    previous: str | None
+    current: str
+    backup: Path | None
+
+
+def upgrade(db: Database) -> UpgradeResult:
+    """Bring the schema to the current version; safe to repeat. An SQLite file is copied first."""
+    previous = current_revision(db)
+    head = head_revision()
+    if previous == head:
+        return UpgradeResult(previous, head, None)
+    if previous is not None and previous not in known_revisions():
+        raise StorageError(
+            f"The database {db.display_name} was made by a newer CaseLog (schema {previous}); update CaseLog."
+        )
+    with db.engine.connect() as conn:
+        existing = set(inspect(conn).get_table_names())
+    if previous is None and existing:
+        raise StorageError(f"{db.display_name} holds tables but is not a CaseLog database; nothing was changed.")
+    backup = None
+    if previous is not None and db.sqlite_path is not None:
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        backup = db.sqlite_path.with_name(f"{db.sqlite_path.name}.before-upgrade-{previous}-{stamp}")
+        copy_sqlite(db.sqlite_path, backup)
+    cfg = alembic_config()
+    # One transaction for the whole upgrade: a migration failing half-way leaves the schema as it was.
+    with db.engine.execution_options(caselog_write=True).begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+    return UpgradeResult(previous, head, backup)
+
+
+def open_database(target: str | Path | None, *, migrate: bool = True) -> Database:
+    """The usual way in: connect, and upgrade the schema (creating the database when new)."""
+    db = open_engine(target)
+    try:
+        if migrate:
+            upgrade(db)
+        elif current_revision(db) != head_revision():
+            raise StorageError(f"The database {db.display_name} is not set up; run 'caselog init' first.")
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def copy_sqlite(source: Path, destination: Path) -> None:
+    """A consistent copy of a live SQLite database (the online backup API), written atomically."""
+    destination = destination.resolve()
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
+        try:
+            dst = sqlite3.connect(tmp)
+            try:
+                src.backup(dst)
+                dst.execute("PRAGMA journal_mode = DELETE")
+            finally:
+                dst.close()
+        finally:
+            src.close()
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, destination)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    problems: list[str]
+    revision: str | None
+    case_count: int
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check_sqlite_file(path: Path) -> CheckReport:
+    """Integrity of an SQLite file that may be damaged, read without ever writing to it."""
+    if not path.is_file():
+        return CheckReport([f"{path} does not exist"], None, 0)
+    problems: list[str] = []
+    revision: str | None = None
+    count = 0
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        try:
+            rows = [r[0] for r in conn.execute("PRAGMA integrity_check").fetchall()]
+            if rows != ["ok"]:
+                problems.extend(f"integrity: {r}" for r in rows[:20])
+            for table, rowid, parent, _ in conn.execute("PRAGMA foreign_key_check").fetchall()[:20]:
+                problems.append(f"row {rowid} of {table} points to a missing {parent} row")
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if "alembic_version" in tables:
+                found = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+                revision = found[0] if found else None
+            missing = [t for t in APP_TABLES if t not in tables]
+            if missing:
+                problems.append(f"not a CaseLog database: missing tables {', '.join(missing)}")
+            else:
+                count = conn.execute("SELECT count(*) FROM cases").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        problems.append(f"cannot be read as a database: {exc}")
+    if revision is None and not problems:
+        problems.append("has no schema version: not made by CaseLog")
+    elif revision is not None and revision not in known_revisions():
+        problems.append(f"schema {revision} is unknown to this CaseLog (made by a newer version?)")
+    return CheckReport(problems, revision, count)
+
+
+def check_database(db: Database) -> CheckReport:
+    """`caselog check`: storage integrity, schema version, and the rows that should never exist."""
+    if db.sqlite_path is not None:
+        report = check_sqlite_file(db.sqlite_path)
+        if report.problems:
+            return report
+        problems: list[str] = []
+    else:
+        problems = []
+    revision = current_revision(db)
+    if revision != head_revision():
+        problems.append(f"schema is {revision}, CaseLog expects {head_revision()}: run 'caselog init'")
+    with db.read() as session:
+        orphans = {
+            "treated levels": "SELECT count(*) FROM treated_levels t LEFT JOIN cases c ON c.id = t.case_id "
+            "WHERE c.id IS NULL",
+            "complications": "SELECT count(*) FROM complications t LEFT JOIN cases c ON c.id = t.case_id "
+            "WHERE c.id IS NULL",
+            "outcome scores": "SELECT count(*) FROM outcome_scores t LEFT JOIN cases c ON c.id = t.case_id "
+            "WHERE c.id IS NULL",
+            "cases without levels": "SELECT count(*) FROM cases c WHERE NOT EXISTS "
+            "(SELECT 1 FROM treated_levels t WHERE t.case_id = c.id)",
+            "cases without a patient": "SELECT count(*) FROM cases c LEFT JOIN patients p ON p.id = c.patient_id "
+            "WHERE p.id IS NULL",
+        }
+        for what, sql in orphans.items():
+            found = session.execute(text(sql)).scalar_one()
+            if found:
+                problems.append(f"{found} {what}")
+        count = session.execute(text("SELECT count(*) FROM cases")).scalar_one()
+    return CheckReport(problems, revision, int(count))
+
+
+def backup_database(db: Database, destination: Path) -> int:
+    """`caselog backup`: a consistent copy taken while others may be writing; returns the cases it holds."""
+    if db.sqlite_path is None:
+        raise InvalidInput(
+            "backup: for a PostgreSQL database use the server's own tools (pg_dump); "
+            "'caselog export' gives a portable copy of every case"
+        )
+    destination = destination.expanduser()
+    if not destination.parent.is_dir():
+        raise InvalidInput(f"FILE: folder {destination.parent} does not exist")
+    if destination.resolve() == db.sqlite_path.resolve():
+        raise InvalidInput("FILE: the backup cannot be the database itself")
+    try:
+        copy_sqlite(db.sqlite_path, destination)
+    except PermissionError as exc:
+        raise InvalidInput(f"FILE: cannot write {destination}: permission denied") from exc
+    except sqlite3.Error as exc:
+        raise StorageError(f"The backup could not be made: {exc}") from exc
+    report = check_sqlite_file(destination)
+    if not report.ok:
+        destination.unlink(missing_ok=True)
+        raise StorageError("The backup copy failed its check: " + "; ".join(report.problems))
+    return report.case_count
+
+
+def restore_database(db: Database, source: Path) -> tuple[int, Path]:
+    """`caselog restore`: check the copy, keep a safety copy of what it replaces, then put it in place.
+
+    Returns the number of cases restored and where the safety copy is.
+    """
+    if db.sqlite_path is None:
+        raise InvalidInput("restore: for a PostgreSQL database use the server's own tools (pg_restore)")
+    source = source.expanduser()
+    if not source.is_file():
+        raise InvalidInput(f"FILE: {source} does not exist")
+    report = check_sqlite_file(source)
+    if not report.ok:
+        raise InvalidInput([Problem("FILE", f"{source} {problem}") for problem in report.problems])
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    safety = db.sqlite_path.with_name(f"{db.sqlite_path.name}.before-restore-{stamp}")
+    if db.sqlite_path.exists():
+        copy_sqlite(db.sqlite_path, safety)
+    db.engine.dispose()
+    # Copy into the live file through SQLite itself, so other connections see the restored pages safely.
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
+    try:
+        dst = sqlite3.connect(db.sqlite_path, timeout=30)
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+    finally:
+        src.close()
+    db.engine.dispose()
+    upgrade(db)
+    return report.case_count, safety

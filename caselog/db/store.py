@@ -1,0 +1,576 @@
+"""Moving case records in and out of the tables in bulk: a few statements per batch, never a query per row."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
+
+from sqlalchemy import Select, Table, and_, delete, exists, func, insert, select, tuple_, update
+from sqlalchemy import case as sql_case
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from caselog import vocab
+from caselog.db.models import (
+    CaseCounterRow,
+    CaseRow,
+    ComplicationRow,
+    OutcomeScoreRow,
+    PatientRow,
+    TreatedLevelRow,
+)
+from caselog.records import (
+    Anesthesia,
+    CaseFilter,
+    CaseRecord,
+    CaseView,
+    Complication,
+    OutcomeScore,
+    Patient,
+    TreatedLevel,
+)
+from caselog.records import CaseRow as CaseListRow
+from caselog.validation import Problem, join
+
+T = TypeVar("T")
+CHUNK = 500  # stays under every database's limit on bound parameters
+
+cases_t = cast(Table, CaseRow.__table__)
+patients_t = cast(Table, PatientRow.__table__)
+levels_t = cast(Table, TreatedLevelRow.__table__)
+complications_t = cast(Table, ComplicationRow.__table__)
+outcomes_t = cast(Table, OutcomeScoreRow.__table__)
+counters_t = cast(Table, CaseCounterRow.__table__)
+
+
+def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def utcnow() -> dt.datetime:
+    """Naive UTC, as stored: the same on every workstation whatever its time zone."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def search_key(*parts: str | None) -> str:
+    """Case-folded text that `--search` matches: works for any script, on SQLite and PostgreSQL alike."""
+    return "\n".join(p for p in parts if p).casefold()
+
+
+def like_pattern(text: str) -> str:
+    escaped = text.casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def describe_patient(p: Patient) -> str:
+    return f"{p.display_name} (born {p.birth_date}, {p.sex})"
+
+
+def same_patient(a: Patient, b: Patient) -> bool:
+    return (a.family_name, a.given_name, a.birth_date, a.sex) == (b.family_name, b.given_name, b.birth_date, b.sex)
+
+
+def patient_from_row(row: Any) -> Patient:
+    return Patient(
+        mrn=row.mrn, family_name=row.family_name, given_name=row.given_name, birth_date=row.birth_date, sex=row.sex
+    )
+
+
+# ---- writing ---------------------------------------------------------------------------------------------
+
+
+def case_values(record: CaseRecord) -> dict[str, Any]:
+    """The cases-table columns that come from the record itself (not identity, version or times)."""
+    a = record.anesthesia
+    p = record.patient
+    return {
+        "status": record.status,
+        "procedure_date": record.procedure_date,
+        "facility": record.facility,
+        "surgeon": record.surgeon,
+        "assistants": list(record.assistants),
+        "procedure": record.procedure,
+        "procedure_detail": record.procedure_detail,
+        "cpt_codes": list(record.cpt_codes),
+        "diagnosis_codes": list(record.diagnosis_codes),
+        "indication": record.indication,
+        "injury_related": record.injury_related,
+        "prior_block_relief_percent": record.prior_block_relief_percent,
+        "start_time": record.start_time,
+        "end_time": record.end_time,
+        "duration_minutes": record.duration_minutes,
+        "anesthesia_type": a.type,
+        "sedation": a.sedation,
+        "asa_class": a.asa_class,
+        "emergency": a.emergency,
+        "anesthesia_provider": a.provider,
+        "estimated_blood_loss_ml": record.estimated_blood_loss_ml,
+        "disposition": record.disposition,
+        "notes": record.notes,
+        "search_text": search_key(record.case_number, p.mrn, p.family_name, p.given_name, record.notes),
+    }
+
+
+def insert_children(session: Session, case_ids: Sequence[int], records: Sequence[CaseRecord]) -> None:
+    level_rows: list[dict[str, Any]] = []
+    complication_rows: list[dict[str, Any]] = []
+    outcome_rows: list[dict[str, Any]] = []
+    for case_id, record in zip(case_ids, records, strict=True):
+        level_rows.extend(
+            {"case_id": case_id, "position": i, "level": lv.level, "side": lv.side}
+            for i, lv in enumerate(record.levels)
+        )
+        complication_rows.extend(
+            {
+                "case_id": case_id,
+                "position": i,
+                "category": c.category,
+                "description": c.description,
+                "timing": c.timing,
+                "onset_date": c.onset_date,
+                "clavien_dindo": c.clavien_dindo,
+                "treatment": c.treatment,
+                "resolved_date": c.resolved_date,
+                "review_status": c.review_status,
+            }
+            for i, c in enumerate(record.complications)
+        )
+        outcome_rows.extend(
+            {
+                "case_id": case_id,
+                "position": i,
+                "timepoint": o.timepoint,
+                "date": o.date,
+                "nrs_back": o.nrs_back,
+                "nrs_leg": o.nrs_leg,
+                "odi": o.odi,
+                "relief_percent": o.relief_percent,
+            }
+            for i, o in enumerate(record.outcomes)
+        )
+    for table, rows in ((levels_t, level_rows), (complications_t, complication_rows), (outcomes_t, outcome_rows)):
+        if rows:
+            session.execute(insert(table), rows)
+
+
+def delete_children(session: Session, case_id: int) -> None:
+    for table in (levels_t, complications_t, outcomes_t):
+        session.execute(delete(table).where(table.c.case_id == case_id))
+
+
+@dataclass
+class PatientResolution:
+    """MRN -> patient id for a batch of records, or the problems that refuse it."""
+
+    ids: dict[str, int]
+    problems: list[Problem]
+
+
+def resolve_patients(
+    session: Session, items: Sequence[tuple[str, Patient]], *, editable_mrn: tuple[str, int] | None = None
+) -> PatientResolution:
+    """Find or add each MRN's patient. A known MRN with other demographics is refused, naming both.
+
+    `items` pairs each patient with the field path to blame. `editable_mrn` (mrn, patient id) is a patient
+    whose only case is the one being edited: correcting their demographics updates the patient instead.
+    """
+    problems: list[Problem] = []
+    first_seen: dict[str, tuple[str, Patient]] = {}
+    for path, patient in items:
+        earlier = first_seen.get(patient.mrn)
+        if earlier is None:
+            first_seen[patient.mrn] = (path, patient)
+        elif not same_patient(earlier[1], patient):
+            problems.append(
+                Problem(
+                    path,
+                    f"MRN {patient.mrn} is {describe_patient(earlier[1])} at {earlier[0]} but "
+                    f"{describe_patient(patient)} here; one MRN is one patient",
+                )
+            )
+    mrns = list(first_seen)
+    known: dict[str, Any] = {}
+    for part in chunks(mrns):
+        for found in session.execute(select(patients_t).where(patients_t.c.mrn.in_(part))):
+            known[found.mrn] = found
+    ids: dict[str, int] = {}
+    for mrn, (path, patient) in first_seen.items():
+        row = known.get(mrn)
+        if row is None:
+            continue
+        if not same_patient(patient_from_row(row), patient):
+            if editable_mrn == (mrn, row.id):
+                session.execute(
+                    update(patients_t)
+                    .where(patients_t.c.id == row.id)
+                    .values(
+                        family_name=patient.family_name,
+                        given_name=patient.given_name,
+                        birth_date=patient.birth_date,
+                        sex=patient.sex,
+                    )
+                )
+            else:
+                problems.append(
+                    Problem(
+                        path,
+                        f"MRN {mrn} is already registered to {describe_patient(patient_from_row(row))}; this case "
+                        f"gives {describe_patient(patient)}. One MRN is one patient: correct the case, or the "
+                        "patient's other cases first",
+                    )
+                )
+                continue
+        ids[mrn] = row.id
+    if problems:
+        return PatientResolution(ids, problems)
+    new = [first_seen[m][1] for m in mrns if m not in known]
+    if new:
+        result = session.execute(
+            insert(patients_t).returning(patients_t.c.id, sort_by_parameter_order=True),
+            [
+                {"mrn": p.mrn, "family_name": p.family_name, "given_name": p.given_name, "birth_date": p.birth_date,
+                 "sex": p.sex}
+                for p in new
+            ],
+        )  # fmt: skip
+        for patient, new_id in zip(new, result.scalars(), strict=True):
+            ids[patient.mrn] = new_id
+    return PatientResolution(ids, problems)
+
+
+def used_case_numbers(session: Session, numbers: Sequence[str]) -> set[str]:
+    used: set[str] = set()
+    for part in chunks(numbers):
+        used.update(session.execute(select(cases_t.c.case_number).where(cases_t.c.case_number.in_(part))).scalars())
+    return used
+
+
+def claim_numbers(session: Session, year: int, *, count: int = 0, at_least: int = 0) -> int:
+    """Advance the year's counter past `at_least` and then by `count`; returns the new last number.
+
+    One upsert that locks the year's row until commit, so two workstations never hand out the same number.
+    """
+    table = counters_t
+    upsert = postgresql.insert(table) if session.get_bind().dialect.name == "postgresql" else sqlite.insert(table)
+    current = table.c.last_number
+    floor = sql_case((current > at_least, current), else_=at_least)
+    stmt = (
+        upsert.values(year=year, last_number=at_least + count)
+        .on_conflict_do_update(index_elements=[table.c.year], set_={"last_number": floor + count})
+        .returning(table.c.last_number)
+    )
+    return int(session.execute(stmt).scalar_one())
+
+
+def format_case_number(year: int, number: int) -> str:
+    return f"{year:04d}-{number:05d}"
+
+
+def assign_case_numbers(session: Session, records: Sequence[CaseRecord]) -> list[str]:
+    """Given numbers stay; the others get the next running numbers of their procedure year, in file order."""
+    highest_given: dict[int, int] = defaultdict(int)
+    wanted: dict[int, int] = defaultdict(int)
+    for record in records:
+        year = record.procedure_date.year
+        if record.case_number is not None:
+            highest_given[year] = max(highest_given[year], int(record.case_number[5:]))
+        else:
+            wanted[year] += 1
+    next_free: dict[int, int] = {}
+    for year in sorted(set(highest_given) | set(wanted)):
+        last = claim_numbers(session, year, count=wanted[year], at_least=highest_given[year])
+        next_free[year] = last - wanted[year] + 1
+    numbers: list[str] = []
+    for record in records:
+        if record.case_number is not None:
+            numbers.append(record.case_number)
+        else:
+            year = record.procedure_date.year
+            numbers.append(format_case_number(year, next_free[year]))
+            next_free[year] += 1
+    return numbers
+
+
+def insert_cases(
+    session: Session, records: Sequence[CaseRecord], paths: Sequence[str], *, now: dt.datetime
+) -> list[str] | list[Problem]:
+    """Add validated records in one go. Returns their case numbers, or the problems that refuse the batch
+    (the caller rolls back: nothing is written then)."""
+    given = [r.case_number for r in records if r.case_number is not None]
+    used = used_case_numbers(session, given)
+    problems = [
+        Problem(join(path, "case_number"), f"{r.case_number} is already in use")
+        for path, r in zip(paths, records, strict=True)
+        if r.case_number in used
+    ]
+    resolution = resolve_patients(
+        session, [(join(p, "patient"), r.patient) for p, r in zip(paths, records, strict=True)]
+    )
+    problems.extend(resolution.problems)
+    if problems:
+        return problems
+    numbers = assign_case_numbers(session, records)
+    rows = []
+    for record, number in zip(records, numbers, strict=True):
+        values = case_values(record)
+        values.update(
+            case_number=number,
+            version=1,
+            patient_id=resolution.ids[record.patient.mrn],
+            created_at=now,
+            updated_at=now,
+            search_text=search_key(number, record.patient.mrn, record.patient.family_name,
+                                   record.patient.given_name, record.notes),
+        )  # fmt: skip
+        rows.append(values)
+    case_ids: list[int] = []
+    for part in chunks(rows, 2000):
+        result = session.execute(insert(cases_t).returning(cases_t.c.id, sort_by_parameter_order=True), part)
+        case_ids.extend(result.scalars())
+    insert_children(session, case_ids, records)
+    return numbers
+
+
+def drop_patient_if_unused(session: Session, patient_id: int) -> None:
+    still_used = session.execute(select(exists().where(cases_t.c.patient_id == patient_id))).scalar()
+    if not still_used:
+        session.execute(delete(patients_t).where(patients_t.c.id == patient_id))
+
+
+# ---- reading ---------------------------------------------------------------------------------------------
+
+
+def filtered(stmt: Select[Any], f: CaseFilter) -> Select[Any]:
+    """Every contract filter as SQL, so lists, counts and exports never walk all cases in Python."""
+    c = cases_t.c
+    if f.date_from is not None:
+        stmt = stmt.where(c.procedure_date >= f.date_from)
+    if f.date_to is not None:
+        stmt = stmt.where(c.procedure_date <= f.date_to)
+    if f.surgeon:
+        stmt = stmt.where(c.surgeon == f.surgeon)
+    if f.procedure:
+        stmt = stmt.where(c.procedure == f.procedure)
+    if f.status:
+        stmt = stmt.where(c.status == f.status)
+    if f.level:
+        stmt = stmt.where(exists().where(and_(levels_t.c.case_id == c.id, levels_t.c.level == f.level)))
+    if f.with_complications:
+        stmt = stmt.where(exists().where(complications_t.c.case_id == c.id))
+    if f.search and f.search.strip():
+        stmt = stmt.where(c.search_text.like(like_pattern(f.search.strip()), escape="\\"))
+    if f.case_numbers:
+        stmt = stmt.where(c.case_number.in_(f.case_numbers))
+    return stmt
+
+
+SORT_COLUMNS = {
+    "case_number": [cases_t.c.case_number],
+    "procedure_date": [cases_t.c.procedure_date, cases_t.c.case_number],
+    "patient": [patients_t.c.family_name, patients_t.c.given_name, cases_t.c.case_number],
+    "mrn": [patients_t.c.mrn, cases_t.c.case_number],
+    "procedure": [cases_t.c.procedure, cases_t.c.procedure_date, cases_t.c.case_number],
+    "duration": [cases_t.c.duration_minutes, cases_t.c.case_number],
+    "anesthesia": [cases_t.c.anesthesia_type, cases_t.c.case_number],
+    "surgeon": [cases_t.c.surgeon, cases_t.c.procedure_date, cases_t.c.case_number],
+    "status": [cases_t.c.status, cases_t.c.procedure_date, cases_t.c.case_number],
+}
+
+
+def list_rows(
+    session: Session, f: CaseFilter, *, sort: str, descending: bool, offset: int, limit: int | None
+) -> list[CaseListRow]:
+    """One page of the case list, with levels and complication summaries fetched for that page only."""
+    columns = SORT_COLUMNS.get(sort, SORT_COLUMNS["procedure_date"])
+    order = [col.desc() if descending else col.asc() for col in columns]
+    stmt = filtered(
+        select(
+            cases_t.c.id, cases_t.c.case_number, cases_t.c.status, cases_t.c.procedure_date, patients_t.c.mrn,
+            patients_t.c.family_name, patients_t.c.given_name, cases_t.c.procedure, cases_t.c.duration_minutes,
+            cases_t.c.anesthesia_type, cases_t.c.surgeon, cases_t.c.version,
+        ).join(patients_t, patients_t.c.id == cases_t.c.patient_id),
+        f,
+    ).order_by(*order).offset(offset)  # fmt: skip
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    rows = session.execute(stmt).all()
+    ids = [r.id for r in rows]
+    levels: dict[int, list[str]] = defaultdict(list)
+    grades: dict[int, list[str]] = defaultdict(list)
+    for part in chunks(ids):
+        for lv in session.execute(
+            select(levels_t.c.case_id, levels_t.c.level, levels_t.c.side)
+            .where(levels_t.c.case_id.in_(part))
+            .order_by(levels_t.c.case_id, levels_t.c.position)
+        ):
+            levels[lv.case_id].append(f"{lv.level} {lv.side}")
+        for cp in session.execute(
+            select(complications_t.c.case_id, complications_t.c.clavien_dindo).where(
+                complications_t.c.case_id.in_(part)
+            )
+        ):
+            grades[cp.case_id].append(cp.clavien_dindo)
+    return [
+        CaseListRow(
+            id=r.id,
+            case_number=r.case_number,
+            status=r.status,
+            procedure_date=r.procedure_date,
+            mrn=r.mrn,
+            patient_name=f"{r.family_name}, {r.given_name}" if r.given_name else r.family_name,
+            procedure=r.procedure,
+            levels_text="; ".join(levels[r.id]),
+            duration_minutes=r.duration_minutes,
+            anesthesia_type=r.anesthesia_type,
+            surgeon=r.surgeon,
+            complication_count=len(grades[r.id]),
+            worst_grade=max(grades[r.id], key=lambda g: vocab.GRADE_RANK.get(g, -1)) if grades[r.id] else None,
+            version=r.version,
+        )
+        for r in rows
+    ]
+
+
+def count_cases(session: Session, f: CaseFilter) -> int:
+    stmt = filtered(select(func.count()).select_from(cases_t), f)
+    return int(session.execute(stmt).scalar_one())
+
+
+def load_views(session: Session, case_ids: Sequence[int]) -> list[CaseView]:
+    """Whole cases for these ids, in the order given: four queries per chunk, whatever its size."""
+    views: dict[int, CaseView] = {}
+    for part in chunks(case_ids):
+        levels: dict[int, list[TreatedLevel]] = defaultdict(list)
+        complications: dict[int, list[Complication]] = defaultdict(list)
+        outcomes: dict[int, list[OutcomeScore]] = defaultdict(list)
+        for row in session.execute(
+            select(levels_t).where(levels_t.c.case_id.in_(part)).order_by(levels_t.c.case_id, levels_t.c.position)
+        ):
+            levels[row.case_id].append(TreatedLevel(level=row.level, side=row.side))
+        for row in session.execute(
+            select(complications_t)
+            .where(complications_t.c.case_id.in_(part))
+            .order_by(complications_t.c.case_id, complications_t.c.position)
+        ):
+            complications[row.case_id].append(
+                Complication(
+                    category=row.category,
+                    description=row.description,
+                    timing=row.timing,
+                    onset_date=row.onset_date,
+                    clavien_dindo=row.clavien_dindo,
+                    treatment=row.treatment,
+                    resolved_date=row.resolved_date,
+                    review_status=row.review_status,
+                )
+            )
+        for row in session.execute(
+            select(outcomes_t)
+            .where(outcomes_t.c.case_id.in_(part))
+            .order_by(outcomes_t.c.case_id, outcomes_t.c.position)
+        ):
+            outcomes[row.case_id].append(
+                OutcomeScore(
+                    timepoint=row.timepoint,
+                    date=row.date,
+                    nrs_back=row.nrs_back,
+                    nrs_leg=row.nrs_leg,
+                    odi=row.odi,
+                    relief_percent=row.relief_percent,
+                )
+            )
+        query = select(
+            cases_t,
+            patients_t.c.mrn,
+            patients_t.c.family_name,
+            patients_t.c.given_name,
+            patients_t.c.birth_date,
+            patients_t.c.sex,
+        ).join(patients_t, patients_t.c.id == cases_t.c.patient_id)
+        for row in session.execute(query.where(cases_t.c.id.in_(part))):
+            record = CaseRecord(
+                case_number=row.case_number,
+                status=row.status,
+                patient=patient_from_row(row),
+                procedure_date=row.procedure_date,
+                facility=row.facility,
+                surgeon=row.surgeon,
+                assistants=tuple(row.assistants or ()),
+                procedure=row.procedure,
+                procedure_detail=row.procedure_detail,
+                cpt_codes=tuple(row.cpt_codes or ()),
+                diagnosis_codes=tuple(row.diagnosis_codes or ()),
+                indication=row.indication,
+                injury_related=bool(row.injury_related),
+                prior_block_relief_percent=row.prior_block_relief_percent,
+                levels=tuple(levels[row.id]),
+                start_time=row.start_time,
+                end_time=row.end_time,
+                duration_minutes=row.duration_minutes,
+                anesthesia=Anesthesia(
+                    type=row.anesthesia_type,
+                    sedation=row.sedation,
+                    asa_class=row.asa_class,
+                    emergency=bool(row.emergency),
+                    provider=row.anesthesia_provider,
+                ),
+                estimated_blood_loss_ml=row.estimated_blood_loss_ml,
+                disposition=row.disposition,
+                complications=tuple(complications[row.id]),
+                outcomes=tuple(outcomes[row.id]),
+                notes=row.notes,
+            )
+            views[row.id] = CaseView(
+                id=row.id,
+                version=row.version,
+                record=record,
+                created_at=row.created_at,
+                updated_at=row.updated_at,
+                signed_by=row.signed_by,
+                signed_at=row.signed_at,
+            )
+    return [views[i] for i in case_ids if i in views]
+
+
+def ordered_ids(session: Session, f: CaseFilter, *, after: tuple[dt.date, str] | None, limit: int) -> list[Any]:
+    """The next ids in export order (procedure date, then case number), by keyset: no OFFSET scans."""
+    stmt = filtered(select(cases_t.c.id, cases_t.c.procedure_date, cases_t.c.case_number), f)
+    if after is not None:
+        stmt = stmt.where(tuple_(cases_t.c.procedure_date, cases_t.c.case_number) > tuple_(*after))
+    return list(session.execute(stmt.order_by(cases_t.c.procedure_date, cases_t.c.case_number).limit(limit)).all())
+
+
+def iter_views(session: Session, f: CaseFilter, *, batch: int = 500) -> Iterator[CaseView]:
+    """Every matching case in export order, a batch at a time, so memory stays flat for any number of cases."""
+    after: tuple[dt.date, str] | None = None
+    while True:
+        rows = ordered_ids(session, f, after=after, limit=batch)
+        if not rows:
+            return
+        yield from load_views(session, [r.id for r in rows])
+        last = rows[-1]
+        after = (last.procedure_date, last.case_number)
+
+
+def case_id_for_number(session: Session, case_number: str) -> tuple[int, int, str, int] | None:
+    """(id, version, status, patient id) of a case, or None."""
+    row = session.execute(
+        select(cases_t.c.id, cases_t.c.version, cases_t.c.status, cases_t.c.patient_id).where(
+            cases_t.c.case_number == case_number
+        )
+    ).first()
+    return (row.id, row.version, row.status, row.patient_id) if row else None
+
+
+def distinct_values(session: Session, column: str) -> list[str]:
+    col = cases_t.c[column]
+    return [v for v in session.execute(select(col).distinct().order_by(col)).scalars() if v]
+
+
+def patient_by_mrn(session: Session, mrn: str) -> Patient | None:
+    row = session.execute(select(patients_t).where(patients_t.c.mrn == mrn)).first()
+    return patient_from_row(row) if row else None

@@ -1,0 +1,251 @@
+"""Exchange formats: the contract's JSON (read and write), CSV for spreadsheets, XLSX with one sheet per table.
+
+Writers take an iterator of cases and stream it, so exporting 100,000 cases needs little memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as dt
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from caselog import vocab
+from caselog.errors import InvalidInput
+from caselog.records import CaseView, case_to_contract
+from caselog.validation import FORMAT_NAME, FORMAT_VERSION, Problem
+
+Progress = Callable[[int, int, str], None]
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"the key {key!r} appears twice in one object")
+        result[key] = value
+    return result
+
+
+def read_interchange(path: Path) -> object:
+    """Load an interchange file; every way it can be unreadable becomes one clear InvalidInput."""
+    where = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InvalidInput([Problem(where, "file not found")]) from None
+    except IsADirectoryError:
+        raise InvalidInput([Problem(where, "is a folder, not a file")]) from None
+    except PermissionError:
+        raise InvalidInput([Problem(where, "cannot be read: permission denied")]) from None
+    except OSError as exc:
+        raise InvalidInput([Problem(where, f"cannot be read: {exc.strerror or exc}")]) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput([Problem(where, f"is not UTF-8 text (byte {exc.start})")]) from None
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicate_keys)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(
+            [Problem(where, f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]
+        ) from None
+    except ValueError as exc:
+        raise InvalidInput([Problem(where, f"is not valid: {exc}")]) from None
+    except RecursionError:
+        raise InvalidInput([Problem(where, "is nested too deeply to be a case file")]) from None
+
+
+def single_case(data: object, where: str) -> object:
+    """The one CASE object of a file given to `caselog update` (a file as for import, holding one case)."""
+    if isinstance(data, dict) and "cases" in data:
+        problems = []
+        if data.get("format") != FORMAT_NAME:
+            problems.append(Problem("format", f"must be {FORMAT_NAME!r}, not {data.get('format')!r}"))
+        if data.get("version") != FORMAT_VERSION:
+            problems.append(Problem("version", f"must be {FORMAT_VERSION}, not {data.get('version')!r}"))
+        extra = [k for k in data if k not in ("format", "version", "cases")]
+        problems.extend(Problem(k, "unknown field") for k in extra)
+        cases = data.get("cases")
+        if not isinstance(cases, list) or len(cases) != 1:
+            problems.append(Problem("cases", "must hold exactly one case"))
+        if problems:
+            raise InvalidInput(problems)
+        assert isinstance(cases, list)
+        return cases[0]
+    if isinstance(data, dict):  # a bare CASE object, as `caselog show --json` prints it
+        return data
+    raise InvalidInput([Problem(where, "must hold a case file object")])
+
+
+@contextlib.contextmanager
+def atomic_output(path: Path, mode: str = "w", *, newline: str | None = None) -> Iterator[IO[Any]]:
+    """Write to a temporary file beside `path`, then rename: a failed export never leaves half a file."""
+    path = path.expanduser()
+    folder = path.parent
+    if not folder.is_dir():
+        raise InvalidInput([Problem("--output", f"folder {folder} does not exist")])
+    if not os.access(folder, os.W_OK):
+        raise InvalidInput([Problem("--output", f"folder {folder} is not writable")])
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
+    tmp = Path(tmp_name)
+    try:
+        encoding = None if "b" in mode else "utf-8"
+        with os.fdopen(fd, mode, encoding=encoding, newline=newline) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_json(cases: Iterable[CaseView], out: IO[str]) -> int:
+    """The contract's interchange file, one case at a time. Returns how many cases were written."""
+    out.write(f'{{"format": "{FORMAT_NAME}", "version": {FORMAT_VERSION}, "cases": [')
+    count = 0
+    for view in cases:
+        out.write(",\n  " if count else "\n  ")
+        out.write(json.dumps(case_to_contract(view.record), ensure_ascii=False, separators=(", ", ": ")))
+        count += 1
+    out.write("\n]}\n" if count else "]}\n")
+    return count
+
+
+CSV_COLUMNS = [
+    "case_number", "status", "procedure_date", "mrn", "family_name", "given_name", "birth_date", "sex",
+    "age_at_procedure", "facility", "surgeon", "assistants", "procedure", "procedure_detail", "levels",
+    "level_count", "cpt_codes", "diagnosis_codes", "indication", "injury_related", "prior_block_relief_percent",
+    "start_time", "end_time", "duration_minutes", "anesthesia_type", "sedation", "asa_class", "emergency",
+    "anesthesia_provider", "estimated_blood_loss_ml", "disposition", "complication_count", "worst_clavien_dindo",
+    "outcome_timepoints", "notes",
+]  # fmt: skip
+
+# A spreadsheet runs a cell that starts with these as a formula; free text gets a leading apostrophe.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _safe_text(value: str | None) -> str:
+    if not value:
+        return ""
+    return f"'{value}" if value.startswith(_FORMULA_START) else value
+
+
+def _csv_row(view: CaseView) -> list[Any]:
+    r = view.record
+    p = r.patient
+    a = r.anesthesia
+    return [
+        view.case_number, r.status, r.procedure_date.isoformat(), p.mrn, _safe_text(p.family_name),
+        _safe_text(p.given_name), p.birth_date.isoformat(), p.sex, p.age_on(r.procedure_date),
+        _safe_text(r.facility), _safe_text(r.surgeon), _safe_text("; ".join(r.assistants)), r.procedure,
+        _safe_text(r.procedure_detail), r.levels_text, len(r.levels), " ".join(r.cpt_codes),
+        " ".join(r.diagnosis_codes), _safe_text(r.indication), "yes" if r.injury_related else "no",
+        "" if r.prior_block_relief_percent is None else r.prior_block_relief_percent,
+        r.start_time.strftime("%Y-%m-%d %H:%M") if r.start_time else "",
+        r.end_time.strftime("%Y-%m-%d %H:%M") if r.end_time else "", r.duration_minutes, a.type, a.sedation or "",
+        a.asa_text, "yes" if a.emergency else "no", _safe_text(a.provider),
+        "" if r.estimated_blood_loss_ml is None else r.estimated_blood_loss_ml, r.disposition,
+        len(r.complications), r.worst_grade or "", " ".join(o.timepoint for o in r.outcomes), _safe_text(r.notes),
+    ]  # fmt: skip
+
+
+def write_csv(cases: Iterable[CaseView], out: IO[str]) -> int:
+    """One row per case, UTF-8 with a byte-order mark so Excel keeps accents; levels as `L4-L5 bilateral; ...`."""
+    out.write("\ufeff")
+    writer = csv.writer(out, dialect="excel")
+    writer.writerow(CSV_COLUMNS)
+    count = 0
+    for view in cases:
+        writer.writerow(_csv_row(view))
+        count += 1
+    return count
+
+
+def write_xlsx(cases: Iterable[CaseView], path_handle: IO[bytes]) -> int:
+    """Sheets Cases, Levels, Complications and Outcomes, with real date cells, a frozen header and widths."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    book = Workbook(write_only=True)
+    bold = Font(bold=True)
+    sheets: dict[str, Any] = {}
+    layouts: dict[str, list[tuple[str, int]]] = {
+        "Cases": [
+            ("Case number", 13), ("Status", 9), ("Procedure date", 13), ("MRN", 12), ("Family name", 20),
+            ("Given name", 16), ("Birth date", 12), ("Sex", 8), ("Age", 6), ("Facility", 20), ("Surgeon", 20),
+            ("Procedure", 30), ("Procedure detail", 24), ("Levels", 28), ("CPT codes", 16), ("ICD-10 codes", 16),
+            ("Injury related", 8), ("Prior block relief %", 10), ("Start", 17), ("End", 17), ("Duration (min)", 9),
+            ("Anesthesia", 26), ("Sedation", 10), ("ASA", 6), ("Blood loss (ml)", 9), ("Disposition", 22),
+            ("Complications", 8), ("Worst Clavien-Dindo", 9), ("Notes", 40),
+        ],
+        "Levels": [("Case number", 13), ("Procedure date", 13), ("Level", 9), ("Side", 10), ("Procedure", 30)],
+        "Complications": [
+            ("Case number", 13), ("Procedure date", 13), ("Category", 34), ("Description", 30), ("Timing", 14),
+            ("Onset date", 12), ("Clavien-Dindo", 8), ("Treatment", 30), ("Resolved date", 12), ("Review status", 12),
+        ],
+        "Outcomes": [
+            ("Case number", 13), ("Procedure date", 13), ("Timepoint", 10), ("Date", 12), ("NRS back", 8),
+            ("NRS leg", 8), ("ODI", 6), ("Relief %", 8),
+        ],
+    }  # fmt: skip
+    from openpyxl.utils import get_column_letter
+
+    for name, columns in layouts.items():
+        sheet = book.create_sheet(name)
+        sheet.freeze_panes = "A2"
+        for i, (_, width) in enumerate(columns, start=1):
+            sheet.column_dimensions[get_column_letter(i)].width = width
+        header = []
+        for title, _ in columns:
+            cell = WriteOnlyCell(sheet, value=title)
+            cell.font = bold
+            header.append(cell)
+        sheet.append(header)
+        sheets[name] = sheet
+
+    def dated(value: dt.date | dt.datetime | None, fmt: str = "yyyy-mm-dd") -> Any:
+        if value is None:
+            return None
+        cell = WriteOnlyCell(sheets["Cases"], value=value)
+        cell.number_format = fmt
+        return cell
+
+    count = 0
+    for view in cases:
+        r = view.record
+        p = r.patient
+        a = r.anesthesia
+        number = view.case_number
+        sheets["Cases"].append([
+            number, vocab.label(vocab.CASE_STATUSES, r.status), dated(r.procedure_date), p.mrn, p.family_name,
+            p.given_name, dated(p.birth_date), p.sex, p.age_on(r.procedure_date), r.facility, r.surgeon,
+            r.procedure_label, r.procedure_detail, r.levels_text, " ".join(r.cpt_codes), " ".join(r.diagnosis_codes),
+            "yes" if r.injury_related else "no", r.prior_block_relief_percent,
+            dated(r.start_time, "yyyy-mm-dd hh:mm"), dated(r.end_time, "yyyy-mm-dd hh:mm"), r.duration_minutes,
+            vocab.label(vocab.ANESTHESIA_TYPES, a.type), a.sedation, a.asa_text or None, r.estimated_blood_loss_ml,
+            vocab.label(vocab.DISPOSITIONS, r.disposition), len(r.complications), r.worst_grade, r.notes,
+        ])  # fmt: skip
+        for lv in r.levels:
+            sheets["Levels"].append([number, dated(r.procedure_date), lv.level, lv.side, r.procedure_label])
+        for c in r.complications:
+            sheets["Complications"].append([
+                number, dated(r.procedure_date), vocab.label(vocab.COMPLICATION_CATEGORIES, c.category),
+                c.description, c.timing, dated(c.onset_date), c.clavien_dindo, c.treatment, dated(c.resolved_date),
+                vocab.label(vocab.REVIEW_STATUSES, c.review_status),
+            ])  # fmt: skip
+        for o in r.outcomes:
+            sheets["Outcomes"].append(
+                [number, dated(r.procedure_date), o.timepoint, dated(o.date), o.nrs_back, o.nrs_leg, o.odi,
+                 o.relief_percent]
+            )  # fmt: skip
+        count += 1
+    book.save(path_handle)
+    return count
