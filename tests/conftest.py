@@ -1,0 +1,91 @@
+"""Shared fixtures: a migrated database per test, on SQLite and (when a server is given) on PostgreSQL.
+
+PostgreSQL tests run when CASELOG_TEST_PG_URL names a server URL whose user may create databases
+(`.ci/run` starts one: `export CASELOG_TEST_PG_URL="$(.ci/start-postgres)"`); otherwise they are skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, make_url, text
+
+from caselog.db.engine import Database
+from caselog.db.schema import open_database
+from caselog.service import CaseService
+from tests.factories import TODAY
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+PG_URL = os.environ.get("CASELOG_TEST_PG_URL")
+PG_SKIP = "PostgreSQL tests need CASELOG_TEST_PG_URL (run: export CASELOG_TEST_PG_URL=\"$(.ci/start-postgres)\")"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test ever touches a real profile or a database named in the caller's environment."""
+    monkeypatch.setenv("CASELOG_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("CASELOG_DB", raising=False)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Migrate once, copy per test (faster than running the migrations every time)."""
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    open_database(path).close()
+    return path
+
+
+def new_pg_database() -> str:
+    """A fresh, empty PostgreSQL database for one test; returns its URL."""
+    assert PG_URL
+    admin = make_url(PG_URL)
+    name = f"caselog_test_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return admin.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_pg_database(url: str) -> None:
+    assert PG_URL
+    name = make_url(url).database
+    engine = create_engine(make_url(PG_URL), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_target(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
+    """A migrated database's --db target, once per backend."""
+    if request.param == "sqlite":
+        path = tmp_path / "caselog.sqlite3"
+        shutil.copy(sqlite_template, path)
+        yield str(path)
+        return
+    if not PG_URL:
+        pytest.skip(PG_SKIP)
+    url = new_pg_database()
+    open_database(url).close()
+    try:
+        yield url
+    finally:
+        drop_pg_database(url)
+
+
+@pytest.fixture
+def db(db_target: str) -> Iterator[Database]:
+    database = open_database(db_target)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def service(db: Database) -> CaseService:
+    return CaseService(db, today=lambda: TODAY)
