@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import sys
 from collections.abc import Callable
@@ -48,16 +47,20 @@ def run(args: argparse.Namespace, db: object, filter_of: FilterOf) -> int:
 
 def _import(service: CaseService, file: str) -> int:
     data = _read_stdin_json() if file == "-" else read_interchange(Path(file))
-    for number in service.import_cases(data):
+    try:
+        numbers = service.import_cases(data)
+    except InvalidInput as exc:
+        # A problem with the whole file (not one of its fields) is named after the file.
+        raise InvalidInput([Problem(p.path or file, p.message) for p in exc.problems]) from None
+    for number in numbers:
         print(number)
     return EXIT_OK
 
 
 def _read_stdin_json() -> object:
     raw = sys.stdin.buffer.read()
-    tmp = io.BytesIO(raw)
     try:
-        return json.loads(tmp.getvalue().decode("utf-8-sig"))
+        return json.loads(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidInput([Problem("-", f"standard input is not a valid JSON file: {exc}")]) from None
 

@@ -1,0 +1,1 @@
+"""The CaseLog desktop app (Qt only): windows, dialogs, table models and workers over the caselog services."""
