@@ -1,0 +1,140 @@
+"""Speed and memory of the case records layer, printed as JSON (issue targets in each entry's "target").
+
+    python benchmarks/bench_cases.py [--cases 100000] [--import-cases 10000] [--db postgresql+psycopg://...]
+
+Runs the real `caselog` command in subprocesses where the target is about the command (demo, export memory),
+and the service layer in-process where it is about a call (import, queries).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from caselog.db.schema import open_database
+from caselog.exchange import read_interchange, write_json
+from caselog.records import CaseFilter
+from caselog.service import CaseService
+
+CLI = [sys.executable, "-m", "caselog"]
+
+
+def _timed(fn: Any) -> tuple[float, Any]:
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def bench_import(folder: Path, count: int, db_target: str | None) -> dict[str, Any]:
+    """Import `count` valid cases from a JSON file into an empty database: read, parse, validate, store."""
+    source_db = open_database(folder / "source.sqlite3")
+    service = CaseService(source_db)
+    from caselog.demo import generate_cases
+
+    service.add_records(generate_cases(count, seed=42))
+    path = folder / "import.json"
+    with path.open("w", encoding="utf-8") as out:
+        write_json(service.iter_cases(), out)
+    source_db.close()
+    data = json.loads(path.read_text(encoding="utf-8"))
+    for case in data["cases"]:
+        case["case_number"] = None  # numbered afresh, as a file from another system would be
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    target = open_database(db_target or folder / "import.sqlite3")
+    seconds, numbers = _timed(lambda: CaseService(target).import_cases(read_interchange(path)))
+    target.close()
+    return {"name": "import_valid_cases", "cases": len(numbers), "seconds": round(seconds, 3), "target": "< 3 s"}
+
+
+def bench_demo(db: str, count: int) -> dict[str, Any]:
+    seconds, result = _timed(lambda: subprocess.run([*CLI, "--db", db, "demo", "--cases", str(count)],
+                                                    capture_output=True, text=True, check=True))  # fmt: skip
+    return {"name": "demo_cases", "cases": count, "seconds": round(seconds, 3), "target": "< 60 s",
+            "output": result.stdout.strip()}  # fmt: skip
+
+
+def bench_queries(db: str, repeats: int = 5) -> dict[str, Any]:
+    """Each contract filter: the count plus the first page of 100 rows, as the list and the app show them."""
+    database = open_database(db)
+    service = CaseService(database)
+    total = service.count()
+    surgeon = service.surgeons()[0]
+    year = dt.date.today().year
+    filters = {
+        "none": CaseFilter(),
+        "date_range": CaseFilter(date_from=dt.date(year - 1, 1, 1), date_to=dt.date(year - 1, 3, 31)),
+        "surgeon": CaseFilter(surgeon=surgeon),
+        "procedure": CaseFilter(procedure="endoscopic_rhizotomy"),
+        "level": CaseFilter(level="C5-C6"),
+        "status": CaseFilter(status="draft"),
+        "with_complications": CaseFilter(with_complications=True),
+        "search_name": CaseFilter(search="иванова"),
+        "search_case_number": CaseFilter(search=f"{year - 2}-0004"),
+        "combined": CaseFilter(procedure="radiofrequency_ablation", level="L4-L5", surgeon=surgeon,
+                               date_from=dt.date(year - 3, 1, 1)),  # fmt: skip
+        "sorted_by_patient_desc": CaseFilter(),
+    }
+    results: dict[str, Any] = {}
+    for name, case_filter in filters.items():
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            matched = service.count(case_filter)
+            sort = "patient" if name == "sorted_by_patient_desc" else "procedure_date"
+            page = service.query(case_filter, sort=sort, descending=True, limit=100)
+            times.append(time.perf_counter() - start)
+        results[name] = {"ms": round(statistics.median(times) * 1000, 1), "matched": matched, "page": len(page)}
+    database.close()
+    worst = max(r["ms"] for r in results.values())
+    return {"name": "filtered_query_count_and_first_page", "cases": total, "worst_ms": worst,
+            "target": "< 100 ms each", "filters": results}  # fmt: skip
+
+
+def bench_export_memory(db: str, folder: Path) -> dict[str, Any]:
+    """Peak memory of `caselog export`, measured by a fresh parent that has only that one child."""
+    out = folder / "export.json"
+    probe = (
+        "import resource, subprocess, sys; "
+        "subprocess.run(sys.argv[1:], check=True, capture_output=True); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    command = [sys.executable, "-c", probe, *CLI, "--db", db, "export", "--output", str(out)]
+    seconds, result = _timed(lambda: subprocess.run(command, capture_output=True, text=True, check=True))
+    peak_kb = int(result.stdout.strip())
+    cases = len(json.loads(out.read_text(encoding="utf-8"))["cases"])
+    return {"name": "json_export_streams", "cases": cases, "seconds": round(seconds, 2),
+            "peak_rss_mb": round(peak_kb / 1024, 1), "file_mb": round(out.stat().st_size / 1e6, 1),
+            "target": "< 300 MB"}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--import-cases", type=int, default=10_000)
+    parser.add_argument("--db", help="database for the large set (default: a temporary SQLite file)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        big = args.db or str(folder / "big.sqlite3")
+        report = {
+            "machine": {"python": sys.version.split()[0], "cpus": __import__("os").cpu_count()},
+            "results": [
+                bench_import(folder, args.import_cases, None),
+                bench_demo(big, args.cases),
+                bench_export_memory(big, folder),
+                bench_queries(big),
+            ],
+        }
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
