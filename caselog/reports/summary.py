@@ -1,0 +1,326 @@
+"""The case summary PDF that OR coordinators print for the chart and the referring physician.
+
+One case or many, each starting on a new page with its own "Page X of Y"; the patient's name and
+MRN head every page so a loose sheet can always be filed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from reportlab.platypus import Flowable, KeepTogether, PageBreak, Spacer, Table, TableStyle
+
+from caselog import vocab
+from caselog.records import CaseRecord, CaseView
+from caselog.reports.chart import ordered_outcomes, pain_chart
+from caselog.reports.common import (
+    ALERT,
+    BLANK,
+    ReportSettings,
+    field_grid,
+    fmt_date,
+    fmt_datetime,
+    fmt_duration,
+    frame_width,
+    grid_table,
+    heading,
+    para,
+    plain,
+    section,
+    styles,
+    text,
+)
+from caselog.reports.page import Context, PageContext, render
+from caselog.reports.spine import WIDTH as SPINE_WIDTH
+from caselog.reports.spine import SpineFigure
+
+META_TITLE = "CaseLog case summary"
+TITLE = "Case summary"
+
+#: Beyond this many levels the table goes above the drawing instead of beside it, so it can split across pages.
+_LEVELS_BESIDE_DRAWING = 14
+
+Progress = Callable[[int, int, str], None]
+
+_FLUSH: list[tuple[Any, ...]] = [
+    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+    ("LEFTPADDING", (0, 0), (-1, -1), 0),
+    ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+    ("TOPPADDING", (0, 0), (-1, -1), 0),
+    ("BOTTOMPADDING", (0, 0), (-1, -1), 0),
+]
+
+
+def is_draft(case: CaseView) -> bool:
+    """Anything not signed (final) or amended after signing is a draft and must say so on paper."""
+    return case.status not in ("final", "amended")
+
+
+def badge_for(case: CaseView) -> str:
+    if is_draft(case):
+        return "DRAFT"
+    return "AMENDED" if case.status == "amended" else "SIGNED"
+
+
+def write_case_summaries(
+    cases: Sequence[CaseView],
+    output: Path,
+    *,
+    settings: ReportSettings,
+    generated_at: dt.datetime | None = None,
+    progress: Progress | None = None,
+) -> None:
+    """Write one summary per case into one PDF at `output`, each case starting on a new page.
+
+    Raises InvalidInput (exit 2) before any work when the output folder is missing or not writable
+    or the configured logo is unusable; the file appears complete or not at all.
+    `progress(done, total, message)` is called as each case is laid out (for the desktop app's dialog).
+    """
+    cases = list(cases)
+    total = len(cases)
+
+    def make_story() -> list[Flowable]:
+        story: list[Flowable] = []
+        for index, case in enumerate(cases):
+            if index:
+                story.append(PageBreak())
+            reached = None
+            if progress is not None:
+                reached = _reporter(progress, index, total, case.case_number)
+            story.extend(case_story(case, settings=settings, group=f"{index}:{case.case_number}", on_reached=reached))
+        if not cases:
+            context = Context(group="empty", title=TITLE, facility=settings.facility_name or "CaseLog")
+            story = [PageContext(context), para("No cases were selected for printing.", styles().notice)]
+        return story
+
+    render(output, make_story, settings=settings, generated_at=generated_at, meta_title=META_TITLE)
+    if progress is not None:
+        progress(total, total, "Case summaries written")
+
+
+def _reporter(progress: Progress, index: int, total: int, case_number: str) -> Callable[[], None]:
+    return lambda: progress(index, total, f"Case {case_number}")
+
+
+def case_story(
+    case: CaseView,
+    *,
+    settings: ReportSettings,
+    group: str | None = None,
+    on_reached: Callable[[], None] | None = None,
+) -> list[Flowable]:
+    """The flowables of one case's summary, starting with the marker that sets its page header."""
+    record = case.record
+    patient = record.patient
+    width = frame_width(settings)
+    draft = is_draft(case)
+    context = Context(
+        group=group or case.case_number,
+        title=TITLE,
+        facility=settings.facility_name or record.facility or "CaseLog",
+        reference=f"Case {case.case_number}",
+        badge=badge_for(case),
+        subline=(
+            f"{plain(patient.display_name)}  ·  MRN {plain(patient.mrn)}  ·  born {fmt_date(patient.birth_date)}"
+            f"  ·  procedure {fmt_date(record.procedure_date)}"
+        ),
+        watermark="DRAFT" if draft else None,
+        footer_label=f"Case {case.case_number}",
+    )
+    story: list[Flowable] = [PageContext(context, on_reached)]
+    story += _patient_block(record, width)
+    story += _procedure_block(record, width)
+    story += _levels_and_timing_blocks(record, width)
+    story += _complications_block(record, width)
+    story += _outcomes_block(record, width)
+    story += _notes_block(record)
+    story.append(_signature_block(case, width))
+    return story
+
+
+def _patient_block(record: CaseRecord, width: float) -> list[Flowable]:
+    p = record.patient
+    age = p.age_on(record.procedure_date)
+    pairs = [
+        ("Name", f"<b>{text(p.display_name)}</b>"),
+        ("MRN", f"<b>{text(p.mrn)}</b>"),
+        ("Birth date", fmt_date(p.birth_date)),
+        ("Age at procedure", f"{age} years"),
+        ("Sex", text(vocab.label(vocab.SEXES, p.sex))),
+    ]
+    return [*section("Patient"), field_grid(pairs, width)]
+
+
+def _procedure_block(record: CaseRecord, width: float) -> list[Flowable]:
+    procedure = f"<b>{text(record.procedure_label)}</b>"
+    if record.procedure_detail:
+        procedure += f"<br/>{text(record.procedure_detail)}"
+    relief = record.prior_block_relief_percent
+    pairs = [
+        ("Procedure date", fmt_date(record.procedure_date)),
+        ("Facility", text(record.facility)),
+        ("Surgeon", text(record.surgeon)),
+        ("Assistants", text(", ".join(record.assistants))),
+        ("*Procedure", procedure),
+        ("CPT codes", text(", ".join(record.cpt_codes))),
+        ("ICD-10 codes", text(", ".join(record.diagnosis_codes))),
+        ("Injury-related", "Yes" if record.injury_related else "No"),
+        ("Relief after diagnostic block", f"{relief}%" if relief is not None else BLANK),
+        ("*Indication", text(record.indication)),
+    ]
+    return [*section("Procedure"), field_grid(pairs, width)]
+
+
+def _levels_and_timing_blocks(record: CaseRecord, width: float) -> list[Flowable]:
+    """Levels and timing/anesthesia in a column beside the spine drawing, so the drawing fills no page alone.
+
+    The pair cannot split across pages, so with very many levels the blocks are stacked instead.
+    """
+    drawing = SpineFigure(record.levels)
+    levels_title = f"Levels treated ({len(record.levels)})"
+    timing_title = "Timing and anesthesia"
+    if len(record.levels) > _LEVELS_BESIDE_DRAWING:
+        return [
+            *section(levels_title),
+            _levels_table(record, width),
+            Spacer(1, 8),
+            drawing,
+            *section(timing_title),
+            field_grid(_timing_pairs(record), width),
+        ]
+    left_w = width - SPINE_WIDTH - 14
+    left: list[Flowable] = [
+        _levels_table(record, left_w),
+        Spacer(1, 4),
+        *heading(timing_title),
+        field_grid(_timing_pairs(record), left_w, columns=1),
+    ]
+    pair = Table([[left, drawing]], colWidths=[left_w + 14, SPINE_WIDTH], hAlign="LEFT")
+    pair.setStyle(TableStyle(_FLUSH))
+    _, needed = pair.wrap(width, 10_000)
+    return [*section(levels_title, room=needed + 30), pair]
+
+
+def _levels_table(record: CaseRecord, width: float) -> Table:
+    st = styles()
+    facet = record.procedure in vocab.FACET_NERVE_PROCEDURES
+    rows: list[list[Any]] = []
+    for lv in record.levels:
+        row: list[Any] = [para(f"<b>{text(lv.level)}</b>", st.cell), para(text(vocab.label(vocab.SIDES, lv.side)))]
+        if facet:
+            row.append(para(text(", ".join(vocab.nerves_targeted(lv.level)))))
+        else:
+            row.append(para(text(vocab.region_of(lv.level).capitalize()) if lv.level in vocab.LEVEL_INDEX else BLANK))
+        rows.append(row)
+    header = ["Level", "Side", "Nerves targeted" if facet else "Region"]
+    return grid_table(header, rows, [58.0, 62.0, width - 120.0])
+
+
+def _timing_pairs(record: CaseRecord) -> list[tuple[str, str]]:
+    a = record.anesthesia
+    anesthesia = text(vocab.label(vocab.ANESTHESIA_TYPES, a.type))
+    if a.sedation:
+        anesthesia += f" ({text(vocab.label(vocab.SEDATION_LEVELS, a.sedation).lower())} sedation)"
+    asa = BLANK
+    if a.asa_class:
+        asa = f"<b>{text(a.asa_text)}</b> — {text(vocab.label(vocab.ASA_CLASSES, a.asa_class))}"
+        if a.emergency:
+            asa += " (emergency)"
+    blood = f"{record.estimated_blood_loss_ml} mL" if record.estimated_blood_loss_ml is not None else BLANK
+    return [
+        ("Start", fmt_datetime(record.start_time)),
+        ("End", fmt_datetime(record.end_time)),
+        ("Duration", fmt_duration(record.duration_minutes)),
+        ("Anesthesia", anesthesia),
+        ("ASA class", asa),
+        ("Anesthesia provider", text(a.provider)),
+        ("Est. blood loss", blood),
+        ("Disposition", text(vocab.label(vocab.DISPOSITIONS, record.disposition))),
+    ]
+
+
+def _complications_block(record: CaseRecord, width: float) -> list[Flowable]:
+    st = styles()
+    title = section(f"Complications ({len(record.complications)})", room=50 if not record.complications else 90)
+    if not record.complications:
+        return [*title, para("No complications recorded.", st.body)]
+    rows: list[list[Any]] = []
+    for c in record.complications:
+        category = f"<b>{text(vocab.label(vocab.COMPLICATION_CATEGORIES, c.category))}</b>"
+        if c.description:
+            category += f"<br/>{text(c.description)}"
+        rows.append(
+            [
+                para(category),
+                para(text(vocab.label(vocab.COMPLICATION_TIMINGS, c.timing))),
+                fmt_date(c.onset_date),
+                para(f"<b>{text(c.clavien_dindo)}</b>"),
+                para(text(c.treatment)),
+                fmt_date(c.resolved_date) if c.resolved_date else "Not yet",
+            ]
+        )
+    header = ["Complication", "Timing", "Onset", "Clavien-\nDindo", "Treatment", "Resolved"]
+    fixed = [86.0, 56.0, 44.0, 56.0]
+    rest = width - sum(fixed)
+    widths = [rest * 0.52, fixed[0], fixed[1], fixed[2], rest * 0.48, fixed[3]]
+    return [*title, grid_table(header, rows, widths)]
+
+
+def _outcomes_block(record: CaseRecord, width: float) -> list[Flowable]:
+    st = styles()
+    if not record.outcomes:
+        return [*section("Outcomes", room=50), para("No outcome scores recorded.", st.body)]
+
+    def score(value: int | None, suffix: str = "") -> str:
+        return f"{value}{suffix}" if value is not None else BLANK
+
+    rows = [
+        [
+            vocab.label(vocab.TIMEPOINTS, o.timepoint),
+            fmt_date(o.date),
+            score(o.nrs_back),
+            score(o.nrs_leg),
+            score(o.odi),
+            score(o.relief_percent, "%"),
+        ]
+        for o in ordered_outcomes(record.outcomes)
+    ]
+    header = ["Timepoint", "Date", "NRS\nback", "NRS\nleg", "ODI", "Relief"]
+    table_w = 290.0
+    chart = pain_chart(record.outcomes, width=width - table_w - 16, height=150)
+    widths = [table_w * f for f in (0.23, 0.23, 0.13, 0.13, 0.13, 0.15)]
+    table = grid_table(header, rows, widths, numeric=(2, 3, 4, 5))
+    if chart is None:
+        return [*section("Outcomes"), table]
+    pair = Table([[table, chart]], colWidths=[table_w + 16, width - table_w - 16], hAlign="LEFT")
+    pair.setStyle(TableStyle(_FLUSH))
+    _, needed = pair.wrap(width, 10_000)
+    return [*section("Outcomes", room=needed + 30), pair]
+
+
+def _notes_block(record: CaseRecord) -> list[Flowable]:
+    st = styles()
+    body = text(record.notes) if record.notes else "No notes."
+    return [*section("Notes", room=40), para(body, st.body)]
+
+
+def _signature_block(case: CaseView, width: float) -> Flowable:
+    st = styles()
+    parts: list[Flowable] = [Spacer(1, 8)]
+    if case.signed_by and case.signed_at:
+        line = f"<b>Signed:</b> {text(case.signed_by)}  ·  {fmt_datetime(case.signed_at)}"
+    elif case.signed_by:
+        line = f"<b>Signed:</b> {text(case.signed_by)}  ·  Date/time: ______________________"
+    else:
+        line = "<b>Signed:</b> ________________________________    Date/time: ______________________"
+    parts.append(para(line, st.body))
+    if case.status == "amended":
+        parts.append(para("Amended after signing; the audit trail holds each change and its reason.", st.muted))
+    elif is_draft(case):
+        parts.append(
+            para(f'<font color="#{ALERT.hexval()[2:]}">Draft: not signed, contents may still change.</font>', st.muted)
+        )
+    return KeepTogether(parts)
