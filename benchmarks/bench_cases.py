@@ -78,8 +78,9 @@ def bench_queries(db: str, repeats: int = 5) -> dict[str, Any]:
         "with_complications": CaseFilter(with_complications=True),
         "search_name": CaseFilter(search="иванова"),
         "search_case_number": CaseFilter(search=f"{year - 2}-0004"),
-        "combined": CaseFilter(procedure="radiofrequency_ablation", level="L4-L5", surgeon=surgeon,
-                               date_from=dt.date(year - 3, 1, 1)),  # fmt: skip
+        "combined": CaseFilter(
+            procedure="radiofrequency_ablation", level="L4-L5", surgeon=surgeon, date_from=dt.date(year - 3, 1, 1)
+        ),
         "sorted_by_patient_desc": CaseFilter(),
     }
     results: dict[str, Any] = {}

@@ -230,8 +230,10 @@ def _demo(service: CaseService, count: int, seed: int) -> int:
 
     records = generate_cases(count, seed=seed)
     numbers: list[str] = []
-    for start in range(0, len(records), 5000):
-        numbers.extend(service.add_records(records[start : start + 5000]))
+    batch = 5000  # a transaction per batch keeps the write lock short for other workstations
+    for start in range(0, len(records), batch):
+        last = start + batch >= len(records)
+        numbers.extend(service.add_records(records[start : start + batch], refresh_statistics=last))
     print(f"Added {len(numbers)} demo cases ({numbers[0]} to {numbers[-1]}).")
     return EXIT_OK
 

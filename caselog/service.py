@@ -22,6 +22,8 @@ from caselog.records import CaseFilter, CaseRecord, CaseRow, CaseView, Patient, 
 from caselog.validation import Problem, validate_case, validate_file
 
 SIGNED_STATUSES = frozenset({"final", "amended"})
+#: After adding this many cases at once, refresh the planner's statistics so sorted lists stay fast.
+BULK_ANALYZE_CASES = 1000
 
 #: progress(done, total, message): long work reports through this plain callback; the UI makes it a signal.
 Progress = Callable[[int, int, str], None]
@@ -56,16 +58,19 @@ class CaseService:
             progress(len(records), len(records), "Saved")
         return numbers
 
-    def add_records(self, records: list[CaseRecord]) -> list[str]:
+    def add_records(self, records: list[CaseRecord], *, refresh_statistics: bool = True) -> list[str]:
         """Store records that were validated already (demo data); same checks against the database."""
-        return self._insert(records, [f"cases[{i}]" for i in range(len(records))])
+        return self._insert(records, [f"cases[{i}]" for i in range(len(records))], refresh_statistics)
 
-    def _insert(self, records: list[CaseRecord], paths: list[str]) -> list[str]:
+    def _insert(self, records: list[CaseRecord], paths: list[str], refresh_statistics: bool = True) -> list[str]:
         with self.db.write() as session:
             result = store.insert_cases(session, records, paths, now=store.utcnow())
             if result and isinstance(result[0], Problem):
                 raise InvalidInput([p for p in result if isinstance(p, Problem)])
-            return [n for n in result if isinstance(n, str)]
+            numbers = [n for n in result if isinstance(n, str)]
+        if refresh_statistics and len(numbers) >= BULK_ANALYZE_CASES:
+            self.db.refresh_statistics()
+        return numbers
 
     # ---- reading ----------------------------------------------------------------------------------------
 
@@ -192,8 +197,6 @@ class CaseService:
                 version=version + 1,
                 patient_id=resolution.ids[record.patient.mrn],
                 updated_at=store.utcnow(),
-                search_text=store.search_key(case_number, record.patient.mrn, record.patient.family_name,
-                                             record.patient.given_name, record.notes),
             )  # fmt: skip
             changed = session.execute(
                 update(store.cases_t)
@@ -204,6 +207,7 @@ class CaseService:
                 raise Conflict(f"Case {case_number} was changed by someone else while saving; nothing was saved.")
             store.delete_children(session, case_id)
             store.insert_children(session, [case_id], [record])
+            store.set_search_text(session, case_id, case_number, record)
             if resolution.ids[record.patient.mrn] != patient_id:
                 store.drop_patient_if_unused(session, patient_id)
             return store.load_views(session, [case_id])[0]

@@ -95,27 +95,29 @@ class _Reader:
     ) -> str | None:
         """A trimmed text field; blank optional text is stored as absent."""
         value = data.get(key)
-        where = join(path, key)
         if value is None:
             if required:
-                self.fail(where, "is required")
+                self.fail(join(path, key), "is required")
             return None
         if not isinstance(value, str):
-            self.fail(where, f"must be text, not {_type_name(value)}")
+            self.fail(join(path, key), f"must be text, not {_type_name(value)}")
             return None
-        return self.clean_text(value, where, required=required, max_len=max_len, min_len=min_len)
+        return self.clean_text(value, path, key, required=required, max_len=max_len, min_len=min_len)
 
-    def clean_text(self, value: str, where: str, *, required: bool, max_len: int, min_len: int = 1) -> str | None:
+    def clean_text(
+        self, value: str, path: str, key: str | int, *, required: bool, max_len: int, min_len: int = 1
+    ) -> str | None:
+        """Trim and check text; the path is only built when something is wrong (10,000 cases make it count)."""
         value = value.strip()
         if CONTROL_RE.search(value):
-            self.fail(where, "contains a control character (only newline and tab are allowed)")
+            self.fail(join(path, key), "contains a control character (only newline and tab are allowed)")
             return None
         if len(value) > max_len:
-            self.fail(where, f"is {len(value)} characters long; at most {max_len} are allowed")
+            self.fail(join(path, key), f"is {len(value)} characters long; at most {max_len} are allowed")
             return None
         if len(value) < min_len:
             if required:
-                self.fail(where, "is required" if min_len == 1 else f"needs at least {min_len} characters")
+                self.fail(join(path, key), "is required" if min_len == 1 else f"needs at least {min_len} characters")
                 return None
             return None
         return value
@@ -124,16 +126,15 @@ class _Reader:
         self, data: Mapping[str, Any], key: str, path: str, vocabulary: Iterable[str], what: str, *, required: bool
     ) -> str | None:
         value = data.get(key)
-        where = join(path, key)
         if value is None:
             if required:
-                self.fail(where, "is required")
+                self.fail(join(path, key), "is required")
             return None
         if not isinstance(value, str):
-            self.fail(where, f"must be text, not {_type_name(value)}")
+            self.fail(join(path, key), f"must be text, not {_type_name(value)}")
             return None
         if value not in vocabulary:
-            self.fail(where, f"unknown {what} {value!r}")
+            self.fail(join(path, key), f"unknown {what} {value!r}")
             return None
         return value
 
@@ -141,16 +142,15 @@ class _Reader:
         self, data: Mapping[str, Any], key: str, path: str, low: int, high: int, *, required: bool
     ) -> int | None:
         value = data.get(key)
-        where = join(path, key)
         if value is None:
             if required:
-                self.fail(where, "is required")
+                self.fail(join(path, key), "is required")
             return None
         if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(where, f"must be a whole number, not {_type_name(value)}")
+            self.fail(join(path, key), f"must be a whole number, not {_type_name(value)}")
             return None
         if not low <= value <= high:
-            self.fail(where, f"{value} is out of range ({low} to {high})")
+            self.fail(join(path, key), f"{value} is out of range ({low} to {high})")
             return None
         return value
 
@@ -165,32 +165,30 @@ class _Reader:
 
     def date(self, data: Mapping[str, Any], key: str, path: str, *, required: bool) -> dt.date | None:
         value = data.get(key)
-        where = join(path, key)
         if value is None:
             if required:
-                self.fail(where, "is required")
+                self.fail(join(path, key), "is required")
             return None
         if not isinstance(value, str) or not DATE_RE.fullmatch(value):
-            self.fail(where, f"must be a date as YYYY-MM-DD, not {value!r}")
+            self.fail(join(path, key), f"must be a date as YYYY-MM-DD, not {value!r}")
             return None
         try:
             return dt.date.fromisoformat(value)
         except ValueError:
-            self.fail(where, f"{value!r} is not a real date")
+            self.fail(join(path, key), f"{value!r} is not a real date")
             return None
 
     def datetime(self, data: Mapping[str, Any], key: str, path: str) -> dt.datetime | None:
         value = data.get(key)
-        where = join(path, key)
         if value is None:
             return None
         if not isinstance(value, str) or not DATETIME_RE.fullmatch(value):
-            self.fail(where, f"must be a local time as YYYY-MM-DDTHH:MM, not {value!r}")
+            self.fail(join(path, key), f"must be a local time as YYYY-MM-DDTHH:MM, not {value!r}")
             return None
         try:
             return dt.datetime.fromisoformat(value)
         except ValueError:
-            self.fail(where, f"{value!r} is not a real time")
+            self.fail(join(path, key), f"{value!r} is not a real time")
             return None
 
     def items(self, data: Mapping[str, Any], key: str, path: str) -> list[Any]:
@@ -262,11 +260,10 @@ def validate_case(
     surgeon = r.text(case, "surgeon", path, required=True, max_len=100)
     assistants: list[str] = []
     for i, value in enumerate(r.items(case, "assistants", path)):
-        item_path = join(join(path, "assistants"), i)
         if not isinstance(value, str):
-            r.fail(item_path, f"must be text, not {_type_name(value)}")
+            r.fail(join(join(path, "assistants"), i), f"must be text, not {_type_name(value)}")
             continue
-        name = r.clean_text(value, item_path, required=True, max_len=100)
+        name = r.clean_text(value, join(path, "assistants"), i, required=True, max_len=100)
         if name is not None:
             assistants.append(name)
 

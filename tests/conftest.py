@@ -22,7 +22,7 @@ from tests.factories import TODAY
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 PG_URL = os.environ.get("CASELOG_TEST_PG_URL")
-PG_SKIP = "PostgreSQL tests need CASELOG_TEST_PG_URL (run: export CASELOG_TEST_PG_URL=\"$(.ci/start-postgres)\")"
+PG_SKIP = 'PostgreSQL tests need CASELOG_TEST_PG_URL (run: export CASELOG_TEST_PG_URL="$(.ci/start-postgres)")'
 
 
 @pytest.fixture(autouse=True)

@@ -29,8 +29,10 @@ def test_indexes_behind_every_filter(db: Database) -> None:
         indexed = {tuple(ix["column_names"]) for ix in inspector.get_indexes("cases")}
         indexed |= {tuple(uc["column_names"]) for uc in inspector.get_unique_constraints("cases")}
         level_indexes = {tuple(ix["column_names"]) for ix in inspector.get_indexes("treated_levels")}
-    for column in ("surgeon", "procedure", "status", "patient_id"):
-        assert (column,) in indexed
+    # Each filter column leads an index that continues with the list's order (date, then case number).
+    for column in ("surgeon", "procedure", "status"):
+        assert (column, "procedure_date", "case_number") in indexed
+    assert ("patient_id",) in indexed
     assert ("procedure_date", "case_number") in indexed
     assert ("case_number",) in indexed
     assert ("level", "case_id") in level_indexes

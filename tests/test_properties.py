@@ -98,8 +98,9 @@ def valid_cases(draw: st.DrawFn) -> dict[str, Any]:
         "procedure": procedure,
         "procedure_detail": draw(_text(200)) if procedure == "other" else draw(_optional(_text(200))),
         "cpt_codes": draw(st.lists(st.from_regex(r"\d{4}[0-9A-Z]", fullmatch=True), unique=True, max_size=4)),
-        "diagnosis_codes": draw(st.lists(st.from_regex(r"[A-Z]\d[0-9A-Z](\.[0-9A-Z]{1,4})?", fullmatch=True),
-                                         unique=True, max_size=3)),  # fmt: skip
+        "diagnosis_codes": draw(
+            st.lists(st.from_regex(r"[A-Z]\d[0-9A-Z](\.[0-9A-Z]{1,4})?", fullmatch=True), unique=True, max_size=3)
+        ),
         "indication": draw(_optional(_text(2000, _multiline))),
         "injury_related": draw(st.booleans()),
         "prior_block_relief_percent": draw(_optional(st.integers(0, 100))),
@@ -109,7 +110,9 @@ def valid_cases(draw: st.DrawFn) -> dict[str, Any]:
         "duration_minutes": duration,
         "anesthesia": {
             "type": kind,
-            "sedation": draw(_optional(st.sampled_from(list(vocab.SEDATION_LEVELS)))) if kind == "local_sedation" else None,
+            "sedation": draw(_optional(st.sampled_from(list(vocab.SEDATION_LEVELS))))
+            if kind == "local_sedation"
+            else None,
             "asa_class": draw(_optional(st.sampled_from(list(vocab.ASA_CLASSES)))),
             "emergency": draw(st.booleans()),
             "provider": draw(_optional(_text(100))),
@@ -173,8 +176,11 @@ BREAKERS: list[Callable[[dict[str, Any]], None]] = [
     lambda c: c.update(estimated_blood_loss_ml=-1),
     lambda c: c["patient"].update(mrn="has space"),
     lambda c: c.update(outcomes=[{"timepoint": "6w", "date": c["procedure_date"], "odi": 5}]),
-    lambda c: c.update(complications=[{"category": "hematoma", "timing": "late", "onset_date": c["procedure_date"],
-                                       "clavien_dindo": "I"}]),  # fmt: skip
+    lambda c: c.update(
+        complications=[
+            {"category": "hematoma", "timing": "late", "onset_date": c["procedure_date"], "clavien_dindo": "I"}
+        ]
+    ),
 ]
 
 

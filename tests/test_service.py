@@ -78,7 +78,9 @@ def test_one_mrn_is_one_patient(service: CaseService) -> None:
 
 def test_same_mrn_different_patient_within_one_file(service: CaseService) -> None:
     with pytest.raises(InvalidInput) as caught:
-        service.import_cases(case_file(make_case(patient=_patient("P-2")), make_case(patient=_patient("P-2", born="1956-01-01"))))
+        service.import_cases(
+            case_file(make_case(patient=_patient("P-2")), make_case(patient=_patient("P-2", born="1956-01-01")))
+        )
     assert caught.value.lines()[0].startswith("cases[1].patient: MRN P-2 is Иванова, Мария (born 1955-05-05, female)")
     assert service.count() == 0
 

@@ -96,6 +96,12 @@ class Database:
         with translate_errors(self), self._writes.begin() as session:
             yield session
 
+    def refresh_statistics(self) -> None:
+        """Let the query planner see the data's shape after a bulk load (SQLite; PostgreSQL's autovacuum does it)."""
+        if self.is_sqlite:
+            with translate_errors(self), self.engine.execution_options(**{_WRITE_OPTION: True}).begin() as conn:
+                conn.exec_driver_sql("ANALYZE")
+
     def close(self) -> None:
         self.engine.dispose()
 

@@ -41,6 +41,7 @@ class PatientRow(Base):
     """One MRN, one patient: demographics live here once, shared by all of the patient's cases."""
 
     __tablename__ = "patients"
+    __table_args__ = (Index("ix_patients_name", "family_name", "given_name"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     mrn: Mapped[str] = mapped_column(String(20), unique=True)
@@ -58,19 +59,26 @@ class CaseRow(Base):
         CheckConstraint("status IN ('draft', 'final', 'amended')", name="status"),
         CheckConstraint("duration_minutes BETWEEN 1 AND 1440", name="duration"),
         CheckConstraint("version >= 1", name="version"),
+        # Every filter of the contract has an index that also serves the list's default order (newest first),
+        # so a page of a filtered list never sorts all matching cases.
         Index("ix_cases_date_number", "procedure_date", "case_number"),
+        Index("ix_cases_surgeon_date", "surgeon", "procedure_date", "case_number"),
+        Index("ix_cases_procedure_date", "procedure", "procedure_date", "case_number"),
+        Index("ix_cases_status_date", "status", "procedure_date", "case_number"),
+        Index("ix_cases_duration", "duration_minutes"),
+        Index("ix_cases_anesthesia", "anesthesia_type"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_number: Mapped[str] = mapped_column(String(16), unique=True)
-    status: Mapped[str] = mapped_column(String(10), index=True)
+    status: Mapped[str] = mapped_column(String(10))
     version: Mapped[int] = mapped_column(Integer, default=1)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     procedure_date: Mapped[dt.date] = mapped_column(Date)
     facility: Mapped[str | None] = mapped_column(String(100))
-    surgeon: Mapped[str] = mapped_column(String(100), index=True)
+    surgeon: Mapped[str] = mapped_column(String(100))
     assistants: Mapped[list[str]] = mapped_column(JSON, default=list)
-    procedure: Mapped[str] = mapped_column(String(32), index=True)
+    procedure: Mapped[str] = mapped_column(String(32))
     procedure_detail: Mapped[str | None] = mapped_column(String(200))
     cpt_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
     diagnosis_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -88,14 +96,25 @@ class CaseRow(Base):
     estimated_blood_loss_ml: Mapped[int | None] = mapped_column(Integer)
     disposition: Mapped[str] = mapped_column(String(32))
     notes: Mapped[str | None] = mapped_column(Text)
-    # Case-folded MRN, names, case number and notes: lets --search match any script without case.
-    search_text: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
     signed_by: Mapped[str | None] = mapped_column(String(100))
     signed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     patient: Mapped[PatientRow] = relationship(back_populates="cases")
+
+
+class CaseSearchRow(Base):
+    """Case-folded MRN, names, case number and notes of each case, for `--search` in any script.
+
+    A narrow table of its own: a search scans it instead of whole case rows (and notes of 10,000
+    characters would not fit a PostgreSQL index).
+    """
+
+    __tablename__ = "case_search"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
 
 
 class TreatedLevelRow(Base):

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Select, Table, and_, delete, exists, func, insert, select, tuple_, update
+from sqlalchemy import Select, Table, bindparam, delete, exists, func, insert, select, tuple_, update
 from sqlalchemy import case as sql_case
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -17,6 +17,7 @@ from caselog import vocab
 from caselog.db.models import (
     CaseCounterRow,
     CaseRow,
+    CaseSearchRow,
     ComplicationRow,
     OutcomeScoreRow,
     PatientRow,
@@ -44,6 +45,7 @@ levels_t = cast(Table, TreatedLevelRow.__table__)
 complications_t = cast(Table, ComplicationRow.__table__)
 outcomes_t = cast(Table, OutcomeScoreRow.__table__)
 counters_t = cast(Table, CaseCounterRow.__table__)
+search_t = cast(Table, CaseSearchRow.__table__)
 
 
 def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
@@ -56,9 +58,15 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
-def search_key(*parts: str | None) -> str:
+def search_text(case_number: str, record: CaseRecord) -> str:
     """Case-folded text that `--search` matches: works for any script, on SQLite and PostgreSQL alike."""
-    return "\n".join(p for p in parts if p).casefold()
+    p = record.patient
+    parts = (case_number, p.mrn, p.family_name, p.given_name, record.notes)
+    return "\n".join(part for part in parts if part).casefold()
+
+
+def set_search_text(session: Session, case_id: int, case_number: str, record: CaseRecord) -> None:
+    session.execute(update(search_t).where(search_t.c.case_id == case_id).values(text=search_text(case_number, record)))
 
 
 def like_pattern(text: str) -> str:
@@ -86,7 +94,6 @@ def patient_from_row(row: Any) -> Patient:
 def case_values(record: CaseRecord) -> dict[str, Any]:
     """The cases-table columns that come from the record itself (not identity, version or times)."""
     a = record.anesthesia
-    p = record.patient
     return {
         "status": record.status,
         "procedure_date": record.procedure_date,
@@ -111,7 +118,6 @@ def case_values(record: CaseRecord) -> dict[str, Any]:
         "estimated_blood_loss_ml": record.estimated_blood_loss_ml,
         "disposition": record.disposition,
         "notes": record.notes,
-        "search_text": search_key(record.case_number, p.mrn, p.family_name, p.given_name, record.notes),
     }
 
 
@@ -153,8 +159,34 @@ def insert_children(session: Session, case_ids: Sequence[int], records: Sequence
             for i, o in enumerate(record.outcomes)
         )
     for table, rows in ((levels_t, level_rows), (complications_t, complication_rows), (outcomes_t, outcome_rows)):
-        if rows:
-            session.execute(insert(table), rows)
+        bulk_insert(session, table, rows)
+
+
+def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """executemany straight to the driver, with only the type conversions the columns need.
+
+    SQLAlchemy's own executemany prepares every row through its general machinery; for the tens of
+    thousands of child rows of a large import that alone would take longer than the whole import may.
+    """
+    if not rows:
+        return
+    conn = session.connection()
+    dialect = conn.dialect
+    columns = list(rows[0])
+    compiled = insert(table).values({c: bindparam(c) for c in columns}).compile(dialect=dialect)
+    converters = [(c, table.c[c].type._cached_bind_processor(dialect)) for c in columns]
+    needed = [(c, f) for c, f in converters if f is not None]
+    prepared: list[dict[str, Any]] = []
+    for row in rows:
+        values = dict(row)
+        for column, convert in needed:
+            values[column] = convert(values[column])
+        prepared.append(values)
+    if compiled.positional:
+        order = compiled.positiontup or []
+        conn.exec_driver_sql(compiled.string, [tuple(v[c] for c in order) for v in prepared])
+    else:
+        conn.exec_driver_sql(compiled.string, prepared)
 
 
 def delete_children(session: Session, case_id: int) -> None:
@@ -229,17 +261,32 @@ def resolve_patients(
         return PatientResolution(ids, problems)
     new = [first_seen[m][1] for m in mrns if m not in known]
     if new:
-        result = session.execute(
-            insert(patients_t).returning(patients_t.c.id, sort_by_parameter_order=True),
+        new_ids = allocate_ids(session, patients_t, len(new))
+        bulk_insert(
+            session,
+            patients_t,
             [
-                {"mrn": p.mrn, "family_name": p.family_name, "given_name": p.given_name, "birth_date": p.birth_date,
-                 "sex": p.sex}
-                for p in new
+                {"id": new_id, "mrn": p.mrn, "family_name": p.family_name, "given_name": p.given_name,
+                 "birth_date": p.birth_date, "sex": p.sex}
+                for new_id, p in zip(new_ids, new, strict=True)
             ],
         )  # fmt: skip
-        for patient, new_id in zip(new, result.scalars(), strict=True):
-            ids[patient.mrn] = new_id
+        ids.update((p.mrn, new_id) for new_id, p in zip(new_ids, new, strict=True))
     return PatientResolution(ids, problems)
+
+
+def allocate_ids(session: Session, table: Table, count: int) -> list[int]:
+    """Primary keys for `count` new rows, known before inserting them, so rows go in by plain executemany.
+
+    SQLite: past the highest id, safe because every write holds the database's write lock (BEGIN IMMEDIATE).
+    PostgreSQL: from the column's own sequence, safe with any number of clients.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        sequence = func.pg_get_serial_sequence(table.name, "id")
+        rows = session.execute(select(func.nextval(sequence)).select_from(func.generate_series(1, count)))
+        return [int(v) for v in rows.scalars()]
+    highest = session.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
+    return list(range(int(highest) + 1, int(highest) + 1 + count))
 
 
 def used_case_numbers(session: Session, numbers: Sequence[str]) -> set[str]:
@@ -323,15 +370,18 @@ def insert_cases(
             patient_id=resolution.ids[record.patient.mrn],
             created_at=now,
             updated_at=now,
-            search_text=search_key(number, record.patient.mrn, record.patient.family_name,
-                                   record.patient.given_name, record.notes),
         )  # fmt: skip
         rows.append(values)
-    case_ids: list[int] = []
-    for part in chunks(rows, 2000):
-        result = session.execute(insert(cases_t).returning(cases_t.c.id, sort_by_parameter_order=True), part)
-        case_ids.extend(result.scalars())
+    case_ids = allocate_ids(session, cases_t, len(rows))
+    for case_id, row in zip(case_ids, rows, strict=True):
+        row["id"] = case_id
+    bulk_insert(session, cases_t, rows)
     insert_children(session, case_ids, records)
+    bulk_insert(
+        session,
+        search_t,
+        [{"case_id": i, "text": search_text(n, r)} for i, n, r in zip(case_ids, numbers, records, strict=True)],
+    )
     return numbers
 
 
@@ -357,12 +407,14 @@ def filtered(stmt: Select[Any], f: CaseFilter) -> Select[Any]:
         stmt = stmt.where(c.procedure == f.procedure)
     if f.status:
         stmt = stmt.where(c.status == f.status)
+    # IN (subquery) rather than EXISTS: the database walks the matching ids once instead of probing per case.
     if f.level:
-        stmt = stmt.where(exists().where(and_(levels_t.c.case_id == c.id, levels_t.c.level == f.level)))
+        stmt = stmt.where(c.id.in_(select(levels_t.c.case_id).where(levels_t.c.level == f.level)))
     if f.with_complications:
-        stmt = stmt.where(exists().where(complications_t.c.case_id == c.id))
+        stmt = stmt.where(c.id.in_(select(complications_t.c.case_id)))
     if f.search and f.search.strip():
-        stmt = stmt.where(c.search_text.like(like_pattern(f.search.strip()), escape="\\"))
+        pattern = like_pattern(f.search.strip())
+        stmt = stmt.where(c.id.in_(select(search_t.c.case_id).where(search_t.c.text.like(pattern, escape="\\"))))
     if f.case_numbers:
         stmt = stmt.where(c.case_number.in_(f.case_numbers))
     return stmt
