@@ -128,6 +128,22 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="refuse (exit 5) if the case is no longer at this version (as shown by 'caselog show')",
     )
+    p = command("summary", "PDF case summaries, each case on new pages")
+    p.add_argument("cases", nargs="*", metavar="CASE")
+    p.add_argument("--date", type=_date, metavar="DATE", help="every case of that day, in case-number order")
+    p.add_argument("--output", type=Path, required=True, metavar="FILE")
+    p = command("report", "PDF reports for quality review and credentialing")
+    reports = p.add_subparsers(dest="report", metavar="REPORT", parser_class=_Parser)
+    reports.required = True
+    r = reports.add_parser("complications", help="complication log for quality review", parents=[common])
+    r.add_argument("--from", dest="date_from", type=_date, metavar="DATE")
+    r.add_argument("--to", dest="date_to", type=_date, metavar="DATE")
+    r.add_argument("--output", type=Path, required=True, metavar="FILE")
+    r = reports.add_parser("surgeon-log", help="case log of one surgeon", parents=[common])
+    r.add_argument("--surgeon", required=True, metavar="NAME")
+    r.add_argument("--from", dest="date_from", type=_date, metavar="DATE")
+    r.add_argument("--to", dest="date_to", type=_date, metavar="DATE")
+    r.add_argument("--output", type=Path, required=True, metavar="FILE")
     p = command("delete", "delete a draft case")
     p.add_argument("case", metavar="CASE")
     p.add_argument("--reason", required=True, metavar="TEXT")

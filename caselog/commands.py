@@ -14,7 +14,9 @@ from caselog.db.schema import backup_database, check_database, restore_database
 from caselog.errors import EXIT_OK, EXIT_OTHER, InvalidInput
 from caselog.exchange import atomic_output, read_interchange, single_case, write_csv, write_json, write_xlsx
 from caselog.records import CaseFilter, CaseRow, CaseView, case_to_contract
+from caselog.reports import ReportSettings, write_case_summaries, write_complication_log, write_surgeon_log
 from caselog.service import CaseService
+from caselog.settings import load_settings
 from caselog.validation import Problem
 
 FilterOf = Callable[[argparse.Namespace], CaseFilter]
@@ -38,6 +40,10 @@ def run(args: argparse.Namespace, db: object, filter_of: FilterOf) -> int:
         return _demo(service, args.cases, args.seed)
     if command == "update":
         return _update(service, args)
+    if command == "summary":
+        return _summary(service, args)
+    if command == "report":
+        return _report(service, args)
     if command == "delete":
         service.delete_case(args.case, reason=args.reason)
         print(f"Deleted draft {args.case}.")
@@ -243,6 +249,55 @@ def _update(service: CaseService, args: argparse.Namespace) -> int:
     data = single_case(read_interchange(path), str(path))
     view = service.update_case(args.case, data, expected_version=args.expect_version, reason=args.reason)  # type: ignore[arg-type]
     print(f"Updated {view.case_number} (now version {view.version}, {vocab.label(vocab.CASE_STATUSES, view.status)}).")
+    return EXIT_OK
+
+
+def report_settings() -> ReportSettings:
+    """The facility's branding for PDFs, from the settings the desktop app edits."""
+    settings = load_settings()
+    return ReportSettings(
+        facility_name=settings.facility_name or None,
+        logo_path=Path(settings.logo_path) if settings.logo_path else None,
+        paper=settings.paper,
+    )
+
+
+def _summary(service: CaseService, args: argparse.Namespace) -> int:
+    if bool(args.cases) == bool(args.date):
+        raise InvalidInput([Problem("CASE", "give case numbers or --date DATE (one of the two)")])
+    if args.date:
+        views = list(service.iter_cases(CaseFilter(date_from=args.date, date_to=args.date)))
+        views.sort(key=lambda v: v.case_number)
+    else:
+        views = service.get_cases(list(args.cases))
+    write_case_summaries(views, args.output, settings=report_settings())
+    count = len(views)
+    print(f"Wrote {count} case summar{'ies' if count != 1 else 'y'} to {args.output}.")
+    return EXIT_OK
+
+
+def _report(service: CaseService, args: argparse.Namespace) -> int:
+    if args.date_from and args.date_to and args.date_from > args.date_to:
+        raise InvalidInput([Problem("--from", f"{args.date_from} is after --to {args.date_to}")])
+    if args.report == "complications":
+        views = list(service.iter_cases(CaseFilter(date_from=args.date_from, date_to=args.date_to)))
+        write_complication_log(
+            views, args.output, date_from=args.date_from, date_to=args.date_to, settings=report_settings()
+        )
+        events = sum(len(v.record.complications) for v in views)
+        print(f"Wrote the complication log ({len(views)} cases, {events} complications) to {args.output}.")
+    else:
+        case_filter = CaseFilter(date_from=args.date_from, date_to=args.date_to, surgeon=args.surgeon)
+        views = list(service.iter_cases(case_filter))
+        write_surgeon_log(
+            views,
+            args.output,
+            surgeon=args.surgeon,
+            date_from=args.date_from,
+            date_to=args.date_to,
+            settings=report_settings(),
+        )
+        print(f"Wrote the case log of {args.surgeon} ({len(views)} cases) to {args.output}.")
     return EXIT_OK
 
 

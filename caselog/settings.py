@@ -25,6 +25,8 @@ class Settings:
     facility_name: str = ""
     #: PNG or JPEG printed beside the facility name; empty for none.
     logo_path: str = ""
+    #: Paper for PDFs: "letter" or "a4".
+    paper: str = "letter"
     #: Filled into new cases.
     default_surgeon: str = ""
     default_facility: str = ""
