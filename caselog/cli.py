@@ -19,6 +19,7 @@ from typing import NoReturn
 from caselog import paths, vocab
 from caselog.db.engine import Database, describe_storage_error, open_engine
 from caselog.db.schema import open_database, upgrade
+from caselog.db.transfer import storage_warnings
 from caselog.errors import EXIT_INVALID, EXIT_OK, EXIT_OTHER, CaselogError, InvalidInput
 from caselog.records import CaseFilter
 from caselog.validation import Problem
@@ -128,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="refuse (exit 5) if the case is no longer at this version (as shown by 'caselog show')",
     )
+    p = command("copy-to", "copy the whole database, history included, into another (empty) one")
+    p.add_argument("target", metavar="TARGET", help="file path or URL, e.g. postgresql+psycopg://user@host/caselog")
     p = command("summary", "PDF case summaries, each case on new pages")
     p.add_argument("cases", nargs="*", metavar="CASE")
     p.add_argument("--date", type=_date, metavar="DATE", help="every case of that day, in case-number order")
@@ -158,7 +161,10 @@ def _open(args: argparse.Namespace) -> Database:
     target = _target(args)
     if target is None:
         paths.data_dir().mkdir(parents=True, exist_ok=True)
-    return open_database(target)
+    db = open_database(target)
+    for warning in storage_warnings(db):
+        print(warning, file=sys.stderr)
+    return db
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -9,8 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from caselog import vocab
-from caselog.db.engine import open_engine
-from caselog.db.schema import backup_database, check_database, restore_database
+from caselog.db.engine import Database, open_engine
+from caselog.db.schema import backup_database, check_database, open_database, restore_database
+from caselog.db.transfer import copy_database
 from caselog.errors import EXIT_OK, EXIT_OTHER, InvalidInput
 from caselog.exchange import atomic_output, read_interchange, single_case, write_csv, write_json, write_xlsx
 from caselog.records import CaseFilter, CaseRow, CaseView, case_to_contract
@@ -22,10 +23,7 @@ from caselog.validation import Problem
 FilterOf = Callable[[argparse.Namespace], CaseFilter]
 
 
-def run(args: argparse.Namespace, db: object, filter_of: FilterOf) -> int:
-    from caselog.db.engine import Database
-
-    assert isinstance(db, Database)
+def run(args: argparse.Namespace, db: Database, filter_of: FilterOf) -> int:
     service = CaseService(db)
     command = args.command
     if command == "import":
@@ -40,6 +38,8 @@ def run(args: argparse.Namespace, db: object, filter_of: FilterOf) -> int:
         return _demo(service, args.cases, args.seed)
     if command == "update":
         return _update(service, args)
+    if command == "copy-to":
+        return _copy_to(db, args.target)
     if command == "summary":
         return _summary(service, args)
     if command == "report":
@@ -249,6 +249,18 @@ def _update(service: CaseService, args: argparse.Namespace) -> int:
     data = single_case(read_interchange(path), str(path))
     view = service.update_case(args.case, data, expected_version=args.expect_version, reason=args.reason)  # type: ignore[arg-type]
     print(f"Updated {view.case_number} (now version {view.version}, {vocab.label(vocab.CASE_STATUSES, view.status)}).")
+    return EXIT_OK
+
+
+def _copy_to(source: Database, target_text: str) -> int:
+    target = open_database(target_text)
+    try:
+        copied = copy_database(source, target)
+    finally:
+        target.close()
+    print(f"Copied {source.display_name} to {target.display_name}:")
+    for table, count in copied.items():
+        print(f"  {table}: {count} rows")
     return EXIT_OK
 
 
