@@ -243,6 +243,7 @@ def field_grid(pairs: Sequence[tuple[str, str]], width: float, *, columns: int =
         rows.append(current + [""] * (2 * columns - len(current)))
     table = Table(rows, colWidths=[label_w, value_w] * columns, hAlign="LEFT")
     commands: list[tuple[Any, ...]] = [
+        ("FONT", (0, 0), (-1, -1), FONT, 8, 10),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("TEXTCOLOR", (0, 0), (-1, -1), MUTED),
         ("LEFTPADDING", (0, 0), (-1, -1), 2),

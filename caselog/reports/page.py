@@ -143,6 +143,10 @@ class ReportDocument(BaseDocTemplate):  # type: ignore[misc]
             keywords="",
             producer="CaseLog (ReportLab)",
             invariant=False,
+            # Every string, even an empty table cell, in the embedded font: no base-14 Helvetica
+            # for a viewer to substitute.
+            initialFontName=FONT,
+            initialFontSize=8,
         )
         self.settings = settings
         self.generated_at = generated_at
@@ -293,6 +297,8 @@ def render(
     Every check that can fail on the user's input runs before anything touches the disk.
     """
     check_output(output)
+    if settings.paper.lower() not in PAPER_SIZES:
+        raise InvalidInput(f"paper: unknown paper size {settings.paper!r}; use one of {', '.join(PAPER_SIZES)}")
     logo = load_logo(settings)
     register_fonts()
     story = list(make_story())

@@ -79,7 +79,7 @@ def _layout() -> _Layout:
 def skeleton_drawing() -> Drawing:
     """Every vertebra and facet joint, unmarked, with L/R and the caption: the part shared by all cases."""
     lay = _layout()
-    drawing = Drawing(WIDTH, lay.height)
+    drawing = Drawing(WIDTH, lay.height, initialFontName=FONT, initialFontSize=8)
     top = lay.height - _TOP_PAD
     for letter, x in (("L", _CX - lay.side_label_x), ("R", _CX + lay.side_label_x)):
         drawing.add(String(x, top + 5, letter, fontName=FONT_BOLD, fontSize=8, fillColor=NAVY, textAnchor="middle"))

@@ -11,7 +11,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from reportlab.platypus import Flowable, KeepTogether, PageBreak, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, KeepTogether, Spacer, Table, TableStyle
+from reportlab.platypus.doctemplate import NotAtTopPageBreak
 
 from caselog import vocab
 from caselog.records import CaseRecord, CaseView
@@ -19,6 +20,7 @@ from caselog.reports.chart import ordered_outcomes, pain_chart
 from caselog.reports.common import (
     ALERT,
     BLANK,
+    FONT,
     ReportSettings,
     field_grid,
     fmt_date,
@@ -46,6 +48,7 @@ _LEVELS_BESIDE_DRAWING = 14
 Progress = Callable[[int, int, str], None]
 
 _FLUSH: list[tuple[Any, ...]] = [
+    ("FONT", (0, 0), (-1, -1), FONT, 8, 10),
     ("VALIGN", (0, 0), (-1, -1), "TOP"),
     ("LEFTPADDING", (0, 0), (-1, -1), 0),
     ("RIGHTPADDING", (0, 0), (-1, -1), 0),
@@ -86,7 +89,7 @@ def write_case_summaries(
         story: list[Flowable] = []
         for index, case in enumerate(cases):
             if index:
-                story.append(PageBreak())
+                story.append(NotAtTopPageBreak())  # never a blank page, even if a case ends exactly at a page end
             reached = None
             if progress is not None:
                 reached = _reporter(progress, index, total, case.case_number)
@@ -244,9 +247,8 @@ def _timing_pairs(record: CaseRecord) -> list[tuple[str, str]]:
 
 def _complications_block(record: CaseRecord, width: float) -> list[Flowable]:
     st = styles()
-    title = section(f"Complications ({len(record.complications)})", room=50 if not record.complications else 90)
     if not record.complications:
-        return [*title, para("No complications recorded.", st.body)]
+        return [*section("Complications (0)", room=50), para("No complications recorded.", st.body)]
     rows: list[list[Any]] = []
     for c in record.complications:
         category = f"<b>{text(vocab.label(vocab.COMPLICATION_CATEGORIES, c.category))}</b>"
@@ -266,7 +268,9 @@ def _complications_block(record: CaseRecord, width: float) -> list[Flowable]:
     fixed = [86.0, 56.0, 44.0, 56.0]
     rest = width - sum(fixed)
     widths = [rest * 0.52, fixed[0], fixed[1], fixed[2], rest * 0.48, fixed[3]]
-    return [*title, grid_table(header, rows, widths)]
+    # Keep the heading with the header row and the first complication, however tall that row is.
+    _, first = grid_table(header, rows[:1], widths).wrap(width, 10_000)
+    return [*section(f"Complications ({len(record.complications)})", room=first + 30), grid_table(header, rows, widths)]
 
 
 def _outcomes_block(record: CaseRecord, width: float) -> list[Flowable]:

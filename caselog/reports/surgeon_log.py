@@ -146,6 +146,7 @@ def _levels_and_cpt(cases: Sequence[CaseView], width: float) -> list[Flowable]:
     pair.setStyle(
         TableStyle(
             [
+                ("FONT", (0, 0), (-1, -1), FONT, 8, 10),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("LEFTPADDING", (0, 0), (-1, -1), 0),
                 ("RIGHTPADDING", (0, 0), (-1, -1), 0),
