@@ -16,27 +16,30 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
-from caselog.db.engine import Database, open_engine
+from caselog.db.engine import Database, open_engine, translate_errors
+from caselog.db.health import verify_storage
 from caselog.errors import InvalidInput, StorageError
 from caselog.validation import Problem
 
 APP_TABLES = ("patients", "cases", "treated_levels", "complications", "outcome_scores", "case_counters")
 
 
-def alembic_config() -> Config:
+def alembic_config(script_location: str | Path | None = None) -> Config:
+    """Alembic's settings; `script_location` replaces the shipped migrations (tests use a copy of them)."""
     cfg = Config()
-    cfg.set_main_option("script_location", str(resources.files("caselog") / "migrations"))
+    location = script_location if script_location is not None else resources.files("caselog") / "migrations"
+    cfg.set_main_option("script_location", str(location))
     return cfg
 
 
-def head_revision() -> str:
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+def head_revision(cfg: Config | None = None) -> str:
+    head = ScriptDirectory.from_config(cfg or alembic_config()).get_current_head()
     assert head is not None
     return head
 
 
-def known_revisions() -> set[str]:
-    return {rev.revision for rev in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+def known_revisions(cfg: Config | None = None) -> set[str]:
+    return {rev.revision for rev in ScriptDirectory.from_config(cfg or alembic_config()).walk_revisions()}
 
 
 def current_revision(db: Database) -> str | None:
@@ -51,13 +54,18 @@ class UpgradeResult:
     backup: Path | None
 
 
-def upgrade(db: Database) -> UpgradeResult:
-    """Bring the schema to the current version; safe to repeat. An SQLite file is copied first."""
+def upgrade(db: Database, *, cfg: Config | None = None) -> UpgradeResult:
+    """Bring the schema to the current version; safe to repeat. An SQLite file is copied first.
+
+    A migration that fails leaves the schema and data as they were (one transaction) and raises StorageError
+    naming the failure and the copy. `cfg` replaces the shipped migrations (see `alembic_config`).
+    """
+    cfg = cfg or alembic_config()
     previous = current_revision(db)
-    head = head_revision()
+    head = head_revision(cfg)
     if previous == head:
         return UpgradeResult(previous, head, None)
-    if previous is not None and previous not in known_revisions():
+    if previous is not None and previous not in known_revisions(cfg):
         raise StorageError(
             f"The database {db.display_name} was made by a newer CaseLog (schema {previous}); update CaseLog."
         )
@@ -70,18 +78,35 @@ def upgrade(db: Database) -> UpgradeResult:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         backup = db.sqlite_path.with_name(f"{db.sqlite_path.name}.before-upgrade-{previous}-{stamp}")
         copy_sqlite(db.sqlite_path, backup)
-    cfg = alembic_config()
     # One transaction for the whole upgrade: a migration failing half-way leaves the schema as it was.
-    with db.engine.execution_options(caselog_write=True).begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    try:
+        with translate_errors(db), db.engine.execution_options(caselog_write=True).begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+    except StorageError:
+        raise
+    except Exception as exc:
+        kept = f" The copy made before the upgrade is {backup}." if backup else ""
+        raise StorageError(
+            f"Upgrading the database {db.display_name} from schema {previous or '(new)'} to {head} failed "
+            f"({type(exc).__name__}: {exc}); nothing was changed, it is still at schema {previous or '(empty)'}."
+            f"{kept} Keep using the CaseLog version that made it and report this failure."
+        ) from exc
+    finally:
+        cfg.attributes.pop("connection", None)
     return UpgradeResult(previous, head, backup)
 
 
-def open_database(target: str | Path | None, *, migrate: bool = True) -> Database:
-    """The usual way in: connect, and upgrade the schema (creating the database when new)."""
+def open_database(target: str | Path | None, *, migrate: bool = True, verify: bool = False) -> Database:
+    """The usual way in: connect, and upgrade the schema (creating the database when new).
+
+    `verify` (the desktop app's start) first runs a quick storage check and refuses a damaged database with
+    a StorageError that points to `caselog restore`, before anything is written to it.
+    """
     db = open_engine(target)
     try:
+        if verify:
+            verify_storage(db)
         if migrate:
             upgrade(db)
         elif current_revision(db) != head_revision():

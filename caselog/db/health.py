@@ -1,0 +1,57 @@
+"""Is the database fit to write to? The quick storage check the app runs at start, before anything is written."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from caselog.db.engine import Database, translate_errors
+from caselog.errors import StorageError
+
+#: quick_check stops after this many problems: enough to name the damage, bounded on a badly broken file.
+MAX_PROBLEMS = 20
+
+
+def quick_check_sqlite(path: Path, *, max_problems: int = MAX_PROBLEMS) -> list[str]:
+    """Problems `PRAGMA quick_check` finds in an SQLite file (none: an empty list), read without writing.
+
+    quick_check walks every page of every table and index (page structure, cell sizes, free list, NOT NULL and
+    CHECK constraints) but, unlike integrity_check, does not match index entries with their rows: it stays
+    linear in the file's size, which is what an app's start can afford. A missing or empty file is new, not
+    damaged.
+    """
+    if not path.exists() or path.stat().st_size == 0:
+        return []
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+        try:
+            rows = [str(r[0]) for r in conn.execute(f"PRAGMA quick_check({int(max_problems)})").fetchall()]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        return [f"cannot be read as a database: {exc}"]
+    return [] if rows == ["ok"] else rows
+
+
+def damaged_message(where: str, problems: list[str]) -> str:
+    more = f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})" if len(problems) > 1 else ""
+    return (
+        f"The database {where} is damaged: {problems[0]}{more}. CaseLog will not write to it. "
+        "Run 'caselog check' for the details, then 'caselog restore FILE' with your latest backup."
+    )
+
+
+def verify_storage(db: Database) -> None:
+    """Raise StorageError when the database is damaged (SQLite) or cannot be reached (PostgreSQL).
+
+    PostgreSQL keeps its own storage consistent (write-ahead log, optional page checksums checked as pages
+    are read); here it only has to answer.
+    """
+    path = db.sqlite_path
+    if path is None:
+        with translate_errors(db), db.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+        return
+    problems = quick_check_sqlite(path)
+    if problems:
+        raise StorageError(damaged_message(str(path), problems))

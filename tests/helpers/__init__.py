@@ -1,0 +1,1 @@
+"""Small programs the reliability tests run as separate processes (`python -m tests.helpers.NAME`)."""
