@@ -83,8 +83,10 @@ def test_demo_is_repeatable(tmp_path: Path) -> None:
         (b"[]", "bad.json: must be an object, not a list"),
     ],
 )
-def test_bad_import_files_exit_2_and_write_nothing(tmp_path: Path, content: bytes, expected: str) -> None:
-    db = str(tmp_path / "c.sqlite3")
+def test_bad_import_files_exit_2_and_write_nothing(
+    db_target: str, tmp_path: Path, content: bytes, expected: str
+) -> None:
+    db = db_target
     source = tmp_path / "bad.json"
     source.write_bytes(content)
     result = run("import", str(source), db=db)
@@ -93,8 +95,8 @@ def test_bad_import_files_exit_2_and_write_nothing(tmp_path: Path, content: byte
     assert json.loads(run("export", db=db).stdout)["cases"] == []
 
 
-def test_missing_and_unreadable_import_files(tmp_path: Path) -> None:
-    db = str(tmp_path / "c.sqlite3")
+def test_missing_and_unreadable_import_files(db_target: str, tmp_path: Path) -> None:
+    db = db_target
     result = run("import", str(tmp_path / "nope.json"), db=db)
     assert result.returncode == 2 and "nope.json: file not found" in result.stderr
     result = run("import", str(tmp_path), db=db)
@@ -107,18 +109,18 @@ def test_missing_and_unreadable_import_files(tmp_path: Path) -> None:
         assert result.returncode == 2 and "permission denied" in result.stderr
 
 
-def test_invalid_case_reports_paths_on_stderr(tmp_path: Path) -> None:
+def test_invalid_case_reports_paths_on_stderr(db_target: str, tmp_path: Path) -> None:
     bad = make_case()
     bad["levels"][0]["level"] = "L6-L7"
     source = write(tmp_path / "bad.json", case_file(make_case(), make_case(), make_case(), bad))
-    result = run("import", source, db=str(tmp_path / "c.sqlite3"))
+    result = run("import", source, db=db_target)
     assert result.returncode == 2
     assert "cases[3].levels[0].level: unknown level 'L6-L7'" in result.stderr.splitlines()
     assert result.stdout == ""
 
 
-def test_exit_codes_not_found_conflict_and_not_permitted(tmp_path: Path) -> None:
-    db = str(tmp_path / "c.sqlite3")
+def test_exit_codes_not_found_conflict_and_not_permitted(db_target: str, tmp_path: Path) -> None:
+    db = db_target
     run("import", write(tmp_path / "in.json", case_file(make_case(), make_case(status="final"))), db=db)
     assert run("show", "2025-00099", db=db).returncode == 3
     one = write(tmp_path / "one.json", case_file(make_case(notes="edited")))
@@ -135,8 +137,8 @@ def test_exit_codes_not_found_conflict_and_not_permitted(tmp_path: Path) -> None
     assert run("show", "2025-00001", db=db).returncode == 3
 
 
-def test_update_accepts_a_bare_case_object_as_show_prints_it(tmp_path: Path) -> None:
-    db = str(tmp_path / "c.sqlite3")
+def test_update_accepts_a_bare_case_object_as_show_prints_it(db_target: str, tmp_path: Path) -> None:
+    db = db_target
     run("import", write(tmp_path / "in.json", case_file(make_case())), db=db)
     case = json.loads(run("show", "2025-00001", "--json", db=db).stdout)
     case["notes"] = "Added detail"
@@ -144,9 +146,8 @@ def test_update_accepts_a_bare_case_object_as_show_prints_it(tmp_path: Path) -> 
     assert json.loads(run("show", "2025-00001", "--json", db=db).stdout)["notes"] == "Added detail"
 
 
-def test_csv_and_xlsx_need_an_output_and_a_real_folder(tmp_path: Path) -> None:
-    db = str(tmp_path / "c.sqlite3")
-    run("init", db=db)
+def test_csv_and_xlsx_need_an_output_and_a_real_folder(db_target: str, tmp_path: Path) -> None:
+    db = db_target
     assert run("export", "--format", "csv", db=db).returncode == 2
     result = run("export", "--format", "xlsx", "--output", str(tmp_path / "no" / "x.xlsx"), db=db)
     assert result.returncode == 2 and "does not exist" in result.stderr
@@ -196,9 +197,8 @@ def test_restore_refuses_a_file_that_is_not_a_caselog_database(tmp_path: Path) -
     assert run("check", db=db).returncode == 0
 
 
-def test_two_processes_importing_at_once_lose_nothing(tmp_path: Path) -> None:
-    db = str(tmp_path / "c.sqlite3")
-    run("init", db=db)
+def test_two_processes_importing_at_once_lose_nothing(db_target: str, tmp_path: Path) -> None:
+    db = db_target
     sources = [
         write(tmp_path / f"in{i}.json", case_file(*[make_case(notes=f"batch {i} case {n}") for n in range(150)]))
         for i in range(2)

@@ -12,8 +12,7 @@ from tests.factories import case_file, make_case, simple_case
 from tests.test_cli import run, write
 
 
-def _db(tmp_path: Path) -> str:
-    db = str(tmp_path / "c.sqlite3")
+def _db(tmp_path: Path, db: str) -> str:
     cases = case_file(
         make_case(),
         simple_case("2025-03-14", procedure="laminectomy", surgeon="Dr. Priya Raman",
@@ -29,8 +28,8 @@ def _text(path: Path) -> list[str]:
     return [page.extract_text() for page in PdfReader(path).pages]
 
 
-def test_summary_of_named_cases_each_starts_a_page(tmp_path: Path) -> None:
-    db = _db(tmp_path)
+def test_summary_of_named_cases_each_starts_a_page(db_target: str, tmp_path: Path) -> None:
+    db = _db(tmp_path, db_target)
     out = tmp_path / "summaries.pdf"
     result = run("summary", "2025-00002", "2025-00001", "--output", str(out), db=db)
     assert result.returncode == 0, result.stderr
@@ -41,16 +40,16 @@ def test_summary_of_named_cases_each_starts_a_page(tmp_path: Path) -> None:
     assert out.stat().st_mode & 0o777 == 0o600
 
 
-def test_summary_of_a_day_in_case_number_order(tmp_path: Path) -> None:
-    db = _db(tmp_path)
+def test_summary_of_a_day_in_case_number_order(db_target: str, tmp_path: Path) -> None:
+    db = _db(tmp_path, db_target)
     out = tmp_path / "day.pdf"
     assert run("summary", "--date", "2025-03-14", "--output", str(out), db=db).returncode == 0
     text = "\n".join(_text(out))
     assert text.index("2025-00001") < text.index("2025-00002") and "2025-00003" not in text
 
 
-def test_facility_from_settings_and_no_patient_in_metadata(tmp_path: Path) -> None:
-    db = _db(tmp_path)
+def test_facility_from_settings_and_no_patient_in_metadata(db_target: str, tmp_path: Path) -> None:
+    db = _db(tmp_path, db_target)
     save_settings(Settings(facility_name="Riverside Spine Center"))
     out = tmp_path / "s.pdf"
     assert run("summary", "2025-00002", "--output", str(out), db=db).returncode == 0
@@ -59,8 +58,8 @@ def test_facility_from_settings_and_no_patient_in_metadata(tmp_path: Path) -> No
     assert "Иванова" not in metadata and "Z-1" not in metadata
 
 
-def test_summary_wrong_input(tmp_path: Path) -> None:
-    db = _db(tmp_path)
+def test_summary_wrong_input(db_target: str, tmp_path: Path) -> None:
+    db = _db(tmp_path, db_target)
     missing = run("summary", "2025-00001", "2025-00099", "--output", str(tmp_path / "x.pdf"), db=db)
     assert missing.returncode == 3 and "2025-00099" in missing.stderr
     assert not (tmp_path / "x.pdf").exists()
@@ -70,8 +69,8 @@ def test_summary_wrong_input(tmp_path: Path) -> None:
     assert both.returncode == 2 and "Traceback" not in both.stderr
 
 
-def test_complication_log_and_surgeon_log(tmp_path: Path) -> None:
-    db = _db(tmp_path)
+def test_complication_log_and_surgeon_log(db_target: str, tmp_path: Path) -> None:
+    db = _db(tmp_path, db_target)
     log = tmp_path / "complications.pdf"
     result = run("report", "complications", "--from", "2025-01-01", "--to", "2025-12-31", "--output", str(log), db=db)
     assert result.returncode == 0 and "3 cases, 1 complications" in result.stdout
@@ -84,8 +83,8 @@ def test_complication_log_and_surgeon_log(tmp_path: Path) -> None:
     assert "2025-00002" in text and "2025-00001" not in text
 
 
-def test_empty_range_is_a_pdf_that_says_so(tmp_path: Path) -> None:
-    db = _db(tmp_path)
+def test_empty_range_is_a_pdf_that_says_so(db_target: str, tmp_path: Path) -> None:
+    db = _db(tmp_path, db_target)
     out = tmp_path / "empty.pdf"
     result = run("report", "complications", "--from", "2020-01-01", "--to", "2020-12-31", "--output", str(out), db=db)
     assert result.returncode == 0

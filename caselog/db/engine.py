@@ -18,7 +18,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from caselog import paths
-from caselog.errors import CaselogError, InvalidInput, StorageError
+from caselog.errors import CaselogError, Conflict, InvalidInput, StorageError
 
 BUSY_TIMEOUT_MS = 30_000
 _WRITE_OPTION = "caselog_write"
@@ -148,6 +148,10 @@ def describe_storage_error(exc: BaseException, where: str) -> CaselogError | Non
             f"The database {where} is damaged; nothing was saved. Run 'caselog check', then 'caselog restore' "
             "from your latest backup."
         )
+    if "unique" in text or "duplicate key" in text:
+        return Conflict(
+            f"Someone else saved the same record in {where} at the same moment; nothing was saved. Try again."
+        )
     if "unable to open" in text or "could not connect" in text or "connection refused" in text:
         return StorageError(f"Cannot open the database {where}: {getattr(exc, 'orig', exc)}")
     if "password authentication failed" in text or ("does not exist" in text and "database" in text):
@@ -160,7 +164,7 @@ def translate_errors(db: Database) -> Iterator[None]:
     """Turn the database's own failures into messages that say what to do; the transaction is already undone."""
     try:
         yield
-    except (OperationalError, DBAPIError, sqlite3.Error) as exc:
+    except (OperationalError, DBAPIError, sqlite3.Error) as exc:  # IntegrityError is a DBAPIError
         friendly = describe_storage_error(exc, db.display_name)
         if friendly is None:
             raise

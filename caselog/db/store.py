@@ -262,16 +262,29 @@ def resolve_patients(
     new = [first_seen[m][1] for m in mrns if m not in known]
     if new:
         new_ids = allocate_ids(session, patients_t, len(new))
-        bulk_insert(
-            session,
-            patients_t,
-            [
-                {"id": new_id, "mrn": p.mrn, "family_name": p.family_name, "given_name": p.given_name,
-                 "birth_date": p.birth_date, "sex": p.sex}
-                for new_id, p in zip(new_ids, new, strict=True)
-            ],
-        )  # fmt: skip
-        ids.update((p.mrn, new_id) for new_id, p in zip(new_ids, new, strict=True))
+        rows = [
+            {"id": new_id, "mrn": p.mrn, "family_name": p.family_name, "given_name": p.given_name,
+             "birth_date": p.birth_date, "sex": p.sex}
+            for new_id, p in zip(new_ids, new, strict=True)
+        ]  # fmt: skip
+        if session.get_bind().dialect.name != "postgresql":
+            bulk_insert(session, patients_t, rows)  # the write lock is ours: nobody else can add them
+            ids.update((p.mrn, new_id) for new_id, p in zip(new_ids, new, strict=True))
+        else:
+            # Another workstation may register the same MRN at this very moment: let the database decide
+            # who was first, then check what stands against this case, as for any known patient.
+            session.execute(postgresql.insert(patients_t).on_conflict_do_nothing(index_elements=["mrn"]), rows)
+            for part in chunks([p.mrn for p in new]):
+                for found in session.execute(select(patients_t).where(patients_t.c.mrn.in_(part))):
+                    path, patient = first_seen[found.mrn]
+                    if same_patient(patient_from_row(found), patient):
+                        ids[found.mrn] = found.id
+                    else:
+                        problems.append(
+                            Problem(path, f"MRN {found.mrn} was just registered to "
+                                          f"{describe_patient(patient_from_row(found))} by another workstation; "
+                                          f"this case gives {describe_patient(patient)}")
+                        )  # fmt: skip
     return PatientResolution(ids, problems)
 
 
