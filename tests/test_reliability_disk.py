@@ -1,0 +1,141 @@
+"""Disk full and read-only: a write that fails for lack of space or permission leaves the database as it was
+and the user's input file untouched, and says what to do; the command line exits 1 without a traceback.
+
+Full disk: `PRAGMA max_page_count` pinned at the file's size makes SQLite fail with SQLITE_FULL, as a full disk
+does. Read-only: the file is made immutable (`chattr +i`), which even root cannot write through.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from caselog.db.engine import open_engine
+from caselog.db.schema import open_database
+from caselog.errors import StorageError
+from caselog.service import CaseService
+from tests.factories import TODAY, case_file, make_case
+from tests.helpers.case_writer import case_for
+from tests.helpers.reliability import caselog, digest, exported_cases, sqlite_facts
+
+
+@pytest.fixture
+def clinic(tmp_path: Path, sqlite_template: Path) -> Path:
+    path = tmp_path / "clinic.sqlite3"
+    shutil.copy(sqlite_template, path)
+    db = open_database(path)
+    try:
+        service = CaseService(db, today=lambda: TODAY)
+        for n in range(8):
+            service.create_case(case_for("D", n))
+    finally:
+        db.close()
+    return path
+
+
+@pytest.fixture
+def big_input(tmp_path: Path) -> Path:
+    """A user's import file: 40 cases with long notes, more than the full database has room for."""
+    cases = [make_case(notes=f"case {n} " + "ð" * 9000, patient={**make_case()["patient"], "mrn": f"IN-{n}"})
+             for n in range(40)]  # fmt: skip
+    path = tmp_path / "to-import.json"
+    path.write_text(json.dumps(case_file(*cases), ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def _rows(path: Path) -> list[str]:
+    """Every table's rows as SQL text, read without writing (exporting itself is audited, so it writes)."""
+    with sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True) as conn:
+        return list(conn.iterdump())
+
+
+def _full(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.execute("PRAGMA max_page_count = 1")  # never below the current size: pins it there
+
+
+def test_disk_full_through_the_service_changes_nothing(clinic: Path) -> None:
+    before = exported_cases(str(clinic))
+    db = open_engine(clinic)
+    event.listen(db.engine, "connect", _full)
+    service = CaseService(db, today=lambda: TODAY)
+    try:
+        with pytest.raises(StorageError) as full:
+            service.create_case(make_case(notes="x" * 10000, patient={**make_case()["patient"], "mrn": "NEW-1"}))
+        with pytest.raises(StorageError):
+            service.import_cases(case_file(*[case_for("F", n) for n in range(200)]))
+    finally:
+        db.close()
+    print(f"\ndisk full (service): {full.value.message}")
+    assert "is full" in full.value.message and "nothing was saved" in full.value.message
+    assert "Free some space" in full.value.message
+    assert exported_cases(str(clinic)) == before
+    assert sqlite_facts(clinic)["integrity"] == ["ok"]
+
+
+def test_disk_full_on_the_command_line(clinic: Path, big_input: Path) -> None:
+    before, kept = exported_cases(str(clinic)), digest(big_input)
+    result = caselog("import", str(big_input), db=str(clinic), module="tests.helpers.cli_full_disk")
+    print(f"\ndisk full (caselog import): exit {result.returncode}: {result.stderr.strip()}")
+    assert result.returncode == 1
+    assert "is full" in result.stderr and "Free some space" in result.stderr
+    assert "Traceback" not in result.stderr and "unexpected error" not in result.stderr
+    assert result.stdout == ""  # no case number was announced
+    assert digest(big_input) == kept
+    assert exported_cases(str(clinic)) == before
+    assert sqlite_facts(clinic)["integrity"] == ["ok"]
+
+
+@pytest.fixture
+def immutable(clinic: Path) -> Iterator[Path]:
+    """The database file made read-only for everyone, root included; undone afterwards."""
+    made = subprocess.run(["chattr", "+i", str(clinic)], capture_output=True, text=True)
+    if made.returncode != 0:
+        pytest.skip(f"chattr +i is not available here: {made.stderr.strip()}")
+    try:
+        try:
+            clinic.open("r+b").close()
+        except PermissionError:
+            pass
+        else:
+            pytest.skip("chattr +i did not stop writes on this file system")
+        yield clinic
+    finally:
+        subprocess.run(["chattr", "-i", str(clinic)], check=True)
+
+
+def test_read_only_database_through_the_service(immutable: Path) -> None:
+    before = _rows(immutable)
+    db = open_database(immutable)
+    try:
+        service = CaseService(db, today=lambda: TODAY)
+        assert service.count() == 8  # reading still works
+        with pytest.raises(StorageError) as refused:
+            service.create_case(case_for("RO", 1))
+    finally:
+        db.close()
+    print(f"\nread-only (service): {refused.value.message}")
+    assert "cannot be written (read-only" in refused.value.message and "nothing was saved" in refused.value.message
+    assert _rows(immutable) == before
+
+
+def test_read_only_database_on_the_command_line(immutable: Path, big_input: Path) -> None:
+    before, kept, file_before = _rows(immutable), digest(big_input), digest(immutable)
+    result = caselog("import", str(big_input), db=str(immutable))
+    print(f"\nread-only (caselog import): exit {result.returncode}: {result.stderr.strip()}")
+    assert result.returncode == 1
+    assert "cannot be written (read-only or no permission)" in result.stderr
+    assert "Traceback" not in result.stderr and "unexpected error" not in result.stderr
+    assert result.stdout == ""
+    assert digest(big_input) == kept
+    assert digest(immutable) == file_before
+    assert _rows(immutable) == before
+    with sqlite3.connect(f"{immutable.as_uri()}?mode=ro", uri=True) as conn:
+        assert conn.execute("PRAGMA quick_check").fetchone()[0] == "ok"
