@@ -86,7 +86,7 @@ def test_writers_sharing_new_patients_at_once(db_target: str, tmp_path: Path) ->
     """Two workstations registering the same new patient's cases at the same moment: one patient, no error."""
     backend = "postgresql" if "://" in db_target else "sqlite"
     go = tmp_path / "go"
-    count = 40
+    count = 20
     writers = [
         helper("case_writer", "--db", db_target, "--prefix", f"S{w}", "--count", str(count), "--go", str(go),
                "--mrns", "5")
