@@ -18,10 +18,12 @@ from typing import NoReturn
 
 from caselog import paths, vocab
 from caselog.db.engine import Database, describe_storage_error, open_engine
+from caselog.db.health import verify_storage
 from caselog.db.schema import open_database, upgrade
 from caselog.db.transfer import storage_warnings
 from caselog.errors import EXIT_INVALID, EXIT_OK, EXIT_OTHER, CaselogError, InvalidInput
 from caselog.records import CaseFilter
+from caselog.signin import sign_in
 from caselog.validation import Problem
 
 log = logging.getLogger("caselog")
@@ -92,6 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TARGET",
         help="SQLite file or SQLAlchemy URL (default: $CASELOG_DB, else caselog.sqlite3 in the user data folder)",
     )
+    common.add_argument(
+        "--user",
+        default=argparse.SUPPRESS,
+        metavar="NAME",
+        help="account to sign in with once the database has accounts (default: $CASELOG_USER); "
+        "the password comes from $CASELOG_PASSWORD or a prompt",
+    )
     parser = _Parser(prog="caselog", description="Surgical case log for spine clinics.", parents=[common])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
@@ -147,6 +156,21 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--from", dest="date_from", type=_date, metavar="DATE")
     r.add_argument("--to", dest="date_to", type=_date, metavar="DATE")
     r.add_argument("--output", type=Path, required=True, metavar="FILE")
+    p = command("sign", "the signed-in surgeon signs the case: final, locked")
+    p.add_argument("case", metavar="CASE")
+    p = command("user", "accounts: add, list, disable (administrators)")
+    users = p.add_subparsers(dest="user_command", metavar="ACTION", parser_class=_Parser)
+    users.required = True
+    u = users.add_parser("add", help="add an account; the password comes from $CASELOG_NEW_PASSWORD or a prompt",
+                         parents=[common])  # fmt: skip
+    u.add_argument("name", metavar="NAME")
+    u.add_argument("--role", required=True, choices=["surgeon", "coordinator", "quality", "admin"])
+    u.add_argument("--full-name", metavar="TEXT", help="as written in the cases' surgeon field (default: NAME)")
+    users.add_parser("list", help="list accounts", parents=[common])
+    u = users.add_parser("disable", help="disable an account", parents=[common])
+    u.add_argument("name", metavar="NAME")
+    p = command("audit", "the audit trail of one case or all; 'caselog audit verify' checks the chain")
+    p.add_argument("case", nargs="?", metavar="CASE|verify")
     p = command("delete", "delete a draft case")
     p.add_argument("case", metavar="CASE")
     p.add_argument("--reason", required=True, metavar="TEXT")
@@ -157,11 +181,16 @@ def _target(args: argparse.Namespace) -> str | None:
     return getattr(args, "db", None) or os.environ.get("CASELOG_DB") or None
 
 
+#: Commands that change cases or accounts: a damaged database is refused before they write into it.
+#: Reading commands stay open so that people can still export what a damaged file holds.
+WRITING_COMMANDS = frozenset({"import", "demo", "update", "delete", "sign", "user"})
+
+
 def _open(args: argparse.Namespace) -> Database:
     target = _target(args)
     if target is None:
         paths.data_dir().mkdir(parents=True, exist_ok=True)
-    db = open_database(target)
+    db = open_database(target, verify=args.command in WRITING_COMMANDS)
     for warning in storage_warnings(db):
         print(warning, file=sys.stderr)
     return db
@@ -228,7 +257,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return handler(args)
     db = _open(args)
     try:
-        return commands.run(args, db, _filter)
+        actor = sign_in(db, args)
+        return commands.run(args, db, _filter, actor)
     finally:
         db.close()
 
@@ -239,7 +269,9 @@ def _cmd_init(args: argparse.Namespace) -> int:
         paths.data_dir().mkdir(parents=True, exist_ok=True)
     db = open_engine(target)
     try:
+        verify_storage(db)
         result = upgrade(db)
+        sign_in(db, args)
         if result.previous == result.current:
             print(f"Database {db.display_name} is up to date (schema {result.current}).")
         elif result.previous is None:

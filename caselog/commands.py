@@ -8,24 +8,32 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from caselog import vocab
+from caselog import audit, vocab
+from caselog.accounts import Action, Actor
 from caselog.db.engine import Database, open_engine
 from caselog.db.schema import backup_database, check_database, open_database, restore_database
 from caselog.db.transfer import copy_database
-from caselog.errors import EXIT_OK, EXIT_OTHER, InvalidInput
+from caselog.errors import EXIT_OK, EXIT_OTHER, InvalidInput, StorageError
 from caselog.exchange import atomic_output, read_interchange, single_case, write_csv, write_json, write_xlsx
 from caselog.records import CaseFilter, CaseRow, CaseView, case_to_contract
 from caselog.reports import ReportSettings, write_case_summaries, write_complication_log, write_surgeon_log
 from caselog.service import CaseService
 from caselog.settings import load_settings
+from caselog.signin import audit_command, require, sign_command, sign_in, user_command
 from caselog.validation import Problem
 
 FilterOf = Callable[[argparse.Namespace], CaseFilter]
 
 
-def run(args: argparse.Namespace, db: Database, filter_of: FilterOf) -> int:
-    service = CaseService(db)
+def run(args: argparse.Namespace, db: Database, filter_of: FilterOf, actor: Actor | None = None) -> int:
+    service = CaseService(db, actor=actor)
     command = args.command
+    if command == "sign":
+        return sign_command(service, args.case)
+    if command == "user":
+        return user_command(db, actor, args)
+    if command == "audit":
+        return audit_command(db, service, args)
     if command == "import":
         return _import(service, args.file)
     if command == "export":
@@ -39,6 +47,7 @@ def run(args: argparse.Namespace, db: Database, filter_of: FilterOf) -> int:
     if command == "update":
         return _update(service, args)
     if command == "copy-to":
+        require(db, actor, Action.ADMINISTER, "copy-to")
         return _copy_to(db, args.target)
     if command == "summary":
         return _summary(service, args)
@@ -77,7 +86,8 @@ def _export(service: CaseService, args: argparse.Namespace, case_filter: CaseFil
     if output is None:
         if fmt != "json":
             raise InvalidInput([Problem("--output", f"{fmt} export needs --output FILE")])
-        write_json(service.iter_cases(case_filter), sys.stdout)
+        count = write_json(service.iter_cases(case_filter), sys.stdout)
+        _audit_export(service, fmt, count, case_filter, None)
         return EXIT_OK
     if output.is_dir():
         raise InvalidInput([Problem("--output", f"{output} is a folder; give a file name")])
@@ -90,8 +100,19 @@ def _export(service: CaseService, args: argparse.Namespace, case_filter: CaseFil
     else:
         with atomic_output(output, "wb") as out:
             count = write_xlsx(service.iter_cases(case_filter), out)
+    _audit_export(service, fmt, count, case_filter, output)
     print(f"Exported {count} case{'s' if count != 1 else ''} to {output}.", file=sys.stderr)
     return EXIT_OK
+
+
+def _audit_export(service: CaseService, fmt: str, count: int, case_filter: CaseFilter, output: Path | None) -> None:
+    filters = {
+        name: str(getattr(case_filter, name))
+        for name in case_filter.__dataclass_fields__
+        if getattr(case_filter, name) not in (None, False, ())
+    }
+    details = {"format": fmt, "cases": count, "filters": filters, "file": str(output or "-")}
+    service.record_event("export", record_type="export", details=details)
 
 
 def _cut(text: str, width: int) -> str:
@@ -283,6 +304,8 @@ def _summary(service: CaseService, args: argparse.Namespace) -> int:
     else:
         views = service.get_cases(list(args.cases))
     write_case_summaries(views, args.output, settings=report_settings())
+    for view in views:
+        service.record_event("print", record_id=view.case_number, details={"document": "case summary"})
     count = len(views)
     print(f"Wrote {count} case summar{'ies' if count != 1 else 'y'} to {args.output}.")
     return EXIT_OK
@@ -297,6 +320,8 @@ def _report(service: CaseService, args: argparse.Namespace) -> int:
             views, args.output, date_from=args.date_from, date_to=args.date_to, settings=report_settings()
         )
         events = sum(len(v.record.complications) for v in views)
+        service.record_event("print", record_type="report", details={"document": "complication log",
+                             "from": str(args.date_from), "to": str(args.date_to), "cases": len(views)})  # fmt: skip
         print(f"Wrote the complication log ({len(views)} cases, {events} complications) to {args.output}.")
     else:
         case_filter = CaseFilter(date_from=args.date_from, date_to=args.date_to, surgeon=args.surgeon)
@@ -309,8 +334,19 @@ def _report(service: CaseService, args: argparse.Namespace) -> int:
             date_to=args.date_to,
             settings=report_settings(),
         )
+        service.record_event("print", record_type="report", details={"document": "surgeon case log",
+                             "surgeon": args.surgeon, "from": str(args.date_from), "to": str(args.date_to),
+                             "cases": len(views)})  # fmt: skip
         print(f"Wrote the case log of {args.surgeon} ({len(views)} cases) to {args.output}.")
     return EXIT_OK
+
+
+def _sign_in_if_readable(db: Database, args: argparse.Namespace) -> Actor | None:
+    """Sign in where the accounts can still be read; a damaged database must stay checkable and restorable."""
+    try:
+        return sign_in(db, args)
+    except StorageError:
+        return None
 
 
 def check(args: argparse.Namespace) -> int:
@@ -318,6 +354,7 @@ def check(args: argparse.Namespace) -> int:
 
     db = open_engine(_target(args))
     try:
+        _sign_in_if_readable(db, args)
         report = check_database(db)
     finally:
         db.close()
@@ -336,7 +373,13 @@ def backup(args: argparse.Namespace) -> int:
 
     db = open_engine(_target(args))
     try:
+        actor = sign_in(db, args)
+        require(db, actor, Action.ADMINISTER, "backup")
         count = backup_database(db, args.file)
+        with db.write() as session:
+            details = {"file": str(args.file), "cases": count}
+            audit.record(session, username=actor.username if actor else None, action="backup",
+                         record_type="database", record_id=None, details=details)  # fmt: skip
     finally:
         db.close()
     print(f"Backed up {count} cases to {args.file}.")
@@ -348,7 +391,13 @@ def restore(args: argparse.Namespace) -> int:
 
     db = open_engine(_target(args))
     try:
+        actor = _sign_in_if_readable(db, args)
+        require(db, actor, Action.ADMINISTER, "restore")
         count, safety = restore_database(db, args.file)
+        with db.write() as session:
+            audit.record(session, username=actor.username if actor else None, action="restore",
+                         record_type="database", record_id=None,
+                         details={"file": str(args.file), "cases": count, "safety_copy": str(safety)})  # fmt: skip
     finally:
         db.close()
     print(f"Restored {count} cases from {args.file}. The replaced database was kept as {safety}.")

@@ -69,6 +69,8 @@ class Complication:
     treatment: str | None = None
     resolved_date: dt.date | None = None
     review_status: str = "open"
+    #: Quality staff's review notes: kept with the complication, not part of the interchange format.
+    review_notes: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,11 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
 
-from caselog import vocab
+from caselog import audit, vocab
+from caselog.accounts import Action, Actor, accounts_exist, allowed, refusal, refuse
 from caselog.db import store
 from caselog.db.engine import Database
 from caselog.db.models import CaseAmendmentRow
@@ -30,44 +33,93 @@ Progress = Callable[[int, int, str], None]
 
 
 class CaseService:
-    """Cases in one database. `today` is injectable so date rules are testable on any day."""
+    """Cases in one database, as seen by one signed-in `actor` (None: a database without accounts).
 
-    def __init__(self, db: Database, *, today: Callable[[], dt.date] = dt.date.today) -> None:
+    Every method checks the contract's roles table first and writes its audit entry in the same
+    transaction as its change. `today` is injectable so date rules are testable on any day.
+    """
+
+    def __init__(
+        self, db: Database, *, actor: Actor | None = None, today: Callable[[], dt.date] = dt.date.today
+    ) -> None:
         self.db = db
+        self.actor = actor
         self._today = today
+
+    @property
+    def _who(self) -> str | None:
+        return self.actor.username if self.actor else None
+
+    def _require(self, action: Action, *, case_number: str | None = None, case_surgeon: str | None = None) -> None:
+        """Refuse (NotPermitted, exit 4) what the actor's role may not do; the refusal itself is audited."""
+        if self.actor is None:
+            if accounts_exist(self.db):
+                raise NotPermitted("This database has accounts: sign in first")
+            return
+        if not allowed(self.actor, action, case_surgeon=case_surgeon):
+            refuse(self.db, self.actor, str(action), "case", case_number,
+                   refusal(self.actor, action, case_surgeon=case_surgeon))  # fmt: skip
+
+    def allows(self, action: Action, *, case_surgeon: str | None = None) -> bool:
+        """For the UI: whether to show an action at all (the service still checks when it is used)."""
+        return allowed(self.actor, action, case_surgeon=case_surgeon)
+
+    def record_event(self, action: str, *, record_id: str | None = None, details: Mapping[str, Any] | None = None,
+                     record_type: str = "case") -> None:  # fmt: skip
+        """Audit what leaves the database without changing it: prints and exports."""
+        self._require(Action.VIEW)
+        with self.db.write() as session:
+            audit.record(session, username=self._who, action=action, record_type=record_type, record_id=record_id,
+                         details=details)  # fmt: skip
 
     # ---- adding -----------------------------------------------------------------------------------------
 
     def create_case(self, data: Mapping[str, Any]) -> CaseView:
         """Validate one CASE object and store it; returns the stored case with its new number."""
+        self._require(Action.EDIT_DRAFT)
         record, problems = validate_case(data, today=self._today())
         if record is None:
             raise InvalidInput(problems)
-        numbers = self._insert([record], [""])
+        if record.status != "draft":
+            self._require(Action.SIGN, case_surgeon=record.surgeon)
+        numbers = self._insert([record], [""], action="create")
         return self.get_case(numbers[0])
 
     def import_cases(self, data: object, *, progress: Progress | None = None) -> list[str]:
         """Import an interchange file's content: all cases or none. Returns the new case numbers in file order."""
+        self._require(Action.EDIT_DRAFT)
         records, problems = validate_file(data, today=self._today())
         if problems:
             raise InvalidInput(problems)
         if progress:
             progress(0, len(records), "Saving cases")
-        numbers = self._insert(records, [f"cases[{i}]" for i in range(len(records))])
+        numbers = self._insert(records, [f"cases[{i}]" for i in range(len(records))], action="import")
         if progress:
             progress(len(records), len(records), "Saved")
         return numbers
 
     def add_records(self, records: list[CaseRecord], *, refresh_statistics: bool = True) -> list[str]:
         """Store records that were validated already (demo data); same checks against the database."""
-        return self._insert(records, [f"cases[{i}]" for i in range(len(records))], refresh_statistics)
+        self._require(Action.EDIT_DRAFT)
+        paths = [f"cases[{i}]" for i in range(len(records))]
+        return self._insert(records, paths, action="demo", refresh_statistics=refresh_statistics)
 
-    def _insert(self, records: list[CaseRecord], paths: list[str], refresh_statistics: bool = True) -> list[str]:
+    def _insert(
+        self, records: list[CaseRecord], paths: list[str], *, action: str, refresh_statistics: bool = True
+    ) -> list[str]:
         with self.db.write() as session:
             result = store.insert_cases(session, records, paths, now=store.utcnow())
             if result and isinstance(result[0], Problem):
                 raise InvalidInput([p for p in result if isinstance(p, Problem)])
             numbers = [n for n in result if isinstance(n, str)]
+            audit.record_many(
+                session,
+                [
+                    audit.NewEntry(self._who, action, "case", number,
+                                   {"changes": audit.changes(None, case_to_contract(replace(r, case_number=number)))})
+                    for number, r in zip(numbers, records, strict=True)
+                ],
+            )  # fmt: skip
         if refresh_statistics and len(numbers) >= BULK_ANALYZE_CASES:
             self.db.refresh_statistics()
         return numbers
@@ -75,6 +127,7 @@ class CaseService:
     # ---- reading ----------------------------------------------------------------------------------------
 
     def get_case(self, case_number: str) -> CaseView:
+        self._require(Action.VIEW)
         with self.db.read() as session:
             found = store.case_id_for_number(session, case_number)
             if found is None:
@@ -83,6 +136,7 @@ class CaseService:
 
     def get_cases(self, case_numbers: list[str]) -> list[CaseView]:
         """Several cases in the order asked; an unknown number is refused before anything is printed."""
+        self._require(Action.VIEW)
         with self.db.read() as session:
             ids: list[int] = []
             missing: list[str] = []
@@ -105,34 +159,61 @@ class CaseService:
         offset: int = 0,
         limit: int | None = None,
     ) -> list[CaseRow]:
+        self._require(Action.VIEW)
         with self.db.read() as session:
             return store.list_rows(
                 session, case_filter or CaseFilter(), sort=sort, descending=descending, offset=offset, limit=limit
             )
 
     def count(self, case_filter: CaseFilter | None = None) -> int:
+        self._require(Action.VIEW)
         with self.db.read() as session:
             return store.count_cases(session, case_filter or CaseFilter())
 
     def iter_cases(self, case_filter: CaseFilter | None = None) -> Iterator[CaseView]:
         """Every matching case in export order (procedure date, case number), streamed from one snapshot."""
+        self._require(Action.VIEW)
         with self.db.read() as session:
             yield from store.iter_views(session, case_filter or CaseFilter())
 
     def find_patient(self, mrn: str) -> Patient | None:
         """The patient known under this MRN, so a form can fill in the name."""
+        self._require(Action.VIEW)
         with self.db.read() as session:
             return store.patient_by_mrn(session, mrn.strip())
 
     def surgeons(self) -> list[str]:
+        self._require(Action.VIEW)
         with self.db.read() as session:
             return store.distinct_values(session, "surgeon")
 
     def facilities(self) -> list[str]:
+        self._require(Action.VIEW)
         with self.db.read() as session:
             return store.distinct_values(session, "facility")
 
     # ---- changing ---------------------------------------------------------------------------------------
+
+    def _state(self, case_number: str) -> tuple[str, str]:
+        """(status, surgeon) of a case, read before deciding who may change it."""
+        with self.db.read() as session:
+            found = store.case_id_for_number(session, case_number)
+            if found is None:
+                raise NotFound(f"Case {case_number} not found")
+            surgeon = session.execute(
+                select(store.cases_t.c.surgeon).where(store.cases_t.c.id == found[0])
+            ).scalar_one()
+            return found[2], surgeon
+
+    def _locked(self, session: Session, case_number: str, status: str) -> tuple[int, int, int, CaseView]:
+        """(id, version, patient id, view) of a case inside a write; refuses if its status moved meanwhile."""
+        found = store.case_id_for_number(session, case_number)
+        if found is None:
+            raise NotFound(f"Case {case_number} not found")
+        case_id, version, current, patient_id = found
+        if current != status:
+            raise Conflict(f"Case {case_number} was changed by someone else (now {current}); nothing was saved.")
+        return case_id, version, patient_id, store.load_views(session, [case_id])[0]
 
     def update_case(
         self,
@@ -147,6 +228,9 @@ class CaseService:
         `expected_version` is the version the caller's copy was made from: a newer one in the database means
         someone else saved first, and the update is refused (Conflict) instead of overwriting their change.
         """
+        status, surgeon = self._state(case_number)
+        signed = status in SIGNED_STATUSES
+        self._require(Action.AMEND if signed else Action.EDIT_DRAFT, case_number=case_number, case_surgeon=surgeon)
         record, problems = validate_case(data, today=self._today(), allowed_statuses=frozenset(vocab.CASE_STATUSES))
         if record is None:
             raise InvalidInput(problems)
@@ -154,24 +238,21 @@ class CaseService:
             raise InvalidInput(
                 [Problem("case_number", f"is {record.case_number}, but the case updated is {case_number}")]
             )
+        if not signed and record.status != "draft":
+            raise InvalidInput([Problem("status", "a draft stays a draft when edited; signing is a separate step")])
+        reason = (reason or "").strip() or None
+        if signed and reason is None:
+            raise InvalidInput([Problem("reason", f"case {case_number} is signed: an amendment needs a reason")])
+        if signed and self.actor is not None and record.surgeon != surgeon:
+            raise InvalidInput([Problem("surgeon", "an amendment cannot hand the case to another surgeon")])
+        record = replace(record, case_number=case_number, status="amended" if signed else "draft")
         with self.db.write() as session:
-            found = store.case_id_for_number(session, case_number)
-            if found is None:
-                raise NotFound(f"Case {case_number} not found")
-            case_id, version, status, patient_id = found
+            case_id, version, patient_id, old = self._locked(session, case_number, status)
             if expected_version is not None and expected_version != version:
                 raise Conflict(
                     f"Case {case_number} was changed by someone else (now version {version}, your copy is version "
                     f"{expected_version}); nothing was saved. Reopen the case to see their change."
                 )
-            signed = status in SIGNED_STATUSES
-            new_status = "amended" if signed else "draft"
-            if not signed and record.status != "draft":
-                raise InvalidInput([Problem("status", "a draft stays a draft when edited; signing is a separate step")])
-            reason = (reason or "").strip() or None
-            if signed and reason is None:
-                raise InvalidInput([Problem("reason", f"case {case_number} is signed: an amendment needs a reason")])
-            old = store.load_views(session, [case_id])[0]
             if record.procedure_date.year != old.record.procedure_date.year:
                 raise InvalidInput(
                     [Problem("procedure_date", f"moves the case to another year than its number {case_number}")]
@@ -186,54 +267,167 @@ class CaseService:
                         previous_content=json.dumps(case_to_contract(old.record), ensure_ascii=False),
                     )
                 )
-            resolution = store.resolve_patients(
-                session, [("patient", record.patient)], editable_mrn=self._editable_patient(session, old, patient_id)
-            )
-            if resolution.problems:
-                raise InvalidInput(resolution.problems)
-            values = store.case_values(record)
-            values.update(
-                status=new_status,
-                version=version + 1,
-                patient_id=resolution.ids[record.patient.mrn],
-                updated_at=store.utcnow(),
+            self._store_content(session, case_id, version, patient_id, old, record)
+            audit.record(
+                session, username=self._who, action="amend" if signed else "update", record_type="case",
+                record_id=case_number, reason=reason,
+                details={"changes": audit.changes(case_to_contract(old.record), case_to_contract(record)),
+                         "version": version + 1},
             )  # fmt: skip
-            changed = session.execute(
-                update(store.cases_t)
-                .where(store.cases_t.c.id == case_id, store.cases_t.c.version == version)
-                .values(**values)
-            ).rowcount  # type: ignore[attr-defined]
-            if changed != 1:
-                raise Conflict(f"Case {case_number} was changed by someone else while saving; nothing was saved.")
-            store.delete_children(session, case_id)
-            store.insert_children(session, [case_id], [record])
-            store.set_search_text(session, case_id, case_number, record)
-            if resolution.ids[record.patient.mrn] != patient_id:
-                store.drop_patient_if_unused(session, patient_id)
             return store.load_views(session, [case_id])[0]
 
-    @staticmethod
-    def _editable_patient(session: Any, old: CaseView, patient_id: int) -> tuple[str, int] | None:
-        """The case's patient may be corrected in place when this is their only case."""
-        from sqlalchemy import func, select
-
+    def _store_content(
+        self, session: Session, case_id: int, version: int, patient_id: int, old: CaseView, record: CaseRecord,
+        **extra: Any,
+    ) -> None:  # fmt: skip
+        """Write a case's new content as the next version; refuses if another version got there first."""
+        case_number = old.case_number
         others = session.execute(
             select(func.count()).select_from(store.cases_t).where(store.cases_t.c.patient_id == patient_id)
         ).scalar_one()
-        return (old.record.patient.mrn, patient_id) if others == 1 else None
+        editable = (old.record.patient.mrn, patient_id) if others == 1 else None
+        resolution = store.resolve_patients(session, [("patient", record.patient)], editable_mrn=editable)
+        if resolution.problems:
+            raise InvalidInput(resolution.problems)
+        values = store.case_values(record)
+        values.update(version=version + 1, patient_id=resolution.ids[record.patient.mrn], updated_at=store.utcnow(),
+                      **extra)  # fmt: skip
+        changed = session.execute(
+            update(store.cases_t)
+            .where(store.cases_t.c.id == case_id, store.cases_t.c.version == version)
+            .values(**values)
+        ).rowcount  # type: ignore[attr-defined]
+        if changed != 1:
+            raise Conflict(f"Case {case_number} was changed by someone else while saving; nothing was saved.")
+        notes = store.review_notes(session, case_id)
+        store.delete_children(session, case_id)
+        store.insert_children(session, [case_id], [record], review_notes={case_id: notes})
+        store.set_search_text(session, case_id, case_number, record)
+        if resolution.ids[record.patient.mrn] != patient_id:
+            store.drop_patient_if_unused(session, patient_id)
 
     def delete_case(self, case_number: str, *, reason: str, expected_version: int | None = None) -> None:
         """Delete a draft. Signed cases are medical records: they are amended, never deleted."""
+        status, _ = self._state(case_number)
+        self._require(Action.EDIT_DRAFT, case_number=case_number)
         if not reason or not reason.strip():
             raise InvalidInput([Problem("reason", "deleting a case needs a reason")])
+        if status in SIGNED_STATUSES:
+            error = NotPermitted(f"Case {case_number} is signed; signed cases cannot be deleted (amend it instead)")
+            refuse(self.db, self.actor, "delete", "case", case_number, error)
         with self.db.write() as session:
-            found = store.case_id_for_number(session, case_number)
-            if found is None:
-                raise NotFound(f"Case {case_number} not found")
-            case_id, version, status, patient_id = found
-            if status in SIGNED_STATUSES:
-                raise NotPermitted(f"Case {case_number} is signed; signed cases cannot be deleted (amend it instead)")
+            case_id, version, patient_id, old = self._locked(session, case_number, status)
             if expected_version is not None and expected_version != version:
                 raise Conflict(f"Case {case_number} was changed by someone else; nothing was deleted.")
             session.execute(delete(store.cases_t).where(store.cases_t.c.id == case_id))
             store.drop_patient_if_unused(session, patient_id)
+            removed = {"changes": audit.changes(case_to_contract(old.record), None)}
+            audit.record(session, username=self._who, action="delete", record_type="case", record_id=case_number,
+                         reason=reason.strip(), details=removed)  # fmt: skip
+
+    # ---- signing, addenda, reviews ----------------------------------------------------------------------
+
+    def sign_case(self, case_number: str, *, expected_version: int | None = None) -> CaseView:
+        """The surgeon signs their own draft: it becomes `final` and locked, with signer and time.
+
+        Without accounts the case's own surgeon is recorded as the signer.
+        """
+        status, surgeon = self._state(case_number)
+        self._require(Action.SIGN, case_number=case_number, case_surgeon=surgeon)
+        if status in SIGNED_STATUSES:
+            raise Conflict(f"Case {case_number} is already signed")
+        signer = self.actor.full_name if self.actor else surgeon
+        now = store.utcnow()
+        with self.db.write() as session:
+            case_id, version, _, _ = self._locked(session, case_number, status)
+            if expected_version is not None and expected_version != version:
+                raise Conflict(f"Case {case_number} was changed by someone else; reopen it before signing.")
+            session.execute(
+                update(store.cases_t)
+                .where(store.cases_t.c.id == case_id)
+                .values(status="final", signed_by=signer, signed_at=now, version=version + 1, updated_at=now)
+            )
+            audit.record(session, username=self._who, action="sign", record_type="case", record_id=case_number,
+                         details={"changes": {"status": [status, "final"], "signed_by": [None, signer]},
+                                  "version": version + 1})  # fmt: skip
+            return store.load_views(session, [case_id])[0]
+
+    def add_addendum(
+        self,
+        case_number: str,
+        *,
+        complications: list[Mapping[str, Any]] = (),  # type: ignore[assignment]
+        outcomes: list[Mapping[str, Any]] = (),  # type: ignore[assignment]
+        expected_version: int | None = None,
+    ) -> CaseView:
+        """Add follow-up complications and outcome scores to a case without reopening it (signed stays signed)."""
+        status, _ = self._state(case_number)
+        self._require(Action.ADDENDUM if status in SIGNED_STATUSES else Action.EDIT_DRAFT, case_number=case_number)
+        current = self.get_case(case_number)
+        content = case_to_contract(current.record)
+        content["complications"] = content["complications"] + [dict(c) for c in complications]
+        content["outcomes"] = content["outcomes"] + [dict(o) for o in outcomes]
+        record, problems = validate_case(content, today=self._today(), allowed_statuses=frozenset(vocab.CASE_STATUSES))
+        if record is None:
+            raise InvalidInput(problems)
+        with self.db.write() as session:
+            case_id, version, patient_id, old = self._locked(session, case_number, status)
+            if version != current.version or (expected_version is not None and expected_version != version):
+                raise Conflict(f"Case {case_number} was changed by someone else; nothing was added.")
+            self._store_content(session, case_id, version, patient_id, old, record)
+            audit.record(session, username=self._who, action="addendum", record_type="case", record_id=case_number,
+                         details={"changes": audit.changes(case_to_contract(old.record), case_to_contract(record)),
+                                  "version": version + 1})  # fmt: skip
+            return store.load_views(session, [case_id])[0]
+
+    def set_review(
+        self, case_number: str, complication_index: int, *, review_status: str, notes: str | None = None
+    ) -> CaseView:
+        """Quality staff set a complication's review status and notes; the case itself is not reopened."""
+        self._require(Action.REVIEW, case_number=case_number)
+        if review_status not in vocab.REVIEW_STATUSES:
+            raise InvalidInput([Problem("review_status", f"unknown review status {review_status!r}")])
+        notes = (notes or "").strip() or None
+        if notes is not None and len(notes) > 2000:
+            raise InvalidInput([Problem("review_notes", f"is {len(notes)} characters long; at most 2000")])
+        with self.db.write() as session:
+            found = store.case_id_for_number(session, case_number)
+            if found is None:
+                raise NotFound(f"Case {case_number} not found")
+            before = store.set_review(session, found[0], complication_index, review_status, notes)
+            if before is None:
+                raise NotFound(f"Case {case_number} has no complication {complication_index + 1}")
+            path = f"complications[{complication_index}]"
+            audit.record(session, username=self._who, action="review", record_type="case", record_id=case_number,
+                         details={"changes": {f"{path}.review_status": [before[0], review_status],
+                                              f"{path}.review_notes": [before[1], notes]}})  # fmt: skip
+            return store.load_views(session, [found[0]])[0]
+
+    def history(self, case_number: str) -> list[audit.AuditEntry]:
+        """Who did what to this case, when and why; for the roles allowed to read the audit trail."""
+        _, surgeon = self._state_or_deleted(case_number)
+        self._require(Action.READ_AUDIT, case_number=case_number, case_surgeon=surgeon)
+        return audit.entries(self.db, record_type="case", record_id=case_number)
+
+    def audit_trail(self) -> list[audit.AuditEntry]:
+        """The whole trail for quality and admin; a surgeon gets the entries of their own cases."""
+        self._require(Action.READ_AUDIT)
+        found = audit.entries(self.db)
+        if self.actor is not None and self.actor.role == "surgeon":
+            with self.db.read() as session:
+                own = set(session.execute(
+                    select(store.cases_t.c.case_number).where(store.cases_t.c.surgeon == self.actor.full_name)
+                ).scalars())  # fmt: skip
+            found = [e for e in found if e.record_type == "case" and e.record_id in own]
+        return found
+
+    def _state_or_deleted(self, case_number: str) -> tuple[str, str | None]:
+        try:
+            return self._state(case_number)
+        except NotFound:
+            # A deleted draft's history is still readable: its last entry holds its content.
+            entries = audit.entries(self.db, record_type="case", record_id=case_number)
+            if not entries:
+                raise
+            surgeon = entries[-1].changes.get("surgeon", [None, None])[0]
+            return "deleted", surgeon if isinstance(surgeon, str) else None

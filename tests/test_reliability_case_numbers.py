@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
-
 from caselog.errors import InvalidInput
 from caselog.service import CaseService
 from caselog.validation import CASE_NUMBER_RE
 from tests.factories import case_file, simple_case
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="caselog/db/store.py hands out 2025-100000 after an import gave 2025-99999: assign_case_numbers "
-    "must refuse (InvalidInput) a running number above 99999 (see the reliability report)",
-)
 def test_a_given_last_number_of_the_year_never_yields_a_six_digit_number(service: CaseService) -> None:
     service.import_cases(case_file(simple_case("2025-01-02", case_number="2025-99999")))
     try:

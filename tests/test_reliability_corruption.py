@@ -97,11 +97,6 @@ def test_check_and_the_app_start_notice_every_damaged_page(sound_file: Path, tmp
     assert len(noticed_by_check) == len(noticed_at_start) == DAMAGED_COPIES
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="caselog/cli.py opens the database for writing commands without the quick check: "
-    "_open() should call open_database(target, verify=True) (see the reliability report)",
-)
 def test_the_command_line_refuses_to_write_into_a_damaged_database(sound_file: Path, tmp_path: Path) -> None:
     written = []
     for page, copy in _damaged_copies(sound_file, tmp_path):

@@ -146,6 +146,8 @@ class ComplicationRow(Base):
     treatment: Mapped[str | None] = mapped_column(Text)
     resolved_date: Mapped[dt.date | None] = mapped_column(Date)
     review_status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    # Quality staff's notes on the review; not part of the interchange format.
+    review_notes: Mapped[str | None] = mapped_column(Text)
 
 
 class OutcomeScoreRow(Base):
@@ -183,3 +185,51 @@ class CaseAmendmentRow(Base):
     reason: Mapped[str] = mapped_column(Text)
     previous_version: Mapped[int] = mapped_column(Integer)
     previous_content: Mapped[str] = mapped_column(Text)
+
+
+class AccountRow(Base):
+    """A person who signs in: surgeon, coordinator, quality reviewer or administrator."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (CheckConstraint("role IN ('surgeon', 'coordinator', 'quality', 'admin')", name="role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(50), unique=True)
+    full_name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))
+    # Argon2id in its own encoded form (parameters and salt included); never printed or logged.
+    password_hash: Mapped[str] = mapped_column(Text)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    last_sign_in_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class AuditEntryRow(Base):
+    """One thing that happened. Never updated or deleted (triggers refuse it); each entry's hash covers its
+    content and the previous entry's hash, so a later edit, removal or reordering breaks the chain."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_record", "record_type", "record_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    occurred_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    username: Mapped[str | None] = mapped_column(String(50))
+    action: Mapped[str] = mapped_column(String(32))
+    record_type: Mapped[str] = mapped_column(String(16))
+    record_id: Mapped[str | None] = mapped_column(String(50))
+    details: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    previous_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHeadRow(Base):
+    """The chain's last entry: one row, locked by each writer, so two workstations never fork the chain."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_id: Mapped[int] = mapped_column(Integer)
+    last_hash: Mapped[str] = mapped_column(String(64))

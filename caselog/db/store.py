@@ -34,6 +34,7 @@ from caselog.records import (
     TreatedLevel,
 )
 from caselog.records import CaseRow as CaseListRow
+from caselog.errors import InvalidInput
 from caselog.validation import Problem, join
 
 T = TypeVar("T")
@@ -121,7 +122,18 @@ def case_values(record: CaseRecord) -> dict[str, Any]:
     }
 
 
-def insert_children(session: Session, case_ids: Sequence[int], records: Sequence[CaseRecord]) -> None:
+ReviewNotes = dict[tuple[str, dt.date, str], str]
+
+
+def insert_children(
+    session: Session,
+    case_ids: Sequence[int],
+    records: Sequence[CaseRecord],
+    *,
+    review_notes: dict[int, ReviewNotes] | None = None,
+) -> None:
+    """Levels, complications and outcomes of each case; `review_notes` carries reviewers' notes across an edit."""
+    notes = review_notes or {}
     level_rows: list[dict[str, Any]] = []
     complication_rows: list[dict[str, Any]] = []
     outcome_rows: list[dict[str, Any]] = []
@@ -142,6 +154,7 @@ def insert_children(session: Session, case_ids: Sequence[int], records: Sequence
                 "treatment": c.treatment,
                 "resolved_date": c.resolved_date,
                 "review_status": c.review_status,
+                "review_notes": c.review_notes or notes.get(case_id, {}).get((c.category, c.onset_date, c.timing)),
             }
             for i, c in enumerate(record.complications)
         )
@@ -187,6 +200,33 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
         conn.exec_driver_sql(compiled.string, [tuple(v[c] for c in order) for v in prepared])
     else:
         conn.exec_driver_sql(compiled.string, prepared)
+
+
+def review_notes(session: Session, case_id: int) -> ReviewNotes:
+    """Reviewers' notes of a case's complications, keyed by what identifies a complication across an edit."""
+    rows = session.execute(
+        select(complications_t.c.category, complications_t.c.onset_date, complications_t.c.timing,
+               complications_t.c.review_notes)
+        .where(complications_t.c.case_id == case_id, complications_t.c.review_notes.is_not(None))
+    )  # fmt: skip
+    return {(r.category, r.onset_date, r.timing): r.review_notes for r in rows}
+
+
+def set_review(
+    session: Session, case_id: int, index: int, status: str, notes: str | None
+) -> tuple[str, str | None] | None:
+    """Set one complication's review; returns its previous (status, notes), or None when there is no such one."""
+    row = session.execute(
+        select(complications_t.c.id, complications_t.c.review_status, complications_t.c.review_notes).where(
+            complications_t.c.case_id == case_id, complications_t.c.position == index
+        )
+    ).first()
+    if row is None:
+        return None
+    session.execute(
+        update(complications_t).where(complications_t.c.id == row.id).values(review_status=status, review_notes=notes)
+    )
+    return row.review_status, row.review_notes
 
 
 def delete_children(session: Session, case_id: int) -> None:
@@ -326,6 +366,9 @@ def claim_numbers(session: Session, year: int, *, count: int = 0, at_least: int 
     return int(session.execute(stmt).scalar_one())
 
 
+MAX_RUNNING_NUMBER = 99_999
+
+
 def format_case_number(year: int, number: int) -> str:
     return f"{year:04d}-{number:05d}"
 
@@ -343,6 +386,11 @@ def assign_case_numbers(session: Session, records: Sequence[CaseRecord]) -> list
     next_free: dict[int, int] = {}
     for year in sorted(set(highest_given) | set(wanted)):
         last = claim_numbers(session, year, count=wanted[year], at_least=highest_given[year])
+        if last > MAX_RUNNING_NUMBER:
+            # NNNNN has five digits: a sixth would break every system that reads the number.
+            raise InvalidInput(
+                [Problem("case_number", f"the year {year} has no case numbers left (the last is {year}-99999)")]
+            )
         next_free[year] = last - wanted[year] + 1
     numbers: list[str] = []
     for record in records:
@@ -531,6 +579,7 @@ def load_views(session: Session, case_ids: Sequence[int]) -> list[CaseView]:
                     treatment=row.treatment,
                     resolved_date=row.resolved_date,
                     review_status=row.review_status,
+                    review_notes=row.review_notes,
                 )
             )
         for row in session.execute(

@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import Integer, func, select, text
+from sqlalchemy import Integer, delete, func, select, text
 
 from caselog.db.engine import Database
-from caselog.db.models import Base
+from caselog.db.models import AuditHeadRow, Base
 from caselog.db.store import bulk_insert
 from caselog.errors import InvalidInput, StorageError
 from caselog.validation import Problem
@@ -70,6 +70,8 @@ def copy_database(source: Database, target: Database, *, progress: Progress | No
     tables = list(Base.metadata.sorted_tables)
     copied: dict[str, int] = {}
     with source.read() as reading, target.write() as writing:
+        # The new database's empty chain head gives way to the source's: the trail continues unbroken.
+        writing.execute(delete(AuditHeadRow))
         for step, table in enumerate(tables):
             if progress:
                 progress(step, len(tables), f"Copying {table.name}")
