@@ -32,6 +32,31 @@ BULK_ANALYZE_CASES = 1000
 Progress = Callable[[int, int, str], None]
 
 
+def _without_reviews(record: CaseRecord) -> CaseRecord:
+    complications = tuple(replace(c, review_status="open", review_notes=None) for c in record.complications)
+    return replace(record, complications=complications, case_number=None, status="draft")
+
+
+def classify_change(old: CaseRecord, new: CaseRecord) -> tuple[str, bool]:
+    """What an update does: ("none" | "addendum" | "edit", whether any review status changes).
+
+    An addendum only appends complications and outcome scores; setting a review status (on an existing
+    complication, or a new one not left open) is a review.
+    """
+    before, after = _without_reviews(old), _without_reviews(new)
+    kept = len(old.complications)
+    reviewed = [c.review_status for c in old.complications] != [c.review_status for c in new.complications[:kept]]
+    reviewed = reviewed or any(c.review_status != "open" for c in new.complications[kept:])
+    if before == after:
+        return "none", reviewed
+    appended = (
+        after.complications[: len(before.complications)] == before.complications
+        and after.outcomes[: len(before.outcomes)] == before.outcomes
+        and replace(after, complications=before.complications, outcomes=before.outcomes) == before
+    )
+    return ("addendum" if appended else "edit"), reviewed
+
+
 class CaseService:
     """Cases in one database, as seen by one signed-in `actor` (None: a database without accounts).
 
@@ -223,14 +248,23 @@ class CaseService:
         expected_version: int | None = None,
         reason: str | None = None,
     ) -> CaseView:
-        """Replace a case's content. A signed case needs a reason and becomes `amended`, keeping its old content.
+        """Replace a case's content, as the roles table allows it.
 
+        What changed decides what it is: on a draft, an edit; on a signed case, complications and outcomes
+        only appended make an addendum (the case stays signed), anything else an amendment (own surgeon,
+        reason required, status `amended`, old content kept). Review statuses are quality staff's alone.
         `expected_version` is the version the caller's copy was made from: a newer one in the database means
         someone else saved first, and the update is refused (Conflict) instead of overwriting their change.
         """
-        status, surgeon = self._state(case_number)
+        self._require(Action.VIEW)
+        current = self.get_case(case_number)
+        status, surgeon = current.status, current.record.surgeon
         signed = status in SIGNED_STATUSES
-        self._require(Action.AMEND if signed else Action.EDIT_DRAFT, case_number=case_number, case_surgeon=surgeon)
+        if expected_version is not None and expected_version != current.version:
+            raise Conflict(
+                f"Case {case_number} was changed by someone else (now version {current.version}, your copy is "
+                f"version {expected_version}); nothing was saved. Reopen the case to see their change."
+            )
         record, problems = validate_case(data, today=self._today(), allowed_statuses=frozenset(vocab.CASE_STATUSES))
         if record is None:
             raise InvalidInput(problems)
@@ -240,24 +274,33 @@ class CaseService:
             )
         if not signed and record.status != "draft":
             raise InvalidInput([Problem("status", "a draft stays a draft when edited; signing is a separate step")])
+        kind, reviewed = classify_change(current.record, record)
+        if kind == "none" and not reviewed:
+            return current  # nothing changed: no new version, nothing to audit
+        if reviewed:
+            self._require(Action.REVIEW, case_number=case_number)
+        if kind == "edit":
+            action = Action.AMEND if signed else Action.EDIT_DRAFT
+            self._require(action, case_number=case_number, case_surgeon=surgeon)
+        elif kind == "addendum":
+            self._require(Action.ADDENDUM if signed else Action.EDIT_DRAFT, case_number=case_number)
         reason = (reason or "").strip() or None
-        if signed and reason is None:
+        amending = signed and kind == "edit"
+        if amending and reason is None:
             raise InvalidInput([Problem("reason", f"case {case_number} is signed: an amendment needs a reason")])
-        if signed and self.actor is not None and record.surgeon != surgeon:
+        if amending and self.actor is not None and record.surgeon != surgeon:
             raise InvalidInput([Problem("surgeon", "an amendment cannot hand the case to another surgeon")])
-        record = replace(record, case_number=case_number, status="amended" if signed else "draft")
+        new_status = "amended" if amending else status
+        record = replace(record, case_number=case_number, status=new_status)
         with self.db.write() as session:
             case_id, version, patient_id, old = self._locked(session, case_number, status)
-            if expected_version is not None and expected_version != version:
-                raise Conflict(
-                    f"Case {case_number} was changed by someone else (now version {version}, your copy is version "
-                    f"{expected_version}); nothing was saved. Reopen the case to see their change."
-                )
+            if version != current.version:
+                raise Conflict(f"Case {case_number} was changed by someone else while saving; nothing was saved.")
             if record.procedure_date.year != old.record.procedure_date.year:
                 raise InvalidInput(
                     [Problem("procedure_date", f"moves the case to another year than its number {case_number}")]
                 )
-            if signed:
+            if amending:
                 session.add(
                     CaseAmendmentRow(
                         case_id=case_id,
@@ -268,9 +311,10 @@ class CaseService:
                     )
                 )
             self._store_content(session, case_id, version, patient_id, old, record)
+            action_name = {"edit": "amend" if signed else "update", "addendum": "addendum", "none": "review"}[kind]
             audit.record(
-                session, username=self._who, action="amend" if signed else "update", record_type="case",
-                record_id=case_number, reason=reason,
+                session, username=self._who, action=action_name, record_type="case", record_id=case_number,
+                reason=reason,
                 details={"changes": audit.changes(case_to_contract(old.record), case_to_contract(record)),
                          "version": version + 1},
             )  # fmt: skip
