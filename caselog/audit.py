@@ -42,9 +42,14 @@ class AuditEntry:
 
     @property
     def changes(self) -> dict[str, list[Any]]:
-        """Changed fields as {path: [old, new]}."""
+        """Changed fields as {path: [old, new]}; a creation's whole content counts as new values."""
         found = self.details.get("changes")
-        return found if isinstance(found, dict) else {}
+        if isinstance(found, dict):
+            return found
+        content = self.details.get("content")
+        if isinstance(content, dict):
+            return {path: [None, value] for path, value in flatten(content).items()}
+        return {}
 
 
 def _canonical(entry_id: int, occurred_at: dt.datetime, username: str | None, action: str, record_type: str,
@@ -100,7 +105,7 @@ def record_many(session: Session, new: list[NewEntry]) -> list[int]:
     rows: list[dict[str, Any]] = []
     for entry in new:
         last_id += 1
-        text = json.dumps(dict(entry.details or {}), ensure_ascii=False, sort_keys=True, default=str)
+        text = json.dumps(dict(entry.details or {}), ensure_ascii=False, default=str)
         content = _canonical(last_id, occurred_at, entry.username, entry.action, entry.record_type, entry.record_id,
                              text, entry.reason)  # fmt: skip
         digest = entry_hash(last_hash, content)

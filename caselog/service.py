@@ -137,14 +137,12 @@ class CaseService:
             if result and isinstance(result[0], Problem):
                 raise InvalidInput([p for p in result if isinstance(p, Problem)])
             numbers = [n for n in result if isinstance(n, str)]
-            audit.record_many(
-                session,
-                [
-                    audit.NewEntry(self._who, action, "case", number,
-                                   {"changes": audit.changes(None, case_to_contract(replace(r, case_number=number)))})
-                    for number, r in zip(numbers, records, strict=True)
-                ],
-            )  # fmt: skip
+            entries = []
+            for number, r in zip(numbers, records, strict=True):
+                content = case_to_contract(r)
+                content["case_number"] = number
+                entries.append(audit.NewEntry(self._who, action, "case", number, {"content": content}))
+            audit.record_many(session, entries)
         if refresh_statistics and len(numbers) >= BULK_ANALYZE_CASES:
             self.db.refresh_statistics()
         return numbers

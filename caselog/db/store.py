@@ -23,6 +23,7 @@ from caselog.db.models import (
     PatientRow,
     TreatedLevelRow,
 )
+from caselog.errors import InvalidInput
 from caselog.records import (
     Anesthesia,
     CaseFilter,
@@ -34,7 +35,6 @@ from caselog.records import (
     TreatedLevel,
 )
 from caselog.records import CaseRow as CaseListRow
-from caselog.errors import InvalidInput
 from caselog.validation import Problem, join
 
 T = TypeVar("T")

@@ -1,0 +1,87 @@
+"""UI test fixtures: offscreen Qt, a fresh database per test (demo data copied from a template), a main window."""
+
+from __future__ import annotations
+
+import os
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before anything imports Qt
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from caselog.db.engine import Database
+from caselog.db.schema import open_database
+from caselog.demo import generate_cases
+from caselog.service import CaseService
+from caselog.settings import Settings
+from ui.main_window import MainWindow
+from ui.services import AppSettings, Services
+from ui.tasks import TaskRunner
+
+DEMO_COUNT = 450  # more than two pages of 200
+
+
+@pytest.fixture(scope="session")
+def demo_template(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
+    shutil.copy(sqlite_template, path)
+    db = open_database(path)
+    CaseService(db).add_records(generate_cases(DEMO_COUNT, seed=3))
+    db.close()
+    return path
+
+
+def _open_copy(template: Path, tmp_path: Path) -> Database:
+    path = tmp_path / "caselog.sqlite3"
+    shutil.copy(template, path)
+    return open_database(path)
+
+
+@pytest.fixture
+def app_settings() -> AppSettings:
+    return AppSettings(Settings(default_surgeon="Dr. Priya Raman", default_facility="Riverside Spine Center"))
+
+
+@pytest.fixture
+def make_window(
+    qtbot: QtBot, tmp_path: Path, sqlite_template: Path, demo_template: Path, app_settings: AppSettings
+) -> Iterator[Callable[..., MainWindow]]:
+    """make_window(demo=True): a shown main window over its own database, first page loaded."""
+    opened: list[tuple[MainWindow, Database]] = []
+
+    def make(*, demo: bool = True) -> MainWindow:
+        db = _open_copy(demo_template if demo else sqlite_template, tmp_path)
+        services = Services(CaseService(db), TaskRunner(), db.display_name)
+        window = MainWindow(services, app_settings)
+        qtbot.addWidget(window)
+        with qtbot.waitSignal(window.model.loaded, timeout=10000):
+            window.show()
+        opened.append((window, db))
+        return window
+
+    yield make
+    for window, db in opened:
+        if window.form is not None:
+            window.form.dirty = False
+            window.form.reject()
+        window.services.tasks.wait()
+        window.close()
+        db.close()
+
+
+@pytest.fixture
+def window(make_window: Callable[..., MainWindow]) -> MainWindow:
+    return make_window()
+
+
+def choose(combo: Any, key: object) -> None:
+    """Pick an entry as a user does (the combo emits `activated`, as after a click)."""
+    index = combo.findData(key)
+    assert index >= 0, key
+    combo.setCurrentIndex(index)
+    combo.activated.emit(index)
