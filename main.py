@@ -1,10 +1,10 @@
-"""Starts CaseLog. Until the desktop app lands, this shows what the command line can do."""
+"""Starts the CaseLog desktop app (`make run`); the command line is `caselog` (or `python -m caselog`)."""
 
 from __future__ import annotations
 
 import sys
 
-from caselog.cli import main
+from ui.app import main
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:] or ["--help"]))
+    sys.exit(main())

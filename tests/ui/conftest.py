@@ -58,7 +58,6 @@ def make_window(
         db = _open_copy(demo_template if demo else sqlite_template, tmp_path)
         services = Services(CaseService(db), TaskRunner(), db.display_name)
         window = MainWindow(services, app_settings)
-        qtbot.addWidget(window)
         with qtbot.waitSignal(window.model.loaded, timeout=10000):
             window.show()
         opened.append((window, db))

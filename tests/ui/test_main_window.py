@@ -196,9 +196,7 @@ def test_detail_pane_shows_the_selected_case(window: MainWindow) -> None:
     assert row.case_number in text and row.mrn in text and "Complications" in text
 
 
-def test_left_over_draft_is_offered_at_start(
-    window: MainWindow, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_left_over_draft_is_offered_at_start(window: MainWindow, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch) -> None:
     drafts.save_draft("crashed", {"patient": {"mrn": "Q-77", "family_name": "Ortega"}, "notes": "half typed"})
     monkeypatch.setattr("ui.main_window.QMessageBox.exec", lambda box: box.defaultButton().click())
     window.offer_drafts()

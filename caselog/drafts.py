@@ -1,0 +1,122 @@
+"""Unsaved case forms kept as files, so a crash or power cut loses nothing; the desktop app restores them.
+
+A draft file holds what the form held (a partial CASE object, possibly invalid) and, for an edit, which
+case and version it started from. Files live in `paths.data_dir() / "drafts"` and are written atomically.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from caselog import paths
+
+DRAFTS_FOLDER = "drafts"
+
+
+@dataclass(frozen=True, slots=True)
+class FormDraft:
+    """One unsaved form: its id (the file's stem), the form's data and what it was editing, if anything."""
+
+    draft_id: str
+    data: dict[str, Any]
+    saved_at: dt.datetime
+    case_number: str | None = None
+    expected_version: int | None = None
+
+    @property
+    def description(self) -> str:
+        """A line a person recognises the draft by: patient, procedure date, when it was last typed in."""
+        patient = self.data.get("patient")
+        who = ""
+        if isinstance(patient, dict):
+            names = [str(patient.get(k) or "").strip() for k in ("family_name", "given_name")]
+            who = ", ".join(n for n in names if n)
+            mrn = str(patient.get("mrn") or "").strip()
+            if mrn:
+                who = f"{who} (MRN {mrn})" if who else f"MRN {mrn}"
+        what = f"changes to case {self.case_number}" if self.case_number else "a new case"
+        return f"{what}{' for ' + who if who else ''}, last typed {self.saved_at:%Y-%m-%d %H:%M}"
+
+
+def drafts_dir() -> Path:
+    return paths.data_dir() / DRAFTS_FOLDER
+
+
+def new_draft_id() -> str:
+    return uuid.uuid4().hex
+
+
+def draft_path(draft_id: str) -> Path:
+    return drafts_dir() / f"{draft_id}.json"
+
+
+def save_draft(
+    draft_id: str,
+    data: dict[str, Any],
+    *,
+    case_number: str | None = None,
+    expected_version: int | None = None,
+    now: dt.datetime | None = None,
+) -> Path:
+    """Write (or replace) one draft atomically: the old copy stays whole until the new one is complete."""
+    folder = drafts_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "saved_at": (now or dt.datetime.now()).isoformat(timespec="seconds"),
+        "case_number": case_number,
+        "expected_version": expected_version,
+        "data": data,
+    }
+    target = draft_path(draft_id)
+    fd, tmp = tempfile.mkstemp(prefix=f".{draft_id}.", suffix=".part", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(payload, out, ensure_ascii=False)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, target)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return target
+
+
+def load_draft(path: Path) -> FormDraft | None:
+    """One draft file, or None when it is unreadable (a half-written file never replaces a good one)."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        data = raw["data"]
+        saved_at = dt.datetime.fromisoformat(raw["saved_at"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    number = raw.get("case_number")
+    version = raw.get("expected_version")
+    return FormDraft(
+        draft_id=path.stem,
+        data=data,
+        saved_at=saved_at,
+        case_number=number if isinstance(number, str) else None,
+        expected_version=version if isinstance(version, int) and not isinstance(version, bool) else None,
+    )
+
+
+def pending_drafts() -> list[FormDraft]:
+    """Every draft left behind, newest first."""
+    folder = drafts_dir()
+    if not folder.is_dir():
+        return []
+    found = [d for d in (load_draft(p) for p in folder.glob("*.json")) if d is not None]
+    return sorted(found, key=lambda d: d.saved_at, reverse=True)
+
+
+def discard_draft(draft_id: str) -> None:
+    draft_path(draft_id).unlink(missing_ok=True)

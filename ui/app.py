@@ -1,0 +1,182 @@
+"""Starts the desktop app: paths, logging, the database (opened and migrated), the QApplication, the main window.
+
+The order is Vorta's: nothing Qt-related happens before the data folder, the log and the database are known
+good, except a lock file that keeps a second copy off the same database.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from caselog import paths
+from caselog.db.engine import Database, database_url, describe_storage_error
+from caselog.db.schema import open_database
+from caselog.errors import CaselogError
+from caselog.settings import Settings, load_settings, postgresql_url, stored_password
+
+log = logging.getLogger("caselog.app")
+
+
+def setup_logging() -> Path | None:
+    """Warnings and errors to a rotating file in the data folder, never a traceback on the user's screen."""
+    try:
+        folder = paths.log_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / "caselog-app.log"
+        handler = logging.handlers.RotatingFileHandler(target, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
+    except OSError:
+        return None
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    return target
+
+
+def uses_server(settings: Settings) -> bool:
+    return bool(settings.pg_host) and not os.environ.get("CASELOG_DB")
+
+
+def database_target(settings: Settings, password: str | None = None) -> str:
+    """CASELOG_DB wins (as for the command line), then the settings: a server, a file, or the default file."""
+    env = os.environ.get("CASELOG_DB")
+    if env:
+        return env
+    if settings.pg_host:
+        return postgresql_url(settings, password)
+    return settings.database or str(paths.default_database())
+
+
+def instance_name(settings: Settings) -> str:
+    """What identifies the database for the one-copy rule (never includes a password)."""
+    try:
+        return database_url(database_target(settings)).render_as_string(hide_password=True)
+    except CaselogError:
+        return database_target(settings)
+
+
+def open_target(target: str) -> tuple[Database | None, BaseException | None]:
+    try:
+        return open_database(target), None
+    except Exception as exc:
+        return None, exc
+
+
+def problem_text(exc: BaseException, where: str) -> str:
+    """What is wrong with the database and what to do, in a person's words."""
+    friendly = describe_storage_error(exc, where)
+    if isinstance(exc, CaselogError):
+        text = "\n".join(exc.lines()).replace("--db: ", "")
+    elif friendly is not None:
+        text = friendly.message
+    else:
+        text = f"CaseLog could not open {where} ({type(exc).__name__}: {exc})."
+    return (
+        f"{text}\n\nYou can choose another database location, or quit and fix the problem "
+        "(for a damaged file: 'caselog check', then 'caselog restore' from a backup)."
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    # 1. paths
+    try:
+        paths.data_dir().mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"CaseLog cannot create its data folder {paths.data_dir()}: {exc.strerror}", file=sys.stderr)
+        return 1
+    # 2. logging
+    setup_logging()
+    settings = load_settings()
+    from ui.single_instance import SingleInstance
+
+    instance = SingleInstance(instance_name(settings))
+    first = instance.acquire()
+    # 3. the database, opened and migrated (a server's password may have to be asked for first)
+    db: Database | None = None
+    error: BaseException | None = None
+    password = stored_password(settings) if uses_server(settings) else None
+    if first and not (uses_server(settings) and password is None):
+        db, error = open_target(database_target(settings, password))
+    # 4. the QApplication
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit, QMessageBox
+
+    from ui.main_window import MainWindow
+    from ui.services import AppSettings, Services
+    from ui.settings_dialog import SettingsDialog
+    from ui.style import STYLE_SHEET
+    from ui.tasks import TaskRunner
+
+    app = QApplication.instance() or QApplication(list(argv if argv is not None else sys.argv))
+    assert isinstance(app, QApplication)
+    app.setApplicationName("CaseLog")
+    app.setApplicationDisplayName("CaseLog")
+    app.setStyleSheet(STYLE_SHEET)
+    if not first:
+        answered = instance.ask_first_to_show()
+        QMessageBox.information(
+            None,
+            "CaseLog is already open",
+            "CaseLog is already open on this database"
+            + (" and was brought to the front." if answered else ".")
+            + "\nOnly one copy at a time may work on a database, so this one closes.",
+        )
+        return 0
+    app_settings = AppSettings(settings)
+    while db is None:
+        s = app_settings.value
+        if error is None and uses_server(s) and password is None:
+            text, ok = QInputDialog.getText(
+                None,
+                "CaseLog: server password",
+                f"Password for {s.pg_user}@{s.pg_host}/{s.pg_database}\n(no system keyring keeps it here):",
+                QLineEdit.EchoMode.Password,
+            )
+            if not ok:
+                return 1
+            password = text
+            db, error = open_target(database_target(s, password))
+            continue
+        assert error is not None
+        log.warning("database could not be opened: %s", error)
+        box = QMessageBox(QMessageBox.Icon.Critical, "CaseLog cannot open its database", "")
+        box.setText(problem_text(error, instance_name(s)))
+        change = box.addButton("Choose another location…", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton("Quit", QMessageBox.ButtonRole.RejectRole)
+        box.exec()
+        if box.clickedButton() is not change:
+            return 1
+        SettingsDialog(app_settings, surgeons=[]).exec()
+        instance.release()
+        instance = SingleInstance(instance_name(app_settings.value))
+        if not instance.acquire():
+            QMessageBox.information(None, "CaseLog is already open", "CaseLog is already open on that database.")
+            return 0
+        password = stored_password(app_settings.value) if uses_server(app_settings.value) else None
+        error = None
+        if not (uses_server(app_settings.value) and password is None):
+            db, error = open_target(database_target(app_settings.value, password))
+    instance.listen()
+    # 5. the main window
+    from caselog.service import CaseService
+
+    services = Services(CaseService(db), TaskRunner(app), db.display_name)
+    window = MainWindow(services, app_settings)
+    instance.activated.connect(window.bring_forward)
+    window.show()
+    QTimer.singleShot(0, window.offer_drafts)
+    try:
+        return app.exec()
+    finally:
+        services.tasks.wait()
+        instance.release()
+        db.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

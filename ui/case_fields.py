@@ -1,0 +1,488 @@
+"""The case form's fields, grouped as staff think of them, and their round trip to the contract's CASE object.
+
+Nothing here judges the input: `data()` hands over what was typed, and `caselog.validation` decides.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QSpinBox,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from caselog import vocab
+from ui.level_picker import LevelPickerPanel
+from ui.rows_editor import RowColumn, RowsEditor, parse_int
+
+TIME_RE = re.compile(r"(\d{1,2})[:.h]?(\d{2})")
+DATETIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T(\d{2}:\d{2})")
+
+
+@dataclass
+class Slot:
+    """One field as validation sees it: the path it answers for, its title, its widget and its message line."""
+
+    key: str
+    title: str
+    widget: QWidget
+    error: QLabel
+
+
+def normalize_time(text: str) -> str | None:
+    """'930', '9:30', '09.30' -> '09:30'; None when it does not look like a time at all."""
+    found = TIME_RE.fullmatch(text.strip())
+    if not found:
+        return None
+    hours, minutes = int(found.group(1)), int(found.group(2))
+    if hours > 23 or minutes > 59:
+        return None
+    return f"{hours:02d}:{minutes:02d}"
+
+
+def _qdate(day: dt.date) -> QDate:
+    return QDate(day.year, day.month, day.day)
+
+
+def _combo(name: str, choices: Mapping[str, str], blank: str | None = "Choose…") -> QComboBox:
+    box = QComboBox()
+    box.setAccessibleName(name)
+    if blank is not None:
+        box.addItem(blank, None)
+    for key, label in choices.items():
+        box.addItem(label, key)
+    return box
+
+
+def _set_combo(box: QComboBox, key: object) -> None:
+    index = box.findData(key) if key is not None else 0
+    box.setCurrentIndex(max(index, 0))
+
+
+def _line(name: str, placeholder: str = "") -> QLineEdit:
+    edit = QLineEdit()
+    edit.setAccessibleName(name)
+    edit.setPlaceholderText(placeholder)
+    return edit
+
+
+def _editable_combo(name: str) -> QComboBox:
+    box = QComboBox()
+    box.setEditable(True)
+    box.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+    box.setAccessibleName(name)
+    assert box.lineEdit() is not None
+    box.lineEdit().setAccessibleName(name)
+    return box
+
+
+COMPLICATION_COLUMNS = (
+    RowColumn("category", "Complication", "choice", vocab.COMPLICATION_CATEGORIES, 200),
+    RowColumn("description", "Description", width=140),
+    RowColumn("timing", "Timing", "choice", vocab.COMPLICATION_TIMINGS, 150),
+    RowColumn("onset_date", "Onset date", "date", width=90),
+    RowColumn("clavien_dindo", "Clavien-Dindo", "choice", {k: k for k in vocab.CLAVIEN_DINDO_GRADES}, 95),
+    RowColumn("treatment", "Treatment", width=140),
+    RowColumn("resolved_date", "Resolved", "date", width=90),
+    RowColumn("review_status", "Review", "choice", vocab.REVIEW_STATUSES, 90, default="open"),
+)
+OUTCOME_COLUMNS = (
+    RowColumn("timepoint", "Timepoint", "choice", vocab.TIMEPOINTS, 110),
+    RowColumn("date", "Date", "date", width=100),
+    RowColumn("nrs_back", "NRS back (0-10)", "int", width=110),
+    RowColumn("nrs_leg", "NRS leg (0-10)", "int", width=110),
+    RowColumn("odi", "ODI (0-100)", "int", width=100),
+    RowColumn("relief_percent", "Relief % (0-100)", "int", width=110),
+)
+
+
+class CaseFields(QWidget):
+    """Every contract field of one case. `edited(key)` fires when the user changes the field answering for `key`."""
+
+    edited = Signal(str)
+
+    def __init__(self, *, procedure_day: Callable[[], dt.date], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.slots: dict[str, Slot] = {}
+        self._procedure_day = procedure_day
+        self.known_patient = QLabel()
+        self.known_patient.setObjectName("hint")
+        self.known_patient.hide()
+
+        # patient
+        self.mrn = _line("MRN", "letters, digits, -")
+        self.family_name = _line("Family name")
+        self.given_name = _line("Given name", "optional")
+        self.birth_date = _line("Birth date", "YYYY-MM-DD")
+        self.sex = _combo("Sex", vocab.SEXES)
+        # procedure
+        self.procedure_date = QDateEdit()
+        self.procedure_date.setCalendarPopup(True)
+        self.procedure_date.setDisplayFormat("yyyy-MM-dd")
+        self.procedure_date.setAccessibleName("Procedure date")
+        self.procedure_date.setDate(_qdate(procedure_day()))
+        self.procedure = _combo("Procedure", vocab.PROCEDURES)
+        self.procedure_detail = _line("Procedure detail", "required for Other procedure")
+        self.surgeon = _editable_combo("Surgeon")
+        self.assistants = _line("Assistants", "separate names with ;")
+        self.facility = _editable_combo("Facility")
+        # levels and codes
+        self.levels = LevelPickerPanel()
+        self.cpt_codes = _line("CPT codes", "e.g. 64635 64636")
+        self.cpt_suggest = QToolButton()
+        self.cpt_suggest.setText("Suggest")
+        self.cpt_suggest.setAccessibleName("Suggest CPT codes")
+        self.cpt_suggest.setToolTip("Put back the codes suggested for this procedure and these levels")
+        self.cpt_hint = QLabel()
+        self.cpt_hint.setObjectName("hint")
+        self.cpt_hint.setWordWrap(True)
+        self.diagnosis_codes = _line("ICD-10 codes", "e.g. M47.816")
+        self.prior_relief = _line("Relief after diagnostic block (%)", "0-100")
+        self.injury_related = QCheckBox("Injury related (e.g. car accident)")
+        self.injury_related.setAccessibleName("Injury related")
+        # timing and anesthesia
+        self.start_time = _line("Start time", "HH:MM")
+        self.end_time = _line("End time", "HH:MM")
+        self.duration = QSpinBox()
+        self.duration.setRange(0, 1440)
+        self.duration.setSpecialValueText("—")
+        self.duration.setSuffix(" min")
+        self.duration.setAccessibleName("Duration in minutes")
+        self.anesthesia_type = _combo("Anesthesia", vocab.ANESTHESIA_TYPES)
+        self.sedation = _combo("Sedation", vocab.SEDATION_LEVELS, "None")
+        self.asa_class = _combo("ASA class", {k: f"{k} – {v}" for k, v in vocab.ASA_CLASSES.items()}, "Not recorded")
+        self.emergency = QCheckBox("Emergency (E)")
+        self.emergency.setAccessibleName("Emergency")
+        self.anesthesia_provider = _line("Anesthesia provider", "optional")
+        self.blood_loss = _line("Estimated blood loss (ml)", "ml, optional")
+        self.disposition = _combo("Disposition", vocab.DISPOSITIONS)
+        # lists and notes
+        self.complications = RowsEditor("Complications", COMPLICATION_COLUMNS, new_row=self._new_complication)
+        self.outcomes = RowsEditor("Outcomes", OUTCOME_COLUMNS)
+        self.indication = QPlainTextEdit()
+        self.indication.setAccessibleName("Indication")
+        self.indication.setPlaceholderText("Indication (optional)")
+        self.notes = QPlainTextEdit()
+        self.notes.setAccessibleName("Notes")
+        self.notes.setPlaceholderText("Notes (optional)")
+
+        self._layout()
+        for box in self.findChildren(QComboBox):
+            # long labels (ASA IV's) must not widen the form past a laptop screen; the popup shows them whole
+            box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            box.setMinimumContentsLength(14)
+        self._connect()
+
+    def _new_complication(self) -> dict[str, str]:
+        return {"onset_date": self._procedure_date().isoformat(), "timing": "intraoperative", "review_status": "open"}
+
+    # ---- layout -----------------------------------------------------------------------------------------
+
+    def _slot(self, key: str, title: str, widget: QWidget) -> QWidget:
+        """The widget with its message line under it."""
+        error = QLabel()
+        error.setObjectName("fieldError")
+        error.setWordWrap(True)
+        error.setAccessibleName(f"{title} problem")
+        error.hide()
+        self.slots[key] = Slot(key, title, widget, error)
+        box = QWidget()
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(1)
+        layout.addWidget(widget)
+        layout.addWidget(error)
+        return box
+
+    def _form(self, title: str) -> tuple[QGroupBox, QFormLayout]:
+        group = QGroupBox(title)
+        form = QFormLayout(group)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        form.setVerticalSpacing(4)
+        return group, form
+
+    def _add(self, form: QFormLayout, title: str, key: str, widget: QWidget, field: QWidget | None = None) -> None:
+        label = QLabel(title)
+        label.setBuddy(widget)
+        form.addRow(label, self._slot(key, title.rstrip(":* ").replace("&", ""), field or widget))
+
+    def _layout(self) -> None:
+        patient, pf = self._form("Patient")
+        self._add(pf, "MRN *", "patient.mrn", self.mrn)
+        pf.addRow("", self.known_patient)
+        self._add(pf, "Family name *", "patient.family_name", self.family_name)
+        self._add(pf, "Given name", "patient.given_name", self.given_name)
+        self._add(pf, "Birth date *", "patient.birth_date", self.birth_date)
+        self._add(pf, "Sex *", "patient.sex", self.sex)
+
+        procedure, rf = self._form("Procedure")
+        self._add(rf, "Date *", "procedure_date", self.procedure_date)
+        self._add(rf, "Procedure *", "procedure", self.procedure)
+        self._add(rf, "Detail", "procedure_detail", self.procedure_detail)
+        self._add(rf, "Surgeon *", "surgeon", self.surgeon)
+        self._add(rf, "Assistants", "assistants", self.assistants)
+        self._add(rf, "Facility", "facility", self.facility)
+
+        levels = QGroupBox("Levels *")
+        lv = QVBoxLayout(levels)
+        lv.addWidget(self._slot("levels", "Levels", self.levels), 1)
+        codes, cf = self._form("Codes")
+        cpt = QWidget()
+        cpt_row = QHBoxLayout(cpt)
+        cpt_row.setContentsMargins(0, 0, 0, 0)
+        cpt_row.addWidget(self.cpt_codes, 1)
+        cpt_row.addWidget(self.cpt_suggest)
+        self._add(cf, "CPT", "cpt_codes", self.cpt_codes, cpt)
+        cf.addRow("", self.cpt_hint)
+        self._add(cf, "ICD-10", "diagnosis_codes", self.diagnosis_codes)
+        middle = QVBoxLayout()
+        middle.addWidget(levels, 1)
+        middle.addWidget(codes)
+
+        timing, tf = self._form("Timing")
+        self._add(tf, "Start", "start_time", self.start_time)
+        self._add(tf, "End", "end_time", self.end_time)
+        self._add(tf, "Duration *", "duration_minutes", self.duration)
+        anesthesia, af = self._form("Anesthesia")
+        self._add(af, "Type *", "anesthesia.type", self.anesthesia_type)
+        self._add(af, "Sedation", "anesthesia.sedation", self.sedation)
+        asa = QWidget()
+        asa_row = QHBoxLayout(asa)
+        asa_row.setContentsMargins(0, 0, 0, 0)
+        asa_row.addWidget(self.asa_class, 1)
+        asa_row.addWidget(self.emergency)
+        self._add(af, "ASA", "anesthesia.asa_class", self.asa_class, asa)
+        self._add(af, "Provider", "anesthesia.provider", self.anesthesia_provider)
+        after, of = self._form("Course")
+        self._add(of, "Blood loss", "estimated_blood_loss_ml", self.blood_loss)
+        self._add(of, "Disposition *", "disposition", self.disposition)
+        self._add(of, "Block relief %", "prior_block_relief_percent", self.prior_relief)
+        of.addRow("", self.injury_related)
+        left = QVBoxLayout()
+        left.addWidget(patient)
+        left.addWidget(procedure)
+        left.addStretch(1)
+        right = QVBoxLayout()
+        right.addWidget(timing)
+        right.addWidget(anesthesia)
+        right.addWidget(after)
+        right.addStretch(1)
+
+        top = QHBoxLayout()
+        top.addLayout(left, 5)
+        top.addLayout(middle, 3)
+        top.addLayout(right, 5)
+
+        self.tabs = QTabWidget()
+        self.tabs.setAccessibleName("Complications, outcomes and notes")
+        self.tabs.addTab(self._slot("complications", "Complications", self.complications), "Complications")
+        self.tabs.addTab(self._slot("outcomes", "Outcomes", self.outcomes), "Outcomes")
+        notes = QWidget()
+        nl = QHBoxLayout(notes)
+        nl.setContentsMargins(0, 0, 0, 0)
+        nl.addWidget(self._slot("indication", "Indication", self.indication))
+        nl.addWidget(self._slot("notes", "Notes", self.notes))
+        self.tabs.addTab(notes, "Indication and notes")
+        self.tabs.setMinimumHeight(160)
+        self.tabs.setMaximumHeight(190)
+
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addLayout(top, 1)
+        outer.addWidget(self.tabs)
+
+        order: list[QWidget] = [
+            self.mrn, self.family_name, self.given_name, self.birth_date, self.sex, self.procedure_date,
+            self.procedure, self.procedure_detail, self.surgeon, self.assistants, self.facility, self.levels.picker,
+            self.cpt_codes, self.cpt_suggest, self.diagnosis_codes, self.start_time, self.end_time, self.duration,
+            self.anesthesia_type, self.sedation, self.asa_class, self.emergency, self.anesthesia_provider,
+            self.blood_loss, self.disposition, self.prior_relief, self.injury_related, self.tabs,
+            self.complications.view, self.complications.add_button, self.complications.remove_button,
+        ]  # fmt: skip
+        for first, second in itertools.pairwise(order):
+            QWidget.setTabOrder(first, second)
+
+    def _connect(self) -> None:
+        def hook(signal: Any, key: str) -> None:
+            signal.connect(lambda *_: self.edited.emit(key))
+
+        for edit, key in (
+            (self.mrn, "patient.mrn"), (self.family_name, "patient.family_name"),
+            (self.given_name, "patient.given_name"), (self.birth_date, "patient.birth_date"),
+            (self.procedure_detail, "procedure_detail"), (self.assistants, "assistants"),
+            (self.cpt_codes, "cpt_codes"), (self.diagnosis_codes, "diagnosis_codes"),
+            (self.prior_relief, "prior_block_relief_percent"), (self.start_time, "start_time"),
+            (self.end_time, "end_time"), (self.anesthesia_provider, "anesthesia.provider"),
+            (self.blood_loss, "estimated_blood_loss_ml"),
+        ):  # fmt: skip
+            hook(edit.textEdited, key)
+        for box, key in (
+            (self.sex, "patient.sex"), (self.procedure, "procedure"), (self.anesthesia_type, "anesthesia.type"),
+            (self.sedation, "anesthesia.sedation"), (self.asa_class, "anesthesia.asa_class"),
+            (self.disposition, "disposition"),
+        ):  # fmt: skip
+            hook(box.activated, key)
+        hook(self.surgeon.currentTextChanged, "surgeon")
+        hook(self.facility.currentTextChanged, "facility")
+        hook(self.procedure_date.dateChanged, "procedure_date")
+        hook(self.duration.valueChanged, "duration_minutes")
+        hook(self.emergency.toggled, "anesthesia.asa_class")
+        hook(self.injury_related.toggled, "injury_related")
+        hook(self.levels.changed, "levels")
+        hook(self.complications.changed, "complications")
+        hook(self.outcomes.changed, "outcomes")
+        hook(self.indication.textChanged, "indication")
+        hook(self.notes.textChanged, "notes")
+
+    # ---- values -----------------------------------------------------------------------------------------
+
+    def _procedure_date(self) -> dt.date:
+        d = self.procedure_date.date()
+        return dt.date(d.year(), d.month(), d.day())
+
+    def _time(self, edit: QLineEdit) -> str | None:
+        text = edit.text().strip()
+        if not text:
+            return None
+        normalized = normalize_time(text)
+        return f"{self._procedure_date().isoformat()}T{normalized}" if normalized else text
+
+    def times_minutes(self) -> int | None:
+        """Minutes from start to end when both are readable times and end is later, else None."""
+        start, end = normalize_time(self.start_time.text()), normalize_time(self.end_time.text())
+        if not start or not end:
+            return None
+        minutes = (int(end[:2]) * 60 + int(end[3:])) - (int(start[:2]) * 60 + int(start[3:]))
+        return minutes if minutes > 0 else None
+
+    def data(self) -> dict[str, Any]:
+        """The CASE object as typed (no case number or status: the service assigns those)."""
+
+        def text(edit: QLineEdit) -> str | None:
+            return edit.text().strip() or None
+
+        def words(edit: QLineEdit) -> list[str]:
+            return [w for w in re.split(r"[\s,;]+", edit.text().strip().upper()) if w]
+
+        times_given = bool(self.start_time.text().strip()) and bool(self.end_time.text().strip())
+        return {
+            "patient": {
+                "mrn": self.mrn.text().strip() or None,
+                "family_name": text(self.family_name),
+                "given_name": self.given_name.text().strip(),
+                "birth_date": text(self.birth_date),
+                "sex": self.sex.currentData(),
+            },
+            "procedure_date": self._procedure_date().isoformat(),
+            "facility": self.facility.currentText().strip() or None,
+            "surgeon": self.surgeon.currentText().strip() or None,
+            "assistants": [a.strip() for a in self.assistants.text().split(";") if a.strip()],
+            "procedure": self.procedure.currentData(),
+            "procedure_detail": text(self.procedure_detail),
+            "cpt_codes": words(self.cpt_codes),
+            "diagnosis_codes": words(self.diagnosis_codes),
+            "indication": self.indication.toPlainText().strip() or None,
+            "injury_related": self.injury_related.isChecked(),
+            "prior_block_relief_percent": parse_int(self.prior_relief.text()),
+            "levels": [{"level": level, "side": side} for level, side in self.levels.levels()],
+            "start_time": self._time(self.start_time),
+            "end_time": self._time(self.end_time),
+            "duration_minutes": None if times_given or not self.duration.value() else self.duration.value(),
+            "anesthesia": {
+                "type": self.anesthesia_type.currentData(),
+                "sedation": self.sedation.currentData(),
+                "asa_class": self.asa_class.currentData(),
+                "emergency": self.emergency.isChecked(),
+                "provider": text(self.anesthesia_provider),
+            },
+            "estimated_blood_loss_ml": parse_int(self.blood_loss.text()),
+            "disposition": self.disposition.currentData(),
+            "complications": self.complications.items(),
+            "outcomes": self.outcomes.items(),
+            "notes": self.notes.toPlainText().strip() or None,
+        }
+
+    def set_data(self, data: Mapping[str, Any]) -> None:
+        """Fill the fields from a (possibly partial, possibly invalid) CASE object; absent keys are left alone."""
+
+        def put(edit: QLineEdit, value: object) -> None:
+            edit.setText("" if value is None else str(value))
+
+        patient = data.get("patient")
+        if isinstance(patient, Mapping):
+            put(self.mrn, patient.get("mrn"))
+            put(self.family_name, patient.get("family_name"))
+            put(self.given_name, patient.get("given_name"))
+            put(self.birth_date, patient.get("birth_date"))
+            _set_combo(self.sex, patient.get("sex"))
+        if isinstance(data.get("procedure_date"), str):
+            day = QDate.fromString(data["procedure_date"], "yyyy-MM-dd")
+            if day.isValid():
+                self.procedure_date.setDate(day)
+        if "facility" in data:
+            self.facility.setCurrentText(str(data.get("facility") or ""))
+        if "surgeon" in data:
+            self.surgeon.setCurrentText(str(data.get("surgeon") or ""))
+        if "assistants" in data:
+            put(self.assistants, "; ".join(str(a) for a in data.get("assistants") or []))
+        if "procedure" in data:
+            _set_combo(self.procedure, data.get("procedure"))
+        if "procedure_detail" in data:
+            put(self.procedure_detail, data.get("procedure_detail"))
+        if "levels" in data:
+            self.levels.set_levels([lv for lv in data.get("levels") or [] if isinstance(lv, Mapping)])
+        if "cpt_codes" in data:
+            put(self.cpt_codes, " ".join(str(c) for c in data.get("cpt_codes") or []))
+        if "diagnosis_codes" in data:
+            put(self.diagnosis_codes, " ".join(str(c) for c in data.get("diagnosis_codes") or []))
+        if "indication" in data:
+            self.indication.setPlainText(str(data.get("indication") or ""))
+        if "injury_related" in data:
+            self.injury_related.setChecked(bool(data.get("injury_related")))
+        if "prior_block_relief_percent" in data:
+            put(self.prior_relief, data.get("prior_block_relief_percent"))
+        for key, edit in (("start_time", self.start_time), ("end_time", self.end_time)):
+            if key in data:
+                value = data.get(key)
+                found = DATETIME_RE.fullmatch(value) if isinstance(value, str) else None
+                put(edit, found.group(1) if found else value)
+        if "duration_minutes" in data:
+            value = data.get("duration_minutes")
+            self.duration.setValue(value if isinstance(value, int) and not isinstance(value, bool) else 0)
+        anesthesia = data.get("anesthesia")
+        if isinstance(anesthesia, Mapping):
+            _set_combo(self.anesthesia_type, anesthesia.get("type"))
+            _set_combo(self.sedation, anesthesia.get("sedation"))
+            _set_combo(self.asa_class, anesthesia.get("asa_class"))
+            self.emergency.setChecked(bool(anesthesia.get("emergency")))
+            put(self.anesthesia_provider, anesthesia.get("provider"))
+        if "estimated_blood_loss_ml" in data:
+            put(self.blood_loss, data.get("estimated_blood_loss_ml"))
+        if "disposition" in data:
+            _set_combo(self.disposition, data.get("disposition"))
+        if "complications" in data:
+            self.complications.set_items([c for c in data.get("complications") or [] if isinstance(c, Mapping)])
+        if "outcomes" in data:
+            self.outcomes.set_items([o for o in data.get("outcomes") or [] if isinstance(o, Mapping)])
+        if "notes" in data:
+            self.notes.setPlainText(str(data.get("notes") or ""))

@@ -1,0 +1,552 @@
+"""The case form: a dialog that creates or edits one case, validated live by caselog.validation.
+
+It saves a draft file as the user types (so a crash loses nothing), offers templates, and refuses a stale
+edit with an explanation while keeping everything typed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QGuiApplication
+from PySide6.QtWidgets import (
+    QDialog,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QScrollArea,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from caselog import drafts, vocab
+from caselog.errors import CaselogError, Conflict, InvalidInput
+from caselog.records import CaseView, case_to_contract
+from caselog.validation import Problem, validate_case
+from ui.case_fields import CaseFields, Slot
+from ui.messages import show_error
+from ui.services import AppSettings, Services
+from ui.style import STYLE_SHEET
+
+AUTOSAVE_MS = 600
+SIGNED = ("final", "amended")
+#: What a template keeps: how the procedure is done, never who the patient is or when it happened.
+TEMPLATE_KEYS = (
+    "facility", "surgeon", "assistants", "procedure", "procedure_detail", "cpt_codes", "diagnosis_codes",
+    "indication", "levels", "duration_minutes", "anesthesia", "estimated_blood_loss_ml", "disposition",
+)  # fmt: skip
+#: What "Repeat procedure" carries over from the earlier case.
+REPEAT_KEYS = (
+    "patient", "facility", "surgeon", "assistants", "procedure", "procedure_detail", "cpt_codes", "diagnosis_codes",
+    "indication", "injury_related", "prior_block_relief_percent", "levels", "anesthesia", "disposition",
+)  # fmt: skip
+_INDEX_RE = re.compile(r"\[(\d+)\]")
+
+
+def template_from(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: data[k] for k in TEMPLATE_KEYS if data.get(k) not in (None, "", [], {})}
+
+
+def repeat_data(view: CaseView) -> dict[str, Any]:
+    """A new case prefilled from an earlier one: same patient, procedure, levels and sides (pain came back)."""
+    full = case_to_contract(view.record)
+    return {k: full[k] for k in REPEAT_KEYS}
+
+
+def edit_data(view: CaseView) -> dict[str, Any]:
+    full = case_to_contract(view.record)
+    full.pop("case_number", None)
+    full.pop("status", None)
+    return full
+
+
+class CaseForm(QDialog):
+    """New case, edit, repeat, template or restored draft: all one form. `saved` holds the stored case."""
+
+    def __init__(
+        self,
+        services: Services,
+        settings: AppSettings,
+        *,
+        data: Mapping[str, Any] | None = None,
+        editing: CaseView | None = None,
+        draft: drafts.FormDraft | None = None,
+        title: str | None = None,
+        today: Callable[[], dt.date] = dt.date.today,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._services = services
+        self._settings = settings
+        self._today = today
+        self.editing = editing
+        self.case_number = editing.case_number if editing else draft.case_number if draft else None
+        self.expected_version = editing.version if editing else draft.expected_version if draft else None
+        self.signed = editing is not None and editing.status in SIGNED
+        self.draft_id = draft.draft_id if draft else drafts.new_draft_id()
+        self.saved: CaseView | None = None
+        self.touched: set[str] = set()
+        self.show_all = False
+        self.dirty = draft is not None
+        self.record_ok = False
+        self._service_problems: list[Problem] = []
+        self._autofilled = False
+        self._cpt_auto = True
+        self._loading = True
+
+        self.setWindowTitle(title or (f"Edit case {self.case_number}" if self.case_number else "New case"))
+        self.setStyleSheet(STYLE_SHEET)
+        self.fields = CaseFields(procedure_day=today)
+        self._fill_choices()
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.fields)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+
+        self.reason = QLineEdit()
+        self.reason.setAccessibleName("Reason for the amendment")
+        self.reason.setPlaceholderText("This case is signed: say why it is being changed")
+        self.reason_error = QLabel()
+        self.reason_error.setObjectName("fieldError")
+        self.reason_error.hide()
+        self.status = QLabel()
+        self.status.setObjectName("formStatus")
+        self.status.setWordWrap(True)
+        self.status.setAccessibleName("Form status")
+        self.templates = QToolButton()
+        self.templates.setText("Templates")
+        self.templates.setAccessibleName("Templates")
+        self.templates.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.templates_menu = QMenu(self.templates)
+        self.templates_menu.aboutToShow.connect(self._build_templates_menu)
+        self.templates.setMenu(self.templates_menu)
+        self.save_button = QPushButton("Save case")
+        self.save_button.setAccessibleName("Save case")
+        self.save_button.setDefault(True)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setAccessibleName("Cancel")
+
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.templates)
+        bottom.addWidget(self.status, 1)
+        bottom.addWidget(self.save_button)
+        bottom.addWidget(self.cancel_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 8, 10, 8)
+        layout.addWidget(scroll, 1)
+        if self.signed:
+            reason_row = QHBoxLayout()
+            reason_row.addWidget(QLabel("Reason for the amendment *"))
+            reason_row.addWidget(self.reason, 1)
+            layout.addLayout(reason_row)
+            layout.addWidget(self.reason_error)
+        layout.addLayout(bottom)
+
+        self._autosave = QTimer(self)
+        self._autosave.setSingleShot(True)
+        self._autosave.setInterval(AUTOSAVE_MS)
+        self._autosave.timeout.connect(self.autosave_now)
+        self.fields.edited.connect(self._edited)
+        self.reason.textEdited.connect(lambda _t: self._edited("reason"))
+        self.fields.cpt_suggest.clicked.connect(self.suggest_cpt_now)
+        self.save_button.clicked.connect(self.accept)
+        self.cancel_button.clicked.connect(self.reject)
+
+        if editing is None and draft is None:
+            defaults = settings.value
+            self.fields.surgeon.setCurrentText(defaults.default_surgeon)
+            self.fields.facility.setCurrentText(defaults.default_facility)
+        initial = draft.data if draft else data
+        if initial:
+            self.fields.set_data(initial)
+            self.show_all = editing is not None or draft is not None
+            self.touched.update(self._keys_in(initial))
+            self._cpt_auto = self.fields.cpt_codes.text().split() == self._suggestion()
+        self._loading = False
+        self._sync_sedation()
+        self._sync_duration()
+        self._suggest_cpt(force=False)
+        self.revalidate()
+        self._fit_screen()
+        self.fields.mrn.setFocus()
+
+    # ---- setup ------------------------------------------------------------------------------------------
+
+    def _fill_choices(self) -> None:
+        s = self._settings.value
+        try:
+            surgeons = self._services.cases.surgeons()
+            facilities = self._services.cases.facilities()
+        except CaselogError:
+            surgeons, facilities = [], []
+        for box, names, default in (
+            (self.fields.surgeon, surgeons, s.default_surgeon),
+            (self.fields.facility, facilities, s.default_facility),
+        ):
+            box.addItems(sorted({*names, *([default] if default else [])}))
+            box.setCurrentText("")
+
+    def _fit_screen(self) -> None:
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        room = screen.availableGeometry() if screen else None
+        width, height = 1280, 720
+        if room is not None:
+            width, height = min(width, room.width() - 40), min(height, room.height() - 40)
+        self.resize(width, height)
+
+    @staticmethod
+    def _keys_in(data: Mapping[str, Any]) -> set[str]:
+        keys: set[str] = set()
+        for key, value in data.items():
+            if isinstance(value, Mapping) and key in ("patient", "anesthesia"):
+                keys.update(f"{key}.{k}" for k in value)
+            else:
+                keys.add(key)
+        return keys
+
+    # ---- reacting to input ------------------------------------------------------------------------------
+
+    def _edited(self, key: str) -> None:
+        if self._loading:
+            return
+        self.touched.add(key)
+        self._service_problems = []
+        if key == "patient.mrn":
+            self._lookup_patient()
+        elif key.startswith("patient."):
+            self._autofilled = False
+            self.fields.known_patient.hide()
+        if key in ("start_time", "end_time", "procedure_date"):
+            self._sync_duration()
+        if key in ("procedure", "levels"):
+            self._suggest_cpt(force=False)
+        if key == "cpt_codes":
+            self._cpt_auto = self.fields.cpt_codes.text().split() == self._suggestion()
+            self._update_cpt_hint()
+        if key == "anesthesia.type":
+            self._sync_sedation()
+        self.dirty = True
+        self._autosave.start()
+        self.revalidate()
+
+    def _lookup_patient(self) -> None:
+        f = self.fields
+        mrn = f.mrn.text().strip()
+        blank = not (f.family_name.text() or f.given_name.text() or f.birth_date.text() or f.sex.currentData())
+        patient = None
+        if mrn and (blank or self._autofilled):
+            try:
+                patient = self._services.cases.find_patient(mrn)
+            except CaselogError:
+                patient = None
+        if patient is not None:
+            f.set_data(
+                {
+                    "patient": {
+                        "mrn": f.mrn.text(),
+                        "family_name": patient.family_name,
+                        "given_name": patient.given_name,
+                        "birth_date": patient.birth_date.isoformat(),
+                        "sex": patient.sex,
+                    }
+                }
+            )
+            self._autofilled = True
+            f.known_patient.setText("Known patient: name, birth date and sex filled in from earlier cases.")
+            f.known_patient.show()
+            self.touched.update({"patient.family_name", "patient.birth_date", "patient.sex"})
+        elif self._autofilled:
+            f.set_data({"patient": {"mrn": f.mrn.text(), "family_name": "", "given_name": "", "birth_date": ""}})
+            f.sex.setCurrentIndex(0)
+            self._autofilled = False
+            f.known_patient.hide()
+
+    def _sync_duration(self) -> None:
+        minutes = self.fields.times_minutes()
+        spin = self.fields.duration
+        if minutes is not None and minutes <= spin.maximum():
+            spin.blockSignals(True)
+            spin.setValue(minutes)
+            spin.blockSignals(False)
+            spin.setReadOnly(True)
+            spin.setToolTip("Worked out from the start and end time")
+        else:
+            both = bool(self.fields.start_time.text().strip() and self.fields.end_time.text().strip())
+            if both:  # times that do not give a duration: show none rather than an old one
+                spin.blockSignals(True)
+                spin.setValue(0)
+                spin.blockSignals(False)
+            spin.setReadOnly(both)
+            spin.setToolTip("Needed when start and end time are not known")
+
+    def _sync_sedation(self) -> None:
+        with_sedation = self.fields.anesthesia_type.currentData() == "local_sedation"
+        if not with_sedation:
+            self.fields.sedation.setCurrentIndex(0)
+        self.fields.sedation.setEnabled(with_sedation)
+
+    def _suggestion(self) -> list[str]:
+        procedure = self.fields.procedure.currentData()
+        if not procedure:
+            return []
+        return vocab.suggested_cpt_codes(procedure, [level for level, _ in self.fields.levels.levels()])
+
+    def _suggest_cpt(self, *, force: bool) -> None:
+        if force or self._cpt_auto:
+            self.fields.cpt_codes.setText(" ".join(self._suggestion()))
+            self._cpt_auto = True
+        self._update_cpt_hint()
+
+    def suggest_cpt_now(self) -> None:
+        self._suggest_cpt(force=True)
+        self._edited("cpt_codes")
+
+    def _update_cpt_hint(self) -> None:
+        suggestion = self._suggestion()
+        hint = self.fields.cpt_hint
+        if not suggestion:
+            hint.setText("No code is suggested for this procedure; enter the codes you bill.")
+        elif self.fields.cpt_codes.text().split() == suggestion:
+            hint.setText("Suggested from procedure and levels; change them if the payer wants others (e.g. 64999).")
+        else:
+            hint.setText(f"Suggested: {' '.join(suggestion)}. Press Suggest to use them.")
+
+    # ---- validation -------------------------------------------------------------------------------------
+
+    def slot_for(self, path: str) -> Slot | None:
+        slots = self.fields.slots
+        candidate = path
+        while candidate:
+            if candidate in slots:
+                return slots[candidate]
+            cut = max(candidate.rfind("."), candidate.rfind("["))
+            candidate = candidate[:cut] if cut > 0 else ""
+        if path == "anesthesia":
+            return slots["anesthesia.type"]
+        return None
+
+    def revalidate(self) -> list[Problem]:
+        data = self.fields.data()
+        record, problems = validate_case(data, today=self._today())
+        self.record_ok = record is not None
+        problems = problems + self._service_problems
+        by_slot: dict[str, list[Problem]] = {}
+        loose: list[Problem] = []
+        for problem in problems:
+            slot = self.slot_for(problem.path)
+            if slot is None:
+                loose.append(problem)
+            else:
+                by_slot.setdefault(slot.key, []).append(problem)
+        waiting: list[str] = []
+        for key, slot in self.fields.slots.items():
+            found = by_slot.get(key, [])
+            if key in ("complications", "outcomes"):
+                editor = self.fields.complications if key == "complications" else self.fields.outcomes
+                editor.show_problems([self._row_problem(key, p) for p in found])
+                self._mark_tab(key, bool(found))
+                continue
+            visible = bool(found) and (self.show_all or key in self.touched)
+            slot.error.setText("\n".join(self._message(key, p) for p in found) if visible else "")
+            slot.error.setVisible(visible)
+            if found and not visible:
+                waiting.append(slot.title)
+        reason_problems = [p for p in loose if p.path == "reason"]
+        self.reason_error.setText("; ".join(p.message for p in reason_problems))
+        self.reason_error.setVisible(bool(reason_problems))
+        loose = [p for p in loose if p.path != "reason"]
+        if self.signed and not self.reason.text().strip():
+            waiting.append("reason for the amendment")
+        self.save_button.setEnabled(self.record_ok and not (self.signed and not self.reason.text().strip()))
+        self._show_status(waiting, loose, problems)
+        return problems
+
+    @staticmethod
+    def _message(key: str, problem: Problem) -> str:
+        sub = problem.path[len(key) :]
+        index = _INDEX_RE.match(sub)
+        if index:  # cpt_codes[1], levels[0].level, assistants[2]
+            return f"#{int(index.group(1)) + 1}: {problem.message}"
+        return problem.message
+
+    @staticmethod
+    def _row_problem(key: str, problem: Problem) -> tuple[int, str, str]:
+        rest = problem.path[len(key) :]
+        found = re.match(r"\[(\d+)\](?:\.(\w+))?", rest)
+        if not found:
+            return (0, "", problem.message)
+        return (int(found.group(1)), found.group(2) or "", problem.message)
+
+    def _mark_tab(self, key: str, bad: bool) -> None:
+        tabs = self.fields.tabs
+        index = 0 if key == "complications" else 1
+        editor = self.fields.complications if key == "complications" else self.fields.outcomes
+        title = f"{key.capitalize()} ({len(editor.model.rows)})"
+        tabs.setTabText(index, f"⚠ {title}" if bad else title)
+
+    def _show_status(self, waiting: list[str], loose: list[Problem], problems: list[Problem]) -> None:
+        if loose:
+            text = "Not saved: " + "; ".join(str(p) for p in loose)
+        elif waiting:
+            text = "Still needed: " + ", ".join(dict.fromkeys(w.lower() if w != "MRN" else w for w in waiting))
+        elif problems:
+            text = "Please correct the fields marked in red."
+        else:
+            text = "Ready to save."
+        self.status.setText(text)
+        self.status.setProperty("ready", not problems and not waiting)
+        self.status.style().unpolish(self.status)
+        self.status.style().polish(self.status)
+
+    # ---- drafts, templates ------------------------------------------------------------------------------
+
+    def autosave_now(self) -> None:
+        if not self.dirty:
+            return
+        try:
+            drafts.save_draft(
+                self.draft_id,
+                self.fields.data(),
+                case_number=self.case_number,
+                expected_version=self.expected_version,
+            )
+        except OSError as exc:
+            self.status.setText(f"Could not keep a safety copy of this form: {exc.strerror or exc}")
+
+    def _build_templates_menu(self) -> None:
+        menu = self.templates_menu
+        menu.clear()
+        menu.addAction("Save this form as a template…", self.save_template)
+        names = sorted(self._settings.value.templates)
+        if names:
+            menu.addSection("Fill in from a template")
+            for name in names:
+                menu.addAction(name, lambda n=name: self.apply_template(n))
+            remove = menu.addMenu("Delete a template")
+            for name in names:
+                remove.addAction(name, lambda n=name: self._settings.delete_template(n))
+
+    def save_template(self) -> None:
+        data = template_from(self.fields.data())
+        if not data:
+            QMessageBox.information(self, "Nothing to keep", "Fill in the procedure, levels or anesthesia first.")
+            return
+        suggested = self._template_name(data)
+        name, ok = QInputDialog.getText(self, "Save as template", "Template name:", text=suggested)
+        name = name.strip()
+        if not ok or not name:
+            return
+        if name in self._settings.value.templates:
+            answer = QMessageBox.question(self, "Replace template?", f"A template named “{name}” exists. Replace it?")
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        self._settings.save_template(name, data)
+        self.status.setText(f"Template “{name}” saved.")
+
+    @staticmethod
+    def _template_name(data: Mapping[str, Any]) -> str:
+        levels = data.get("levels") or []
+        sides = {lv["side"] for lv in levels}
+        parts = []
+        if len(sides) == 1:
+            parts.append(vocab.label(vocab.SIDES, sides.pop()))
+        parts.append(" ".join(lv["level"] for lv in levels))
+        parts.append(vocab.label(vocab.PROCEDURES, data.get("procedure")).split(" (")[0].lower())
+        anesthesia = (data.get("anesthesia") or {}).get("type")
+        if anesthesia:
+            parts.append(", " + vocab.label(vocab.ANESTHESIA_TYPES, anesthesia).lower())
+        return " ".join(p for p in parts if p).replace(" ,", ",")
+
+    def apply_template(self, name: str) -> None:
+        template = self._settings.value.templates.get(name)
+        if not template:
+            return
+        self._loading = True
+        self.fields.set_data(template)
+        self._loading = False
+        self.touched.update(self._keys_in(template))
+        self._cpt_auto = "cpt_codes" not in template
+        self._sync_sedation()
+        self._sync_duration()
+        self._suggest_cpt(force=False)
+        self.dirty = True
+        self._autosave.start()
+        self.revalidate()
+
+    # ---- save and close ---------------------------------------------------------------------------------
+
+    def accept(self) -> None:
+        """Check again, then save; any refusal keeps the form open with everything typed."""
+        self.show_all = True
+        self.revalidate()
+        if not self.record_ok:
+            return
+        data = self.fields.data()
+        cases = self._services.cases
+        try:
+            if self.case_number:
+                reason = self.reason.text().strip() or None
+                view = cases.update_case(self.case_number, data, expected_version=self.expected_version, reason=reason)
+            else:
+                view = cases.create_case(data)
+        except Conflict as exc:
+            self.autosave_now()
+            QMessageBox.warning(
+                self,
+                "Someone else saved this case first",
+                f"{exc.message}\n\nYour changes are still in the form and were not saved. Copy what you need, "
+                "close the form, open the case again to see the other change, and enter your changes there.",
+            )
+            self.status.setText("Not saved: the case was changed by someone else after you opened it.")
+            return
+        except InvalidInput as exc:
+            self._service_problems = list(exc.problems)
+            self.revalidate()
+            return
+        except CaselogError as exc:
+            show_error(self, "The case was not saved", exc)
+            return
+        except Exception as exc:
+            show_error(self, "The case was not saved", exc)
+            return
+        self.saved = view
+        self._autosave.stop()
+        drafts.discard_draft(self.draft_id)
+        super().accept()
+
+    def reject(self) -> None:
+        if self.dirty:
+            answer = QMessageBox.question(
+                self,
+                "Discard this case?",
+                "What you typed in this form has not been saved. Discard it?",
+                QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+                QMessageBox.StandardButton.Cancel,
+            )
+            if answer != QMessageBox.StandardButton.Discard:
+                return
+        self._autosave.stop()
+        drafts.discard_draft(self.draft_id)
+        super().reject()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        event.ignore()
+        self.reject()
+
+    def keyPressEvent(self, event: Any) -> None:
+        # Enter in a single-line field must not save a half-typed case by accident: it moves on instead.
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not event.modifiers():
+            focus = self.focusWidget()
+            if focus is not self.save_button and focus is not self.cancel_button:
+                self.focusNextChild()
+                return
+        super().keyPressEvent(event)

@@ -1,0 +1,257 @@
+"""The case list's table model: rows come from CaseService.query a page at a time; sorting and filtering are SQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+
+from caselog import vocab
+from caselog.records import CaseFilter, CaseRow
+from ui.services import Services
+
+PAGE_SIZE = 200
+
+#: A role that returns the CaseRow itself, and one that returns the real value for sorting.
+ROW_ROLE = Qt.ItemDataRole.UserRole + 1
+SORT_ROLE = Qt.ItemDataRole.UserRole + 2
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    title: str
+    sort_key: str | None
+    width: int
+
+
+COL_NUMBER, COL_DATE, COL_PATIENT, COL_MRN, COL_PROCEDURE, COL_LEVELS = range(6)
+COL_DURATION, COL_ANESTHESIA, COL_COMPLICATIONS, COL_STATUS, COL_SURGEON = range(6, 11)
+
+COLUMNS: tuple[Column, ...] = (
+    Column("Case", "case_number", 86),
+    Column("Date", "procedure_date", 82),
+    Column("Patient", "patient", 150),
+    Column("MRN", "mrn", 112),
+    Column("Procedure", "procedure", 158),
+    Column("Levels", None, 140),
+    Column("Duration", "duration", 66),
+    Column("Anesthesia", "anesthesia", 108),
+    Column("Complications", None, 96),
+    Column("Status", "status", 66),
+    Column("Surgeon", "surgeon", 130),
+)
+
+SHORT_PROCEDURES = {
+    "endoscopic_rhizotomy": "Endoscopic rhizotomy",
+    "radiofrequency_ablation": "Radiofrequency ablation",
+    "medial_branch_block": "Medial branch block",
+    "laminectomy": "Laminectomy",
+    "laminotomy": "Laminotomy",
+    "other": "Other",
+}
+SHORT_ANESTHESIA = {
+    "local": "Local",
+    "local_sedation": "Local + sedation",
+    "general": "General",
+    "spinal": "Spinal",
+    "epidural": "Epidural",
+    "regional": "Regional block",
+}
+
+
+def duration_text(minutes: int) -> str:
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d}"
+
+
+def complications_text(row: CaseRow) -> str:
+    if not row.complication_count:
+        return ""
+    grade = f", grade {row.worst_grade}" if row.worst_grade else ""
+    return f"{row.complication_count}{grade}"
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """What one refresh brings back from the worker: the first page and the counts."""
+
+    generation: int
+    rows: list[CaseRow]
+    matching: int
+    total: int
+
+
+class CaseTableModel(QAbstractTableModel):
+    """Holds only frozen CaseRow objects; `refresh()` reloads in the background and emits `loaded`."""
+
+    loaded = Signal()
+    failed = Signal(object)
+
+    def __init__(self, services: Services, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._services = services
+        self._rows: list[CaseRow] = []
+        self.case_filter = CaseFilter()
+        self.sort_key = "procedure_date"
+        self.descending = True
+        self.matching = 0
+        self.total = 0
+        self._generation = 0
+        self.loading = False
+
+    # ---- loading ----------------------------------------------------------------------------------------
+
+    def set_filter(self, case_filter: CaseFilter) -> None:
+        self.case_filter = case_filter
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Count and load the first page off the GUI thread; a newer refresh makes an older result moot."""
+        self._generation += 1
+        generation = self._generation
+        case_filter, sort, descending = self.case_filter, self.sort_key, self.descending
+        service = self._services.cases
+        self.loading = True
+
+        def work(_progress: Any) -> Page:
+            matching = service.count(case_filter)
+            total = matching if case_filter == CaseFilter() else service.count(CaseFilter())
+            rows = service.query(case_filter, sort=sort, descending=descending, limit=PAGE_SIZE)
+            return Page(generation, rows, matching, total)
+
+        self._services.tasks.run(work, on_result=self._apply, on_error=self._failed)
+
+    def _apply(self, page: Page) -> None:
+        if page.generation != self._generation:
+            return
+        self.beginResetModel()
+        self._rows = page.rows
+        self.matching = page.matching
+        self.total = page.total
+        self.endResetModel()
+        self.loading = False
+        self.loaded.emit()
+
+    def _failed(self, exc: BaseException) -> None:
+        self.loading = False
+        self.failed.emit(exc)
+
+    def canFetchMore(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> bool:  # noqa: B008
+        return not parent.isValid() and len(self._rows) < self.matching
+
+    def fetchMore(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> None:  # noqa: B008
+        if parent.isValid():
+            return
+        rows = self._services.cases.query(
+            self.case_filter, sort=self.sort_key, descending=self.descending, offset=len(self._rows), limit=PAGE_SIZE
+        )
+        if not rows:
+            self.matching = len(self._rows)  # the data shrank under us; stop asking
+            return
+        self.beginInsertRows(QModelIndex(), len(self._rows), len(self._rows) + len(rows) - 1)
+        self._rows.extend(rows)
+        self.endInsertRows()
+
+    # ---- the model ----------------------------------------------------------------------------------------
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation != Qt.Orientation.Horizontal:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section].title
+        if role == Qt.ItemDataRole.ToolTipRole and COLUMNS[section].sort_key is None:
+            return "This column cannot be sorted"
+        return None
+
+    def row_at(self, row: int) -> CaseRow | None:
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    def row_of(self, case_number: str) -> int:
+        for i, row in enumerate(self._rows):
+            if row.case_number == case_number:
+                return i
+        return -1
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.row() >= len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(row, column)
+        if role == ROW_ROLE:
+            return row
+        if role == SORT_ROLE:
+            return self._sort_value(row, column)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column == COL_PROCEDURE:
+                return vocab.label(vocab.PROCEDURES, row.procedure)
+            if column == COL_ANESTHESIA:
+                return vocab.label(vocab.ANESTHESIA_TYPES, row.anesthesia_type)
+            if column == COL_LEVELS:
+                return row.levels_text
+            return None
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in (COL_DURATION, COL_COMPLICATIONS):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if column == COL_COMPLICATIONS and row.complication_count:
+                return QBrush(QColor("#9a3412"))
+            if column == COL_STATUS and row.status == "draft":
+                return QBrush(QColor("#6b7280"))
+        return None
+
+    @staticmethod
+    def _display(row: CaseRow, column: int) -> str:
+        match column:
+            case 0:
+                return row.case_number
+            case 1:
+                return row.procedure_date.isoformat()
+            case 2:
+                return row.patient_name
+            case 3:
+                return row.mrn
+            case 4:
+                return SHORT_PROCEDURES.get(row.procedure, row.procedure)
+            case 5:
+                return row.levels_text
+            case 6:
+                return duration_text(row.duration_minutes)
+            case 7:
+                return SHORT_ANESTHESIA.get(row.anesthesia_type, row.anesthesia_type)
+            case 8:
+                return complications_text(row)
+            case 9:
+                return vocab.label(vocab.CASE_STATUSES, row.status)
+            case _:
+                return row.surgeon
+
+    @staticmethod
+    def _sort_value(row: CaseRow, column: int) -> Any:
+        if column == COL_DATE:
+            return row.procedure_date
+        if column == COL_DURATION:
+            return row.duration_minutes
+        if column == COL_COMPLICATIONS:
+            return row.complication_count
+        return CaseTableModel._display(row, column)
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        key = COLUMNS[column].sort_key
+        if key is None:
+            return
+        descending = order == Qt.SortOrder.DescendingOrder
+        if (key, descending) == (self.sort_key, self.descending):
+            return
+        self.sort_key, self.descending = key, descending
+        self.refresh()
+
+    def sort_column(self) -> int:
+        return next(i for i, c in enumerate(COLUMNS) if c.sort_key == self.sort_key)

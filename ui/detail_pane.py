@@ -1,0 +1,147 @@
+"""The read-only detail pane beside the case list: one case with its levels, complications and outcomes."""
+
+from __future__ import annotations
+
+from html import escape
+
+from PySide6.QtWidgets import QTextBrowser, QWidget
+
+from caselog import vocab
+from caselog.records import CaseView
+from ui.case_model import duration_text
+
+_STYLE = """
+<style>
+h2 { margin: 0 0 2px 0; font-size: 15pt; }
+h3 { margin: 12px 0 4px 0; font-size: 10.5pt; color: #1f3a5f; border-bottom: 1px solid #d0d7e2; }
+td { padding: 1px 8px 1px 0; vertical-align: top; }
+td.k { color: #4b5563; white-space: nowrap; }
+table.grid td { border-bottom: 1px solid #e5e7eb; padding: 2px 8px 2px 0; }
+th { text-align: left; color: #4b5563; font-weight: normal; padding-right: 8px; }
+.muted { color: #6b7280; }
+.badge { font-weight: bold; color: #1f3a5f; }
+.draft { font-weight: bold; color: #92400e; }
+</style>
+"""
+
+
+def _e(value: object) -> str:
+    return escape("" if value is None else str(value))
+
+
+def _pairs(items: list[tuple[str, object]]) -> str:
+    rows = "".join(f"<tr><td class='k'>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in items if v not in (None, "", ()))
+    return f"<table>{rows}</table>"
+
+
+def _nerves(procedure: str, level: str) -> str:
+    if procedure not in vocab.FACET_NERVE_PROCEDURES:
+        return ""
+    return ", ".join(vocab.nerves_targeted(level))
+
+
+def case_html(view: CaseView) -> str:
+    """The pane's content; every value escaped (names and notes are typed by people)."""
+    r = view.record
+    p = r.patient
+    a = r.anesthesia
+    status = vocab.label(vocab.CASE_STATUSES, r.status)
+    status_html = f"<span class='{'draft' if r.status == 'draft' else 'badge'}'>{_e(status)}</span>"
+    parts = [
+        _STYLE,
+        f"<h2>{_e(p.display_name)}</h2>",
+        f"<div class='muted'>MRN {_e(p.mrn)} · born {p.birth_date.isoformat()} · "
+        f"{_e(vocab.label(vocab.SEXES, p.sex))} · age {p.age_on(r.procedure_date)} at the procedure</div>",
+        f"<div>Case {_e(view.case_number)} · {status_html} · version {view.version}</div>",
+        "<h3>Procedure</h3>",
+        _pairs(
+            [
+                ("Date", r.procedure_date.isoformat()),
+                ("Procedure", r.procedure_label),
+                ("Detail", r.procedure_detail),
+                ("Surgeon", r.surgeon),
+                ("Assistants", ", ".join(r.assistants)),
+                ("Facility", r.facility),
+                ("CPT", " ".join(r.cpt_codes)),
+                ("ICD-10", " ".join(r.diagnosis_codes)),
+                ("Indication", r.indication),
+                ("Injury related", "Yes" if r.injury_related else None),
+                (
+                    "Prior block relief",
+                    None if r.prior_block_relief_percent is None else f"{r.prior_block_relief_percent} %",
+                ),
+            ]
+        ),
+        "<h3>Levels</h3>",
+        "<table>"
+        + "".join(
+            f"<tr><td><b>{_e(lv.level)}</b></td><td>{_e(vocab.label(vocab.SIDES, lv.side))}</td>"
+            f"<td class='muted'>{_e(_nerves(r.procedure, lv.level))}</td></tr>"
+            for lv in r.levels
+        )
+        + "</table>",
+        "<h3>Timing and anesthesia</h3>",
+        _pairs(
+            [
+                ("Start", r.start_time.strftime("%H:%M") if r.start_time else None),
+                ("End", r.end_time.strftime("%H:%M") if r.end_time else None),
+                ("Duration", duration_text(r.duration_minutes)),
+                ("Anesthesia", vocab.label(vocab.ANESTHESIA_TYPES, a.type)),
+                ("Sedation", vocab.label(vocab.SEDATION_LEVELS, a.sedation)),
+                ("ASA", a.asa_text),
+                ("Anesthesia by", a.provider),
+                ("Blood loss", None if r.estimated_blood_loss_ml is None else f"{r.estimated_blood_loss_ml} ml"),
+                ("Disposition", vocab.label(vocab.DISPOSITIONS, r.disposition)),
+            ]
+        ),
+        f"<h3>Complications ({len(r.complications)})</h3>",
+    ]
+    if r.complications:
+        rows = "".join(
+            f"<tr><td>{_e(vocab.label(vocab.COMPLICATION_CATEGORIES, c.category))}"
+            f"{'<br><span class=muted>' + _e(c.description) + '</span>' if c.description else ''}</td>"
+            f"<td>{c.onset_date.isoformat()}</td><td>{_e(c.clavien_dindo)}</td>"
+            f"<td>{_e(vocab.label(vocab.REVIEW_STATUSES, c.review_status))}</td></tr>"
+            for c in r.complications
+        )
+        parts.append(
+            "<table class='grid'><tr><th>Complication</th><th>Onset</th><th>Grade</th><th>Review</th></tr>"
+            f"{rows}</table>"
+        )
+    else:
+        parts.append("<div class='muted'>None recorded.</div>")
+    parts.append(f"<h3>Outcomes ({len(r.outcomes)})</h3>")
+    if r.outcomes:
+        rows = "".join(
+            f"<tr><td>{_e(vocab.label(vocab.TIMEPOINTS, o.timepoint))}</td><td>{o.date.isoformat()}</td>"
+            + "".join(f"<td>{'' if v is None else v}</td>" for v in (o.nrs_back, o.nrs_leg, o.odi, o.relief_percent))
+            + "</tr>"
+            for o in r.outcomes
+        )
+        parts.append(
+            "<table class='grid'><tr><th>When</th><th>Date</th><th>NRS back</th><th>NRS leg</th><th>ODI</th>"
+            f"<th>Relief %</th></tr>{rows}</table>"
+        )
+    else:
+        parts.append("<div class='muted'>None recorded.</div>")
+    if r.notes:
+        parts.append("<h3>Notes</h3>")
+        parts.append(f"<div>{_e(r.notes).replace(chr(10), '<br>')}</div>")
+    return "".join(parts)
+
+
+class CaseDetailPane(QTextBrowser):
+    """Shows one case, or a hint when nothing is selected. Read-only; text can be selected and copied."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName("Case details")
+        self.setOpenLinks(False)
+        self.show_case(None)
+
+    def show_case(self, view: CaseView | None) -> None:
+        self.current = view
+        if view is None:
+            self.setHtml(_STYLE + "<p class='muted'>Select a case to see its details.</p>")
+        else:
+            self.setHtml(case_html(view))

@@ -1,0 +1,286 @@
+"""Small editable tables inside the case form (complications, outcomes), with add, remove and per-cell problems."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+ERROR_BACKGROUND = QColor("#fde8e8")
+
+
+def parse_int(text: str) -> object:
+    """Blank is absent; a whole number is a number; anything else goes to validation as typed, which names it."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+@dataclass(frozen=True, slots=True)
+class RowColumn:
+    key: str
+    title: str
+    kind: str = "text"  # text | date | int | choice
+    choices: Mapping[str, str] = field(default_factory=dict)
+    width: int = 110
+    default: str = ""
+
+    def to_value(self, raw: str) -> object:
+        if self.kind == "int":
+            return parse_int(raw)
+        return raw.strip() or None
+
+
+class RowsModel(QAbstractTableModel):
+    """Rows of raw text (choice columns hold keys), plus the problems validation found in them."""
+
+    def __init__(self, columns: Sequence[RowColumn], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.columns = list(columns)
+        self.rows: list[dict[str, str]] = []
+        self.problems: dict[tuple[int, str], str] = {}
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.columns)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        if orientation == Qt.Orientation.Horizontal:
+            return self.columns[section].title
+        return str(section + 1)
+
+    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
+        return super().flags(index) | Qt.ItemFlag.ItemIsEditable
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        column = self.columns[index.column()]
+        raw = self.rows[index.row()].get(column.key, "")
+        if role == Qt.ItemDataRole.DisplayRole:
+            return column.choices.get(raw, raw) if column.kind == "choice" else raw
+        if role == Qt.ItemDataRole.EditRole:
+            return raw
+        problem = self.problems.get((index.row(), column.key))
+        if role == Qt.ItemDataRole.BackgroundRole and problem:
+            return QBrush(ERROR_BACKGROUND)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if problem:
+                return problem
+            return "YYYY-MM-DD" if column.kind == "date" else None
+        return None
+
+    def setData(
+        self, index: QModelIndex | QPersistentModelIndex, value: Any, role: int = Qt.ItemDataRole.EditRole
+    ) -> bool:
+        if role != Qt.ItemDataRole.EditRole or not index.isValid():
+            return False
+        key = self.columns[index.column()].key
+        text = "" if value is None else str(value)
+        if self.rows[index.row()].get(key, "") == text:
+            return False
+        self.rows[index.row()][key] = text
+        self.dataChanged.emit(index, index)
+        return True
+
+    def add_row(self, values: Mapping[str, str] | None = None) -> int:
+        row = {c.key: c.default for c in self.columns}
+        row.update(values or {})
+        self.beginInsertRows(QModelIndex(), len(self.rows), len(self.rows))
+        self.rows.append(row)
+        self.endInsertRows()
+        return len(self.rows) - 1
+
+    def remove_row(self, row: int) -> None:
+        if 0 <= row < len(self.rows):
+            self.beginRemoveRows(QModelIndex(), row, row)
+            del self.rows[row]
+            self.endRemoveRows()
+
+    def set_items(self, items: Sequence[Mapping[str, Any]]) -> None:
+        self.beginResetModel()
+        self.rows = [
+            {c.key: "" if item.get(c.key) is None else str(item.get(c.key)) for c in self.columns} for item in items
+        ]
+        self.endResetModel()
+
+    def items(self) -> list[dict[str, object]]:
+        """The rows as contract objects; blank cells become absent."""
+        return [{c.key: c.to_value(row.get(c.key, "")) for c in self.columns} for row in self.rows]
+
+    def set_problems(self, problems: dict[tuple[int, str], str]) -> None:
+        if problems != self.problems:
+            self.problems = problems
+            if self.rows:
+                self.dataChanged.emit(self.index(0, 0), self.index(len(self.rows) - 1, len(self.columns) - 1))
+
+
+class ChoiceDelegate(QStyledItemDelegate):
+    """A drop-down for vocabulary columns, showing labels and storing keys."""
+
+    def __init__(self, columns: Sequence[RowColumn], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._columns = columns
+
+    def createEditor(
+        self, parent: QWidget, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QWidget:
+        column = self._columns[index.column()]
+        if column.kind != "choice":
+            editor = super().createEditor(parent, option, index)
+            editor.setAccessibleName(column.title)
+            return editor
+        box = QComboBox(parent)
+        box.setAccessibleName(column.title)
+        box.addItem("", "")
+        for key, label in column.choices.items():
+            box.addItem(label, key)
+        box.activated.connect(lambda _i: self.commitData.emit(box))
+        return box
+
+    def setEditorData(self, editor: QWidget, index: QModelIndex | QPersistentModelIndex) -> None:
+        if isinstance(editor, QComboBox):
+            editor.setCurrentIndex(max(0, editor.findData(index.data(Qt.ItemDataRole.EditRole))))
+        else:
+            super().setEditorData(editor, index)
+
+    def setModelData(
+        self, editor: QWidget, model: QAbstractItemModel, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        if isinstance(editor, QComboBox):
+            model.setData(index, editor.currentData())
+        else:
+            super().setModelData(editor, model, index)
+
+
+class RowsEditor(QWidget):
+    """A table with Add and Remove and a line of problems under it; `changed` fires on every edit."""
+
+    changed = Signal()
+
+    def __init__(
+        self,
+        name: str,
+        columns: Sequence[RowColumn],
+        *,
+        new_row: Callable[[], Mapping[str, str]] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.name = name
+        self.model = RowsModel(columns, self)
+        self._new_row = new_row
+        self.view = QTableView()
+        self.view.setModel(self.model)
+        self.view.setItemDelegate(ChoiceDelegate(self.model.columns, self.view))
+        self.view.setAccessibleName(f"{name} table")
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
+        self.view.setEditTriggers(
+            QAbstractItemView.EditTrigger.DoubleClicked
+            | QAbstractItemView.EditTrigger.EditKeyPressed
+            | QAbstractItemView.EditTrigger.AnyKeyPressed
+            | QAbstractItemView.EditTrigger.SelectedClicked
+        )
+        self.view.verticalHeader().setDefaultSectionSize(24)
+        self.view.horizontalHeader().setStretchLastSection(True)
+        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        for i, column in enumerate(self.model.columns):
+            self.view.setColumnWidth(i, column.width)
+        self.add_button = QPushButton(f"Add {name.lower().rstrip('s')}")
+        self.add_button.setAccessibleName(f"Add {name.lower().rstrip('s')}")
+        self.remove_button = QPushButton("Remove selected")
+        self.remove_button.setAccessibleName(f"Remove selected {name.lower().rstrip('s')}")
+        self.remove_button.setEnabled(False)
+        self.problems_label = QLabel()
+        self.problems_label.setObjectName("fieldError")
+        self.problems_label.setWordWrap(True)
+        self.problems_label.setAccessibleName(f"{name} problems")
+        self.problems_label.hide()
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.add_button)
+        buttons.addWidget(self.remove_button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.problems_label)
+        layout.addLayout(buttons)
+
+        self.add_button.clicked.connect(self.add_row)
+        self.remove_button.clicked.connect(self.remove_selected)
+        self.model.dataChanged.connect(self._model_changed)
+        self.model.rowsInserted.connect(lambda *_: self.changed.emit())
+        self.model.rowsRemoved.connect(lambda *_: self.changed.emit())
+        self.model.modelReset.connect(lambda: self.changed.emit())
+        selection = self.view.selectionModel()
+        selection.selectionChanged.connect(lambda *_: self.remove_button.setEnabled(selection.hasSelection()))
+
+    def _model_changed(self, top: QModelIndex, bottom: QModelIndex, roles: Sequence[int] = ()) -> None:
+        edited = not roles or Qt.ItemDataRole.EditRole in roles or Qt.ItemDataRole.DisplayRole in roles
+        if edited and not self._updating_problems:
+            self.changed.emit()
+
+    _updating_problems = False
+
+    def add_row(self) -> None:
+        row = self.model.add_row(self._new_row() if self._new_row else None)
+        index = self.model.index(row, 0)
+        self.view.setCurrentIndex(index)
+        self.view.setFocus()
+        self.view.edit(index)
+
+    def remove_selected(self) -> None:
+        rows = sorted({i.row() for i in self.view.selectionModel().selectedIndexes()}, reverse=True)
+        for row in rows:
+            self.model.remove_row(row)
+
+    def items(self) -> list[dict[str, object]]:
+        return self.model.items()
+
+    def set_items(self, items: Sequence[Mapping[str, Any]]) -> None:
+        self.model.set_items(items)
+
+    def show_problems(self, problems: list[tuple[int, str, str]]) -> None:
+        """(row, key, message) triples; key "" means the row as a whole."""
+        titles = {c.key: c.title for c in self.model.columns}
+        self._updating_problems = True
+        self.model.set_problems({(row, key): message for row, key, message in problems if key})
+        self._updating_problems = False
+        lines = [
+            f"Row {row + 1}{', ' + titles.get(key, key) if key else ''}: {message}" for row, key, message in problems
+        ]
+        self.problems_label.setText("\n".join(lines))
+        self.problems_label.setVisible(bool(lines))

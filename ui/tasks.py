@@ -1,0 +1,117 @@
+"""One small helper that runs long work on a QThreadPool and brings its result back to the GUI thread as signals.
+
+Workers never touch a widget: they get plain arguments, return a plain value, and may report
+`progress(done, total, message)`; a cancelled task stops at its next progress report.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, str], None]
+
+
+class Cancelled(Exception):
+    """Raised inside a worker when the user pressed Cancel; the task ends without a result."""
+
+
+class _Signals(QObject):
+    progress = Signal(int, int, str)
+    succeeded = Signal(object)
+    failed = Signal(object)
+    cancelled = Signal()
+    finished = Signal()
+
+
+class Task(QRunnable):
+    """A unit of work; connect to `signals` before `TaskRunner.start`. `cancel()` is safe from the GUI thread."""
+
+    def __init__(self, work: Callable[[Progress], Any]) -> None:
+        super().__init__()
+        self.setAutoDelete(False)
+        self.signals = _Signals()
+        self._work = work
+        self._cancel = False
+
+    def cancel(self) -> None:
+        self._cancel = True
+
+    def _progress(self, done: int, total: int, message: str) -> None:
+        if self._cancel:
+            raise Cancelled
+        self.signals.progress.emit(done, total, message)
+
+    def run(self) -> None:
+        try:
+            result = self._work(self._progress)
+        except Cancelled:
+            self.signals.cancelled.emit()
+        except Exception as exc:  # handed to the GUI thread, which shows it
+            if not isinstance(exc, _EXPECTED):
+                log.exception("background task failed")
+            self.signals.failed.emit(exc)
+        else:
+            if self._cancel:
+                self.signals.cancelled.emit()
+            else:
+                self.signals.succeeded.emit(result)
+        self.signals.finished.emit()
+
+
+def _expected() -> tuple[type[BaseException], ...]:
+    from caselog.errors import CaselogError
+
+    return (CaselogError,)
+
+
+_EXPECTED = _expected()
+
+
+class TaskRunner(QObject):
+    """Reads run side by side; writes (demo data, saves) go through a one-thread pool, one at a time."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._reads = QThreadPool(self)
+        self._reads.setMaxThreadCount(max(2, min(4, QThreadPool.globalInstance().maxThreadCount())))
+        self._writes = QThreadPool(self)
+        self._writes.setMaxThreadCount(1)
+        self._running: set[Task] = set()
+
+    def run(
+        self,
+        work: Callable[[Progress], Any],
+        *,
+        on_result: Callable[[Any], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+        on_progress: Callable[[int, int, str], None] | None = None,
+        on_cancelled: Callable[[], None] | None = None,
+        write: bool = False,
+    ) -> Task:
+        task = Task(work)
+        if on_result is not None:
+            task.signals.succeeded.connect(on_result)
+        if on_error is not None:
+            task.signals.failed.connect(on_error)
+        if on_progress is not None:
+            task.signals.progress.connect(on_progress)
+        if on_cancelled is not None:
+            task.signals.cancelled.connect(on_cancelled)
+        self._running.add(task)
+        task.signals.finished.connect(lambda: self._running.discard(task))
+        (self._writes if write else self._reads).start(task)
+        return task
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._running)
+
+    def wait(self, msecs: int = 30000) -> bool:
+        """Block until every task ended (closing the window, tests)."""
+        return self._reads.waitForDone(msecs) and self._writes.waitForDone(msecs)
