@@ -1,12 +1,28 @@
-"""caselog.stats: the Wilson score interval against values worked out by hand and published tables."""
+"""caselog.stats: Wilson intervals, rates, quartiles and Kaplan-Meier against values worked out by hand."""
 
 from __future__ import annotations
 
 import math
+import statistics
+from collections import Counter
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from caselog.stats import Z_95, wilson_interval
+from caselog.stats import (
+    EMPTY_QUARTILES,
+    Z_95,
+    Observation,
+    Quartiles,
+    kaplan_meier,
+    median,
+    quantile,
+    rate,
+    summarize,
+    summarize_counts,
+    wilson_interval,
+)
 
 
 def _by_hand(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
@@ -77,3 +93,170 @@ def test_a_larger_z_gives_a_wider_interval() -> None:
 def test_impossible_counts_are_refused(k: int, n: int, z: float) -> None:
     with pytest.raises(ValueError):
         wilson_interval(k, n, z)
+
+
+# ---- rates ----------------------------------------------------------------------------------------------
+
+
+def test_rate_carries_the_proportion_and_its_wilson_interval() -> None:
+    r = rate(3, 40)
+    assert (r.events, r.n, r.proportion) == (3, 40, 0.075)
+    assert (r.lower, r.upper) == pytest.approx((0.025836, 0.198642), abs=2e-6)
+
+
+def test_a_rate_of_no_cases_is_blank_not_zero() -> None:
+    r = rate(0, 0)
+    assert r.proportion is None and (r.lower, r.upper) == (0.0, 1.0)
+
+
+def test_a_rate_refuses_impossible_counts() -> None:
+    with pytest.raises(ValueError):
+        rate(5, 4)
+
+
+# ---- quartiles (Hyndman-Fan type 7) ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        # h = 3p: Q1 at h=0.75 -> 1 + 0.75 * 1; median at 1.5 -> 2.5; Q3 at 2.25 -> 3.25.
+        ([1, 2, 3, 4], Quartiles(4, 1, 1.75, 2.5, 3.25, 4)),
+        # h = 5p: Q1 at 1.25 -> 15 + 0.25 * 21 = 20.25; median at 2.5 -> (36 + 39) / 2; Q3 at 3.75 -> 39.75.
+        ([7, 15, 36, 39, 40, 41], Quartiles(6, 7, 20.25, 37.5, 39.75, 41)),
+        # Odd n, given unsorted: h = 2p: Q1 at 0.5 -> 1.5, median the middle value, Q3 at 1.5 -> 2.5.
+        ([3, 1, 2], Quartiles(3, 1, 1.5, 2, 2.5, 3)),
+        # h = 4p lands on whole numbers: Q1 = x[1], median = x[2], Q3 = x[3].
+        ([10, 20, 30, 40, 50], Quartiles(5, 10, 20, 30, 40, 50)),
+        ([5], Quartiles(1, 5, 5, 5, 5, 5)),
+        # Ties: 2, 2, 2, 10 -> Q1 at 0.75 and median at 1.5 fall between twos; Q3 at 2.25 -> 2 + 0.25 * 8 = 4.
+        ([2, 10, 2, 2], Quartiles(4, 2, 2, 2, 4, 10)),
+    ],
+)
+def test_quartiles_match_hand_computed_values(values: list[int], expected: Quartiles) -> None:
+    assert summarize(values) == expected
+    assert summarize_counts(Counter(values)) == expected
+
+
+def test_no_values_give_a_blank_summary() -> None:
+    assert summarize([]) == EMPTY_QUARTILES == summarize_counts({})
+    assert summarize_counts({7: 0}) == EMPTY_QUARTILES
+    assert median([]) is None
+
+
+def test_median_of_an_even_count_is_the_mean_of_the_middle_two() -> None:
+    assert median([4, 1, 3, 2]) == 2.5
+
+
+def test_quantile_at_the_ends_is_the_minimum_and_maximum() -> None:
+    assert quantile([1, 5, 9], 0.0) == 1 and quantile([1, 5, 9], 1.0) == 9
+    assert quantile([1, 5, 9], 0.9) == pytest.approx(8.2)  # h = 1.8: 5 + 0.8 * 4
+
+
+@pytest.mark.parametrize("p", [-0.1, 1.5])
+def test_quantile_refuses_p_outside_zero_to_one(p: float) -> None:
+    with pytest.raises(ValueError):
+        quantile([1, 2], p)
+
+
+def test_quantile_of_nothing_is_refused() -> None:
+    with pytest.raises(ValueError):
+        quantile([], 0.5)
+
+
+def test_negative_counts_are_refused() -> None:
+    with pytest.raises(ValueError):
+        summarize_counts({3: -1})
+
+
+@given(st.lists(st.integers(min_value=0, max_value=100), min_size=2, max_size=60))
+def test_quartiles_agree_with_pythons_inclusive_method(values: list[int]) -> None:
+    """statistics.quantiles(method="inclusive") is type 7 too: an independent implementation to agree with."""
+    q1, med, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    got = summarize(values)
+    assert (got.q1, got.median, got.q3) == pytest.approx((q1, med, q3), abs=1e-9)
+    assert summarize_counts(Counter(values)) == got
+
+
+# ---- Kaplan-Meier ---------------------------------------------------------------------------------------
+
+# Freireich et al. (1963), 6-MP arm, weeks of remission; False marks a censored time. The textbook example
+# (Kleinbaum & Klein, Survival Analysis, ch. 2) with events and censorings tied at 6 and at 10 weeks.
+SIX_MP = [
+    (6, True), (6, True), (6, True), (6, False), (7, True), (9, False), (10, True), (10, False), (11, False),
+    (13, True), (16, True), (17, False), (19, False), (20, False), (22, True), (23, True), (25, False),
+    (32, False), (32, False), (34, False), (35, False),
+]  # fmt: skip
+
+
+def test_kaplan_meier_reproduces_the_textbook_table() -> None:
+    km = kaplan_meier(SIX_MP)
+    assert (km.n, km.events, km.censored) == (21, 9, 12)
+    events = [(s.time, s.at_risk, s.events, s.censored, round(s.survival, 4)) for s in km.steps if s.events]
+    assert events == [
+        (6, 21, 3, 1, 0.8571),  # 18/21
+        (7, 17, 1, 0, 0.8067),  # x 16/17
+        (10, 15, 1, 1, 0.7529),  # x 14/15
+        (13, 12, 1, 0, 0.6902),  # x 11/12
+        (16, 11, 1, 0, 0.6275),  # x 10/11
+        (22, 7, 1, 0, 0.5378),  # x 6/7
+        (23, 6, 1, 0, 0.4482),  # x 5/6
+    ]
+    censor_only = [(s.time, s.at_risk, s.censored) for s in km.steps if not s.events]
+    assert censor_only == [(9, 16, 1), (11, 13, 1), (17, 10, 1), (19, 9, 1), (20, 8, 1), (25, 5, 1), (32, 4, 2),
+                           (34, 2, 1), (35, 1, 1)]  # fmt: skip
+    assert km.median == 23
+
+
+def test_kaplan_meier_reads_survival_and_numbers_at_risk_between_steps() -> None:
+    km = kaplan_meier(SIX_MP)
+    assert km.survival_at(0) == 1.0
+    assert km.survival_at(5.9) == 1.0
+    assert km.survival_at(6) == pytest.approx(18 / 21)
+    assert km.survival_at(12) == pytest.approx(18 / 21 * 16 / 17 * 14 / 15)
+    assert km.survival_at(100) == pytest.approx(0.448179, abs=1e-6)
+    assert [km.at_risk(t) for t in (0, 6, 6.5, 12, 23, 35, 36)] == [21, 21, 17, 12, 6, 1, 0]
+
+
+def test_an_event_and_a_censoring_at_the_same_time_count_the_event_first() -> None:
+    # At t=2 three are at risk (the censored one too): S = 2/3. Censoring first would give 1/2.
+    km = kaplan_meier([(2, True), (2, False), (3, True)])
+    assert [(s.time, s.at_risk, s.events, s.censored) for s in km.steps] == [(2, 3, 1, 1), (3, 1, 1, 0)]
+    assert km.steps[0].survival == pytest.approx(2 / 3)
+    assert km.steps[1].survival == 0.0
+    assert km.median == 3
+
+
+def test_median_is_the_first_time_at_or_below_one_half() -> None:
+    km = kaplan_meier([Observation(1, True), Observation(2, True), Observation(3, True), Observation(4, True)])
+    assert [s.survival for s in km.steps] == [0.75, 0.5, 0.25, 0.0]
+    assert km.median == 2
+
+
+def test_median_not_reached_is_none() -> None:
+    km = kaplan_meier([(1, True), (5, False), (6, False)])
+    assert km.steps[-1].survival == pytest.approx(2 / 3)
+    assert km.median is None
+
+
+def test_all_censored_keeps_survival_at_one() -> None:
+    km = kaplan_meier([(4, False), (1, False), (4, False)])
+    assert [(s.time, s.at_risk, s.censored, s.survival) for s in km.steps] == [(1, 3, 1, 1.0), (4, 2, 2, 1.0)]
+    assert km.events == 0 and km.median is None
+
+
+def test_no_observations_give_an_empty_curve() -> None:
+    km = kaplan_meier([])
+    assert (km.n, km.events, km.steps, km.median) == (0, 0, (), None)
+    assert km.survival_at(10) == 1.0 and km.at_risk(0) == 0
+
+
+def test_an_event_at_time_zero_counts() -> None:
+    km = kaplan_meier([(0, True), (5, False)])
+    assert km.steps[0].survival == 0.5 and km.median == 0
+
+
+@pytest.mark.parametrize("time", [-1.0, math.inf, math.nan])
+def test_impossible_times_are_refused(time: float) -> None:
+    with pytest.raises(ValueError):
+        kaplan_meier([(time, True)])
