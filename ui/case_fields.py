@@ -59,6 +59,13 @@ def normalize_time(text: str) -> str | None:
     return f"{hours:02d}:{minutes:02d}"
 
 
+class DateEdit(QDateEdit):
+    """A date field that Tab leaves (Qt's default walks year, month, day first); arrows and typing edit it."""
+
+    def focusNextPrevChild(self, next: bool) -> bool:
+        return QWidget.focusNextPrevChild(self, next)
+
+
 def _qdate(day: dt.date) -> QDate:
     return QDate(day.year, day.month, day.day)
 
@@ -135,7 +142,7 @@ class CaseFields(QWidget):
         self.birth_date = _line("Birth date", "YYYY-MM-DD")
         self.sex = _combo("Sex", vocab.SEXES)
         # procedure
-        self.procedure_date = QDateEdit()
+        self.procedure_date = DateEdit()
         self.procedure_date.setCalendarPopup(True)
         self.procedure_date.setDisplayFormat("yyyy-MM-dd")
         self.procedure_date.setAccessibleName("Procedure date")

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 from pytestqt.qtbot import QtBot
 
@@ -94,13 +94,13 @@ def test_clicking_a_header_sorts_in_the_database(window: MainWindow, qtbot: QtBo
     header = window.table.horizontalHeader()
     x = header.sectionViewportPosition(COL_PATIENT) + 10
     with qtbot.waitSignal(window.model.loaded):
-        qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=header.rect().center().__class__(x, 5))
+        qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x, 5))
     names = [r.patient_name for r in rows(window)]
     expected = [r.patient_name for r in window.services.cases.query(sort="patient", limit=PAGE_SIZE)]
     assert window.model.sort_key == "patient"
     assert names == expected and names != [r.patient_name for r in window.services.cases.query(limit=PAGE_SIZE)]
     with qtbot.waitSignal(window.model.loaded):
-        qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=header.rect().center().__class__(x, 5))
+        qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x, 5))
     assert window.model.descending
     assert rows(window)[0].patient_name >= rows(window)[-1].patient_name
 
