@@ -122,6 +122,14 @@ OUTCOME_COLUMNS = (
 )
 
 
+class _OuterLayout(QVBoxLayout):
+    """Wrapped message lines would make the scroll area ask for the height of every size hint at once, and
+    scroll on a laptop screen; the minimum sizes are enough for the layout to share the room."""
+
+    def hasHeightForWidth(self) -> bool:
+        return False
+
+
 class CaseFields(QWidget):
     """Every contract field of one case. `edited(key)` fires when the user changes the field answering for `key`."""
 
@@ -264,7 +272,6 @@ class CaseFields(QWidget):
         self._add(cf, "ICD-10", "diagnosis_codes", self.diagnosis_codes)
         middle = QVBoxLayout()
         middle.addWidget(levels, 1)
-        middle.addWidget(codes)
 
         timing, tf = self._form("Timing")
         self._add(tf, "Start", "start_time", self.start_time)
@@ -288,6 +295,7 @@ class CaseFields(QWidget):
         left = QVBoxLayout()
         left.addWidget(patient)
         left.addWidget(procedure)
+        left.addWidget(codes)
         left.addStretch(1)
         right = QVBoxLayout()
         right.addWidget(timing)
@@ -313,7 +321,7 @@ class CaseFields(QWidget):
         self.tabs.setMinimumHeight(160)
         self.tabs.setMaximumHeight(190)
 
-        outer = QVBoxLayout(self)
+        outer = _OuterLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addLayout(top, 1)
         outer.addWidget(self.tabs)

@@ -36,6 +36,10 @@ class LevelPicker(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setFixedSize(self.sizeHint())
         self.setAccessibleName("Spine level picker")
+        self.setToolTip(
+            "Seen from behind, as the patient lies prone: L is the patient's left.\n"
+            "Click L or R for one side, the level's name for both. Keys: Up/Down, Left/Right, Space."
+        )
         self.setMouseTracking(False)
         self._describe()
 
@@ -238,6 +242,13 @@ class LevelPicker(QWidget):
         p.end()
 
 
+class _SpineScroll(QScrollArea):
+    """Asks for about a dozen joints of height, so the form fits a laptop screen; it grows when there is room."""
+
+    def sizeHint(self) -> QSize:
+        return QSize(super().sizeHint().width(), HEADER_HEIGHT + 9 * ROW_HEIGHT + 4)
+
+
 class LevelPickerPanel(QWidget):
     """The picker in a scroll area that opens on the lumbar spine, with the chosen levels written out below."""
 
@@ -246,7 +257,7 @@ class LevelPickerPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.picker = LevelPicker()
-        self.scroll = QScrollArea()
+        self.scroll = _SpineScroll()
         self.scroll.setWidget(self.picker)
         self.scroll.setFrameShape(QFrame.Shape.StyledPanel)
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)

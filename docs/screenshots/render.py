@@ -1,0 +1,117 @@
+"""Renders the desktop app offscreen to PNG files in this folder: `python docs/screenshots/render.py`.
+
+Uses a throwaway database and data folder with 300 demo cases (seeded, so the pictures are stable).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent.parent))
+
+
+def main() -> int:
+    home = Path(tempfile.mkdtemp(prefix="caselog-shots-"))
+    os.environ["CASELOG_HOME"] = str(home)
+    os.environ.pop("CASELOG_DB", None)
+
+    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from caselog.db.schema import open_database
+    from caselog.demo import generate_cases
+    from caselog.service import CaseService
+    from caselog.settings import Settings
+    from ui.case_form import CaseForm
+    from ui.main_window import MainWindow
+    from ui.services import AppSettings, Services
+    from ui.tasks import TaskRunner
+
+    app = QApplication.instance() or QApplication([])
+    app.setStyle("Fusion")
+
+    def settle(window: MainWindow) -> None:
+        loop = QEventLoop()
+        window.model.loaded.connect(loop.quit)
+        QTimer.singleShot(10000, loop.quit)
+        loop.exec()
+        for _ in range(5):
+            app.processEvents()
+
+    def shoot(widget: object, name: str) -> None:
+        for _ in range(5):
+            app.processEvents()
+        widget.grab().save(str(HERE / name))  # type: ignore[attr-defined]
+        print("wrote", HERE / name)
+
+    settings = AppSettings(Settings(facility_name="Riverside Spine Center", default_surgeon="Dr. Amara Okafor"))
+    empty_db = open_database(home / "empty.sqlite3")
+    empty = MainWindow(Services(CaseService(empty_db), TaskRunner(app), str(home / "empty.sqlite3")), settings)
+    empty.resize(1366, 740)
+    empty.show()
+    settle(empty)
+    shoot(empty, "greeting.png")
+    empty.close()
+
+    db = open_database(home / "demo.sqlite3")
+    service = CaseService(db)
+    service.add_records(generate_cases(300, seed=7))
+    window = MainWindow(Services(service, TaskRunner(app), str(home / "demo.sqlite3")), settings)
+    window.resize(1366, 740)
+    window.show()
+    settle(window)
+    window.table.selectRow(2)
+    shoot(window, "main-window.png")
+    print("sort indicator", window.table.horizontalHeader().sortIndicatorSection(), window.model.sort_key)
+
+    form = CaseForm(window.services, settings, parent=window)
+    form.resize(1300, 720)  # the offscreen screen is 800x800; this is the size it opens at on a 1366x768 laptop
+    form.show()
+    f = form.fields
+    f.mrn.setText("X1")
+    form._edited("patient.mrn")
+    f.family_name.setText("Nguyễn")
+    f.given_name.setText("Thi Lan")
+    f.birth_date.setText("1958-03-14")
+    f.sex.setCurrentIndex(f.sex.findData("female"))
+    f.procedure.setCurrentIndex(f.procedure.findData("endoscopic_rhizotomy"))
+    f.levels.set_levels([{"level": "L4-L5", "side": "bilateral"}, {"level": "L5-S1", "side": "bilateral"}])
+    f.start_time.setText("08:10")
+    f.end_time.setText("09:05")
+    f.anesthesia_type.setCurrentIndex(f.anesthesia_type.findData("local_sedation"))
+    form._sync_sedation()
+    f.sedation.setCurrentIndex(f.sedation.findData("moderate"))
+    f.asa_class.setCurrentIndex(f.asa_class.findData("II"))
+    f.disposition.setCurrentIndex(f.disposition.findData("same_day_discharge"))
+    f.diagnosis_codes.setText("M47.816")
+    for key in ("patient.family_name", "procedure", "levels", "start_time", "end_time", "anesthesia.type"):
+        form._edited(key)
+    shoot(form, "case-form.png")
+    f.levels.picker.setFocus()
+    shoot(f.levels, "level-picker.png")
+
+    f.birth_date.setText("1958-13-40")
+    form._edited("patient.birth_date")
+    f.end_time.setText("07:50")
+    form._edited("end_time")
+    f.cpt_codes.setText("64635 6463")
+    form._edited("cpt_codes")
+    f.levels.set_levels([{"level": "C1-C2", "side": "left"}])
+    form._edited("levels")
+    shoot(form, "case-form-errors.png")
+    form.dirty = False
+    form.reject()
+    window.close()
+    window.services.tasks.wait()
+    db.close()
+    empty_db.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
