@@ -71,6 +71,10 @@ class CaseService:
         self.actor = actor
         self._today = today
 
+    def today(self) -> dt.date:
+        """The date the service judges "the future" by; forms validate with the same clock."""
+        return self._today()
+
     @property
     def _who(self) -> str | None:
         return self.actor.username if self.actor else None
