@@ -222,20 +222,26 @@ def kaplan_meier(observations: Iterable[Observation | tuple[float, bool]]) -> Ka
     """
     events_at: dict[float, int] = defaultdict(int)
     censored_at: dict[float, int] = defaultdict(int)
-    n = 0
     for item in observations:
         time, event = (item.time, item.event) if isinstance(item, Observation) else item
+        (events_at if event else censored_at)[time] += 1
+    return kaplan_meier_counts(events_at, censored_at)
+
+
+def kaplan_meier_counts(events_at: Mapping[float, int], censored_at: Mapping[float, int]) -> KaplanMeier:
+    """The same estimate from counts per time ({time: events}, {time: censorings}), for many subjects."""
+    for time, count in (*events_at.items(), *censored_at.items()):
         if not math.isfinite(time) or time < 0:
             raise ValueError(f"survival times must be finite and not negative, got {time}")
-        n += 1
-        if event:
-            events_at[time] += 1
-        else:
-            censored_at[time] += 1
+        if count < 0:
+            raise ValueError(f"counts must not be negative, got {count} at {time}")
+    n = sum(events_at.values()) + sum(censored_at.values())
     steps: list[SurvivalStep] = []
     at_risk = n
     survival = 1.0
-    for time in sorted(events_at.keys() | censored_at.keys()):
+    for time in sorted(
+        t for t in events_at.keys() | censored_at.keys() if events_at.get(t, 0) or censored_at.get(t, 0)
+    ):
         d, c = events_at.get(time, 0), censored_at.get(time, 0)
         if d:
             survival *= 1.0 - d / at_risk

@@ -1,0 +1,479 @@
+"""The dashboard's numbers for every role that may view cases, as frozen dataclasses the desktop app charts.
+
+Counts per month, complication rates with Wilson intervals, durations and pain scores as quartiles, and
+durability of relief after ablations and rhizotomies as Kaplan-Meier curves. Everything is computed from
+grouped SQL (frequency tables, not every value), so 100,000 cases take a fraction of a second; each
+result also gives `table()`: the numbers behind its chart. No Qt here.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from caselog import stats, vocab
+from caselog.db import store
+from caselog.records import CaseFilter
+from caselog.service import CaseService
+
+#: Procedures whose relief is followed to the next treatment at the same level and side.
+DURABILITY_PROCEDURES: tuple[str, ...] = ("radiofrequency_ablation", "endoscopic_rhizotomy")
+#: Times (months) at which the number still at risk is printed under the curves.
+AT_RISK_MONTHS: tuple[int, ...] = (6, 12, 24, 36)
+DAYS_PER_MONTH = 365.25 / 12
+#: Measures summarised by timepoint: the pain scales and the disability index.
+SCORE_MEASURES: tuple[str, ...] = ("nrs_back", "nrs_leg", "odi")
+
+Cell = str | int | float | dt.date | None
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """The numbers behind a chart: headings and rows of plain values (numbers stay numbers, so they sort)."""
+
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+
+
+def _ordered(procedures: Iterable[str]) -> tuple[str, ...]:
+    """Procedures in the contract's order (the order of every legend), unknown keys last."""
+    order = {key: i for i, key in enumerate(vocab.PROCEDURES)}
+    return tuple(sorted(set(procedures), key=lambda p: (order.get(p, len(order)), p)))
+
+
+def _label(procedure: str) -> str:
+    return vocab.label(vocab.PROCEDURES, procedure)
+
+
+# ---- cases per month -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MonthCount:
+    month: dt.date  # the first day of the month
+    procedure: str
+    cases: int
+
+
+@dataclass(frozen=True, slots=True)
+class CasesPerMonth:
+    """Every month of the range (months without cases included, as zeros) times every procedure seen."""
+
+    months: tuple[dt.date, ...]
+    procedures: tuple[str, ...]
+    counts: tuple[MonthCount, ...]  # month-major, procedures in `procedures` order
+
+    def count(self, month: dt.date, procedure: str) -> int:
+        return next((c.cases for c in self.counts if c.month == month and c.procedure == procedure), 0)
+
+    def table(self) -> Table:
+        by_key = {(c.month, c.procedure): c.cases for c in self.counts}
+        rows: list[tuple[Cell, ...]] = []
+        for m in self.months:
+            counts = [by_key.get((m, p), 0) for p in self.procedures]
+            rows.append((m.strftime("%Y-%m"), *counts, sum(counts)))
+        return Table("Cases per month", ("Month", *(_label(p) for p in self.procedures), "All"), tuple(rows))
+
+
+def _month(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def _months(first: dt.date, last: dt.date) -> list[dt.date]:
+    months: list[dt.date] = []
+    month = _month(first)
+    while month <= last:
+        months.append(month)
+        month = (month + dt.timedelta(days=32)).replace(day=1)
+    return months
+
+
+# ---- complication rates ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ComplicationRate:
+    """Cases with at least one complication among all cases of a procedure (a case counts once however many
+    it had, so the rate is a proportion and its Wilson interval is valid); `complications` is the total."""
+
+    procedure: str
+    cases: int
+    cases_with_complications: int
+    complications: int
+    rate: stats.Rate
+
+
+@dataclass(frozen=True, slots=True)
+class ComplicationRates:
+    rows: tuple[ComplicationRate, ...]
+
+    def table(self) -> Table:
+        rows = tuple(
+            (_label(r.procedure), r.cases, r.cases_with_complications, r.complications,
+             _percent(r.rate.proportion), _percent(r.rate.lower) if r.cases else None,
+             _percent(r.rate.upper) if r.cases else None)
+            for r in self.rows
+        )  # fmt: skip
+        columns = ("Procedure", "Cases", "Cases with complications", "Complications", "Rate %", "95% CI low %",
+                   "95% CI high %")  # fmt: skip
+        return Table("Complication rate by procedure (95% Wilson interval)", columns, rows)
+
+
+def _percent(value: float | None) -> float | None:
+    return None if value is None else round(100 * value, 1)
+
+
+# ---- durations and scores --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DurationSummary:
+    procedure: str
+    minutes: stats.Quartiles
+
+
+@dataclass(frozen=True, slots=True)
+class Durations:
+    """Procedure duration in minutes; quartiles are type 7 (see `caselog.stats.Quartiles`)."""
+
+    rows: tuple[DurationSummary, ...]
+
+    def table(self) -> Table:
+        rows = tuple((_label(r.procedure), *_quartile_cells(r.minutes)) for r in self.rows)
+        return Table("Duration by procedure (minutes)", ("Procedure", *QUARTILE_COLUMNS), rows)
+
+
+QUARTILE_COLUMNS = ("n", "Minimum", "Q1", "Median", "Q3", "Maximum")
+
+
+def _quartile_cells(q: stats.Quartiles) -> tuple[Cell, ...]:
+    return (q.n, q.minimum, q.q1, q.median, q.q3, q.maximum)
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreSummary:
+    procedure: str
+    timepoint: str
+    measure: str  # nrs_back, nrs_leg or odi
+    scores: stats.Quartiles
+
+
+@dataclass(frozen=True, slots=True)
+class PainScores:
+    """Scores by procedure, timepoint and measure; only combinations with at least one score are present."""
+
+    rows: tuple[ScoreSummary, ...]
+
+    def get(self, procedure: str, timepoint: str, measure: str) -> stats.Quartiles:
+        found = (
+            r.scores for r in self.rows if (r.procedure, r.timepoint, r.measure) == (procedure, timepoint, measure)
+        )
+        return next(found, stats.EMPTY_QUARTILES)
+
+    def table(self) -> Table:
+        rows = tuple(
+            (_label(r.procedure), vocab.label(vocab.TIMEPOINTS, r.timepoint),
+             vocab.label(vocab.OUTCOME_MEASURE_LABELS, r.measure), *_quartile_cells(r.scores))
+            for r in self.rows
+        )  # fmt: skip
+        return Table("Pain and disability scores by timepoint", ("Procedure", "Timepoint", "Measure",
+                                                                 *QUARTILE_COLUMNS), rows)  # fmt: skip
+
+
+# ---- durability of relief --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AtRisk:
+    months: int
+    days: int
+    at_risk: int
+    survival: float  # share of treated sides not yet repeated at that time
+
+
+@dataclass(frozen=True, slots=True)
+class DurabilityCurve:
+    """Time from a procedure to the next ablation or rhizotomy at the same level and side (days).
+
+    The unit is one treated side of one level in one case (a bilateral level is two sides); `patients`
+    says how many people they come from. Sides of one patient are not independent, so read `n` as
+    treated sides, not as patients.
+    """
+
+    procedure: str
+    n: int
+    patients: int
+    repeats: int
+    censored: int
+    curve: stats.KaplanMeier
+    median_days: float | None
+    at_risk: tuple[AtRisk, ...]
+
+    @property
+    def median_months(self) -> float | None:
+        return None if self.median_days is None else round(self.median_days / DAYS_PER_MONTH, 1)
+
+    def table(self) -> Table:
+        """The curve's steps: what a reviewer checks the chart against."""
+        rows = tuple(
+            (int(s.time), round(s.time / DAYS_PER_MONTH, 1), s.at_risk, s.events, s.censored, round(s.survival, 4))
+            for s in self.curve.steps
+        )
+        columns = ("Days", "Months", "At risk", "Repeats", "Censored", "Not yet repeated")
+        return Table(f"Durability of relief: {_label(self.procedure)}", columns, rows)
+
+
+@dataclass(frozen=True, slots=True)
+class Durability:
+    curves: tuple[DurabilityCurve, ...]  # one per procedure in DURABILITY_PROCEDURES with any case
+
+    def curve(self, procedure: str) -> DurabilityCurve | None:
+        return next((c for c in self.curves if c.procedure == procedure), None)
+
+    def table(self) -> Table:
+        columns = ("Procedure", "Treated sides", "Patients", "Repeats", "Censored", "Median days", "Median months",
+                   *(f"At risk {m} months" for m in AT_RISK_MONTHS))  # fmt: skip
+        rows = tuple(
+            (_label(c.procedure), c.n, c.patients, c.repeats, c.censored, c.median_days, c.median_months,
+             *(a.at_risk for a in c.at_risk))
+            for c in self.curves
+        )  # fmt: skip
+        return Table("Durability of relief: time to repeat treatment at the same level and side", columns, rows)
+
+
+@dataclass(frozen=True, slots=True)
+class Dashboard:
+    """The whole dashboard, read from one snapshot so every chart counts the same cases."""
+
+    case_filter: CaseFilter
+    cases: int
+    cases_per_month: CasesPerMonth
+    complication_rates: ComplicationRates
+    durations: Durations
+    pain_scores: PainScores
+    durability: Durability
+
+    def tables(self) -> tuple[Table, ...]:
+        return (
+            self.cases_per_month.table(),
+            self.complication_rates.table(),
+            self.durations.table(),
+            self.pain_scores.table(),
+            self.durability.table(),
+            *(c.table() for c in self.durability.curves),
+        )
+
+
+# ---- the service -----------------------------------------------------------------------------------------
+
+
+class DashboardService:
+    """Dashboard figures for the cases a `CaseFilter` selects (the UI passes date range and surgeon).
+
+    Every call goes through `CaseService.count` first, so the roles table applies (an administrator is
+    refused and the refusal audited) exactly as for the case list. `today` is where follow-up without
+    a repeat or a follow-up visit ends; injectable for tests.
+    """
+
+    def __init__(self, service: CaseService, *, today: Callable[[], dt.date] = dt.date.today) -> None:
+        self._service = service
+        self._today = today
+
+    def _checked(self, case_filter: CaseFilter | None) -> tuple[CaseFilter, int]:
+        f = case_filter or CaseFilter()
+        return f, self._service.count(f)
+
+    def build(self, case_filter: CaseFilter | None = None) -> Dashboard:
+        f, cases = self._checked(case_filter)
+        with self._service.db.read() as session:
+            return Dashboard(
+                case_filter=f,
+                cases=cases,
+                cases_per_month=_cases_per_month(session, f, self._today()),
+                complication_rates=_complication_rates(session, f),
+                durations=_durations(session, f),
+                pain_scores=_pain_scores(session, f),
+                durability=_durability(session, f, self._today()),
+            )
+
+    def cases_per_month(self, case_filter: CaseFilter | None = None) -> CasesPerMonth:
+        f, _ = self._checked(case_filter)
+        with self._service.db.read() as session:
+            return _cases_per_month(session, f, self._today())
+
+    def complication_rates(self, case_filter: CaseFilter | None = None) -> ComplicationRates:
+        f, _ = self._checked(case_filter)
+        with self._service.db.read() as session:
+            return _complication_rates(session, f)
+
+    def durations(self, case_filter: CaseFilter | None = None) -> Durations:
+        f, _ = self._checked(case_filter)
+        with self._service.db.read() as session:
+            return _durations(session, f)
+
+    def pain_scores(self, case_filter: CaseFilter | None = None) -> PainScores:
+        f, _ = self._checked(case_filter)
+        with self._service.db.read() as session:
+            return _pain_scores(session, f)
+
+    def durability(self, case_filter: CaseFilter | None = None) -> Durability:
+        f, _ = self._checked(case_filter)
+        with self._service.db.read() as session:
+            return _durability(session, f, self._today())
+
+
+cases_t = store.cases_t
+C = cases_t.c  # the cases table's columns
+
+
+def _cases_per_month(session: Session, f: CaseFilter, today: dt.date) -> CasesPerMonth:
+    # Grouped by day, not month: date functions differ between SQLite and PostgreSQL, days are few enough.
+    stmt = store.filtered(select(C.procedure_date, C.procedure, func.count()), f).group_by(C.procedure_date,
+                                                                                          C.procedure)  # fmt: skip
+    counts: dict[tuple[dt.date, str], int] = defaultdict(int)
+    days: list[dt.date] = []
+    for day, procedure, n in session.execute(stmt):
+        counts[(_month(day), procedure)] += n
+        days.append(day)
+    if not days and (f.date_from is None or f.date_to is None):
+        return CasesPerMonth((), (), ())
+    # The filter's range when given (empty months are news too), else the months that have cases.
+    first = f.date_from or min(days)
+    last = min(f.date_to, today) if f.date_to is not None else max(days)
+    months = tuple(_months(first, max(last, first)))
+    procedures = _ordered(p for _, p in counts)
+    rows = tuple(MonthCount(m, p, counts.get((m, p), 0)) for m in months for p in procedures)
+    return CasesPerMonth(months, procedures, rows)
+
+
+def _complication_rates(session: Session, f: CaseFilter) -> ComplicationRates:
+    totals: dict[str, int] = dict(
+        session.execute(store.filtered(select(C.procedure, func.count()), f).group_by(C.procedure)).all()
+    )
+    comp = store.complications_t.c
+    with_events = {
+        procedure: (cases, events)
+        for procedure, cases, events in session.execute(
+            store.filtered(
+                select(C.procedure, func.count(func.distinct(comp.case_id)), func.count())
+                .select_from(store.complications_t)
+                .join(cases_t, C.id == comp.case_id),
+                f,
+            ).group_by(C.procedure)
+        )
+    }
+    rows = []
+    for procedure in _ordered(totals):
+        affected, events = with_events.get(procedure, (0, 0))
+        rows.append(
+            ComplicationRate(procedure, totals[procedure], affected, events, stats.rate(affected, totals[procedure]))
+        )
+    return ComplicationRates(tuple(rows))
+
+
+def _durations(session: Session, f: CaseFilter) -> Durations:
+    stmt = store.filtered(select(C.procedure, C.duration_minutes, func.count()), f).group_by(
+        C.procedure, C.duration_minutes
+    )
+    tables: dict[str, dict[float, int]] = defaultdict(dict)
+    for procedure, minutes, n in session.execute(stmt):
+        tables[procedure][minutes] = n
+    return Durations(tuple(DurationSummary(p, stats.summarize_counts(tables[p])) for p in _ordered(tables)))
+
+
+def _pain_scores(session: Session, f: CaseFilter) -> PainScores:
+    o = store.outcomes_t.c
+    columns = [o[m] for m in SCORE_MEASURES]
+    # One grouped pass for all measures: on SQLite the sort behind GROUP BY is the cost, so do it once.
+    stmt = store.filtered(
+        select(C.procedure, o.timepoint, *columns, func.count())
+        .select_from(store.outcomes_t)
+        .join(cases_t, C.id == o.case_id),
+        f,
+    ).group_by(C.procedure, o.timepoint, *columns)
+    tables: dict[tuple[str, str, str], dict[float, int]] = defaultdict(lambda: defaultdict(int))
+    for procedure, timepoint, *scores, n in session.execute(stmt):
+        for measure, score in zip(SCORE_MEASURES, scores, strict=True):
+            if score is not None:
+                tables[(procedure, timepoint, measure)][score] += n
+    timepoints = {t: i for i, t in enumerate(vocab.TIMEPOINTS)}
+    procedures = {p: i for i, p in enumerate(_ordered(p for p, _, _ in tables))}
+    keys = sorted(tables, key=lambda k: (procedures[k[0]], timepoints.get(k[1], 99), SCORE_MEASURES.index(k[2])))
+    return PainScores(tuple(ScoreSummary(p, t, m, stats.summarize_counts(tables[(p, t, m)])) for p, t, m in keys))
+
+
+#: A bilateral level treats the left and the right side: it repeats, and is repeated by, either.
+SIDES: dict[str, tuple[str, ...]] = {"left": ("left",), "right": ("right",), "bilateral": ("left", "right")}
+
+
+def _durability(session: Session, f: CaseFilter, today: dt.date) -> Durability:
+    """Kaplan-Meier time to the next ablation or rhizotomy at the same patient, level and side.
+
+    The filter chooses the index procedures; repeats are looked for among all cases, because a repeat
+    by another surgeon or after the date range still ends the relief. The next treatment must fall on a
+    later day (two entries on one day are one treatment). Without a repeat, a side is censored at its
+    case's last follow-up score, or today when the case has none.
+    """
+    lv = store.levels_t.c
+    treated = session.execute(
+        select(C.id, C.patient_id, C.procedure_date, C.procedure, lv.level, lv.side)
+        .select_from(store.levels_t)
+        .join(cases_t, C.id == lv.case_id)
+        .where(C.procedure.in_(DURABILITY_PROCEDURES))
+    ).all()
+    index_ids = store.filtered(select(C.id).where(C.procedure.in_(DURABILITY_PROCEDURES)), f)
+    chosen = set(session.execute(index_ids).scalars())
+    o = store.outcomes_t.c
+    last_seen: dict[int, int] = {
+        case_id: day.toordinal()
+        for case_id, day in session.execute(
+            select(o.case_id, func.max(o.date))
+            .where(o.timepoint != "baseline", o.case_id.in_(index_ids))
+            .group_by(o.case_id)
+        )
+    }
+    # Per patient, level and side: the days (ordinals) it was treated, sorted, to find each one's successor.
+    treatment_days: dict[tuple[int, str, str], list[int]] = defaultdict(list)
+    for _, patient_id, day, _, level, side in treated:
+        for s in SIDES[side]:
+            treatment_days[(patient_id, level, s)].append(day.toordinal())
+    for days in treatment_days.values():
+        days.sort()
+    repeats: dict[str, dict[float, int]] = defaultdict(lambda: defaultdict(int))
+    censored: dict[str, dict[float, int]] = defaultdict(lambda: defaultdict(int))
+    patients: dict[str, set[int]] = defaultdict(set)
+    now = today.toordinal()
+    for case_id, patient_id, day, procedure, level, side in treated:
+        if case_id not in chosen:
+            continue
+        patients[procedure].add(patient_id)
+        start = day.toordinal()
+        for s in SIDES[side]:
+            days = treatment_days[(patient_id, level, s)]
+            later = bisect.bisect_right(days, start)
+            if later < len(days):
+                repeats[procedure][days[later] - start] += 1
+            else:
+                censored[procedure][max(0, last_seen.get(case_id, now) - start)] += 1
+    return Durability(
+        tuple(
+            _curve(p, stats.kaplan_meier_counts(repeats[p], censored[p]), len(patients[p])) for p in _ordered(patients)
+        )
+    )
+
+
+def _curve(procedure: str, km: stats.KaplanMeier, patients: int) -> DurabilityCurve:
+    at_risk = tuple(
+        AtRisk(m, days, km.at_risk(days), km.survival_at(days))
+        for m in AT_RISK_MONTHS
+        for days in [round(m * DAYS_PER_MONTH)]
+    )
+    return DurabilityCurve(procedure=procedure, n=km.n, patients=patients, repeats=km.events, censored=km.censored,
+                           curve=km, median_days=km.median, at_risk=at_risk)  # fmt: skip
