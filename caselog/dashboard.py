@@ -279,12 +279,12 @@ class DashboardService:
 
     Every call goes through `CaseService.count` first, so the roles table applies (an administrator is
     refused and the refusal audited) exactly as for the case list. `today` is where follow-up without
-    a repeat or a follow-up visit ends; injectable for tests.
+    a repeat or a follow-up visit ends: the service's own clock unless given.
     """
 
-    def __init__(self, service: CaseService, *, today: Callable[[], dt.date] = dt.date.today) -> None:
+    def __init__(self, service: CaseService, *, today: Callable[[], dt.date] | None = None) -> None:
         self._service = service
-        self._today = today
+        self._today = today or service.today
 
     def _checked(self, case_filter: CaseFilter | None) -> tuple[CaseFilter, int]:
         f = case_filter or CaseFilter()
