@@ -169,10 +169,13 @@ def _complications(c: _Clinic, procedure: str, day: dt.date) -> tuple[Complicati
     )
 
 
+def _sides(c: _Clinic) -> str:
+    return "bilateral" if c.rnd.random() < 0.6 else c.rnd.choice(["left", "right"])
+
+
 def _case(c: _Clinic, patient: Patient, procedure: str, day: dt.date, levels: list[str], region: str,
-          relief: int | None) -> CaseRecord:  # fmt: skip
+          relief: int | None, sides: str) -> CaseRecord:  # fmt: skip
     r = c.rnd
-    sides = "bilateral" if r.random() < 0.6 else r.choice(["left", "right"])
     treated = tuple(TreatedLevel(level, sides) for level in levels)
     low, high = DURATION[procedure]
     minutes = r.randint(low, high) + 10 * max(0, len(levels) - 1)
@@ -247,16 +250,18 @@ def _pathway(c: _Clinic, patient: Patient) -> list[CaseRecord]:
     if r.random() < 0.12:
         procedure = r.choices(["laminectomy", "laminotomy", "other"], weights=[45, 45, 10])[0]
         levels, region = c.levels(procedure)
-        return [_case(c, patient, procedure, day, levels, region, None)]
+        return [_case(c, patient, procedure, day, levels, region, None, _sides(c))]
     levels, region = c.levels("medial_branch_block")
-    cases = [_case(c, patient, "medial_branch_block", day, levels, region, None)]
+    # The block, the treatment and its repeats are at the same joints on the same side: the painful ones.
+    sides = _sides(c)
+    cases = [_case(c, patient, "medial_branch_block", day, levels, region, None, sides)]
     relief = r.choice([40, 60, 70, 80, 80, 90, 100])
     if relief < 50 or r.random() < 0.15:
         return cases
     treatment = "endoscopic_rhizotomy" if r.random() < 0.4 else "radiofrequency_ablation"
     day = day + dt.timedelta(days=r.randint(14, 60))
     while day <= c.until:
-        cases.append(_case(c, patient, treatment, day, levels, region, relief))
+        cases.append(_case(c, patient, treatment, day, levels, region, relief, sides))
         # Pain returns as the medial branch regrows: months after an ablation, years after a rhizotomy.
         months = r.gauss(9, 3) if treatment == "radiofrequency_ablation" else r.gauss(40, 12)
         day = day + dt.timedelta(days=max(120, int(months * 30.4)))
