@@ -1,0 +1,78 @@
+"""The desks: the print desk (OR coordinators), the quality desk (quality staff) and the dashboard (everyone).
+
+Each opens as its own window over the main window's services; opening one again brings the open one forward.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QWidget
+
+from ui.services import AppSettings, Services
+
+W = TypeVar("W", bound=QWidget)
+
+
+def _forward(window: QWidget) -> None:
+    window.setWindowState((window.windowState() & ~Qt.WindowState.WindowMinimized) | Qt.WindowState.WindowActive)
+    window.show()
+    window.raise_()
+    window.activateWindow()
+
+
+def _existing(parent: QWidget, kind: type[W]) -> W | None:
+    found = [w for w in parent.findChildren(kind) if w.parent() is parent]
+    return found[0] if found else None
+
+
+def open_print_desk(
+    parent: QWidget, services: Services, settings: AppSettings, *, case_numbers: list[str] | None = None
+) -> QWidget:
+    """The print desk, listing `case_numbers` (a selection from the case list) or else today's cases."""
+    from ui.desks.print_desk import PrintDesk
+
+    desk = _existing(parent, PrintDesk)
+    fresh = desk is None
+    if desk is None:
+        desk = PrintDesk(services, settings, parent)
+    if case_numbers:
+        desk.show_cases(case_numbers)
+    elif fresh:
+        desk.show_today()
+    _forward(desk)
+    return desk
+
+
+def open_quality_desk(
+    parent: QWidget, services: Services, settings: AppSettings, *, open_case: Callable[[str], None] | None = None
+) -> QWidget:
+    """The quality desk; its `open_case(str)` signal carries the case number of a row the user opens."""
+    from ui.desks.quality_desk import QualityDesk
+
+    desk = _existing(parent, QualityDesk)
+    if desk is None:
+        desk = QualityDesk(services, settings, parent)
+        if open_case is not None:
+            desk.open_case.connect(open_case)
+    else:
+        desk.refresh()
+    _forward(desk)
+    return desk
+
+
+def open_dashboard(parent: QWidget, services: Services, settings: AppSettings) -> QWidget:
+    from ui.desks.dashboard_desk import DashboardDesk
+
+    desk = _existing(parent, DashboardDesk)
+    if desk is None:
+        desk = DashboardDesk(services, settings, parent)
+    else:
+        desk.refresh()
+    _forward(desk)
+    return desk
+
+
+__all__ = ["open_dashboard", "open_print_desk", "open_quality_desk"]

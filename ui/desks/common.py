@@ -1,0 +1,284 @@
+"""What the three desks share: background jobs behind a cancellable progress dialog, date-range pickers,
+and a read-only table model for the numbers behind a chart."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QDate,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
+from PySide6.QtWidgets import QComboBox, QDateEdit, QHBoxLayout, QLabel, QProgressDialog, QWidget
+
+from ui.messages import show_error
+from ui.services import Services
+from ui.tasks import Progress, Task
+
+#: The same two roles as the case list (ui.case_model): the row object, and a real value to sort by.
+ROW_ROLE = Qt.ItemDataRole.UserRole + 1
+SORT_ROLE = Qt.ItemDataRole.UserRole + 2
+
+SHORT_PROCEDURES = {
+    "endoscopic_rhizotomy": "Endoscopic rhizotomy",
+    "radiofrequency_ablation": "RF ablation",
+    "medial_branch_block": "Medial branch block",
+    "laminectomy": "Laminectomy",
+    "laminotomy": "Laminotomy",
+    "other": "Other",
+}
+
+
+def to_qdate(day: dt.date) -> QDate:
+    return QDate(day.year, day.month, day.day)
+
+
+def from_qdate(day: QDate) -> dt.date:
+    return dt.date(day.year(), day.month(), day.day())
+
+
+def combo(name: str, items: Sequence[tuple[str, Any]]) -> QComboBox:
+    box = QComboBox()
+    box.setAccessibleName(name)
+    for label, key in items:
+        box.addItem(label, key)
+    box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+    return box
+
+
+def set_combo_items(box: QComboBox, first: tuple[str, Any], items: Sequence[tuple[str, Any]]) -> None:
+    """Replace a combo's entries, keeping the current choice when it is still there; emits nothing."""
+    current = box.currentData()
+    box.blockSignals(True)
+    box.clear()
+    box.addItem(*first)
+    for label, key in items:
+        box.addItem(label, key)
+    box.setCurrentIndex(max(box.findData(current), 0) if current is not None else 0)
+    box.blockSignals(False)
+
+
+def run_job(
+    parent: QWidget,
+    services: Services,
+    title: str,
+    work: Callable[[Progress], Any],
+    done: Callable[[Any], None],
+    *,
+    write: bool = False,
+    on_end: Callable[[str], None] | None = None,
+) -> Task:
+    """Run `work` in the background behind a progress dialog with Cancel (shown after 300 ms).
+
+    `on_end(message)` hears how it ended when it did not succeed ("cancelled: …" / "failed: …"), so the
+    desk can say so where the user looks; a failure is also shown in a message box.
+    """
+    progress = QProgressDialog(title, "Cancel", 0, 0, parent)
+    progress.setWindowTitle(title.rstrip("…"))
+    progress.setWindowModality(Qt.WindowModality.WindowModal)
+    progress.setMinimumDuration(300)
+    progress.setAutoClose(False)
+    progress.setAutoReset(False)
+    progress.setAccessibleName(title)
+    name = title.rstrip("…")
+
+    def finish() -> None:
+        progress.close()
+        progress.deleteLater()
+
+    def report(n: int, total: int, message: str) -> None:
+        progress.setMaximum(max(total, 1))
+        progress.setValue(min(n, max(total, 1)))
+        progress.setLabelText(message)
+
+    def succeeded(result: Any) -> None:
+        finish()
+        done(result)
+
+    def failed(exc: BaseException) -> None:
+        finish()
+        if on_end is not None:
+            on_end(f"{name} failed; nothing was written.")
+        show_error(parent, f"{name} did not finish", exc)
+
+    def cancelled() -> None:
+        finish()
+        if on_end is not None:
+            on_end(f"{name}: cancelled; nothing was written.")
+
+    task = services.tasks.run(
+        work, on_result=succeeded, on_error=failed, on_progress=report, on_cancelled=cancelled, write=write
+    )
+    progress.canceled.connect(task.cancel)
+    return task
+
+
+# ---- date ranges -----------------------------------------------------------------------------------------
+
+RANGES: tuple[tuple[str, str], ...] = (
+    ("any", "All dates"),
+    ("12m", "Last 12 months"),
+    ("year", "This year"),
+    ("last_year", "Last year"),
+    ("month", "This month"),
+    ("custom", "Between…"),
+)
+
+
+def range_dates(pick: str, today: dt.date) -> tuple[dt.date | None, dt.date | None]:
+    if pick == "12m":
+        start = today.replace(day=1)
+        return start.replace(year=start.year - 1), today
+    if pick == "year":
+        return dt.date(today.year, 1, 1), dt.date(today.year, 12, 31)
+    if pick == "last_year":
+        return dt.date(today.year - 1, 1, 1), dt.date(today.year - 1, 12, 31)
+    if pick == "month":
+        start = today.replace(day=1)
+        return start, (start + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    return None, None
+
+
+class DateRange(QWidget):
+    """A quick pick ("Last 12 months") with two date fields that become editable for "Between…"."""
+
+    changed = Signal()
+
+    def __init__(self, *, today: Callable[[], dt.date] = dt.date.today, default: str = "any") -> None:
+        super().__init__()
+        self._today = today
+        self.pick = combo("Date range", [(label, key) for key, label in RANGES])
+        self.date_from = QDateEdit()
+        self.date_to = QDateEdit()
+        for edit, name in ((self.date_from, "From date"), (self.date_to, "To date")):
+            edit.setCalendarPopup(True)
+            edit.setDisplayFormat("yyyy-MM-dd")
+            edit.setAccessibleName(name)
+            edit.setDate(to_qdate(today()))
+            edit.dateChanged.connect(self._edited)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(QLabel("Procedure date:"))
+        layout.addWidget(self.pick)
+        layout.addWidget(self.date_from)
+        layout.addWidget(QLabel("to"))
+        layout.addWidget(self.date_to)
+        self.pick.setCurrentIndex(max(self.pick.findData(default), 0))
+        self._picked()
+        self.pick.currentIndexChanged.connect(lambda _i: (self._picked(), self.changed.emit()))
+
+    def _picked(self) -> None:
+        key = self.pick.currentData()
+        custom = key == "custom"
+        self.date_from.setEnabled(custom)
+        self.date_to.setEnabled(custom)
+        start, end = range_dates(key, self._today())
+        if start is not None and end is not None:
+            for edit, day in ((self.date_from, start), (self.date_to, end)):
+                edit.blockSignals(True)
+                edit.setDate(to_qdate(day))
+                edit.blockSignals(False)
+
+    def _edited(self) -> None:
+        if self.pick.currentData() == "custom":
+            self.changed.emit()
+
+    def set_range(self, date_from: dt.date, date_to: dt.date) -> None:
+        """Pick "Between…" with these dates (tests, and desks opened for a given range)."""
+        self.pick.blockSignals(True)
+        self.pick.setCurrentIndex(self.pick.findData("custom"))
+        self.pick.blockSignals(False)
+        self._picked()
+        for edit, day in ((self.date_from, date_from), (self.date_to, date_to)):
+            edit.blockSignals(True)
+            edit.setDate(to_qdate(day))
+            edit.blockSignals(False)
+        self.changed.emit()
+
+    def dates(self) -> tuple[dt.date | None, dt.date | None]:
+        if self.pick.currentData() == "any":
+            return None, None
+        start, end = from_qdate(self.date_from.date()), from_qdate(self.date_to.date())
+        return (start, end) if start <= end else (end, start)
+
+    def text(self) -> str:
+        start, end = self.dates()
+        return "all dates" if start is None or end is None else f"{start:%Y-%m-%d} to {end:%Y-%m-%d}"
+
+
+# ---- the numbers behind a chart ----------------------------------------------------------------------------
+
+
+def cell_text(value: object) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:,.1f}" if value != int(value) or abs(value) >= 1000 else f"{value:.1f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+class NumbersModel(QAbstractTableModel):
+    """Rows of plain values with headings; numbers align right and sort as numbers (None sorts first)."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.columns: tuple[str, ...] = ()
+        self.rows: tuple[tuple[object, ...], ...] = ()
+
+    def set_table(self, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+        self.beginResetModel()
+        self.columns = tuple(columns)
+        self.rows = tuple(tuple(r) for r in rows)
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.columns)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self.columns[section]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        value = self.rows[index.row()][index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return cell_text(value)
+        if role == SORT_ROLE:
+            if value is None:
+                return float("-inf")
+            return value.isoformat() if isinstance(value, dt.date) else value
+        if role == ROW_ROLE:
+            return self.rows[index.row()]
+        if role == Qt.ItemDataRole.TextAlignmentRole and isinstance(value, int | float | type(None)):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def as_text(self) -> str:
+        """Tab-separated, for pasting into a spreadsheet."""
+        lines = ["\t".join(self.columns)]
+        lines += ["\t".join("" if v is None else str(v) for v in row) for row in self.rows]
+        return "\n".join(lines) + "\n"
+
+
+def sorted_view_model(model: QAbstractTableModel, parent: QObject) -> QSortFilterProxyModel:
+    proxy = QSortFilterProxyModel(parent)
+    proxy.setSourceModel(model)
+    proxy.setSortRole(SORT_ROLE)
+    return proxy
