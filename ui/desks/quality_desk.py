@@ -1,0 +1,346 @@
+"""The quality desk: every complication across all cases, filtered and sorted, with the review workflow,
+the complication log PDF and an Excel export of exactly what the filters show.
+
+Open reviews are counted in the banner above the list and in the window title, whatever the filters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QItemSelectionModel, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from caselog import vocab
+from caselog.accounts import Action
+from caselog.quality import ComplicationEntry, ComplicationFilter, review_counts
+from ui.desks import quality_jobs
+from ui.desks.common import DateRange, combo, run_job, set_combo_items
+from ui.desks.quality_model import COLUMNS, ComplicationTableModel, entry_key
+from ui.desks.review_panel import ReviewPanel
+from ui.messages import show_error
+from ui.services import AppSettings, Services
+from ui.tasks import Progress, Task
+
+
+class QualityDesk(QMainWindow):
+    """`open_case(case_number)` asks the main window to open a case; `counts` are the review counts shown."""
+
+    open_case = Signal(str)
+
+    def __init__(
+        self,
+        services: Services,
+        settings: AppSettings,
+        parent: QWidget | None = None,
+        *,
+        today: Callable[[], dt.date] = dt.date.today,
+    ) -> None:
+        super().__init__(parent)
+        self.services = services
+        self.settings = settings
+        self._today = today
+        self.counts: dict[str, int] = {}
+        self._select_after: tuple[str, int] | None = None
+        self.last_output: Path | None = None
+        self.setWindowTitle("Quality desk – CaseLog")
+        self.resize(1340, 760)
+
+        self.dates = DateRange(today=today)
+        self.procedure = combo(
+            "Procedure filter", [("All procedures", None), *((v, k) for k, v in vocab.PROCEDURES.items())]
+        )
+        self.surgeon = combo("Surgeon filter", [("All surgeons", None)])
+        self.category = combo(
+            "Category filter", [("All categories", None), *((v, k) for k, v in vocab.COMPLICATION_CATEGORIES.items())]
+        )
+        self.grade = combo(
+            "Clavien-Dindo filter", [("Any grade", None), *((f"Grade {g}", g) for g in vocab.GRADE_RANK)]
+        )
+        self.timing = combo(
+            "Timing filter", [("Any timing", None), *((v, k) for k, v in vocab.COMPLICATION_TIMINGS.items())]
+        )
+        self.review = combo("Review status filter", [("Any review status", None),
+                                                      *((v, k) for k, v in vocab.REVIEW_STATUSES.items())])  # fmt: skip
+        self.clear = QPushButton("Clear filters")
+        self.count = QLabel("")
+        self.count.setAccessibleName("Number of complications shown")
+        self.count.setStyleSheet("font-weight: 600;")
+        self.banner = QLabel("")
+        self.banner.setAccessibleName("Open reviews")
+        self.show_open = QPushButton("Show open reviews")
+        self.show_open.setAccessibleName("Show open reviews")
+
+        self.model = ComplicationTableModel(services, self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setAccessibleName("Complications")
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSortIndicator(self.model.sort_column(), Qt.SortOrder.DescendingOrder)
+        self.table.setSortingEnabled(True)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(24)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        for i, column in enumerate(COLUMNS):
+            self.table.setColumnWidth(i, column.width)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.panel = ReviewPanel(may_review=services.cases.allows(Action.REVIEW))
+
+        self.open_action = self._action(
+            "&Open case", self._open_selected, "Ctrl+O", "Open the selected complication's case"
+        )
+        log_tip = "The complication log PDF of the date range, for the quality committee"
+        self.log_action = self._action("Complication &log PDF…", self.complication_log, "Ctrl+L", log_tip)
+        export_tip = "Save exactly the complications the filters show as an Excel workbook"
+        self.export_action = self._action("E&xport to Excel…", self.export_xlsx, "Ctrl+E", export_tip)
+        self.reload_action = self._action("&Reload", self.refresh, QKeySequence.StandardKey.Refresh, "Reload the list")
+        enter = self._action("Open case", self._open_selected, Qt.Key.Key_Return, "Open the selected case")
+        enter.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.table.addAction(enter)
+        toolbar = self.addToolBar("Quality")
+        toolbar.setObjectName("quality")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        for action in (self.open_action, self.log_action, self.export_action, self.reload_action):
+            toolbar.addAction(action)
+
+        filters = QWidget()
+        fl = QVBoxLayout(filters)
+        fl.setContentsMargins(8, 6, 8, 2)
+        first = QHBoxLayout()
+        first.addWidget(self.dates)
+        first.addWidget(self.procedure)
+        first.addWidget(self.surgeon)
+        first.addStretch(1)
+        first.addWidget(self.banner)
+        first.addWidget(self.show_open)
+        second = QHBoxLayout()
+        for w in (self.category, self.grade, self.timing, self.review, self.clear):
+            second.addWidget(w)
+        second.addStretch(1)
+        second.addWidget(self.count)
+        fl.addLayout(first)
+        fl.addLayout(second)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.table)
+        splitter.addWidget(self.panel)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([960, 380])
+        central = QWidget()
+        cl = QVBoxLayout(central)
+        cl.setContentsMargins(0, 0, 0, 0)
+        cl.setSpacing(0)
+        cl.addWidget(filters)
+        cl.addWidget(splitter, 1)
+        self.setCentralWidget(central)
+
+        self.dates.changed.connect(self._filters_changed)
+        for box in (self.procedure, self.surgeon, self.category, self.grade, self.timing, self.review):
+            box.currentIndexChanged.connect(self._filters_changed)
+        self.clear.clicked.connect(self.clear_filters)
+        self.show_open.clicked.connect(lambda: self.review.setCurrentIndex(self.review.findData("open")))
+        self.model.loaded.connect(self._loaded)
+        self.model.failed.connect(lambda exc: show_error(self, "The complications could not be loaded", exc))
+        self.model.modelReset.connect(self._selection_changed)
+        self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.table.doubleClicked.connect(lambda _i: self._open_selected())
+        self.panel.save_requested.connect(self.save_review)
+        self.panel.open_requested.connect(self._open_selected)
+        self.refresh()
+
+    def _action(self, text: str, slot: Callable[[], Any], shortcut: Any, tip: str) -> QAction:
+        action = QAction(text, self)
+        action.triggered.connect(lambda _checked=False: slot())
+        action.setShortcut(QKeySequence(shortcut))
+        keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        action.setToolTip(f"{tip}  ({keys})" if keys else tip)
+        action.setProperty("accessibleName", text.replace("&", "").rstrip("…"))
+        self.addAction(action)
+        return action
+
+    def say(self, message: str) -> None:
+        self.statusBar().showMessage(message, 15000)
+
+    # ---- filters and loading ------------------------------------------------------------------------------
+
+    def complication_filter(self) -> ComplicationFilter:
+        date_from, date_to = self.dates.dates()
+        return ComplicationFilter(
+            date_from=date_from,
+            date_to=date_to,
+            procedure=self.procedure.currentData(),
+            surgeon=self.surgeon.currentData(),
+            category=self.category.currentData(),
+            clavien_dindo=self.grade.currentData(),
+            timing=self.timing.currentData(),
+            review_status=self.review.currentData(),
+        )
+
+    def _filters_changed(self, *_args: object) -> None:
+        self.model.set_filter(self.complication_filter())
+
+    def clear_filters(self) -> None:
+        for box in (self.procedure, self.surgeon, self.category, self.grade, self.timing, self.review):
+            box.blockSignals(True)
+            box.setCurrentIndex(0)
+            box.blockSignals(False)
+        self.dates.pick.blockSignals(True)
+        self.dates.pick.setCurrentIndex(0)
+        self.dates.pick.blockSignals(False)
+        self.dates._picked()
+        self._filters_changed()
+
+    def refresh(self) -> None:
+        """Reload the list, the surgeons and the review counts (over all complications, not only the shown)."""
+        service = self.services.cases
+
+        def work(_progress: Progress) -> tuple[list[str], dict[str, int]]:
+            return service.surgeons(), review_counts(service)
+
+        def loaded(result: tuple[list[str], dict[str, int]]) -> None:
+            surgeons, counts = result
+            set_combo_items(self.surgeon, ("All surgeons", None), [(s, s) for s in surgeons])
+            self._show_counts(counts)
+
+        self.services.tasks.run(work, on_result=loaded, on_error=lambda exc: self.say(f"Counts not loaded: {exc}"))
+        self.model.set_filter(self.complication_filter())
+
+    def _show_counts(self, counts: dict[str, int]) -> None:
+        self.counts = counts
+        open_, review = counts.get("open", 0), counts.get("under_review", 0)
+        if open_ or review:
+            text = f"{open_:,} open review{'' if open_ == 1 else 's'} · {review:,} under review"
+            style = "color: #b42318; font-weight: 600;" if open_ else "color: #b45309; font-weight: 600;"
+        else:
+            text, style = "No reviews open", "color: #166534; font-weight: 600;"
+        self.banner.setText(text)
+        self.banner.setStyleSheet(style)
+        self.show_open.setEnabled(open_ > 0)
+        self.setWindowTitle(f"Quality desk – {open_:,} open review{'' if open_ == 1 else 's'} – CaseLog")
+
+    def _loaded(self) -> None:
+        total = self.counts and sum(self.counts.values())
+        shown = self.model.matching
+        noun = "complication" if shown == 1 else "complications"
+        self.count.setText(f"{shown:,} {noun}" + (f" of {total:,}" if total and total != shown else ""))
+        self.table.horizontalHeader().setSortIndicator(
+            self.model.sort_column(),
+            Qt.SortOrder.DescendingOrder if self.model.descending else Qt.SortOrder.AscendingOrder,
+        )
+        self.export_action.setEnabled(shown > 0)
+        if self._select_after is not None:
+            self.select(self._select_after)
+            self._select_after = None
+
+    def select(self, key: tuple[str, int]) -> bool:
+        row = self.model.row_of(key)
+        if row < 0:
+            return False
+        index = self.model.index(row, 0)
+        flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+        self.table.selectionModel().setCurrentIndex(index, flags)
+        self.table.scrollTo(index)
+        return True
+
+    def selected(self) -> ComplicationEntry | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.model.row_at(rows[0].row()) if rows else None
+
+    def _selection_changed(self, *_args: object) -> None:
+        entry = self.selected()
+        self.panel.show_entry(entry)
+        self.open_action.setEnabled(entry is not None)
+
+    def _open_selected(self) -> None:
+        entry = self.selected()
+        if entry is not None:
+            self.open_case.emit(entry.case_number)
+
+    # ---- the review -----------------------------------------------------------------------------------------
+
+    def save_review(self, status: str, notes: str) -> Task | None:
+        entry = self.panel.entry
+        if entry is None:
+            return None
+        service = self.services.cases
+        key = entry_key(entry)
+
+        def work(_progress: Progress) -> dict[str, int]:
+            service.set_review(entry.case_number, entry.position, review_status=status, notes=notes)
+            return review_counts(service)
+
+        def saved(counts: dict[str, int]) -> None:
+            label = vocab.label(vocab.REVIEW_STATUSES, status)
+            self.say(f"Review saved: case {entry.case_number}, {entry.category_label}: {label}.")
+            self._show_counts(counts)
+            self._select_after = key
+            self.model.refresh()
+
+        def failed(exc: BaseException) -> None:
+            self.panel.show_entry(self.selected())
+            show_error(self, "The review was not saved", exc)
+
+        return self.services.tasks.run(work, on_result=saved, on_error=failed, write=True)
+
+    # ---- outputs ---------------------------------------------------------------------------------------------
+
+    def _ask_path(self, title: str, stem: str, suffix: str, kind: str) -> Path | None:
+        name, _ = QFileDialog.getSaveFileName(self, title, str(Path.home() / f"{stem}.{suffix}"), kind)
+        if not name:
+            return None
+        return Path(name) if name.lower().endswith(f".{suffix}") else Path(f"{name}.{suffix}")
+
+    def export_xlsx(self, path: Path | None = None) -> Task | None:
+        path = path or self._ask_path("Export the complications shown", f"complications-{self._today()}", "xlsx",
+                                      "Excel workbook (*.xlsx)")  # fmt: skip
+        if path is None:
+            return None
+        model = self.model
+        work = quality_jobs.export_complications(
+            self.services.cases, model.filter, path, sort=model.sort_key, descending=model.descending
+        )
+
+        def done(count: int) -> None:
+            self.last_output = path
+            self.say(f"Exported {count:,} complications to {path}.")
+
+        return run_job(self, self.services, "Exporting complications…", work, done, write=True, on_end=self.say)
+
+    def complication_log(self, path: Path | None = None) -> Task | None:
+        date_from, date_to = self.dates.dates()
+        stem = "complication-log" + (f"-{date_from}-to-{date_to}" if date_from else "")
+        path = path or self._ask_path("Save the complication log", stem, "pdf", "PDF (*.pdf)")
+        if path is None:
+            return None
+        work = quality_jobs.complication_log(self.services.cases, date_from, date_to, path,
+                                             self.settings.report_settings())  # fmt: skip
+
+        def done(result: tuple[int, int]) -> None:
+            self.last_output = path
+            cases, events = result
+            note = "" if self.complication_filter() == ComplicationFilter(date_from=date_from, date_to=date_to) else (
+                " The log covers every case in the date range: its rates need all cases, so the other filters"
+                " do not apply to it."
+            )  # fmt: skip
+            self.say(f"Saved the complication log ({cases:,} cases, {events:,} complications) to {path}.{note}")
+
+        return run_job(self, self.services, "Writing the complication log…", work, done, write=True, on_end=self.say)

@@ -1,0 +1,221 @@
+"""The quality desk's table model: one row per complication, a page at a time, filtered and sorted in SQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont
+
+from caselog import vocab
+from caselog.quality import ComplicationEntry, ComplicationFilter, count_complications, list_complications
+from ui.desks.common import ROW_ROLE, SHORT_PROCEDURES, SORT_ROLE
+from ui.services import Services
+
+PAGE_SIZE = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    title: str
+    sort_key: str | None
+    width: int
+
+
+COL_CASE, COL_DATE, COL_PROCEDURE, COL_SURGEON, COL_LEVELS, COL_CATEGORY = range(6)
+COL_GRADE, COL_TIMING, COL_ONSET, COL_RESOLVED, COL_REVIEW, COL_NOTES = range(6, 12)
+
+COLUMNS: tuple[Column, ...] = (
+    Column("Case", "case_number", 86),
+    Column("Date", "procedure_date", 82),
+    Column("Procedure", "procedure", 140),
+    Column("Surgeon", "surgeon", 120),
+    Column("Levels", None, 120),
+    Column("Complication", "category", 200),
+    Column("Grade", "clavien_dindo", 50),
+    Column("Timing", "timing", 96),
+    Column("Onset", "onset_date", 82),
+    Column("Resolved", "resolved_date", 82),
+    Column("Review", "review_status", 92),
+    Column("Review notes", None, 200),
+)
+
+SHORT_TIMINGS = {"intraoperative": "Intraoperative", "postoperative": "Postoperative", "late": "Late (>30 d)"}
+REVIEW_COLOURS = {"open": "#b42318", "under_review": "#b45309", "closed": "#166534"}
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    generation: int
+    rows: list[ComplicationEntry]
+    matching: int
+
+
+def entry_key(entry: ComplicationEntry) -> tuple[str, int]:
+    return (entry.case_number, entry.position)
+
+
+def display(entry: ComplicationEntry, column: int) -> str:
+    match column:
+        case 0:
+            return entry.case_number
+        case 1:
+            return entry.procedure_date.isoformat()
+        case 2:
+            return SHORT_PROCEDURES.get(entry.procedure, entry.procedure)
+        case 3:
+            return entry.surgeon
+        case 4:
+            return entry.levels_text
+        case 5:
+            return entry.category_label + (f": {entry.description}" if entry.description else "")
+        case 6:
+            return entry.clavien_dindo
+        case 7:
+            return SHORT_TIMINGS.get(entry.timing, entry.timing)
+        case 8:
+            return entry.onset_date.isoformat()
+        case 9:
+            return entry.resolved_date.isoformat() if entry.resolved_date else ""
+        case 10:
+            return entry.review_status_label
+        case _:
+            return (entry.review_notes or "").replace("\n", " ")
+
+
+class ComplicationTableModel(QAbstractTableModel):
+    """Holds frozen ComplicationEntry rows only; `refresh()` reloads in the background and emits `loaded`."""
+
+    loaded = Signal()
+    failed = Signal(object)
+
+    def __init__(self, services: Services, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._services = services
+        self._rows: list[ComplicationEntry] = []
+        self.filter = ComplicationFilter()
+        self.sort_key = "procedure_date"
+        self.descending = True
+        self.matching = 0
+        self._generation = 0
+
+    def set_filter(self, f: ComplicationFilter) -> None:
+        self.filter = f
+        self.refresh()
+
+    def refresh(self) -> None:
+        self._generation += 1
+        generation, f, sort, descending = self._generation, self.filter, self.sort_key, self.descending
+        service = self._services.cases
+
+        def work(_progress: Any) -> Page:
+            matching = count_complications(service, f)
+            rows = list_complications(service, f, sort=sort, descending=descending, limit=PAGE_SIZE)
+            return Page(generation, rows, matching)
+
+        self._services.tasks.run(work, on_result=self._apply, on_error=self.failed.emit)
+
+    def _apply(self, page: Page) -> None:
+        if page.generation != self._generation:
+            return
+        self.beginResetModel()
+        self._rows = page.rows
+        self.matching = page.matching
+        self.endResetModel()
+        self.loaded.emit()
+
+    def canFetchMore(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> bool:  # noqa: B008
+        return not parent.isValid() and len(self._rows) < self.matching
+
+    def fetchMore(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> None:  # noqa: B008
+        if parent.isValid():
+            return
+        rows = list_complications(self._services.cases, self.filter, sort=self.sort_key, descending=self.descending,
+                                  offset=len(self._rows), limit=PAGE_SIZE)  # fmt: skip
+        if not rows:
+            self.matching = len(self._rows)
+            return
+        self.beginInsertRows(QModelIndex(), len(self._rows), len(self._rows) + len(rows) - 1)
+        self._rows.extend(rows)
+        self.endInsertRows()
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation != Qt.Orientation.Horizontal:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section].title
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if section == COL_GRADE:
+                return "Clavien-Dindo grade; sorts by severity (I < II < IIIa < IIIb < IVa < IVb < V)"
+            if COLUMNS[section].sort_key is None:
+                return "This column cannot be sorted"
+        return None
+
+    def row_at(self, row: int) -> ComplicationEntry | None:
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    def row_of(self, key: tuple[str, int]) -> int:
+        return next((i for i, r in enumerate(self._rows) if entry_key(r) == key), -1)
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.row() >= len(self._rows):
+            return None
+        entry = self._rows[index.row()]
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return display(entry, column)
+        if role == ROW_ROLE:
+            return entry
+        if role == SORT_ROLE:
+            return self._sort_value(entry, column)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column == COL_GRADE:
+                return f"Grade {entry.clavien_dindo}: {vocab.label(vocab.CLAVIEN_DINDO_GRADES, entry.clavien_dindo)}"
+            if column in (COL_CATEGORY, COL_NOTES, COL_LEVELS, COL_PROCEDURE):
+                return {COL_PROCEDURE: entry.procedure_label, COL_NOTES: entry.review_notes}.get(
+                    column, display(entry, column)
+                )
+            return None
+        if role == Qt.ItemDataRole.ForegroundRole and column == COL_REVIEW:
+            return QBrush(QColor(REVIEW_COLOURS.get(entry.review_status, "#111827")))
+        if role == Qt.ItemDataRole.FontRole and column == COL_REVIEW and entry.review_status == "open":
+            font = QFont()
+            font.setBold(True)
+            return font
+        if role == Qt.ItemDataRole.TextAlignmentRole and column == COL_GRADE:
+            return int(Qt.AlignmentFlag.AlignCenter)
+        return None
+
+    @staticmethod
+    def _sort_value(entry: ComplicationEntry, column: int) -> Any:
+        if column == COL_DATE:
+            return entry.procedure_date
+        if column == COL_ONSET:
+            return entry.onset_date
+        if column == COL_RESOLVED:
+            return entry.resolved_date
+        if column == COL_GRADE:
+            return vocab.GRADE_RANK.get(entry.clavien_dindo, -1)
+        if column == COL_REVIEW:
+            return list(vocab.REVIEW_STATUSES).index(entry.review_status)
+        return display(entry, column)
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        key = COLUMNS[column].sort_key
+        if key is None:
+            return
+        descending = order == Qt.SortOrder.DescendingOrder
+        if (key, descending) == (self.sort_key, self.descending):
+            return
+        self.sort_key, self.descending = key, descending
+        self.refresh()
+
+    def sort_column(self) -> int:
+        return next(i for i, c in enumerate(COLUMNS) if c.sort_key == self.sort_key)
