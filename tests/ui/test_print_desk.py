@@ -65,7 +65,7 @@ def test_todays_cases_are_listed_ticked_and_previewed(desk: PrintDesk, tmp_path:
     day = rows[0].procedure_date
     assert len(rows) >= 2 and all(r.procedure_date == day for r in rows)
     assert desk.model.ticked() == [r.case_number for r in rows]
-    assert desk.heading.text() == f"Cases of today: {len(rows)} cases"
+    assert desk.heading.text() == f"Today, {day:%A %Y-%m-%d}: {len(rows)} cases"
     expected = tmp_path / "expected.pdf"
     views = desk.services.cases.get_cases(desk.model.ticked())
     write_case_summaries(views, expected, settings=desk.settings.report_settings())

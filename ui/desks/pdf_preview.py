@@ -126,7 +126,7 @@ class PdfPreview(QWidget):
             w.setEnabled(count > 0)
         mode = self.view.zoomMode()
         self.zoom_label.setText(
-            {QPdfView.ZoomMode.FitToWidth: "width", QPdfView.ZoomMode.FitInView: "page"}.get(
+            {QPdfView.ZoomMode.FitToWidth: "fit width", QPdfView.ZoomMode.FitInView: "whole page"}.get(
                 mode, f"{round(self.view.zoomFactor() * 100)}%"
             )
             if count

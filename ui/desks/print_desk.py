@@ -180,8 +180,8 @@ class PrintDesk(QMainWindow):
             self.day.blockSignals(True)
             self.day.setDate(QDate(day.year, day.month, day.day))
             self.day.blockSignals(False)
-        label = "today" if day == self._today() else f"{day:%A %Y-%m-%d}"
-        self._load(CaseFilter(date_from=day, date_to=day), f"Cases {'of ' if label == 'today' else 'on '}{label}")
+        when = f"{day:%A %Y-%m-%d}"
+        self._load(CaseFilter(date_from=day, date_to=day), f"Today, {when}" if day == self._today() else when)
 
     def show_cases(self, case_numbers: list[str]) -> None:
         """A selection made elsewhere (the case list), printed in the order given."""

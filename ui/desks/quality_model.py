@@ -23,23 +23,25 @@ class Column:
     width: int
 
 
-COL_CASE, COL_DATE, COL_PROCEDURE, COL_SURGEON, COL_LEVELS, COL_CATEGORY = range(6)
-COL_GRADE, COL_TIMING, COL_ONSET, COL_RESOLVED, COL_REVIEW, COL_NOTES = range(6, 12)
+COL_CASE, COL_DATE, COL_PROCEDURE, COL_CATEGORY, COL_GRADE, COL_TIMING = range(6)
+COL_REVIEW, COL_ONSET, COL_RESOLVED, COL_SURGEON, COL_LEVELS, COL_NOTES = range(6, 12)
 
+#: What a reviewer scans first (what happened, how bad, reviewed yet) comes first; the rest follows.
 COLUMNS: tuple[Column, ...] = (
     Column("Case", "case_number", 86),
     Column("Date", "procedure_date", 82),
     Column("Procedure", "procedure", 140),
-    Column("Surgeon", "surgeon", 120),
-    Column("Levels", None, 120),
-    Column("Complication", "category", 200),
+    Column("Complication", "category", 230),
     Column("Grade", "clavien_dindo", 50),
     Column("Timing", "timing", 96),
+    Column("Review", "review_status", 92),
     Column("Onset", "onset_date", 82),
     Column("Resolved", "resolved_date", 82),
-    Column("Review", "review_status", 92),
+    Column("Surgeon", "surgeon", 130),
+    Column("Levels", None, 130),
     Column("Review notes", None, 200),
 )
+
 
 SHORT_TIMINGS = {"intraoperative": "Intraoperative", "postoperative": "Postoperative", "late": "Late (>30 d)"}
 REVIEW_COLOURS = {"open": "#b42318", "under_review": "#b45309", "closed": "#166534"}
@@ -65,21 +67,21 @@ def display(entry: ComplicationEntry, column: int) -> str:
         case 2:
             return SHORT_PROCEDURES.get(entry.procedure, entry.procedure)
         case 3:
-            return entry.surgeon
-        case 4:
-            return entry.levels_text
-        case 5:
             return entry.category_label + (f": {entry.description}" if entry.description else "")
-        case 6:
+        case 4:
             return entry.clavien_dindo
-        case 7:
+        case 5:
             return SHORT_TIMINGS.get(entry.timing, entry.timing)
-        case 8:
-            return entry.onset_date.isoformat()
-        case 9:
-            return entry.resolved_date.isoformat() if entry.resolved_date else ""
-        case 10:
+        case 6:
             return entry.review_status_label
+        case 7:
+            return entry.onset_date.isoformat()
+        case 8:
+            return entry.resolved_date.isoformat() if entry.resolved_date else ""
+        case 9:
+            return entry.surgeon
+        case 10:
+            return entry.levels_text
         case _:
             return (entry.review_notes or "").replace("\n", " ")
 

@@ -1,0 +1,314 @@
+"""The dashboard's charts, drawn with QtCharts from caselog.dashboard's frozen results (GUI thread only).
+
+Every chart states its unit and its n; the numbers behind each are the result's `table()`.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCharts import (
+    QBarCategoryAxis,
+    QBarSet,
+    QBoxPlotSeries,
+    QBoxSet,
+    QCategoryAxis,
+    QChart,
+    QLineSeries,
+    QScatterSeries,
+    QStackedBarSeries,
+    QValueAxis,
+)
+from PySide6.QtCore import QMargins, QPointF, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPen
+
+from caselog import stats, vocab
+from caselog.dashboard import DAYS_PER_MONTH, CasesPerMonth, ComplicationRates, Durability, Durations, PainScores
+from ui.desks.common import SHORT_PROCEDURES
+
+COLOURS = {
+    "endoscopic_rhizotomy": "#2563eb",
+    "radiofrequency_ablation": "#ea580c",
+    "medial_branch_block": "#16a34a",
+    "laminectomy": "#7c3aed",
+    "laminotomy": "#db2777",
+    "other": "#6b7280",
+}
+MEASURE_RANGES = {"nrs_back": 10, "nrs_leg": 10, "odi": 100}
+MONTHS_SHORT = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def colour(procedure: str) -> QColor:
+    return QColor(COLOURS.get(procedure, "#6b7280"))
+
+
+def short(procedure: str) -> str:
+    return SHORT_PROCEDURES.get(procedure, procedure)
+
+
+def _chart() -> QChart:
+    chart = QChart()
+    chart.setAnimationOptions(QChart.AnimationOption.NoAnimation)
+    chart.setMargins(QMargins(4, 4, 4, 4))
+    chart.legend().setAlignment(Qt.AlignmentFlag.AlignBottom)
+    chart.setBackgroundRoundness(0)
+    return chart
+
+
+def _value_axis(title: str, low: float, high: float, *, ticks: int = 6, fmt: str = "%d") -> QValueAxis:
+    axis = QValueAxis()
+    axis.setRange(low, high)
+    axis.setTitleText(title)
+    axis.setTickCount(ticks)
+    axis.setLabelFormat(fmt)
+    return axis
+
+
+def _nice_top(value: float, step: float) -> float:
+    return max(step, math.ceil(value / step) * step)
+
+
+# ---- cases per month -------------------------------------------------------------------------------------
+
+
+def cases_per_month_chart(data: CasesPerMonth) -> QChart:
+    chart = _chart()
+    series = QStackedBarSeries()
+    for procedure in data.procedures:
+        bar = QBarSet(short(procedure))
+        bar.setColor(colour(procedure))
+        bar.setBorderColor(colour(procedure))
+        bar.append([float(data.count(m, procedure)) for m in data.months])
+        series.append(bar)
+    series.setBarWidth(0.8)
+    chart.addSeries(series)
+    many = len(data.months) > 18
+    x = QBarCategoryAxis()
+    x.append([f"{MONTHS_SHORT[m.month - 1]} {m.year}" for m in data.months])
+    x.setLabelsAngle(-60 if len(data.months) > 8 else 0)
+    top = max((sum(data.count(m, p) for p in data.procedures) for m in data.months), default=0)
+    y = _value_axis("Cases", 0, _nice_top(top, 5), ticks=6)
+    if many:
+        # One bar a month is too narrow for a name each: the years are named at each January instead.
+        x.setLabelsVisible(False)
+        x.setLineVisible(False)
+        years = QCategoryAxis()
+        years.setLabelsPosition(QCategoryAxis.AxisLabelsPosition.AxisLabelsPositionOnValue)
+        years.setRange(-0.5, len(data.months) - 0.5)
+        first_january = next((i for i, m in enumerate(data.months) if m.month == 1), len(data.months))
+        for i, m in enumerate(data.months):
+            if m.month == 1 or (i == 0 and first_january >= 4):  # the first month is named unless a year starts soon
+                years.append(f"{m.year}" if m.month == 1 else f"{MONTHS_SHORT[m.month - 1]} {m.year}", i - 0.5)
+        years.setTitleText("Month of the procedure (each bar is one month; labels mark where a year starts)")
+        chart.addAxis(years, Qt.AlignmentFlag.AlignBottom)
+    chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
+    chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
+    series.attachAxis(x)
+    series.attachAxis(y)
+    return chart
+
+
+# ---- complication rates: a forest plot -------------------------------------------------------------------
+
+
+def rates_chart(data: ComplicationRates) -> QChart:
+    """Each procedure's rate (dot) with its 95% Wilson interval (line); the dashed line is all procedures."""
+    chart = _chart()
+    rows = [r for r in data.rows if r.cases]
+    count = len(rows)
+    top = _nice_top(max((100 * r.rate.upper for r in rows), default=10), 5)
+    x = _value_axis("Cases with at least one complication (%), 95% Wilson interval", 0, top, ticks=int(top // 5) + 1)
+    y = QCategoryAxis()
+    y.setLabelsPosition(QCategoryAxis.AxisLabelsPosition.AxisLabelsPositionOnValue)
+    y.setRange(-0.7, count - 0.3)
+    y.setGridLineVisible(False)
+    points = QScatterSeries()
+    points.setName("Rate")
+    points.setMarkerSize(11)
+    points.setColor(QColor("#1f3a5f"))
+    points.setBorderColor(QColor("#1f3a5f"))
+    chart.addSeries(points)
+    lines: list[QLineSeries] = []
+    for i, row in reversed(list(enumerate(rows))):  # a category axis takes its labels bottom up
+        level = count - 1 - i  # the first procedure on top
+        r = row.rate
+        y.append(
+            f"{short(row.procedure)}: {row.cases_with_complications}/{row.cases} = {100 * (r.proportion or 0):.1f}%"
+            f" ({100 * r.lower:.1f}–{100 * r.upper:.1f})",
+            level,
+        )
+        line = QLineSeries()
+        line.setPen(QPen(colour(row.procedure), 3))
+        line.append(100 * row.rate.lower, level)
+        line.append(100 * row.rate.upper, level)
+        lines.append(line)
+        points.append(round(100 * (row.rate.proportion or 0.0), 1), level)
+    total = stats.rate(sum(r.cases_with_complications for r in rows), sum(r.cases for r in rows))
+    overall = QLineSeries()
+    overall.setName(f"All procedures: {100 * (total.proportion or 0):.1f}%")
+    pen = QPen(QColor("#6b7280"), 1.5, Qt.PenStyle.DashLine)
+    overall.setPen(pen)
+    overall.append(100 * (total.proportion or 0), -0.7)
+    overall.append(100 * (total.proportion or 0), count - 0.3)
+    for series in (*lines, overall):
+        chart.addSeries(series)
+    chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
+    chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
+    for series in (points, *lines, overall):
+        series.attachAxis(x)
+        series.attachAxis(y)
+    for line in lines:
+        for marker in chart.legend().markers(line):
+            marker.setVisible(False)
+    for marker in chart.legend().markers(points):
+        marker.setLabel("Rate (95% Wilson interval as the bar)")
+    return chart
+
+
+# ---- durations: box plots ----------------------------------------------------------------------------------
+
+
+def durations_chart(data: Durations) -> QChart:
+    chart = _chart()
+    series = QBoxPlotSeries()
+    series.setName("Box: quartiles, line: median, whiskers: minimum and maximum")
+    top = 0.0
+    for row in data.rows:
+        q = row.minutes
+        if not q.n:
+            continue
+        box = QBoxSet(f"{short(row.procedure)}<br>n={q.n}, median {q.median:g}")
+        for which, value in (
+            (QBoxSet.ValuePositions.LowerExtreme, q.minimum),
+            (QBoxSet.ValuePositions.LowerQuartile, q.q1),
+            (QBoxSet.ValuePositions.Median, q.median),
+            (QBoxSet.ValuePositions.UpperQuartile, q.q3),
+            (QBoxSet.ValuePositions.UpperExtreme, q.maximum),
+        ):
+            box.setValue(which, float(value or 0))
+        box.setBrush(colour(row.procedure).lighter(160))
+        box.setPen(QPen(colour(row.procedure).darker(120), 1.5))
+        series.append(box)
+        top = max(top, float(q.maximum or 0))
+    chart.addSeries(series)
+    x = QBarCategoryAxis()
+    x.append([s.label() for s in series.boxSets()])
+    chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
+    y = _value_axis("Minutes", 0, _nice_top(top, 30), ticks=int(_nice_top(top, 30) // 30) + 1)
+    chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
+    series.attachAxis(x)
+    series.attachAxis(y)
+    chart.legend().setVisible(True)
+    return chart
+
+
+# ---- pain and disability scores ----------------------------------------------------------------------------
+
+
+def scores_chart(data: PainScores, measure: str) -> QChart:
+    """Median score at each timepoint, one line per procedure; quartiles and n are in the numbers."""
+    chart = _chart()
+    timepoints = [t for t in vocab.TIMEPOINTS if any(r.timepoint == t and r.measure == measure for r in data.rows)]
+    index = {t: i for i, t in enumerate(timepoints)}
+    procedures = list(dict.fromkeys(r.procedure for r in data.rows if r.measure == measure))
+    series_list: list[QLineSeries] = []
+    for procedure in procedures:
+        line = QLineSeries()
+        line.setPen(QPen(colour(procedure), 2.5))
+        line.setPointsVisible(True)
+        line.setMarkerSize(7)
+        ns = []
+        for row in data.rows:
+            if row.procedure == procedure and row.measure == measure and row.scores.median is not None:
+                line.append(index[row.timepoint], float(row.scores.median))
+                ns.append(row.scores.n)
+        n_text = "" if not ns else f"{min(ns)}–{max(ns)}" if min(ns) != max(ns) else f"{ns[0]}"
+        line.setName(f"{short(procedure)} (n={n_text} per timepoint)" if ns else short(procedure))
+        series_list.append(line)
+        chart.addSeries(line)
+    x = QCategoryAxis()
+    x.setLabelsPosition(QCategoryAxis.AxisLabelsPosition.AxisLabelsPositionOnValue)
+    for t, i in index.items():
+        x.append(vocab.label(vocab.TIMEPOINTS, t), i)
+    x.setRange(-0.3, max(len(timepoints) - 0.7, 0.7))
+    label = vocab.label(vocab.OUTCOME_MEASURE_LABELS, measure)
+    y = _value_axis(f"Median {label} (0–{MEASURE_RANGES[measure]})", 0, MEASURE_RANGES[measure], ticks=6)
+    chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
+    chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
+    for line in series_list:
+        line.attachAxis(x)
+        line.attachAxis(y)
+    return chart
+
+
+# ---- durability of relief: Kaplan-Meier --------------------------------------------------------------------
+
+
+def durability_chart(data: Durability) -> QChart:
+    """Step curves of the share of treated sides not yet treated again, ticks where follow-up ends (censored)."""
+    chart = _chart()
+    last = max((s.time for c in data.curves for s in c.curve.steps), default=365.0) / DAYS_PER_MONTH
+    top = _nice_top(last, 12)
+    x = _value_axis("Months since the procedure", 0, top, ticks=int(top // 12) + 1)
+    x.setMinorTickCount(1)
+    y = _value_axis("Not yet treated again (%)", 0, 100, ticks=6)
+    half = QLineSeries()
+    half.setName("50%: the median")
+    half.setPen(QPen(QColor("#9ca3af"), 1, Qt.PenStyle.DashLine))
+    half.append(0, 50)
+    half.append(top, 50)
+    attached: list[QLineSeries | QScatterSeries] = [half]
+    chart.addSeries(half)
+    for curve in data.curves:
+        km = curve.curve
+        line = QLineSeries()
+        line.setPen(QPen(colour(curve.procedure), 2.5))
+        survival, points = 1.0, [QPointF(0, 100)]
+        ticks = QScatterSeries()
+        ticks.setMarkerShape(QScatterSeries.MarkerShape.MarkerShapeRectangle)
+        ticks.setMarkerSize(5)
+        ticks.setColor(colour(curve.procedure))
+        ticks.setBorderColor(colour(curve.procedure))
+        for step in km.steps:
+            month = step.time / DAYS_PER_MONTH
+            points.append(QPointF(month, 100 * survival))
+            survival = step.survival
+            points.append(QPointF(month, 100 * survival))
+            if step.censored:
+                ticks.append(month, 100 * survival)
+        points.append(QPointF(max((s.time for s in km.steps), default=0) / DAYS_PER_MONTH, 100 * survival))
+        line.append(points)
+        median = f"median {curve.median_months:.1f} months" if curve.median_months is not None else "median not reached"
+        at_median = km.at_risk(curve.median_days) if curve.median_days is not None else None
+        risk = f", {at_median} at risk then" if at_median is not None else ""
+        line.setName(f"{short(curve.procedure)}: {median}{risk} (n={curve.n} sides, {curve.repeats} repeats)")
+        chart.addSeries(line)
+        chart.addSeries(ticks)
+        for marker in chart.legend().markers(ticks):
+            marker.setVisible(False)
+        attached += [line, ticks]
+    chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
+    chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
+    for series in attached:
+        series.attachAxis(x)
+        series.attachAxis(y)
+    return chart
+
+
+def at_risk_rows(data: Durability) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """The numbers-at-risk table under the curves: sides still followed and not repeated at 0, 6, 12… months."""
+    months = [0, *(a.months for a in data.curves[0].at_risk)] if data.curves else [0]
+    rows = [
+        (short(c.procedure), str(c.patients), str(c.n), *(str(a.at_risk) for a in c.at_risk)) for c in data.curves
+    ]  # at 0 months every treated side is at risk
+    return tuple(["Number at risk (sides)", "Patients", *(f"{m} mo" for m in months)]), rows
+
+
+def render_hints(view: object) -> None:
+    view.setRenderHint(QPainter.RenderHint.Antialiasing)  # type: ignore[attr-defined]
+
+
+def small_font(size: float = 8) -> QFont:
+    font = QFont()
+    font.setPointSizeF(size)
+    return font

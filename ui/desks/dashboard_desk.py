@@ -1,0 +1,302 @@
+"""The dashboard for everyone: cases per month, complication rates with Wilson intervals, durations, pain scores
+and durability of relief, each a chart with the numbers behind it one click away.
+
+The figures come from caselog.dashboard in the background; date range and surgeon apply to every chart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import Callable
+
+from PySide6.QtCharts import QChart, QChartView
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication, QPainter
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QStackedWidget,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from caselog.dashboard import Dashboard, DashboardService, Table
+from caselog.records import CaseFilter
+from ui.desks import dashboard_charts as charts
+from ui.desks.common import DateRange, NumbersModel, combo, set_combo_items, sorted_view_model
+from ui.messages import show_error
+from ui.services import AppSettings, Services
+from ui.tasks import Progress
+
+TABS = ("per_month", "rates", "durations", "scores", "durability")
+
+
+class ChartPanel(QWidget):
+    """One chart with a heading, a note saying how to read it, and its numbers as a sortable table."""
+
+    def __init__(self, title: str, note: str) -> None:
+        super().__init__()
+        self.title = QLabel(title)
+        self.title.setStyleSheet("font-size: 12pt; font-weight: 600; color: #1f3a5f;")
+        self.note = QLabel(note)
+        self.note.setObjectName("hint")
+        self.note.setWordWrap(True)
+        self.toggle = QPushButton("Show numbers")
+        self.toggle.setAccessibleName(f"Show the numbers behind {title}")
+        self.toggle.setCheckable(True)
+        self.copy = QPushButton("Copy numbers")
+        self.copy.setAccessibleName(f"Copy the numbers behind {title}")
+        self.copy.setToolTip("Copy the table, tab-separated, to paste into a spreadsheet")
+        self.which = combo("Which numbers", [])
+        self.which.setVisible(False)
+        self.tables: list[Table] = []
+        self.view = QChartView()
+        self.view.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self.view.setAccessibleName(title)
+        self.numbers = NumbersModel(self)
+        self.table = QTableView()
+        self.table.setModel(sorted_view_model(self.numbers, self))
+        self.table.setSortingEnabled(True)
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # the chart's order first
+        self.table.setAccessibleName(f"Numbers behind {title}")
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.setAlternatingRowColors(True)
+        self.empty = QLabel("")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setObjectName("hint")
+        self.stack = QStackedWidget()
+        for w in (self.view, self.table, self.empty):
+            self.stack.addWidget(w)
+        self.extra = QVBoxLayout()
+        head = QHBoxLayout()
+        head.addWidget(self.title)
+        head.addStretch(1)
+        head.addWidget(self.which)
+        head.addWidget(self.toggle)
+        head.addWidget(self.copy)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.addLayout(head)
+        layout.addWidget(self.note)
+        layout.addWidget(self.stack, 1)
+        layout.addLayout(self.extra)
+        self.toggle.toggled.connect(self._toggled)
+        self.which.currentIndexChanged.connect(self._show_table)
+        self.copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.numbers.as_text()))
+        self.has_chart = False
+
+    def show_result(self, chart: QChart | None, *tables: Table, empty: str = "No cases in this range.") -> None:
+        self.tables = list(tables)
+        self.which.blockSignals(True)
+        self.which.clear()
+        for t in tables:
+            self.which.addItem(t.title)
+        self.which.blockSignals(False)
+        self._show_table(0)
+        old = self.view.chart()
+        self.has_chart = chart is not None
+        if chart is not None:
+            self.view.setChart(chart)
+            if old is not None and old is not chart:
+                old.deleteLater()
+        self.empty.setText(empty)
+        self._toggled(self.toggle.isChecked())
+
+    def _show_table(self, index: int) -> None:
+        table = self.tables[index] if 0 <= index < len(self.tables) else Table("", (), ())
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self.table.model().sort(-1)  # type: ignore[attr-defined]
+        self.numbers.set_table(table.columns, table.rows)
+        self.table.resizeColumnsToContents()
+        self.copy.setEnabled(bool(table.rows))
+
+    def _toggled(self, numbers: bool) -> None:
+        self.which.setVisible(numbers and len(self.tables) > 1)
+        self.toggle.setText("Show chart" if numbers else "Show numbers")
+        if numbers:
+            self.stack.setCurrentWidget(self.table)
+        else:
+            self.stack.setCurrentWidget(self.view if self.has_chart else self.empty)
+
+
+class DashboardDesk(QMainWindow):
+    """`refresh()` rebuilds every chart for the current filters; `result` is the last Dashboard shown."""
+
+    def __init__(
+        self,
+        services: Services,
+        settings: AppSettings,
+        parent: QWidget | None = None,
+        *,
+        today: Callable[[], dt.date] = dt.date.today,
+    ) -> None:
+        super().__init__(parent)
+        self.services = services
+        self.settings = settings
+        self._today = today
+        self._generation = 0
+        self.result: Dashboard | None = None
+        self.loading = False
+        self.setWindowTitle("Dashboard – CaseLog")
+        self.resize(1340, 800)
+
+        self.dates = DateRange(today=today)
+        self.surgeon = combo("Surgeon filter", [("All surgeons", None)])
+        self.reload = QPushButton("Reload")
+        self.reload.setShortcut("F5")
+        self.reload.setToolTip("Read the figures again (F5)")
+        self.summary = QLabel("")
+        self.summary.setStyleSheet("font-weight: 600;")
+        self.summary.setAccessibleName("What the dashboard counts")
+        bar = QHBoxLayout()
+        bar.setContentsMargins(8, 6, 8, 2)
+        bar.addWidget(self.dates)
+        bar.addWidget(self.surgeon)
+        bar.addWidget(self.reload)
+        bar.addStretch(1)
+        bar.addWidget(self.summary)
+
+        self.panels = {
+            "per_month": ChartPanel("Cases per month by procedure", "Every case logged, by procedure date."),
+            "rates": ChartPanel(
+                "Complication rate by procedure",
+                "Share of cases with at least one complication (a case counts once however many it had), with its "
+                "95% Wilson interval; the counts are cases with complications / all cases. Wide bars mean few cases: "
+                "read them as uncertain, not as different.",
+            ),
+            "durations": ChartPanel(
+                "Duration by procedure",
+                "Minutes from start to end. Box: first to third quartile; line: median; whiskers: shortest and "
+                "longest case (quartiles are type 7, as Excel QUARTILE.INC).",
+            ),
+            "scores": ChartPanel(
+                "Pain and disability by timepoint",
+                "Median score of the patients with a score recorded at each timepoint (the n differs by "
+                "timepoint: patients lost to follow-up are not counted). Quartiles and n are in the numbers.",
+            ),
+            "durability": ChartPanel(
+                "Durability of relief: time to repeat treatment",
+                "Kaplan-Meier estimate of the share of treated sides (left or right of a level) not yet ablated or "
+                "rhizotomised again at the same level and side. Sides without a repeat count until their last "
+                "follow-up score (or today) and are marked with a tick. Sides of one patient are not independent.",
+            ),
+        }
+        self.measure = combo("Score measure", [("NRS back", "nrs_back"), ("NRS leg", "nrs_leg"), ("ODI", "odi")])
+        measure_row = QHBoxLayout()
+        measure_row.addWidget(QLabel("Measure:"))
+        measure_row.addWidget(self.measure)
+        measure_row.addStretch(1)
+        self.panels["scores"].extra.addLayout(measure_row)
+        self.at_risk = QLabel("")
+        self.at_risk.setTextFormat(Qt.TextFormat.RichText)
+        self.at_risk.setAccessibleName("Numbers at risk")
+        self.panels["durability"].extra.addWidget(self.at_risk)
+        self.tabs = QTabWidget()
+        for key, label in zip(TABS, ("Cases per month", "Complication rate", "Duration", "Pain scores",
+                                     "Durability of relief"), strict=True):  # fmt: skip
+            self.tabs.addTab(self.panels[key], label)
+        central = QWidget()
+        cl = QVBoxLayout(central)
+        cl.setContentsMargins(0, 0, 0, 0)
+        cl.addLayout(bar)
+        cl.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
+
+        self.dates.changed.connect(self.refresh)
+        self.surgeon.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.reload.clicked.connect(self.refresh)
+        self.measure.currentIndexChanged.connect(lambda _i: self._show_scores())
+        self.refresh()
+
+    def case_filter(self) -> CaseFilter:
+        date_from, date_to = self.dates.dates()
+        return CaseFilter(date_from=date_from, date_to=date_to, surgeon=self.surgeon.currentData())
+
+    def refresh(self) -> None:
+        """Build the figures in the background; an older build still running is simply ignored when it ends."""
+        self._generation += 1
+        generation = self._generation
+        case_filter = self.case_filter()
+        service = self.services.cases
+        figures = DashboardService(service, today=self._today)
+        self.loading = True
+        self.summary.setText("Loading…")
+
+        def work(_progress: Progress) -> tuple[list[str], Dashboard]:
+            return service.surgeons(), figures.build(case_filter)
+
+        def done(result: tuple[list[str], Dashboard]) -> None:
+            if generation == self._generation:
+                self._apply(*result)
+
+        def failed(exc: BaseException) -> None:
+            if generation == self._generation:
+                self.loading = False
+                self.summary.setText("The figures could not be read.")
+                show_error(self, "The dashboard could not be built", exc)
+
+        self.services.tasks.run(work, on_result=done, on_error=failed)
+
+    def _apply(self, surgeons: list[str], board: Dashboard) -> None:
+        set_combo_items(self.surgeon, ("All surgeons", None), [(s, s) for s in surgeons])
+        self.result = board
+        who = self.surgeon.currentText() if self.surgeon.currentData() else "all surgeons"
+        noun = "case" if board.cases == 1 else "cases"
+        stamp = dt.datetime.now().strftime("%H:%M")
+        self.summary.setText(f"{board.cases:,} {noun} · {self.dates.text()} · {who} · read at {stamp}")
+        empty = "No cases in this range." if board.cases == 0 else "No data for this chart in this range."
+        per_month = board.cases_per_month
+        self.panels["per_month"].show_result(
+            charts.cases_per_month_chart(per_month) if per_month.months and board.cases else None,
+            per_month.table(),
+            empty=empty,
+        )
+        rates = board.complication_rates
+        has_rates = any(r.cases for r in rates.rows)
+        self.panels["rates"].show_result(charts.rates_chart(rates) if has_rates else None, rates.table(), empty=empty)
+        durations = board.durations
+        has_durations = any(r.minutes.n for r in durations.rows)
+        self.panels["durations"].show_result(
+            charts.durations_chart(durations) if has_durations else None, durations.table(), empty=empty
+        )
+        self._show_scores()
+        durability = board.durability
+        self.panels["durability"].show_result(
+            charts.durability_chart(durability) if durability.curves else None,
+            durability.table(),
+            *(c.table() for c in durability.curves),
+            empty="No ablations or rhizotomies in this range." if board.cases else empty,
+        )
+        self.at_risk.setText(_at_risk_html(durability) if durability.curves else "")
+        self.loading = False
+
+    def _show_scores(self) -> None:
+        if self.result is None:
+            return
+        scores = self.result.pain_scores
+        measure = self.measure.currentData()
+        has = any(r.measure == measure and r.scores.n for r in scores.rows)
+        empty = "No scores recorded in this range." if self.result.cases else "No cases in this range."
+        self.panels["scores"].show_result(charts.scores_chart(scores, measure) if has else None, scores.table(),
+                                          empty=empty)  # fmt: skip
+
+
+def _at_risk_html(durability: object) -> str:
+    columns, rows = charts.at_risk_rows(durability)  # type: ignore[arg-type]
+    head = "".join(f"<th style='padding:0 10px;text-align:right'>{html.escape(c)}</th>" for c in columns[1:])
+    body = "".join(
+        "<tr><td style='padding-right:10px'>" + html.escape(r[0]) + "</td>"
+        + "".join(f"<td style='padding:0 10px;text-align:right'>{v}</td>" for v in r[1:]) + "</tr>"
+        for r in rows
+    )  # fmt: skip
+    return (
+        f"<table cellspacing='0'><tr><th style='text-align:left;padding-right:10px'>{html.escape(columns[0])}"
+        f"</th>{head}</tr>{body}</table>"
+    )
