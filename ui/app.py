@@ -162,15 +162,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not (uses_server(app_settings.value) and password is None):
             db, error = open_target(database_target(app_settings.value, password))
     instance.listen()
-    # 5. the main window
+    # 5. signing in, when the database has accounts (without any, it is single-user and nobody signs in)
+    from caselog.accounts import accounts_exist
     from caselog.service import CaseService
+    from ui.accounts_dialogs import SignInDialog
 
     services = Services(CaseService(db), TaskRunner(app), db.display_name)
-    window = MainWindow(services, app_settings)
-    instance.activated.connect(window.bring_forward)
-    window.show()
-    QTimer.singleShot(0, window.offer_drafts)
     try:
+        if accounts_exist(db):
+            sign_in = SignInDialog(db, db.display_name)
+            if sign_in.exec() != SignInDialog.DialogCode.Accepted or sign_in.actor is None:
+                return 0
+            services.start_session(sign_in.actor)
+        # 6. the main window
+        window = MainWindow(services, app_settings)
+        instance.activated.connect(window.bring_forward)
+        window.show()
+        QTimer.singleShot(0, window.offer_drafts)
         return app.exec()
     finally:
         services.tasks.wait()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from html import escape
 
 from PySide6.QtWidgets import QTextBrowser, QWidget
@@ -21,6 +22,7 @@ th { text-align: left; color: #4b5563; font-weight: normal; padding-right: 8px; 
 .muted { color: #6b7280; }
 .badge { font-weight: bold; color: #1f3a5f; }
 .draft { font-weight: bold; color: #92400e; }
+.signed { color: #166534; }
 </style>
 """
 
@@ -40,6 +42,16 @@ def _nerves(procedure: str, level: str) -> str:
     return ", ".join(vocab.nerves_targeted(level))
 
 
+def _signature(view: CaseView) -> str:
+    """Who signed the case and when (stored in UTC, shown in the workstation's time)."""
+    if not view.signed_by:
+        return ""
+    when = ""
+    if view.signed_at is not None:
+        when = f" on {view.signed_at.replace(tzinfo=dt.UTC).astimezone():%Y-%m-%d at %H:%M}"
+    return f"<div class='signed'>Signed by {_e(view.signed_by)}{when}</div>"
+
+
 def case_html(view: CaseView) -> str:
     """The pane's content; every value escaped (names and notes are typed by people)."""
     r = view.record
@@ -53,6 +65,7 @@ def case_html(view: CaseView) -> str:
         f"<div class='muted'>MRN {_e(p.mrn)} · born {p.birth_date.isoformat()} · "
         f"{_e(vocab.label(vocab.SEXES, p.sex))} · age {p.age_on(r.procedure_date)} at the procedure</div>",
         f"<div>Case {_e(view.case_number)} · {status_html} · version {view.version}</div>",
+        _signature(view),
         "<h3>Procedure</h3>",
         _pairs(
             [

@@ -1,4 +1,4 @@
-"""The main window: the case list with search and filters, the detail pane, and every action on cases."""
+"""The main window: the case list with search and filters, the detail pane, and the actions the role allows."""
 
 from __future__ import annotations
 
@@ -7,14 +7,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QItemSelectionModel, QSettings, Qt, QUrl, qVersion
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
+from PySide6.QtCore import QByteArray, QItemSelectionModel, QSettings, Qt, qVersion
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDesktopServices,  # noqa: F401  (the PDF action opens files through it)
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QFileDialog,
     QInputDialog,
     QLabel,
-    QMainWindow,
     QMessageBox,
     QProgressDialog,
     QSplitter,
@@ -25,21 +28,22 @@ from PySide6.QtWidgets import (
 )
 
 from caselog import drafts, paths
+from caselog.accounts import Action
 from caselog.errors import CaselogError
 from caselog.records import CaseRow, CaseView
-from ui import jobs
+from ui import case_actions
+from ui.admin_view import AdminView
 from ui.case_form import CaseForm, edit_data, repeat_data
 from ui.case_model import COLUMNS, CaseTableModel
+from ui.case_output import CaseOutputActions
 from ui.detail_pane import CaseDetailPane
 from ui.filter_bar import FilterBar
 from ui.greeting import Greeting
 from ui.messages import show_error
 from ui.services import AppSettings, Services
+from ui.session import SessionController
 from ui.settings_dialog import SettingsDialog
 from ui.style import STYLE_SHEET
-from ui.tasks import Task
-
-DEMO_CASES = 300
 
 
 def window_state() -> QSettings:
@@ -47,7 +51,7 @@ def window_state() -> QSettings:
     return QSettings(str(paths.data_dir() / "window.ini"), QSettings.Format.IniFormat)
 
 
-class MainWindow(QMainWindow):
+class MainWindow(CaseOutputActions):
     def __init__(
         self, services: Services, settings: AppSettings, *, today: Callable[[], dt.date] = dt.date.today
     ) -> None:
@@ -98,11 +102,16 @@ class MainWindow(QMainWindow):
         self.stack = QStackedWidget()
         self.stack.addWidget(self.greeting)
         self.stack.addWidget(list_page)
-        self.setCentralWidget(self.stack)
+        self.admin_view: AdminView | None = None
+        # Cases, the admin view or the lock screen: the pages not shown are hidden widgets, not covered ones.
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.stack)
+        self.setCentralWidget(self.pages)
         self.database_label = QLabel(f"Database: {services.database_name}")
         self.database_label.setObjectName("hint")
         self.statusBar().addPermanentWidget(self.database_label)
 
+        self.session = SessionController(self)
         self._make_actions()
         self.model.loaded.connect(self._loaded)
         self.model.failed.connect(lambda exc: show_error(self, "The cases could not be loaded", exc))
@@ -114,8 +123,8 @@ class MainWindow(QMainWindow):
         self.greeting.load_demo.connect(self.load_demo)
         self.settings.changed.connect(self._build_template_menu)
         self._restore_layout()
-        self._refresh_surgeons()
-        self.model.refresh()
+        self.apply_role()
+        self.refresh()
 
     # ---- actions ----------------------------------------------------------------------------------------
 
@@ -156,6 +165,17 @@ class MainWindow(QMainWindow):
         self.refresh_action = self._action("&Reload list", self.refresh, QKeySequence.StandardKey.Refresh)
         self.search_action = self._action("&Find…", self._focus_search, QKeySequence.StandardKey.Find, "Search")
         self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.sign_action = self._action("&Sign case…", lambda: case_actions.sign_case(self), "Ctrl+Shift+S",
+                                        "Sign your draft: it becomes final, with your name and the time")  # fmt: skip
+        self.history_action = self._action("Case &history…", lambda: case_actions.show_history(self), "Ctrl+Shift+H",
+                                           "Who changed the selected case, when, what and why")  # fmt: skip
+        self.trail_action = self._action("&Audit trail…", lambda: case_actions.show_audit_trail(self), "Ctrl+Shift+A",
+                                         "Every recorded change, sign-in, print and export, with filters")  # fmt: skip
+        self.protect_action = self._action("&Protect with accounts…", self.session.protect, None,
+                                           "Create the administrator: from then on everyone signs in")  # fmt: skip
+        self.lock_action = self._action("&Lock now", lambda: self.session.lock(), "Ctrl+L", "Hide patient data now")
+        self.sign_out_action = self._action("Sign &out / switch user", self.session.sign_out, "Ctrl+Shift+O",
+                                            "End your session; someone else can sign in")  # fmt: skip
 
         file_menu = self.menuBar().addMenu("&File")
         for action in (self.export_action, self.pdf_action, self.demo_action):
@@ -167,18 +187,23 @@ class MainWindow(QMainWindow):
         case_menu = self.menuBar().addMenu("&Case")
         case_menu.addAction(self.new_action)
         self.template_menu = case_menu.addMenu("New from &template")
-        for action in (self.edit_action, self.repeat_action, self.delete_action):
+        for action in (self.edit_action, self.repeat_action, self.delete_action, self.sign_action,
+                       self.history_action):  # fmt: skip
             case_menu.addAction(action)
+        self.case_menu = case_menu
         view_menu = self.menuBar().addMenu("&View")
-        view_menu.addAction(self.search_action)
-        view_menu.addAction(self.refresh_action)
+        for action in (self.search_action, self.refresh_action, self.trail_action):
+            view_menu.addAction(action)
+        account_menu = self.menuBar().addMenu("&Account")
+        for action in (self.protect_action, self.lock_action, self.sign_out_action):
+            account_menu.addAction(action)
         self._build_template_menu()
 
-        toolbar = self.addToolBar("Actions")
+        self.toolbar = toolbar = self.addToolBar("Actions")
         toolbar.setObjectName("actions")
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         toolbar.setMovable(False)
-        for action in (self.new_action, self.edit_action, self.repeat_action, self.delete_action):
+        for action in (self.new_action, self.edit_action, self.repeat_action, self.delete_action, self.sign_action):
             toolbar.addAction(action)
         toolbar.addSeparator()
         toolbar.addAction(self.pdf_action)
@@ -214,11 +239,16 @@ class MainWindow(QMainWindow):
         return row if row in selected else (selected[0] if selected else None)
 
     def _selection_changed(self, *_args: object) -> None:
+        if self.session.locked:  # nothing selected shows, and every action stays off until unlocked
+            self.detail.show_case(None)
+            return
         rows = self.selected_rows()
         one = len(rows) == 1
         self.edit_action.setEnabled(one)
         self.repeat_action.setEnabled(one)
         self.delete_action.setEnabled(one and rows[0].status == "draft")
+        self.sign_action.setEnabled(one and case_actions.can_sign(self.services, rows[0]))
+        self.history_action.setEnabled(one and case_actions.can_read_history(self.services, rows[0]))
         self.pdf_action.setEnabled(bool(rows))
         self.export_action.setEnabled(self.model.matching > 0)
         view = None
@@ -253,7 +283,74 @@ class MainWindow(QMainWindow):
         self.table.scrollTo(index)
         return True
 
+    def can_view(self) -> bool:
+        """Cases are shown: not to an administrator, and not while nobody is signed in to a protected database."""
+        return self.services.cases.allows(Action.VIEW) and not (
+            self.services.actor is None and self.session.has_accounts()
+        )
+
+    def apply_role(self) -> None:
+        """Show what the signed-in role may do (the service still refuses anything else)."""
+        cases = self.services.cases
+        actor = self.services.actor
+        view = self.can_view()
+        edit = view and cases.allows(Action.EDIT_DRAFT)
+        audit = cases.allows(Action.READ_AUDIT) and not (actor is None and self.session.has_accounts())
+        for action in self.findChildren(QAction):
+            action.setEnabled(True)
+        for action in (self.new_action, self.repeat_action, self.delete_action, self.demo_action,
+                       self.template_menu.menuAction()):  # fmt: skip
+            action.setVisible(edit)
+        for action in (self.edit_action, self.pdf_action, self.export_action, self.search_action,
+                       self.refresh_action, self.case_menu.menuAction()):  # fmt: skip
+            action.setVisible(view)
+        self.sign_action.setVisible(view and cases.allows(Action.SIGN))
+        self.history_action.setVisible(view and audit)
+        # The whole trail: quality staff here, administrators in their own view; surgeons read case by case.
+        self.trail_action.setVisible(audit and (actor is None or actor.role == "quality"))
+        self.protect_action.setVisible(actor is None and not self.session.has_accounts())
+        self.lock_action.setVisible(actor is not None)
+        self.sign_out_action.setVisible(actor is not None)
+        self.toolbar.setVisible(view)
+        self.menuBar().setEnabled(True)
+        if view:
+            self.pages.setCurrentWidget(self.stack)
+        elif actor is not None and actor.role == "admin":
+            if self.admin_view is None:
+                self.admin_view = AdminView(self.services.accounts, lambda: self.services.cases.audit_trail())
+                self.pages.addWidget(self.admin_view)
+            self.pages.setCurrentWidget(self.admin_view)
+        if not view:
+            self._forget_cases()
+        self._selection_changed()
+
+    def _forget_cases(self) -> None:
+        """No rows of the last session stay in memory for a role that may not see them."""
+        self.model.beginResetModel()
+        self.model._rows = []  # the model has no public clear; its next refresh fills it again
+        self.model.matching = self.model.total = 0
+        self.model.endResetModel()
+        self.detail.show_case(None)
+
+    def show_lock_screen(self, lock: QWidget) -> None:
+        if self.pages.indexOf(lock) < 0:
+            self.pages.addWidget(lock)
+        self.pages.setCurrentWidget(lock)
+        self.detail.show_case(None)
+        for action in self.findChildren(QAction):
+            action.setEnabled(action is self.quit_action)
+        self.toolbar.hide()
+        self.menuBar().setEnabled(False)
+        lock.setFocus()
+
+    def hide_lock_screen(self) -> None:
+        self.apply_role()
+
     def refresh(self, select: str | None = None) -> None:
+        if not self.can_view():
+            if self.admin_view is not None and self.pages.currentWidget() is self.admin_view:
+                self.admin_view.refresh()
+            return
         self._select_after = select
         self._refresh_surgeons()
         self.model.refresh()
@@ -271,12 +368,14 @@ class MainWindow(QMainWindow):
 
     # ---- the case form ----------------------------------------------------------------------------------
 
-    def _open_form(self, **kwargs: Any) -> CaseForm | None:
+    def _open_form(self, form_class: type[CaseForm] = CaseForm, **kwargs: Any) -> CaseForm | None:
         if self.form is not None:
             self.form.raise_()
             self.form.activateWindow()
             return None
-        form = CaseForm(self.services, self.settings, today=self._today, parent=self, **kwargs)
+        if self.session.locked:
+            return None
+        form = form_class(self.services, self.settings, today=self._today, parent=self, **kwargs)
         form.finished.connect(lambda _result: self._form_closed(form))
         self.form = form
         form.open()
@@ -290,6 +389,8 @@ class MainWindow(QMainWindow):
         form.deleteLater()
 
     def new_case(self) -> CaseForm | None:
+        if not (self.can_view() and self.services.cases.allows(Action.EDIT_DRAFT)):
+            return None
         return self._open_form()
 
     def new_from_template(self, name: str) -> CaseForm | None:
@@ -308,7 +409,11 @@ class MainWindow(QMainWindow):
 
     def edit_case(self) -> CaseForm | None:
         view = self._selected_view()
-        return self._open_form(data=edit_data(view), editing=view) if view else None
+        if view is None:
+            return None
+        if case_actions.wants_follow_up(self.services, view):
+            return self._open_form(case_actions.FollowUpForm, view=view)
+        return self._open_form(data=edit_data(view), editing=view)
 
     def repeat_case(self) -> CaseForm | None:
         view = self._selected_view()
@@ -318,7 +423,9 @@ class MainWindow(QMainWindow):
         return self._open_form(data=repeat_data(view), title=title)
 
     def offer_drafts(self) -> None:
-        """At start: forms left unsaved by a crash are offered back, newest first."""
+        """At start: forms left unsaved by a crash are offered back, newest first (to those who may edit)."""
+        if not (self.can_view() and self.services.cases.allows(Action.EDIT_DRAFT)):
+            return
         for draft in drafts.pending_drafts():
             box = QMessageBox(self)
             box.setWindowTitle("Restore an unsaved case?")
@@ -356,102 +463,6 @@ class MainWindow(QMainWindow):
             return
         self.statusBar().showMessage(f"Deleted draft case {row.case_number}.", 8000)
         self.refresh()
-
-    # ---- long work --------------------------------------------------------------------------------------
-
-    def _run(self, title: str, work: Callable[[Any], Any], done: Callable[[Any], None], *, write: bool = False) -> Task:
-        progress = QProgressDialog(title, "Cancel", 0, 0, self)
-        progress.setWindowTitle("CaseLog")
-        progress.setWindowModality(Qt.WindowModality.WindowModal)
-        progress.setMinimumDuration(400)
-        progress.setAutoClose(False)
-        progress.setAutoReset(False)
-        self.progress = progress
-
-        def finish() -> None:
-            progress.close()
-            progress.deleteLater()
-            self.progress = None
-
-        def report(n: int, total: int, message: str) -> None:
-            progress.setMaximum(max(total, 1))
-            progress.setValue(min(n, max(total, 1)))
-            progress.setLabelText(message)
-
-        def succeeded(result: Any) -> None:
-            finish()
-            done(result)
-
-        def failed(exc: BaseException) -> None:
-            finish()
-            show_error(self, f"{title.rstrip('…')} did not finish", exc)
-
-        def cancelled() -> None:
-            finish()
-            self.statusBar().showMessage(f"{title.rstrip('…')}: cancelled.", 8000)
-
-        task = self.services.tasks.run(
-            work, on_result=succeeded, on_error=failed, on_progress=report, on_cancelled=cancelled, write=write
-        )
-        progress.canceled.connect(task.cancel)
-        return task
-
-    def export_cases(self) -> Task | None:
-        filters = ";;".join(jobs.EXPORT_FORMATS.values())
-        start = str(Path.home() / f"caselog-cases-{self._today():%Y-%m-%d}.csv")
-        name, chosen = QFileDialog.getSaveFileName(self, "Export the cases in the list", start, filters)
-        if not name:
-            return None
-        path = Path(name)
-        fmt = jobs.export_format(path, chosen)
-        if path.suffix.lower() != f".{fmt}":
-            path = path.with_name(f"{path.name}.{fmt}")
-        work = jobs.export_cases(self.services.cases, self.model.case_filter, path, fmt)
-
-        def done(count: int) -> None:
-            self.last_output = path
-            self.statusBar().showMessage(f"Exported {count:,} cases to {path}.", 10000)
-
-        return self._run("Exporting cases…", work, done)
-
-    def case_summary_pdf(self) -> Task | None:
-        rows = self.selected_rows()
-        if not rows:
-            return None
-        stem = f"case-{rows[0].case_number}" if len(rows) == 1 else f"case-summaries-{len(rows)}"
-        name, _ = QFileDialog.getSaveFileName(
-            self, "Save the case summary PDF", str(Path.home() / f"{stem}.pdf"), "PDF (*.pdf)"
-        )
-        if not name:
-            return None
-        path = Path(name) if name.lower().endswith(".pdf") else Path(f"{name}.pdf")
-        numbers = [r.case_number for r in rows]
-        work = jobs.case_summaries(self.services.cases, numbers, path, self.settings.report_settings())
-
-        def done(result: Path) -> None:
-            self.last_output = result
-            self.statusBar().showMessage(f"Saved {result}.", 10000)
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(result)))
-
-        return self._run("Writing case summaries…", work, done)
-
-    def load_demo(self) -> Task | None:
-        count, ok = QInputDialog.getInt(
-            self,
-            "Load demo data",
-            "Made-up cases to add (for trying CaseLog, not for a clinic's database):",
-            DEMO_CASES,
-            1,
-            100_000,
-        )
-        if not ok:
-            return None
-
-        def done(added: int) -> None:
-            self.statusBar().showMessage(f"Added {added:,} demo cases.", 8000)
-            self.refresh()
-
-        return self._run("Loading demo data…", jobs.load_demo(self.services.cases, count), done, write=True)
 
     # ---- settings, layout, lifetime -------------------------------------------------------------------
 

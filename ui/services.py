@@ -1,4 +1,4 @@
-"""What the windows are given instead of globals: the case service, the task runner and the shared settings."""
+"""What the windows are given instead of globals: the case service (as the signed-in account), tasks, settings."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from caselog.accounts import AccountService, Actor
+from caselog.db.engine import Database
 from caselog.reports import ReportSettings
 from caselog.service import CaseService
 from caselog.settings import Settings, load_settings, save_settings
@@ -49,8 +51,31 @@ class AppSettings(QObject):
 
 @dataclass
 class Services:
-    """Everything a window needs to reach the data: one database's case service and the background runner."""
+    """Everything a window needs to reach the data: one database's case service and the background runner.
+
+    After a sign-in, `cases` is replaced by a service bound to the signed-in account; windows read
+    `services.cases` at each use, so they all act as the new account from then on.
+    """
 
     cases: CaseService
     tasks: TaskRunner
     database_name: str
+
+    def __post_init__(self) -> None:
+        self._today = self.cases.today  # the clock the first service was given, kept across sign-ins
+
+    @property
+    def db(self) -> Database:
+        return self.cases.db
+
+    @property
+    def actor(self) -> Actor | None:
+        """Who is signed in; None in a database without accounts (single-user) or after signing out."""
+        return self.cases.actor
+
+    def accounts(self) -> AccountService:
+        return AccountService(self.db, self.actor)
+
+    def start_session(self, actor: Actor | None) -> None:
+        """Every later service call acts as `actor` (and is allowed or refused as the roles table says)."""
+        self.cases = CaseService(self.db, actor=actor, today=self._today)

@@ -1,0 +1,312 @@
+"""Accounts in the desktop app: signing in, roles hiding what they cannot do, the idle lock, signing, history."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog, QMessageBox
+from pytestqt.qtbot import QtBot
+
+from caselog import audit, drafts
+from caselog.accounts import AccountService, Actor
+from caselog.db.engine import Database
+from caselog.db.schema import open_database
+from caselog.records import CaseFilter
+from caselog.service import CaseService
+from tests.ui.conftest import choose
+from ui import app as app_module
+from ui.accounts_dialogs import AccountDialog, SignInDialog
+from ui.case_actions import FollowUpForm
+from ui.history_view import CaseHistoryDialog
+from ui.main_window import MainWindow
+from ui.services import AppSettings, Services
+from ui.tasks import TaskRunner
+
+PASSWORD = "correct horse battery"
+ACCOUNTS = [  # username, full name, role (the first must be the administrator)
+    ("admin", "Ada Admin", "admin"),
+    ("hlind", "Dr. Henrik Lindqvist", "surgeon"),
+    ("coord", "Carla Coordinator", "coordinator"),
+    ("qual", "Quinn Quality", "quality"),
+]
+
+
+@pytest.fixture
+def accounts_db(tmp_path: Path, demo_template: Path) -> Iterator[Database]:
+    """The demo cases, protected by one account per role."""
+    path = tmp_path / "accounts.sqlite3"
+    shutil.copy(demo_template, path)
+    db = open_database(path)
+    admin: Actor | None = None
+    for username, full_name, role in ACCOUNTS:
+        AccountService(db, admin).add_account(username, role=role, full_name=full_name, password=PASSWORD)
+        if admin is None:
+            admin = AccountService(db).sign_in(username, PASSWORD)
+    yield db
+    db.close()
+
+
+@pytest.fixture
+def signed_in(qtbot: QtBot, accounts_db: Database, app_settings: AppSettings) -> Iterator[Callable[[str], MainWindow]]:
+    """signed_in("hlind"): the main window as the app opens it after that user signed in."""
+    opened: list[MainWindow] = []
+
+    def make(username: str) -> MainWindow:
+        services = Services(CaseService(accounts_db), TaskRunner(), accounts_db.display_name)
+        services.start_session(AccountService(accounts_db).sign_in(username, PASSWORD))
+        window = MainWindow(services, app_settings)
+        if window.can_view():
+            with qtbot.waitSignal(window.model.loaded, timeout=10000):
+                window.show()
+        else:
+            window.show()
+        opened.append(window)
+        return window
+
+    yield make
+    for window in opened:
+        if window.form is not None:
+            window.form.dirty = False
+            window.form.reject()
+        window.services.tasks.wait()
+        window.close()
+
+
+def sign_in_at(form: Any, qtbot: QtBot, username: str, password: str = PASSWORD) -> None:
+    """Type into a sign-in form (dialog or lock screen) as a person does, and press Sign in."""
+    form.username.selectAll()
+    qtbot.keyClicks(form.username, username)
+    qtbot.keyClicks(form.password, password)
+    qtbot.mouseClick(form.sign_in_button, Qt.MouseButton.LeftButton)
+
+
+def select_first(window: MainWindow, qtbot: QtBot, case_filter: CaseFilter) -> str:
+    with qtbot.waitSignal(window.model.loaded, timeout=10000):
+        window.model.set_filter(case_filter)
+    assert window.model.rowCount() > 0
+    number = window.model.row_at(0).case_number  # type: ignore[union-attr]
+    assert window.select_case(number)
+    return number
+
+
+def test_sign_in_dialog_shows_a_wrong_password_and_stays_open(qtbot: QtBot, accounts_db: Database) -> None:
+    dialog = SignInDialog(accounts_db, accounts_db.display_name)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    sign_in_at(dialog.form, qtbot, "hlind", "not the password")
+    assert dialog.isVisible() and dialog.actor is None
+    assert dialog.form.error.isVisible()
+    assert dialog.form.error.text() == "Unknown user or wrong password"
+    assert dialog.form.password.text() == ""  # typed again, never kept
+    sign_in_at(dialog.form, qtbot, "hlind")
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    assert dialog.actor == Actor("hlind", "Dr. Henrik Lindqvist", "surgeon")
+    failed = [e for e in audit.entries(accounts_db) if e.action == "sign_in_failed"]
+    assert failed and failed[-1].username == "hlind"
+
+
+@pytest.mark.parametrize(
+    ("username", "hidden", "shown"),
+    [
+        ("coord", ["sign_action", "history_action", "trail_action"], ["new_action", "edit_action"]),
+        ("qual", ["new_action", "repeat_action", "delete_action", "sign_action"], ["edit_action", "trail_action"]),
+        ("hlind", ["trail_action", "protect_action"], ["new_action", "sign_action", "history_action"]),
+    ],
+)
+def test_the_role_hides_what_it_cannot_do(
+    signed_in: Callable[[str], MainWindow], username: str, hidden: list[str], shown: list[str]
+) -> None:
+    window = signed_in(username)
+    assert window.table.isVisible() and window.model.rowCount() > 0
+    assert [name for name in hidden if getattr(window, name).isVisible()] == []
+    assert [name for name in shown if not getattr(window, name).isVisible()] == []
+    full_name = next(f for u, f, _ in ACCOUNTS if u == username)
+    assert full_name in window.session.user_label.text()
+
+
+def test_an_administrator_sees_accounts_and_the_trail_not_cases(signed_in: Callable[[str], MainWindow]) -> None:
+    window = signed_in("admin")
+    assert window.admin_view is not None and window.admin_view.isVisible()
+    assert not window.table.isVisible() and window.model.rowCount() == 0
+    assert not window.case_menu.menuAction().isVisible() and not window.new_action.isVisible()
+    assert [a.username for a in window.admin_view.model.accounts] == sorted(u for u, _, _ in ACCOUNTS)
+    assert "Administrator" in window.session.user_label.text()
+    window.admin_view.tabs.setCurrentIndex(1)
+    trail = window.admin_view.trail
+    assert trail.model.rowCount() > 0
+    everything = trail.model.rowCount()
+    choose(trail.user, "admin")
+    assert {e.who for e in trail.model.entries} == {"admin"} and trail.model.rowCount() < everything
+    choose(trail.action, "account_add")
+    assert sorted(e.record_id for e in trail.model.entries) == ["coord", "hlind", "qual"]
+    assert trail.count.text() == f"3 of {everything} entries"
+
+
+def test_protect_with_accounts_creates_the_admin_and_the_next_start_asks_to_sign_in(
+    make_window: Callable[..., MainWindow], qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    window = make_window()
+    assert window.protect_action.isVisible() and not window.sign_out_action.isVisible()
+    assert "Single user" in window.session.user_label.text()
+
+    def fill_in(dialog: AccountDialog) -> int:
+        dialog.show()
+        qtbot.keyClicks(dialog.username, "boss")
+        qtbot.keyClicks(dialog.full_name, "Bea Boss")
+        qtbot.keyClicks(dialog.password, PASSWORD)
+        qtbot.keyClicks(dialog.repeat, PASSWORD + "x")
+        assert dialog.errors["repeat"].isVisible() and not dialog.ok.isEnabled()
+        qtbot.keyClick(dialog.repeat, Qt.Key.Key_Backspace)
+        assert dialog.ok.isEnabled()
+        dialog.accept()
+        return dialog.result()
+
+    monkeypatch.setattr(AccountDialog, "exec", fill_in)
+    monkeypatch.setattr(QMessageBox, "information", lambda *a, **k: QMessageBox.StandardButton.Ok)
+    window.protect_action.trigger()
+    db = window.services.db
+    assert [(a.username, a.role) for a in AccountService(db, window.services.actor).list_accounts()] == [
+        ("boss", "admin")
+    ]
+    assert window.services.actor == Actor("boss", "Bea Boss", "admin")
+    assert window.admin_view is not None and window.admin_view.isVisible() and not window.table.isVisible()
+    assert not window.protect_action.isVisible() and window.sign_out_action.isVisible()
+
+    asked: list[SignInDialog] = []
+
+    def refuse_to_sign_in(dialog: SignInDialog) -> int:
+        asked.append(dialog)
+        return QDialog.DialogCode.Rejected
+
+    monkeypatch.setattr(SignInDialog, "exec", refuse_to_sign_in)
+    monkeypatch.setenv("CASELOG_DB", str(db.engine.url.database))
+    handlers = list(logging.getLogger().handlers)
+    try:
+        assert app_module.main([]) == 0  # nobody signed in: the app ends before any case is shown
+    finally:
+        logging.getLogger().handlers = handlers
+    assert len(asked) == 1
+
+
+def test_idle_lock_hides_patient_data_until_the_same_user_signs_in(
+    signed_in: Callable[[str], MainWindow], qtbot: QtBot
+) -> None:
+    window = signed_in("hlind")
+    select_first(window, qtbot, CaseFilter())
+    patient = window.detail.current.record.patient.family_name  # type: ignore[union-attr]
+    assert patient in window.detail.toPlainText()
+    form = window.edit_case()
+    assert form is not None and form.isVisible()
+    window.session.idle.set_interval_ms(200)
+    qtbot.waitUntil(lambda: window.session.locked, timeout=5000)
+    lock = window.session.lock_screen
+    assert lock.isVisible() and "locked" in lock.title.text()
+    assert not window.table.isVisible() and not window.detail.isVisible() and not form.isVisible()
+    assert patient not in window.detail.toPlainText()
+    assert patient not in "".join(w.text() for w in lock.findChildren(type(lock.title)))
+    assert not window.edit_action.isEnabled() and not window.new_action.isEnabled()
+    assert lock.form.username.text() == "hlind"
+    locks = [e for e in audit.entries(window.services.db) if e.action == "lock"]
+    assert [(e.username, e.record_id) for e in locks] == [("hlind", "hlind")]
+
+    window.session.idle.set_interval_ms(0)
+    sign_in_at(lock.form, qtbot, "hlind", "wrong")
+    assert window.session.locked and lock.form.error.isVisible()
+    sign_in_at(lock.form, qtbot, "", PASSWORD)  # the user name stays; only the password is typed again
+    assert not window.session.locked and not lock.isVisible()
+    assert window.table.isVisible() and form.isVisible() and window.form is form
+    assert patient in window.detail.toPlainText()
+
+
+def test_another_user_at_the_lock_screen_closes_the_session_and_keeps_the_draft(
+    signed_in: Callable[[str], MainWindow], qtbot: QtBot
+) -> None:
+    window = signed_in("hlind")
+    form = window.new_case()
+    assert form is not None
+    qtbot.keyClicks(form.fields.mrn, "LOCK-4711")
+    qtbot.keyClicks(form.fields.family_name, "Unsaved")
+    window.lock_action.trigger()
+    assert window.session.locked and not form.isVisible()
+    sign_in_at(window.session.lock_screen.form, qtbot, "coord")
+    assert window.services.actor == Actor("coord", "Carla Coordinator", "coordinator")
+    assert window.services.cases.actor == window.services.actor
+    assert window.form is None and not window.session.locked
+    assert "Carla Coordinator" in window.session.user_label.text()
+    kept = drafts.pending_drafts()
+    assert len(kept) == 1 and kept[0].data["patient"]["mrn"] == "LOCK-4711"
+    assert kept[0].data["patient"]["family_name"] == "Unsaved"
+    qtbot.waitUntil(lambda: window.table.isVisible() and window.model.rowCount() > 0)
+    assert not window.sign_action.isVisible()
+
+
+def test_signing_a_case_from_the_ui_shows_signer_and_time(
+    signed_in: Callable[[str], MainWindow], qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    window = signed_in("hlind")
+    number = select_first(window, qtbot, CaseFilter(status="draft", surgeon="Dr. Henrik Lindqvist"))
+    assert window.sign_action.isEnabled()
+    assert window.sign_action.shortcut().toString() == "Ctrl+Shift+S"
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    with qtbot.waitSignal(window.model.loaded, timeout=10000):
+        window.sign_action.trigger()
+    view = window.services.cases.get_case(number)
+    assert view.status == "final" and view.signed_by == "Dr. Henrik Lindqvist" and view.signed_at is not None
+    assert window.model.row_of(number) < 0  # the list shows drafts only: the signed case left it
+    assert select_first(window, qtbot, CaseFilter(case_numbers=(number,))) == number
+    assert "Signed by Dr. Henrik Lindqvist on " in window.detail.toPlainText()
+    assert not window.sign_action.isEnabled()  # already signed
+
+
+def test_a_surgeon_cannot_sign_a_colleagues_draft(signed_in: Callable[[str], MainWindow], qtbot: QtBot) -> None:
+    window = signed_in("hlind")
+    select_first(window, qtbot, CaseFilter(status="draft", surgeon="Dr. Amara Okafor"))
+    assert window.sign_action.isVisible() and not window.sign_action.isEnabled()
+    assert not window.history_action.isEnabled()  # a surgeon reads the history of their own cases only
+
+
+def test_history_shows_the_amendment_reason_and_the_changed_field(
+    signed_in: Callable[[str], MainWindow], qtbot: QtBot
+) -> None:
+    window = signed_in("hlind")
+    number = select_first(window, qtbot, CaseFilter(status="draft", surgeon="Dr. Henrik Lindqvist"))
+    window.services.cases.sign_case(number)
+    select_first(window, qtbot, CaseFilter(case_numbers=(number,)))
+    form = window.edit_case()
+    assert form is not None and form.signed and not isinstance(form, FollowUpForm)
+    form.fields.assistants.selectAll()
+    qtbot.keyClicks(form.fields.assistants, "Dr. Ravi Second")
+    assert not form.save_button.isEnabled()  # a signed case: the amendment needs its reason
+    qtbot.keyClicks(form.reason, "Assistant was missing")
+    assert form.save_button.isEnabled()
+    with qtbot.waitSignal(window.model.loaded, timeout=10000):
+        qtbot.mouseClick(form.save_button, Qt.MouseButton.LeftButton)
+    assert window.services.cases.get_case(number).status == "amended"
+    assert window.history_action.isEnabled()
+    dialog = window.history_action.trigger() or window.findChild(CaseHistoryDialog)
+    assert isinstance(dialog, CaseHistoryDialog) and dialog.isVisible()
+    model = dialog.model
+    amend = next(e for e in model.entries if e.action == "amend")
+    row = model.entries.index(amend)
+    texts = {model.columns[c]: model.index(row, c).data() for c in range(model.columnCount())}
+    assert texts["Why"] == "Assistant was missing"
+    assert "assistants" in texts["What changed"] and "Dr. Ravi Second" in texts["What changed"]
+    assert "→" in texts["What changed"]
+    assert texts["Who"] == "hlind" and texts["Action"] == "Amended"
+    assert [model.index(i, 2).data() for i in range(model.rowCount())][-1] in ("Imported", "Demo data", "Created")
+
+
+def test_a_coordinator_adds_follow_up_to_a_signed_case_without_a_reason(
+    signed_in: Callable[[str], MainWindow], qtbot: QtBot
+) -> None:
+    window = signed_in("coord")
+    select_first(window, qtbot, CaseFilter(status="final"))
+    form = window.edit_case()
+    assert isinstance(form, FollowUpForm)
+    assert not form.signed and form.case_number and "follow-up" in form.windowTitle()

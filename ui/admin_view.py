@@ -1,0 +1,175 @@
+"""What an administrator sees instead of cases: the accounts (add, disable) and the audit trail."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from caselog.accounts import Account, AccountService
+from caselog.db import store
+from caselog.errors import CaselogError
+from ui.accounts_dialogs import AccountDialog, local_time, role_name
+from ui.history_view import AuditTrailView
+from ui.messages import show_error
+
+ACCOUNT_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+def account_state(account: Account) -> str:
+    if account.disabled:
+        return "Disabled"
+    if account.locked_until is not None and account.locked_until > store.utcnow():
+        return f"Locked until {local_time(account.locked_until)[-5:]}"
+    return "Active"
+
+
+class AccountsModel(QAbstractTableModel):
+    COLUMNS = ("User name", "Full name", "Role", "State", "Last sign-in", "Created")
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.accounts: list[Account] = []
+
+    def set_accounts(self, accounts: list[Account]) -> None:
+        self.beginResetModel()
+        self.accounts = accounts
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.accounts)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.COLUMNS[section]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        a = self.accounts[index.row()]
+        if role == ACCOUNT_ROLE:
+            return a
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        values = (a.username, a.full_name, role_name(a.role), account_state(a), local_time(a.last_sign_in_at),
+                  local_time(a.created_at))  # fmt: skip
+        return values[index.column()]
+
+
+class AdminView(QWidget):
+    """Accounts and the audit trail; every call goes through AccountService/CaseService as the signed-in admin."""
+
+    def __init__(
+        self,
+        accounts: Callable[[], AccountService],
+        trail: Callable[[], list[Any]],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._accounts = accounts
+        self.model = AccountsModel(self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setAccessibleName("Accounts")
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setStretchLastSection(True)
+        for i, width in enumerate((120, 220, 130, 150, 140)):
+            self.table.setColumnWidth(i, width)
+        self.add_button = QPushButton("&Add account…")
+        self.add_button.setAccessibleName("Add account")
+        self.disable_button = QPushButton("&Disable account…")
+        self.disable_button.setAccessibleName("Disable account")
+        self.error = QLabel()
+        self.error.setObjectName("fieldError")
+        self.error.hide()
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.add_button)
+        buttons.addWidget(self.disable_button)
+        buttons.addStretch(1)
+        note = QLabel("Administrators manage accounts and read the audit trail; cases are for the other roles.")
+        note.setObjectName("hint")
+        buttons.addWidget(note)
+        accounts_page = QWidget()
+        layout = QVBoxLayout(accounts_page)
+        layout.addLayout(buttons)
+        layout.addWidget(self.error)
+        layout.addWidget(self.table, 1)
+        self.trail = AuditTrailView(trail)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(accounts_page, "Accounts")
+        self.tabs.addTab(self.trail, "Audit trail")
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(8, 8, 8, 8)
+        outer.addWidget(self.tabs)
+        self.add_button.clicked.connect(self.add_account)
+        self.disable_button.clicked.connect(self.disable_account)
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._sync())
+        self.tabs.currentChanged.connect(lambda i: self.trail.refresh() if i == 1 else None)
+
+    def refresh(self) -> None:
+        try:
+            self.model.set_accounts(self._accounts().list_accounts())
+        except CaselogError as exc:
+            self.model.set_accounts([])
+            self.error.setText(exc.message)
+            self.error.show()
+        else:
+            self.error.hide()
+        if self.tabs.currentIndex() == 1:
+            self.trail.refresh()
+        self._sync()
+
+    def selected(self) -> Account | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.model.accounts[rows[0].row()] if rows else None
+
+    def _sync(self) -> None:
+        account = self.selected()
+        me = self._accounts().actor
+        self.disable_button.setEnabled(
+            account is not None and not account.disabled and (me is None or account.username != me.username)
+        )
+
+    def add_account(self) -> Account | None:
+        dialog = AccountDialog(self._accounts(), parent=self)
+        if dialog.exec() != AccountDialog.DialogCode.Accepted:
+            return None
+        self.refresh()
+        return dialog.account
+
+    def disable_account(self) -> None:
+        account = self.selected()
+        if account is None:
+            return
+        answer = QMessageBox.question(
+            self,
+            f"Disable {account.username}?",
+            f"Disable the account of {account.full_name} ({role_name(account.role)})? They can no longer sign in; "
+            "their cases and their entries in the audit trail stay.",
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        try:
+            self._accounts().disable_account(account.username)
+        except CaselogError as exc:
+            show_error(self, "The account was not disabled", exc)
+        self.refresh()
