@@ -6,11 +6,12 @@ Workers never touch a widget: they get plain arguments, return a plain value, an
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
 log = logging.getLogger(__name__)
 
@@ -115,3 +116,38 @@ class TaskRunner(QObject):
     def wait(self, msecs: int = 30000) -> bool:
         """Block until every task ended (closing the window, tests)."""
         return self._reads.waitForDone(msecs) and self._writes.waitForDone(msecs)
+
+
+class GuiThreadGarbageCollector(QObject):
+    """Runs Python's cyclic garbage collector on the GUI thread only.
+
+    A collection starts in whichever thread happens to allocate. When that is a worker and the cycle it frees
+    holds a Qt object of the GUI thread, Qt deletes it from the wrong thread and the process crashes (seen in
+    the test suite). So automatic collection is switched off while the app runs, and this timer collects on
+    the GUI thread with the same generation thresholds instead.
+    """
+
+    def __init__(self, parent: QObject | None = None, *, interval_ms: int = 500) -> None:
+        super().__init__(parent)
+        self._thresholds = gc.get_threshold()
+        self._was_enabled = gc.isenabled()
+        gc.disable()
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self.check)
+        self._timer.start(interval_ms)
+
+    def check(self) -> None:
+        young, middle, old = gc.get_count()
+        if young > self._thresholds[0]:
+            gc.collect(0)
+            if middle > self._thresholds[1]:
+                gc.collect(1)
+                if old > self._thresholds[2]:
+                    gc.collect(2)
+
+    def stop(self) -> None:
+        """Back to automatic collection (tests, and the app's very end)."""
+        self._timer.stop()
+        gc.collect()
+        if self._was_enabled:
+            gc.enable()

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import QThreadPool
 from pytestqt.qtbot import QtBot
 
 from caselog.db.engine import Database
@@ -21,9 +22,19 @@ from caselog.service import CaseService
 from caselog.settings import Settings
 from ui.main_window import MainWindow
 from ui.services import AppSettings, Services
-from ui.tasks import TaskRunner
+from ui.tasks import GuiThreadGarbageCollector, TaskRunner
 
 DEMO_COUNT = 450  # more than two pages of 200
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_on_the_gui_thread(qapp: Any) -> Iterator[None]:
+    """As the app does (ui.tasks.GuiThreadGarbageCollector): no collection may start in a worker thread."""
+    collector = GuiThreadGarbageCollector()
+    yield
+    QThreadPool.globalInstance().waitForDone(30_000)
+    collector.stop()
+    collector.deleteLater()
 
 
 @pytest.fixture(scope="session")
