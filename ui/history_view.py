@@ -38,8 +38,10 @@ ACTION_WORDS = {
     "lock": "Locked (idle)", "account_locked": "Account locked", "account_add": "Account added",
     "account_disable": "Account disabled", "refused": "Refused", "backup": "Backup", "restore": "Restore",
 }  # fmt: skip
-#: How many changed fields a cell lists before "and N more" (a creation holds the whole case).
-MAX_LINES = 8
+#: How many changed fields a cell lists before "and N more" (a creation holds the whole case): a case's
+#: history shows more, the whole trail keeps its rows short.
+HISTORY_LINES = 8
+TRAIL_LINES = 3
 ENTRY_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
@@ -50,6 +52,8 @@ def action_text(action: str) -> str:
 def _value(value: Any) -> str:
     if value is None or value == "" or value == []:
         return "—"
+    if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
+        value = "; ".join(str(v) for v in value)  # names and codes read as staff write them
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= 80 else text[:77] + "…"
 
@@ -72,6 +76,7 @@ class AuditModel(QAbstractTableModel):
 
     def __init__(self, *, with_record: bool = True, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        self.max_lines = TRAIL_LINES if with_record else HISTORY_LINES
         self.entries: list[AuditEntry] = []
         self.columns = [c for c in self.COLUMNS if with_record or c != "Record"]
 
@@ -102,8 +107,9 @@ class AuditModel(QAbstractTableModel):
             return f"{entry.record_type} {entry.record_id or ''}".strip()
         if column == "What changed":
             lines = change_lines(entry)
-            if len(lines) > MAX_LINES:
-                lines = [*lines[: MAX_LINES - 1], f"… and {len(lines) - MAX_LINES + 1} more fields"]
+            if len(lines) > self.max_lines:
+                cut = self.max_lines - 1
+                lines = [*lines[:cut], f"… and {len(lines) - cut} more fields (hover to see all)"]
             return "\n".join(lines)
         return entry.reason or ""
 
@@ -133,7 +139,7 @@ def audit_table(model: AuditModel, name: str) -> QTableView:
     table.setAlternatingRowColors(True)
     table.verticalHeader().hide()
     table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    widths = {"When": 130, "Who": 110, "Action": 120, "Record": 110, "What changed": 420}
+    widths = {"When": 130, "Who": 110, "Action": 120, "Record": 135, "What changed": 420}
     for i, column in enumerate(model.columns):
         table.setColumnWidth(i, widths.get(column, 160))
     table.horizontalHeader().setStretchLastSection(True)

@@ -67,6 +67,9 @@ class IdleWatcher(QObject):
         return False
 
 
+PANEL_WIDTH = 500
+
+
 class LockScreen(QWidget):
     """Shown in place of every window's content. The same user unlocks; someone else starts their own session."""
 
@@ -82,12 +85,13 @@ class LockScreen(QWidget):
         self.text.setObjectName("greetingText")
         self.text.setWordWrap(True)
         self.text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.text.setStyleSheet("font-size: 10pt;")
         self.form = SignInForm(db)
         self.form.signed_in.connect(self.signed_in)
         panel = QFrame()
         panel.setObjectName("lockPanel")
         panel.setFrameShape(QFrame.Shape.StyledPanel)
-        panel.setFixedWidth(460)
+        panel.setFixedWidth(PANEL_WIDTH)
         inner = QVBoxLayout(panel)
         inner.setContentsMargins(28, 24, 28, 20)
         inner.setSpacing(10)
@@ -105,12 +109,18 @@ class LockScreen(QWidget):
         self.title.setText("CaseLog is locked")
         why = "after a while without input" if idle else "on request"
         self.text.setText(
-            f"Patient data is hidden {why}.\n{actor.full_name} ({role_name(actor.role)}) signs in again to go on.\n"
-            f"Someone else signing in closes {actor.full_name}'s session; unsaved forms are kept as drafts."
+            f"Patient data is hidden {why}. {actor.full_name} ({role_name(actor.role)}) signs in again to go on."
+            f"\n\nSomeone else signing in ends {actor.full_name}'s session; their unsaved forms are kept as drafts."
         )
+        self._fit_text()
         self.form.reset(actor.username)
+
+    def _fit_text(self) -> None:
+        # A wrapped label in a fixed-width panel is not given its height by the layout: say it outright.
+        self.text.setFixedHeight(self.text.heightForWidth(PANEL_WIDTH - 56) + 4)
 
     def show_signed_out(self) -> None:
         self.title.setText("Signed out")
         self.text.setText("Nobody is signed in. Sign in to work with CaseLog.")
+        self._fit_text()
         self.form.reset("")
