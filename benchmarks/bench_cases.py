@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -35,6 +36,7 @@ def _timed(fn: Any) -> tuple[float, Any]:
 
 def bench_import(folder: Path, count: int, db_target: str | None) -> dict[str, Any]:
     """Import `count` valid cases from a JSON file into an empty database: read, parse, validate, store."""
+    folder = Path(tempfile.mkdtemp(dir=folder))  # each run its own files
     source_db = open_database(folder / "source.sqlite3")
     service = CaseService(source_db)
     from caselog.demo import generate_cases
@@ -116,24 +118,55 @@ def bench_export_memory(db: str, folder: Path) -> dict[str, Any]:
             "target": "< 300 MB"}  # fmt: skip
 
 
+def _fresh_pg_database(admin_url: str, name: str) -> str:
+    """An empty database on the PostgreSQL server of `admin_url` (its user may create databases)."""
+    from sqlalchemy import create_engine, make_url, text
+
+    admin = make_url(admin_url)
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return admin.set(database=name).render_as_string(hide_password=False)
+
+
+def run_all(folder: Path, *, import_db: str | None, big: str, cases: int, import_cases: int) -> list[dict[str, Any]]:
+    return [
+        bench_import(folder, import_cases, import_db),
+        bench_demo(big, cases),
+        bench_export_memory(big, folder),
+        bench_queries(big),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--import-cases", type=int, default=10_000)
     parser.add_argument("--db", help="database for the large set (default: a temporary SQLite file)")
+    parser.add_argument(
+        "--pg",
+        metavar="URL",
+        help="also run everything on PostgreSQL: a server URL whose user may create databases "
+        "(e.g. the one .ci/start-postgres prints); results are printed side by side",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         big = args.db or str(folder / "big.sqlite3")
-        report = {
-            "machine": {"python": sys.version.split()[0], "cpus": __import__("os").cpu_count()},
-            "results": [
-                bench_import(folder, args.import_cases, None),
-                bench_demo(big, args.cases),
-                bench_export_memory(big, folder),
-                bench_queries(big),
-            ],
+        report: dict[str, Any] = {
+            "machine": {"python": sys.version.split()[0], "cpus": os.cpu_count(), "load": os.getloadavg()},
+            "sqlite": run_all(folder, import_db=None, big=big, cases=args.cases, import_cases=args.import_cases),
         }
+        if args.pg:
+            report["postgresql"] = run_all(
+                folder,
+                import_db=_fresh_pg_database(args.pg, "caselog_bench_import"),
+                big=_fresh_pg_database(args.pg, "caselog_bench_big"),
+                cases=args.cases,
+                import_cases=args.import_cases,
+            )
     print(json.dumps(report, indent=2))
 
 
