@@ -16,6 +16,7 @@ from pathlib import Path
 from caselog import paths
 from caselog.db.engine import Database, database_url, describe_storage_error
 from caselog.db.schema import open_database
+from caselog.db.transfer import storage_warnings
 from caselog.errors import CaselogError
 from caselog.settings import Settings, load_settings, postgresql_url, stored_password
 
@@ -61,8 +62,9 @@ def instance_name(settings: Settings) -> str:
 
 
 def open_target(target: str) -> tuple[Database | None, BaseException | None]:
+    """Open, check and migrate: a damaged file is refused here, before anything is written to it."""
     try:
-        return open_database(target), None
+        return open_database(target, verify=True), None
     except Exception as exc:
         return None, exc
 
@@ -110,10 +112,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ui.services import AppSettings, Services
     from ui.settings_dialog import SettingsDialog
     from ui.style import STYLE_SHEET
-    from ui.tasks import TaskRunner
+    from ui.tasks import GuiThreadGarbageCollector, TaskRunner
 
     app = QApplication.instance() or QApplication(list(argv if argv is not None else sys.argv))
     assert isinstance(app, QApplication)
+    collector = GuiThreadGarbageCollector(app)  # no garbage collection may start in a worker thread
     app.setApplicationName("CaseLog")
     app.setApplicationDisplayName("CaseLog")
     app.setStyleSheet(STYLE_SHEET)
@@ -178,10 +181,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         window = MainWindow(services, app_settings)
         instance.activated.connect(window.bring_forward)
         window.show()
-        QTimer.singleShot(0, window.offer_drafts)
+        for warning in storage_warnings(db):
+            QMessageBox.warning(window, "CaseLog: database on a network share", warning.replace("Warning: ", ""))
+        if os.environ.get("CASELOG_QUIT_WHEN_READY"):
+            # For benchmarks/bench_ui.py: the time until the first page of cases is on screen.
+            window.model.loaded.connect(lambda: QTimer.singleShot(0, app.quit))
+        else:
+            QTimer.singleShot(0, window.offer_drafts)
         return app.exec()
     finally:
         services.tasks.wait()
+        collector.stop()
         instance.release()
         db.close()
 

@@ -36,6 +36,7 @@ from ui.admin_view import AdminView
 from ui.case_form import CaseForm, edit_data, repeat_data
 from ui.case_model import COLUMNS, CaseTableModel
 from ui.case_output import CaseOutputActions
+from ui.desks.menu import add_desk_actions, apply_role_to_desks
 from ui.detail_pane import CaseDetailPane
 from ui.filter_bar import FilterBar
 from ui.greeting import Greeting
@@ -208,6 +209,7 @@ class MainWindow(CaseOutputActions):
         toolbar.addSeparator()
         toolbar.addAction(self.pdf_action)
         toolbar.addAction(self.export_action)
+        self.desk_actions = add_desk_actions(self)
         for action in self.findChildren(QAction):
             if action.text():
                 action.setProperty("accessibleName", action.text().replace("&", "").rstrip("…"))
@@ -312,6 +314,7 @@ class MainWindow(CaseOutputActions):
         self.lock_action.setVisible(actor is not None)
         self.sign_out_action.setVisible(actor is not None)
         self.toolbar.setVisible(view)
+        apply_role_to_desks(self, self.desk_actions)
         self.menuBar().setEnabled(True)
         if view:
             self.pages.setCurrentWidget(self.stack)
