@@ -64,6 +64,12 @@ class SettingsDialog(QDialog):
         pf = QFormLayout(pdf)
         pf.addRow("Facility name", self.facility_name)
         pf.addRow("Logo", _with_button(self.logo_path, logo_button))
+        self.paper = QComboBox()
+        self.paper.addItem("US letter", "letter")
+        self.paper.addItem("A4", "a4")
+        self.paper.setCurrentIndex(max(0, self.paper.findData(s.paper)))
+        self.paper.setAccessibleName("Paper size for PDFs")
+        pf.addRow("Paper", self.paper)
 
         self.default_surgeon = QComboBox()
         self.default_surgeon.setEditable(True)
@@ -75,6 +81,16 @@ class SettingsDialog(QDialog):
         df = QFormLayout(defaults)
         df.addRow("Surgeon", self.default_surgeon)
         df.addRow("Facility", self.default_facility)
+        self.idle_lock = QSpinBox()
+        self.idle_lock.setRange(0, 240)
+        self.idle_lock.setValue(s.idle_lock_minutes)
+        self.idle_lock.setSuffix(" min")
+        self.idle_lock.setSpecialValueText("never")
+        self.idle_lock.setAccessibleName("Lock the window after this many minutes without input")
+        self.idle_lock.setToolTip("Patient data leaves the screen until the same person signs in again (0: never)")
+        privacy = QGroupBox("Privacy")
+        prf = QFormLayout(privacy)
+        prf.addRow("Lock the window after", self.idle_lock)
 
         self.use_file = QRadioButton("On this computer (a database file)")
         self.use_file.setAccessibleName("Database on this computer")
@@ -122,7 +138,7 @@ class SettingsDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        for widget in (pdf, defaults, database, self.problem, buttons):
+        for widget in (pdf, defaults, privacy, database, self.problem, buttons):
             layout.addWidget(widget)
         self._sync()
         self.resize(620, self.sizeHint().height())
@@ -159,6 +175,8 @@ class SettingsDialog(QDialog):
             pg_port=self.pg_port.value(),
             pg_database=self.pg_database.text().strip() or "caselog",
             pg_user=self.pg_user.text().strip(),
+            paper=str(self.paper.currentData()),
+            idle_lock_minutes=self.idle_lock.value(),
         )
 
     def _problem(self, text: str) -> None:
