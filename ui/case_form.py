@@ -30,7 +30,8 @@ from PySide6.QtWidgets import (
 
 from caselog import drafts, vocab
 from caselog.errors import CaselogError, Conflict, InvalidInput
-from caselog.records import CaseView, case_to_contract
+from caselog.records import CaseRecord, CaseView, case_to_contract
+from caselog.service import classify_change
 from caselog.validation import Problem, validate_case
 from ui.case_fields import CaseFields, Slot
 from ui.messages import show_error
@@ -364,11 +365,23 @@ class CaseForm(QDialog):
         self.reason_error.setText("; ".join(p.message for p in reason_problems))
         self.reason_error.setVisible(bool(reason_problems))
         loose = [p for p in loose if p.path != "reason"]
-        if self.signed and not self.reason.text().strip():
+        needs_reason = self._amending(record)
+        self.reason.setEnabled(needs_reason or not self.signed)
+        if needs_reason and not self.reason.text().strip():
             waiting.append("reason for the amendment")
-        self.save_button.setEnabled(self.record_ok and not (self.signed and not self.reason.text().strip()))
+        self.save_button.setEnabled(self.record_ok and not (needs_reason and not self.reason.text().strip()))
         self._show_status(waiting, loose, problems)
         return problems
+
+    def _amending(self, record: CaseRecord | None) -> bool:
+        """A signed case changed beyond appended follow-up is an amendment, which needs a reason (the service's
+        own rule, classify_change, decides); only adding complications or outcome scores is an addendum."""
+        if not self.signed or self.editing is None:
+            return False
+        if record is None:
+            return True
+        kind, _ = classify_change(self.editing.record, record)
+        return kind == "edit"
 
     @staticmethod
     def _message(key: str, problem: Problem) -> str:

@@ -353,3 +353,26 @@ def test_tab_moves_through_the_form_in_order(window: MainWindow, qtbot: QtBot) -
     expected = [f.family_name, f.given_name, f.birth_date, f.sex, f.procedure_date, f.procedure, f.procedure_detail]
     assert seen[: len(expected)] == expected
     assert f.levels.picker in seen
+
+
+def test_a_signed_case_needs_a_reason_only_when_amended(window: MainWindow, qtbot: QtBot) -> None:
+    with qtbot.waitSignal(window.model.loaded):
+        choose(window.filters.status, "final")
+    window.table.selectRow(0)
+    form = window.edit_case()
+    assert form is not None and form.signed
+    # Adding a follow-up outcome is an addendum: no reason asked, the case stays signed.
+    data = form.fields.data()
+    used = {o["timepoint"] for o in data["outcomes"]}
+    free = next(t for t in ("5y", "24m", "12m", "6m") if t not in used)
+    data["outcomes"] = [*data["outcomes"], {"timepoint": free, "date": dt.date.today().isoformat(), "odi": 12}]
+    form.fields.set_data(data)
+    form.revalidate()
+    assert form.record_ok and form.save_button.isEnabled() and not form.reason.isEnabled()
+    # Changing what was signed is an amendment: Save waits for the reason.
+    form.fields.notes.setPlainText("Changed after signing")
+    form.revalidate()
+    assert form.reason.isEnabled() and not form.save_button.isEnabled()
+    qtbot.keyClicks(form.reason, "Wrong note at signing")
+    form.revalidate()
+    assert form.save_button.isEnabled()
