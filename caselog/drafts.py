@@ -29,6 +29,8 @@ class FormDraft:
     saved_at: dt.datetime
     case_number: str | None = None
     expected_version: int | None = None
+    #: The account that typed it (None in a database without accounts): drafts hold patient data.
+    owner: str | None = None
 
     @property
     def description(self) -> str:
@@ -63,6 +65,7 @@ def save_draft(
     *,
     case_number: str | None = None,
     expected_version: int | None = None,
+    owner: str | None = None,
     now: dt.datetime | None = None,
 ) -> Path:
     """Write (or replace) one draft atomically: the old copy stays whole until the new one is complete."""
@@ -72,6 +75,7 @@ def save_draft(
         "saved_at": (now or dt.datetime.now()).isoformat(timespec="seconds"),
         "case_number": case_number,
         "expected_version": expected_version,
+        "owner": owner,
         "data": data,
     }
     target = draft_path(draft_id)
@@ -100,21 +104,24 @@ def load_draft(path: Path) -> FormDraft | None:
         return None
     number = raw.get("case_number")
     version = raw.get("expected_version")
+    owner = raw.get("owner")
     return FormDraft(
         draft_id=path.stem,
         data=data,
         saved_at=saved_at,
         case_number=number if isinstance(number, str) else None,
         expected_version=version if isinstance(version, int) and not isinstance(version, bool) else None,
+        owner=owner if isinstance(owner, str) else None,
     )
 
 
-def pending_drafts() -> list[FormDraft]:
-    """Every draft left behind, newest first."""
+def pending_drafts(owner: str | None = None) -> list[FormDraft]:
+    """The drafts left behind for this account (and those typed before accounts existed), newest first."""
     folder = drafts_dir()
     if not folder.is_dir():
         return []
     found = [d for d in (load_draft(p) for p in folder.glob("*.json")) if d is not None]
+    found = [d for d in found if d.owner is None or d.owner == owner]
     return sorted(found, key=lambda d: d.saved_at, reverse=True)
 
 

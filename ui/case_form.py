@@ -431,6 +431,7 @@ class CaseForm(QDialog):
                 self.fields.data(),
                 case_number=self.case_number,
                 expected_version=self.expected_version,
+                owner=self._services.actor.username if self._services.actor else None,
             )
         except OSError as exc:
             self.status.setText(f"Could not keep a safety copy of this form: {exc.strerror or exc}")

@@ -429,7 +429,7 @@ class MainWindow(CaseOutputActions):
         """At start: forms left unsaved by a crash are offered back, newest first (to those who may edit)."""
         if not (self.can_view() and self.services.cases.allows(Action.EDIT_DRAFT)):
             return
-        for draft in drafts.pending_drafts():
+        for draft in drafts.pending_drafts(self.services.actor.username if self.services.actor else None):
             box = QMessageBox(self)
             box.setWindowTitle("Restore an unsaved case?")
             box.setIcon(QMessageBox.Icon.Question)

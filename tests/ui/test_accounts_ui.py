@@ -239,7 +239,8 @@ def test_another_user_at_the_lock_screen_closes_the_session_and_keeps_the_draft(
     assert window.services.cases.actor == window.services.actor
     assert window.form is None and not window.session.locked
     assert "Carla Coordinator" in window.session.user_label.text()
-    kept = drafts.pending_drafts()
+    assert drafts.pending_drafts("coord") == []  # the draft is the first user's, not shown to the next one
+    kept = drafts.pending_drafts("hlind")
     assert len(kept) == 1 and kept[0].data["patient"]["mrn"] == "LOCK-4711"
     assert kept[0].data["patient"]["family_name"] == "Unsaved"
     qtbot.waitUntil(lambda: window.table.isVisible() and window.model.rowCount() > 0)
