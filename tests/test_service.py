@@ -169,7 +169,8 @@ def _seed(service: CaseService) -> None:
                         levels=[{"level": "C4-C5", "side": "left"}], notes="Cervical ablation after good block",
                         patient=_patient("B-2", "Παπαδοπούλου", "Ελένη")),
             simple_case("2024-11-02", procedure="laminectomy", status="final",
-                        levels=[{"level": "L3-L4", "side": "bilateral"}], patient=_patient("C-3", "Dvořáková", "Kateřina")),
+                        levels=[{"level": "L3-L4", "side": "bilateral"}],
+                        patient=_patient("C-3", "Dvořáková", "Kateřina")),
         )
     )  # fmt: skip
 

@@ -37,6 +37,8 @@ def test_default_location_is_the_data_folder(tmp_path: Path) -> None:
 
 def test_postgresql_url_and_no_password_in_file(tmp_path: Path) -> None:
     settings = Settings(pg_host="db.clinic.local", pg_user="caselog", pg_database="caselog")
-    assert postgresql_url(settings, "s3cr3t/!") == "postgresql+psycopg://caselog:s3cr3t%2F%21@db.clinic.local:5432/caselog"
+    assert (
+        postgresql_url(settings, "s3cr3t/!") == "postgresql+psycopg://caselog:s3cr3t%2F%21@db.clinic.local:5432/caselog"
+    )
     save_settings(settings, tmp_path / "s.json")
     assert "s3cr3t" not in (tmp_path / "s.json").read_text()

@@ -58,7 +58,8 @@ RULES: list[tuple[str, Callable[[Case], None], str]] = [
     ("given name length", _set("patient.given_name", "x" * 101), "patient.given_name: is 101 characters long"),
     ("birth date required", _set("patient.birth_date", DELETE), "patient.birth_date: is required"),
     ("birth date format", _set("patient.birth_date", "12/04/1961"), "patient.birth_date: must be a date as YYYY-MM-DD"),
-    ("birth date real", _set("patient.birth_date", "1961-02-30"), "patient.birth_date: '1961-02-30' is not a real date"),
+    ("birth date real", _set("patient.birth_date", "1961-02-30"),
+     "patient.birth_date: '1961-02-30' is not a real date"),
     ("birth after procedure", _set("patient.birth_date", "2025-03-15"), "patient.birth_date: 2025-03-15 is after"),
     ("age over 120", _set("patient.birth_date", "1904-03-13"), "patient.birth_date: gives an age of 121"),
     ("sex vocabulary", _set("patient.sex", "f"), "patient.sex: unknown sex 'f'"),
@@ -219,8 +220,8 @@ def test_duration_alone_is_enough_and_times_fill_duration() -> None:
 
 
 def test_laminectomy_may_be_at_c1_c2_and_other_needs_detail_only() -> None:
-    record, problems = validate_case(make_case(procedure="laminectomy", levels=[{"level": "C1-C2", "side": "bilateral"}]),
-                                     today=TODAY)  # fmt: skip
+    c1_c2 = make_case(procedure="laminectomy", levels=[{"level": "C1-C2", "side": "bilateral"}])
+    record, problems = validate_case(c1_c2, today=TODAY)
     assert problems == [] and record is not None
     record, problems = validate_case(make_case(procedure="other", procedure_detail="SI joint fusion"), today=TODAY)
     assert problems == []
