@@ -8,13 +8,14 @@ result also gives `table()`: the numbers behind its chart. No Qt here.
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from operator import itemgetter
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, CursorResult, Date, Integer, Select, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from caselog import stats, vocab
@@ -378,39 +379,99 @@ def _complication_rates(session: Session, f: CaseFilter) -> ComplicationRates:
     return ComplicationRates(tuple(rows))
 
 
+# SQLite sorts every row for GROUP BY, and a sort on one integer costs it about half of one on several columns
+# holding text. So durations and scores are grouped on one integer packing every key (known procedure and
+# timepoint codes, scores within their ranges); a row that does not fit packs to NULL, and then the plain
+# grouping on the columns themselves is run instead, so the figures never depend on the packing.
+
+
+def _code(column: ColumnElement[str], values: Iterable[str]) -> ColumnElement[int]:
+    """0, 1, ... for the known values in order; NULL for anything else."""
+    return case({v: i for i, v in enumerate(values)}, value=column)
+
+
+def _digit(column: ColumnElement[int], low: int, high: int) -> ColumnElement[int]:
+    """`column - low` within its range, `high - low + 1` when missing, NULL when out of range."""
+    return case((column.is_(None), high - low + 1), (column.between(low, high), column - low))
+
+
 def _durations(session: Session, f: CaseFilter) -> Durations:
-    stmt = store.filtered(select(C.procedure, C.duration_minutes, func.count()), f).group_by(
-        C.procedure, C.duration_minutes
-    )
     tables: dict[str, dict[float, int]] = defaultdict(dict)
-    for procedure, minutes, n in session.execute(stmt):
-        tables[procedure][minutes] = n
+    procedures = tuple(vocab.PROCEDURES)
+    key = C.duration_minutes * len(procedures) + _code(C.procedure, procedures)
+    packed = session.execute(store.filtered(select(key, func.count()), f).group_by(key)).all()
+    if any(k is None for k, _ in packed):
+        stmt = store.filtered(select(C.procedure, C.duration_minutes, func.count()), f).group_by(
+            C.procedure, C.duration_minutes
+        )
+        for procedure, minutes, n in session.execute(stmt):
+            tables[procedure][minutes] = n
+    else:
+        for k, n in packed:
+            minutes, code = divmod(k, len(procedures))
+            tables[procedures[code]][minutes] = n
     return Durations(tuple(DurationSummary(p, stats.summarize_counts(tables[p])) for p in _ordered(tables)))
 
 
 def _pain_scores(session: Session, f: CaseFilter) -> PainScores:
     o = store.outcomes_t.c
-    columns = [o[m] for m in SCORE_MEASURES]
-    # One grouped pass for all measures: on SQLite the sort behind GROUP BY is the cost, so do it once.
-    stmt = store.filtered(
-        select(C.procedure, o.timepoint, *columns, func.count())
-        .select_from(store.outcomes_t)
-        .join(cases_t, C.id == o.case_id),
-        f,
-    ).group_by(C.procedure, o.timepoint, *columns)
+    procedures, timepoints = tuple(vocab.PROCEDURES), tuple(vocab.TIMEPOINTS)
+    spans = [vocab.OUTCOME_MEASURES[m][1] - vocab.OUTCOME_MEASURES[m][0] + 2 for m in SCORE_MEASURES]
+    key: ColumnElement[int] = _code(C.procedure, procedures) * len(timepoints) + _code(o.timepoint, timepoints)
+    for measure, span in zip(SCORE_MEASURES, spans, strict=True):
+        key = key * span + _digit(o[measure], *vocab.OUTCOME_MEASURES[measure])
+    joined = select().select_from(store.outcomes_t).join(cases_t, C.id == o.case_id)
+    packed = session.execute(store.filtered(joined.add_columns(key, func.count()), f).group_by(key)).all()
     tables: dict[tuple[str, str, str], dict[float, int]] = defaultdict(lambda: defaultdict(int))
-    for procedure, timepoint, *scores, n in session.execute(stmt):
-        for measure, score in zip(SCORE_MEASURES, scores, strict=True):
-            if score is not None:
-                tables[(procedure, timepoint, measure)][score] += n
-    timepoints = {t: i for i, t in enumerate(vocab.TIMEPOINTS)}
-    procedures = {p: i for i, p in enumerate(_ordered(p for p, _, _ in tables))}
-    keys = sorted(tables, key=lambda k: (procedures[k[0]], timepoints.get(k[1], 99), SCORE_MEASURES.index(k[2])))
+    if any(k is None for k, _ in packed):
+        columns = [o[m] for m in SCORE_MEASURES]
+        stmt = store.filtered(joined.add_columns(C.procedure, o.timepoint, *columns, func.count()), f).group_by(
+            C.procedure, o.timepoint, *columns
+        )
+        for procedure, timepoint, *scores, n in session.execute(stmt):
+            for measure, score in zip(SCORE_MEASURES, scores, strict=True):
+                if score is not None:
+                    tables[(procedure, timepoint, measure)][score] += n
+    else:
+        for k, n in packed:
+            digits = []
+            for span in reversed(spans):
+                k, digit = divmod(k, span)
+                digits.append(digit)
+            code, timepoint_code = divmod(k, len(timepoints))
+            procedure, timepoint = procedures[code], timepoints[timepoint_code]
+            for measure, span, digit in zip(SCORE_MEASURES, spans, reversed(digits), strict=True):
+                if digit != span - 1:
+                    tables[(procedure, timepoint, measure)][digit + vocab.OUTCOME_MEASURES[measure][0]] += n
+    order = {t: i for i, t in enumerate(timepoints)}
+    ranks = {p: i for i, p in enumerate(_ordered(p for p, _, _ in tables))}
+    keys = sorted(tables, key=lambda k: (ranks[k[0]], order.get(k[1], 99), SCORE_MEASURES.index(k[2])))
     return PainScores(tuple(ScoreSummary(p, t, m, stats.summarize_counts(tables[(p, t, m)])) for p, t, m in keys))
 
 
 #: A bilateral level treats the left and the right side: it repeats, and is repeated by, either.
 SIDES: dict[str, tuple[str, ...]] = {"left": ("left",), "right": ("right",), "bilateral": ("left", "right")}
+
+
+def _day_number(session: Session, day: ColumnElement[dt.date]) -> ColumnElement[int]:
+    """A date as a whole day number computed in SQL (only differences matter): no date objects to build."""
+    if session.get_bind().dialect.name == "sqlite":  # dates are ISO text; julianday is x.5 at midnight
+        return cast(func.julianday(day), Integer)
+    return cast(day - literal(EPOCH, Date), Integer)
+
+
+EPOCH = dt.date(1970, 1, 1)
+
+
+def _plain_rows(session: Session, stmt: Select[Any]) -> list[Any]:
+    """The rows as the driver returns them, for statements of plain numbers and text only (nothing to convert):
+    SQLAlchemy's per-row handling would cost more than the query on 100,000 rows."""
+    result = session.execute(stmt)
+    assert isinstance(result, CursorResult)
+    try:
+        return list(result.cursor.fetchall())
+    finally:
+        result.close()
 
 
 def _durability(session: Session, f: CaseFilter, today: dt.date) -> Durability:
@@ -420,48 +481,54 @@ def _durability(session: Session, f: CaseFilter, today: dt.date) -> Durability:
     by another surgeon or after the date range still ends the relief. The next treatment must fall on a
     later day (two entries on one day are one treatment). Without a repeat, a side is censored at its
     case's last follow-up score, or today when the case has none.
+
+    One pass over the treated levels with days as numbers and the filter's choice as a flag, both from SQL,
+    then each patient's level on its own (a handful of rows). A window over patient, level and side in SQL
+    gives the same numbers but costs SQLite more than this loop, as its sort touches every row.
     """
     lv = store.levels_t.c
-    treated = session.execute(
-        select(C.id, C.patient_id, C.procedure_date, C.procedure, lv.level, lv.side)
+    index_ids = store.filtered(select(C.id).where(C.procedure.in_(DURABILITY_PROCEDURES)), f)
+    unfiltered = store.filtered(select(C.id), f).whereclause is None
+    day = _day_number(session, C.procedure_date)
+    treated = _plain_rows(
+        session,
+        select(C.patient_id, lv.level, lv.side, day, C.id, C.procedure,
+               literal(1) if unfiltered else C.id.in_(index_ids))
         .select_from(store.levels_t)
         .join(cases_t, C.id == lv.case_id)
-        .where(C.procedure.in_(DURABILITY_PROCEDURES))
-    ).all()
-    index_ids = store.filtered(select(C.id).where(C.procedure.in_(DURABILITY_PROCEDURES)), f)
-    chosen = set(session.execute(index_ids).scalars())
+        .where(C.procedure.in_(DURABILITY_PROCEDURES)),
+    )  # fmt: skip
     o = store.outcomes_t.c
-    last_seen: dict[int, int] = {
-        case_id: day.toordinal()
-        for case_id, day in session.execute(
-            select(o.case_id, func.max(o.date))
+    last_seen: dict[int, int] = dict(
+        _plain_rows(
+            session,
+            select(o.case_id, _day_number(session, func.max(o.date)))
             .where(o.timepoint != "baseline", o.case_id.in_(index_ids))
-            .group_by(o.case_id)
+            .group_by(o.case_id),
         )
-    }
-    # Per patient, level and side: the days (ordinals) it was treated, sorted, to find each one's successor.
-    treatment_days: dict[tuple[int, str, str], list[int]] = defaultdict(list)
-    for _, patient_id, day, _, level, side in treated:
-        for s in SIDES[side]:
-            treatment_days[(patient_id, level, s)].append(day.toordinal())
-    for days in treatment_days.values():
-        days.sort()
+    )
+    now = int(session.execute(select(_day_number(session, literal(today, Date)))).scalar_one())
+    # Each patient's level: its treatments (patient, level, side, day, case, procedure, chosen) by day.
+    by_level: dict[tuple[int, str], list[tuple[int, str, str, int, int, str, Any]]] = defaultdict(list)
+    for row in treated:
+        by_level[(row[0], row[1])].append(row)
     repeats: dict[str, dict[float, int]] = defaultdict(lambda: defaultdict(int))
     censored: dict[str, dict[float, int]] = defaultdict(lambda: defaultdict(int))
     patients: dict[str, set[int]] = defaultdict(set)
-    now = today.toordinal()
-    for case_id, patient_id, day, procedure, level, side in treated:
-        if case_id not in chosen:
-            continue
-        patients[procedure].add(patient_id)
-        start = day.toordinal()
-        for s in SIDES[side]:
-            days = treatment_days[(patient_id, level, s)]
-            later = bisect.bisect_right(days, start)
-            if later < len(days):
-                repeats[procedure][days[later] - start] += 1
-            else:
-                censored[procedure][max(0, last_seen.get(case_id, now) - start)] += 1
+    for rows in by_level.values():
+        if len(rows) > 1:
+            rows.sort(key=itemgetter(3))
+        for i, (patient_id, _, side, start, case_id, procedure, chosen) in enumerate(rows):
+            if not chosen:
+                continue
+            patients[procedure].add(patient_id)
+            for s in SIDES[side]:
+                for later in rows[i + 1 :]:
+                    if later[3] > start and s in SIDES[later[2]]:
+                        repeats[procedure][later[3] - start] += 1
+                        break
+                else:
+                    censored[procedure][max(0, last_seen.get(case_id, now) - start)] += 1
     return Durability(
         tuple(
             _curve(p, stats.kaplan_meier_counts(repeats[p], censored[p]), len(patients[p])) for p in _ordered(patients)
