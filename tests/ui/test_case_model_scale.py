@@ -48,7 +48,7 @@ class HundredThousandCases:
                 complication_count=0,
                 worst_grade=None,
                 version=1,
-            )  # fmt: skip
+            )
             for i in range(offset, end)
         ]
 
