@@ -188,6 +188,16 @@ def _levels_text(session: Session, case_ids: list[int]) -> dict[int, str]:
     return {case_id: "; ".join(texts) for case_id, texts in found.items()}
 
 
+def cases_by_procedure(service: CaseService, case_filter: CaseFilter | None = None) -> dict[str, int]:
+    """Cases per procedure in the filter, grouped in SQL: the complication log's denominators, so the log
+    needs to load only the cases that had a complication (`CaseFilter(with_complications=True)`)."""
+    f = case_filter or CaseFilter()
+    service.count(f)  # the roles table, as for every read here
+    with service.db.read() as session:
+        stmt = store.filtered(select(C.procedure, func.count()), f).group_by(C.procedure)
+        return {procedure: int(n) for procedure, n in session.execute(stmt)}
+
+
 def count_complications(service: CaseService, f: ComplicationFilter | None = None) -> int:
     """How many complications the filter selects (for the list's paging and its heading)."""
     f = f or ComplicationFilter()
