@@ -1,0 +1,178 @@
+"""Speed of the PDF reports (issue 4), printed as JSON (issue targets in each entry's "target").
+
+    python benchmarks/bench_reports.py [--db FILE] [--cases 100000] [--summaries 1000]
+
+Uses `caselog.reports` in-process on cases of a demo database: `--db` names an existing one (100,000 cases for
+the complication log's target), otherwise one is made with `caselog demo` in a temporary folder (about a
+minute). Every PDF is written to a temporary folder, atomically and fsynced as the real commands do.
+
+"bare_reportlab_ratio" compares one case summary with a plain reportlab document holding the same text:
+a SimpleDocTemplate of one Paragraph per text field of the case, in the same font (DejaVu Sans), so the
+ratio is what the layout (header and footer, tables, spine drawing, score chart, page X of Y) costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+from reportlab.lib.pagesizes import letter
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.platypus import Paragraph, SimpleDocTemplate
+
+from caselog.db.schema import open_database
+from caselog.quality import cases_by_procedure
+from caselog.records import CaseFilter, CaseView
+from caselog.reports import ReportSettings, write_case_summaries, write_complication_log
+from caselog.reports.common import FONT, register_fonts
+from caselog.service import CaseService
+
+
+def _median_seconds(fn: Callable[[], Any], repeats: int) -> tuple[float, list[float]]:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), times
+
+
+def _text_fields(value: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
+    """Every scalar field of a case (record, levels, complications, outcomes), as (name, text)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for field in dataclasses.fields(value):
+            yield from _text_fields(getattr(value, field.name), f"{prefix}{field.name}.")
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            yield from _text_fields(item, f"{prefix}{i}.")
+    elif value is not None and value != "":
+        yield prefix.rstrip("."), str(value)
+
+
+def bare_document(case: CaseView, path: Path) -> int:
+    """A plain reportlab PDF with one Paragraph per text field of `case`, DejaVu Sans; returns the field count."""
+    register_fonts()
+    style = ParagraphStyle("plain", fontName=FONT, fontSize=9, leading=11)
+    fields = list(_text_fields(case))
+    story = [Paragraph(f"{escape(name)}: {escape(value)}".replace("\n", "<br/>"), style) for name, value in fields]
+    SimpleDocTemplate(str(path), pagesize=letter).build(story)
+    return len(fields)
+
+
+def _rich_case(views: list[CaseView]) -> CaseView:
+    """The fullest case: most levels, complications and outcome points, then the longest notes."""
+    return max(views, key=lambda v: (len(v.record.complications) > 0, len(v.record.outcomes) >= 2,
+                                     len(v.record.levels), len(v.record.notes or "")))  # fmt: skip
+
+
+def bench_one_summary(views: list[CaseView], folder: Path, repeats: int) -> dict[str, Any]:
+    """One case per PDF: the fullest case `repeats` times (median), and 30 ordinary cases once each."""
+    settings = ReportSettings()
+    register_fonts()
+    write_case_summaries([views[0]], folder / "warm.pdf", settings=settings)  # fonts and imports, once
+    rich = _rich_case(views)
+    out = folder / "one.pdf"
+    rich_s, _ = _median_seconds(lambda: write_case_summaries([rich], out, settings=settings), repeats)
+    step = max(1, len(views) // 30)
+    each = []
+    for view in views[::step][:30]:
+        each.append(_median_seconds(lambda v=view: write_case_summaries([v], out, settings=settings), 1)[0])
+    bare_out = folder / "bare.pdf"
+    fields = bare_document(rich, bare_out)
+    bare_s, _ = _median_seconds(lambda: bare_document(rich, bare_out), repeats)
+    return {
+        "name": "one_case_summary",
+        "case": {"levels": len(rich.record.levels), "complications": len(rich.record.complications),
+                 "outcomes": len(rich.record.outcomes), "notes_chars": len(rich.record.notes or "")},
+        "ms": round(rich_s * 1000, 1),
+        "ordinary_cases": {"count": len(each), "median_ms": round(statistics.median(each) * 1000, 1),
+                           "max_ms": round(max(each) * 1000, 1)},
+        "bare_reportlab_ms": round(bare_s * 1000, 1),
+        "bare_reportlab_fields": fields,
+        "bare_reportlab_ratio": round(rich_s / bare_s, 2),
+        "target": "< 150 ms",
+    }  # fmt: skip
+
+
+def bench_many_summaries(views: list[CaseView], folder: Path, count: int) -> dict[str, Any]:
+    chosen = views[:count]
+    out = folder / "many.pdf"
+    seconds, _ = _median_seconds(lambda: write_case_summaries(chosen, out, settings=ReportSettings()), 1)
+    return {"name": "case_summaries_one_pdf", "cases": len(chosen), "seconds": round(seconds, 2),
+            "ms_per_case": round(seconds * 1000 / max(1, len(chosen)), 1),
+            "mb": round(out.stat().st_size / 1e6, 1), "target": "< 60 s"}  # fmt: skip
+
+
+def bench_complication_log(service: CaseService, folder: Path) -> dict[str, Any]:
+    """The log over every case, both ways `write_complication_log` takes its cases.
+
+    "seconds": only the cases with a complication are loaded, the denominators are counted in SQL
+    (`quality.cases_by_procedure`). "all_cases_loaded": every case of the range loaded as a CaseView, as
+    `caselog report complications` does (caselog/commands.py) until it passes `case_counts`.
+    """
+    out = folder / "complications.pdf"
+    start = time.perf_counter()
+    counts = cases_by_procedure(service, CaseFilter())
+    views = list(service.iter_cases(CaseFilter(with_complications=True)))
+    loaded = time.perf_counter()
+    write_complication_log(views, out, date_from=None, date_to=None, settings=ReportSettings(), case_counts=counts)
+    written = time.perf_counter()
+    events = sum(len(v.record.complications) for v in views)
+    everything = list(service.iter_cases(CaseFilter()))
+    all_loaded = time.perf_counter()
+    write_complication_log(everything, folder / "all.pdf", date_from=None, date_to=None, settings=ReportSettings())
+    all_written = time.perf_counter()
+    return {"name": "complication_log", "cases": sum(counts.values()), "complications": events,
+            "seconds": round(written - start, 2), "load_cases_s": round(loaded - start, 2),
+            "write_pdf_s": round(written - loaded, 2), "mb": round(out.stat().st_size / 1e6, 1),
+            "all_cases_loaded": {"seconds": round(all_written - written, 2),
+                                 "load_cases_s": round(all_loaded - written, 2),
+                                 "write_pdf_s": round(all_written - all_loaded, 2)},
+            "target": "< 10 s"}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", help="an existing database (default: a new demo database in a temporary folder)")
+    parser.add_argument("--cases", type=int, default=100_000, help="cases in the new demo database")
+    parser.add_argument("--summaries", type=int, default=1000, help="case summaries in the one-PDF run")
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        db_path = args.db
+        if db_path is None:
+            db_path = str(folder / "demo.sqlite3")
+            subprocess.run([sys.executable, "-m", "caselog", "--db", db_path, "demo", "--cases", str(args.cases)],
+                           check=True, capture_output=True)  # fmt: skip
+        database = open_database(db_path)
+        service = CaseService(database)
+        year = dt.date.today().year
+        recent = list(service.iter_cases(CaseFilter(date_from=dt.date(year - 1, 1, 1))))
+        report = {
+            "machine": {"python": sys.version.split()[0], "cpus": os.cpu_count(), "load_1_5_15": os.getloadavg()},
+            "database": {"cases": service.count()},
+            "results": [
+                bench_one_summary(recent[:2000], folder, args.repeats),
+                bench_many_summaries(recent, folder, args.summaries),
+                bench_complication_log(service, folder),
+            ],
+        }
+        database.close()
+    print(json.dumps(report, indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
