@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from caselog import audit, vocab
@@ -15,6 +16,7 @@ from caselog.db.schema import backup_database, check_database, open_database, re
 from caselog.db.transfer import copy_database
 from caselog.errors import EXIT_OK, EXIT_OTHER, InvalidInput, StorageError
 from caselog.exchange import atomic_output, read_interchange, single_case, write_csv, write_json, write_xlsx
+from caselog.quality import cases_by_procedure
 from caselog.records import CaseFilter, CaseRow, CaseView, case_to_contract
 from caselog.reports import ReportSettings, write_case_summaries, write_complication_log, write_surgeon_log
 from caselog.service import CaseService
@@ -315,14 +317,19 @@ def _report(service: CaseService, args: argparse.Namespace) -> int:
     if args.date_from and args.date_to and args.date_from > args.date_to:
         raise InvalidInput([Problem("--from", f"{args.date_from} is after --to {args.date_to}")])
     if args.report == "complications":
-        views = list(service.iter_cases(CaseFilter(date_from=args.date_from, date_to=args.date_to)))
+        in_range = CaseFilter(date_from=args.date_from, date_to=args.date_to)
+        # Only cases with a complication are loaded whole; the rates' denominators are counted in SQL.
+        counts = cases_by_procedure(service, in_range)
+        views = list(service.iter_cases(replace(in_range, with_complications=True)))
         write_complication_log(
-            views, args.output, date_from=args.date_from, date_to=args.date_to, settings=report_settings()
-        )
+            views, args.output, date_from=args.date_from, date_to=args.date_to, settings=report_settings(),
+            case_counts=counts,
+        )  # fmt: skip
         events = sum(len(v.record.complications) for v in views)
+        total = sum(counts.values())
         service.record_event("print", record_type="report", details={"document": "complication log",
-                             "from": str(args.date_from), "to": str(args.date_to), "cases": len(views)})  # fmt: skip
-        print(f"Wrote the complication log ({len(views)} cases, {events} complications) to {args.output}.")
+                             "from": str(args.date_from), "to": str(args.date_to), "cases": total})  # fmt: skip
+        print(f"Wrote the complication log ({total} cases, {events} complications) to {args.output}.")
     else:
         case_filter = CaseFilter(date_from=args.date_from, date_to=args.date_to, surgeon=args.surgeon)
         views = list(service.iter_cases(case_filter))
