@@ -9,7 +9,21 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Date, DateTime, Select, Table, bindparam, delete, exists, func, insert, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    DateTime,
+    Select,
+    Table,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy import case as sql_case
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -501,14 +515,24 @@ def filtered(stmt: Select[Any], f: CaseFilter) -> Select[Any]:
         stmt = stmt.where(c.procedure == f.procedure)
     if f.status:
         stmt = stmt.where(c.status == f.status)
-    # IN (subquery) rather than EXISTS: the database walks the matching ids once instead of probing per case.
+    # Alone, a level, complication or text condition drives the query: IN (subquery) walks its matches once.
+    # Beside a filter with an index of its own, EXISTS lets that index drive and checks each candidate
+    # (the combined filter of the benchmark: 108 ms as IN, 26 ms as EXISTS on 100,000 cases).
+    indexed = any(v is not None for v in (f.date_from, f.date_to, f.surgeon or None, f.procedure, f.status))
+    conditions: list[tuple[Table, ColumnElement[bool] | None]] = []
     if f.level:
-        stmt = stmt.where(c.id.in_(select(levels_t.c.case_id).where(levels_t.c.level == f.level)))
+        conditions.append((levels_t, levels_t.c.level == f.level))
     if f.with_complications:
-        stmt = stmt.where(c.id.in_(select(complications_t.c.case_id)))
+        conditions.append((complications_t, None))
     if f.search and f.search.strip():
-        pattern = like_pattern(f.search.strip())
-        stmt = stmt.where(c.id.in_(select(search_t.c.case_id).where(search_t.c.text.like(pattern, escape="\\"))))
+        conditions.append((search_t, search_t.c.text.like(like_pattern(f.search.strip()), escape="\\")))
+    for table, condition in conditions:
+        if indexed:
+            match = exists().where(table.c.case_id == c.id)
+            stmt = stmt.where(match.where(condition) if condition is not None else match)
+        else:
+            ids = select(table.c.case_id)
+            stmt = stmt.where(c.id.in_(ids.where(condition) if condition is not None else ids))
     if f.case_numbers:
         stmt = stmt.where(c.case_number.in_(f.case_numbers))
     return stmt
