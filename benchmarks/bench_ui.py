@@ -110,14 +110,23 @@ def main() -> None:
         "only complications": lambda: window.model.set_filter(CaseFilter(with_complications=True)),
         "all cases again": lambda: window.model.set_filter(CaseFilter()),
     }
+
+    def settle() -> None:
+        """Let the previous change's follow-up work (detail pane, selection) finish before timing the next."""
+        loop = QEventLoop()
+        QTimer.singleShot(300, loop.quit)
+        loop.exec()
+
     change_ms = {}
     for name, change in changes.items():
+        settle()
         began = time.perf_counter()
         change()
         wait_loaded(window)
         app.processEvents()
         change_ms[name] = round((time.perf_counter() - began) * 1000, 1)
     for key in ("patient", "duration", "procedure_date"):
+        settle()
         began = time.perf_counter()
         window.model.sort_key = key
         window.model.refresh()
