@@ -24,8 +24,13 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Speed and memory figures as JSON (several minutes: each script makes its own 100,000-case database
+# unless given --db FILE; bench_cases.py --pg URL adds PostgreSQL side by side).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_cases.py
+	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/bench_ui.py
+	$(BIN)/python benchmarks/bench_reports.py
+	$(BIN)/python benchmarks/bench_dashboard.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
