@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from caselog import vocab
+from caselog.bulk import cyclic_gc_paused
 from caselog.errors import InvalidInput
 from caselog.records import CaseView, case_to_contract
 from caselog.validation import FORMAT_NAME, FORMAT_VERSION, Problem
@@ -52,7 +53,8 @@ def read_interchange(path: Path) -> object:
     except UnicodeDecodeError as exc:
         raise InvalidInput([Problem(where, f"is not UTF-8 text (byte {exc.start})")]) from None
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicate_keys)
+        with cyclic_gc_paused():
+            return json.loads(text, object_pairs_hook=_no_duplicate_keys)
     except json.JSONDecodeError as exc:
         raise InvalidInput(
             [Problem(where, f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]

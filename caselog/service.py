@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from caselog import audit, vocab
 from caselog.accounts import Action, Actor, accounts_exist, allowed, refusal, refuse
+from caselog.bulk import cyclic_gc_paused
 from caselog.db import store
 from caselog.db.engine import Database
 from caselog.db.models import CaseAmendmentRow
@@ -117,12 +118,13 @@ class CaseService:
     def import_cases(self, data: object, *, progress: Progress | None = None) -> list[str]:
         """Import an interchange file's content: all cases or none. Returns the new case numbers in file order."""
         self._require(Action.EDIT_DRAFT)
-        records, problems = validate_file(data, today=self._today())
-        if problems:
-            raise InvalidInput(problems)
-        if progress:
-            progress(0, len(records), "Saving cases")
-        numbers = self._insert(records, [f"cases[{i}]" for i in range(len(records))], action="import")
+        with cyclic_gc_paused():
+            records, problems = validate_file(data, today=self._today())
+            if problems:
+                raise InvalidInput(problems)
+            if progress:
+                progress(0, len(records), "Saving cases")
+            numbers = self._insert(records, [f"cases[{i}]" for i in range(len(records))], action="import")
         if progress:
             progress(len(records), len(records), "Saved")
         return numbers
@@ -131,7 +133,8 @@ class CaseService:
         """Store records that were validated already (demo data); same checks against the database."""
         self._require(Action.EDIT_DRAFT)
         paths = [f"cases[{i}]" for i in range(len(records))]
-        return self._insert(records, paths, action="demo", refresh_statistics=refresh_statistics)
+        with cyclic_gc_paused():
+            return self._insert(records, paths, action="demo", refresh_statistics=refresh_statistics)
 
     def _insert(
         self, records: list[CaseRecord], paths: list[str], *, action: str, refresh_statistics: bool = True
