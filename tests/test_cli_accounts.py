@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -138,3 +140,65 @@ def test_prints_and_exports_are_audited(protected: str, tmp_path: Path) -> None:
     trail = run("audit", db=protected, env=as_user("quinn")).stdout
     assert re.search(r"cole\s+print\s+case 2025-00001", trail)
     assert re.search(r"cole\s+export\s+export", trail) and "format: csv" in trail
+
+
+# ---- the contract's roles table, every cell, through the command line --------------------------------------
+
+ROLE_USERS = {"surgeon": "okafor", "coordinator": "cole", "quality": "quinn", "admin": "boss"}
+
+
+def _signed_case_file(tmp_path: Path, **extra: Any) -> str:
+    case = make_case(surgeon="Dr. Amara Okafor", status="final")
+    for key, value in extra.items():
+        if key == "outcome":
+            case["outcomes"] = [*case["outcomes"], value]
+        elif key == "review":
+            case["complications"][0]["review_status"] = value
+        else:
+            case[key] = value
+    return write(tmp_path / f"signed-{'-'.join(extra)}.json", case_file(case))
+
+
+CELLS: dict[str, tuple[Callable[[Path], list[str]], set[str]]] = {
+    "view": (lambda p: ["show", "2025-00001"], {"surgeon", "coordinator", "quality"}),
+    "print": (lambda p: ["summary", "2025-00001", "--output", str(p / "s.pdf")], {"surgeon", "coordinator", "quality"}),
+    "export": (lambda p: ["export", "--format", "csv", "--output", str(p / "x.csv")],
+               {"surgeon", "coordinator", "quality"}),
+    "edit draft": (lambda p: ["update", "2025-00002", write(p / "d.json", case_file(make_case(
+        surgeon="Dr. Priya Raman", notes="edited")))], {"surgeon", "coordinator"}),
+    "delete draft": (lambda p: ["delete", "2025-00002", "--reason", "entered twice"], {"surgeon", "coordinator"}),
+    "sign own": (lambda p: ["sign", "2025-00001"], {"surgeon"}),
+    "amend own": (lambda p: ["update", "2025-00003", _signed_case_file(p, notes="corrected"), "--reason", "typo"],
+                  {"surgeon"}),
+    "addendum": (lambda p: ["update", "2025-00003", _signed_case_file(
+        p, outcome={"timepoint": "3m", "date": "2025-06-14", "nrs_back": 1})], {"surgeon", "coordinator", "quality"}),
+    "review": (lambda p: ["update", "2025-00003", _signed_case_file(p, review="closed")], {"quality"}),
+    "read audit": (lambda p: ["audit", "2025-00003"], {"surgeon", "quality", "admin"}),
+    "accounts": (lambda p: ["user", "list"], {"admin"}),
+}  # fmt: skip
+
+
+@pytest.fixture
+def clinic_with_signed_case(protected: str) -> str:
+    db = open_database(protected)
+    AccountService(db).sign_in("okafor", PASSWORD)
+    CaseService(db, actor=Actor("okafor", "Dr. Amara Okafor", "surgeon"), today=lambda: TODAY).import_cases(
+        case_file(make_case(surgeon="Dr. Amara Okafor", status="final"))
+    )
+    db.close()
+    return protected
+
+
+@pytest.mark.parametrize("role", list(ROLE_USERS))
+@pytest.mark.parametrize("cell", list(CELLS))
+def test_every_cell_of_the_roles_table(clinic_with_signed_case: str, tmp_path: Path, cell: str, role: str) -> None:
+    args, allowed = CELLS[cell]
+    user = ROLE_USERS[role]
+    result = run(*args(tmp_path), db=clinic_with_signed_case, env=as_user(user))
+    if role in allowed:
+        assert result.returncode == 0, result.stderr
+        return
+    assert result.returncode == 4, result.stderr
+    assert "may not" in result.stderr and "Traceback" not in result.stderr
+    trail = run("audit", db=clinic_with_signed_case, env=as_user("quinn")).stdout
+    assert re.search(rf"{user}\s+refused", trail)
