@@ -289,12 +289,7 @@ def _copy_to(source: Database, target_text: str) -> int:
 
 def report_settings() -> ReportSettings:
     """The facility's branding for PDFs, from the settings the desktop app edits."""
-    settings = load_settings()
-    return ReportSettings(
-        facility_name=settings.facility_name or None,
-        logo_path=Path(settings.logo_path) if settings.logo_path else None,
-        paper=settings.paper,
-    )
+    return ReportSettings.from_settings(load_settings())
 
 
 def _summary(service: CaseService, args: argparse.Namespace) -> int:

@@ -41,12 +41,7 @@ class AppSettings(QObject):
         self.update(templates=templates)
 
     def report_settings(self) -> ReportSettings:
-        s = self.value
-        return ReportSettings(
-            facility_name=s.facility_name or None,
-            logo_path=Path(s.logo_path) if s.logo_path else None,
-            paper=str(getattr(s, "paper", "letter") or "letter"),
-        )
+        return ReportSettings.from_settings(self.value)
 
 
 @dataclass

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
@@ -42,6 +42,9 @@ ALERT_FILL = colors.HexColor("#FBE3E1")
 OK_GREEN = colors.HexColor("#1E7B3A")
 AMBER = colors.HexColor("#A15C00")
 
+if TYPE_CHECKING:
+    from caselog.settings import Settings
+
 BLANK = "—"
 
 PAPER_SIZES: dict[str, tuple[float, float]] = {"letter": LETTER, "a4": A4}
@@ -59,6 +62,15 @@ class ReportSettings:
     logo_path: Path | None = None
     confidentiality: str = DEFAULT_CONFIDENTIALITY
     paper: str = "letter"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ReportSettings:
+        """The facility's branding as the settings file holds it (shared by the CLI and the desktop app)."""
+        return cls(
+            facility_name=settings.facility_name or None,
+            logo_path=Path(settings.logo_path) if settings.logo_path else None,
+            paper=settings.paper or "letter",
+        )
 
 
 @cache
