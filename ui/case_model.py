@@ -5,14 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 
 from caselog import vocab
 from caselog.records import CaseFilter, CaseRow
+from ui.paged_model import PAGE_SIZE, PagedTableModel
 from ui.services import Services
-
-PAGE_SIZE = 200
 
 #: A role that returns the CaseRow itself, and one that returns the real value for sorting.
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -72,91 +71,27 @@ def complications_text(row: CaseRow) -> str:
     return f"{row.complication_count}{grade}"
 
 
-@dataclass(frozen=True, slots=True)
-class Page:
-    """What one refresh brings back from the worker: the first page and the counts."""
-
-    generation: int
-    rows: list[CaseRow]
-    matching: int
-    total: int
-
-
-class CaseTableModel(QAbstractTableModel):
+class CaseTableModel(PagedTableModel[CaseRow]):
     """Holds only frozen CaseRow objects; `refresh()` reloads in the background and emits `loaded`."""
 
-    loaded = Signal()
-    failed = Signal(object)
-
     def __init__(self, services: Services, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._services = services
-        self._rows: list[CaseRow] = []
+        super().__init__(services, parent)
         self.case_filter = CaseFilter()
-        self.sort_key = "procedure_date"
-        self.descending = True
-        self.matching = 0
-        self.total = 0
-        self._generation = 0
-        self.loading = False
-
-    # ---- loading ----------------------------------------------------------------------------------------
 
     def set_filter(self, case_filter: CaseFilter) -> None:
         self.case_filter = case_filter
         self.refresh()
 
-    def refresh(self) -> None:
-        """Count and load the first page off the GUI thread; a newer refresh makes an older result moot."""
-        self._generation += 1
-        generation = self._generation
-        case_filter, sort, descending = self.case_filter, self.sort_key, self.descending
-        service = self._services.cases
-        self.loading = True
+    def _query(self) -> CaseFilter:
+        return self.case_filter
 
-        def work(_progress: Any) -> Page:
-            matching = service.count(case_filter)
-            total = matching if case_filter == CaseFilter() else service.count(CaseFilter())
-            rows = service.query(case_filter, sort=sort, descending=descending, limit=PAGE_SIZE)
-            return Page(generation, rows, matching, total)
+    def _count(self, service: Any, query: CaseFilter) -> tuple[int, int]:
+        matching = service.count(query)
+        return matching, matching if query == CaseFilter() else service.count(CaseFilter())
 
-        self._services.tasks.run(work, on_result=self._apply, on_error=self._failed)
-
-    def _apply(self, page: Page) -> None:
-        if page.generation != self._generation:
-            return
-        self.beginResetModel()
-        self._rows = page.rows
-        self.matching = page.matching
-        self.total = page.total
-        self.endResetModel()
-        self.loading = False
-        self.loaded.emit()
-
-    def _failed(self, exc: BaseException) -> None:
-        self.loading = False
-        self.failed.emit(exc)
-
-    def canFetchMore(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> bool:  # noqa: B008
-        return not parent.isValid() and len(self._rows) < self.matching
-
-    def fetchMore(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> None:  # noqa: B008
-        if parent.isValid():
-            return
-        rows = self._services.cases.query(
-            self.case_filter, sort=self.sort_key, descending=self.descending, offset=len(self._rows), limit=PAGE_SIZE
-        )
-        if not rows:
-            self.matching = len(self._rows)  # the data shrank under us; stop asking
-            return
-        self.beginInsertRows(QModelIndex(), len(self._rows), len(self._rows) + len(rows) - 1)
-        self._rows.extend(rows)
-        self.endInsertRows()
-
-    # ---- the model ----------------------------------------------------------------------------------------
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
+    def _fetch(self, service: Any, query: CaseFilter, sort: str, descending: bool, offset: int) -> list[CaseRow]:
+        rows: list[CaseRow] = service.query(query, sort=sort, descending=descending, offset=offset, limit=PAGE_SIZE)
+        return rows
 
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(COLUMNS)
@@ -169,9 +104,6 @@ class CaseTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole and COLUMNS[section].sort_key is None:
             return "This column cannot be sorted"
         return None
-
-    def row_at(self, row: int) -> CaseRow | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
 
     def row_of(self, case_number: str) -> int:
         for i, row in enumerate(self._rows):

@@ -5,15 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from caselog import vocab
 from caselog.quality import ComplicationEntry, ComplicationFilter, count_complications, list_complications
 from ui.desks.common import ROW_ROLE, SHORT_PROCEDURES, SORT_ROLE
+from ui.paged_model import PAGE_SIZE, PagedTableModel
 from ui.services import Services
-
-PAGE_SIZE = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,13 +44,6 @@ COLUMNS: tuple[Column, ...] = (
 
 SHORT_TIMINGS = {"intraoperative": "Intraoperative", "postoperative": "Postoperative", "late": "Late (>30 d)"}
 REVIEW_COLOURS = {"open": "#b42318", "under_review": "#b45309", "closed": "#166534"}
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    generation: int
-    rows: list[ComplicationEntry]
-    matching: int
 
 
 def entry_key(entry: ComplicationEntry) -> tuple[str, int]:
@@ -86,64 +78,28 @@ def display(entry: ComplicationEntry, column: int) -> str:
             return (entry.review_notes or "").replace("\n", " ")
 
 
-class ComplicationTableModel(QAbstractTableModel):
+class ComplicationTableModel(PagedTableModel[ComplicationEntry]):
     """Holds frozen ComplicationEntry rows only; `refresh()` reloads in the background and emits `loaded`."""
 
-    loaded = Signal()
-    failed = Signal(object)
-
     def __init__(self, services: Services, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._services = services
-        self._rows: list[ComplicationEntry] = []
+        super().__init__(services, parent)
         self.filter = ComplicationFilter()
-        self.sort_key = "procedure_date"
-        self.descending = True
-        self.matching = 0
-        self._generation = 0
 
     def set_filter(self, f: ComplicationFilter) -> None:
         self.filter = f
         self.refresh()
 
-    def refresh(self) -> None:
-        self._generation += 1
-        generation, f, sort, descending = self._generation, self.filter, self.sort_key, self.descending
-        service = self._services.cases
+    def _query(self) -> ComplicationFilter:
+        return self.filter
 
-        def work(_progress: Any) -> Page:
-            matching = count_complications(service, f)
-            rows = list_complications(service, f, sort=sort, descending=descending, limit=PAGE_SIZE)
-            return Page(generation, rows, matching)
+    def _count(self, service: Any, query: ComplicationFilter) -> tuple[int, int]:
+        matching = count_complications(service, query)
+        return matching, matching
 
-        self._services.tasks.run(work, on_result=self._apply, on_error=self.failed.emit)
-
-    def _apply(self, page: Page) -> None:
-        if page.generation != self._generation:
-            return
-        self.beginResetModel()
-        self._rows = page.rows
-        self.matching = page.matching
-        self.endResetModel()
-        self.loaded.emit()
-
-    def canFetchMore(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> bool:  # noqa: B008
-        return not parent.isValid() and len(self._rows) < self.matching
-
-    def fetchMore(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> None:  # noqa: B008
-        if parent.isValid():
-            return
-        rows = list_complications(self._services.cases, self.filter, sort=self.sort_key, descending=self.descending,
-                                  offset=len(self._rows), limit=PAGE_SIZE)  # fmt: skip
-        if not rows:
-            self.matching = len(self._rows)
-            return
-        self.beginInsertRows(QModelIndex(), len(self._rows), len(self._rows) + len(rows) - 1)
-        self._rows.extend(rows)
-        self.endInsertRows()
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
+    def _fetch(
+        self, service: Any, query: ComplicationFilter, sort: str, descending: bool, offset: int
+    ) -> list[ComplicationEntry]:
+        return list_complications(service, query, sort=sort, descending=descending, offset=offset, limit=PAGE_SIZE)
 
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(COLUMNS)
@@ -159,9 +115,6 @@ class ComplicationTableModel(QAbstractTableModel):
             if COLUMNS[section].sort_key is None:
                 return "This column cannot be sorted"
         return None
-
-    def row_at(self, row: int) -> ComplicationEntry | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
 
     def row_of(self, key: tuple[str, int]) -> int:
         return next((i for i, r in enumerate(self._rows) if entry_key(r) == key), -1)
