@@ -126,8 +126,9 @@ def case_story(
         facility=settings.facility_name or record.facility or "CaseLog",
         reference=f"Case {case.case_number}",
         badge=badge_for(case),
-        subline=(
-            f"{plain(patient.display_name)}  ·  MRN {plain(patient.mrn)}  ·  born {fmt_date(patient.birth_date)}"
+        patient=patient.display_name,
+        identifiers=(
+            f"MRN {plain(patient.mrn)}  ·  born {fmt_date(patient.birth_date)}"
             f"  ·  procedure {fmt_date(record.procedure_date)}"
         ),
         watermark="DRAFT" if draft else None,
