@@ -230,16 +230,16 @@ def styles() -> Styles:
         body=_style("body"),
         small=_style("small", fontSize=8, leading=10),
         muted=_style("muted", fontSize=8, leading=10, textColor=MUTED),
-        label=_style("label", fontName=FONT_BOLD, fontSize=7.5, leading=10, textColor=MUTED),
+        label=_style("label", fontName=FONT_BOLD, fontSize=8, leading=10, textColor=MUTED),
         cell=_style("cell", fontSize=8, leading=10),
         cell_bold=_style("cell_bold", fontName=FONT_BOLD, fontSize=8, leading=10),
         cell_alert=_style("cell_alert", fontName=FONT_BOLD, fontSize=8, leading=10, textColor=ALERT),
-        head_cell=_style("head_cell", fontName=FONT_BOLD, fontSize=7.5, leading=9.5, textColor=NAVY),
+        head_cell=_style("head_cell", fontName=FONT_BOLD, fontSize=8, leading=9.5, textColor=NAVY),
         head_cell_right=_style(
-            "head_cell_right", fontName=FONT_BOLD, fontSize=7.5, leading=9.5, textColor=NAVY, alignment=TA_RIGHT
+            "head_cell_right", fontName=FONT_BOLD, fontSize=8, leading=9.5, textColor=NAVY, alignment=TA_RIGHT
         ),
         heading=_style(
-            "heading", fontName=FONT_BOLD, fontSize=10.5, leading=13, textColor=NAVY, spaceBefore=8, spaceAfter=1
+            "heading", fontName=FONT_BOLD, fontSize=10.5, leading=13, textColor=NAVY, spaceBefore=5, spaceAfter=1
         ),
         title=_style("title", fontName=FONT_BOLD, fontSize=13, leading=16, textColor=NAVY, spaceAfter=4),
         notice=_style("notice", fontSize=10, leading=13, textColor=INK, spaceBefore=12),

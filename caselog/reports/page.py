@@ -46,8 +46,8 @@ HEADER_H = 64.0
 RULE_DROP = 42.0  # from the top of the header area to its rule
 IDENT_SIZE = 8.5
 IDENT_LEADING = 11.0
-FOOTER_H = 40.0
-FOOTER_RULE_Y = MARGIN + FOOTER_H - 12
+FOOTER_H = 36.0
+FOOTER_RULE_Y = MARGIN + FOOTER_H - 8
 FOOTER_BASELINE = FOOTER_RULE_Y - 10
 
 Logo = tuple[ImageReader, tuple[int, int]]
@@ -120,7 +120,7 @@ def header_layout(context: Context, left: float, right: float, top: float, logo_
     if context.patient:
         details = plain(context.identifiers)
         details_w = scripts.line_width(details, IDENT_SIZE, FONT)
-        beside = width - details_w - 16 >= width * 0.4
+        beside = width - details_w - 16 >= width * 0.3
         name_w = width - details_w - 16 if beside else width
         name = plain(context.patient)
         for size in (9.0, 8.5, 8.0):
