@@ -137,11 +137,16 @@ def label_positions(levels: Sequence[TreatedLevel]) -> list[tuple[str, float]]:
     line below the one above: neighbouring cervical joints lie closer together than a line of text."""
     lay = _layout()
     placed: list[tuple[str, float]] = []
-    treated = dict.fromkeys(level for level, _, _ in marked_joints(levels))
-    for level in sorted(treated, key=lambda key: -lay.joints[key].y):
+    treated = sorted(dict.fromkeys(level for level, _, _ in marked_joints(levels)), key=lambda key: -lay.joints[key].y)
+    line = _LABEL_LINE
+    if len(treated) > 1:
+        # Many treated levels: close the lines up (these labels have no descenders) rather than run off the figure.
+        floor = _CAPTION_H + 4
+        line = min(line, max(6.5, (lay.joints[treated[0]].y - 2.8 - floor) / (len(treated) - 1)))
+    for level in treated:
         y = lay.joints[level].y - 2.8
         if placed:
-            y = min(y, placed[-1][1] - _LABEL_LINE)
+            y = min(y, placed[-1][1] - line)
         placed.append((level, y))
     return placed
 
