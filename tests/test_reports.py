@@ -190,11 +190,11 @@ def test_each_case_starts_on_a_new_page_with_its_own_page_numbers(tmp_path: Path
     for pages in groups.values():
         total = len(pages)
         assert pages == [(i, total) for i in range(1, total + 1)]
-    # The first page of each case opens with its patient block and carries its case number.
+    # The first page of each case opens with its summary and carries its case number.
     start = 0
     for label, pages in groups.items():
         first = texts[start]
-        assert label in first and "Patient" in first and "Name" in first
+        assert label in first and "Summary" in first and "Procedure details" in first
         start += len(pages)
 
 
@@ -207,13 +207,13 @@ def test_summary_prints_every_field(tmp_path: Path) -> None:
     text = flat(" ".join(pages_text(out)))
     expected = [
         "Riverside Spine Center", "Case summary", "Case 2025-00001", "SIGNED",
-        "Nguyễn, Thị Hồng", "MRN-1001", "1961-04-12", "63 years", "Female",
+        "Nguyễn, Thị Hồng", "MRN-1001", "1961-04-12", "(63 y)", "female",
         "2025-03-14", "Dr. Amara Okafor", "Sam Whitfield PA-C",
         "Radiofrequency ablation (facet medial branch)", "Cooled RF probes", "64635, 64636", "M47.816",
         "Facet-mediated low back pain", "Injury-related Yes", "80%",
         "L4-L5", "Bilateral", "L3 medial branch, L4 medial branch",
         "L5-S1", "Left", "L4 medial branch, L5 dorsal ramus",
-        "2025-03-14 08:30", "2025-03-14 09:45", "1 h 15 min", "Local anesthesia with sedation (moderate sedation)",
+        "2025-03-14 08:30 to 09:45", "1 h 15 min", "Local anesthesia with sedation (moderate sedation)",
         "III E", "Ivan Petrov, CRNA", "5 mL", "Same-day discharge",
         "Hematoma", "Small L5 hematoma", "IIIa", "Ice and observation", "2025-03-16", "2025-03-20",
         "Baseline", "6 weeks", "3 months", "46", "75%", "Pain (NRS 0–10)",

@@ -48,7 +48,7 @@ class PainChart(Flowable):  # type: ignore[misc]
 
     def draw(self) -> None:
         c = self.canv
-        left, bottom = 22.0, 24.0
+        left, bottom = 22.0, 16.0
         plot_w, plot_h = self.width - left - 8, self.height - bottom - 22
         c.saveState()
         c.setFont(FONT_BOLD, 8)
@@ -56,14 +56,14 @@ class PainChart(Flowable):  # type: ignore[misc]
         c.drawString(0, self.height - 9, "Pain (NRS 0–10)")
         self._legend(c, self.width - 96, self.height - 9)
 
-        c.setFont(FONT, 6.5)
+        c.setFont(FONT, 8)
         c.setLineWidth(0.3)
-        for value in range(0, 11, 2):
+        for value in (0, 5, 10):
             y = bottom + plot_h * value / 10
             c.setStrokeColor(RULE)
             c.line(left, y, left + plot_w, y)
             c.setFillColor(MUTED)
-            c.drawRightString(left - 4, y - 2.3, str(value))
+            c.drawRightString(left - 4, y - 2.8, str(value))
         c.setStrokeColor(MUTED)
         c.setLineWidth(0.6)
         c.line(left, bottom, left + plot_w, bottom)
@@ -71,12 +71,10 @@ class PainChart(Flowable):  # type: ignore[misc]
 
         step = plot_w / len(self.points)
         xs = [left + step * (i + 0.5) for i in range(len(self.points))]
+        # Timepoints only, in short form ("6 wk"): at 8 pt the dates would collide; the table beside has them.
         c.setFillColor(INK)
         for x, point in zip(xs, self.points, strict=True):
-            c.drawCentredString(x, bottom - 10, vocab.label(vocab.TIMEPOINTS, point.timepoint))
-            c.setFillColor(MUTED)
-            c.drawCentredString(x, bottom - 18, point.date.isoformat())
-            c.setFillColor(INK)
+            c.drawCentredString(x, bottom - 11, short_timepoint(point.timepoint))
 
         def y_of(value: int) -> float:
             return bottom + plot_h * value / 10
@@ -106,8 +104,19 @@ class PainChart(Flowable):  # type: ignore[misc]
             c.line(x + offset, y + 3, x + offset + 16, y + 3)
             _marker(c, x + offset + 8, y + 3, square=square)
             c.setFillColor(INK)
-            c.setFont(FONT, 7.5)
+            c.setFont(FONT, 8)
             c.drawString(x + offset + 20, y, name)
+
+
+_SHORT_UNITS = {"w": "wk", "m": "mo", "y": "yr"}
+
+
+def short_timepoint(key: str) -> str:
+    """`6w` → "6 wk", `12m` → "12 mo", `baseline` → "Base": fits under a point of the chart at 8 pt."""
+    if key == "baseline":
+        return "Base"
+    number, unit = key[:-1], key[-1:]
+    return f"{number} {_SHORT_UNITS[unit]}" if number.isdigit() and unit in _SHORT_UNITS else key
 
 
 def _marker(c: Canvas, x: float, y: float, *, square: bool) -> None:

@@ -20,7 +20,10 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import CondPageBreak, Flowable, HRFlowable, Paragraph, Table, TableStyle
 
+from caselog.reports import scripts
 from caselog.reports.rowtable import RowTable
+from caselog.reports.scripts import FONT as FONT
+from caselog.reports.scripts import FONT_BOLD as FONT_BOLD
 from caselog.resources import resource_path
 
 DEFAULT_CONFIDENTIALITY = (
@@ -28,8 +31,6 @@ DEFAULT_CONFIDENTIALITY = (
     "store and dispose of according to facility policy."
 )
 
-FONT = "CaseLogSans"
-FONT_BOLD = "CaseLogSans-Bold"
 
 NAVY = colors.HexColor("#1F3A5F")
 INK = colors.HexColor("#1B1B1B")
@@ -82,10 +83,16 @@ def register_fonts() -> None:
 
 
 def text(value: str | None) -> str:
-    """User text made safe for Paragraph markup: NFC (so Vietnamese marks sit on one glyph), escaped, newlines kept."""
+    """User text made safe for Paragraph markup: NFC (so Vietnamese marks sit on one glyph), escaped, newlines kept.
+
+    Text in a script DejaVu Sans lacks gets its own font per run, Arabic joined, right-to-left lines in
+    reading order (see `scripts`).
+    """
     if value is None or value == "":
         return BLANK
     normalised = unicodedata.normalize("NFC", value).replace("\r\n", "\n").replace("\t", "    ")
+    if scripts.needs_help(normalised) or scripts.has_rtl(normalised):
+        return "<br/>".join(scripts.markup_line(line) for line in normalised.split("\n"))
     return escape(normalised).replace("\n", "<br/>")
 
 
@@ -96,17 +103,49 @@ def plain(value: str | None) -> str:
     return " ".join(unicodedata.normalize("NFC", value).split())
 
 
-def wrap_lines(value: str | None, width: float, font: str = FONT, size: float = 8, *, max_lines: int = 8) -> str:
+def wrap_lines(
+    value: str | None, width: float, font: str = FONT, size: float = 8, *, max_lines: int = 8
+) -> str | RunLines:
     """Plain text broken into lines that fit `width`, for table cells that are strings, not Paragraphs.
 
     A string cell costs a fraction of a Paragraph to measure and draw, which decides how fast a log of
     thousands of rows prints; the table takes "\n" as a line break. Past `max_lines` the text is cut
     with "…" so that no single row can outgrow a page (the case summary has the full text).
+    Text in a script DejaVu Sans lacks (or right-to-left) becomes a `RunLines` cell instead.
     """
-    lines = simpleSplit(plain(value), font, size, width)
+    flat = plain(value)
+    if scripts.needs_help(flat) or scripts.has_rtl(flat):
+        lines = scripts.wrap(flat, width, size, font)
+        if len(lines) > max_lines:
+            lines = [*lines[: max_lines - 1], lines[max_lines - 1].rstrip() + " …"]
+        return RunLines(lines, font, size)
+    lines = simpleSplit(flat, font, size, width)
     if len(lines) > max_lines:
         lines = [*lines[: max_lines - 1], lines[max_lines - 1].rstrip() + " …"]
     return "\n".join(lines) or BLANK
+
+
+class RunLines(Flowable):  # type: ignore[misc]
+    """Printed lines (visual order) drawn run by run in their fonts: a table cell for text in any script.
+
+    Takes the cell's text colour; `lines` is what `rowtable.row_height` counts.
+    """
+
+    def __init__(self, lines: Sequence[str], font: str = FONT, size: float = 8, leading: float = 10) -> None:
+        super().__init__()
+        self.lines = list(lines)
+        self.font = font
+        self.size = size
+        self.leading = leading
+
+    def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
+        width = max((scripts.line_width(line, self.size, self.font) for line in self.lines), default=0.0)
+        return (width, self.leading * len(self.lines))
+
+    def draw(self) -> None:
+        top = self.leading * len(self.lines) - self.size  # the first baseline, where a string cell has it
+        for index, line in enumerate(self.lines):
+            scripts.draw_line(self.canv, 0, top - self.leading * index, line, self.size, self.font)
 
 
 def fmt_date(value: dt.date | None) -> str:
@@ -191,16 +230,16 @@ def styles() -> Styles:
         body=_style("body"),
         small=_style("small", fontSize=8, leading=10),
         muted=_style("muted", fontSize=8, leading=10, textColor=MUTED),
-        label=_style("label", fontName=FONT_BOLD, fontSize=7.5, leading=10, textColor=MUTED),
+        label=_style("label", fontName=FONT_BOLD, fontSize=8, leading=10, textColor=MUTED),
         cell=_style("cell", fontSize=8, leading=10),
         cell_bold=_style("cell_bold", fontName=FONT_BOLD, fontSize=8, leading=10),
         cell_alert=_style("cell_alert", fontName=FONT_BOLD, fontSize=8, leading=10, textColor=ALERT),
-        head_cell=_style("head_cell", fontName=FONT_BOLD, fontSize=7.5, leading=9.5, textColor=NAVY),
+        head_cell=_style("head_cell", fontName=FONT_BOLD, fontSize=8, leading=9.5, textColor=NAVY),
         head_cell_right=_style(
-            "head_cell_right", fontName=FONT_BOLD, fontSize=7.5, leading=9.5, textColor=NAVY, alignment=TA_RIGHT
+            "head_cell_right", fontName=FONT_BOLD, fontSize=8, leading=9.5, textColor=NAVY, alignment=TA_RIGHT
         ),
         heading=_style(
-            "heading", fontName=FONT_BOLD, fontSize=10.5, leading=13, textColor=NAVY, spaceBefore=8, spaceAfter=1
+            "heading", fontName=FONT_BOLD, fontSize=10.5, leading=13, textColor=NAVY, spaceBefore=5, spaceAfter=1
         ),
         title=_style("title", fontName=FONT_BOLD, fontSize=13, leading=16, textColor=NAVY, spaceAfter=4),
         notice=_style("notice", fontSize=10, leading=13, textColor=INK, spaceBefore=12),
@@ -316,7 +355,7 @@ def grid_table(
 
 def row_table(
     header: Sequence[str],
-    rows: Sequence[Sequence[str]],
+    rows: Sequence[Sequence[Any]],
     col_widths: Sequence[float],
     *,
     row_styles: Mapping[int, Sequence[tuple[Any, ...]]] | None = None,

@@ -18,11 +18,12 @@ from typing import Any, BinaryIO
 
 from reportlab import rl_config
 from reportlab.lib.colors import Color
-from reportlab.lib.utils import ImageReader, simpleSplit
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate
 
 from caselog.errors import InvalidInput
+from caselog.reports import scripts
 from caselog.reports.common import (
     ALERT,
     AMBER,
@@ -42,8 +43,11 @@ from caselog.reports.output import check_output, write_atomically
 
 MARGIN = 36.0
 HEADER_H = 64.0
-FOOTER_H = 40.0
-FOOTER_RULE_Y = MARGIN + FOOTER_H - 12
+RULE_DROP = 42.0  # from the top of the header area to its rule
+IDENT_SIZE = 8.5
+IDENT_LEADING = 11.0
+FOOTER_H = 36.0
+FOOTER_RULE_Y = MARGIN + FOOTER_H - 8
 FOOTER_BASELINE = FOOTER_RULE_Y - 10
 
 Logo = tuple[ImageReader, tuple[int, int]]
@@ -60,9 +64,89 @@ class Context:
     facility: str
     reference: str = ""  # top right, e.g. "Case 2024-00012"
     badge: str | None = None  # "DRAFT", "SIGNED", "AMENDED"
-    subline: str = ""  # under the rule: the patient's identification, or the log's scope
+    subline: str = ""  # under the rule: the log's scope (wraps; never cut)
+    patient: str = ""  # under the rule, bold: the patient's name (wraps; never cut)
+    identifiers: str = ""  # beside or under the name: MRN, birth date, procedure date
     watermark: str | None = None
     footer_label: str = ""  # beside the page number, e.g. "Case 2024-00012"
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """One line of header text as drawn: left x, baseline y, width and size (what the overlap test checks)."""
+
+    text: str
+    font: str
+    size: float
+    x: float
+    y: float
+    width: float
+    colour: Color = NAVY
+
+
+def _fit_line(value: str, font: str, sizes: Sequence[float], width: float) -> tuple[str, float]:
+    """The largest of `sizes` at which `value` fits `width` on one line; at the smallest, cut with "…"."""
+    for size in sizes:
+        lines = scripts.wrap(value, width, size, font)
+        if len(lines) == 1:
+            return lines[0], size
+    size = sizes[-1]
+    return scripts.wrap(value, width - scripts.line_width(" …", size, font), size, font)[0] + " …", size
+
+
+def header_layout(context: Context, left: float, right: float, top: float, logo_w: float = 0.0) -> list[Placed]:
+    """Where each line of the page header goes; `top` is the top of the header area.
+
+    The case reference (top right) keeps its room and the facility is fitted into what is left, so neither
+    overprints the other. Under the rule, the patient's name wraps onto as many lines as it needs (sizes
+    9 to 8 pt) and the MRN and birth date sit beside it, or on their own line when the name leaves no room:
+    every page identifies the patient in full, however long the name.
+    """
+    register_fonts()
+    placed: list[Placed] = []
+    x = left + logo_w
+    reference_w = 0.0
+    if context.reference:
+        line, size = _fit_line(plain(context.reference), FONT_BOLD, (12, 11, 10, 9, 8), 230.0)
+        reference_w = scripts.line_width(line, size, FONT_BOLD)
+        placed.append(Placed(line, FONT_BOLD, size, right - reference_w, top - 11, reference_w))
+    facility_room = right - x - (reference_w + 14 if reference_w else 0)
+    line, size = _fit_line(plain(context.facility), FONT_BOLD, (10, 9, 8), facility_room)
+    placed.append(Placed(line, FONT_BOLD, size, x, top - 10, scripts.line_width(line, size, FONT_BOLD), MUTED))
+    title_w = scripts.line_width(context.title, 15, FONT_BOLD)
+    placed.append(Placed(context.title, FONT_BOLD, 15, x, top - 29, title_w))
+    y = top - RULE_DROP - 12
+    width = right - left
+    if context.patient:
+        details = plain(context.identifiers)
+        details_w = scripts.line_width(details, IDENT_SIZE, FONT)
+        beside = width - details_w - 16 >= width * 0.3
+        name_w = width - details_w - 16 if beside else width
+        name = plain(context.patient)
+        for size in (9.0, 8.5, 8.0):
+            name_lines = scripts.wrap(name, name_w, size, FONT_BOLD)
+            if len(name_lines) == 1:
+                break
+        for index, line in enumerate(name_lines):
+            placed.append(Placed(line, FONT_BOLD, size, left, y - IDENT_LEADING * index,
+                                 scripts.line_width(line, size, FONT_BOLD)))  # fmt: skip
+        details_y = y if beside else y - IDENT_LEADING * len(name_lines)
+        for index, line in enumerate(scripts.wrap(details, width, IDENT_SIZE, FONT)):
+            line_w = scripts.line_width(line, IDENT_SIZE, FONT)
+            x_at = right - line_w if beside else left
+            placed.append(Placed(line, FONT, IDENT_SIZE, x_at, details_y - IDENT_LEADING * index, line_w))
+    elif context.subline:
+        for index, line in enumerate(scripts.wrap(plain(context.subline), width, IDENT_SIZE, FONT)):
+            placed.append(Placed(line, FONT, IDENT_SIZE, left, y - IDENT_LEADING * index,
+                                 scripts.line_width(line, IDENT_SIZE, FONT)))  # fmt: skip
+    return placed
+
+
+def extra_header_height(context: Context, width: float) -> float:
+    """How much taller than HEADER_H the header of `context` is (0 for a one-line identification)."""
+    placed = header_layout(context, 0.0, width, 0.0)
+    lowest = min((p.y for p in placed), default=0.0)
+    return max(0.0, -(lowest) - (RULE_DROP + 12))
 
 
 class PageContext(Flowable):  # type: ignore[misc]
@@ -125,6 +209,7 @@ class ReportDocument(BaseDocTemplate):  # type: ignore[misc]
         meta_title: str,
         logo: Logo | None,
         landscape: bool = False,
+        header_extra: float = 0.0,
     ) -> None:
         width, height = PAPER_SIZES.get(settings.paper.lower(), PAPER_SIZES["letter"])
         pagesize = (height, width) if landscape else (width, height)
@@ -134,7 +219,7 @@ class ReportDocument(BaseDocTemplate):  # type: ignore[misc]
             pagesize=pagesize,
             leftMargin=MARGIN,
             rightMargin=MARGIN,
-            topMargin=MARGIN + HEADER_H,
+            topMargin=MARGIN + HEADER_H + header_extra,
             bottomMargin=MARGIN + FOOTER_H,
             title=meta_title,
             author="CaseLog",
@@ -190,40 +275,22 @@ class ReportDocument(BaseDocTemplate):  # type: ignore[misc]
     def _draw_header(self, canvas: Canvas, context: Context) -> None:
         width, height = self.pagesize
         top = height - MARGIN
-        left = MARGIN
-        x = left
+        left, right = MARGIN, width - MARGIN
+        logo_w = 0.0
         if self.logo is not None:
             image, (iw, ih) = self.logo
             scale = min(34 / ih, 110 / iw)
             canvas.drawImage(image, left, top - ih * scale, iw * scale, ih * scale, mask="auto")
-            x = left + iw * scale + 8
-        right = width - MARGIN
-        reference_w = 230.0
-        facility_lines = simpleSplit(plain(context.facility), FONT_BOLD, 10, right - reference_w - x)[:1]
-        canvas.setFillColor(MUTED)
-        canvas.setFont(FONT_BOLD, 10)
-        canvas.drawString(x, top - 10, facility_lines[0] if facility_lines else "")
-        canvas.setFillColor(NAVY)
-        canvas.setFont(FONT_BOLD, 15)
-        canvas.drawString(x, top - 29, context.title)
-        if context.reference:
-            size = 12.0
-            while size > 7 and canvas.stringWidth(context.reference, FONT_BOLD, size) > reference_w:
-                size -= 0.5
-            canvas.setFont(FONT_BOLD, size)
-            canvas.setFillColor(NAVY)
-            canvas.drawRightString(right, top - 11, context.reference)
+            logo_w = iw * scale + 8
+        for item in header_layout(context, left, right, top, logo_w):
+            canvas.setFillColor(item.colour)
+            scripts.draw_line(canvas, item.x, item.y, item.text, item.size, item.font)
         if context.badge:
             self._draw_badge(canvas, context.badge, right, top - 34)
-        rule_y = top - 42
+        rule_y = top - RULE_DROP
         canvas.setStrokeColor(NAVY)
         canvas.setLineWidth(1.2)
         canvas.line(left, rule_y, right, rule_y)
-        if context.subline:
-            canvas.setFont(FONT, 8.5)
-            canvas.setFillColor(NAVY)
-            sub = simpleSplit(context.subline, FONT, 8.5, right - left)[:1]
-            canvas.drawString(left, rule_y - 12, sub[0] if sub else "")
 
     def _draw_badge(self, canvas: Canvas, word: str, right: float, baseline: float) -> None:
         colour = BADGE_COLOURS.get(word, NAVY)
@@ -247,13 +314,12 @@ class ReportDocument(BaseDocTemplate):  # type: ignore[misc]
         canvas.setStrokeColor(RULE)
         canvas.setLineWidth(0.6)
         canvas.line(left, top, right, top)
-        canvas.setFont(FONT, 7.5)
+        canvas.setFont(FONT, 8)
         canvas.setFillColor(MUTED)
         canvas.drawString(left, FOOTER_BASELINE, f"Generated {fmt_datetime(self.generated_at)} by CaseLog")
-        lines = simpleSplit(plain(self.settings.confidentiality), FONT, 7, right - left)[:2]
-        canvas.setFont(FONT, 7)
+        lines = scripts.wrap(plain(self.settings.confidentiality), right - left, 8, FONT)[:2]
         for i, line in enumerate(lines):
-            canvas.drawString(left, top - 21 - 8.5 * i, line)
+            scripts.draw_line(canvas, left, top - 20 - 9.5 * i, line, 8, FONT)
 
 
 @contextlib.contextmanager
@@ -302,12 +368,19 @@ def render(
     logo = load_logo(settings)
     register_fonts()
     story = list(make_story())
+    # One frame for the whole document: it starts below the tallest header any of its pages needs.
+    width, height = PAPER_SIZES[settings.paper.lower()]
+    page_w = (height if landscape else width) - 2 * MARGIN
+    header_extra = max(
+        (extra_header_height(f.context, page_w) for f in story if isinstance(f, PageContext)), default=0.0
+    )
     stamp = generated_at if generated_at is not None else dt.datetime.now().replace(microsecond=0)
 
     def build(stream: BinaryIO) -> None:
         doc = ReportDocument(
-            stream, settings=settings, generated_at=stamp, meta_title=meta_title, logo=logo, landscape=landscape
-        )
+            stream, settings=settings, generated_at=stamp, meta_title=meta_title, logo=logo, landscape=landscape,
+            header_extra=header_extra,
+        )  # fmt: skip
         with _binary_streams():
             doc.build(story, canvasmaker=_NumberedCanvas)
 

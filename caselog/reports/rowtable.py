@@ -21,9 +21,9 @@ BOTTOM_PAD = 2.5
 RowStyle = Sequence[tuple[Any, ...]]
 
 
-def row_height(cells: Sequence[str]) -> float:
-    """Height of a row of plain-text cells ("\\n" separates lines), as the table draws it."""
-    lines = max((cell.count("\n") + 1 for cell in cells), default=1)
+def row_height(cells: Sequence[Any]) -> float:
+    """Height of a row of plain-text cells ("\\n" separates lines) or `RunLines` cells, as the table draws it."""
+    lines = max((cell.count("\n") + 1 if isinstance(cell, str) else len(cell.lines) for cell in cells), default=1)
     return lines * LEADING + TOP_PAD + BOTTOM_PAD
 
 
@@ -33,7 +33,7 @@ class RowTable(Flowable):  # type: ignore[misc]
     def __init__(
         self,
         header: Sequence[Any],
-        rows: Sequence[Sequence[str]],
+        rows: Sequence[Sequence[Any]],
         col_widths: Sequence[float],
         *,
         style: Sequence[tuple[Any, ...]],

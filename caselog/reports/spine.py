@@ -23,9 +23,9 @@ from caselog.reports.common import ALERT, FONT, FONT_BOLD, MUTED, NAVY
 #: The 24 vertebrae above the sacrum; joint i of vocab.LEVELS lies between VERTEBRAE[i] and the next one.
 VERTEBRAE: tuple[str, ...] = tuple(level.split("-")[0] for level in vocab.LEVELS)
 
-_BODY_H = {"C": 4.4, "T": 5.2, "L": 7.0}
+_BODY_H = {"C": 3.6, "T": 4.2, "L": 6.0}
 _BODY_W = {"C": 20.0, "T": 24.0, "L": 32.0}
-_GAP = 2.8
+_GAP = 2.2
 _TOP_PAD = 14.0
 _SACRUM_H = 18.0
 _CAPTION_H = 16.0
@@ -36,6 +36,10 @@ _CX = 66.0
 _LABEL_X = 22.0
 _MARK_R = 3.4
 _FORM = "caselog-spine-skeleton"
+_LABEL_LINE = 9.0
+
+#: Vertebrae named beside the drawing: landmarks far enough apart for 8-pt labels (text below 8 pt is unreadable).
+LABELLED = frozenset({"C1", "C4", "C7", "T4", "T8", "T12", "L3", "L5"})
 
 WIDTH = 150.0
 
@@ -88,9 +92,12 @@ def skeleton_drawing() -> Drawing:
             Rect(_CX - body_w / 2, y, body_w, body_h, rx=1.6, ry=1.6,
                  fillColor=_BONE_FILL, strokeColor=_BONE_LINE, strokeWidth=0.5)
         )  # fmt: skip
-        drawing.add(
-            String(_LABEL_X, y + body_h / 2 - 1.7, name, fontName=FONT, fontSize=4.8, fillColor=MUTED, textAnchor="end")
-        )
+        if name in LABELLED:
+            drawing.add(
+                String(
+                    _LABEL_X, y + body_h / 2 - 2.8, name, fontName=FONT, fontSize=8, fillColor=MUTED, textAnchor="end"
+                )
+            )
     for joint in lay.joints.values():
         for x in (joint.left_x, joint.right_x):
             drawing.add(Circle(x, joint.y, 1.5, fillColor=colors.white, strokeColor=_IDLE_JOINT, strokeWidth=0.5))
@@ -102,10 +109,10 @@ def skeleton_drawing() -> Drawing:
             fillColor=_BONE_FILL, strokeColor=_BONE_LINE, strokeWidth=0.5,
         )
     )  # fmt: skip
-    drawing.add(String(_LABEL_X, y - 8, "S1", fontName=FONT, fontSize=4.8, fillColor=MUTED, textAnchor="end"))
+    drawing.add(String(_LABEL_X, y - 10, "S1", fontName=FONT, fontSize=8, fillColor=MUTED, textAnchor="end"))
     caption_y = y - _SACRUM_H - 10
     drawing.add(Circle(6, caption_y + 2.2, 3, fillColor=ALERT, strokeColor=colors.white, strokeWidth=0.6))
-    drawing.add(String(12, caption_y, "treated joint · posterior view", fontName=FONT, fontSize=6.2, fillColor=MUTED))
+    drawing.add(String(12, caption_y, "treated joint · posterior view", fontName=FONT, fontSize=8, fillColor=MUTED))
     return drawing
 
 
@@ -123,6 +130,25 @@ def marked_joints(levels: Sequence[TreatedLevel]) -> list[tuple[str, float, floa
         if lv.side in ("right", "bilateral"):
             marks.append((lv.level, joint.right_x, joint.y))
     return marks
+
+
+def label_positions(levels: Sequence[TreatedLevel]) -> list[tuple[str, float]]:
+    """(level, baseline) of each treated level's 8-pt label beside its joint, top down, each at least a
+    line below the one above: neighbouring cervical joints lie closer together than a line of text."""
+    lay = _layout()
+    placed: list[tuple[str, float]] = []
+    treated = sorted(dict.fromkeys(level for level, _, _ in marked_joints(levels)), key=lambda key: -lay.joints[key].y)
+    line = _LABEL_LINE
+    if len(treated) > 1:
+        # Many treated levels: close the lines up (these labels have no descenders) rather than run off the figure.
+        floor = _CAPTION_H + 4
+        line = min(line, max(6.5, (lay.joints[treated[0]].y - 2.8 - floor) / (len(treated) - 1)))
+    for level in treated:
+        y = lay.joints[level].y - 2.8
+        if placed:
+            y = min(y, placed[-1][1] - line)
+        placed.append((level, y))
+    return placed
 
 
 class SpineFigure(Flowable):  # type: ignore[misc]
@@ -151,7 +177,7 @@ class SpineFigure(Flowable):  # type: ignore[misc]
         canvas.setLineWidth(0.6)
         for _, x, y in marked_joints(self.levels):
             canvas.circle(x, y, _MARK_R, stroke=1, fill=1)
-        canvas.setFont(FONT_BOLD, 6.3)
-        for level in dict.fromkeys(level for level, _, _ in marked_joints(self.levels)):
-            canvas.drawString(lay.treated_label_x, lay.joints[level].y - 2.2, level)
+        canvas.setFont(FONT_BOLD, 8)
+        for level, y in label_positions(self.levels):
+            canvas.drawString(lay.treated_label_x, y, level)
         canvas.restoreState()

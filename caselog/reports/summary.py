@@ -26,9 +26,9 @@ from caselog.reports.common import (
     fmt_date,
     fmt_datetime,
     fmt_duration,
+    fmt_time,
     frame_width,
     grid_table,
-    heading,
     para,
     plain,
     section,
@@ -36,6 +36,7 @@ from caselog.reports.common import (
     text,
 )
 from caselog.reports.page import Context, PageContext, render
+from caselog.reports.plan import WHEN_TO_CALL, next_timepoint, standard_plan
 from caselog.reports.spine import WIDTH as SPINE_WIDTH
 from caselog.reports.spine import SpineFigure
 
@@ -126,17 +127,18 @@ def case_story(
         facility=settings.facility_name or record.facility or "CaseLog",
         reference=f"Case {case.case_number}",
         badge=badge_for(case),
-        subline=(
-            f"{plain(patient.display_name)}  ·  MRN {plain(patient.mrn)}  ·  born {fmt_date(patient.birth_date)}"
+        patient=patient.display_name,
+        identifiers=(
+            f"MRN {plain(patient.mrn)}  ·  born {fmt_date(patient.birth_date)}"
+            f" ({patient.age_on(record.procedure_date)} y)  ·  {vocab.label(vocab.SEXES, patient.sex).lower()}"
             f"  ·  procedure {fmt_date(record.procedure_date)}"
         ),
         watermark="DRAFT" if draft else None,
         footer_label=f"Case {case.case_number}",
     )
     story: list[Flowable] = [PageContext(context, on_reached)]
-    story += _patient_block(record, width)
-    story += _procedure_block(record, width)
-    story += _levels_and_timing_blocks(record, width)
+    story += _summary_block(record, width)
+    story += _details_blocks(record, width)
     story += _complications_block(record, width)
     story += _outcomes_block(record, width)
     story += _notes_block(record)
@@ -144,67 +146,109 @@ def case_story(
     return story
 
 
-def _patient_block(record: CaseRecord, width: float) -> list[Flowable]:
-    p = record.patient
-    age = p.age_on(record.procedure_date)
-    pairs = [
-        ("Name", f"<b>{text(p.display_name)}</b>"),
-        ("MRN", f"<b>{text(p.mrn)}</b>"),
-        ("Birth date", fmt_date(p.birth_date)),
-        ("Age at procedure", f"{age} years"),
-        ("Sex", text(vocab.label(vocab.SEXES, p.sex))),
-    ]
-    return [*section("Patient"), field_grid(pairs, width)]
+def _summary_block(record: CaseRecord, width: float) -> list[Flowable]:
+    """What a referring physician reads first: what was done, how it went and what happens next.
 
-
-def _procedure_block(record: CaseRecord, width: float) -> list[Flowable]:
+    Who the patient is (name, MRN, birth date, age, sex) heads every page, so it is not repeated here."""
     procedure = f"<b>{text(record.procedure_label)}</b>"
     if record.procedure_detail:
-        procedure += f"<br/>{text(record.procedure_detail)}"
-    relief = record.prior_block_relief_percent
+        procedure += f" ({text(record.procedure_detail)})"
+    procedure += f"  ·  {fmt_date(record.procedure_date)}  ·  {text(record.surgeon)}"
+    levels = ", ".join(f"{lv.level} {vocab.label(vocab.SIDES, lv.side).lower()}" for lv in record.levels)
     pairs = [
-        ("Procedure date", fmt_date(record.procedure_date)),
-        ("Facility", text(record.facility)),
-        ("Surgeon", text(record.surgeon)),
-        ("Assistants", text(", ".join(record.assistants))),
         ("*Procedure", procedure),
-        ("CPT codes", text(", ".join(record.cpt_codes))),
-        ("ICD-10 codes", text(", ".join(record.diagnosis_codes))),
-        ("Injury-related", "Yes" if record.injury_related else "No"),
-        ("Relief after diagnostic block", f"{relief}%" if relief is not None else BLANK),
-        ("*Indication", text(record.indication)),
+        ("*Levels and side", f"<b>{text(levels)}</b>" if levels else BLANK),
+        ("*Result", _result(record)),
+        ("*Plan", _plan(record)),
     ]
-    return [*section("Procedure"), field_grid(pairs, width)]
+    return [*section("Summary"), field_grid(pairs, width)]
 
 
-def _levels_and_timing_blocks(record: CaseRecord, width: float) -> list[Flowable]:
-    """Levels and timing/anesthesia in a column beside the spine drawing, so the drawing fills no page alone.
+def _result(record: CaseRecord) -> str:
+    """Complications in one line, then the latest pain scores against baseline."""
+    if record.complications:
+        events = "; ".join(
+            f"{text(vocab.label(vocab.COMPLICATION_CATEGORIES, c.category))} (Clavien-Dindo {text(c.clavien_dindo)}, "
+            + (f"resolved {fmt_date(c.resolved_date)})" if c.resolved_date else "not yet resolved)")
+            for c in record.complications
+        )
+        result = f'<font color="#{ALERT.hexval()[2:]}"><b>Complications:</b></font> {events}.'
+    else:
+        result = "<b>No complications recorded.</b>"
+    scored = [o for o in ordered_outcomes(record.outcomes) if o.timepoint != "baseline"]
+    if not scored:
+        return result + " No follow-up scores yet."
+    latest = scored[-1]
+    baseline = next((o for o in record.outcomes if o.timepoint == "baseline"), None)
+    parts = []
+    for label, now, before in (
+        ("back pain", latest.nrs_back, baseline.nrs_back if baseline else None),
+        ("leg pain", latest.nrs_leg, baseline.nrs_leg if baseline else None),
+        ("ODI", latest.odi, baseline.odi if baseline else None),
+    ):
+        if now is not None:
+            parts.append(f"{label} {now}" + (f" (baseline {before})" if before is not None else ""))
+    if latest.relief_percent is not None:
+        parts.append(f"relief {latest.relief_percent}%")
+    when = f"{vocab.label(vocab.TIMEPOINTS, latest.timepoint)} ({fmt_date(latest.date)})"
+    return result + f" At {when}: " + (", ".join(parts) or "no scores") + "."
+
+
+def _plan(record: CaseRecord) -> str:
+    """Disposition, the standard instructions for the procedure (labelled as such), next timepoint, when to call."""
+    disposition = f"<b>{text(vocab.label(vocab.DISPOSITIONS, record.disposition))}.</b>"
+    standard = standard_plan(record.procedure)
+    if standard is None:
+        body = "No standard instructions for this procedure; see the notes."
+    else:
+        body = (
+            f"<i>Standard instructions for this procedure, not an individual plan:</i> {text(standard.expect)} "
+            f"{text(standard.restrictions)} {text(standard.follow_up)}"
+        )
+    upcoming = next_timepoint(record.outcomes)
+    due = f" Next outcome scores due at {upcoming}." if upcoming else ""
+    return f"{disposition} {body}{due} {text(WHEN_TO_CALL)}"
+
+
+def _details_blocks(record: CaseRecord, width: float) -> list[Flowable]:
+    """The detail behind the summary, in a column beside the spine drawing so the drawing fills no page alone.
 
     The pair cannot split across pages, so with very many levels the blocks are stacked instead.
     """
     drawing = SpineFigure(record.levels)
-    levels_title = f"Levels treated ({len(record.levels)})"
-    timing_title = "Timing and anesthesia"
+    title = f"Procedure details and levels ({len(record.levels)})"
     if len(record.levels) > _LEVELS_BESIDE_DRAWING:
         return [
-            *section(levels_title),
+            *section(title),
+            field_grid(_detail_pairs(record), width),
+            Spacer(1, 6),
             _levels_table(record, width),
             Spacer(1, 8),
             drawing,
-            *section(timing_title),
-            field_grid(_timing_pairs(record), width),
         ]
     left_w = width - SPINE_WIDTH - 14
     left: list[Flowable] = [
+        field_grid(_detail_pairs(record), left_w, columns=1),
+        Spacer(1, 6),
         _levels_table(record, left_w),
-        Spacer(1, 4),
-        *heading(timing_title),
-        field_grid(_timing_pairs(record), left_w, columns=1),
     ]
     pair = Table([[left, drawing]], colWidths=[left_w + 14, SPINE_WIDTH], hAlign="LEFT")
     pair.setStyle(TableStyle(_FLUSH))
     _, needed = pair.wrap(width, 10_000)
-    return [*section(levels_title, room=needed + 30), pair]
+    return [*section(title, room=needed + 30), pair]
+
+
+def _detail_pairs(record: CaseRecord) -> list[tuple[str, str]]:
+    relief = record.prior_block_relief_percent
+    return [
+        ("Facility", text(record.facility)),
+        ("Assistants", text(", ".join(record.assistants))),
+        ("Indication", text(record.indication)),
+        ("Codes", f"CPT {text(', '.join(record.cpt_codes))}  ·  ICD-10 {text(', '.join(record.diagnosis_codes))}"),
+        ("Injury-related", "Yes" if record.injury_related else "No"),
+        ("Prior block relief", f"{relief}%" if relief is not None else BLANK),
+        *_timing_pairs(record),
+    ]
 
 
 def _levels_table(record: CaseRecord, width: float) -> Table:
@@ -234,14 +278,15 @@ def _timing_pairs(record: CaseRecord) -> list[tuple[str, str]]:
             asa += " (emergency)"
     blood = f"{record.estimated_blood_loss_ml} mL" if record.estimated_blood_loss_ml is not None else BLANK
     return [
-        ("Start", fmt_datetime(record.start_time)),
-        ("End", fmt_datetime(record.end_time)),
-        ("Duration", fmt_duration(record.duration_minutes)),
+        (
+            "Time",
+            f"{fmt_datetime(record.start_time)} to {fmt_time(record.end_time)} "
+            f"({fmt_duration(record.duration_minutes)})",
+        ),
         ("Anesthesia", anesthesia),
         ("ASA class", asa),
         ("Anesthesia provider", text(a.provider)),
         ("Est. blood loss", blood),
-        ("Disposition", text(vocab.label(vocab.DISPOSITIONS, record.disposition))),
     ]
 
 
@@ -264,8 +309,8 @@ def _complications_block(record: CaseRecord, width: float) -> list[Flowable]:
                 fmt_date(c.resolved_date) if c.resolved_date else "Not yet",
             ]
         )
-    header = ["Complication", "Timing", "Onset", "Clavien-\nDindo", "Treatment", "Resolved"]
-    fixed = [86.0, 56.0, 44.0, 56.0]
+    header = ["Complication", "Timing", "Onset", "Clavien-Dindo", "Treatment", "Resolved"]
+    fixed = [122.0, 56.0, 70.0, 56.0]  # one line each for a timing and the grade's heading
     rest = width - sum(fixed)
     widths = [rest * 0.52, fixed[0], fixed[1], fixed[2], rest * 0.48, fixed[3]]
     # Keep the heading with the header row and the first complication, however tall that row is.
@@ -292,11 +337,12 @@ def _outcomes_block(record: CaseRecord, width: float) -> list[Flowable]:
         ]
         for o in ordered_outcomes(record.outcomes)
     ]
-    header = ["Timepoint", "Date", "NRS\nback", "NRS\nleg", "ODI", "Relief"]
+    header = ["Timepoint", "Date", "Back", "Leg", "ODI", "Relief"]  # back and leg: NRS 0-10, as the chart says
     table_w = 290.0
-    chart = pain_chart(record.outcomes, width=width - table_w - 16, height=150)
+    chart = pain_chart(record.outcomes, width=width - table_w - 16, height=84)
     widths = [table_w * f for f in (0.23, 0.23, 0.13, 0.13, 0.13, 0.15)]
-    table = grid_table(header, rows, widths, numeric=(2, 3, 4, 5))
+    compact = [("TOPPADDING", (0, 1), (-1, -1), 1), ("BOTTOMPADDING", (0, 1), (-1, -1), 1.5)]
+    table = grid_table(header, rows, widths, numeric=(2, 3, 4, 5), extra=compact)
     if chart is None:
         return [*section("Outcomes"), table]
     pair = Table([[table, chart]], colWidths=[table_w + 16, width - table_w - 16], hAlign="LEFT")
@@ -313,7 +359,7 @@ def _notes_block(record: CaseRecord) -> list[Flowable]:
 
 def _signature_block(case: CaseView, width: float) -> Flowable:
     st = styles()
-    parts: list[Flowable] = [Spacer(1, 8)]
+    parts: list[Flowable] = [Spacer(1, 2)]
     if case.signed_by and case.signed_at:
         line = f"<b>Signed:</b> {text(case.signed_by)}  ·  {fmt_datetime(case.signed_at)}"
     elif case.signed_by:
