@@ -181,6 +181,10 @@ def format_case(view: CaseView) -> str:
         f"Surgeon      {r.surgeon}" + (f"; assisted by {', '.join(r.assistants)}" if r.assistants else ""),
         f"Levels       {r.levels_text}",
     ]
+    if r.referring_physician:
+        lines.append(f"Referred by  {r.referring_physician}")
+    if r.copy_to:
+        lines.append(f"Copy to      {'; '.join(r.copy_to)}")
     if r.procedure in vocab.FACET_NERVE_PROCEDURES:
         for lv in r.levels:
             lines.append(f"               {lv.level}: {', '.join(vocab.nerves_targeted(lv.level))}")

@@ -128,7 +128,7 @@ CSV_COLUMNS = [
     "level_count", "cpt_codes", "diagnosis_codes", "indication", "injury_related", "prior_block_relief_percent",
     "start_time", "end_time", "duration_minutes", "anesthesia_type", "sedation", "asa_class", "emergency",
     "anesthesia_provider", "estimated_blood_loss_ml", "disposition", "complication_count", "worst_clavien_dindo",
-    "outcome_timepoints", "notes",
+    "outcome_timepoints", "notes", "referring_physician", "copy_to",
 ]  # fmt: skip
 
 # A spreadsheet runs a cell that starts with these as a formula; free text gets a leading apostrophe.
@@ -157,6 +157,7 @@ def _csv_row(view: CaseView) -> list[Any]:
         a.asa_text, "yes" if a.emergency else "no", _safe_text(a.provider),
         "" if r.estimated_blood_loss_ml is None else r.estimated_blood_loss_ml, r.disposition,
         len(r.complications), r.worst_grade or "", " ".join(o.timepoint for o in r.outcomes), _safe_text(r.notes),
+        _safe_text(r.referring_physician), _safe_text("; ".join(r.copy_to)),
     ]  # fmt: skip
 
 
@@ -188,7 +189,8 @@ def write_xlsx(cases: Iterable[CaseView], path_handle: IO[bytes]) -> int:
             ("Procedure", 30), ("Procedure detail", 24), ("Levels", 28), ("CPT codes", 16), ("ICD-10 codes", 16),
             ("Injury related", 8), ("Prior block relief %", 10), ("Start", 17), ("End", 17), ("Duration (min)", 9),
             ("Anesthesia", 26), ("Sedation", 10), ("ASA", 6), ("Blood loss (ml)", 9), ("Disposition", 22),
-            ("Complications", 8), ("Worst Clavien-Dindo", 9), ("Notes", 40),
+            ("Complications", 8), ("Worst Clavien-Dindo", 9), ("Notes", 40), ("Referring physician", 30),
+            ("Copy to", 30),
         ],
         "Levels": [("Case number", 13), ("Procedure date", 13), ("Level", 9), ("Side", 10), ("Procedure", 30)],
         "Complications": [
@@ -236,6 +238,7 @@ def write_xlsx(cases: Iterable[CaseView], path_handle: IO[bytes]) -> int:
             dated(r.start_time, "yyyy-mm-dd hh:mm"), dated(r.end_time, "yyyy-mm-dd hh:mm"), r.duration_minutes,
             vocab.label(vocab.ANESTHESIA_TYPES, a.type), a.sedation, a.asa_text or None, r.estimated_blood_loss_ml,
             vocab.label(vocab.DISPOSITIONS, r.disposition), len(r.complications), r.worst_grade, r.notes,
+            r.referring_physician, "; ".join(r.copy_to) or None,
         ])  # fmt: skip
         for lv in r.levels:
             sheets["Levels"].append([number, dated(r.procedure_date), lv.level, lv.side, r.procedure_label])

@@ -111,6 +111,9 @@ class CaseRecord:
     complications: tuple[Complication, ...] = ()
     outcomes: tuple[OutcomeScore, ...] = ()
     notes: str | None = None
+    # Extensions of the interchange format (docs/format.md): who sent the patient, who gets a copy of the summary.
+    referring_physician: str | None = None
+    copy_to: tuple[str, ...] = ()
 
     @property
     def procedure_label(self) -> str:
@@ -194,7 +197,20 @@ def _time(value: dt.datetime | None) -> str | None:
 
 
 def case_to_contract(record: CaseRecord) -> dict[str, Any]:
-    """The contract's CASE object with every field present, defaults filled in, in the contract's order."""
+    """The contract's CASE object with every field present, defaults filled in, in the contract's order.
+
+    The format's extensions (`referring_physician`, `copy_to`) follow, and only when they hold something, so a
+    case without them is exactly what the contract promises (docs/format.md).
+    """
+    case = _contract_fields(record)
+    if record.referring_physician is not None:
+        case["referring_physician"] = record.referring_physician
+    if record.copy_to:
+        case["copy_to"] = list(record.copy_to)
+    return case
+
+
+def _contract_fields(record: CaseRecord) -> dict[str, Any]:
     p = record.patient
     a = record.anesthesia
     return {

@@ -19,6 +19,9 @@ FORMAT_NAME = "caselog-cases"
 FORMAT_VERSION = 1
 MAX_AGE_YEARS = 120
 POSTOPERATIVE_DAYS = 30
+#: A referring physician or a copy recipient as printed on one address line: name, practice, street, town.
+MAX_ADDRESS_LINE = 200
+MAX_COPY_TO = 10
 
 MRN_RE = re.compile(r"[A-Za-z0-9-]{1,20}")
 CASE_NUMBER_RE = re.compile(r"(\d{4})-(\d{5})")
@@ -35,6 +38,8 @@ CASE_KEYS = frozenset(
         "procedure", "procedure_detail", "cpt_codes", "diagnosis_codes", "indication", "injury_related",
         "prior_block_relief_percent", "levels", "start_time", "end_time", "duration_minutes", "anesthesia",
         "estimated_blood_loss_ml", "disposition", "complications", "outcomes", "notes",
+        # Extensions of the format (docs/format.md):
+        "referring_physician", "copy_to",
     }
 )  # fmt: skip
 PATIENT_KEYS = frozenset({"mrn", "family_name", "given_name", "birth_date", "sex"})
@@ -261,14 +266,11 @@ def validate_case(
 
     facility = r.text(case, "facility", path, required=False, max_len=100)
     surgeon = r.text(case, "surgeon", path, required=True, max_len=100)
-    assistants: list[str] = []
-    for i, value in enumerate(r.items(case, "assistants", path)):
-        if not isinstance(value, str):
-            r.fail(join(join(path, "assistants"), i), f"must be text, not {_type_name(value)}")
-            continue
-        name = r.clean_text(value, join(path, "assistants"), i, required=True, max_len=100)
-        if name is not None:
-            assistants.append(name)
+    assistants = _names(r, case, "assistants", path, max_len=100)
+    referring_physician = r.text(case, "referring_physician", path, required=False, max_len=MAX_ADDRESS_LINE)
+    copy_to = _names(r, case, "copy_to", path, max_len=MAX_ADDRESS_LINE)
+    if len(copy_to) > MAX_COPY_TO:
+        r.fail(join(path, "copy_to"), f"at most {MAX_COPY_TO} recipients, not {len(copy_to)}")
 
     procedure = r.choice(case, "procedure", path, vocab.PROCEDURES, "procedure", required=True)
     procedure_detail = r.text(case, "procedure_detail", path, required=procedure == "other", max_len=200)
@@ -315,8 +317,23 @@ def validate_case(
         complications=tuple(complications),
         outcomes=tuple(outcomes),
         notes=notes,
+        referring_physician=referring_physician,
+        copy_to=tuple(copy_to),
     )
     return record, problems
+
+
+def _names(r: _Reader, case: Mapping[str, Any], key: str, path: str, *, max_len: int) -> list[str]:
+    """A list of names (assistants, copy recipients): each text, required, trimmed."""
+    names: list[str] = []
+    for i, value in enumerate(r.items(case, key, path)):
+        if not isinstance(value, str):
+            r.fail(join(join(path, key), i), f"must be text, not {_type_name(value)}")
+            continue
+        name = r.clean_text(value, join(path, key), i, required=True, max_len=max_len)
+        if name is not None:
+            names.append(name)
+    return names
 
 
 def _patient(r: _Reader, value: object, path: str, procedure_date: dt.date | None) -> Patient | None:

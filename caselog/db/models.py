@@ -97,6 +97,8 @@ class CaseRow(Base):
     estimated_blood_loss_ml: Mapped[int | None] = mapped_column(Integer)
     disposition: Mapped[str] = mapped_column(String(32))
     notes: Mapped[str | None] = mapped_column(Text)
+    referring_physician: Mapped[str | None] = mapped_column(String(200))
+    copy_to: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
     signed_by: Mapped[str | None] = mapped_column(String(100))

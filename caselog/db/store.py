@@ -134,6 +134,8 @@ def case_values(record: CaseRecord) -> dict[str, Any]:
         "estimated_blood_loss_ml": record.estimated_blood_loss_ml,
         "disposition": record.disposition,
         "notes": record.notes,
+        "referring_physician": record.referring_physician,
+        "copy_to": list(record.copy_to),
     }
 
 
@@ -694,6 +696,8 @@ def load_views(session: Session, case_ids: Sequence[int]) -> list[CaseView]:
                 complications=tuple(complications[row.id]),
                 outcomes=tuple(outcomes[row.id]),
                 notes=row.notes,
+                referring_physician=row.referring_physician,
+                copy_to=tuple(row.copy_to or ()),
             )
             views[row.id] = CaseView(
                 id=row.id,
