@@ -129,3 +129,26 @@ def test_every_procedure_but_other_has_a_plan_and_the_next_timepoint_follows_the
     assert next_timepoint([]) == "2 weeks"
     assert next_timepoint(OUTCOMES) == "6 months"
     assert next_timepoint([OutcomeScore("5y", dt.date(2030, 1, 1), nrs_back=1)]) is None
+
+
+def test_referring_physician_and_copies_head_the_summary(tmp_path: Path) -> None:
+    view = typical_case()
+    record = dataclasses.replace(
+        view.record,
+        referring_physician="Dr. Maria López, Riverside Family Practice, 12 Elm St, Springfield",
+        copy_to=("Dr. Ken Ito, Pain Clinic", "Physiotherapy Dept."),
+    )
+    out = tmp_path / "referral.pdf"
+    write_case_summaries([dataclasses.replace(view, record=record)], out, settings=SETTINGS, generated_at=GENERATED)
+    text = flat(pages_text(out)[0])
+    referral = text.find("Referring physician: Dr. Maria López, Riverside Family Practice, 12 Elm St, Springfield")
+    copies = text.find("Copy to: Dr. Ken Ito, Pain Clinic; Physiotherapy Dept.")
+    assert 0 <= referral < copies < text.find("Summary")
+
+
+def test_a_typical_case_with_a_referring_physician_still_fits_one_page(tmp_path: Path) -> None:
+    view = typical_case()
+    record = dataclasses.replace(view.record, referring_physician="Dr. Ken Ito, Riverside Pain Clinic")
+    out = tmp_path / "short-referral.pdf"
+    write_case_summaries([dataclasses.replace(view, record=record)], out, settings=SETTINGS, generated_at=GENERATED)
+    assert len(pages_text(out)) == 1

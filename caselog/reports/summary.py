@@ -137,6 +137,7 @@ def case_story(
         footer_label=f"Case {case.case_number}",
     )
     story: list[Flowable] = [PageContext(context, on_reached)]
+    story += _address_lines(record)
     story += _summary_block(record, width)
     story += _details_blocks(record, width)
     story += _complications_block(record, width)
@@ -146,6 +147,16 @@ def case_story(
     return story
 
 
+def _address_lines(record: CaseRecord) -> list[Flowable]:
+    """To whom the summary goes, as on a letter: the referring physician, then each copy recipient."""
+    parts = []
+    if record.referring_physician:
+        parts.append(f"<b>Referring physician:</b> {text(record.referring_physician)}")
+    if record.copy_to:
+        parts.append(f"<b>Copy to:</b> {'; '.join(text(name) for name in record.copy_to)}")
+    return [para("  ·  ".join(parts), styles().body)] if parts else []
+
+
 def _summary_block(record: CaseRecord, width: float) -> list[Flowable]:
     """What a referring physician reads first: what was done, how it went and what happens next.
 
@@ -153,7 +164,7 @@ def _summary_block(record: CaseRecord, width: float) -> list[Flowable]:
     procedure = f"<b>{text(record.procedure_label)}</b>"
     if record.procedure_detail:
         procedure += f" ({text(record.procedure_detail)})"
-    procedure += f"  ·  {fmt_date(record.procedure_date)}  ·  {text(record.surgeon)}"
+    procedure += f"  ·  {text(record.surgeon)}"  # the date is in the header on every page
     levels = ", ".join(f"{lv.level} {vocab.label(vocab.SIDES, lv.side).lower()}" for lv in record.levels)
     pairs = [
         ("*Procedure", procedure),
@@ -310,7 +321,7 @@ def _complications_block(record: CaseRecord, width: float) -> list[Flowable]:
             ]
         )
     header = ["Complication", "Timing", "Onset", "Clavien-Dindo", "Treatment", "Resolved"]
-    fixed = [122.0, 56.0, 70.0, 56.0]  # one line each for a timing and the grade's heading
+    fixed = [142.0, 56.0, 70.0, 56.0]  # one line each for a timing ("Postoperative (within 30 days)") and a grade
     rest = width - sum(fixed)
     widths = [rest * 0.52, fixed[0], fixed[1], fixed[2], rest * 0.48, fixed[3]]
     # Keep the heading with the header row and the first complication, however tall that row is.
