@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from importlib import resources
-from typing import Any
+from typing import Any, NoReturn
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -410,10 +410,16 @@ class AccountService:
         if self.actor is None or self.actor.role != "admin":
             who = self.actor.full_name if self.actor else "Nobody signed in"
             refuse(self.db, self.actor, action, "account", record_id, NotPermitted(f"{who} may not manage accounts"))
+        with self.db.read() as session:  # as it is now: a session opened before a demotion or a disabling
+            row = session.execute(select(AccountRow).where(AccountRow.username == self.actor.username)).scalar()
+            still = row is not None and row.role == "admin" and not row.disabled and not row.must_change_password
+        if not still:
+            gone = NotPermitted(f"{self.actor.full_name} is no longer an active administrator; sign in again")
+            refuse(self.db, self.actor, action, "account", record_id, gone)
 
 
 def refuse(db: Database, actor: Actor | None, action: str, record_type: str, record_id: str | None,
-           error: NotPermitted) -> None:  # fmt: skip
+           error: NotPermitted) -> NoReturn:  # fmt: skip
     """Record the refused attempt in its own transaction (the caller's is rolled back), then raise."""
     with db.write() as session:
         audit.record(session, username=actor.username if actor else None, action="refused", record_type=record_type,
