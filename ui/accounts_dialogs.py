@@ -168,7 +168,45 @@ class SignInDialog(QDialog):
         self.accept()
 
 
-class AccountDialog(QDialog):
+class _CheckedDialog(QDialog):
+    """A dialog whose fields are checked as they are typed: a field's problem shows once it was edited."""
+
+    errors: dict[str, QLabel]
+    ok: QPushButton
+    password: QLineEdit
+    repeat: QLineEdit
+
+    def _watch(self, edits: dict[str, QLineEdit]) -> None:
+        self.touched: set[str] = set()
+        for key, edit in edits.items():
+            edit.textEdited.connect(lambda _t, k=key: self._edited(k))
+        self.check()
+
+    def _edited(self, key: str) -> None:
+        self.touched.add(key)
+        self.check()
+
+    def problems(self) -> dict[str, str]:
+        """The new password, by the one rule of caselog.accounts, and its repetition."""
+        found: dict[str, str] = {}
+        weak = password_problem(self.password.text())
+        if weak is not None:
+            found["password"] = f"The password {weak}."
+        if self.repeat.text() != self.password.text():
+            found["repeat"] = "The two passwords differ."
+        return found
+
+    def check(self, *, show_all: bool = False, extra: dict[str, str] | None = None) -> bool:
+        found = self.problems() | (extra or {})
+        for key, label in self.errors.items():
+            visible = key in found and (show_all or key in self.touched or bool(extra and key in extra))
+            label.setText(found.get(key, "") if visible else "")
+            label.setVisible(visible)
+        self.ok.setEnabled(not self.problems())
+        return not found
+
+
+class AccountDialog(_CheckedDialog):
     """A new account: user name, full name, role (fixed to administrator for the first) and the password twice."""
 
     def __init__(self, accounts: AccountService, *, first: bool = False, parent: QWidget | None = None) -> None:
@@ -219,16 +257,9 @@ class AccountDialog(QDialog):
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
-        self.touched: set[str] = set()
-        for key, edit in (("username", self.username), ("full_name", self.full_name), ("password", self.password),
-                          ("repeat", self.repeat)):  # fmt: skip
-            edit.textEdited.connect(lambda _t, k=key: self._edited(k))
         self.setMinimumWidth(520)
-        self.check()
-
-    def _edited(self, key: str) -> None:
-        self.touched.add(key)
-        self.check()
+        self._watch({"username": self.username, "full_name": self.full_name, "password": self.password,
+                     "repeat": self.repeat})  # fmt: skip
 
     def problems(self) -> dict[str, str]:
         found: dict[str, str] = {}
@@ -236,21 +267,7 @@ class AccountDialog(QDialog):
             found["username"] = "Use 1 to 50 lower-case letters, digits, '.', '_' or '-'."
         if not self.full_name.text().strip():
             found["full_name"] = "Needed: cases are signed with this name."
-        weak = password_problem(self.password.text())
-        if weak is not None:
-            found["password"] = f"The password {weak}."
-        if self.repeat.text() != self.password.text():
-            found["repeat"] = "The two passwords differ."
-        return found
-
-    def check(self, *, show_all: bool = False, extra: dict[str, str] | None = None) -> bool:
-        found = self.problems() | (extra or {})
-        for key, label in self.errors.items():
-            visible = key in found and (show_all or key in self.touched or bool(extra and key in extra))
-            label.setText(found.get(key, "") if visible else "")
-            label.setVisible(visible)
-        self.ok.setEnabled(not self.problems())
-        return not found
+        return found | super().problems()
 
     def accept(self) -> None:
         if not self.check(show_all=True):
@@ -278,7 +295,7 @@ class AccountDialog(QDialog):
         super().accept()
 
 
-class PasswordDialog(QDialog):
+class PasswordDialog(_CheckedDialog):
     """A new password, twice, checked as it is typed by the one rule (caselog.accounts.password_problem).
 
     `save` stores it (an administrator's reset, or the owner's change); its refusal is shown, and the dialog stays.
@@ -309,44 +326,19 @@ class PasswordDialog(QDialog):
         layout.addWidget(text)
         layout.addLayout(form)
         layout.addWidget(self.buttons)
-        self.touched: set[str] = set()
-        for key, edit in (("password", self.password), ("repeat", self.repeat)):
-            edit.textEdited.connect(lambda _t, k=key: self._edited(k))
         self.setMinimumWidth(460)
-        self.check()
-
-    def _edited(self, key: str) -> None:
-        self.touched.add(key)
-        self.check()
-
-    def problems(self) -> dict[str, str]:
-        found: dict[str, str] = {}
-        weak = password_problem(self.password.text())
-        if weak is not None:
-            found["password"] = f"The password {weak}."
-        if self.repeat.text() != self.password.text():
-            found["repeat"] = "The two passwords differ."
-        return found
-
-    def check(self, *, extra: dict[str, str] | None = None) -> bool:
-        found = self.problems() | (extra or {})
-        for key, label in self.errors.items():
-            visible = key in found and (key in self.touched or bool(extra))
-            label.setText(found.get(key, "") if visible else "")
-            label.setVisible(visible)
-        self.ok.setEnabled(not self.problems())
-        return not found
+        self._watch({"password": self.password, "repeat": self.repeat})
 
     def accept(self) -> None:
-        if not self.check():
+        if not self.check(show_all=True):
             return
         try:
             self._save(self.password.text())
         except InvalidInput as exc:
-            self.check(extra={"password": "\n".join(exc.lines())})
+            self.check(show_all=True, extra={"password": "\n".join(exc.lines())})
             return
         except CaselogError as exc:
-            self.check(extra={"password": exc.message})
+            self.check(show_all=True, extra={"password": exc.message})
             return
         super().accept()
 

@@ -187,22 +187,20 @@ class AdminView(QWidget):
             f"Disable the account of {account.full_name} ({role_name(account.role)})? They can no longer sign in; "
             "their cases and their entries in the audit trail stay.",
         )
-        if answer != QMessageBox.StandardButton.Yes:
-            return
-        try:
-            self._accounts().disable_account(account.username)
-        except CaselogError as exc:
-            show_error(self, "The account was not disabled", exc)
-        self.refresh()
+        if answer == QMessageBox.StandardButton.Yes:
+            self._apply("The account was not disabled", lambda s: s.disable_account(account.username))
 
     def enable_account(self) -> None:
         account = self.selected()
-        if account is None:
-            return
+        if account is not None:
+            self._apply("The account was not enabled", lambda s: s.enable_account(account.username))
+
+    def _apply(self, failure: str, change: Callable[[AccountService], object]) -> None:
+        """One change through the service as the signed-in administrator; a refusal is shown, then the list reloads."""
         try:
-            self._accounts().enable_account(account.username)
+            change(self._accounts())
         except CaselogError as exc:
-            show_error(self, "The account was not enabled", exc)
+            show_error(self, failure, exc)
         self.refresh()
 
     def reset_password(self) -> None:
@@ -225,10 +223,5 @@ class AdminView(QWidget):
         if account is None:
             return
         dialog = RoleDialog(account, parent=self)
-        if dialog.exec() != RoleDialog.DialogCode.Accepted or dialog.chosen() == account.role:
-            return
-        try:
-            self._accounts().set_role(account.username, dialog.chosen())
-        except CaselogError as exc:
-            show_error(self, "The role was not changed", exc)
-        self.refresh()
+        if dialog.exec() == RoleDialog.DialogCode.Accepted and dialog.chosen() != account.role:
+            self._apply("The role was not changed", lambda s: s.set_role(account.username, dialog.chosen()))
