@@ -158,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--output", type=Path, required=True, metavar="FILE")
     p = command("sign", "the signed-in surgeon signs the case: final, locked")
     p.add_argument("case", metavar="CASE")
-    p = command("user", "accounts: add, list, disable (administrators)")
+    p = command("user", "accounts: add, list, disable, enable, role, reset-password (administrators); passwd")
     users = p.add_subparsers(dest="user_command", metavar="ACTION", parser_class=_Parser)
     users.required = True
     u = users.add_parser("add", help="add an account; the password comes from $CASELOG_NEW_PASSWORD or a prompt",
@@ -167,8 +167,20 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--role", required=True, choices=["surgeon", "coordinator", "quality", "admin"])
     u.add_argument("--full-name", metavar="TEXT", help="as written in the cases' surgeon field (default: NAME)")
     users.add_parser("list", help="list accounts", parents=[common])
-    u = users.add_parser("disable", help="disable an account", parents=[common])
+    for action, help_text in (
+        ("disable", "disable an account (not the last active administrator)"),
+        ("enable", "let a disabled account sign in again"),
+        ("reset-password", "set a new password (from $CASELOG_NEW_PASSWORD or a prompt) that its owner must "
+                           "change at the next sign-in; also lifts a lockout"),
+    ):  # fmt: skip
+        u = users.add_parser(action, help=help_text, parents=[common])
+        u.add_argument("name", metavar="NAME")
+    u = users.add_parser("role", help="give an account another role (not the last active administrator)",
+                         parents=[common])  # fmt: skip
     u.add_argument("name", metavar="NAME")
+    u.add_argument("--role", required=True, choices=["surgeon", "coordinator", "quality", "admin"])
+    users.add_parser("passwd", help="change your own password: the current one from $CASELOG_PASSWORD, the new "
+                                    "one from $CASELOG_NEW_PASSWORD, else asked", parents=[common])  # fmt: skip
     p = command("audit", "the audit trail of one case or all; 'caselog audit verify' checks the chain")
     p.add_argument("case", nargs="?", metavar="CASE|verify")
     p = command("delete", "delete a draft case")

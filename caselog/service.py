@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from caselog import audit, vocab
-from caselog.accounts import Action, Actor, accounts_exist, allowed, refusal, refuse
+from caselog.accounts import Action, Actor, accounts_exist, allowed, entries_for, refusal, refuse
 from caselog.bulk import cyclic_gc_paused
 from caselog.db import store
 from caselog.db.engine import Database
@@ -456,7 +456,7 @@ class CaseService:
         """Who did what to this case, when and why; for the roles allowed to read the audit trail."""
         _, surgeon = self._state_or_deleted(case_number)
         self._require(Action.READ_AUDIT, case_number=case_number, case_surgeon=surgeon)
-        return audit.entries(self.db, record_type="case", record_id=case_number)
+        return entries_for(self.actor, audit.entries(self.db, record_type="case", record_id=case_number))
 
     def audit_trail(self) -> list[audit.AuditEntry]:
         """The whole trail for quality and admin; a surgeon gets the entries of their own cases."""
@@ -468,7 +468,7 @@ class CaseService:
                     select(store.cases_t.c.case_number).where(store.cases_t.c.surgeon == self.actor.full_name)
                 ).scalars())  # fmt: skip
             found = [e for e in found if e.record_type == "case" and e.record_id in own]
-        return found
+        return entries_for(self.actor, found)
 
     def _state_or_deleted(self, case_number: str) -> tuple[str, str | None]:
         try:

@@ -9,7 +9,19 @@ import os
 import sys
 
 from caselog import audit
-from caselog.accounts import ROLES, AccountService, Action, Actor, accounts_exist, allowed, refusal, refuse
+from caselog.accounts import (
+    ROLES,
+    Account,
+    AccountService,
+    Action,
+    Actor,
+    accounts_exist,
+    allowed,
+    password_change_needed,
+    refusal,
+    refuse,
+)
+from caselog.db import store
 from caselog.db.engine import Database
 from caselog.errors import EXIT_AUDIT_ALTERED, EXIT_OK, AuditAltered, InvalidInput, NotPermitted
 from caselog.service import CaseService
@@ -20,8 +32,16 @@ def _interactive() -> bool:
     return sys.stdin is not None and sys.stdin.isatty()
 
 
+def _changing_own_password(args: argparse.Namespace) -> bool:
+    return getattr(args, "command", None) == "user" and getattr(args, "user_command", None) == "passwd"
+
+
 def sign_in(db: Database, args: argparse.Namespace) -> Actor | None:
-    """The signed-in account for this command, or None for a database without accounts (single user)."""
+    """The signed-in account for this command, or None for a database without accounts (single user).
+
+    An account whose password an administrator reset may only run `caselog user passwd`; any other command is
+    refused (exit 4, audited) with the way out.
+    """
     if not accounts_exist(db):
         return None
     username = getattr(args, "user", None) or os.environ.get("CASELOG_USER")
@@ -32,7 +52,12 @@ def sign_in(db: Database, args: argparse.Namespace) -> Actor | None:
         if not _interactive():
             raise NotPermitted("No password given: set CASELOG_PASSWORD or run in a terminal to be asked")
         password = getpass.getpass(f"Password for {username}: ")
-    return AccountService(db).sign_in(username, password)
+    actor = AccountService(db).sign_in(username, password)
+    if _changing_own_password(args):
+        args.current_password = password  # checked again by change_password; kept only for this command
+    elif actor.must_change_password:
+        refuse(db, actor, args.command, "account", actor.username, password_change_needed(actor))
+    return actor
 
 
 def require(db: Database, actor: Actor | None, action: Action, what: str) -> None:
@@ -53,23 +78,45 @@ def _new_password() -> str:
     return first
 
 
+def _status(account: Account) -> str:
+    if account.disabled:
+        return "disabled"
+    if account.locked_until is not None and account.locked_until > store.utcnow():
+        return "locked"
+    return "new password due" if account.must_change_password else "active"
+
+
 def user_command(db: Database, actor: Actor | None, args: argparse.Namespace) -> int:
     accounts = AccountService(db, actor)
-    if args.user_command == "add":
+    action = args.user_command
+    if action == "add":
         account = accounts.add_account(
             args.name, role=args.role, full_name=args.full_name or args.name, password=_new_password()
         )
         print(f"Added {account.username} ({account.full_name}, {ROLES[account.role]}).")
-    elif args.user_command == "disable":
-        accounts.disable_account(args.name)
-        print(f"Disabled {args.name}; it can no longer sign in.")
+    elif action == "disable":
+        done = accounts.disable_account(args.name)
+        print(f"Disabled {args.name}; it can no longer sign in." if done else f"{args.name} was disabled already.")
+    elif action == "enable":
+        done = accounts.enable_account(args.name)
+        print(f"Enabled {args.name}; it can sign in again." if done else f"{args.name} is active already.")
+    elif action == "role":
+        done = accounts.set_role(args.name, args.role)
+        print(f"{args.name} is now {ROLES[args.role]}." if done else f"{args.name} is {ROLES[args.role]} already.")
+    elif action == "reset-password":
+        accounts.reset_password(args.name, _new_password())
+        print(f"Reset the password of {args.name}; at the next sign-in they must choose a new one.")
+    elif action == "passwd":
+        if actor is None:
+            raise NotPermitted("This database has no accounts: there is no password to change")
+        accounts.change_password(getattr(args, "current_password", ""), _new_password())
+        print(f"Changed the password of {actor.username}.")
     else:
         rows = accounts.list_accounts()
         width = max([len(a.username) for a in rows] + [4])
-        print(f"{'User'.ljust(width)}  {'Role'.ljust(14)}  {'Status'.ljust(8)}  Full name")
+        print(f"{'User'.ljust(width)}  {'Role'.ljust(14)}  {'Status'.ljust(16)}  Full name")
         for a in rows:
-            status = "disabled" if a.disabled else "locked" if a.locked_until else "active"
-            print(f"{a.username.ljust(width)}  {ROLES[a.role].ljust(14)}  {status.ljust(8)}  {a.full_name}")
+            print(f"{a.username.ljust(width)}  {ROLES[a.role].ljust(14)}  {_status(a).ljust(16)}  {a.full_name}")
     return EXIT_OK
 
 

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import update
 
 from caselog import audit
-from caselog.accounts import HASHER, AccountService, Actor
+from caselog.accounts import DUMMY_HASH, HASHER, HIDDEN, AccountService, Actor, password_problem
+from caselog.db import store
 from caselog.db.engine import Database
 from caselog.db.models import AccountRow
-from caselog.errors import InvalidInput, NotPermitted
+from caselog.errors import InvalidInput, NotFound, NotPermitted
 from caselog.records import case_to_contract
 from caselog.service import CaseService
 from tests.factories import TODAY, case_file, make_case, simple_case
@@ -162,26 +165,51 @@ def test_review_notes_survive_an_edit(clinic: Database) -> None:
     assert (complication.review_status, complication.review_notes) == ("under_review", "Discuss at M&M")
 
 
-def test_sign_in_failures_are_clear_audited_and_lock_after_five(clinic: Database) -> None:
+def test_sign_in_failures_are_audited_and_lock_after_five(clinic: Database) -> None:
     accounts = AccountService(clinic)
     assert accounts.sign_in("okafor", PASSWORD) == ACTORS["surgeon"]
-    with pytest.raises(NotPermitted, match="Unknown user or wrong password"):
-        accounts.sign_in("nobody", PASSWORD)
-    for _ in range(4):
-        with pytest.raises(NotPermitted, match="wrong password"):
+    for _ in range(5):
+        with pytest.raises(NotPermitted, match="Sign-in refused"):
             accounts.sign_in("okafor", "guess")
-    with pytest.raises(NotPermitted, match="locked"):
-        accounts.sign_in("okafor", "guess")
-    with pytest.raises(NotPermitted, match="locked"):
+    with pytest.raises(NotPermitted, match="Sign-in refused"):
         accounts.sign_in("okafor", PASSWORD)  # even the right password, for 15 minutes
-    actions = [e.action for e in audit.entries(clinic, record_type="account", record_id="okafor")]
-    assert actions[-8:] == ["sign_in", *["sign_in_failed"] * 5, "account_locked", "sign_in_failed"]
+    entries = audit.entries(clinic, record_type="account", record_id="okafor")
+    assert [e.action for e in entries][-8:] == ["sign_in", *["sign_in_failed"] * 5, "account_locked", "sign_in_failed"]
+    assert entries[-1].details["outcome"] == "account locked"  # the trail keeps the real reason
 
 
-def test_disabled_account_cannot_sign_in(clinic: Database) -> None:
+def test_every_failed_sign_in_says_the_same_and_checks_a_password(
+    clinic: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unknown, wrong, disabled, locked: one message, and one Argon2 verification each (the same time)."""
     AccountService(clinic, ACTORS["admin"]).disable_account("cole")
-    with pytest.raises(NotPermitted, match="disabled"):
-        AccountService(clinic).sign_in("cole", PASSWORD)
+    with clinic.write() as session:
+        session.execute(update(AccountRow).where(AccountRow.username == "quinn")
+                        .values(locked_until=store.utcnow() + dt.timedelta(minutes=10)))  # fmt: skip
+    verified: list[str] = []
+    real_verify = PasswordHasher.verify
+
+    def counting_verify(self: PasswordHasher, hash_: str | bytes, password: str | bytes) -> bool:
+        verified.append(str(hash_))
+        return real_verify(self, hash_, password)
+
+    monkeypatch.setattr(PasswordHasher, "verify", counting_verify)
+    messages = {}
+    for case, username, password in [("unknown", "nobody", PASSWORD), ("wrong", "okafor", "not the password"),
+                                     ("disabled", "cole", PASSWORD), ("locked", "quinn", PASSWORD)]:  # fmt: skip
+        before = len(verified)
+        with pytest.raises(NotPermitted) as refused:
+            AccountService(clinic).sign_in(username, password)
+        messages[case] = refused.value.message
+        assert len(verified) == before + 1, f"{case}: the password was not checked against any hash"
+    assert len(set(messages.values())) == 1 and "disabled" not in messages["unknown"].split(":")[0]
+    assert verified[0] == verified[2] == verified[3] == DUMMY_HASH and verified[1] != DUMMY_HASH
+    outcomes = [e.details["outcome"] for e in audit.entries(clinic) if e.action == "sign_in_failed"]
+    assert outcomes == ["unknown user", "wrong password", "account disabled", "account locked"]
+
+
+def test_the_dummy_hash_costs_what_a_real_one_does() -> None:
+    assert not HASHER.check_needs_rehash(DUMMY_HASH)
 
 
 def test_old_password_hashes_are_upgraded_at_sign_in(clinic: Database) -> None:
@@ -224,3 +252,158 @@ def test_single_user_mode_signs_as_the_case_surgeon(db: Database) -> None:
     assert service.sign_case(number).signed_by == RAMAN
     entries = audit.entries(db, record_type="case", record_id=number)
     assert [e.action for e in entries] == ["create", "sign"] and entries[0].who == audit.SINGLE_USER
+
+
+# ---- administrators' account management: the last administrator, enable, role, password reset ---------------
+
+ADMIN = ACTORS["admin"]
+
+
+def _refusals(db: Database) -> list[audit.AuditEntry]:
+    return [e for e in audit.entries(db) if e.action == "refused"]
+
+
+def test_the_last_active_administrator_cannot_disable_itself_or_drop_its_role(clinic: Database) -> None:
+    admin = AccountService(clinic, ADMIN)
+    with pytest.raises(NotPermitted, match="last active administrator"):
+        admin.disable_account("boss")
+    with pytest.raises(NotPermitted, match="last active administrator"):
+        admin.set_role("boss", "quality")
+    assert [(e.record_id, e.details["attempted"]) for e in _refusals(clinic)] == [
+        ("boss", "account_disable"),
+        ("boss", "account_role"),
+    ]
+    assert [(a.role, a.disabled) for a in admin.list_accounts() if a.username == "boss"] == [("admin", False)]
+    # With a second active administrator, either may step down.
+    admin.add_account("ada", role="admin", full_name="Ada Admin", password=PASSWORD)
+    admin.disable_account("ada")
+    with pytest.raises(NotPermitted, match="last active administrator"):
+        admin.set_role("boss", "surgeon")  # a disabled administrator does not count
+    admin.enable_account("ada")
+    assert admin.set_role("boss", "quality") is True
+    assert AccountService(clinic).sign_in("boss", PASSWORD).role == "quality"
+
+
+def test_enable_and_role_changes_are_audited_with_old_and_new_values(clinic: Database) -> None:
+    admin = AccountService(clinic, ADMIN)
+    assert admin.disable_account("cole") is True and admin.disable_account("cole") is False
+    assert admin.enable_account("cole") is True and admin.enable_account("cole") is False
+    assert AccountService(clinic).sign_in("cole", PASSWORD).role == "coordinator"
+    assert admin.set_role("cole", "quality") is True
+    changes = [(e.action, e.username, e.details["changes"]) for e in audit.entries(clinic, record_id="cole")
+               if e.action.startswith("account_")]  # fmt: skip
+    assert changes[-3:] == [
+        ("account_disable", "boss", {"disabled": [False, True]}),
+        ("account_enable", "boss", {"disabled": [True, False]}),
+        ("account_role", "boss", {"role": ["coordinator", "quality"]}),
+    ]
+    with pytest.raises(InvalidInput, match="unknown role"):
+        admin.set_role("cole", "chief")
+    with pytest.raises(NotFound):
+        admin.enable_account("nobody")
+    with pytest.raises(NotPermitted):
+        AccountService(clinic, ACTORS["quality"]).enable_account("cole")
+
+
+NEW_PASSWORD = "lumbar facet season 7"
+TEMPORARY = "temporary pass 4417"
+
+
+def test_a_reset_password_must_be_changed_before_anything_else(clinic: Database) -> None:
+    admin = AccountService(clinic, ADMIN)
+    for _ in range(5):  # locked out; the reset is how an administrator helps
+        with pytest.raises(NotPermitted):
+            AccountService(clinic).sign_in("okafor", "forgotten it")
+    admin.reset_password("okafor", TEMPORARY)
+    actor = AccountService(clinic).sign_in("okafor", TEMPORARY)
+    assert actor.must_change_password
+    with pytest.raises(NotPermitted, match="user passwd"):
+        CaseService(clinic, actor=actor, today=lambda: TODAY).get_case("2025-00001")
+    assert [a.must_change_password for a in admin.list_accounts() if a.username == "okafor"] == [True]
+    with pytest.raises(NotPermitted, match="current password is wrong"):
+        AccountService(clinic, actor).change_password("not it at all", NEW_PASSWORD)
+    with pytest.raises(InvalidInput, match="must differ"):
+        AccountService(clinic, actor).change_password(TEMPORARY, TEMPORARY)
+    changed = AccountService(clinic, actor).change_password(TEMPORARY, NEW_PASSWORD)
+    assert not changed.must_change_password
+    assert CaseService(clinic, actor=changed, today=lambda: TODAY).get_case("2025-00001").case_number
+    with pytest.raises(NotPermitted):
+        AccountService(clinic).sign_in("okafor", TEMPORARY)
+    assert not AccountService(clinic).sign_in("okafor", NEW_PASSWORD).must_change_password
+    trail = audit.entries(clinic, record_id="okafor")
+    reset = next(e for e in trail if e.action == "account_password_reset")
+    assert reset.username == "boss" and reset.details["changes"]["must_change_password"] == [False, True]
+    assert "locked_until" in reset.details["changes"]
+    change = next(e for e in trail if e.action == "account_password_change")
+    assert change.details["changes"] == {"must_change_password": [True, False]}
+    text = repr(audit.entries(clinic))
+    assert all(secret not in text for secret in (TEMPORARY, NEW_PASSWORD, "argon2"))
+
+
+def test_a_reset_account_may_not_manage_accounts_either(clinic: Database) -> None:
+    admin = AccountService(clinic, ADMIN)
+    admin.add_account("ada", role="admin", full_name="Ada Admin", password=PASSWORD)
+    admin.reset_password("ada", TEMPORARY)
+    ada = AccountService(clinic).sign_in("ada", TEMPORARY)
+    with pytest.raises(NotPermitted, match="password was reset"):
+        AccountService(clinic, ada).list_accounts()
+    with pytest.raises(InvalidInput, match="user passwd"):
+        admin.reset_password("boss", TEMPORARY)  # one's own: with the current password, through passwd
+    with pytest.raises(NotPermitted):
+        AccountService(clinic, ACTORS["coordinator"]).reset_password("okafor", TEMPORARY)
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("eleven char", "at least 12 characters"),
+        (" " * 14, "only spaces"),
+        ("\t \n" * 4, "only spaces"),
+        ("Password1234", "most common"),
+        ("QWERTYUIOP123", "most common"),
+        ("1q2w3e4r5t6y", "most common"),  # from the measured list, not the hand-written block
+        ("zzzzzzzzzzzzzz", "repeated"),
+    ],
+)
+def test_weak_passwords_are_refused_everywhere(clinic: Database, password: str, message: str) -> None:
+    problem = password_problem(password)
+    assert problem is not None and message in problem
+    admin = AccountService(clinic, ADMIN)
+    with pytest.raises(InvalidInput, match=f"password: .*{message}"):
+        admin.add_account("newbie", role="surgeon", full_name="New Surgeon", password=password)
+    with pytest.raises(InvalidInput, match="password: "):
+        admin.reset_password("okafor", password)
+    with pytest.raises(InvalidInput, match="password: "):
+        AccountService(clinic, ACTORS["surgeon"]).change_password(PASSWORD, password)
+
+
+def test_good_passphrases_pass() -> None:
+    for password in ("correct horse battery", "Ÿ-spine-2025-ok", "twelve chars"):
+        assert password_problem(password) is None, password
+
+
+# ---- what an administrator reads of a case's history ---------------------------------------------------------
+
+
+def test_administrators_read_the_audit_trail_without_patient_identity(clinic: Database) -> None:
+    _as(clinic, "surgeon").update_case(
+        "2025-00002", _edited("2025-00002", clinic, notes="Seen by Mrs Nguyễn's daughter"), reason="Nguyễn asked"
+    )
+    CaseService(clinic, actor=ACTORS["coordinator"], today=lambda: TODAY).record_event(
+        "export", record_type="export", details={"format": "csv", "filters": {"search": "Nguyễn"}}
+    )
+    identity = ("Nguyễn", "Thị Hồng", "MRN-1001", "1961-04-12", "Tolerated well", "Facet-mediated")
+    admin = _as(clinic, "admin")
+    for entries in (admin.history("2025-00002"), admin.audit_trail()):
+        text = repr(entries)
+        assert not [word for word in identity if word in text], text
+    [created, amended] = admin.history("2025-00002")[:2]
+    assert created.changes["patient.mrn"] == [None, HIDDEN] and created.changes["case_number"][1] == "2025-00002"
+    assert created.changes["status"] == [None, "final"]
+    assert amended.changes == {"notes": [HIDDEN, HIDDEN], "status": ["final", "amended"]}
+    assert amended.reason == HIDDEN and amended.username == "okafor"
+    # Quality staff and the case's surgeon still read everything; the stored entries are unchanged.
+    for role in ("quality", "surgeon"):
+        full = repr(_as(clinic, role).history("2025-00002"))
+        assert "MRN-1001" in full and "Nguyễn asked" in full
+    assert "Nguyễn" in repr(_as(clinic, "quality").audit_trail())

@@ -59,7 +59,7 @@ def test_every_command_needs_a_signed_in_account(protected: str) -> None:
     result = run("list", db=protected)
     assert result.returncode == 4 and "sign in with --user" in result.stderr
     wrong = run("list", db=protected, env=as_user("okafor", "guess"))
-    assert wrong.returncode == 4 and "wrong password" in wrong.stderr
+    assert wrong.returncode == 4 and "Sign-in refused" in wrong.stderr
     assert run("list", "--user", "okafor", db=protected, env={"CASELOG_PASSWORD": PASSWORD}).returncode == 0
 
 
@@ -109,14 +109,20 @@ def test_sign_then_amend_with_reason_and_history(protected: str, tmp_path: Path)
     assert "amend" in history and "reason: Wrong note" in history and "notes: Tolerated well. -> Corrected" in history
 
 
-def test_disable_and_lockout(protected: str) -> None:
+def test_disable_and_lockout_answer_like_a_wrong_password(protected: str) -> None:
     assert run("user", "disable", "cole", db=protected, env=as_user("boss")).returncode == 0
-    result = run("list", db=protected, env=as_user("cole"))
-    assert result.returncode == 4 and "disabled" in result.stderr
+    disabled = run("list", db=protected, env=as_user("cole"))
     for _ in range(5):
         run("list", db=protected, env=as_user("quinn", "guess"))
     locked = run("list", db=protected, env=as_user("quinn"))
-    assert locked.returncode == 4 and "locked" in locked.stderr
+    unknown = run("list", db=protected, env=as_user("nobody"))
+    wrong = run("list", db=protected, env=as_user("okafor", "not the password"))
+    assert {r.returncode for r in (disabled, locked, unknown, wrong)} == {4}
+    assert disabled.stderr == locked.stderr == unknown.stderr == wrong.stderr
+    assert "Sign-in refused" in wrong.stderr and "cole" not in disabled.stderr
+    trail = run("audit", db=protected, env=as_user("boss")).stdout
+    for reason in ("account disabled", "account locked", "unknown user", "wrong password"):
+        assert f"outcome: {reason}" in trail
 
 
 def test_audit_verify_finds_tampering(protected: str) -> None:
@@ -202,3 +208,76 @@ def test_every_cell_of_the_roles_table(clinic_with_signed_case: str, tmp_path: P
     assert "may not" in result.stderr and "Traceback" not in result.stderr
     trail = run("audit", db=clinic_with_signed_case, env=as_user("quinn")).stdout
     assert re.search(rf"{user}\s+refused", trail)
+
+
+# ---- account management: the last administrator, enable, role, password reset and change ------------------
+
+
+def test_the_last_administrator_cannot_disable_itself_or_drop_its_role(protected: str) -> None:
+    boss = as_user("boss")
+    disabled = run("user", "disable", "boss", db=protected, env=boss)
+    demoted = run("user", "role", "boss", "--role", "quality", db=protected, env=boss)
+    for result in (disabled, demoted):
+        assert result.returncode == 4 and "boss is the last active administrator" in result.stderr
+    assert "active" in run("user", "list", db=protected, env=boss).stdout.splitlines()[1]
+    trail = run("audit", db=protected, env=boss).stdout
+    assert trail.count("refused") >= 2 and "attempted: account_role" in trail
+    bad_role = run("user", "role", "cole", "--role", "chief", db=protected, env=boss)
+    assert bad_role.returncode == 2 and "invalid choice" in bad_role.stderr
+    assert run("user", "role", "cole", "--role", "quality", db=protected, env=boss).returncode == 0
+    assert "role: coordinator -> quality" in run("audit", db=protected, env=boss).stdout
+
+
+def test_enable_a_disabled_account(protected: str) -> None:
+    boss = as_user("boss")
+    assert run("user", "disable", "cole", db=protected, env=boss).returncode == 0
+    enabled = run("user", "enable", "cole", db=protected, env=boss)
+    assert enabled.returncode == 0 and "Enabled cole" in enabled.stdout
+    assert run("list", db=protected, env=as_user("cole")).returncode == 0
+    assert run("user", "enable", "nobody", db=protected, env=boss).returncode == 3
+    assert run("user", "enable", "cole", db=protected, env=as_user("quinn")).returncode == 4
+    assert "disabled: true -> false" in run("audit", db=protected, env=boss).stdout
+
+
+def test_reset_password_forces_a_change_at_the_next_sign_in(protected: str) -> None:
+    temporary, chosen = "temporary pass 4417", "lumbar facet season 7"
+    reset = run("user", "reset-password", "okafor", db=protected,
+                env={**as_user("boss"), "CASELOG_NEW_PASSWORD": temporary})  # fmt: skip
+    assert reset.returncode == 0 and "must choose a new one" in reset.stdout
+    assert "new password due" in run("user", "list", db=protected, env=as_user("boss")).stdout
+    refused = run("list", db=protected, env=as_user("okafor", temporary))
+    assert refused.returncode == 4 and "caselog user passwd" in refused.stderr and refused.stdout == ""
+    weak = run("user", "passwd", db=protected, env={**as_user("okafor", temporary), "CASELOG_NEW_PASSWORD": "short"})
+    assert weak.returncode == 2 and "password: needs at least 12 characters" in weak.stderr
+    changed = run("user", "passwd", db=protected,
+                  env={**as_user("okafor", temporary), "CASELOG_NEW_PASSWORD": chosen})  # fmt: skip
+    assert changed.returncode == 0 and "Changed the password of okafor" in changed.stdout
+    assert run("list", db=protected, env=as_user("okafor", temporary)).returncode == 4
+    assert run("list", db=protected, env=as_user("okafor", chosen)).returncode == 0
+    trail = run("audit", db=protected, env=as_user("boss")).stdout
+    assert "account_password_reset" in trail and "must_change_password: false -> true" in trail
+    assert "account_password_change" in trail and "attempted: list" in trail
+    assert temporary not in trail and chosen not in trail and "argon2" not in trail
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [("eleven char", "password: needs at least 12 characters"), (" " * 15, "password: is empty or only spaces"),
+     ("Password1234", "password: is one of the most common passwords")],
+)  # fmt: skip
+def test_weak_new_passwords_are_refused(protected: str, password: str, message: str) -> None:
+    env = {**as_user("boss"), "CASELOG_NEW_PASSWORD": password}
+    for args in (["user", "add", "newbie", "--role", "surgeon"], ["user", "reset-password", "okafor"]):
+        result = run(*args, db=protected, env=env)
+        assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_administrator_reads_case_history_without_patient_identity(protected: str) -> None:
+    admin = run("audit", "2025-00001", db=protected, env=as_user("boss"))
+    assert admin.returncode == 0 and "patient.mrn: null -> (hidden)" in admin.stdout
+    assert "case 2025-00001" in admin.stdout and "status: null -> draft" in admin.stdout
+    everything = admin.stdout + run("audit", db=protected, env=as_user("boss")).stdout
+    for identity in ("MRN-1001", "Nguyễn", "1961-04-12", "Tolerated well"):
+        assert identity not in everything
+    quality = run("audit", "2025-00001", db=protected, env=as_user("quinn")).stdout
+    assert "patient.mrn: null -> MRN-1001" in quality and "Nguyễn" in quality

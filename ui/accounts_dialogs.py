@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -17,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from caselog.accounts import MIN_PASSWORD_LENGTH, ROLES, USERNAME_RE, Account, AccountService, Actor
+from caselog.accounts import ROLES, USERNAME_RE, Account, AccountService, Actor, password_problem
 from caselog.db.engine import Database
 from caselog.errors import CaselogError, InvalidInput, NotPermitted
 from ui.style import STYLE_SHEET
@@ -97,18 +98,41 @@ class SignInForm(QWidget):
         username = self.username.text().strip()
         if not (username and self.password.text()):
             return None
+        current = self.password.text()
         try:
-            actor = AccountService(self._db).sign_in(username, self.password.text())
+            actor: Actor | None = AccountService(self._db).sign_in(username, current)
         except CaselogError as exc:
-            self.password.clear()
-            self.password.setFocus()
-            self.error.setText(exc.message if isinstance(exc, NotPermitted) else "\n".join(exc.lines()))
-            self.error.show()
+            self._refused(exc.message if isinstance(exc, NotPermitted) else "\n".join(exc.lines()))
             return None
         self.password.clear()
+        if actor is not None and actor.must_change_password:
+            actor = self.choose_new_password(actor, current)
+            if actor is None:
+                self._refused("An administrator reset this password: choose a new one to continue.")
+                return None
         self.error.hide()
         self.signed_in.emit(actor)
         return actor
+
+    def _refused(self, message: str) -> None:
+        self.password.clear()
+        self.password.setFocus()
+        self.error.setText(message)
+        self.error.show()
+
+    def choose_new_password(self, actor: Actor, current: str) -> Actor | None:
+        """After an administrator's reset: the new password, twice, before anything opens. None if cancelled."""
+        changed: list[Actor] = []
+        dialog = PasswordDialog(
+            lambda new: changed.append(AccountService(self._db, actor).change_password(current, new)),
+            title="Choose a new password",
+            intro=f"{actor.full_name}, an administrator reset your password. Choose a new one that only you know "
+            "before CaseLog opens.",
+            ok_text="Change password",
+            parent=self,
+        )
+        dialog.exec()
+        return changed[0] if changed else None
 
 
 class SignInDialog(QDialog):
@@ -144,7 +168,45 @@ class SignInDialog(QDialog):
         self.accept()
 
 
-class AccountDialog(QDialog):
+class _CheckedDialog(QDialog):
+    """A dialog whose fields are checked as they are typed: a field's problem shows once it was edited."""
+
+    errors: dict[str, QLabel]
+    ok: QPushButton
+    password: QLineEdit
+    repeat: QLineEdit
+
+    def _watch(self, edits: dict[str, QLineEdit]) -> None:
+        self.touched: set[str] = set()
+        for key, edit in edits.items():
+            edit.textEdited.connect(lambda _t, k=key: self._edited(k))
+        self.check()
+
+    def _edited(self, key: str) -> None:
+        self.touched.add(key)
+        self.check()
+
+    def problems(self) -> dict[str, str]:
+        """The new password, by the one rule of caselog.accounts, and its repetition."""
+        found: dict[str, str] = {}
+        weak = password_problem(self.password.text())
+        if weak is not None:
+            found["password"] = f"The password {weak}."
+        if self.repeat.text() != self.password.text():
+            found["repeat"] = "The two passwords differ."
+        return found
+
+    def check(self, *, show_all: bool = False, extra: dict[str, str] | None = None) -> bool:
+        found = self.problems() | (extra or {})
+        for key, label in self.errors.items():
+            visible = key in found and (show_all or key in self.touched or bool(extra and key in extra))
+            label.setText(found.get(key, "") if visible else "")
+            label.setVisible(visible)
+        self.ok.setEnabled(not self.problems())
+        return not found
+
+
+class AccountDialog(_CheckedDialog):
     """A new account: user name, full name, role (fixed to administrator for the first) and the password twice."""
 
     def __init__(self, accounts: AccountService, *, first: bool = False, parent: QWidget | None = None) -> None:
@@ -195,16 +257,9 @@ class AccountDialog(QDialog):
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
-        self.touched: set[str] = set()
-        for key, edit in (("username", self.username), ("full_name", self.full_name), ("password", self.password),
-                          ("repeat", self.repeat)):  # fmt: skip
-            edit.textEdited.connect(lambda _t, k=key: self._edited(k))
         self.setMinimumWidth(520)
-        self.check()
-
-    def _edited(self, key: str) -> None:
-        self.touched.add(key)
-        self.check()
+        self._watch({"username": self.username, "full_name": self.full_name, "password": self.password,
+                     "repeat": self.repeat})  # fmt: skip
 
     def problems(self) -> dict[str, str]:
         found: dict[str, str] = {}
@@ -212,20 +267,7 @@ class AccountDialog(QDialog):
             found["username"] = "Use 1 to 50 lower-case letters, digits, '.', '_' or '-'."
         if not self.full_name.text().strip():
             found["full_name"] = "Needed: cases are signed with this name."
-        if len(self.password.text()) < MIN_PASSWORD_LENGTH:
-            found["password"] = f"At least {MIN_PASSWORD_LENGTH} characters."
-        if self.repeat.text() != self.password.text():
-            found["repeat"] = "The two passwords differ."
-        return found
-
-    def check(self, *, show_all: bool = False, extra: dict[str, str] | None = None) -> bool:
-        found = self.problems() | (extra or {})
-        for key, label in self.errors.items():
-            visible = key in found and (show_all or key in self.touched or bool(extra and key in extra))
-            label.setText(found.get(key, "") if visible else "")
-            label.setVisible(visible)
-        self.ok.setEnabled(not self.problems())
-        return not found
+        return found | super().problems()
 
     def accept(self) -> None:
         if not self.check(show_all=True):
@@ -251,3 +293,79 @@ class AccountDialog(QDialog):
                 self.check(show_all=True, extra={"password": exc.message})
                 return
         super().accept()
+
+
+class PasswordDialog(_CheckedDialog):
+    """A new password, twice, checked as it is typed by the one rule (caselog.accounts.password_problem).
+
+    `save` stores it (an administrator's reset, or the owner's change); its refusal is shown, and the dialog stays.
+    """
+
+    def __init__(self, save: Callable[[str], object], *, title: str, intro: str, ok_text: str,
+                 parent: QWidget | None = None) -> None:  # fmt: skip
+        super().__init__(parent)
+        self._save = save
+        self.setWindowTitle(title)
+        self.setStyleSheet(STYLE_SHEET)
+        text = QLabel(intro)
+        text.setWordWrap(True)
+        self.password = _edit("New password", password=True)
+        self.repeat = _edit("New password again", password=True)
+        self.errors = {key: _error_label() for key in ("password", "repeat")}
+        form = QFormLayout()
+        form.addRow("&New password", self.password)
+        form.addRow("", self.errors["password"])
+        form.addRow("New password &again", self.repeat)
+        form.addRow("", self.errors["repeat"])
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok.setText(ok_text)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(text)
+        layout.addLayout(form)
+        layout.addWidget(self.buttons)
+        self.setMinimumWidth(460)
+        self._watch({"password": self.password, "repeat": self.repeat})
+
+    def accept(self) -> None:
+        if not self.check(show_all=True):
+            return
+        try:
+            self._save(self.password.text())
+        except InvalidInput as exc:
+            self.check(show_all=True, extra={"password": "\n".join(exc.lines())})
+            return
+        except CaselogError as exc:
+            self.check(show_all=True, extra={"password": exc.message})
+            return
+        super().accept()
+
+
+class RoleDialog(QDialog):
+    """Another role for an account; the service refuses it for the last active administrator."""
+
+    def __init__(self, account: Account, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Role of {account.username}")
+        self.setStyleSheet(STYLE_SHEET)
+        self.role = QComboBox()
+        self.role.setAccessibleName("Role")
+        for key, label in ROLES.items():
+            self.role.addItem(label, key)
+        self.role.setCurrentIndex(self.role.findData(account.role))
+        text = QLabel(f"{account.full_name} ({account.username}) is {role_name(account.role)}. New role:")
+        text.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok.setText("Change role")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(text)
+        layout.addWidget(self.role)
+        layout.addWidget(buttons)
+
+    def chosen(self) -> str:
+        return str(self.role.currentData())

@@ -1,4 +1,5 @@
-"""What an administrator sees instead of cases: the accounts (add, disable) and the audit trail."""
+"""What an administrator sees instead of cases: the accounts (add, disable, enable, role, password reset) and the
+audit trail (without patient identity: caselog.accounts.entries_for)."""
 
 from __future__ import annotations
 
@@ -18,10 +19,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from caselog.accounts import Account, AccountService
+from caselog.accounts import HIDDEN, Account, AccountService
 from caselog.db import store
 from caselog.errors import CaselogError
-from ui.accounts_dialogs import AccountDialog, local_time, role_name
+from ui.accounts_dialogs import AccountDialog, PasswordDialog, RoleDialog, local_time, role_name
 from ui.history_view import AuditTrailView
 from ui.messages import show_error
 
@@ -33,7 +34,7 @@ def account_state(account: Account) -> str:
         return "Disabled"
     if account.locked_until is not None and account.locked_until > store.utcnow():
         return f"Locked until {local_time(account.locked_until)[-5:]}"
-    return "Active"
+    return "Active, new password due" if account.must_change_password else "Active"
 
 
 class AccountsModel(QAbstractTableModel):
@@ -98,12 +99,19 @@ class AdminView(QWidget):
         self.add_button.setAccessibleName("Add account")
         self.disable_button = QPushButton("&Disable account…")
         self.disable_button.setAccessibleName("Disable account")
+        self.enable_button = QPushButton("&Enable account")
+        self.enable_button.setAccessibleName("Enable account")
+        self.reset_button = QPushButton("&Reset password…")
+        self.reset_button.setAccessibleName("Reset password")
+        self.role_button = QPushButton("Change r&ole…")
+        self.role_button.setAccessibleName("Change role")
         self.error = QLabel()
         self.error.setObjectName("fieldError")
         self.error.hide()
         buttons = QHBoxLayout()
-        buttons.addWidget(self.add_button)
-        buttons.addWidget(self.disable_button)
+        for button in (self.add_button, self.disable_button, self.enable_button, self.reset_button,
+                       self.role_button):  # fmt: skip
+            buttons.addWidget(button)
         buttons.addStretch(1)
         note = QLabel("Administrators manage accounts and read the audit trail; cases are for the other roles.")
         note.setObjectName("hint")
@@ -114,14 +122,25 @@ class AdminView(QWidget):
         layout.addWidget(self.error)
         layout.addWidget(self.table, 1)
         self.trail = AuditTrailView(trail)
+        trail_page = QWidget()
+        trail_layout = QVBoxLayout(trail_page)
+        privacy = QLabel(f"Administrators do not see cases: values that could identify a patient, and reasons, show "
+                         f"as {HIDDEN}. Quality staff see them in full.")  # fmt: skip
+        privacy.setObjectName("hint")
+        privacy.setWordWrap(True)
+        trail_layout.addWidget(privacy)
+        trail_layout.addWidget(self.trail, 1)
         self.tabs = QTabWidget()
         self.tabs.addTab(accounts_page, "Accounts")
-        self.tabs.addTab(self.trail, "Audit trail")
+        self.tabs.addTab(trail_page, "Audit trail")
         outer = QVBoxLayout(self)
         outer.setContentsMargins(8, 8, 8, 8)
         outer.addWidget(self.tabs)
         self.add_button.clicked.connect(self.add_account)
         self.disable_button.clicked.connect(self.disable_account)
+        self.enable_button.clicked.connect(self.enable_account)
+        self.reset_button.clicked.connect(self.reset_password)
+        self.role_button.clicked.connect(self.change_role)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._sync())
         self.tabs.currentChanged.connect(lambda i: self.trail.refresh() if i == 1 else None)
 
@@ -145,9 +164,11 @@ class AdminView(QWidget):
     def _sync(self) -> None:
         account = self.selected()
         me = self._accounts().actor
-        self.disable_button.setEnabled(
-            account is not None and not account.disabled and (me is None or account.username != me.username)
-        )
+        other = account is not None and (me is None or account.username != me.username)
+        self.disable_button.setEnabled(other and account is not None and not account.disabled)
+        self.enable_button.setEnabled(account is not None and account.disabled)
+        self.reset_button.setEnabled(other)  # one's own password: changed with the current one, not reset
+        self.role_button.setEnabled(account is not None)
 
     def add_account(self) -> Account | None:
         dialog = AccountDialog(self._accounts(), parent=self)
@@ -166,10 +187,41 @@ class AdminView(QWidget):
             f"Disable the account of {account.full_name} ({role_name(account.role)})? They can no longer sign in; "
             "their cases and their entries in the audit trail stay.",
         )
-        if answer != QMessageBox.StandardButton.Yes:
-            return
+        if answer == QMessageBox.StandardButton.Yes:
+            self._apply("The account was not disabled", lambda s: s.disable_account(account.username))
+
+    def enable_account(self) -> None:
+        account = self.selected()
+        if account is not None:
+            self._apply("The account was not enabled", lambda s: s.enable_account(account.username))
+
+    def _apply(self, failure: str, change: Callable[[AccountService], object]) -> None:
+        """One change through the service as the signed-in administrator; a refusal is shown, then the list reloads."""
         try:
-            self._accounts().disable_account(account.username)
+            change(self._accounts())
         except CaselogError as exc:
-            show_error(self, "The account was not disabled", exc)
+            show_error(self, failure, exc)
         self.refresh()
+
+    def reset_password(self) -> None:
+        account = self.selected()
+        if account is None:
+            return
+        dialog = PasswordDialog(
+            lambda new: self._accounts().reset_password(account.username, new),
+            title=f"Reset the password of {account.username}",
+            intro=f"A new password for {account.full_name} ({role_name(account.role)}). Give it to them in person; "
+            "at their next sign-in they must replace it with one only they know. A lockout is lifted too.",
+            ok_text="Reset password",
+            parent=self,
+        )
+        dialog.exec()
+        self.refresh()
+
+    def change_role(self) -> None:
+        account = self.selected()
+        if account is None:
+            return
+        dialog = RoleDialog(account, parent=self)
+        if dialog.exec() == RoleDialog.DialogCode.Accepted and dialog.chosen() != account.role:
+            self._apply("The role was not changed", lambda s: s.set_role(account.username, dialog.chosen()))

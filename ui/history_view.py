@@ -37,6 +37,8 @@ ACTION_WORDS = {
     "export": "Exported", "sign_in": "Signed in", "sign_in_failed": "Sign-in failed", "sign_out": "Signed out",
     "lock": "Locked (idle)", "account_locked": "Account locked", "account_add": "Account added",
     "account_disable": "Account disabled", "refused": "Refused", "backup": "Backup", "restore": "Restore",
+    "account_enable": "Account enabled", "account_role": "Role changed", "account_password_reset": "Password reset",
+    "account_password_change": "Password changed",
 }  # fmt: skip
 #: How many changed fields a cell lists before "and N more" (a creation holds the whole case): a case's
 #: history shows more, the whole trail keeps its rows short.

@@ -14,14 +14,15 @@ from PySide6.QtWidgets import QDialog, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from caselog import audit, drafts
-from caselog.accounts import AccountService, Actor
+from caselog.accounts import HIDDEN, SIGN_IN_FAILED, AccountService, Actor
 from caselog.db.engine import Database
 from caselog.db.schema import open_database
 from caselog.records import CaseFilter
 from caselog.service import CaseService
 from tests.ui.conftest import choose
 from ui import app as app_module
-from ui.accounts_dialogs import AccountDialog, SignInDialog
+from ui.accounts_dialogs import AccountDialog, PasswordDialog, RoleDialog, SignInDialog
+from ui.admin_view import AdminView
 from ui.case_actions import FollowUpForm
 from ui.history_view import CaseHistoryDialog
 from ui.main_window import MainWindow
@@ -102,7 +103,7 @@ def test_sign_in_dialog_shows_a_wrong_password_and_stays_open(qtbot: QtBot, acco
     sign_in_at(dialog.form, qtbot, "hlind", "not the password")
     assert dialog.isVisible() and dialog.actor is None
     assert dialog.form.error.isVisible()
-    assert dialog.form.error.text() == "Unknown user or wrong password"
+    assert dialog.form.error.text() == SIGN_IN_FAILED
     assert dialog.form.password.text() == ""  # typed again, never kept
     sign_in_at(dialog.form, qtbot, "hlind")
     assert dialog.result() == QDialog.DialogCode.Accepted
@@ -311,3 +312,151 @@ def test_a_coordinator_adds_follow_up_to_a_signed_case_without_a_reason(
     form = window.edit_case()
     assert isinstance(form, FollowUpForm)
     assert not form.signed and form.case_number and "follow-up" in form.windowTitle()
+
+
+# ---- the administrator's account tools, the forced password change, the trail without patient identity --------
+
+TEMPORARY = "temporary pass 4417"
+CHOSEN = "lumbar facet season 7"
+
+
+def click_account(view: AdminView, qtbot: QtBot, username: str) -> None:
+    row = next(i for i, a in enumerate(view.model.accounts) if a.username == username)
+    rect = view.table.visualRect(view.model.index(row, 0))
+    qtbot.mouseClick(view.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert view.selected() is not None and view.selected().username == username  # type: ignore[union-attr]
+
+
+def state_of(view: AdminView, username: str) -> tuple[str, str]:
+    row = next(i for i, a in enumerate(view.model.accounts) if a.username == username)
+    return view.model.index(row, 2).data(), view.model.index(row, 3).data()
+
+
+def type_new_password(qtbot: QtBot, dialog: PasswordDialog, password: str, repeat: str | None = None) -> None:
+    dialog.password.clear()
+    dialog.repeat.clear()
+    qtbot.keyClicks(dialog.password, password)
+    qtbot.keyClicks(dialog.repeat, password if repeat is None else repeat)
+
+
+def test_an_administrator_disables_enables_resets_and_changes_a_role(
+    signed_in: Callable[[str], MainWindow], qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    view = signed_in("admin").admin_view
+    assert view is not None
+    click_account(view, qtbot, "coord")
+    assert not view.enable_button.isEnabled() and view.disable_button.isEnabled()
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    qtbot.mouseClick(view.disable_button, Qt.MouseButton.LeftButton)
+    assert state_of(view, "coord") == ("OR coordinator", "Disabled")
+    click_account(view, qtbot, "coord")
+    assert view.enable_button.isEnabled()
+    qtbot.mouseClick(view.enable_button, Qt.MouseButton.LeftButton)
+    assert state_of(view, "coord") == ("OR coordinator", "Active")
+
+    def reset(dialog: PasswordDialog) -> int:
+        dialog.show()
+        type_new_password(qtbot, dialog, "short")
+        assert not dialog.ok.isEnabled() and "at least 12 characters" in dialog.errors["password"].text()
+        type_new_password(qtbot, dialog, "Password1234")
+        assert "most common" in dialog.errors["password"].text()
+        type_new_password(qtbot, dialog, TEMPORARY)
+        assert dialog.ok.isEnabled()
+        qtbot.mouseClick(dialog.ok, Qt.MouseButton.LeftButton)
+        return dialog.result()
+
+    monkeypatch.setattr(PasswordDialog, "exec", reset)
+    click_account(view, qtbot, "coord")
+    qtbot.mouseClick(view.reset_button, Qt.MouseButton.LeftButton)
+    assert state_of(view, "coord") == ("OR coordinator", "Active, new password due")
+
+    def choose_quality(dialog: RoleDialog) -> int:
+        choose(dialog.role, "quality")
+        dialog.accept()
+        return dialog.result()
+
+    monkeypatch.setattr(RoleDialog, "exec", choose_quality)
+    click_account(view, qtbot, "coord")
+    qtbot.mouseClick(view.role_button, Qt.MouseButton.LeftButton)
+    assert state_of(view, "coord") == ("Quality staff", "Active, new password due")
+    view.grab().save(str(tmp_path / "admin-accounts.png"))
+    actions = [e.action for e in audit.entries(view._accounts().db, record_id="coord")]
+    assert actions[-4:] == ["account_disable", "account_enable", "account_password_reset", "account_role"]
+
+
+def test_the_last_administrator_cannot_step_down_in_the_app(
+    signed_in: Callable[[str], MainWindow], qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    view = signed_in("admin").admin_view
+    assert view is not None
+    click_account(view, qtbot, "admin")
+    assert not view.disable_button.isEnabled() and not view.reset_button.isEnabled()
+    warnings: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda _parent, _title, text, *a: warnings.append(text))
+
+    def choose_surgeon(dialog: RoleDialog) -> int:
+        choose(dialog.role, "surgeon")
+        dialog.accept()
+        return dialog.result()
+
+    monkeypatch.setattr(RoleDialog, "exec", choose_surgeon)
+    qtbot.mouseClick(view.role_button, Qt.MouseButton.LeftButton)
+    assert len(warnings) == 1 and "last active administrator" in warnings[0]
+    assert state_of(view, "admin") == ("Administrator", "Active")
+
+
+def test_signing_in_after_a_reset_asks_for_a_new_password_twice_first(
+    qtbot: QtBot, accounts_db: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    admin = AccountService(accounts_db, AccountService(accounts_db).sign_in("admin", PASSWORD))
+    admin.reset_password("hlind", TEMPORARY)
+    shown: list[PasswordDialog] = []
+
+    def cancel(dialog: PasswordDialog) -> int:
+        shown.append(dialog)
+        dialog.reject()
+        return dialog.result()
+
+    monkeypatch.setattr(PasswordDialog, "exec", cancel)
+    dialog = SignInDialog(accounts_db, accounts_db.display_name)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    sign_in_at(dialog.form, qtbot, "hlind", TEMPORARY)
+    assert len(shown) == 1 and dialog.actor is None and dialog.isVisible()
+    assert "choose a new one to continue" in dialog.form.error.text()
+
+    def choose_new(password_dialog: PasswordDialog) -> int:
+        shown.append(password_dialog)
+        password_dialog.show()
+        type_new_password(qtbot, password_dialog, CHOSEN, CHOSEN + "x")
+        assert not password_dialog.ok.isEnabled() and password_dialog.errors["repeat"].isVisible()
+        type_new_password(qtbot, password_dialog, TEMPORARY)  # the administrator's password is not kept
+        qtbot.mouseClick(password_dialog.ok, Qt.MouseButton.LeftButton)
+        assert password_dialog.isVisible() and "must differ" in password_dialog.errors["password"].text()
+        password_dialog.grab().save(str(tmp_path / "forced-password-change.png"))
+        type_new_password(qtbot, password_dialog, CHOSEN)
+        qtbot.mouseClick(password_dialog.ok, Qt.MouseButton.LeftButton)
+        return password_dialog.result()
+
+    monkeypatch.setattr(PasswordDialog, "exec", choose_new)
+    sign_in_at(dialog.form, qtbot, "hlind", TEMPORARY)
+    assert len(shown) == 2 and dialog.result() == QDialog.DialogCode.Accepted
+    assert dialog.actor == Actor("hlind", "Dr. Henrik Lindqvist", "surgeon")
+    assert not AccountService(accounts_db).sign_in("hlind", CHOSEN).must_change_password
+
+
+def test_the_administrators_audit_trail_shows_no_patient_identity(
+    signed_in: Callable[[str], MainWindow], accounts_db: Database, tmp_path: Path
+) -> None:
+    quality = CaseService(accounts_db, actor=Actor("qual", "Quinn Quality", "quality"))
+    patient = next(iter(quality.iter_cases())).record.patient
+    window = signed_in("admin")
+    assert window.admin_view is not None
+    window.admin_view.tabs.setCurrentIndex(1)
+    trail = window.admin_view.trail
+    model = trail.model
+    shown = "\n".join(str(model.index(r, c).data(Qt.ItemDataRole.ToolTipRole) or model.index(r, c).data())
+                      for r in range(model.rowCount()) for c in range(model.columnCount()))  # fmt: skip
+    assert model.rowCount() > 0 and f"patient.mrn: {HIDDEN}" in shown
+    assert patient.mrn not in shown and patient.family_name not in shown
+    window.admin_view.grab().save(str(tmp_path / "admin-trail.png"))
