@@ -7,12 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QItemSelectionModel, QSettings, Qt, qVersion
+from PySide6.QtCore import QByteArray, QItemSelectionModel, QSize, Qt
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
     QDesktopServices,  # noqa: F401  (the PDF action opens files through it)
-    QKeySequence,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -27,11 +26,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from caselog import drafts, paths
+from caselog import drafts
 from caselog.accounts import Action
 from caselog.errors import CaselogError
 from caselog.records import CaseRow, CaseView
-from ui import case_actions
+from ui import case_actions, shortcuts
 from ui.admin_view import AdminView
 from ui.case_form import CaseForm, edit_data, repeat_data
 from ui.case_model import COLUMNS, CaseTableModel
@@ -45,11 +44,7 @@ from ui.services import AppSettings, Services
 from ui.session import SessionController
 from ui.settings_dialog import SettingsDialog
 from ui.style import STYLE_SHEET
-
-
-def window_state() -> QSettings:
-    """Window layout, kept beside the data (so CASELOG_HOME keeps tests and portable installs apart)."""
-    return QSettings(str(paths.data_dir() / "window.ini"), QSettings.Format.IniFormat)
+from ui.window_state import fitted_size, layout_key, window_state
 
 
 class MainWindow(CaseOutputActions):
@@ -129,53 +124,50 @@ class MainWindow(CaseOutputActions):
 
     # ---- actions ----------------------------------------------------------------------------------------
 
-    def _action(
-        self, text: str, slot: Callable[[], Any], shortcut: QKeySequence | str | None = None, tip: str = ""
-    ) -> QAction:
+    def _action(self, text: str, slot: Callable[[], Any], meaning: str | None = None, tip: str = "") -> QAction:
+        """An action whose key (if any) comes from the one shortcut table, so it means the same in every window."""
         action = QAction(text, self)
         action.triggered.connect(lambda _checked=False: slot())
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        name = text.replace("&", "").rstrip("…")
-        keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-        action.setToolTip(f"{tip or name}  ({keys})" if keys else tip or name)
         action.setStatusTip(tip)
+        if meaning is not None:
+            shortcuts.bind(action, meaning, tip=tip)
+        else:
+            action.setToolTip(tip or text.replace("&", "").rstrip("…"))
         return action
 
     def _make_actions(self) -> None:
-        self.new_action = self._action("&New case…", self.new_case, QKeySequence.StandardKey.New, "Log a new case")
-        self.edit_action = self._action("&Edit case…", self.edit_case, None, "Open the selected case in the form")
-        self.edit_action.setShortcuts([QKeySequence(Qt.Key.Key_Return), QKeySequence(Qt.Key.Key_Enter)])
+        self.new_action = self._action("&New case…", self.new_case, "new", "Log a new case")
+        self.edit_action = self._action("&Edit case…", self.edit_case, "open", "Open the selected case in the form")
         self.edit_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         self.table.addAction(self.edit_action)
         self.repeat_action = self._action(
-            "&Repeat procedure…", self.repeat_case, "Ctrl+R", "New case for the same patient, procedure and levels"
+            "&Repeat procedure…", self.repeat_case, "repeat", "New case for the same patient, procedure and levels"
         )
-        self.delete_action = self._action("&Delete draft…", self.delete_draft, QKeySequence.StandardKey.Delete,
+        self.delete_action = self._action("&Delete draft…", self.delete_draft, "delete",
                                           "Delete the selected draft case")  # fmt: skip
         self.delete_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         self.table.addAction(self.delete_action)
-        self.pdf_action = self._action("Case &summary PDF…", self.case_summary_pdf, QKeySequence.StandardKey.Print,
+        self.pdf_action = self._action("Case &summary PDF…", self.case_summary_pdf, "print",
                                        "Write the selected cases' summaries to a PDF and open it")  # fmt: skip
-        self.export_action = self._action("E&xport filtered cases…", self.export_cases, "Ctrl+E",
+        self.export_action = self._action("E&xport filtered cases…", self.export_cases, "export",
                                           "Save the cases in the list as CSV, Excel or JSON")  # fmt: skip
         self.demo_action = self._action("Load &demo data…", self.load_demo, None, "Add made-up cases to try CaseLog")
-        self.settings_action = self._action("Se&ttings…", self.open_settings, QKeySequence.StandardKey.Preferences)
-        if self.settings_action.shortcut().isEmpty():
-            self.settings_action.setShortcut(QKeySequence("Ctrl+,"))
-        self.refresh_action = self._action("&Reload list", self.refresh, QKeySequence.StandardKey.Refresh)
-        self.search_action = self._action("&Find…", self._focus_search, QKeySequence.StandardKey.Find, "Search")
-        self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
-        self.sign_action = self._action("&Sign case…", lambda: case_actions.sign_case(self), "Ctrl+Shift+S",
+        self.settings_action = self._action("Se&ttings…", self.open_settings, "settings")
+        self.refresh_action = self._action("&Reload list", self.refresh, "reload")
+        self.search_action = self._action("&Find…", self._focus_search, "find", "Search")
+        self.quit_action = self._action("&Quit", self.close, "quit")
+        self.sign_action = self._action("&Sign case…", lambda: case_actions.sign_case(self), "sign",
                                         "Sign your draft: it becomes final, with your name and the time")  # fmt: skip
-        self.history_action = self._action("Case &history…", lambda: case_actions.show_history(self), "Ctrl+Shift+H",
+        self.history_action = self._action("Case &history…", lambda: case_actions.show_history(self), "history",
                                            "Who changed the selected case, when, what and why")  # fmt: skip
-        self.trail_action = self._action("&Audit trail…", lambda: case_actions.show_audit_trail(self), "Ctrl+Shift+A",
+        self.trail_action = self._action("&Audit trail…", lambda: case_actions.show_audit_trail(self), "audit_trail",
                                          "Every recorded change, sign-in, print and export, with filters")  # fmt: skip
         self.protect_action = self._action("&Protect with accounts…", self.session.protect, None,
                                            "Create the administrator: from then on everyone signs in")  # fmt: skip
-        self.lock_action = self._action("&Lock now", lambda: self.session.lock(), "Ctrl+L", "Hide patient data now")
-        self.sign_out_action = self._action("Sign &out / switch user", self.session.sign_out, "Ctrl+Shift+O",
+        self.lock_action = self._action("&Lock now", lambda: self.session.lock(), None, "Hide patient data now")
+        # Lock works from every window (a desk, a form): all of them hide their patient data at once.
+        shortcuts.bind_everywhere(self.lock_action, "lock", tip="Hide patient data in every window now")
+        self.sign_out_action = self._action("Sign &out / switch user", self.session.sign_out, "sign_out",
                                             "End your session; someone else can sign in")  # fmt: skip
 
         file_menu = self.menuBar().addMenu("&File")
@@ -483,7 +475,7 @@ class MainWindow(CaseOutputActions):
         self.activateWindow()
 
     def _layout_key(self, name: str) -> str:
-        return f"mainwindow/{name}-qt{qVersion()}"
+        return layout_key("mainwindow", name)
 
     def _restore_layout(self) -> None:
         state = window_state()
@@ -491,7 +483,7 @@ class MainWindow(CaseOutputActions):
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             self.restoreGeometry(geometry)
         else:
-            self.resize(1340, 760)
+            self.resize(fitted_size(self, QSize(1340, 760)))
         for key, restore in (
             ("state", self.restoreState),
             ("splitter", self.splitter.restoreState),

@@ -116,6 +116,10 @@ class ComplicationTableModel(PagedTableModel[ComplicationEntry]):
                 return "This column cannot be sorted"
         return None
 
+    def rows(self) -> list[ComplicationEntry]:
+        """The rows loaded so far, in list order."""
+        return list(self._rows)
+
     def row_of(self, key: tuple[str, int]) -> int:
         return next((i for i, r in enumerate(self._rows) if entry_key(r) == key), -1)
 
