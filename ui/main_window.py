@@ -39,6 +39,7 @@ from ui.desks.menu import add_desk_actions, apply_role_to_desks
 from ui.detail_pane import CaseDetailPane
 from ui.filter_bar import FilterBar
 from ui.greeting import Greeting
+from ui.help_dialogs import add_help_menu
 from ui.messages import show_error
 from ui.services import AppSettings, Services
 from ui.session import SessionController
@@ -170,7 +171,7 @@ class MainWindow(CaseOutputActions):
         self.sign_out_action = self._action("Sign &out / switch user", self.session.sign_out, "sign_out",
                                             "End your session; someone else can sign in")  # fmt: skip
 
-        file_menu = self.menuBar().addMenu("&File")
+        self.file_menu = file_menu = self.menuBar().addMenu("&File")
         for action in (self.export_action, self.pdf_action, self.demo_action):
             file_menu.addAction(action)
         file_menu.addSeparator()
@@ -202,6 +203,7 @@ class MainWindow(CaseOutputActions):
         toolbar.addAction(self.pdf_action)
         toolbar.addAction(self.export_action)
         self.desk_actions = add_desk_actions(self)
+        self.shortcuts_action, self.about_action = add_help_menu(self, self._action)
         for action in self.findChildren(QAction):
             if action.text():
                 action.setProperty("accessibleName", action.text().replace("&", "").rstrip("…"))
@@ -292,6 +294,8 @@ class MainWindow(CaseOutputActions):
         audit = cases.allows(Action.READ_AUDIT) and not (actor is None and self.session.has_accounts())
         for action in self.findChildren(QAction):
             action.setEnabled(True)
+        for action in (*self.menuBar().actions(), *self.file_menu.actions()):
+            action.setVisible(True)  # the role decides below; a sign-out left only Help and Quit
         for action in (self.new_action, self.repeat_action, self.delete_action, self.demo_action,
                        self.template_menu.menuAction()):  # fmt: skip
             action.setVisible(edit)
@@ -307,7 +311,6 @@ class MainWindow(CaseOutputActions):
         self.sign_out_action.setVisible(actor is not None)
         self.toolbar.setVisible(view)
         apply_role_to_desks(self, self.desk_actions)
-        self.menuBar().setEnabled(True)
         if view:
             self.pages.setCurrentWidget(self.stack)
         elif actor is not None and actor.role == "admin":
@@ -317,7 +320,45 @@ class MainWindow(CaseOutputActions):
             self.pages.setCurrentWidget(self.admin_view)
         if not view:
             self._forget_cases()
+        self._close_desks_of_another_session()
+        if self.session.locked or (actor is None and self.session.has_accounts()):
+            self._offer_sign_in_only()
         self._selection_changed()
+
+    _desks_actor: object = None
+
+    def _close_desks_of_another_session(self) -> None:
+        """Desks opened by the previous user close when someone else signs in (they hold that user's view)."""
+        actor = self.services.actor
+        if actor == self._desks_actor:
+            return
+        self._desks_actor = actor
+        from ui.desks import desk_classes
+
+        for _title, kind in desk_classes():
+            for desk in [w for w in self.findChildren(kind) if w.parent() is self]:
+                panel = getattr(desk, "panel", None)
+                if panel is not None:
+                    panel.show_entry(None)  # the quality desk would ask about a review nobody is here to save
+                desk.close()
+                desk.setParent(None)
+                desk.deleteLater()
+
+    def _offer_sign_in_only(self) -> None:
+        """Locked or signed out: the lock screen's sign-in, Help and Quit; no settings, no database choice."""
+        allowed = (self.quit_action, self.shortcuts_action, self.about_action)
+        for action in self.findChildren(QAction):
+            action.setEnabled(action in allowed)
+        for action in self.menuBar().actions():
+            action.setVisible(action in (self.file_menu.menuAction(), self.help_menu.menuAction()))
+        for action in self.file_menu.actions():
+            action.setVisible(action is self.quit_action)
+        self.toolbar.hide()
+
+    def guard_window(self, window: QWidget) -> None:
+        """A window opened over this one (a desk, a form) locks with the same key as the main window."""
+        if self.lock_action not in window.actions():
+            window.addAction(self.lock_action)
 
     def _forget_cases(self) -> None:
         """No rows of the last session stay in memory for a role that may not see them."""
@@ -332,10 +373,7 @@ class MainWindow(CaseOutputActions):
             self.pages.addWidget(lock)
         self.pages.setCurrentWidget(lock)
         self.detail.show_case(None)
-        for action in self.findChildren(QAction):
-            action.setEnabled(action is self.quit_action)
-        self.toolbar.hide()
-        self.menuBar().setEnabled(False)
+        self._offer_sign_in_only()
         lock.setFocus()
 
     def hide_lock_screen(self) -> None:
@@ -373,6 +411,7 @@ class MainWindow(CaseOutputActions):
         form = form_class(self.services, self.settings, today=self._today, parent=self, **kwargs)
         form.finished.connect(lambda _result: self._form_closed(form))
         self.form = form
+        self.guard_window(form)
         form.open()
         return form
 
@@ -418,14 +457,17 @@ class MainWindow(CaseOutputActions):
         return self._open_form(data=repeat_data(view), title=title)
 
     def offer_drafts(self) -> None:
-        """At start: forms left unsaved by a crash are offered back, newest first (to those who may edit)."""
+        """At start and at each sign-in: forms left unsaved (a crash, or someone else taking over at the lock
+        screen) are offered back to their owner, newest first (to those who may edit)."""
+        if self.form is not None or self.session.locked:
+            return
         if not (self.can_view() and self.services.cases.allows(Action.EDIT_DRAFT)):
             return
         for draft in drafts.pending_drafts(self.services.actor.username if self.services.actor else None):
             box = QMessageBox(self)
             box.setWindowTitle("Restore an unsaved case?")
             box.setIcon(QMessageBox.Icon.Question)
-            box.setText(f"CaseLog was closed while you were entering {draft.description}.")
+            box.setText(f"This form was left unsaved (CaseLog closed, or someone else signed in): {draft.description}.")
             box.setInformativeText("Restore it to finish and save it?")
             restore = box.addButton("Restore", QMessageBox.ButtonRole.AcceptRole)
             discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
@@ -466,7 +508,9 @@ class MainWindow(CaseOutputActions):
             surgeons = self.services.cases.surgeons()
         except CaselogError:
             surgeons = []
-        SettingsDialog(self.settings, surgeons=surgeons, parent=self).exec()
+        actor = self.services.actor
+        may_move = not self.session.has_accounts() or (actor is not None and actor.role == "admin")
+        SettingsDialog(self.settings, surgeons=surgeons, may_change_database=may_move, parent=self).exec()
 
     def bring_forward(self) -> None:
         self.setWindowState((self.windowState() & ~Qt.WindowState.WindowMinimized) | Qt.WindowState.WindowActive)

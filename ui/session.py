@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QLabel, QMessageBox, QWidget
 
 from caselog import audit
@@ -145,10 +145,12 @@ class SessionController(QObject):
         assert isinstance(app, QApplication)
         dialogs = [w for w in app.topLevelWidgets() if isinstance(w, QDialog) and w is not self.lock_screen]
         for dialog in dialogs:
+            if not (dialog.isVisible() or dialog in self._hidden):
+                continue  # already closed (a form parked earlier): saving it again would give its draft away
             if isinstance(dialog, CaseForm):
                 dialog.autosave_now()
                 QDialog.reject(dialog)  # past CaseForm.reject, which would discard the draft
-            elif dialog.isVisible() or dialog in self._hidden:
+            else:
                 dialog.reject()
         self._hidden = []
         window.form = None
@@ -159,6 +161,8 @@ class SessionController(QObject):
         self._uncover(restore=False)
         self.window.apply_role()
         self.window.refresh()
+        # Forms this person left when someone else took over at the lock screen wait as their drafts.
+        QTimer.singleShot(0, lambda: self.window.offer_drafts() if self.services.actor == actor else None)
 
     def _show_user(self) -> None:
         actor = self.services.actor

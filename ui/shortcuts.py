@@ -56,7 +56,7 @@ def sequences(meaning: str) -> list[QKeySequence]:
 
 def key_text(meaning: str) -> str:
     """The keys as this platform writes them ("Ctrl+Shift+L", "⇧⌘L")."""
-    return ", ".join(s.toString(QKeySequence.SequenceFormat.NativeText) for s in sequences(meaning))
+    return " or ".join(s.toString(QKeySequence.SequenceFormat.NativeText) for s in sequences(meaning))
 
 
 def bind(target: QAction | QAbstractButton, meaning: str, *, tip: str = "") -> None:

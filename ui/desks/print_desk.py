@@ -69,7 +69,10 @@ class PrintDesk(QMainWindow):
         parent: QWidget | None = None,
         *,
         today: Callable[[], dt.date] = dt.date.today,
+        load: bool = True,
     ) -> None:
+        """`load=False` is accepted as by the other desks; this one reads nothing until asked."""
+        del load
         super().__init__(parent)
         self.services = services
         self.settings = settings

@@ -52,7 +52,9 @@ class QualityDesk(QMainWindow):
         parent: QWidget | None = None,
         *,
         today: Callable[[], dt.date] = dt.date.today,
+        load: bool = True,
     ) -> None:
+        """`load=False` builds the desk without reading the database (the Help menu reads its keys)."""
         super().__init__(parent)
         self.services = services
         self.settings = settings
@@ -168,7 +170,8 @@ class QualityDesk(QMainWindow):
         self.table.doubleClicked.connect(lambda _i: self._open_selected())
         self.panel.save_requested.connect(self.save_review)
         self.panel.open_requested.connect(self._open_selected)
-        self.refresh()
+        if load:
+            self.refresh()
 
     def say(self, message: str) -> None:
         self.statusBar().showMessage(message, 15000)

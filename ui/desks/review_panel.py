@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from caselog import vocab
 from caselog.quality import ComplicationEntry
+from ui import shortcuts
 
 NOTES_LIMIT = 2000
 
@@ -51,8 +52,7 @@ class ReviewPanel(QWidget):
         self.counter.setObjectName("hint")
         self.save = QPushButton("&Save review")
         self.save.setAccessibleName("Save review")
-        self.save.setToolTip("Save the review status and notes (Ctrl+S)")
-        self.save.setShortcut("Ctrl+S")
+        shortcuts.bind(self.save, "save", tip="Save the review status and notes")
         self.open_case = QPushButton("&Open case")
         self.open_case.setAccessibleName("Open case")
         self.hint = QLabel("" if may_review else "Only quality staff set review status and notes.")
