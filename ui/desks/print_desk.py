@@ -160,12 +160,12 @@ class PrintDesk(QMainWindow):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
         splitter.addWidget(self.preview)
-        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(0, 0)  # the list keeps its width; the preview takes what the screen adds
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([LIST_WIDTH, 560])
         self.splitter = splitter
         self.setCentralWidget(splitter)
         restore_geometry(self, "print-desk", QSize(1340, 760))
+        splitter.setSizes([LIST_WIDTH, max(self.width() - LIST_WIDTH, 300)])
 
         self.day.dateChanged.connect(self._day_picked)
         self.today_button.clicked.connect(self.show_today)
