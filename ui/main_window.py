@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QItemSelectionModel, QSize, Qt
+from PySide6.QtCore import QByteArray, QEvent, QItemSelectionModel, QSize, Qt
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -44,7 +44,7 @@ from ui.messages import show_error
 from ui.services import AppSettings, Services
 from ui.session import SessionController
 from ui.settings_dialog import SettingsDialog
-from ui.style import STYLE_SHEET
+from ui.style import app_style_sheet
 from ui.window_state import fitted_size, layout_key, window_state
 
 
@@ -60,7 +60,7 @@ class MainWindow(CaseOutputActions):
         self.progress: QProgressDialog | None = None
         self.last_output: Path | None = None
         self.setWindowTitle("CaseLog")
-        self.setStyleSheet(STYLE_SHEET)
+        self.setStyleSheet(app_style_sheet(self.palette()))
 
         self.model = CaseTableModel(services, self)
         self.table = QTableView()
@@ -135,6 +135,13 @@ class MainWindow(CaseOutputActions):
         else:
             action.setToolTip(tip or text.replace("&", "").rstrip("…"))
         return action
+
+    def changeEvent(self, event: QEvent) -> None:
+        """A light or dark palette chosen while CaseLog runs: colours follow it."""
+        if event.type() == QEvent.Type.PaletteChange:
+            self.setStyleSheet(app_style_sheet(self.palette()))
+            self.detail.show_case(self.detail.current)
+        super().changeEvent(event)
 
     def _make_actions(self) -> None:
         self.new_action = self._action("&New case…", self.new_case, "new", "Log a new case")

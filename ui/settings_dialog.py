@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from caselog import paths
 from caselog.settings import Settings, store_password
 from ui.services import AppSettings
-from ui.style import STYLE_SHEET
+from ui.style import app_style_sheet
 
 
 def _line(name: str, text: str = "", placeholder: str = "") -> QLineEdit:
@@ -64,7 +64,7 @@ class SettingsDialog(QDialog):
         """`may_change_database` is False for anyone but an administrator once the database has accounts."""
         super().__init__(parent)
         self.setWindowTitle("Settings")
-        self.setStyleSheet(STYLE_SHEET)
+        self.setStyleSheet(app_style_sheet(self.palette()))
         self._settings = settings
         self.may_change_database = may_change_database
         s = settings.value

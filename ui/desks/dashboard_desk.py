@@ -45,7 +45,7 @@ class ChartPanel(QWidget):
     def __init__(self, title: str, note: str) -> None:
         super().__init__()
         self.title = QLabel(title)
-        self.title.setStyleSheet("font-size: 12pt; font-weight: 600; color: #1f3a5f;")
+        self.title.setObjectName("deskHeading")
         self.note = QLabel(note)
         self.note.setObjectName("hint")
         self.note.setWordWrap(True)

@@ -100,7 +100,6 @@ class PrintDesk(QMainWindow):
         self.search.setClearButtonEnabled(True)
         self.heading = QLabel("")
         self.heading.setObjectName("deskHeading")
-        self.heading.setStyleSheet("QLabel#deskHeading { font-size: 11pt; font-weight: 600; color: #1f3a5f; }")
         self.model = PrintListModel(self)
         self.table = QTableView()
         self.table.setModel(self.model)

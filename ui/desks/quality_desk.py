@@ -36,6 +36,7 @@ from ui.desks.quality_model import COLUMNS, ComplicationTableModel, entry_key
 from ui.desks.review_panel import ReviewPanel
 from ui.messages import show_error
 from ui.services import AppSettings, Services
+from ui.style import review_colour
 from ui.tasks import Progress, Task
 from ui.window_state import restore_geometry, save_geometry
 
@@ -225,9 +226,10 @@ class QualityDesk(QMainWindow):
         open_, review = counts.get("open", 0), counts.get("under_review", 0)
         if open_ or review:
             text = f"{open_:,} open review{'' if open_ == 1 else 's'} · {review:,} under review"
-            style = "color: #b42318; font-weight: 600;" if open_ else "color: #b45309; font-weight: 600;"
+            style = f"color: {review_colour('open' if open_ else 'under_review', self.palette()).name()};"
         else:
-            text, style = "No reviews open", "color: #166534; font-weight: 600;"
+            text, style = "No reviews open", f"color: {review_colour('closed', self.palette()).name()};"
+        style += " font-weight: 600;"
         self.banner.setText(text)
         self.banner.setStyleSheet(style)
         self.show_open.setEnabled(open_ > 0)
