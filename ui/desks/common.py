@@ -39,6 +39,10 @@ SHORT_PROCEDURES = {
 }
 
 
+#: Characters a filter's choice box shows at least (longer entries are cut with an ellipsis on small screens).
+COMBO_CHARS = 12
+
+
 def to_qdate(day: dt.date) -> QDate:
     return QDate(day.year, day.month, day.day)
 
@@ -52,7 +56,9 @@ def combo(name: str, items: Sequence[tuple[str, Any]]) -> QComboBox:
     box.setAccessibleName(name)
     for label, key in items:
         box.addItem(label, key)
-    box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+    # Wide enough for a short choice, and no wider: a 1366×768 screen at 150% is 911 points wide.
+    box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    box.setMinimumContentsLength(COMBO_CHARS)
     return box
 
 

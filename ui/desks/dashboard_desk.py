@@ -163,7 +163,9 @@ class DashboardDesk(QMainWindow):
         bar.addWidget(self.surgeon)
         bar.addWidget(self.reload)
         bar.addStretch(1)
-        bar.addWidget(self.summary)
+        # What is counted goes on its own line: it grows with the filters and must not widen the window.
+        self.summary.setWordWrap(True)
+        self.summary.setContentsMargins(8, 0, 8, 0)
 
         self.panels = {
             "per_month": ChartPanel("Cases per month by procedure", "Every case logged, by procedure date."),
@@ -208,6 +210,7 @@ class DashboardDesk(QMainWindow):
         cl = QVBoxLayout(central)
         cl.setContentsMargins(0, 0, 0, 0)
         cl.addLayout(bar)
+        cl.addWidget(self.summary)
         cl.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
 
