@@ -74,6 +74,34 @@ QGroupBox {{ color: {c.title}; }}
     )
 
 
+def dark_palette() -> QPalette:
+    """The dark Fusion palette many Qt apps ship: the tests and the screenshots check colours against it."""
+    p = QPalette()
+    window, base, text = QColor("#353535"), QColor("#2a2a2a"), QColor("#f0f0f0")
+    for role, colour in (
+        (QPalette.ColorRole.Window, window),
+        (QPalette.ColorRole.WindowText, text),
+        (QPalette.ColorRole.Base, base),
+        (QPalette.ColorRole.AlternateBase, QColor("#424242")),
+        (QPalette.ColorRole.Text, text),
+        (QPalette.ColorRole.Button, window),
+        (QPalette.ColorRole.ButtonText, text),
+        (QPalette.ColorRole.ToolTipBase, base),
+        (QPalette.ColorRole.ToolTipText, text),
+        (QPalette.ColorRole.PlaceholderText, QColor("#a0a0a0")),
+        (QPalette.ColorRole.Highlight, QColor("#2a82da")),
+        (QPalette.ColorRole.HighlightedText, QColor("#ffffff")),
+        (QPalette.ColorRole.Link, QColor("#7fb2f0")),
+        (QPalette.ColorRole.Mid, QColor("#5a5a5a")),
+        (QPalette.ColorRole.Midlight, QColor("#4a4a4a")),
+    ):
+        p.setColor(role, colour)
+    muted = QColor("#8a8a8a")  # disabled text: readable, and plainly not available
+    for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText):
+        p.setColor(QPalette.ColorGroup.Disabled, role, muted)
+    return p
+
+
 def relative_luminance(colour: QColor) -> float:
     """WCAG 2 relative luminance of an opaque colour."""
 

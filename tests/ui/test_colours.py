@@ -17,34 +17,9 @@ from ui.desks.print_desk import PrintDesk
 from ui.desks.quality_desk import QualityDesk
 from ui.main_window import MainWindow
 from ui.settings_dialog import SettingsDialog
-from ui.style import contrast
+from ui.style import contrast, dark_palette
 
 AA = 4.5
-
-
-def dark_palette() -> QPalette:
-    """The dark Fusion palette many Qt apps ship (and that Qt's dark scheme resembles)."""
-    p = QPalette()
-    window, base, text = QColor("#353535"), QColor("#2a2a2a"), QColor("#f0f0f0")
-    for role, colour in (
-        (QPalette.ColorRole.Window, window),
-        (QPalette.ColorRole.WindowText, text),
-        (QPalette.ColorRole.Base, base),
-        (QPalette.ColorRole.AlternateBase, QColor("#424242")),
-        (QPalette.ColorRole.Text, text),
-        (QPalette.ColorRole.Button, window),
-        (QPalette.ColorRole.ButtonText, text),
-        (QPalette.ColorRole.ToolTipBase, base),
-        (QPalette.ColorRole.ToolTipText, text),
-        (QPalette.ColorRole.PlaceholderText, QColor("#a0a0a0")),
-        (QPalette.ColorRole.Highlight, QColor("#2a82da")),
-        (QPalette.ColorRole.HighlightedText, QColor("#ffffff")),
-        (QPalette.ColorRole.Link, QColor("#7fb2f0")),
-        (QPalette.ColorRole.Mid, QColor("#5a5a5a")),
-        (QPalette.ColorRole.Midlight, QColor("#4a4a4a")),
-    ):
-        p.setColor(role, colour)
-    return p
 
 
 @pytest.fixture(params=["light", "dark"])
