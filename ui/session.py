@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer
-from PySide6.QtWidgets import QApplication, QDialog, QLabel, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QDialog, QLabel, QMainWindow, QMessageBox, QWidget
 
 from caselog import audit
 from caselog.accounts import Actor, accounts_exist
@@ -113,7 +113,7 @@ class SessionController(QObject):
         for widget in app.topLevelWidgets():
             if widget is not self.window and widget.isVisible() and widget.isWindow():
                 widget.hide()  # forms and dialogs: hidden, not covered, so nothing can be read or grabbed
-                if isinstance(widget, QDialog):
+                if isinstance(widget, QDialog | QMainWindow):  # forms, dialogs and desks come back on unlock
                     self._hidden.append(widget)
         self.window.show_lock_screen(self.lock_screen)
 

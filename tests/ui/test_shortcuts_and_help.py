@@ -15,7 +15,7 @@ from pytestqt.qtbot import QtBot
 
 from caselog import drafts
 from caselog.db.schema import current_revision
-from tests.ui.test_accounts_ui import accounts_db, sign_in_at, signed_in  # noqa: F401  (fixtures)
+from tests.ui.test_accounts_ui import PASSWORD, accounts_db, sign_in_at, signed_in  # noqa: F401  (fixtures)
 from ui import help_dialogs, shortcuts
 from ui.desks.quality_desk import QualityDesk
 from ui.main_window import MainWindow
@@ -77,7 +77,11 @@ def test_ctrl_l_in_the_quality_desk_locks_every_window(
     assert asked_for_file == []
     assert window.session.locked and not desk.isVisible()
     assert window.session.lock_screen.isVisible()
+    sign_in_at(window.session.lock_screen.form, qtbot, "", PASSWORD)  # the same person: the desk comes back
+    assert not window.session.locked and desk.isVisible()
 
+    window.lock_action.trigger()
+    assert not desk.isVisible()
     sign_in_at(window.session.lock_screen.form, qtbot, "hlind")  # someone else takes over
     assert window.services.actor is not None and window.services.actor.username == "hlind"
     qtbot.waitUntil(lambda: not window.findChildren(QualityDesk), timeout=5000)
