@@ -12,12 +12,13 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractButton,
     QDialog,
     QDialogButtonBox,
     QLabel,
+    QMainWindow,
     QTextBrowser,
     QTreeWidget,
     QTreeWidgetItem,
@@ -54,22 +55,30 @@ class ShortcutLine:
     keys: str
 
 
-def _name(item: QAction | QAbstractButton) -> str:
+Keyed = QAction | QAbstractButton | QShortcut
+
+
+def _name(item: Keyed) -> str:
+    if isinstance(item, QShortcut):  # no text of its own: what it says it does, else its meaning
+        return item.whatsThis() or shortcuts.meaning_of(item)
     return item.text().replace("&", "").rstrip("…").strip()
 
 
-def shortcut_lines(window: str, items: Iterable[QAction | QAbstractButton]) -> list[ShortcutLine]:
-    """One line per action (or button) that has a key, in the order given, each listed once."""
+def _keys(item: Keyed) -> list[QKeySequence]:
+    if isinstance(item, QAction):
+        return list(item.shortcuts())
+    if isinstance(item, QShortcut):
+        return list(item.keys())
+    return [item.shortcut()] if item.property(shortcuts.MEANING) is not None else []  # not Alt+letter labels
+
+
+def shortcut_lines(window: str, items: Iterable[Keyed]) -> list[ShortcutLine]:
+    """One line per action, shortcut or bound button that has a key, in the order given, each listed once."""
     lines: list[ShortcutLine] = []
     seen: set[int] = set()
     for item in items:
-        keys = item.shortcuts() if isinstance(item, QAction) else [item.shortcut()]
-        keys = [k for k in keys if not k.isEmpty()]
-        if (
-            not keys
-            or id(item) in seen
-            or (isinstance(item, QAbstractButton) and item.property(shortcuts.MEANING) is None)
-        ):
+        keys = [k for k in _keys(item) if not k.isEmpty()]
+        if not keys or id(item) in seen:
             continue
         seen.add(id(item))
         text = " or ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in keys)
@@ -77,10 +86,11 @@ def shortcut_lines(window: str, items: Iterable[QAction | QAbstractButton]) -> l
     return lines
 
 
-def window_actions(window: QWidget) -> list[QAction | QAbstractButton]:
+def window_actions(window: QWidget) -> list[Keyed]:
     """A window's actions as its menus and toolbars order them, then the rest (lists' Return, buttons)."""
-    found: list[QAction | QAbstractButton] = []
-    for menu_action in getattr(window, "menuBar", lambda: None)().actions() if hasattr(window, "menuBar") else []:
+    found: list[Keyed] = []
+    menu_bar = window.menuBar() if isinstance(window, QMainWindow) else None
+    for menu_action in menu_bar.actions() if menu_bar is not None else []:
         menu = menu_action.menu()
         if menu is not None:
             for action in menu.actions():
@@ -88,7 +98,9 @@ def window_actions(window: QWidget) -> list[QAction | QAbstractButton]:
                 if action.menu() is not None:
                     found.extend(action.menu().actions())
     found.extend(window.findChildren(QAction))
+    found.extend(window.actions())  # actions lent by another window (Lock)
     found.extend(window.findChildren(QAbstractButton))
+    found.extend(window.findChildren(QShortcut))
     return found
 
 
@@ -208,6 +220,7 @@ def _desk_groups(window: MainWindow) -> list[tuple[str, list[ShortcutLine]]]:
             groups.append((title, shortcut_lines(title, window_actions(open_desks[0]))))
             continue
         desk = kind(window.services, window.settings, None, load=False)
+        window.guard_window(desk)  # as when it is opened: Lock is one of its keys
         try:
             groups.append((title, shortcut_lines(title, window_actions(desk))))
         finally:
@@ -218,11 +231,27 @@ def _desk_groups(window: MainWindow) -> list[tuple[str, list[ShortcutLine]]]:
 def shortcut_groups(window: MainWindow) -> list[tuple[str, list[ShortcutLine]]]:
     groups = [("Main window", shortcut_lines("Main window", window_actions(window)))]
     groups += _desk_groups(window)
-    form_keys = [ShortcutLine("Case form", "Lock", shortcuts.key_text("lock"))]
-    if window.form is not None:
-        form_keys = shortcut_lines("Case form", window_actions(window.form))
-    groups.append(("Case form", form_keys))
+    groups.append(("Case form", _form_keys(window)))
     return groups
+
+
+def _form_keys(window: MainWindow) -> list[ShortcutLine]:
+    """The open form's keys, or those of a form built (never shown, nothing typed) to be read."""
+    if window.form is not None:
+        return shortcut_lines("Case form", window_actions(window.form))
+    from ui.case_form import CaseForm
+
+    try:
+        form = CaseForm(window.services, window.settings, parent=None)
+    except Exception:  # nobody signed in, the database away: the form cannot be built, Lock still applies
+        return shortcut_lines("Case form", [window.lock_action])
+    window.guard_window(form)
+    try:
+        return shortcut_lines("Case form", window_actions(form))
+    finally:
+        form.dirty = False
+        form.reject()  # nothing typed: no draft is kept
+        form.deleteLater()
 
 
 def add_help_menu(window: MainWindow, make_action: Callable[..., QAction]) -> tuple[QAction, QAction]:
