@@ -39,7 +39,7 @@ def open_every_window(window: MainWindow, qtbot: QtBot) -> list[QWidget]:
     for action in window.desk_actions:
         action.trigger()
     form = window.new_action.isVisible() and window.new_case()
-    desks = [w for w in QApplication.topLevelWidgets() if w.isVisible() and w.isWindow()]
+    desks = [w for w in QApplication.topLevelWidgets() if w.isVisible() and window in (w, w.parentWidget())]
     qtbot.waitUntil(lambda: not window.services.tasks.busy, timeout=20000)
     assert window in desks and len(desks) >= 4 + bool(form)
     return desks
