@@ -559,6 +559,13 @@ class MainWindow(CaseOutputActions):
             if self.form is not None and self.form.isVisible():
                 event.ignore()
                 return
+        from ui.desks import desk_classes
+
+        for _title, kind in desk_classes():  # a desk may hold an unsaved review: it asks, and may keep CaseLog open
+            for desk in [w for w in self.findChildren(kind) if w.parent() is self and w.isVisible()]:
+                if not desk.close():
+                    event.ignore()
+                    return
         self.save_layout()
         self.services.tasks.wait()
         super().closeEvent(event)

@@ -21,6 +21,7 @@ from ui.desks import open_quality_desk
 from ui.desks.common import ROW_ROLE
 from ui.desks.quality_desk import QualityDesk
 from ui.desks.quality_model import COL_GRADE, entry_key
+from ui.main_window import MainWindow
 from ui.services import AppSettings, Services
 from ui.tasks import TaskRunner
 
@@ -270,3 +271,18 @@ def test_after_saving_a_review_the_next_open_review_is_selected(
     chosen = desk.selected()
     assert chosen is not None and entry_key(chosen) == expected_next
     assert desk.panel.entry == chosen and desk.panel.status.currentData() == "open"
+
+
+def test_quitting_with_an_unsaved_review_asks_first(
+    window: MainWindow, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    window.desk_actions[1].trigger()
+    desk = window.findChildren(QualityDesk)[0]
+    qtbot.waitUntil(lambda: desk.model.rowCount() > 0, timeout=10000)
+    click_row(desk, qtbot, 0)
+    qtbot.keyClicks(desk.panel.notes, "Call the patient on Monday")
+    asked = answer_with(monkeypatch, QMessageBox.StandardButton.Cancel)
+    assert not window.close()
+    assert asked == ["Save the review?"] and window.isVisible() and desk.isVisible()
+    answer_with(monkeypatch, QMessageBox.StandardButton.Discard)
+    assert window.close()
