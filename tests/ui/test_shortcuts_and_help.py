@@ -96,7 +96,10 @@ def test_drafts_parked_at_the_lock_screen_come_back_when_their_owner_signs_in(
     form = window.new_case()
     assert form is not None
     qtbot.keyClicks(form.fields.mrn, "PARK-1")
-    window.lock_action.trigger()
+    form.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is form, timeout=5000)
+    qtbot.keyClick(form.fields.mrn, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)  # Lock, from the form
+    assert window.session.locked and not form.isVisible()
     sign_in_at(window.session.lock_screen.form, qtbot, "coord")
     assert window.form is None and len(drafts.pending_drafts("hlind")) == 1
     offered: list[str] = []
