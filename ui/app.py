@@ -111,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ui.main_window import MainWindow
     from ui.services import AppSettings, Services
     from ui.settings_dialog import SettingsDialog
-    from ui.style import STYLE_SHEET
+    from ui.style import app_style_sheet
     from ui.tasks import GuiThreadGarbageCollector, TaskRunner
 
     app = QApplication.instance() or QApplication(list(argv if argv is not None else sys.argv))
@@ -119,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     collector = GuiThreadGarbageCollector(app)  # no garbage collection may start in a worker thread
     app.setApplicationName("CaseLog")
     app.setApplicationDisplayName("CaseLog")
-    app.setStyleSheet(STYLE_SHEET)
+    app.setStyleSheet(app_style_sheet(app.palette()))
     if not first:
         answered = instance.ask_first_to_show()
         QMessageBox.information(

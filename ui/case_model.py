@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QGuiApplication
 
 from caselog import vocab
 from caselog.records import CaseFilter, CaseRow
 from ui.paged_model import PAGE_SIZE, PagedTableModel
 from ui.services import Services
+from ui.style import colours
 
 #: A role that returns the CaseRow itself, and one that returns the real value for sorting.
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -134,9 +135,9 @@ class CaseTableModel(PagedTableModel[CaseRow]):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole:
             if column == COL_COMPLICATIONS and row.complication_count:
-                return QBrush(QColor("#9a3412"))
+                return QBrush(QColor(colours(QGuiApplication.palette()).warning))
             if column == COL_STATUS and row.status == "draft":
-                return QBrush(QColor("#6b7280"))
+                return QBrush(QColor(colours(QGuiApplication.palette()).hint))
         return None
 
     @staticmethod

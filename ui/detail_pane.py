@@ -10,19 +10,23 @@ from PySide6.QtWidgets import QTextBrowser, QWidget
 from caselog import vocab
 from caselog.records import CaseView
 from ui.case_model import duration_text
+from ui.style import LIGHT, Colours, colours
 
-_STYLE = """
+
+def style(c: Colours) -> str:
+    """The pane's CSS in the colours of the window's palette (light or dark)."""
+    return f"""
 <style>
-h2 { margin: 0 0 2px 0; font-size: 15pt; }
-h3 { margin: 12px 0 4px 0; font-size: 10.5pt; color: #1f3a5f; border-bottom: 1px solid #d0d7e2; }
-td { padding: 1px 8px 1px 0; vertical-align: top; }
-td.k { color: #4b5563; white-space: nowrap; }
-table.grid td { border-bottom: 1px solid #e5e7eb; padding: 2px 8px 2px 0; }
-th { text-align: left; color: #4b5563; font-weight: normal; padding-right: 8px; }
-.muted { color: #6b7280; }
-.badge { font-weight: bold; color: #1f3a5f; }
-.draft { font-weight: bold; color: #92400e; }
-.signed { color: #166534; }
+h2 {{ margin: 0 0 2px 0; font-size: 15pt; }}
+h3 {{ margin: 12px 0 4px 0; font-size: 10.5pt; color: {c.title}; border-bottom: 1px solid {c.rule}; }}
+td {{ padding: 1px 8px 1px 0; vertical-align: top; }}
+td.k {{ color: {c.hint}; white-space: nowrap; }}
+table.grid td {{ border-bottom: 1px solid {c.rule}; padding: 2px 8px 2px 0; }}
+th {{ text-align: left; color: {c.hint}; font-weight: normal; padding-right: 8px; }}
+.muted {{ color: {c.hint}; }}
+.badge {{ font-weight: bold; color: {c.title}; }}
+.draft {{ font-weight: bold; color: {c.warning}; }}
+.signed {{ color: {c.success}; }}
 </style>
 """
 
@@ -52,7 +56,7 @@ def _signature(view: CaseView) -> str:
     return f"<div class='signed'>Signed by {_e(view.signed_by)}{when}</div>"
 
 
-def case_html(view: CaseView) -> str:
+def case_html(view: CaseView, c: Colours = LIGHT) -> str:
     """The pane's content; every value escaped (names and notes are typed by people)."""
     r = view.record
     p = r.patient
@@ -60,7 +64,7 @@ def case_html(view: CaseView) -> str:
     status = vocab.label(vocab.CASE_STATUSES, r.status)
     status_html = f"<span class='{'draft' if r.status == 'draft' else 'badge'}'>{_e(status)}</span>"
     parts = [
-        _STYLE,
+        style(c),
         f"<h2>{_e(p.display_name)}</h2>",
         f"<div class='muted'>MRN {_e(p.mrn)} · born {p.birth_date.isoformat()} · "
         f"{_e(vocab.label(vocab.SEXES, p.sex))} · age {p.age_on(r.procedure_date)} at the procedure</div>",
@@ -154,7 +158,8 @@ class CaseDetailPane(QTextBrowser):
 
     def show_case(self, view: CaseView | None) -> None:
         self.current = view
+        c = colours(self.palette())
         if view is None:
-            self.setHtml(_STYLE + "<p class='muted'>Select a case to see its details.</p>")
+            self.setHtml(style(c) + "<p class='muted'>Select a case to see its details.</p>")
         else:
-            self.setHtml(case_html(view))
+            self.setHtml(case_html(view, c))

@@ -32,6 +32,10 @@ QUICK_LABELS = {
 }
 
 
+#: Characters a filter's choice box shows at least (longer entries are cut with an ellipsis on small screens).
+COMBO_CHARS = 12
+
+
 def quick_range(pick: str, today: dt.date) -> tuple[dt.date | None, dt.date | None]:
     """The dates a quick pick means; weeks start on Monday, as clinic schedules do."""
     if pick == "today":
@@ -61,7 +65,9 @@ def _combo(name: str, items: list[tuple[str, str | None]]) -> QComboBox:
     box.setAccessibleName(name)
     for label, key in items:
         box.addItem(label, key)
-    box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+    # Wide enough for a short choice, and no wider: a 1366×768 screen at 150% is 911 points wide.
+    box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    box.setMinimumContentsLength(COMBO_CHARS)
     return box
 
 
@@ -117,11 +123,12 @@ class FilterBar(QWidget):
         top.addWidget(self.date_from)
         top.addWidget(QLabel("to"))
         top.addWidget(self.date_to)
+        top.addSpacing(8)
+        top.addWidget(self.count)  # on the search row, so the filter row fits a 911-point wide screen
         bottom = QHBoxLayout()
         for widget in (self.surgeon, self.procedure, self.level, self.status, self.complications, self.clear):
             bottom.addWidget(widget)
         bottom.addStretch(1)
-        bottom.addWidget(self.count)
         grid.addLayout(top, 0, 0)
         grid.addLayout(bottom, 1, 0)
 

@@ -103,7 +103,7 @@ class LockScreen(QWidget):
         layout.addStretch(1)
         layout.addWidget(panel, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addStretch(2)
-        self.setStyleSheet("QFrame#lockPanel { background: palette(base); border: 1px solid #d0d7e2; }")
+        self.setStyleSheet("QFrame#lockPanel { background: palette(base); border: 1px solid palette(mid); }")
 
     def show_locked(self, actor: Actor, *, idle: bool) -> None:
         self.title.setText("CaseLog is locked")

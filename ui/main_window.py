@@ -7,12 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QItemSelectionModel, QSettings, Qt, qVersion
+from PySide6.QtCore import QByteArray, QEvent, QItemSelectionModel, QSize, Qt
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
     QDesktopServices,  # noqa: F401  (the PDF action opens files through it)
-    QKeySequence,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -27,11 +26,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from caselog import drafts, paths
+from caselog import drafts
 from caselog.accounts import Action
 from caselog.errors import CaselogError
 from caselog.records import CaseRow, CaseView
-from ui import case_actions
+from ui import case_actions, shortcuts
 from ui.admin_view import AdminView
 from ui.case_form import CaseForm, edit_data, repeat_data
 from ui.case_model import COLUMNS, CaseTableModel
@@ -40,16 +39,13 @@ from ui.desks.menu import add_desk_actions, apply_role_to_desks
 from ui.detail_pane import CaseDetailPane
 from ui.filter_bar import FilterBar
 from ui.greeting import Greeting
+from ui.help_dialogs import add_help_menu
 from ui.messages import show_error
 from ui.services import AppSettings, Services
 from ui.session import SessionController
 from ui.settings_dialog import SettingsDialog
-from ui.style import STYLE_SHEET
-
-
-def window_state() -> QSettings:
-    """Window layout, kept beside the data (so CASELOG_HOME keeps tests and portable installs apart)."""
-    return QSettings(str(paths.data_dir() / "window.ini"), QSettings.Format.IniFormat)
+from ui.style import app_style_sheet
+from ui.window_state import fitted_size, layout_key, window_state
 
 
 class MainWindow(CaseOutputActions):
@@ -64,7 +60,7 @@ class MainWindow(CaseOutputActions):
         self.progress: QProgressDialog | None = None
         self.last_output: Path | None = None
         self.setWindowTitle("CaseLog")
-        self.setStyleSheet(STYLE_SHEET)
+        self.setStyleSheet(app_style_sheet(self.palette()))
 
         self.model = CaseTableModel(services, self)
         self.table = QTableView()
@@ -129,56 +125,60 @@ class MainWindow(CaseOutputActions):
 
     # ---- actions ----------------------------------------------------------------------------------------
 
-    def _action(
-        self, text: str, slot: Callable[[], Any], shortcut: QKeySequence | str | None = None, tip: str = ""
-    ) -> QAction:
+    def _action(self, text: str, slot: Callable[[], Any], meaning: str | None = None, tip: str = "") -> QAction:
+        """An action whose key (if any) comes from the one shortcut table, so it means the same in every window."""
         action = QAction(text, self)
         action.triggered.connect(lambda _checked=False: slot())
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        name = text.replace("&", "").rstrip("…")
-        keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-        action.setToolTip(f"{tip or name}  ({keys})" if keys else tip or name)
         action.setStatusTip(tip)
+        if meaning is not None:
+            shortcuts.bind(action, meaning, tip=tip)
+        else:
+            action.setToolTip(tip or text.replace("&", "").rstrip("…"))
         return action
 
+    def changeEvent(self, event: QEvent) -> None:
+        """A light or dark palette chosen while CaseLog runs: colours follow it."""
+        if event.type() == QEvent.Type.PaletteChange:
+            self.setStyleSheet(app_style_sheet(self.palette()))
+            self.detail.show_case(self.detail.current)
+        super().changeEvent(event)
+
     def _make_actions(self) -> None:
-        self.new_action = self._action("&New case…", self.new_case, QKeySequence.StandardKey.New, "Log a new case")
-        self.edit_action = self._action("&Edit case…", self.edit_case, None, "Open the selected case in the form")
-        self.edit_action.setShortcuts([QKeySequence(Qt.Key.Key_Return), QKeySequence(Qt.Key.Key_Enter)])
+        self.new_action = self._action("&New case…", self.new_case, "new", "Log a new case")
+        self.edit_action = self._action("&Edit case…", self.edit_case, "open", "Open the selected case in the form")
         self.edit_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         self.table.addAction(self.edit_action)
         self.repeat_action = self._action(
-            "&Repeat procedure…", self.repeat_case, "Ctrl+R", "New case for the same patient, procedure and levels"
+            "&Repeat procedure…", self.repeat_case, "repeat", "New case for the same patient, procedure and levels"
         )
-        self.delete_action = self._action("&Delete draft…", self.delete_draft, QKeySequence.StandardKey.Delete,
+        self.delete_action = self._action("&Delete draft…", self.delete_draft, "delete",
                                           "Delete the selected draft case")  # fmt: skip
         self.delete_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         self.table.addAction(self.delete_action)
-        self.pdf_action = self._action("Case &summary PDF…", self.case_summary_pdf, QKeySequence.StandardKey.Print,
+        self.pdf_action = self._action("Case &summary PDF…", self.case_summary_pdf, "print",
                                        "Write the selected cases' summaries to a PDF and open it")  # fmt: skip
-        self.export_action = self._action("E&xport filtered cases…", self.export_cases, "Ctrl+E",
+        self.export_action = self._action("E&xport filtered cases…", self.export_cases, "export",
                                           "Save the cases in the list as CSV, Excel or JSON")  # fmt: skip
         self.demo_action = self._action("Load &demo data…", self.load_demo, None, "Add made-up cases to try CaseLog")
-        self.settings_action = self._action("Se&ttings…", self.open_settings, QKeySequence.StandardKey.Preferences)
-        if self.settings_action.shortcut().isEmpty():
-            self.settings_action.setShortcut(QKeySequence("Ctrl+,"))
-        self.refresh_action = self._action("&Reload list", self.refresh, QKeySequence.StandardKey.Refresh)
-        self.search_action = self._action("&Find…", self._focus_search, QKeySequence.StandardKey.Find, "Search")
-        self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
-        self.sign_action = self._action("&Sign case…", lambda: case_actions.sign_case(self), "Ctrl+Shift+S",
+        self.settings_action = self._action("Se&ttings…", self.open_settings, "settings")
+        self.refresh_action = self._action("&Reload list", self.refresh, "reload")
+        self.search_action = self._action("&Find…", self._focus_search, "find", "Search")
+        self.quit_action = self._action("&Quit", self.close, "quit")
+        self.sign_action = self._action("&Sign case…", lambda: case_actions.sign_case(self), "sign",
                                         "Sign your draft: it becomes final, with your name and the time")  # fmt: skip
-        self.history_action = self._action("Case &history…", lambda: case_actions.show_history(self), "Ctrl+Shift+H",
+        self.history_action = self._action("Case &history…", lambda: case_actions.show_history(self), "history",
                                            "Who changed the selected case, when, what and why")  # fmt: skip
-        self.trail_action = self._action("&Audit trail…", lambda: case_actions.show_audit_trail(self), "Ctrl+Shift+A",
+        self.trail_action = self._action("&Audit trail…", lambda: case_actions.show_audit_trail(self), "audit_trail",
                                          "Every recorded change, sign-in, print and export, with filters")  # fmt: skip
         self.protect_action = self._action("&Protect with accounts…", self.session.protect, None,
                                            "Create the administrator: from then on everyone signs in")  # fmt: skip
-        self.lock_action = self._action("&Lock now", lambda: self.session.lock(), "Ctrl+L", "Hide patient data now")
-        self.sign_out_action = self._action("Sign &out / switch user", self.session.sign_out, "Ctrl+Shift+O",
+        self.lock_action = self._action("&Lock now", lambda: self.session.lock(), None, "Hide patient data now")
+        # Lock works from every window (a desk, a form): all of them hide their patient data at once.
+        shortcuts.bind_everywhere(self.lock_action, "lock", tip="Hide patient data in every window now")
+        self.sign_out_action = self._action("Sign &out / switch user", self.session.sign_out, "sign_out",
                                             "End your session; someone else can sign in")  # fmt: skip
 
-        file_menu = self.menuBar().addMenu("&File")
+        self.file_menu = file_menu = self.menuBar().addMenu("&File")
         for action in (self.export_action, self.pdf_action, self.demo_action):
             file_menu.addAction(action)
         file_menu.addSeparator()
@@ -210,6 +210,7 @@ class MainWindow(CaseOutputActions):
         toolbar.addAction(self.pdf_action)
         toolbar.addAction(self.export_action)
         self.desk_actions = add_desk_actions(self)
+        self.shortcuts_action, self.about_action = add_help_menu(self, self._action)
         for action in self.findChildren(QAction):
             if action.text():
                 action.setProperty("accessibleName", action.text().replace("&", "").rstrip("…"))
@@ -300,6 +301,8 @@ class MainWindow(CaseOutputActions):
         audit = cases.allows(Action.READ_AUDIT) and not (actor is None and self.session.has_accounts())
         for action in self.findChildren(QAction):
             action.setEnabled(True)
+        for action in (*self.menuBar().actions(), *self.file_menu.actions()):
+            action.setVisible(True)  # the role decides below; a sign-out left only Help and Quit
         for action in (self.new_action, self.repeat_action, self.delete_action, self.demo_action,
                        self.template_menu.menuAction()):  # fmt: skip
             action.setVisible(edit)
@@ -315,7 +318,6 @@ class MainWindow(CaseOutputActions):
         self.sign_out_action.setVisible(actor is not None)
         self.toolbar.setVisible(view)
         apply_role_to_desks(self, self.desk_actions)
-        self.menuBar().setEnabled(True)
         if view:
             self.pages.setCurrentWidget(self.stack)
         elif actor is not None and actor.role == "admin":
@@ -325,7 +327,45 @@ class MainWindow(CaseOutputActions):
             self.pages.setCurrentWidget(self.admin_view)
         if not view:
             self._forget_cases()
+        self._close_desks_of_another_session()
+        if self.session.locked or (actor is None and self.session.has_accounts()):
+            self._offer_sign_in_only()
         self._selection_changed()
+
+    _desks_actor: object = None
+
+    def _close_desks_of_another_session(self) -> None:
+        """Desks opened by the previous user close when someone else signs in (they hold that user's view)."""
+        actor = self.services.actor
+        if actor == self._desks_actor:
+            return
+        self._desks_actor = actor
+        from ui.desks import desk_classes
+
+        for _title, kind in desk_classes():
+            for desk in [w for w in self.findChildren(kind) if w.parent() is self]:
+                panel = getattr(desk, "panel", None)
+                if panel is not None:
+                    panel.show_entry(None)  # the quality desk would ask about a review nobody is here to save
+                desk.close()
+                desk.setParent(None)
+                desk.deleteLater()
+
+    def _offer_sign_in_only(self) -> None:
+        """Locked or signed out: the lock screen's sign-in, Help and Quit; no settings, no database choice."""
+        allowed = (self.quit_action, self.shortcuts_action, self.about_action)
+        for action in self.findChildren(QAction):
+            action.setEnabled(action in allowed)
+        for action in self.menuBar().actions():
+            action.setVisible(action in (self.file_menu.menuAction(), self.help_menu.menuAction()))
+        for action in self.file_menu.actions():
+            action.setVisible(action is self.quit_action)
+        self.toolbar.hide()
+
+    def guard_window(self, window: QWidget) -> None:
+        """A window opened over this one (a desk, a form) locks with the same key as the main window."""
+        if self.lock_action not in window.actions():
+            window.addAction(self.lock_action)
 
     def _forget_cases(self) -> None:
         """No rows of the last session stay in memory for a role that may not see them."""
@@ -340,10 +380,7 @@ class MainWindow(CaseOutputActions):
             self.pages.addWidget(lock)
         self.pages.setCurrentWidget(lock)
         self.detail.show_case(None)
-        for action in self.findChildren(QAction):
-            action.setEnabled(action is self.quit_action)
-        self.toolbar.hide()
-        self.menuBar().setEnabled(False)
+        self._offer_sign_in_only()
         lock.setFocus()
 
     def hide_lock_screen(self) -> None:
@@ -381,6 +418,7 @@ class MainWindow(CaseOutputActions):
         form = form_class(self.services, self.settings, today=self._today, parent=self, **kwargs)
         form.finished.connect(lambda _result: self._form_closed(form))
         self.form = form
+        self.guard_window(form)
         form.open()
         return form
 
@@ -426,14 +464,17 @@ class MainWindow(CaseOutputActions):
         return self._open_form(data=repeat_data(view), title=title)
 
     def offer_drafts(self) -> None:
-        """At start: forms left unsaved by a crash are offered back, newest first (to those who may edit)."""
+        """At start and at each sign-in: forms left unsaved (a crash, or someone else taking over at the lock
+        screen) are offered back to their owner, newest first (to those who may edit)."""
+        if self.form is not None or self.session.locked:
+            return
         if not (self.can_view() and self.services.cases.allows(Action.EDIT_DRAFT)):
             return
         for draft in drafts.pending_drafts(self.services.actor.username if self.services.actor else None):
             box = QMessageBox(self)
             box.setWindowTitle("Restore an unsaved case?")
             box.setIcon(QMessageBox.Icon.Question)
-            box.setText(f"CaseLog was closed while you were entering {draft.description}.")
+            box.setText(f"This form was left unsaved (CaseLog closed, or someone else signed in): {draft.description}.")
             box.setInformativeText("Restore it to finish and save it?")
             restore = box.addButton("Restore", QMessageBox.ButtonRole.AcceptRole)
             discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
@@ -474,7 +515,9 @@ class MainWindow(CaseOutputActions):
             surgeons = self.services.cases.surgeons()
         except CaselogError:
             surgeons = []
-        SettingsDialog(self.settings, surgeons=surgeons, parent=self).exec()
+        actor = self.services.actor
+        may_move = not self.session.has_accounts() or (actor is not None and actor.role == "admin")
+        SettingsDialog(self.settings, surgeons=surgeons, may_change_database=may_move, parent=self).exec()
 
     def bring_forward(self) -> None:
         self.setWindowState((self.windowState() & ~Qt.WindowState.WindowMinimized) | Qt.WindowState.WindowActive)
@@ -483,7 +526,7 @@ class MainWindow(CaseOutputActions):
         self.activateWindow()
 
     def _layout_key(self, name: str) -> str:
-        return f"mainwindow/{name}-qt{qVersion()}"
+        return layout_key("mainwindow", name)
 
     def _restore_layout(self) -> None:
         state = window_state()
@@ -491,7 +534,7 @@ class MainWindow(CaseOutputActions):
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             self.restoreGeometry(geometry)
         else:
-            self.resize(1340, 760)
+            self.resize(fitted_size(self, QSize(1340, 760)))
         for key, restore in (
             ("state", self.restoreState),
             ("splitter", self.splitter.restoreState),
@@ -516,6 +559,13 @@ class MainWindow(CaseOutputActions):
             if self.form is not None and self.form.isVisible():
                 event.ignore()
                 return
+        from ui.desks import desk_classes
+
+        for _title, kind in desk_classes():  # a desk may hold an unsaved review: it asks, and may keep CaseLog open
+            for desk in [w for w in self.findChildren(kind) if w.parent() is self and w.isVisible()]:
+                if not desk.close():
+                    event.ignore()
+                    return
         self.save_layout()
         self.services.tasks.wait()
         super().closeEvent(event)

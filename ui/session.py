@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QApplication, QDialog, QLabel, QMessageBox, QWidget
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QApplication, QDialog, QLabel, QMainWindow, QMessageBox, QWidget
 
 from caselog import audit
 from caselog.accounts import Actor, accounts_exist
@@ -113,7 +113,7 @@ class SessionController(QObject):
         for widget in app.topLevelWidgets():
             if widget is not self.window and widget.isVisible() and widget.isWindow():
                 widget.hide()  # forms and dialogs: hidden, not covered, so nothing can be read or grabbed
-                if isinstance(widget, QDialog):
+                if isinstance(widget, QDialog | QMainWindow):  # forms, dialogs and desks come back on unlock
                     self._hidden.append(widget)
         self.window.show_lock_screen(self.lock_screen)
 
@@ -145,10 +145,12 @@ class SessionController(QObject):
         assert isinstance(app, QApplication)
         dialogs = [w for w in app.topLevelWidgets() if isinstance(w, QDialog) and w is not self.lock_screen]
         for dialog in dialogs:
+            if not (dialog.isVisible() or dialog in self._hidden):
+                continue  # already closed (a form parked earlier): saving it again would give its draft away
             if isinstance(dialog, CaseForm):
                 dialog.autosave_now()
                 QDialog.reject(dialog)  # past CaseForm.reject, which would discard the draft
-            elif dialog.isVisible() or dialog in self._hidden:
+            else:
                 dialog.reject()
         self._hidden = []
         window.form = None
@@ -159,6 +161,8 @@ class SessionController(QObject):
         self._uncover(restore=False)
         self.window.apply_role()
         self.window.refresh()
+        # Forms this person left when someone else took over at the lock screen wait as their drafts.
+        QTimer.singleShot(0, lambda: self.window.offer_drafts() if self.services.actor == actor else None)
 
     def _show_user(self) -> None:
         actor = self.services.actor

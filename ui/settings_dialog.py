@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from caselog import paths
 from caselog.settings import Settings, store_password
 from ui.services import AppSettings
-from ui.style import STYLE_SHEET
+from ui.style import app_style_sheet
 
 
 def _line(name: str, text: str = "", placeholder: str = "") -> QLineEdit:
@@ -45,14 +45,28 @@ def _with_button(edit: QLineEdit, button: QPushButton) -> QWidget:
     return box
 
 
+def _where(s: Settings) -> tuple[object, ...]:
+    """Which database the settings open."""
+    return (s.database, s.pg_host, s.pg_port, s.pg_database, s.pg_user)
+
+
 class SettingsDialog(QDialog):
     """Edits a copy of the settings; OK checks, stores the password in the keyring and saves."""
 
-    def __init__(self, settings: AppSettings, *, surgeons: list[str], parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        settings: AppSettings,
+        *,
+        surgeons: list[str],
+        may_change_database: bool = True,
+        parent: QWidget | None = None,
+    ) -> None:
+        """`may_change_database` is False for anyone but an administrator once the database has accounts."""
         super().__init__(parent)
         self.setWindowTitle("Settings")
-        self.setStyleSheet(STYLE_SHEET)
+        self.setStyleSheet(app_style_sheet(self.palette()))
         self._settings = settings
+        self.may_change_database = may_change_database
         s = settings.value
 
         self.facility_name = _line("Facility name for PDFs", s.facility_name, "e.g. Riverside Spine Center")
@@ -127,6 +141,12 @@ class SettingsDialog(QDialog):
         sf.addRow("User", self.pg_user)
         sf.addRow("Password", self.pg_password)
         dbl.addWidget(self.server_form)
+        self.database_box = database
+        if not may_change_database:
+            locked = QLabel("Only an administrator may change which database CaseLog opens.")
+            locked.setObjectName("hint")
+            locked.setWordWrap(True)
+            dbl.addWidget(locked)
         (self.use_server if s.pg_host else self.use_file).setChecked(True)
         self.use_server.toggled.connect(self._sync)
         self.problem = QLabel()
@@ -145,8 +165,10 @@ class SettingsDialog(QDialog):
 
     def _sync(self) -> None:
         server = self.use_server.isChecked()
-        self.server_form.setEnabled(server)
-        self.file_path.setEnabled(not server)
+        self.server_form.setEnabled(server and self.may_change_database)
+        self.file_path.setEnabled(not server and self.may_change_database)
+        for widget in (self.use_file, self.use_server, *self.file_path.parentWidget().findChildren(QPushButton)):
+            widget.setEnabled(self.may_change_database)
 
     def _choose_logo(self) -> None:
         name, _ = QFileDialog.getOpenFileName(self, "Logo for the PDFs", "", "Images (*.png *.jpg *.jpeg)")
@@ -185,6 +207,8 @@ class SettingsDialog(QDialog):
 
     def accept(self) -> None:
         chosen = self.chosen()
+        if not self.may_change_database and _where(chosen) != _where(self._settings.value):
+            return self._problem("Only an administrator may change which database CaseLog opens; nothing was saved.")
         logo = chosen.logo_path
         if logo and not (Path(logo).is_file() and Path(logo).suffix.lower() in (".png", ".jpg", ".jpeg")):
             return self._problem("The logo must be an existing PNG or JPEG file.")
@@ -199,11 +223,8 @@ class SettingsDialog(QDialog):
                 "No keyring",
                 "This computer has no system keyring to keep the password; CaseLog will ask for it at each start.",
             )
-        before = self._settings.value
+        moved = _where(self._settings.value) != _where(chosen)
         self._settings.update(**{k: getattr(chosen, k) for k in chosen.__dataclass_fields__})
-        moved = (before.database, before.pg_host, before.pg_port, before.pg_database, before.pg_user) != (
-            chosen.database, chosen.pg_host, chosen.pg_port, chosen.pg_database, chosen.pg_user
-        )  # fmt: skip
         if moved:
             QMessageBox.information(self, "Database changed", "CaseLog will use the new database after a restart.")
         super().accept()

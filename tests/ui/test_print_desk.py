@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
+from PySide6.QtCore import Qt
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
-from PySide6.QtWidgets import QDialog, QFileDialog, QWidget
+from PySide6.QtWidgets import QDialog, QFileDialog, QStyle, QStyleOptionViewItem, QWidget
 from pytestqt.qtbot import QtBot
 
 from caselog.audit import entries
@@ -20,6 +21,7 @@ from caselog.reports import write_case_summaries
 from caselog.service import CaseService
 from ui.desks import open_print_desk
 from ui.desks.print_desk import PrintDesk
+from ui.desks.print_list import COL_PRINT
 from ui.services import AppSettings, Services
 from ui.tasks import TaskRunner
 
@@ -160,3 +162,64 @@ def test_entry_point_reuses_the_open_desk(qtbot: QtBot, services: Services, app_
     assert first is again and first.isVisible()
     qtbot.waitUntil(lambda: not services.tasks.busy, timeout=20000)
     first.close()
+
+
+def test_the_list_shows_status_levels_and_surgeon_beside_the_preview_at_1280(desk: PrintDesk, qtbot: QtBot) -> None:
+    """What a coordinator checks before printing is on screen without scrolling sideways."""
+    desk.resize(1280, 720)
+    desk.show()
+    qtbot.waitExposed(desk)
+    headers = [desk.model.headerData(c, Qt.Orientation.Horizontal) for c in range(desk.model.columnCount())]
+    row = desk.model.rows()[0]
+    for title, value in (("Levels", row.levels_text), ("Surgeon", row.surgeon), ("Status", "Draft")):
+        column = headers.index(title)
+        right = desk.table.columnViewportPosition(column) + desk.table.columnWidth(column)
+        assert right <= desk.table.viewport().width(), title
+        if title != "Status":
+            assert desk.model.index(0, column).data() == value
+    statuses = {desk.model.index(i, headers.index("Status")).data() for i in range(desk.model.rowCount())}
+    assert statuses <= {"Draft", "Signed", "Amended"} and statuses
+
+
+def test_unticking_with_the_mouse_refreshes_the_preview(desk: PrintDesk, qtbot: QtBot) -> None:
+    before = desk.preview.page_count
+    index = desk.model.index(0, COL_PRINT)
+    rect = desk.table.visualRect(index)
+    box = desk.table.style().subElementRect(QStyle.SubElement.SE_ItemViewItemCheckIndicator, QStyleOptionViewItem())
+    point = rect.topLeft() + box.center() if box.isValid() else rect.center()
+    qtbot.mouseClick(desk.table.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    if desk.model.rows()[0].case_number in desk.model.ticked():  # the indicator sits elsewhere in this style
+        qtbot.keyClick(desk.table, Qt.Key.Key_Space)
+    assert desk.model.rows()[0].case_number not in desk.model.ticked()
+    qtbot.waitUntil(desk.preview_is_current, timeout=20000)
+    assert 0 < desk.preview.page_count < before
+
+
+def test_the_day_field_says_when_the_list_is_not_one_day(desk: PrintDesk, qtbot: QtBot) -> None:
+    day = desk.model.rows()[0].procedure_date
+    assert desk.listed_day() == day and desk.day.text().endswith(f"{day:%Y-%m-%d}")
+    wanted = [r.case_number for r in desk.services.cases.query(CaseFilter(), limit=2)]
+    with qtbot.waitSignal(desk.model.modelReset, timeout=10000):
+        desk.show_cases(wanted)
+    assert desk.listed_day() is None and "not one day" in desk.day.text()
+    with qtbot.waitSignal(desk.model.modelReset, timeout=10000):
+        desk.today_button.click()
+    assert desk.listed_day() == day and all(r.procedure_date == day for r in desk.model.rows())
+
+
+def test_the_save_dialog_opens_in_the_last_folder(
+    desk: PrintDesk, qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "to-the-ward"
+    folder.mkdir()
+    offered: list[str] = []
+
+    def ask(_parent: object, _title: str, where: str, _kind: str) -> tuple[str, str]:
+        offered.append(where)
+        return str(folder / f"print-{len(offered)}.pdf"), "PDF (*.pdf)"
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", ask)
+    desk.save_pdf()
+    qtbot.waitUntil(lambda: desk.saved_path is not None, timeout=10000)
+    desk.save_pdf()
+    assert Path(offered[0]).parent != folder and Path(offered[1]).parent == folder

@@ -10,7 +10,7 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from caselog.db.schema import open_database
@@ -20,7 +20,8 @@ from tests.ui.conftest import choose
 from ui.desks import open_quality_desk
 from ui.desks.common import ROW_ROLE
 from ui.desks.quality_desk import QualityDesk
-from ui.desks.quality_model import COL_GRADE
+from ui.desks.quality_model import COL_GRADE, entry_key
+from ui.main_window import MainWindow
 from ui.services import AppSettings, Services
 from ui.tasks import TaskRunner
 
@@ -202,3 +203,86 @@ def test_filter_matches_the_core_count(make_desk: Callable[[], QualityDesk], qtb
         choose(desk.review, "under_review")
     f = ComplicationFilter(review_status="under_review")
     assert desk.model.matching == count_complications(desk.services.cases, f)
+
+
+def click_row(desk: QualityDesk, qtbot: QtBot, row: int) -> None:
+    index = desk.model.index(row, 0)
+    qtbot.mouseClick(desk.table.viewport(), Qt.MouseButton.LeftButton, pos=desk.table.visualRect(index).center())
+
+
+def answer_with(monkeypatch: pytest.MonkeyPatch, button: QMessageBox.StandardButton) -> list[str]:
+    asked: list[str] = []
+
+    def question(_parent: object, title: str, *_args: object) -> QMessageBox.StandardButton:
+        asked.append(title)
+        return button
+
+    monkeypatch.setattr(QMessageBox, "question", question)
+    return asked
+
+
+def test_moving_away_from_typed_review_notes_asks_first(
+    make_desk: Callable[[], QualityDesk], qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Typed notes never vanish with a click elsewhere: Cancel stays, Discard drops, Save saves then moves."""
+    desk = make_desk()
+    with qtbot.waitSignal(desk.model.loaded):
+        choose(desk.review, "open")
+    click_row(desk, qtbot, 0)
+    first = desk.panel.entry
+    assert first is not None
+    qtbot.keyClicks(desk.panel.notes, "Discussed at M&M")
+
+    asked = answer_with(monkeypatch, QMessageBox.StandardButton.Cancel)
+    click_row(desk, qtbot, 1)
+    assert asked == ["Save the review?"]
+    assert desk.selected() == first and desk.panel.entry == first
+    assert desk.panel.notes.toPlainText() == "Discussed at M&M"
+
+    answer_with(monkeypatch, QMessageBox.StandardButton.Discard)
+    click_row(desk, qtbot, 1)
+    second = desk.panel.entry
+    assert second is not None and second != first and desk.panel.notes.toPlainText() == (second.review_notes or "")
+    stored = desk.services.cases.get_case(first.case_number).record.complications[first.position]
+    assert stored.review_notes is None or "Discussed" not in stored.review_notes
+
+    qtbot.keyClicks(desk.panel.notes, "Wound checked, healed")
+    answer_with(monkeypatch, QMessageBox.StandardButton.Save)
+    third_key = entry_key(desk.model.row_at(2))  # type: ignore[arg-type]
+    with qtbot.waitSignal(desk.model.loaded, timeout=10000):
+        click_row(desk, qtbot, 2)
+    qtbot.waitUntil(lambda: desk.selected() is not None and entry_key(desk.selected()) == third_key, timeout=10000)
+    stored = desk.services.cases.get_case(second.case_number).record.complications[second.position]
+    assert stored.review_notes == "Wound checked, healed"
+
+
+def test_after_saving_a_review_the_next_open_review_is_selected(
+    make_desk: Callable[[], QualityDesk], qtbot: QtBot
+) -> None:
+    desk = make_desk()
+    listed = rows(desk)
+    open_rows = [i for i, r in enumerate(listed) if r.review_status == "open"]
+    assert len(open_rows) >= 2
+    click_row(desk, qtbot, open_rows[0])
+    expected_next = entry_key(listed[open_rows[1]])
+    choose(desk.panel.status, "closed")
+    with qtbot.waitSignal(desk.model.loaded, timeout=10000):
+        qtbot.mouseClick(desk.panel.save, Qt.MouseButton.LeftButton)
+    chosen = desk.selected()
+    assert chosen is not None and entry_key(chosen) == expected_next
+    assert desk.panel.entry == chosen and desk.panel.status.currentData() == "open"
+
+
+def test_quitting_with_an_unsaved_review_asks_first(
+    window: MainWindow, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    window.desk_actions[1].trigger()
+    desk = window.findChildren(QualityDesk)[0]
+    qtbot.waitUntil(lambda: desk.model.rowCount() > 0, timeout=10000)
+    click_row(desk, qtbot, 0)
+    qtbot.keyClicks(desk.panel.notes, "Call the patient on Monday")
+    asked = answer_with(monkeypatch, QMessageBox.StandardButton.Cancel)
+    assert not window.close()
+    assert asked == ["Save the review?"] and window.isVisible() and desk.isVisible()
+    answer_with(monkeypatch, QMessageBox.StandardButton.Discard)
+    assert window.close()

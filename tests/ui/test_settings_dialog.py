@@ -45,3 +45,19 @@ def test_a_server_needs_host_and_user(qtbot: QtBot, tmp_path: Path) -> None:
     dialog.use_server.setChecked(True)
     dialog.accept()
     assert "host and a user name" in dialog.problem.text()
+
+
+def test_without_administrator_rights_the_database_cannot_be_moved(qtbot: QtBot, tmp_path: Path) -> None:
+    """Which database CaseLog opens is an administrator's choice once accounts exist."""
+    settings = AppSettings(path=tmp_path / "settings.json")
+    dialog = SettingsDialog(settings, surgeons=[], may_change_database=False)
+    qtbot.addWidget(dialog)
+    assert not dialog.file_path.isEnabled() and not dialog.use_server.isEnabled()
+    dialog.file_path.setText(str(tmp_path / "elsewhere.sqlite3"))  # as a script or an accessibility tool could
+    dialog.accept()
+    assert "Only an administrator" in dialog.problem.text()
+    assert not (tmp_path / "settings.json").exists()
+    dialog.file_path.setText(settings.value.database)
+    dialog.facility_name.setText("Riverside Spine Center")
+    dialog.accept()
+    assert load_settings(tmp_path / "settings.json").facility_name == "Riverside Spine Center"

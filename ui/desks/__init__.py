@@ -75,4 +75,13 @@ def open_dashboard(parent: QWidget, services: Services, settings: AppSettings) -
     return desk
 
 
-__all__ = ["open_dashboard", "open_print_desk", "open_quality_desk"]
+def desk_classes() -> list[tuple[str, type[QWidget]]]:
+    """Each desk's name and class, in the order of the Desks menu."""
+    from ui.desks.dashboard_desk import DashboardDesk
+    from ui.desks.print_desk import PrintDesk
+    from ui.desks.quality_desk import QualityDesk
+
+    return [("Print desk", PrintDesk), ("Quality desk", QualityDesk), ("Dashboard", DashboardDesk)]
+
+
+__all__ = ["desk_classes", "open_dashboard", "open_print_desk", "open_quality_desk"]

@@ -17,8 +17,10 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QComboBox, QDateEdit, QHBoxLayout, QLabel, QProgressDialog, QWidget
 
+from ui import shortcuts
 from ui.messages import show_error
 from ui.services import Services
 from ui.tasks import Progress, Task
@@ -37,6 +39,10 @@ SHORT_PROCEDURES = {
 }
 
 
+#: Characters a filter's choice box shows at least (longer entries are cut with an ellipsis on small screens).
+COMBO_CHARS = 12
+
+
 def to_qdate(day: dt.date) -> QDate:
     return QDate(day.year, day.month, day.day)
 
@@ -50,7 +56,9 @@ def combo(name: str, items: Sequence[tuple[str, Any]]) -> QComboBox:
     box.setAccessibleName(name)
     for label, key in items:
         box.addItem(label, key)
-    box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+    # Wide enough for a short choice, and no wider: a 1366×768 screen at 150% is 911 points wide.
+    box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    box.setMinimumContentsLength(COMBO_CHARS)
     return box
 
 
@@ -64,6 +72,19 @@ def set_combo_items(box: QComboBox, first: tuple[str, Any], items: Sequence[tupl
         box.addItem(label, key)
     box.setCurrentIndex(max(box.findData(current), 0) if current is not None else 0)
     box.blockSignals(False)
+
+
+def desk_action(window: QWidget, text: str, slot: Callable[[], Any], meaning: str | None, tip: str) -> QAction:
+    """A desk's action, its key from the one shortcut table (ui.shortcuts), reachable from anywhere in the desk."""
+    action = QAction(text, window)
+    action.triggered.connect(lambda _checked=False: slot())
+    if meaning is not None:
+        shortcuts.bind(action, meaning, tip=tip)
+    else:
+        action.setToolTip(tip)
+    action.setProperty("accessibleName", text.replace("&", "").rstrip("…"))
+    window.addAction(action)
+    return action
 
 
 def run_job(

@@ -11,8 +11,8 @@ import html
 from collections.abc import Callable
 
 from PySide6.QtCharts import QChart, QChartView
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication, QPainter
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -28,11 +28,13 @@ from PySide6.QtWidgets import (
 
 from caselog.dashboard import Dashboard, DashboardService, Table
 from caselog.records import CaseFilter
+from ui import shortcuts
 from ui.desks import dashboard_charts as charts
 from ui.desks.common import DateRange, NumbersModel, combo, set_combo_items, sorted_view_model
 from ui.messages import show_error
 from ui.services import AppSettings, Services
 from ui.tasks import Progress
+from ui.window_state import restore_geometry, save_geometry
 
 TABS = ("per_month", "rates", "durations", "scores", "durability")
 
@@ -43,7 +45,7 @@ class ChartPanel(QWidget):
     def __init__(self, title: str, note: str) -> None:
         super().__init__()
         self.title = QLabel(title)
-        self.title.setStyleSheet("font-size: 12pt; font-weight: 600; color: #1f3a5f;")
+        self.title.setObjectName("deskHeading")
         self.note = QLabel(note)
         self.note.setObjectName("hint")
         self.note.setWordWrap(True)
@@ -136,7 +138,9 @@ class DashboardDesk(QMainWindow):
         parent: QWidget | None = None,
         *,
         today: Callable[[], dt.date] = dt.date.today,
+        load: bool = True,
     ) -> None:
+        """`load=False` builds the desk without reading the database (the Help menu reads its keys)."""
         super().__init__(parent)
         self.services = services
         self.settings = settings
@@ -145,13 +149,11 @@ class DashboardDesk(QMainWindow):
         self.result: Dashboard | None = None
         self.loading = False
         self.setWindowTitle("Dashboard – CaseLog")
-        self.resize(1340, 800)
 
         self.dates = DateRange(today=today)
         self.surgeon = combo("Surgeon filter", [("All surgeons", None)])
         self.reload = QPushButton("Reload")
-        self.reload.setShortcut("F5")
-        self.reload.setToolTip("Read the figures again (F5)")
+        shortcuts.bind(self.reload, "reload", tip="Read the figures again")
         self.summary = QLabel("")
         self.summary.setStyleSheet("font-weight: 600;")
         self.summary.setAccessibleName("What the dashboard counts")
@@ -161,7 +163,9 @@ class DashboardDesk(QMainWindow):
         bar.addWidget(self.surgeon)
         bar.addWidget(self.reload)
         bar.addStretch(1)
-        bar.addWidget(self.summary)
+        # What is counted goes on its own line: it grows with the filters and must not widen the window.
+        self.summary.setWordWrap(True)
+        self.summary.setContentsMargins(8, 0, 8, 0)
 
         self.panels = {
             "per_month": ChartPanel("Cases per month by procedure", "Every case logged, by procedure date."),
@@ -206,6 +210,7 @@ class DashboardDesk(QMainWindow):
         cl = QVBoxLayout(central)
         cl.setContentsMargins(0, 0, 0, 0)
         cl.addLayout(bar)
+        cl.addWidget(self.summary)
         cl.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
 
@@ -213,7 +218,13 @@ class DashboardDesk(QMainWindow):
         self.surgeon.currentIndexChanged.connect(lambda _i: self.refresh())
         self.reload.clicked.connect(self.refresh)
         self.measure.currentIndexChanged.connect(lambda _i: self._show_scores())
-        self.refresh()
+        restore_geometry(self, "dashboard", QSize(1340, 800))
+        if load:
+            self.refresh()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        save_geometry(self, "dashboard")
+        super().closeEvent(event)
 
     def case_filter(self) -> CaseFilter:
         date_from, date_to = self.dates.dates()

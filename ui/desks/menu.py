@@ -32,21 +32,23 @@ def add_desk_actions(window: MainWindow) -> list[QAction]:
     services, settings = window.services, window.settings
     print_desk = window._action(
         "&Print desk…",
-        lambda: open_print_desk(window, services, settings,
-                                case_numbers=[r.case_number for r in window.selected_rows()] or None),
-        "Ctrl+Shift+P",
+        lambda: window.guard_window(open_print_desk(window, services, settings,
+                                    case_numbers=[r.case_number for r in window.selected_rows()] or None)),
+        "print_desk",
         "Preview and print today's case summaries, or the selected cases'",
     )  # fmt: skip
     quality_desk = window._action(
         "&Quality desk…",
-        lambda: open_quality_desk(window, services, settings, open_case=lambda n: open_case_number(window, n)),
-        "Ctrl+Shift+Q",
+        lambda: window.guard_window(
+            open_quality_desk(window, services, settings, open_case=lambda n: open_case_number(window, n))
+        ),
+        "quality_desk",
         "Review complications across all cases",
     )
     dashboard = window._action(
         "Das&hboard…",
-        lambda: open_dashboard(window, services, settings),
-        "Ctrl+Shift+D",
+        lambda: window.guard_window(open_dashboard(window, services, settings)),
+        "dashboard",
         "Cases, complication rates, durations, pain scores and durability of relief",
     )
     actions = [print_desk, quality_desk, dashboard]

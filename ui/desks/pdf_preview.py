@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import QPointF, QRectF, QSize, QSizeF, Qt
 from PySide6.QtGui import QImage, QPageLayout, QPageSize, QPainter
 from PySide6.QtPdf import QPdfDocument
@@ -117,6 +118,8 @@ class PdfPreview(QWidget):
         self.view.setZoomMode(mode)
 
     def _update(self) -> None:
+        if not (shiboken6.isValid(self.document) and shiboken6.isValid(self.page_label)):
+            return  # a document destroyed with its window still says its page count changed
         count = self.page_count
         page = self.current_page() if count else -1
         self.page_label.setText(f"Page {page + 1} of {count}" if count else "No pages")

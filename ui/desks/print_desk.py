@@ -14,10 +14,9 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from PySide6.QtCore import QDate, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QDate, QSize, Qt, QTimer
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -40,15 +39,24 @@ from PySide6.QtWidgets import (
 from caselog.exchange import atomic_output
 from caselog.records import CaseFilter, CaseRow
 from caselog.reports import write_case_summaries
-from ui.desks.common import from_qdate, run_job, to_qdate
+from ui.desks.common import desk_action, from_qdate, run_job, to_qdate
 from ui.desks.pdf_preview import PdfPreview, prepare_printer, print_document
 from ui.desks.print_list import COL_PRINT, COLUMNS, PrintListModel
 from ui.messages import show_error
 from ui.services import AppSettings, Services
 from ui.tasks import Progress, Task
+from ui.window_state import last_folder, remember_folder, restore_geometry, save_geometry
 
 #: A search or a selection never lists more than this many cases to print at once.
 MAX_LISTED = 500
+#: The list shows case, status, patient, procedure, levels and surgeon without scrolling sideways.
+LIST_WIDTH = 40 + 84 + 62 + 138 + 122 + 108 + 118 + 30
+#: The save dialog opens where the last summaries were saved.
+SAVE_FOLDER = "print-desk-pdf"
+#: What the day field shows when the list is a selection or a search, not one day's cases.
+NO_DAY = QDate(2000, 1, 1)
+#: How long the ticks must rest before the preview is laid out again.
+PREVIEW_DELAY_MS = 400
 
 
 class PrintDesk(QMainWindow):
@@ -61,7 +69,10 @@ class PrintDesk(QMainWindow):
         parent: QWidget | None = None,
         *,
         today: Callable[[], dt.date] = dt.date.today,
+        load: bool = True,
     ) -> None:
+        """`load=False` is accepted as by the other desks; this one reads nothing until asked."""
+        del load
         super().__init__(parent)
         self.services = services
         self.settings = settings
@@ -73,12 +84,13 @@ class PrintDesk(QMainWindow):
         self.preview_path: Path | None = None
         self.preview_numbers: tuple[str, ...] = ()
         self.setWindowTitle("Print desk – CaseLog")
-        self.resize(1340, 760)
 
         self.day = QDateEdit(to_qdate(today()))
         self.day.setCalendarPopup(True)
         self.day.setDisplayFormat("ddd yyyy-MM-dd")
         self.day.setAccessibleName("Day of surgery")
+        self.day.setMinimumDate(NO_DAY)
+        self.day.setSpecialValueText("— (not one day)")
         self.today_button = QPushButton("&Today's cases")
         self.today_button.setAccessibleName("Today's cases")
         self.today_button.setToolTip("List and preview every case of today (Ctrl+T)")
@@ -88,7 +100,6 @@ class PrintDesk(QMainWindow):
         self.search.setClearButtonEnabled(True)
         self.heading = QLabel("")
         self.heading.setObjectName("deskHeading")
-        self.heading.setStyleSheet("QLabel#deskHeading { font-size: 11pt; font-weight: 600; color: #1f3a5f; }")
         self.model = PrintListModel(self)
         self.table = QTableView()
         self.table.setModel(self.model)
@@ -108,18 +119,23 @@ class PrintDesk(QMainWindow):
         self.ticked_label.setObjectName("hint")
 
         self.preview = PdfPreview()
-        self.preview_action = self._action("&Preview", self.build_preview, "F5", "Lay out the ticked cases' summaries")
-        self.print_action = self._action("&Print…", self.print_summaries, QKeySequence.StandardKey.Print,
-                                         "Print the ticked cases' summaries as one job")  # fmt: skip
-        self.save_action = self._action("&Save as PDF…", self.save_pdf, QKeySequence.StandardKey.Save,
-                                        "Save the ticked cases' summaries as one PDF file")  # fmt: skip
-        self.today_action = self._action("Today's cases", self.show_today, "Ctrl+T", "List today's cases")
-        self.addAction(self.today_action)
+        self.reload_action = desk_action(self, "&Reload", self.reload, "reload",
+                                         "List the cases again and lay out the ticked ones' summaries")  # fmt: skip
+        self.print_action = desk_action(self, "&Print…", self.print_summaries, "print",
+                                        "Print the ticked cases' summaries as one job")  # fmt: skip
+        self.save_action = desk_action(self, "&Save as PDF…", self.save_pdf, "save",
+                                       "Save the ticked cases' summaries as one PDF file")  # fmt: skip
+        self.today_action = desk_action(self, "Today's cases", self.show_today, "today", "List today's cases")
+        # Ticking and unticking lays the preview out again, once the clicks pause (not once per click).
+        self._preview_timer = QTimer(self)
+        self._preview_timer.setSingleShot(True)
+        self._preview_timer.setInterval(PREVIEW_DELAY_MS)
+        self._preview_timer.timeout.connect(lambda: self.build_preview())
         toolbar = self.addToolBar("Print")
         toolbar.setObjectName("print")
         toolbar.setMovable(False)
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        for action in (self.preview_action, self.print_action, self.save_action):
+        for action in (self.print_action, self.save_action, self.reload_action):
             toolbar.addAction(action)
 
         left = QWidget()
@@ -143,25 +159,20 @@ class PrintDesk(QMainWindow):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
         splitter.addWidget(self.preview)
-        splitter.setSizes([640, 700])
+        splitter.setStretchFactor(0, 0)  # the list keeps its width; the preview takes what the screen adds
+        splitter.setStretchFactor(1, 1)
+        self.splitter = splitter
         self.setCentralWidget(splitter)
+        restore_geometry(self, "print-desk", QSize(1340, 760))
+        splitter.setSizes([LIST_WIDTH, max(self.width() - LIST_WIDTH, 300)])
 
-        self.day.dateChanged.connect(lambda d: self.show_day(from_qdate(d)))
+        self.day.dateChanged.connect(self._day_picked)
         self.today_button.clicked.connect(self.show_today)
         self.search.returnPressed.connect(lambda: self.find(self.search.text()))
         self.tick_all.clicked.connect(lambda: self.model.set_all(True))
         self.tick_none.clicked.connect(lambda: self.model.set_all(False))
         self.model.ticked_changed.connect(self._ticked_changed)
         self._ticked_changed()
-
-    def _action(self, text: str, slot: Callable[[], Any], shortcut: QKeySequence | str, tip: str) -> QAction:
-        action = QAction(text, self)
-        action.triggered.connect(lambda _checked=False: slot())
-        action.setShortcut(QKeySequence(shortcut))
-        keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-        action.setToolTip(f"{tip}  ({keys})" if keys else tip)
-        action.setProperty("accessibleName", text.replace("&", "").rstrip("…"))
-        return action
 
     def say(self, message: str) -> None:
         self.statusBar().showMessage(message, 15000)
@@ -175,29 +186,51 @@ class PrintDesk(QMainWindow):
         else:
             self.day.setDate(to_qdate(today))  # dateChanged lists the day
 
+    def _set_day_field(self, day: dt.date | None) -> None:
+        """The day field says which day is listed, or "—" for a selection or a search (not one day)."""
+        self.day.blockSignals(True)
+        self.day.setDate(NO_DAY if day is None else QDate(day.year, day.month, day.day))
+        self.day.blockSignals(False)
+
+    def _day_picked(self, picked: QDate) -> None:
+        if picked != NO_DAY:
+            self.show_day(from_qdate(picked))
+
     def show_day(self, day: dt.date) -> None:
-        if from_qdate(self.day.date()) != day:
-            self.day.blockSignals(True)
-            self.day.setDate(QDate(day.year, day.month, day.day))
-            self.day.blockSignals(False)
+        self._set_day_field(day)
         when = f"{day:%A %Y-%m-%d}"
         self._load(CaseFilter(date_from=day, date_to=day), f"Today, {when}" if day == self._today() else when)
+
+    def listed_day(self) -> dt.date | None:
+        """The day whose cases are listed; None for a selection or a search."""
+        return None if self.day.date() == NO_DAY else from_qdate(self.day.date())
 
     def show_cases(self, case_numbers: list[str]) -> None:
         """A selection made elsewhere (the case list), printed in the order given."""
         wanted = list(dict.fromkeys(case_numbers))[:MAX_LISTED]
         noun = "case" if len(wanted) == 1 else "cases"
+        self._set_day_field(None)
         self._load(CaseFilter(case_numbers=tuple(wanted)), f"Selected {noun}", order=wanted)
 
     def find(self, text: str) -> None:
         text = text.strip()
         if text:
+            self._set_day_field(None)
             self._load(CaseFilter(search=text), f"Cases matching “{text}”", newest_first=True)
 
+    def reload(self) -> None:
+        """List the same cases again (someone may have signed or added one); ticks stay where they were."""
+        if self._last_load is not None:
+            case_filter, heading, order, newest_first = self._last_load
+            self._load(case_filter, heading, order=order, newest_first=newest_first, keep_ticks=True)
+
+    _last_load: tuple[CaseFilter, str, list[str] | None, bool] | None = None
+
     def _load(self, case_filter: CaseFilter, heading: str, *, order: list[str] | None = None,
-              newest_first: bool = False) -> None:  # fmt: skip
+              newest_first: bool = False, keep_ticks: bool = False) -> None:  # fmt: skip
         self._generation += 1
         generation = self._generation
+        self._last_load = (case_filter, heading, order, newest_first)
         service = self.services.cases
         self.heading.setText(f"{heading}: loading…")
 
@@ -212,7 +245,7 @@ class PrintDesk(QMainWindow):
             if order is not None:
                 position = {n: i for i, n in enumerate(order)}
                 rows = sorted(rows, key=lambda r: position.get(r.case_number, len(position)))
-            self.model.set_rows(rows)
+            self.model.set_rows(rows, ticked=set(self.model.ticked()) if keep_ticks else None)
             count = len(rows)
             self.heading.setText(f"{heading}: {count} case{'' if count == 1 else 's'}")
             if rows:
@@ -231,10 +264,10 @@ class PrintDesk(QMainWindow):
         ticked = self.model.ticked()
         total = self.model.rowCount()
         self.ticked_label.setText(f"{len(ticked)} of {total} ticked" if total else "")
-        for action in (self.preview_action, self.print_action, self.save_action):
+        for action in (self.print_action, self.save_action):
             action.setEnabled(bool(ticked))
         if self.preview_path is not None and tuple(ticked) != self.preview_numbers:
-            self.say("The ticked cases changed: Preview (F5) to see them; Print and Save lay them out first.")
+            self._preview_timer.start()  # what is previewed is what is ticked
 
     # ---- building the PDF -------------------------------------------------------------------------------
 
@@ -250,6 +283,7 @@ class PrintDesk(QMainWindow):
 
     def build_preview(self, then: Callable[[], None] | None = None) -> Task | None:
         """Lay out the ticked cases' summaries in the background, then show them (and run `then`)."""
+        self._preview_timer.stop()  # this layout is the one the ticks asked for
         numbers = tuple(self.model.ticked())
         if not numbers:
             self._drop_preview("Tick the cases to print.")
@@ -347,12 +381,15 @@ class PrintDesk(QMainWindow):
     def _save_now(self, path: Path | None) -> Task | None:
         if path is None:
             numbers = self.preview_numbers
-            stem = f"case-{numbers[0]}" if len(numbers) == 1 else f"case-summaries-{from_qdate(self.day.date())}"
-            name, _ = QFileDialog.getSaveFileName(self, "Save the case summaries", str(Path.home() / f"{stem}.pdf"),
+            day = self.listed_day()
+            stem = f"case-{numbers[0]}" if len(numbers) == 1 else f"case-summaries-{day or self._today()}"
+            name, _ = QFileDialog.getSaveFileName(self, "Save the case summaries",
+                                                  str(last_folder(SAVE_FOLDER) / f"{stem}.pdf"),
                                                   "PDF (*.pdf)")  # fmt: skip
             if not name:
                 return None
             path = Path(name) if name.lower().endswith(".pdf") else Path(f"{name}.pdf")
+            remember_folder(SAVE_FOLDER, path)
         source = self.preview_path
         assert source is not None
         target = path
@@ -387,6 +424,7 @@ class PrintDesk(QMainWindow):
         if self._build_task is not None:
             self._build_task.cancel()
         self.preview.document.close()
+        save_geometry(self, "print-desk")
         super().closeEvent(event)
 
     def tick(self, case_number: str, ticked: bool) -> None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QFont
 
 from caselog import vocab
 from caselog.records import CaseRow
@@ -18,17 +19,19 @@ class Column:
     width: int
 
 
-COL_PRINT, COL_NUMBER, COL_DATE, COL_PATIENT, COL_MRN, COL_PROCEDURE, COL_LEVELS, COL_SURGEON, COL_STATUS = range(9)
+COL_PRINT, COL_NUMBER, COL_STATUS, COL_PATIENT, COL_PROCEDURE, COL_LEVELS, COL_SURGEON, COL_DATE, COL_MRN = range(9)
+#: What a coordinator checks before printing comes first and fits beside the preview on a 1280 px screen:
+#: which case, signed or draft, whose, what was done where, by whom. Date and MRN follow.
 COLUMNS: tuple[Column, ...] = (
-    Column("Print", 44),
-    Column("Case", 86),
+    Column("Print", 40),
+    Column("Case", 84),
+    Column("Status", 62),
+    Column("Patient", 138),
+    Column("Procedure", 122),
+    Column("Levels", 108),
+    Column("Surgeon", 118),
     Column("Date", 82),
-    Column("Patient", 160),
-    Column("MRN", 114),
-    Column("Procedure", 150),
-    Column("Levels", 140),
-    Column("Surgeon", 130),
-    Column("Status", 64),
+    Column("MRN", 110),
 )
 
 
@@ -42,10 +45,13 @@ class PrintListModel(QAbstractTableModel):
         self._rows: list[CaseRow] = []
         self._ticked: set[str] = set()
 
-    def set_rows(self, rows: list[CaseRow]) -> None:
+    def set_rows(self, rows: list[CaseRow], *, ticked: set[str] | None = None) -> None:
+        """New rows, all ticked, or (a reload) ticked as before: `ticked` and rows that are new to the list."""
+        known = {r.case_number for r in self._rows}
         self.beginResetModel()
         self._rows = list(rows)
-        self._ticked = {r.case_number for r in rows}
+        numbers = {r.case_number for r in rows}
+        self._ticked = numbers if ticked is None else {n for n in numbers if n in ticked or n not in known}
         self.endResetModel()
         self.ticked_changed.emit()
 
@@ -108,26 +114,24 @@ class PrintListModel(QAbstractTableModel):
             return row.procedure_date if column == COL_DATE else self._display(row, column)
         if role == Qt.ItemDataRole.ToolTipRole and column == COL_STATUS and row.status == "draft":
             return "Not signed yet: the summary is marked DRAFT"
+        if role == Qt.ItemDataRole.ToolTipRole and column in (COL_PATIENT, COL_LEVELS, COL_SURGEON):
+            return self._display(row, column)
+        if role == Qt.ItemDataRole.FontRole and column == COL_STATUS and row.status == "draft":
+            font = QFont()
+            font.setItalic(True)  # a draft stands out without a colour (colours fail on some palettes)
+            return font
         return None
 
     @staticmethod
     def _display(row: CaseRow, column: int) -> str:
-        match column:
-            case 1:
-                return row.case_number
-            case 2:
-                return row.procedure_date.isoformat()
-            case 3:
-                return row.patient_name
-            case 4:
-                return row.mrn
-            case 5:
-                return SHORT_PROCEDURES.get(row.procedure, row.procedure)
-            case 6:
-                return row.levels_text
-            case 7:
-                return row.surgeon
-            case 8:
-                return vocab.label(vocab.CASE_STATUSES, row.status)
-            case _:
-                return ""
+        texts = {
+            COL_NUMBER: row.case_number,
+            COL_DATE: row.procedure_date.isoformat(),
+            COL_PATIENT: row.patient_name,
+            COL_MRN: row.mrn,
+            COL_PROCEDURE: SHORT_PROCEDURES.get(row.procedure, row.procedure),
+            COL_LEVELS: row.levels_text,
+            COL_SURGEON: row.surgeon,
+            COL_STATUS: vocab.label(vocab.CASE_STATUSES, row.status),
+        }
+        return texts.get(column, "")

@@ -11,14 +11,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QItemSelectionModel, Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QItemSelectionModel, QSize, Qt, Signal
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QMessageBox,
     QPushButton,
     QSplitter,
     QTableView,
@@ -30,12 +31,14 @@ from caselog import vocab
 from caselog.accounts import Action
 from caselog.quality import ComplicationEntry, ComplicationFilter, review_counts
 from ui.desks import quality_jobs
-from ui.desks.common import DateRange, combo, run_job, set_combo_items
+from ui.desks.common import DateRange, combo, desk_action, run_job, set_combo_items
 from ui.desks.quality_model import COLUMNS, ComplicationTableModel, entry_key
 from ui.desks.review_panel import ReviewPanel
 from ui.messages import show_error
 from ui.services import AppSettings, Services
+from ui.style import review_colour
 from ui.tasks import Progress, Task
+from ui.window_state import restore_geometry, save_geometry
 
 
 class QualityDesk(QMainWindow):
@@ -50,16 +53,18 @@ class QualityDesk(QMainWindow):
         parent: QWidget | None = None,
         *,
         today: Callable[[], dt.date] = dt.date.today,
+        load: bool = True,
     ) -> None:
+        """`load=False` builds the desk without reading the database (the Help menu reads its keys)."""
         super().__init__(parent)
         self.services = services
         self.settings = settings
         self._today = today
         self.counts: dict[str, int] = {}
-        self._select_after: tuple[str, int] | None = None
+        #: After a reload: a row to select, or ("next open", the rows below the saved one, the saved one).
+        self._select_after: Any = None
         self.last_output: Path | None = None
         self.setWindowTitle("Quality desk – CaseLog")
-        self.resize(1340, 760)
 
         self.dates = DateRange(today=today)
         self.procedure = combo(
@@ -104,17 +109,17 @@ class QualityDesk(QMainWindow):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.panel = ReviewPanel(may_review=services.cases.allows(Action.REVIEW))
 
-        self.open_action = self._action(
-            "&Open case", self._open_selected, "Ctrl+O", "Open the selected complication's case"
+        self.open_action = desk_action(
+            self, "&Open case", self._open_selected, "open_case", "Open the selected complication's case"
         )
         log_tip = "The complication log PDF of the date range, for the quality committee"
-        self.log_action = self._action("Complication &log PDF…", self.complication_log, "Ctrl+L", log_tip)
+        self.log_action = desk_action(self, "Complication &log PDF…", self.complication_log, "complication_log",
+                                      log_tip)  # fmt: skip
         export_tip = "Save exactly the complications the filters show as an Excel workbook"
-        self.export_action = self._action("E&xport to Excel…", self.export_xlsx, "Ctrl+E", export_tip)
-        self.reload_action = self._action("&Reload", self.refresh, QKeySequence.StandardKey.Refresh, "Reload the list")
-        enter = self._action("Open case", self._open_selected, Qt.Key.Key_Return, "Open the selected case")
+        self.export_action = desk_action(self, "E&xport to Excel…", self.export_xlsx, "export", export_tip)
+        self.reload_action = desk_action(self, "&Reload", self.refresh, "reload", "Reload the list")
+        enter = desk_action(self.table, "Open case", self._open_selected, "open", "Open the selected case")
         enter.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
-        self.table.addAction(enter)
         toolbar = self.addToolBar("Quality")
         toolbar.setObjectName("quality")
         toolbar.setMovable(False)
@@ -125,20 +130,22 @@ class QualityDesk(QMainWindow):
         filters = QWidget()
         fl = QVBoxLayout(filters)
         fl.setContentsMargins(8, 6, 8, 2)
+        # Three short rows rather than two long ones: the desk fits a 1366×768 screen at 150% (911 points).
         first = QHBoxLayout()
-        first.addWidget(self.dates)
-        first.addWidget(self.procedure)
-        first.addWidget(self.surgeon)
+        for w in (self.dates, self.procedure, self.surgeon):
+            first.addWidget(w)
         first.addStretch(1)
-        first.addWidget(self.banner)
-        first.addWidget(self.show_open)
         second = QHBoxLayout()
         for w in (self.category, self.grade, self.timing, self.review, self.clear):
             second.addWidget(w)
         second.addStretch(1)
-        second.addWidget(self.count)
-        fl.addLayout(first)
-        fl.addLayout(second)
+        third = QHBoxLayout()
+        third.addWidget(self.banner)
+        third.addWidget(self.show_open)
+        third.addStretch(1)
+        third.addWidget(self.count)
+        for row in (first, second, third):
+            fl.addLayout(row)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.table)
         splitter.addWidget(self.panel)
@@ -152,6 +159,7 @@ class QualityDesk(QMainWindow):
         cl.addWidget(filters)
         cl.addWidget(splitter, 1)
         self.setCentralWidget(central)
+        restore_geometry(self, "quality-desk", QSize(1280, 760))
 
         self.dates.changed.connect(self._filters_changed)
         for box in (self.procedure, self.surgeon, self.category, self.grade, self.timing, self.review):
@@ -165,17 +173,8 @@ class QualityDesk(QMainWindow):
         self.table.doubleClicked.connect(lambda _i: self._open_selected())
         self.panel.save_requested.connect(self.save_review)
         self.panel.open_requested.connect(self._open_selected)
-        self.refresh()
-
-    def _action(self, text: str, slot: Callable[[], Any], shortcut: Any, tip: str) -> QAction:
-        action = QAction(text, self)
-        action.triggered.connect(lambda _checked=False: slot())
-        action.setShortcut(QKeySequence(shortcut))
-        keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-        action.setToolTip(f"{tip}  ({keys})" if keys else tip)
-        action.setProperty("accessibleName", text.replace("&", "").rstrip("…"))
-        self.addAction(action)
-        return action
+        if load:
+            self.refresh()
 
     def say(self, message: str) -> None:
         self.statusBar().showMessage(message, 15000)
@@ -229,9 +228,10 @@ class QualityDesk(QMainWindow):
         open_, review = counts.get("open", 0), counts.get("under_review", 0)
         if open_ or review:
             text = f"{open_:,} open review{'' if open_ == 1 else 's'} · {review:,} under review"
-            style = "color: #b42318; font-weight: 600;" if open_ else "color: #b45309; font-weight: 600;"
+            style = f"color: {review_colour('open' if open_ else 'under_review', self.palette()).name()};"
         else:
-            text, style = "No reviews open", "color: #166534; font-weight: 600;"
+            text, style = "No reviews open", f"color: {review_colour('closed', self.palette()).name()};"
+        style += " font-weight: 600;"
         self.banner.setText(text)
         self.banner.setStyleSheet(style)
         self.show_open.setEnabled(open_ > 0)
@@ -248,8 +248,18 @@ class QualityDesk(QMainWindow):
         )
         self.export_action.setEnabled(shown > 0)
         if self._select_after is not None:
-            self.select(self._select_after)
-            self._select_after = None
+            wanted, self._select_after = self._select_after, None
+            if wanted[0] == "next open":
+                _, after, saved = wanted
+                self.select(self._next_open(after) or saved)
+            else:
+                self.select(wanted)
+
+    def _next_open(self, after: list[tuple[str, int]]) -> tuple[str, int] | None:
+        """The first open review below the one just saved (as the list was), else the first open one above."""
+        open_keys = [entry_key(r) for r in self.model.rows() if r.review_status == "open"]
+        below = [k for k in after if k in set(open_keys)]
+        return below[0] if below else (open_keys[0] if open_keys else None)
 
     def select(self, key: tuple[str, int]) -> bool:
         row = self.model.row_of(key)
@@ -267,8 +277,50 @@ class QualityDesk(QMainWindow):
 
     def _selection_changed(self, *_args: object) -> None:
         entry = self.selected()
+        shown = self.panel.entry
+        if self.panel.dirty() and shown is not None:
+            if entry is None:
+                # The list reloaded (a filter, a sort): the review being typed stays in the panel, and can be saved.
+                self.open_action.setEnabled(False)
+                return
+            if entry_key(entry) != entry_key(shown) and not self._may_leave(then_select=entry_key(entry)):
+                self._reselect(entry_key(shown))
+                return
         self.panel.show_entry(entry)
         self.open_action.setEnabled(entry is not None)
+
+    def _may_leave(self, *, then_select: tuple[str, int] | None) -> bool:
+        """Typed review notes or a changed status are never dropped silently: Save, Discard or Cancel."""
+        shown = self.panel.entry
+        assert shown is not None
+        answer = QMessageBox.question(
+            self,
+            "Save the review?",
+            f"The review of case {shown.case_number}, {shown.category_label}, has changes that are not saved.",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save,
+        )
+        if answer == QMessageBox.StandardButton.Save:
+            if not self.panel.save.isEnabled():  # e.g. notes too long: stay, so the reviewer can fix them
+                return False
+            self.save_review(self.panel.status.currentData(), self.panel.notes.toPlainText(), then_select=then_select)
+            return True
+        return answer == QMessageBox.StandardButton.Discard
+
+    def _reselect(self, key: tuple[str, int]) -> None:
+        selection = self.table.selectionModel()
+        selection.blockSignals(True)
+        if not self.select(key):
+            selection.clearSelection()
+        selection.blockSignals(False)
+        self.table.viewport().update()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.panel.dirty() and not self._may_leave(then_select=None):
+            event.ignore()
+            return
+        save_geometry(self, "quality-desk")
+        super().closeEvent(event)
 
     def _open_selected(self) -> None:
         entry = self.selected()
@@ -277,12 +329,15 @@ class QualityDesk(QMainWindow):
 
     # ---- the review -----------------------------------------------------------------------------------------
 
-    def save_review(self, status: str, notes: str) -> Task | None:
+    def save_review(self, status: str, notes: str, *, then_select: tuple[str, int] | None = None) -> Task | None:
+        """Save the panel's review; then select `then_select`, or else the next open review in the list."""
         entry = self.panel.entry
         if entry is None:
             return None
         service = self.services.cases
         key = entry_key(entry)
+        keys_after = [entry_key(r) for r in self.model.rows()]
+        keys_after = keys_after[keys_after.index(key) + 1 :] if key in keys_after else keys_after
 
         def work(_progress: Progress) -> dict[str, int]:
             service.set_review(entry.case_number, entry.position, review_status=status, notes=notes)
@@ -292,7 +347,9 @@ class QualityDesk(QMainWindow):
             label = vocab.label(vocab.REVIEW_STATUSES, status)
             self.say(f"Review saved: case {entry.case_number}, {entry.category_label}: {label}.")
             self._show_counts(counts)
-            self._select_after = key
+            if self.panel.entry is not None and entry_key(self.panel.entry) == key:
+                self.panel.show_entry(None)  # saved: nothing left to ask about while the list reloads
+            self._select_after = then_select or ("next open", keys_after, key)
             self.model.refresh()
 
         def failed(exc: BaseException) -> None:

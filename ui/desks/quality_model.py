@@ -6,13 +6,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtGui import QBrush, QFont, QGuiApplication
 
 from caselog import vocab
 from caselog.quality import ComplicationEntry, ComplicationFilter, count_complications, list_complications
 from ui.desks.common import ROW_ROLE, SHORT_PROCEDURES, SORT_ROLE
 from ui.paged_model import PAGE_SIZE, PagedTableModel
 from ui.services import Services
+from ui.style import review_colour
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +44,6 @@ COLUMNS: tuple[Column, ...] = (
 
 
 SHORT_TIMINGS = {"intraoperative": "Intraoperative", "postoperative": "Postoperative", "late": "Late (>30 d)"}
-REVIEW_COLOURS = {"open": "#b42318", "under_review": "#b45309", "closed": "#166534"}
 
 
 def entry_key(entry: ComplicationEntry) -> tuple[str, int]:
@@ -116,6 +116,10 @@ class ComplicationTableModel(PagedTableModel[ComplicationEntry]):
                 return "This column cannot be sorted"
         return None
 
+    def rows(self) -> list[ComplicationEntry]:
+        """The rows loaded so far, in list order."""
+        return list(self._rows)
+
     def row_of(self, key: tuple[str, int]) -> int:
         return next((i for i, r in enumerate(self._rows) if entry_key(r) == key), -1)
 
@@ -139,7 +143,7 @@ class ComplicationTableModel(PagedTableModel[ComplicationEntry]):
                 )
             return None
         if role == Qt.ItemDataRole.ForegroundRole and column == COL_REVIEW:
-            return QBrush(QColor(REVIEW_COLOURS.get(entry.review_status, "#111827")))
+            return QBrush(review_colour(entry.review_status, QGuiApplication.palette()))
         if role == Qt.ItemDataRole.FontRole and column == COL_REVIEW and entry.review_status == "open":
             font = QFont()
             font.setBold(True)

@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (
 
 from caselog import vocab
 from caselog.quality import ComplicationEntry
+from ui import shortcuts
+from ui.style import LIGHT, Colours, colours
 
 NOTES_LIMIT = 2000
 
@@ -51,8 +53,7 @@ class ReviewPanel(QWidget):
         self.counter.setObjectName("hint")
         self.save = QPushButton("&Save review")
         self.save.setAccessibleName("Save review")
-        self.save.setToolTip("Save the review status and notes (Ctrl+S)")
-        self.save.setShortcut("Ctrl+S")
+        shortcuts.bind(self.save, "save", tip="Save the review status and notes")
         self.open_case = QPushButton("&Open case")
         self.open_case.setAccessibleName("Open case")
         self.hint = QLabel("" if may_review else "Only quality staff set review status and notes.")
@@ -97,7 +98,7 @@ class ReviewPanel(QWidget):
             self.status.setCurrentIndex(0)
             self.notes.setPlainText("")
         else:
-            self.details.setText(details_html(entry))
+            self.details.setText(details_html(entry, colours(self.palette())))
             self.status.setCurrentIndex(max(self.status.findData(entry.review_status), 0))
             self.notes.setPlainText(entry.review_notes or "")
         for w in (self.status, self.notes):
@@ -118,7 +119,7 @@ class ReviewPanel(QWidget):
         length = len(self.notes.toPlainText().strip())
         too_long = length > NOTES_LIMIT
         self.counter.setText(f"{length:,} of {NOTES_LIMIT:,} characters" + (": too long" if too_long else ""))
-        self.counter.setStyleSheet("color: #b42318;" if too_long else "")
+        self.counter.setStyleSheet(f"color: {colours(self.palette()).error};" if too_long else "")
         self.save.setEnabled(self._may_review and self.dirty() and not too_long)
 
     def _save(self) -> None:
@@ -127,14 +128,14 @@ class ReviewPanel(QWidget):
             self.save_requested.emit(self.status.currentData(), self.notes.toPlainText())
 
 
-def details_html(e: ComplicationEntry) -> str:
+def details_html(e: ComplicationEntry, c: Colours = LIGHT) -> str:
     def row(name: str, value: str | None) -> str:
-        return f"<tr><td style='color:#4b5563;padding-right:8px'>{name}</td><td>{html.escape(value or '–')}</td></tr>"
+        return f"<tr><td style='color:{c.hint};padding-right:8px'>{name}</td><td>{html.escape(value or '–')}</td></tr>"
 
     grade = f"{e.clavien_dindo}: {vocab.label(vocab.CLAVIEN_DINDO_GRADES, e.clavien_dindo)}"
     title = html.escape(e.category_label)
     return (
-        f"<p style='font-size:11pt;font-weight:600;color:#1f3a5f'>{title}</p>"
+        f"<p style='font-size:11pt;font-weight:600;color:{c.title}'>{title}</p>"
         "<table cellspacing='2'>"
         + row("Case", f"{e.case_number} ({vocab.label(vocab.CASE_STATUSES, e.case_status)})")
         + row("Procedure", f"{e.procedure_label}, {e.procedure_date:%Y-%m-%d}")

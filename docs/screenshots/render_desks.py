@@ -1,0 +1,113 @@
+"""Renders the main window and the desks on a 1280×720 screen to PNG files in this folder, on Fusion's light
+palette and on a dark one: `python docs/screenshots/render_desks.py`.
+
+Writes main-window.png, main-window-dark.png, quality-desk.png and print-desk.png. Uses a throwaway database
+and data folder with 300 demo cases (seeded, so the pictures are stable).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent.parent))
+SIZE = (1280, 720)
+
+
+def main() -> int:
+    home = Path(tempfile.mkdtemp(prefix="caselog-shots-"))
+    screen = home / "screen.json"
+    screen.write_text(json.dumps({"screens": [{"name": "laptop", "x": 0, "y": 0, "width": SIZE[0], "height": SIZE[1],
+                                               "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]}))  # fmt: skip
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={screen}"
+    os.environ["CASELOG_HOME"] = str(home)
+    os.environ.pop("CASELOG_DB", None)
+
+    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtWidgets import QApplication, QWidget
+
+    from caselog.db.schema import open_database
+    from caselog.demo import generate_cases
+    from caselog.records import CaseFilter
+    from caselog.service import CaseService
+    from caselog.settings import Settings
+    from ui.desks.print_desk import PrintDesk
+    from ui.desks.quality_desk import QualityDesk
+    from ui.main_window import MainWindow
+    from ui.services import AppSettings, Services
+    from ui.style import app_style_sheet, dark_palette
+    from ui.tasks import TaskRunner
+
+    app = QApplication.instance() or QApplication([])
+    assert isinstance(app, QApplication)
+    app.setStyle("Fusion")
+    light = app.style().standardPalette()
+
+    def settle(services: Services) -> None:
+        """Until every background job and what it started (a list, then its preview) has finished."""
+        for _ in range(3):
+            for _ in range(20):
+                app.processEvents()
+            while services.tasks.busy:
+                services.tasks.wait(100)
+                app.processEvents()
+
+    def shoot(widget: QWidget, name: str) -> None:
+        widget.resize(*SIZE)
+        loop = QEventLoop()
+        QTimer.singleShot(1500, loop.quit)  # the PDF view draws its pages in the background
+        loop.exec()
+        widget.grab().save(str(HERE / name))
+        print("wrote", HERE / name)
+
+    db = open_database(home / "demo.sqlite3")
+    service = CaseService(db)
+    service.add_records(generate_cases(300, seed=7))
+    settings = AppSettings(Settings(facility_name="Riverside Spine Center", default_surgeon="Dr. Amara Okafor"))
+    for palette, name in ((light, "main-window.png"), (dark_palette(), "main-window-dark.png")):
+        app.setPalette(palette)
+        app.setStyleSheet(app_style_sheet(palette))
+        services = Services(service, TaskRunner(app), str(home / "demo.sqlite3"))
+        window = MainWindow(services, settings)
+        window.show()
+        settle(services)
+        with_complications = [
+            row for row in range(window.model.rowCount()) if (window.model.row_at(row) or Any).complication_count
+        ]
+        window.table.selectRow(with_complications[0] if with_complications else 2)
+        settle(services)
+        shoot(window, name)
+        if palette is light:
+            window.desk_actions[1].trigger()
+            settle(services)
+            quality = window.findChildren(QualityDesk)[0]
+            quality.review.setCurrentIndex(quality.review.findData("open"))
+            settle(services)
+            quality.table.selectRow(0)
+            shoot(quality, "quality-desk.png")
+            quality.close()
+            rows = service.query(CaseFilter())
+            days = Counter(r.procedure_date for r in rows)
+            with_drafts = {r.procedure_date for r in rows if r.status == "draft"}  # signed and draft side by side
+            busiest = max(days, key=lambda d: (d in with_drafts, days[d], d))
+            window.desk_actions[0].trigger()
+            settle(services)
+            printer = window.findChildren(PrintDesk)[0]
+            printer.show_day(busiest)
+            settle(services)
+            shoot(printer, "print-desk.png")
+            printer.close()
+        window.close()
+        services.tasks.wait()
+    db.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
