@@ -79,6 +79,8 @@ def case_html(view: CaseView, c: Colours = LIGHT) -> str:
                 ("Surgeon", r.surgeon),
                 ("Assistants", ", ".join(r.assistants)),
                 ("Facility", r.facility),
+                ("Referring physician", r.referring_physician),
+                ("Copy to", "; ".join(r.copy_to)),
                 ("CPT", " ".join(r.cpt_codes)),
                 ("ICD-10", " ".join(r.diagnosis_codes)),
                 ("Indication", r.indication),

@@ -36,12 +36,12 @@ def main() -> int:
     from ui.case_actions import show_history
     from ui.main_window import MainWindow
     from ui.services import AppSettings, Services
-    from ui.style import STYLE_SHEET
+    from ui.style import app_style_sheet
     from ui.tasks import TaskRunner
 
     app = QApplication.instance() or QApplication([])
     app.setStyle("Fusion")
-    app.setStyleSheet(STYLE_SHEET)
+    app.setStyleSheet(app_style_sheet(app.palette()))
 
     def pump() -> None:
         for _ in range(5):
