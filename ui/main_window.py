@@ -423,7 +423,7 @@ class MainWindow(CaseOutputActions):
         if view is None:
             return None
         title = f"Repeat procedure for {view.record.patient.display_name} (from case {view.case_number})"
-        return self._open_form(data=repeat_data(view), title=title)
+        return self._open_form(data=repeat_data(view), repeat_of=view, title=title)
 
     def offer_drafts(self) -> None:
         """At start: forms left unsaved by a crash are offered back, newest first (to those who may edit)."""
