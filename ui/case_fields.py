@@ -293,6 +293,8 @@ class CaseFields(QWidget):
         """The patient's identity is read-only (and looks it) until "Change patient…" is confirmed."""
         for edit in (self.mrn, self.family_name, self.given_name, self.birth_date):
             edit.setReadOnly(locked)
+            edit.style().unpolish(edit)  # style sheets read the readOnly property only when polished
+            edit.style().polish(edit)
         self.sex.setEnabled(not locked)
         self.change_patient.setVisible(locked)
         self.patient_group.setTitle("Patient (locked)" if locked else "Patient")
