@@ -480,3 +480,26 @@ class CaseService:
                 raise
             surgeon = entries[-1].changes.get("surgeon", [None, None])[0]
             return "deleted", surgeon if isinstance(surgeon, str) else None
+
+    def patients_like(self, *, family_name: str, given_name: str, birth_date: dt.date) -> list[Patient]:
+        """Patients on file with this family name, given name and birth date (letter case and spacing aside),
+        so a form can ask "same person as MRN …?" before a second MRN is opened for one person."""
+        self._require(Action.VIEW)
+
+        def folded(name: str) -> str:
+            return " ".join(name.split()).casefold()
+
+        family, given = folded(family_name), folded(given_name)
+        if not family:
+            return []
+        with self.db.read() as session:
+            rows = session.execute(
+                select(store.patients_t)
+                .where(store.patients_t.c.birth_date == birth_date)
+                .order_by(store.patients_t.c.mrn)
+            ).all()
+        return [
+            store.patient_from_row(row)
+            for row in rows
+            if folded(row.family_name) == family and folded(row.given_name) == given
+        ]

@@ -41,6 +41,7 @@ class FollowUpForm(CaseForm):
         self.show_all = True
         self.fields.tabs.setCurrentIndex(0)
         self.revalidate()
+        self.lock_patient()
 
 
 def wants_follow_up(services: Services, view: CaseView) -> bool:

@@ -12,7 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtCore import QDate, QModelIndex, QRegularExpression, Qt, Signal
+from PySide6.QtGui import QFocusEvent, QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -23,7 +24,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
-    QSpinBox,
+    QPushButton,
     QTabWidget,
     QToolButton,
     QVBoxLayout,
@@ -46,6 +47,23 @@ class Slot:
     title: str
     widget: QWidget
     error: QLabel
+    #: How a person names the field in a sentence ("anesthesia type", not "Type").
+    name: str = ""
+
+
+#: Field names for the form's status line, where the label alone ("Type", "Date") would not say which field.
+SPOKEN_NAMES = {
+    "patient.mrn": "MRN", "patient.family_name": "family name", "patient.given_name": "given name",
+    "patient.birth_date": "birth date", "patient.sex": "sex", "procedure_date": "procedure date",
+    "procedure": "procedure", "procedure_detail": "procedure detail", "surgeon": "surgeon",
+    "assistants": "assistants", "facility": "facility", "levels": "levels", "cpt_codes": "CPT codes",
+    "diagnosis_codes": "ICD-10 codes", "start_time": "start time", "end_time": "end time",
+    "duration_minutes": "duration", "anesthesia.type": "anesthesia type", "anesthesia.sedation": "sedation",
+    "anesthesia.asa_class": "ASA class", "anesthesia.provider": "anesthesia provider",
+    "estimated_blood_loss_ml": "blood loss", "disposition": "disposition",
+    "prior_block_relief_percent": "block relief", "injury_related": "injury related", "indication": "indication",
+    "notes": "notes", "complications": "complications", "outcomes": "outcomes",
+}  # fmt: skip
 
 
 def normalize_time(text: str) -> str | None:
@@ -64,6 +82,36 @@ class DateEdit(QDateEdit):
 
     def focusNextPrevChild(self, next: bool) -> bool:
         return QWidget.focusNextPrevChild(self, next)
+
+
+class MinutesEdit(QLineEdit):
+    """Minutes as plain digits with a "minutes" placeholder. A QSpinBox with a special-value text showed "—" as
+    real text: a click put the cursor beside it, "—45" is no number, so its validator dropped every digit typed."""
+
+    valueChanged = Signal(int)
+
+    def __init__(self, maximum: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._maximum = maximum
+        self.setValidator(QRegularExpressionValidator(QRegularExpression(r"\d{0,5}"), self))
+        self.setPlaceholderText("minutes")
+        self.textChanged.connect(lambda _text: self.valueChanged.emit(self.value()))
+
+    def value(self) -> int:
+        text = self.text().strip()
+        return int(text) if text.isdigit() else 0
+
+    def setValue(self, value: int) -> None:
+        self.setText(str(value) if value else "")
+
+    def maximum(self) -> int:
+        return self._maximum
+
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        super().focusInEvent(event)
+        if event.reason() == Qt.FocusReason.MouseFocusReason:
+            return  # the click places the cursor
+        self.selectAll()
 
 
 def _qdate(day: dt.date) -> QDate:
@@ -85,6 +133,16 @@ def _set_combo(box: QComboBox, key: object) -> None:
     box.setCurrentIndex(max(index, 0))
 
 
+def _row(main: QWidget, beside: QWidget) -> QWidget:
+    """A field with a small companion to its right (a button, a unit, a check box)."""
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(main, 1)
+    layout.addWidget(beside)
+    return row
+
+
 def _line(name: str, placeholder: str = "") -> QLineEdit:
     edit = QLineEdit()
     edit.setAccessibleName(name)
@@ -102,23 +160,24 @@ def _editable_combo(name: str) -> QComboBox:
     return box
 
 
+GRADES = {k: k for k in vocab.CLAVIEN_DINDO_GRADES}
 COMPLICATION_COLUMNS = (
-    RowColumn("category", "Complication", "choice", vocab.COMPLICATION_CATEGORIES, 200),
-    RowColumn("description", "Description", width=140),
+    RowColumn("category", "Complication", "choice", vocab.COMPLICATION_CATEGORIES, 200, spoken="category"),
     RowColumn("timing", "Timing", "choice", vocab.COMPLICATION_TIMINGS, 150),
     RowColumn("onset_date", "Onset date", "date", width=90),
-    RowColumn("clavien_dindo", "Clavien-Dindo", "choice", {k: k for k in vocab.CLAVIEN_DINDO_GRADES}, 95),
+    RowColumn("clavien_dindo", "Clavien-Dindo", "choice", GRADES, 95, spoken="Clavien-Dindo grade"),
+    RowColumn("description", "Description", width=140),
     RowColumn("treatment", "Treatment", width=140),
-    RowColumn("resolved_date", "Resolved", "date", width=90),
-    RowColumn("review_status", "Review", "choice", vocab.REVIEW_STATUSES, 90, default="open"),
+    RowColumn("resolved_date", "Resolved", "date", width=90, spoken="resolved date"),
+    RowColumn("review_status", "Review", "choice", vocab.REVIEW_STATUSES, 90, default="open", spoken="review status"),
 )
 OUTCOME_COLUMNS = (
     RowColumn("timepoint", "Timepoint", "choice", vocab.TIMEPOINTS, 110),
     RowColumn("date", "Date", "date", width=100),
-    RowColumn("nrs_back", "NRS back (0-10)", "int", width=110),
-    RowColumn("nrs_leg", "NRS leg (0-10)", "int", width=110),
-    RowColumn("odi", "ODI (0-100)", "int", width=100),
-    RowColumn("relief_percent", "Relief % (0-100)", "int", width=110),
+    RowColumn("nrs_back", "NRS back (0-10)", "int", width=110, spoken="NRS back"),
+    RowColumn("nrs_leg", "NRS leg (0-10)", "int", width=110, spoken="NRS leg"),
+    RowColumn("odi", "ODI (0-100)", "int", width=100, spoken="ODI"),
+    RowColumn("relief_percent", "Relief % (0-100)", "int", width=110, spoken="relief %"),
 )
 
 
@@ -138,9 +197,14 @@ class CaseFields(QWidget):
     def __init__(self, *, procedure_day: Callable[[], dt.date], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.slots: dict[str, Slot] = {}
+        self.labels: dict[str, QLabel] = {}
+        #: The widget that takes the typing for each key (the slot's widget may be a row around it).
+        self.inputs: dict[str, QWidget] = {}
+        self.patient_locked = False
         self._procedure_day = procedure_day
         self.known_patient = QLabel()
         self.known_patient.setObjectName("hint")
+        self.known_patient.setWordWrap(True)
         self.known_patient.hide()
 
         # patient
@@ -149,6 +213,10 @@ class CaseFields(QWidget):
         self.given_name = _line("Given name", "optional")
         self.birth_date = _line("Birth date", "YYYY-MM-DD")
         self.sex = _combo("Sex", vocab.SEXES)
+        self.change_patient = QPushButton("C&hange patient…")
+        self.change_patient.setAccessibleName("Change patient")
+        self.change_patient.setToolTip("This case's patient is locked; change it only if it is the wrong person")
+        self.change_patient.hide()
         # procedure
         self.procedure_date = DateEdit()
         self.procedure_date.setCalendarPopup(True)
@@ -172,15 +240,12 @@ class CaseFields(QWidget):
         self.cpt_hint.setWordWrap(True)
         self.diagnosis_codes = _line("ICD-10 codes", "e.g. M47.816")
         self.prior_relief = _line("Relief after diagnostic block (%)", "0-100")
-        self.injury_related = QCheckBox("Injury related (e.g. car accident)")
+        self.injury_related = QCheckBox("In&jury related (e.g. car accident)")
         self.injury_related.setAccessibleName("Injury related")
         # timing and anesthesia
         self.start_time = _line("Start time", "HH:MM")
         self.end_time = _line("End time", "HH:MM")
-        self.duration = QSpinBox()
-        self.duration.setRange(0, 1440)
-        self.duration.setSpecialValueText("—")
-        self.duration.setSuffix(" min")
+        self.duration = MinutesEdit(1440)
         self.duration.setAccessibleName("Duration in minutes")
         self.anesthesia_type = _combo("Anesthesia", vocab.ANESTHESIA_TYPES)
         self.sedation = _combo("Sedation", vocab.SEDATION_LEVELS, "None")
@@ -191,7 +256,9 @@ class CaseFields(QWidget):
         self.blood_loss = _line("Estimated blood loss (ml)", "ml, optional")
         self.disposition = _combo("Disposition", vocab.DISPOSITIONS)
         # lists and notes
-        self.complications = RowsEditor("Complications", COMPLICATION_COLUMNS, new_row=self._new_complication)
+        self.complications = RowsEditor(
+            "Complications", COMPLICATION_COLUMNS, new_row=self._new_complication, add_text="&Add complication"
+        )
         self.outcomes = RowsEditor("Outcomes", OUTCOME_COLUMNS)
         self.indication = QPlainTextEdit()
         self.indication.setAccessibleName("Indication")
@@ -206,9 +273,32 @@ class CaseFields(QWidget):
             box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             box.setMinimumContentsLength(14)
         self._connect()
+        self.set_patient_locked(False)
 
     def _new_complication(self) -> dict[str, str]:
-        return {"onset_date": self._procedure_date().isoformat(), "timing": "intraoperative", "review_status": "open"}
+        """Timing starts empty: a guessed "intraoperative" would be printed as fact if nobody changed it."""
+        return {"review_status": "open"}
+
+    def _complication_edited(self, top: QModelIndex, bottom: QModelIndex, *_roles: object) -> None:
+        """An intraoperative complication starts on the procedure date (the contract's rule), so fill it in."""
+        model = self.complications.model
+        timing, onset = model.column_of("timing"), model.column_of("onset_date")
+        if top != bottom or top.column() != timing:
+            return
+        row = model.rows[top.row()]
+        if row.get("timing") == "intraoperative" and not row.get("onset_date"):
+            model.setData(model.index(top.row(), onset), self._procedure_date().isoformat())
+
+    def set_patient_locked(self, locked: bool) -> None:
+        """The patient's identity is read-only (and looks it) until "Change patient…" is confirmed."""
+        for edit in (self.mrn, self.family_name, self.given_name, self.birth_date):
+            edit.setReadOnly(locked)
+            edit.style().unpolish(edit)  # style sheets read the readOnly property only when polished
+            edit.style().polish(edit)
+        self.sex.setEnabled(not locked)
+        self.change_patient.setVisible(locked)
+        self.patient_group.setTitle("Patient (locked)" if locked else "Patient")
+        self.patient_locked = locked
 
     # ---- layout -----------------------------------------------------------------------------------------
 
@@ -219,7 +309,7 @@ class CaseFields(QWidget):
         error.setWordWrap(True)
         error.setAccessibleName(f"{title} problem")
         error.hide()
-        self.slots[key] = Slot(key, title, widget, error)
+        self.slots[key] = Slot(key, title, widget, error, SPOKEN_NAMES.get(key, title.lower()))
         box = QWidget()
         layout = QVBoxLayout(box)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -237,60 +327,56 @@ class CaseFields(QWidget):
         return group, form
 
     def _add(self, form: QFormLayout, title: str, key: str, widget: QWidget, field: QWidget | None = None) -> None:
+        """A labelled row; an & in the title makes Alt+letter jump to the field."""
         label = QLabel(title)
         label.setBuddy(widget)
+        self.labels[key] = label
+        self.inputs[key] = widget
         form.addRow(label, self._slot(key, title.rstrip(":* ").replace("&", ""), field or widget))
 
     def _layout(self) -> None:
+        # Mnemonics (Alt+letter) are unique across the form; Alt+A adds a complication (the form's shortcut).
         patient, pf = self._form("Patient")
-        self._add(pf, "MRN *", "patient.mrn", self.mrn)
+        self.patient_group = patient
+        self._add(pf, "&MRN *", "patient.mrn", self.mrn, _row(self.mrn, self.change_patient))
         pf.addRow("", self.known_patient)
-        self._add(pf, "Family name *", "patient.family_name", self.family_name)
-        self._add(pf, "Given name", "patient.given_name", self.given_name)
-        self._add(pf, "Birth date *", "patient.birth_date", self.birth_date)
-        self._add(pf, "Sex *", "patient.sex", self.sex)
+        self._add(pf, "&Family name *", "patient.family_name", self.family_name)
+        self._add(pf, "&Given name", "patient.given_name", self.given_name)
+        self._add(pf, "&Birth date *", "patient.birth_date", self.birth_date)
+        self._add(pf, "Se&x *", "patient.sex", self.sex)
 
         procedure, rf = self._form("Procedure")
-        self._add(rf, "Date *", "procedure_date", self.procedure_date)
-        self._add(rf, "Procedure *", "procedure", self.procedure)
-        self._add(rf, "Detail", "procedure_detail", self.procedure_detail)
-        self._add(rf, "Surgeon *", "surgeon", self.surgeon)
-        self._add(rf, "Assistants", "assistants", self.assistants)
-        self._add(rf, "Facility", "facility", self.facility)
+        self._add(rf, "&Date *", "procedure_date", self.procedure_date)
+        self._add(rf, "&Procedure *", "procedure", self.procedure)
+        self._add(rf, "Detai&l", "procedure_detail", self.procedure_detail)
+        self._add(rf, "Surgeo&n *", "surgeon", self.surgeon)
+        self._add(rf, "A&ssistants", "assistants", self.assistants)
+        self._add(rf, "Fa&cility", "facility", self.facility)
 
-        levels = QGroupBox("Levels *")
+        levels = QGroupBox("Le&vels *")
         lv = QVBoxLayout(levels)
         lv.addWidget(self._slot("levels", "Levels", self.levels), 1)
+        self.inputs["levels"] = self.levels.picker
         codes, cf = self._form("Codes")
-        cpt = QWidget()
-        cpt_row = QHBoxLayout(cpt)
-        cpt_row.setContentsMargins(0, 0, 0, 0)
-        cpt_row.addWidget(self.cpt_codes, 1)
-        cpt_row.addWidget(self.cpt_suggest)
-        self._add(cf, "CPT", "cpt_codes", self.cpt_codes, cpt)
+        self._add(cf, "CP&T", "cpt_codes", self.cpt_codes, _row(self.cpt_codes, self.cpt_suggest))
         cf.addRow("", self.cpt_hint)
-        self._add(cf, "ICD-10", "diagnosis_codes", self.diagnosis_codes)
+        self._add(cf, "ICD-&10", "diagnosis_codes", self.diagnosis_codes)
         middle = QVBoxLayout()
         middle.addWidget(levels, 1)
 
         timing, tf = self._form("Timing")
-        self._add(tf, "Start", "start_time", self.start_time)
-        self._add(tf, "End", "end_time", self.end_time)
-        self._add(tf, "Duration *", "duration_minutes", self.duration)
+        self._add(tf, "Sta&rt", "start_time", self.start_time)
+        self._add(tf, "&End", "end_time", self.end_time)
+        self._add(tf, "D&uration *", "duration_minutes", self.duration, _row(self.duration, QLabel("min")))
         anesthesia, af = self._form("Anesthesia")
-        self._add(af, "Type *", "anesthesia.type", self.anesthesia_type)
-        self._add(af, "Sedation", "anesthesia.sedation", self.sedation)
-        asa = QWidget()
-        asa_row = QHBoxLayout(asa)
-        asa_row.setContentsMargins(0, 0, 0, 0)
-        asa_row.addWidget(self.asa_class, 1)
-        asa_row.addWidget(self.emergency)
-        self._add(af, "ASA", "anesthesia.asa_class", self.asa_class, asa)
+        self._add(af, "T&ype *", "anesthesia.type", self.anesthesia_type)
+        self._add(af, "Sedati&on", "anesthesia.sedation", self.sedation)
+        self._add(af, "ASA", "anesthesia.asa_class", self.asa_class, _row(self.asa_class, self.emergency))
         self._add(af, "Provider", "anesthesia.provider", self.anesthesia_provider)
         after, of = self._form("Course")
         self._add(of, "Blood loss", "estimated_blood_loss_ml", self.blood_loss)
-        self._add(of, "Disposition *", "disposition", self.disposition)
-        self._add(of, "Block relief %", "prior_block_relief_percent", self.prior_relief)
+        self._add(of, "D&isposition *", "disposition", self.disposition)
+        self._add(of, "Bloc&k relief %", "prior_block_relief_percent", self.prior_relief)
         of.addRow("", self.injury_related)
         left = QVBoxLayout()
         left.addWidget(patient)
@@ -327,8 +413,9 @@ class CaseFields(QWidget):
         outer.addWidget(self.tabs)
 
         order: list[QWidget] = [
-            self.mrn, self.family_name, self.given_name, self.birth_date, self.sex, self.procedure_date,
-            self.procedure, self.procedure_detail, self.surgeon, self.assistants, self.facility, self.levels.picker,
+            self.mrn, self.change_patient, self.family_name, self.given_name, self.birth_date, self.sex,
+            self.procedure_date, self.procedure, self.procedure_detail, self.surgeon, self.assistants, self.facility,
+            self.levels.picker,
             self.cpt_codes, self.cpt_suggest, self.diagnosis_codes, self.start_time, self.end_time, self.duration,
             self.anesthesia_type, self.sedation, self.asa_class, self.emergency, self.anesthesia_provider,
             self.blood_loss, self.disposition, self.prior_relief, self.injury_related, self.tabs,
@@ -365,6 +452,7 @@ class CaseFields(QWidget):
         hook(self.injury_related.toggled, "injury_related")
         hook(self.levels.changed, "levels")
         hook(self.complications.changed, "complications")
+        self.complications.model.dataChanged.connect(self._complication_edited)
         hook(self.outcomes.changed, "outcomes")
         hook(self.indication.textChanged, "indication")
         hook(self.notes.textChanged, "notes")

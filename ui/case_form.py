@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QGuiApplication
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -30,26 +30,40 @@ from PySide6.QtWidgets import (
 
 from caselog import drafts, vocab
 from caselog.errors import CaselogError, Conflict, InvalidInput
-from caselog.records import CaseRecord, CaseView, case_to_contract
+from caselog.records import CaseRecord, CaseView, Patient, case_to_contract
 from caselog.service import classify_change
 from caselog.validation import Problem, validate_case
-from ui.case_fields import CaseFields, Slot
+from ui.case_fields import SPOKEN_NAMES, CaseFields, Slot
 from ui.messages import show_error
+from ui.rows_editor import RowsEditor
 from ui.services import AppSettings, Services
 from ui.style import STYLE_SHEET
 
 AUTOSAVE_MS = 600
+#: Where a form with a locked patient starts: the first of these that still needs input.
+FIRST_NEEDS = (
+    "procedure_date", "procedure", "procedure_detail", "surgeon", "levels", "start_time", "end_time",
+    "duration_minutes", "anesthesia.type", "anesthesia.sedation", "disposition",
+)  # fmt: skip
+#: The status line names at most this many fields, then "and N more".
+STATUS_NAMES = 6
 SIGNED = ("final", "amended")
 #: What a template keeps: how the procedure is done, never who the patient is or when it happened.
 TEMPLATE_KEYS = (
     "facility", "surgeon", "assistants", "procedure", "procedure_detail", "cpt_codes", "diagnosis_codes",
     "indication", "levels", "duration_minutes", "anesthesia", "estimated_blood_loss_ml", "disposition",
 )  # fmt: skip
-#: What "Repeat procedure" carries over from the earlier case.
+#: What "Repeat procedure" carries over from the earlier case: who, what and where, never what belongs to that
+#: day (date, times, assistants, anesthesia provider, emergency, block relief, complications, outcomes, notes).
 REPEAT_KEYS = (
-    "patient", "facility", "surgeon", "assistants", "procedure", "procedure_detail", "cpt_codes", "diagnosis_codes",
-    "indication", "injury_related", "prior_block_relief_percent", "levels", "anesthesia", "disposition",
+    "patient", "facility", "surgeon", "procedure", "procedure_detail", "cpt_codes", "diagnosis_codes",
+    "indication", "injury_related", "levels", "anesthesia", "disposition",
 )  # fmt: skip
+#: Extra style of the form: a locked field looks locked, and the repeat banner stands out.
+FORM_STYLE = """
+QLineEdit[readOnly="true"] { background: palette(window); }
+QLabel#formBanner { background: palette(alternate-base); border: 1px solid palette(mid); padding: 4px 8px; }
+"""
 _INDEX_RE = re.compile(r"\[(\d+)\]")
 
 
@@ -60,7 +74,21 @@ def template_from(data: Mapping[str, Any]) -> dict[str, Any]:
 def repeat_data(view: CaseView) -> dict[str, Any]:
     """A new case prefilled from an earlier one: same patient, procedure, levels and sides (pain came back)."""
     full = case_to_contract(view.record)
-    return {k: full[k] for k in REPEAT_KEYS}
+    data = {k: full[k] for k in REPEAT_KEYS}
+    data["anesthesia"] = {k: v for k, v in full["anesthesia"].items() if k not in ("provider", "emergency")}
+    return data
+
+
+def repeat_note(view: CaseView) -> str:
+    """The banner of a repeat form: which case it repeats, and what came over from it."""
+    record = view.record
+    day = record.procedure_date
+    procedure = vocab.label(vocab.PROCEDURES, record.procedure).split(" (")[0]
+    return (
+        f"Repeat of {view.case_number} ({procedure}, {day.day} {day:%b} {day.year}): patient, procedure, levels "
+        "and sides carried over, with surgeon, facility, codes, indication, anesthesia and disposition; check them. "
+        "Date, times, duration, assistants, anesthesia provider and block relief start empty."
+    )
 
 
 def edit_data(view: CaseView) -> dict[str, Any]:
@@ -81,6 +109,7 @@ class CaseForm(QDialog):
         data: Mapping[str, Any] | None = None,
         editing: CaseView | None = None,
         draft: drafts.FormDraft | None = None,
+        repeat_of: CaseView | None = None,
         title: str | None = None,
         today: Callable[[], dt.date] = dt.date.today,
         parent: QWidget | None = None,
@@ -104,8 +133,11 @@ class CaseForm(QDialog):
         self._cpt_auto = True
         self._loading = True
 
+        if repeat_of is not None:
+            data = data if data is not None else repeat_data(repeat_of)
+            title = title or f"Repeat procedure for {repeat_of.record.patient.display_name}"
         self.setWindowTitle(title or (f"Edit case {self.case_number}" if self.case_number else "New case"))
-        self.setStyleSheet(STYLE_SHEET)
+        self.setStyleSheet(STYLE_SHEET + FORM_STYLE)
         self.fields = CaseFields(procedure_day=today)
         self._fill_choices()
         scroll = QScrollArea()
@@ -132,7 +164,10 @@ class CaseForm(QDialog):
         self.templates.setMenu(self.templates_menu)
         self.save_button = QPushButton("Save case")
         self.save_button.setAccessibleName("Save case")
-        self.save_button.setDefault(True)
+        self.save_button.setToolTip("Save the case (Ctrl+S or Ctrl+Enter)")
+        # Not the dialog's default button: Return (and keypad Enter) in a field moves on, and only a deliberate
+        # Ctrl+S, Ctrl+Enter or a press of this button saves.
+        self.save_button.setAutoDefault(False)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setAccessibleName("Cancel")
 
@@ -141,8 +176,14 @@ class CaseForm(QDialog):
         bottom.addWidget(self.status, 1)
         bottom.addWidget(self.save_button)
         bottom.addWidget(self.cancel_button)
+        self.banner = QLabel(repeat_note(repeat_of) if repeat_of is not None else "")
+        self.banner.setObjectName("formBanner")
+        self.banner.setWordWrap(True)
+        self.banner.setAccessibleName("What this form carried over")
+        self.banner.setVisible(repeat_of is not None)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 8, 10, 8)
+        layout.addWidget(self.banner)
         layout.addWidget(scroll, 1)
         if self.signed:
             reason_row = QHBoxLayout()
@@ -161,6 +202,10 @@ class CaseForm(QDialog):
         self.fields.cpt_suggest.clicked.connect(self.suggest_cpt_now)
         self.save_button.clicked.connect(self.accept)
         self.cancel_button.clicked.connect(self.reject)
+        self.fields.change_patient.clicked.connect(self.change_patient)
+        for keys in (QKeySequence.StandardKey.Save, "Ctrl+Return", "Ctrl+Enter"):
+            QShortcut(QKeySequence(keys), self, self.accept)
+        QShortcut(QKeySequence("Alt+A"), self, self.add_complication)
 
         if editing is None and draft is None:
             defaults = settings.value
@@ -178,7 +223,10 @@ class CaseForm(QDialog):
         self._suggest_cpt(force=False)
         self.revalidate()
         self._fit_screen()
-        self.fields.mrn.setFocus()
+        if (editing is not None or repeat_of is not None or draft is not None) and self._patient_on_file():
+            self.lock_patient()
+        else:
+            self.fields.mrn.setFocus()
 
     # ---- setup ------------------------------------------------------------------------------------------
 
@@ -213,6 +261,116 @@ class CaseForm(QDialog):
             else:
                 keys.add(key)
         return keys
+
+    # ---- the patient ------------------------------------------------------------------------------------
+
+    def _patient_on_file(self) -> Patient | None:
+        """The stored patient when the form holds exactly their identity (an edit, a repeat, a restored draft)."""
+        typed = self.fields.data()["patient"]
+        try:
+            known = self._services.cases.find_patient(typed["mrn"] or "")
+        except CaselogError:
+            return None
+        if known is None:
+            return None
+        same = (
+            known.family_name == typed["family_name"]
+            and known.given_name == typed["given_name"]
+            and known.birth_date.isoformat() == typed["birth_date"]
+            and known.sex == typed["sex"]
+        )
+        return known if same else None
+
+    def lock_patient(self) -> None:
+        """Lock the patient's identity and start where this form needs input: the first field still wanted after
+        the patient, else the procedure date. (A repeat that opened in the MRN, selected, once stored a case
+        under the MRN typed over it with the earlier patient's name.)"""
+        f = self.fields
+        f.set_patient_locked(True)
+        f.known_patient.setText("Patient locked: this form belongs to the patient on file.")
+        f.known_patient.show()
+        _, problems = validate_case(f.data(), today=self._today())
+        wanted = {slot.key for slot in map(self.slot_for, (p.path for p in problems)) if slot is not None}
+        for key in FIRST_NEEDS:
+            if key in wanted:
+                f.inputs[key].setFocus()
+                break
+        else:
+            f.procedure_date.setFocus()
+
+    def change_patient(self) -> None:
+        """Unlock the patient after a confirmation; a new MRN then fills in that patient or clears the names."""
+        f = self.fields
+        typed = f.data()["patient"]
+        answer = QMessageBox.question(
+            self,
+            "Change the patient?",
+            f"This form is for {typed['family_name']}, {typed['given_name']} (MRN {typed['mrn']}, born "
+            f"{typed['birth_date']}).\n\nChange the patient only if this case belongs to someone else. Type the "
+            "right MRN: a known MRN fills in that patient; a new one needs the new patient's details.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        f.set_patient_locked(False)
+        self._autofilled = True  # a different MRN must not keep this patient's name and birth date
+        f.known_patient.setText("Patient unlocked: type the MRN of the right patient.")
+        f.mrn.setFocus(Qt.FocusReason.OtherFocusReason)
+        f.mrn.selectAll()
+
+    def _confirm_new_patient(self, data: Mapping[str, Any]) -> bool:
+        """A new MRN for someone already on file under another MRN (same names and birth date) needs a yes."""
+        typed = data["patient"]
+        cases = self._services.cases
+        try:
+            if cases.find_patient(typed["mrn"]) is not None:
+                return True
+            twins = [
+                p
+                for p in cases.patients_like(
+                    family_name=typed["family_name"],
+                    given_name=typed["given_name"],
+                    birth_date=dt.date.fromisoformat(typed["birth_date"]),
+                )
+                if p.mrn != typed["mrn"]
+            ]
+        except CaselogError:
+            return True  # the service checks again while saving
+        if not twins:
+            return True
+        first = twins[0]
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("Same person?")
+        box.setText(f"Same person as MRN {', '.join(p.mrn for p in twins)}?")
+        box.setInformativeText(
+            f"{first.display_name}, born {first.birth_date.isoformat()}, is on file under MRN "
+            f"{', '.join(p.mrn for p in twins)}. Saving opens MRN {typed['mrn']} as a second patient with the same "
+            "name and birth date."
+        )
+        go_back = box.addButton("Go back", QMessageBox.ButtonRole.RejectRole)
+        use = box.addButton(f"Use MRN {first.mrn}", QMessageBox.ButtonRole.ActionRole)
+        new = box.addButton("Save as a new patient", QMessageBox.ButtonRole.AcceptRole)
+        box.setDefaultButton(go_back)
+        box.setEscapeButton(go_back)
+        box.exec()
+        clicked = box.clickedButton()
+        if clicked is new:
+            return True
+        f = self.fields
+        if clicked is use:
+            f.mrn.setText(first.mrn)
+            self._autofilled = True
+            self._edited("patient.mrn")
+        f.mrn.setFocus()
+        f.mrn.selectAll()
+        return False
+
+    def add_complication(self) -> None:
+        """Alt+A from anywhere in the form: a new complication row, its first cell open for typing."""
+        self.fields.tabs.setCurrentIndex(0)
+        self.fields.complications.add_row()
 
     # ---- reacting to input ------------------------------------------------------------------------------
 
@@ -349,18 +507,21 @@ class CaseForm(QDialog):
             else:
                 by_slot.setdefault(slot.key, []).append(problem)
         waiting: list[str] = []
+        wrong: list[str] = []
         for key, slot in self.fields.slots.items():
             found = by_slot.get(key, [])
             if key in ("complications", "outcomes"):
                 editor = self.fields.complications if key == "complications" else self.fields.outcomes
-                editor.show_problems([self._row_problem(key, p) for p in found])
+                rows = [self._row_problem(key, p) for p in found]
+                editor.show_problems(rows)
                 self._mark_tab(key, bool(found))
+                wrong.extend(self._row_name(editor, key, row, column) for row, column, _ in rows)
                 continue
             visible = bool(found) and (self.show_all or key in self.touched)
             slot.error.setText("\n".join(self._message(key, p) for p in found) if visible else "")
             slot.error.setVisible(visible)
-            if found and not visible:
-                waiting.append(slot.title)
+            if found:
+                (wrong if visible else waiting).append(slot.name)
         reason_problems = [p for p in loose if p.path == "reason"]
         self.reason_error.setText("; ".join(p.message for p in reason_problems))
         self.reason_error.setVisible(bool(reason_problems))
@@ -370,7 +531,7 @@ class CaseForm(QDialog):
         if needs_reason and not self.reason.text().strip():
             waiting.append("reason for the amendment")
         self.save_button.setEnabled(self.record_ok and not (needs_reason and not self.reason.text().strip()))
-        self._show_status(waiting, loose, problems)
+        self._show_status(waiting, wrong, loose)
         return problems
 
     def _amending(self, record: CaseRecord | None) -> bool:
@@ -399,6 +560,13 @@ class CaseForm(QDialog):
             return (0, "", problem.message)
         return (int(found.group(1)), found.group(2) or "", problem.message)
 
+    @staticmethod
+    def _row_name(editor: RowsEditor, key: str, row: int, column: str) -> str:
+        """ "complication 1 onset date", "outcome 2": a table cell as a person names it."""
+        item = f"{key.rstrip('s')} {row + 1}"
+        names = {c.key: c.name for c in editor.model.columns}
+        return f"{item} {names[column]}" if column in names else item
+
     def _mark_tab(self, key: str, bad: bool) -> None:
         tabs = self.fields.tabs
         index = 0 if key == "complications" else 1
@@ -406,17 +574,29 @@ class CaseForm(QDialog):
         title = f"{key.capitalize()} ({len(editor.model.rows)})"
         tabs.setTabText(index, f"⚠ {title}" if bad else title)
 
-    def _show_status(self, waiting: list[str], loose: list[Problem], problems: list[Problem]) -> None:
+    @staticmethod
+    def _loose_text(problem: Problem) -> str:
+        name = SPOKEN_NAMES.get(problem.path, problem.path.replace("_", " "))
+        return f"{name}: {problem.message}" if name else problem.message
+
+    def _show_status(self, waiting: list[str], wrong: list[str], loose: list[Problem]) -> None:
+        """Names the fields still wrong, in the words a person uses ("anesthesia type", "complication 1 timing")."""
+
+        def listed(names: list[str]) -> str:
+            unique = list(dict.fromkeys(names))
+            if len(unique) > STATUS_NAMES:
+                return ", ".join(unique[:STATUS_NAMES]) + f" and {len(unique) - STATUS_NAMES} more"
+            return ", ".join(unique)
+
+        parts = []
         if loose:
-            text = "Not saved: " + "; ".join(str(p) for p in loose)
-        elif waiting:
-            text = "Still needed: " + ", ".join(dict.fromkeys(w.lower() if w != "MRN" else w for w in waiting))
-        elif problems:
-            text = "Please correct the fields marked in red."
-        else:
-            text = "Ready to save."
-        self.status.setText(text)
-        self.status.setProperty("ready", not problems and not waiting)
+            parts.append("Not saved: " + "; ".join(self._loose_text(p) for p in loose))
+        if wrong:
+            parts.append(f"To correct: {listed(wrong)}.")
+        if waiting:
+            parts.append(f"Still needed: {listed(waiting)}.")
+        self.status.setText(" ".join(parts) if parts else "Ready to save.")
+        self.status.setProperty("ready", not parts)
         self.status.style().unpolish(self.status)
         self.status.style().polish(self.status)
 
@@ -505,6 +685,8 @@ class CaseForm(QDialog):
         if not self.record_ok:
             return
         data = self.fields.data()
+        if not self._confirm_new_patient(data):
+            return
         cases = self._services.cases
         try:
             if self.case_number:
@@ -556,11 +738,12 @@ class CaseForm(QDialog):
         event.ignore()
         self.reject()
 
-    def keyPressEvent(self, event: Any) -> None:
-        # Enter in a single-line field must not save a half-typed case by accident: it moves on instead.
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not event.modifiers():
-            focus = self.focusWidget()
-            if focus is not self.save_button and focus is not self.cancel_button:
-                self.focusNextChild()
-                return
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        # Return in a field must not save a half-typed case: it moves on. Keypad Enter is the same key (it only
+        # adds KeypadModifier, which once let it reach QDialog's default button and save at once). Buttons take
+        # their own Return before it gets here.
+        modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and modifiers == Qt.KeyboardModifier.NoModifier:
+            self.focusNextChild()
+            return
         super().keyPressEvent(event)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from PySide6.QtCore import QPoint, QRect, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFocusEvent, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import QColor, QFocusEvent, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPen, QResizeEvent
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 from caselog import vocab
@@ -65,6 +65,8 @@ class LevelPicker(QWidget):
                 and side in SET_FROM_SIDE
             ):
                 self._sides[level] = set(SET_FROM_SIDE[side])
+        if self._sides:  # the keys start on the top chosen joint, so focusing the picker shows the choice
+            self.current = min(vocab.LEVEL_INDEX[level] for level in self._sides)
         self._changed()
 
     def text(self) -> str:
@@ -173,9 +175,13 @@ class LevelPicker(QWidget):
         self.currentMoved.emit(self.row_rect(self.current))
         self.update()
 
+    focusLeft = Signal()
+
     def focusOutEvent(self, event: QFocusEvent) -> None:
         super().focusOutEvent(event)
         self.update()
+        if event.reason() != Qt.FocusReason.ActiveWindowFocusReason:
+            self.focusLeft.emit()
 
     # ---- drawing ----------------------------------------------------------------------------------------
 
@@ -245,12 +251,24 @@ class LevelPicker(QWidget):
 class _SpineScroll(QScrollArea):
     """Asks for about a dozen joints of height, so the form fits a laptop screen; it grows when there is room."""
 
+    resized = Signal()
+
     def sizeHint(self) -> QSize:
         return QSize(super().sizeHint().width(), HEADER_HEIGHT + 9 * ROW_HEIGHT + 4)
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.resized.emit()
+
+    def focusNextPrevChild(self, next: bool) -> bool:
+        # QScrollArea scrolls its last focused child (the tall picker) into view as Tab leaves it, which threw
+        # away the scroll to the chosen levels; the panel decides what shows.
+        return QWidget.focusNextPrevChild(self, next)
+
 
 class LevelPickerPanel(QWidget):
-    """The picker in a scroll area that opens on the lumbar spine, with the chosen levels written out below."""
+    """The picker in a scroll area that shows the chosen levels (the lumbar spine when none is chosen yet), with
+    the chosen levels written out below. It comes back to them when focus leaves, so they stay in view."""
 
     changed = Signal()
 
@@ -275,16 +293,28 @@ class LevelPickerPanel(QWidget):
         layout.addWidget(self.summary)
         self.picker.changed.connect(self._changed)
         self.picker.currentMoved.connect(self._reveal)
+        self.picker.focusLeft.connect(self.show_chosen)
+        # the dialog's layout settles after showing: keep the chosen levels in view, unless someone is browsing
+        self.scroll.resized.connect(lambda: None if self.picker.hasFocus() else self.show_chosen())
         self._changed(emit=False)
 
     def showEvent(self, event: object) -> None:  # type: ignore[override]
         super().showEvent(event)  # type: ignore[arg-type]
-        self.show_lumbar()
-        QTimer.singleShot(0, self.show_lumbar)  # again once the dialog's layout has settled
+        self.show_chosen()
+        QTimer.singleShot(0, self.show_chosen)  # again once the dialog's layout has settled
 
     def show_lumbar(self) -> None:
         bar = self.scroll.verticalScrollBar()
         bar.setValue(bar.maximum())
+
+    def show_chosen(self) -> None:
+        """Scroll to the chosen levels, from the lowest up so the top one wins when they do not all fit."""
+        chosen = [vocab.LEVEL_INDEX[level] for level, _ in self.picker.levels()]
+        if not chosen:
+            self.show_lumbar()
+            return
+        for index in (max(chosen), min(chosen)):
+            self._reveal(self.picker.row_rect(index))
 
     def _reveal(self, rect: QRect) -> None:
         self.scroll.ensureVisible(rect.center().x(), rect.center().y(), 0, ROW_HEIGHT)

@@ -461,7 +461,7 @@ class MainWindow(CaseOutputActions):
         if view is None:
             return None
         title = f"Repeat procedure for {view.record.patient.display_name} (from case {view.case_number})"
-        return self._open_form(data=repeat_data(view), title=title)
+        return self._open_form(data=repeat_data(view), repeat_of=view, title=title)
 
     def offer_drafts(self) -> None:
         """At start and at each sign-in: forms left unsaved (a crash, or someone else taking over at the lock

@@ -15,7 +15,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -52,6 +52,12 @@ class RowColumn:
     choices: Mapping[str, str] = field(default_factory=dict)
     width: int = 110
     default: str = ""
+    #: The column's name in a sentence ("complication 1 onset date"); the title, lower case, when not given.
+    spoken: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.spoken or self.title.lower()
 
     def to_value(self, raw: str) -> object:
         if self.kind == "int":
@@ -67,6 +73,9 @@ class RowsModel(QAbstractTableModel):
         self.columns = list(columns)
         self.rows: list[dict[str, str]] = []
         self.problems: dict[tuple[int, str], str] = {}
+
+    def column_of(self, key: str) -> int:
+        return next(i for i, c in enumerate(self.columns) if c.key == key)
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.rows)
@@ -196,6 +205,7 @@ class RowsEditor(QWidget):
         columns: Sequence[RowColumn],
         *,
         new_row: Callable[[], Mapping[str, str]] | None = None,
+        add_text: str | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -206,6 +216,9 @@ class RowsEditor(QWidget):
         self.view.setModel(self.model)
         self.view.setItemDelegate(ChoiceDelegate(self.model.columns, self.view))
         self.view.setAccessibleName(f"{name} table")
+        # Tab leaves the table (to its buttons) as in any form; Tab inside an open cell editor still moves on
+        # to the next cell, and the arrow keys move between cells.
+        self.view.setTabKeyNavigation(False)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
         self.view.setEditTriggers(
             QAbstractItemView.EditTrigger.DoubleClicked
@@ -218,8 +231,11 @@ class RowsEditor(QWidget):
         self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         for i, column in enumerate(self.model.columns):
             self.view.setColumnWidth(i, column.width)
-        self.add_button = QPushButton(f"Add {name.lower().rstrip('s')}")
-        self.add_button.setAccessibleName(f"Add {name.lower().rstrip('s')}")
+        singular = name.lower().rstrip("s")
+        self.add_button = QPushButton(add_text or f"Add {singular}")
+        # The & only underlines: the form owns the shortcut, so it works from any tab.
+        self.add_button.setShortcut(QKeySequence())
+        self.add_button.setAccessibleName(f"Add {singular}")
         self.remove_button = QPushButton("Remove selected")
         self.remove_button.setAccessibleName(f"Remove selected {name.lower().rstrip('s')}")
         self.remove_button.setEnabled(False)

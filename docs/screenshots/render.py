@@ -70,7 +70,7 @@ def main() -> int:
     print("sort indicator", window.table.horizontalHeader().sortIndicatorSection(), window.model.sort_key)
 
     form = CaseForm(window.services, settings, parent=window)
-    form.resize(1300, 720)  # the offscreen screen is 800x800; this is the size it opens at on a 1366x768 laptop
+    form.resize(1280, 720)  # the offscreen screen is 800x800; this is the size it opens at on a 1366x768 laptop
     form.show()
     f = form.fields
     f.mrn.setText("X1")
@@ -103,9 +103,20 @@ def main() -> int:
     form._edited("cpt_codes")
     f.levels.set_levels([{"level": "C1-C2", "side": "left"}])
     form._edited("levels")
+    form.add_complication()
+    f.complications.view.setFocus()  # close the cell editor the new row opened
+    form.revalidate()
     shoot(form, "case-form-errors.png")
     form.dirty = False
     form.reject()
+
+    window.table.selectRow(2)
+    repeat = CaseForm(window.services, settings, parent=window, repeat_of=window._selected_view())
+    repeat.resize(1280, 720)
+    repeat.show()
+    shoot(repeat, "case-form-repeat.png")
+    repeat.dirty = False
+    repeat.reject()
     window.close()
     window.services.tasks.wait()
     db.close()

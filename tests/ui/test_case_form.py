@@ -183,11 +183,12 @@ def test_complications_and_outcomes_tables(window: MainWindow, qtbot: QtBot) -> 
     editor = form.fields.complications
     qtbot.mouseClick(editor.add_button, Qt.MouseButton.LeftButton)
     assert editor.model.rowCount() == 1
-    assert not form.save_button.isEnabled()  # category and grade missing
+    assert not form.save_button.isEnabled()  # category, timing, onset and grade missing
     assert "Row 1, Complication: is required" in editor.problems_label.text()
     model = editor.model
-    model.setData(model.index(0, 0), "hematoma")
-    model.setData(model.index(0, 4), "I")
+    model.setData(model.index(0, model.column_of("category")), "hematoma")
+    model.setData(model.index(0, model.column_of("timing")), "intraoperative")  # the onset date follows
+    model.setData(model.index(0, model.column_of("clavien_dindo")), "I")
     assert form.save_button.isEnabled(), form.status.text()
     outcomes = form.fields.outcomes
     qtbot.mouseClick(outcomes.add_button, Qt.MouseButton.LeftButton)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLineEdit, QVBoxLayout, QWidget
 from pytestqt.qtbot import QtBot
 
 from caselog import vocab
@@ -69,3 +70,38 @@ def test_set_levels_round_trip(qtbot: QtBot) -> None:
     panel = make(qtbot)
     panel.set_levels([{"level": "T12-L1", "side": "left"}, {"level": "L6-L7", "side": "left"}])
     assert panel.levels() == [("T12-L1", "left")]
+
+
+def _in_view(panel: LevelPickerPanel, level: str) -> bool:
+    viewport = panel.scroll.viewport()
+    top = panel.picker.mapFrom(viewport, viewport.rect().topLeft()).y()
+    bottom = panel.picker.mapFrom(viewport, viewport.rect().bottomLeft()).y()
+    y = panel.picker.side_center(level, "left").y()
+    return top <= y - ROW_HEIGHT // 2 and y + ROW_HEIGHT // 2 <= bottom + 1
+
+
+def test_chosen_levels_stay_in_view_after_focus_leaves(qtbot: QtBot) -> None:
+    """A repeat of a cervical case opened on the lumbar spine, its levels out of sight; and browsing down with the
+    keys left them out of sight once focus moved on."""
+    holder = QWidget()
+    qtbot.addWidget(holder)
+    layout = QVBoxLayout(holder)
+    panel = LevelPickerPanel()
+    panel.set_levels([{"level": "C4-C5", "side": "bilateral"}, {"level": "C5-C6", "side": "left"}])
+    other = QLineEdit()
+    layout.addWidget(panel)
+    layout.addWidget(other)
+    holder.resize(300, 340)
+    holder.show()
+    qtbot.waitExposed(holder)
+    qtbot.wait(20)  # the panel settles once more after the layout
+    assert _in_view(panel, "C4-C5") and _in_view(panel, "C5-C6")
+    holder.activateWindow()
+    panel.picker.setFocus()
+    qtbot.waitUntil(panel.picker.hasFocus)
+    qtbot.keyClick(panel.picker, Qt.Key.Key_End)  # browse down to L5-S1 without choosing it
+    assert not _in_view(panel, "C4-C5")
+    qtbot.keyClick(panel.picker, Qt.Key.Key_Tab)
+    assert other.hasFocus()
+    assert _in_view(panel, "C4-C5") and _in_view(panel, "C5-C6")
+    assert panel.summary.isVisible() and "C4-C5 bilateral; C5-C6 left" in panel.summary.text()
