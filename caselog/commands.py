@@ -45,7 +45,7 @@ def run(args: argparse.Namespace, db: Database, filter_of: FilterOf, actor: Acto
     if command == "show":
         return _show(service, args.case, as_json=args.json)
     if command == "demo":
-        return _demo(service, args.cases, args.seed)
+        return _demo(service, args.cases, args.seed, into_real_database=args.into_real_database)
     if command == "update":
         return _update(service, args)
     if command == "copy-to":
@@ -254,15 +254,17 @@ def _show(service: CaseService, case_number: str, *, as_json: bool) -> int:
     return EXIT_OK
 
 
-def _demo(service: CaseService, count: int, seed: int) -> int:
+def _demo(service: CaseService, count: int, seed: int, *, into_real_database: bool) -> int:
     from caselog.demo import generate_cases
 
+    service.require_demo(into_real_database=into_real_database)
     records = generate_cases(count, seed=seed)
     numbers: list[str] = []
     batch = 5000  # a transaction per batch keeps the write lock short for other workstations
     for start in range(0, len(records), batch):
         last = start + batch >= len(records)
-        numbers.extend(service.add_records(records[start : start + batch], refresh_statistics=last))
+        chunk = records[start : start + batch]
+        numbers.extend(service.add_records(chunk, refresh_statistics=last, into_real_database=into_real_database))
     print(f"Added {len(numbers)} demo cases ({numbers[0]} to {numbers[-1]}).")
     return EXIT_OK
 
