@@ -192,9 +192,15 @@ class CaseService:
             raise InvalidInput([Problem("--into-real-database", REAL_CASES_MESSAGE)])
 
     def offers_demo(self) -> bool:
-        """For the UI: whether to offer demo data at all (the service still checks when it is used)."""
+        """For the app: offer demo data only to whom may add it, and only on an empty database.
+
+        (The command line may add more demo data to a demo-only database; `add_records` checks either way.)
+        """
         permitted = allowed(self.actor, Action.ADMINISTER) if self.actor else not accounts_exist(self.db)
-        return permitted and not self.holds_real_cases()
+        if not permitted:
+            return False
+        with self.db.read() as session:
+            return session.execute(select(store.cases_t.c.id).limit(1)).first() is None
 
     def add_records(
         self, records: list[CaseRecord], *, refresh_statistics: bool = True, into_real_database: bool = False
