@@ -123,6 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("demo", "add realistic synthetic cases")
     p.add_argument("--cases", type=_positive, required=True, metavar="N")
     p.add_argument("--seed", type=int, default=1, metavar="S")
+    p.add_argument(
+        "--into-real-database",
+        action="store_true",
+        help="add made-up patients even though the database holds real cases (use a test database instead)",
+    )
     command("check", "check the database's integrity")
     p = command("backup", "consistent copy of the database, safe while in use")
     p.add_argument("file", type=Path, metavar="FILE")

@@ -11,8 +11,9 @@ from pathlib import Path
 
 from caselog import audit, vocab
 from caselog.accounts import Action, Actor
-from caselog.db.engine import Database, open_engine
-from caselog.db.schema import backup_database, check_database, open_database, restore_database
+from caselog.db.engine import Database, database_url, open_engine
+from caselog.db.restore import checked_candidate, live_database_exists, live_has_accounts, put_in_place
+from caselog.db.schema import backup_database, check_database, open_database
 from caselog.db.transfer import copy_database
 from caselog.errors import EXIT_OK, EXIT_OTHER, InvalidInput, StorageError
 from caselog.exchange import atomic_output, read_interchange, single_case, write_csv, write_json, write_xlsx
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace, db: Database, filter_of: FilterOf, actor: Acto
     if command == "show":
         return _show(service, args.case, as_json=args.json)
     if command == "demo":
-        return _demo(service, args.cases, args.seed)
+        return _demo(service, args.cases, args.seed, into_real_database=args.into_real_database)
     if command == "update":
         return _update(service, args)
     if command == "copy-to":
@@ -258,15 +259,17 @@ def _show(service: CaseService, case_number: str, *, as_json: bool) -> int:
     return EXIT_OK
 
 
-def _demo(service: CaseService, count: int, seed: int) -> int:
+def _demo(service: CaseService, count: int, seed: int, *, into_real_database: bool) -> int:
     from caselog.demo import generate_cases
 
+    service.require_demo(into_real_database=into_real_database)
     records = generate_cases(count, seed=seed)
     numbers: list[str] = []
     batch = 5000  # a transaction per batch keeps the write lock short for other workstations
     for start in range(0, len(records), batch):
         last = start + batch >= len(records)
-        numbers.extend(service.add_records(records[start : start + batch], refresh_statistics=last))
+        chunk = records[start : start + batch]
+        numbers.extend(service.add_records(chunk, refresh_statistics=last, into_real_database=into_real_database))
     print(f"Added {len(numbers)} demo cases ({numbers[0]} to {numbers[-1]}).")
     return EXIT_OK
 
@@ -393,18 +396,43 @@ def backup(args: argparse.Namespace) -> int:
 
 
 def restore(args: argparse.Namespace) -> int:
+    """Check the copy first (a refused file leaves the database byte for byte as it was), then sign in and swap."""
+    from caselog import paths
     from caselog.cli import _target
 
-    db = open_engine(_target(args))
+    target = _target(args)
+    if target is None:
+        paths.data_dir().mkdir(mode=0o700, parents=True, exist_ok=True)  # a fresh workstation
+    live = database_url(target)
+    if live.get_backend_name() != "sqlite" or not live.database:
+        raise InvalidInput("restore: for a PostgreSQL database use the server's own tools (pg_restore)")
+    live_path = Path(live.database)
+    if not live_path.parent.is_dir():
+        raise InvalidInput(f"--db: folder {live_path.parent} does not exist")
+    with checked_candidate(args.file, live_path, require_accounts=live_has_accounts(live_path)) as candidate:
+        actor: Actor | None = None
+        if live_database_exists(live_path):
+            db = open_engine(target)
+            try:
+                actor = _sign_in_if_readable(db, args)
+                require(db, actor, Action.ADMINISTER, "restore")
+            finally:
+                db.close()
+        result = put_in_place(candidate, live_path)
+    db = open_database(target)
     try:
-        actor = _sign_in_if_readable(db, args)
-        require(db, actor, Action.ADMINISTER, "restore")
-        count, safety = restore_database(db, args.file)
+        safety = str(result.safety_copy) if result.safety_copy else None
+        details: dict[str, object] = {"file": str(args.file), "cases": result.cases, "safety_copy": safety}
+        if result.numbering_kept:
+            details["numbering_continues_after"] = {str(y): n for y, n in sorted(result.numbering_kept.items())}
         with db.write() as session:
             audit.record(session, username=actor.username if actor else None, action="restore",
-                         record_type="database", record_id=None,
-                         details={"file": str(args.file), "cases": count, "safety_copy": str(safety)})  # fmt: skip
+                         record_type="database", record_id=None, details=details)  # fmt: skip
+        # Audit anchor: after a legitimate restore, reset this workstation's checkpoint of the audit head here.
     finally:
         db.close()
-    print(f"Restored {count} cases from {args.file}. The replaced database was kept as {safety}.")
+    kept = f" The replaced database was kept as {result.safety_copy}." if result.safety_copy else ""
+    print(f"Restored {result.cases} cases from {args.file}.{kept}")
+    for year, last in sorted(result.numbering_kept.items()):
+        print(f"Case numbers of {year} continue after {year}-{last:05d} (already used before the restore).")
     return EXIT_OK

@@ -13,10 +13,11 @@ from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy import text as sa_text
 from sqlalchemy.orm import Session
 
 from caselog import audit, vocab
-from caselog.accounts import Action, Actor, accounts_exist, allowed, entries_for, refusal, refuse
+from caselog.accounts import ROLES, Action, Actor, accounts_exist, allowed, entries_for, refusal, refuse
 from caselog.bulk import cyclic_gc_paused
 from caselog.db import store
 from caselog.db.engine import Database
@@ -56,6 +57,27 @@ def classify_change(old: CaseRecord, new: CaseRecord) -> tuple[str, bool]:
         and replace(after, complications=before.complications, outcomes=before.outcomes) == before
     )
     return ("addendum" if appended else "edit"), reviewed
+
+
+REAL_CASES_MESSAGE = (
+    "this database holds real cases: demo cases are made-up patients and would mix with them. "
+    "Use a separate database for trying CaseLog out, or confirm with --into-real-database"
+)
+
+
+def _holds_real_cases(session: Session) -> bool:
+    """Whether a case exists that `demo` did not make: its latest creating audit entry is not `demo`.
+
+    The audit trail, not the MRN's look, says where a case came from (a demo-like MRN can be typed in).
+    """
+    made = sa_text(
+        "SELECT 1 FROM cases c WHERE NOT EXISTS ("
+        " SELECT 1 FROM audit_log d WHERE d.record_type = 'case' AND d.record_id = c.case_number"
+        " AND d.action = 'demo' AND NOT EXISTS ("
+        "  SELECT 1 FROM audit_log n WHERE n.record_type = 'case' AND n.record_id = c.case_number"
+        "  AND n.action IN ('create', 'import') AND n.id > d.id)) LIMIT 1"
+    )
+    return session.execute(made).first() is not None
 
 
 class CaseService:
@@ -116,12 +138,17 @@ class CaseService:
         return self.get_case(numbers[0])
 
     def import_cases(self, data: object, *, progress: Progress | None = None) -> list[str]:
-        """Import an interchange file's content: all cases or none. Returns the new case numbers in file order."""
+        """Import an interchange file's content: all cases or none. Returns the new case numbers in file order.
+
+        A case arriving signed (`final`) is a signature: only the account that may sign for its surgeon may
+        bring it in, and the trail records that account as the signer, with the import as the source.
+        """
         self._require(Action.EDIT_DRAFT)
         with cyclic_gc_paused():
             records, problems = validate_file(data, today=self._today())
             if problems:
                 raise InvalidInput(problems)
+            self._require_signing_imported(records)
             if progress:
                 progress(0, len(records), "Saving cases")
             numbers = self._insert(records, [f"cases[{i}]" for i in range(len(records))], action="import")
@@ -129,26 +156,101 @@ class CaseService:
             progress(len(records), len(records), "Saved")
         return numbers
 
-    def add_records(self, records: list[CaseRecord], *, refresh_statistics: bool = True) -> list[str]:
-        """Store records that were validated already (demo data); same checks against the database."""
-        self._require(Action.EDIT_DRAFT)
+    def _require_signing_imported(self, records: list[CaseRecord]) -> None:
+        """Refuse the whole import (audited) when it holds signed cases the actor may not sign for."""
+        if self.actor is None:
+            return
+        who = f"{self.actor.full_name} ({ROLES.get(self.actor.role, self.actor.role)})"
+        refused = [
+            f"cases[{i}].status: the case arrives signed ({r.status}) as {r.surgeon}'s case, and {who} may not "
+            "sign it; import it as a draft for its surgeon to sign"
+            for i, r in enumerate(records)
+            if r.status != "draft" and not allowed(self.actor, Action.SIGN, case_surgeon=r.surgeon)
+        ]
+        if refused:
+            shown = refused[:20] + ([f"... and {len(refused) - 20} more signed cases"] if len(refused) > 20 else [])
+            refuse(self.db, self.actor, "import_signed", "case", None,
+                   NotPermitted("\n".join(shown) + "\nNothing was imported."))  # fmt: skip
+
+    def holds_real_cases(self) -> bool:
+        """Whether any case was not made by `demo` (tells nothing about the cases, so needs no role)."""
+        with self.db.read() as session:
+            return _holds_real_cases(session)
+
+    def _require_demo(self) -> None:
+        if self.actor is None:
+            self._require(Action.ADMINISTER)  # refuses only when the database has accounts
+        elif not allowed(self.actor, Action.ADMINISTER):
+            role = ROLES.get(self.actor.role, self.actor.role)
+            error = NotPermitted(f"{self.actor.full_name} ({role}) may not add demo data: only an administrator may")
+            refuse(self.db, self.actor, "demo", "case", None, error)
+
+    def require_demo(self, *, into_real_database: bool = False) -> None:
+        """Refuse demo data before any is made up: the role (audited), then a database holding real cases."""
+        self._require_demo()
+        if not into_real_database and self.holds_real_cases():
+            raise InvalidInput([Problem("--into-real-database", REAL_CASES_MESSAGE)])
+
+    def offers_demo(self) -> bool:
+        """For the app: offer demo data only to whom may add it, and only on an empty database.
+
+        (The command line may add more demo data to a demo-only database; `add_records` checks either way.)
+        """
+        permitted = allowed(self.actor, Action.ADMINISTER) if self.actor else not accounts_exist(self.db)
+        if not permitted:
+            return False
+        with self.db.read() as session:
+            return session.execute(select(store.cases_t.c.id).limit(1)).first() is None
+
+    def add_records(
+        self, records: list[CaseRecord], *, refresh_statistics: bool = True, into_real_database: bool = False
+    ) -> list[str]:
+        """Store demo cases (validated already); same checks against the database.
+
+        Made-up patients must never mix silently with a clinic's: with accounts only an administrator may
+        add them, and a database holding real cases needs `into_real_database`.
+        """
+        self._require_demo()
         paths = [f"cases[{i}]" for i in range(len(records))]
+
+        def demo_only(session: Session) -> None:
+            if not into_real_database and _holds_real_cases(session):
+                raise InvalidInput([Problem("--into-real-database", REAL_CASES_MESSAGE)])
+
         with cyclic_gc_paused():
-            return self._insert(records, paths, action="demo", refresh_statistics=refresh_statistics)
+            return self._insert(records, paths, action="demo", refresh_statistics=refresh_statistics, check=demo_only)
 
     def _insert(
-        self, records: list[CaseRecord], paths: list[str], *, action: str, refresh_statistics: bool = True
-    ) -> list[str]:
+        self, records: list[CaseRecord], paths: list[str], *, action: str, refresh_statistics: bool = True,
+        check: Callable[[Session], None] | None = None,
+    ) -> list[str]:  # fmt: skip
+        now = store.utcnow()
         with self.db.write() as session:
-            result = store.insert_cases(session, records, paths, now=store.utcnow())
+            if check is not None:
+                check(session)
+            result = store.insert_cases(session, records, paths, now=now)
             if result and isinstance(result[0], Problem):
                 raise InvalidInput([p for p in result if isinstance(p, Problem)])
             numbers = [n for n in result if isinstance(n, str)]
             entries = []
+            signed: dict[str, list[str]] = {}  # signer: the case numbers they sign by importing them
             for number, r in zip(numbers, records, strict=True):
                 content = case_to_contract(r)
                 content["case_number"] = number
                 entries.append(audit.NewEntry(self._who, action, "case", number, {"content": content}))
+                if r.status != "draft" and action != "demo":
+                    # As `sign_case`: the signed-in surgeon signs; without accounts, the case's own surgeon.
+                    signer = self.actor.full_name if self.actor else r.surgeon
+                    signed.setdefault(signer, []).append(number)
+                    details = {"changes": {"signed_by": [None, signer]}, "arrived_signed": action}
+                    entries.append(audit.NewEntry(self._who, "sign", "case", number, details))
+            for signer, signed_numbers in signed.items():
+                for start in range(0, len(signed_numbers), 500):
+                    session.execute(
+                        update(store.cases_t)
+                        .where(store.cases_t.c.case_number.in_(signed_numbers[start : start + 500]))
+                        .values(signed_by=signer, signed_at=now)
+                    )
             audit.record_many(session, entries)
         if refresh_statistics and len(numbers) >= BULK_ANALYZE_CASES:
             self.db.refresh_statistics()
@@ -201,10 +303,17 @@ class CaseService:
             return store.count_cases(session, case_filter or CaseFilter())
 
     def iter_cases(self, case_filter: CaseFilter | None = None) -> Iterator[CaseView]:
-        """Every matching case in export order (procedure date, case number), streamed from one snapshot."""
+        """Every matching case in export order (procedure date, case number), streamed from one snapshot.
+
+        The role is checked here, before the stream is handed out: an export refused half-way would already
+        have written its header (a generator's body only runs at the first case).
+        """
         self._require(Action.VIEW)
+        return self._stream(case_filter or CaseFilter())
+
+    def _stream(self, case_filter: CaseFilter) -> Iterator[CaseView]:
         with self.db.read() as session:
-            yield from store.iter_views(session, case_filter or CaseFilter())
+            yield from store.iter_views(session, case_filter)
 
     def find_patient(self, mrn: str) -> Patient | None:
         """The patient known under this MRN, so a form can fill in the name."""
@@ -279,6 +388,12 @@ class CaseService:
             )
         if not signed and record.status != "draft":
             raise InvalidInput([Problem("status", "a draft stays a draft when edited; signing is a separate step")])
+        given_status = data.get("status")
+        if signed and given_status is not None and given_status != status:
+            # Never ignored: a file that says `draft` asks to undo a signature, which nothing may do.
+            raise InvalidInput([Problem("status", f"is {given_status!r}, but case {case_number} is {status} "
+                                        "(signed): a signed case never goes back to draft; leave status out or "
+                                        f"give {status!r}, and amend it with --reason")])  # fmt: skip
         kind, reviewed = classify_change(current.record, record)
         if kind == "none" and not reviewed:
             return current  # nothing changed: no new version, nothing to audit

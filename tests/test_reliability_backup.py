@@ -155,3 +155,63 @@ def test_restore_checks_the_copy_and_keeps_a_safety_copy(tmp_path: Path, sqlite_
     assert caselog("check", db=str(safety[0])).returncode == 0
     assert kept  # the safety copy is a file of its own, not the live database
     assert safety[0].resolve() != db.resolve()
+
+
+def _cases_by_number(path: Path) -> dict[str, str]:
+    """{case number: MRN} straight from the file."""
+    conn = sqlite3.connect(path)
+    try:
+        rows = conn.execute("SELECT c.case_number, p.mrn FROM cases c JOIN patients p ON p.id = c.patient_id")
+        return dict(rows.fetchall())
+    finally:
+        conn.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("run", [1, 2, 3])
+def test_restore_during_writes_loses_no_confirmed_case(tmp_path: Path, sqlite_template: Path, run: int) -> None:
+    """Two workstations keep saving while an administrator restores last night's backup.
+
+    Every case a writer was told was saved is in the restored database or in the safety copy, and no case
+    number belongs to two patients across the two (today one confirmed case in three runs was lost, and
+    numbers were handed out again to other patients).
+    """
+    db = tmp_path / "clinic.sqlite3"
+    shutil.copy(sqlite_template, db)
+    _add_cases(db, "OLD", 5)
+    backup = tmp_path / "nightly.sqlite3"
+    assert caselog("backup", str(backup), db=str(db)).returncode == 0
+    go = tmp_path / "go"
+    writers = {prefix: helper("case_writer", "--db", str(db), "--prefix", prefix, "--go", str(go))
+               for prefix in ("WA", "WB")}  # fmt: skip
+    confirmed = {prefix: ConfirmedCases(proc) for prefix, proc in writers.items()}
+    try:
+        go.touch()
+        for seen in confirmed.values():
+            seen.wait_for(15)
+        result = caselog("restore", str(backup), db=str(db))
+        after = {prefix: len(seen.snapshot()) for prefix, seen in confirmed.items()}
+        for prefix, seen in confirmed.items():
+            seen.wait_for(after[prefix] + 10)  # they keep saving into the restored database
+    finally:
+        errors = {}
+        for prefix, proc in writers.items():
+            proc.terminate()
+            errors[prefix] = proc.communicate(timeout=30)[1]
+    assert result.returncode == 0, result.stderr
+    [safety] = tmp_path.glob("clinic.sqlite3.before-restore-*")
+    restored, kept = _cases_by_number(db), _cases_by_number(safety)
+    lost = []
+    for prefix, seen in confirmed.items():
+        # A case saved just as the restore swapped the content may be reported "not found" on reading it
+        # back: told, not silent. Any other error is a failure.
+        assert all("NotFound" in line for line in errors[prefix].splitlines() if "ERROR" in line), errors[prefix]
+        for n, number in enumerate(seen.snapshot()):
+            mrn = f"{prefix}-{n}"
+            if restored.get(number) != mrn and kept.get(number) != mrn:
+                lost.append((number, mrn))
+    assert not lost, f"confirmed cases in neither the restored database nor the safety copy: {lost[:5]}"
+    reused = {n for n in set(restored) & set(kept) if restored[n] != kept[n]}
+    assert not reused, f"case numbers given to two patients: {sorted(reused)[:5]}"
+    assert sqlite_facts(db)["integrity"] == ["ok"] and sqlite_facts(db)["orphans"] == {}
+    print(f"\nrestore during writes (run {run}): {len(kept)} cases in the safety copy, {len(restored)} after")

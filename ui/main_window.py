@@ -262,8 +262,18 @@ class MainWindow(CaseOutputActions):
                 view = None
         self.detail.show_case(view)
 
+    def _offer_demo(self) -> None:
+        """Demo data only on an empty database, and only for administrators once there are accounts."""
+        try:
+            offered = self.services.cases.offers_demo()
+        except CaselogError:
+            offered = False
+        self.demo_action.setVisible(offered)
+        self.greeting.demo.setVisible(offered)
+
     def _loaded(self) -> None:
         self.filters.set_count(self.model.matching, self.model.total)
+        self._offer_demo()
         self.stack.setCurrentIndex(0 if self.model.total == 0 else 1)
         self.table.horizontalHeader().setSortIndicator(
             self.model.sort_column(),
@@ -303,9 +313,10 @@ class MainWindow(CaseOutputActions):
             action.setEnabled(True)
         for action in (*self.menuBar().actions(), *self.file_menu.actions()):
             action.setVisible(True)  # the role decides below; a sign-out left only Help and Quit
-        for action in (self.new_action, self.repeat_action, self.delete_action, self.demo_action,
+        for action in (self.new_action, self.repeat_action, self.delete_action,
                        self.template_menu.menuAction()):  # fmt: skip
             action.setVisible(edit)
+        self._offer_demo()
         for action in (self.edit_action, self.pdf_action, self.export_action, self.search_action,
                        self.refresh_action, self.case_menu.menuAction()):  # fmt: skip
             action.setVisible(view)

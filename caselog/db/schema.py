@@ -19,7 +19,6 @@ from sqlalchemy import inspect, text
 from caselog.db.engine import Database, open_engine, translate_errors
 from caselog.db.health import verify_storage
 from caselog.errors import InvalidInput, StorageError
-from caselog.validation import Problem
 
 APP_TABLES = ("patients", "cases", "treated_levels", "complications", "outcome_scores", "case_counters")
 
@@ -54,11 +53,12 @@ class UpgradeResult:
     backup: Path | None
 
 
-def upgrade(db: Database, *, cfg: Config | None = None) -> UpgradeResult:
+def upgrade(db: Database, *, cfg: Config | None = None, copy_first: bool = True) -> UpgradeResult:
     """Bring the schema to the current version; safe to repeat. An SQLite file is copied first.
 
     A migration that fails leaves the schema and data as they were (one transaction) and raises StorageError
-    naming the failure and the copy. `cfg` replaces the shipped migrations (see `alembic_config`).
+    naming the failure and the copy. `cfg` replaces the shipped migrations (see `alembic_config`);
+    `copy_first=False` skips the copy (a restore upgrades its own private copy of a backup).
     """
     cfg = cfg or alembic_config()
     previous = current_revision(db)
@@ -74,7 +74,7 @@ def upgrade(db: Database, *, cfg: Config | None = None) -> UpgradeResult:
     if previous is None and existing:
         raise StorageError(f"{db.display_name} holds tables but is not a CaseLog database; nothing was changed.")
     backup = None
-    if previous is not None and db.sqlite_path is not None:
+    if copy_first and previous is not None and db.sqlite_path is not None:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         backup = db.sqlite_path.with_name(f"{db.sqlite_path.name}.before-upgrade-{previous}-{stamp}")
         copy_sqlite(db.sqlite_path, backup)
@@ -242,36 +242,3 @@ def backup_database(db: Database, destination: Path) -> int:
         destination.unlink(missing_ok=True)
         raise StorageError("The backup copy failed its check: " + "; ".join(report.problems))
     return report.case_count
-
-
-def restore_database(db: Database, source: Path) -> tuple[int, Path]:
-    """`caselog restore`: check the copy, keep a safety copy of what it replaces, then put it in place.
-
-    Returns the number of cases restored and where the safety copy is.
-    """
-    if db.sqlite_path is None:
-        raise InvalidInput("restore: for a PostgreSQL database use the server's own tools (pg_restore)")
-    source = source.expanduser()
-    if not source.is_file():
-        raise InvalidInput(f"FILE: {source} does not exist")
-    report = check_sqlite_file(source)
-    if not report.ok:
-        raise InvalidInput([Problem("FILE", f"{source} {problem}") for problem in report.problems])
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    safety = db.sqlite_path.with_name(f"{db.sqlite_path.name}.before-restore-{stamp}")
-    if db.sqlite_path.exists():
-        copy_sqlite(db.sqlite_path, safety)
-    db.engine.dispose()
-    # Copy into the live file through SQLite itself, so other connections see the restored pages safely.
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
-    try:
-        dst = sqlite3.connect(db.sqlite_path, timeout=30)
-        try:
-            src.backup(dst)
-        finally:
-            dst.close()
-    finally:
-        src.close()
-    db.engine.dispose()
-    upgrade(db)
-    return report.case_count, safety
