@@ -63,6 +63,7 @@ SPOKEN_NAMES = {
     "estimated_blood_loss_ml": "blood loss", "disposition": "disposition",
     "prior_block_relief_percent": "block relief", "injury_related": "injury related", "indication": "indication",
     "notes": "notes", "complications": "complications", "outcomes": "outcomes",
+    "referring_physician": "referring physician", "copy_to": "copy to",
 }  # fmt: skip
 
 
@@ -260,6 +261,8 @@ class CaseFields(QWidget):
             "Complications", COMPLICATION_COLUMNS, new_row=self._new_complication, add_text="&Add complication"
         )
         self.outcomes = RowsEditor("Outcomes", OUTCOME_COLUMNS)
+        self.referring_physician = _line("Referring physician", "name, practice, address (printed on the summary)")
+        self.copy_to = _line("Copy to", "who else gets the summary; separate with ;")
         self.indication = QPlainTextEdit()
         self.indication.setAccessibleName("Indication")
         self.indication.setPlaceholderText("Indication (optional)")
@@ -399,11 +402,18 @@ class CaseFields(QWidget):
         self.tabs.addTab(self._slot("complications", "Complications", self.complications), "Complications")
         self.tabs.addTab(self._slot("outcomes", "Outcomes", self.outcomes), "Outcomes")
         notes = QWidget()
-        nl = QHBoxLayout(notes)
-        nl.setContentsMargins(0, 0, 0, 0)
+        nv = QVBoxLayout(notes)
+        nv.setContentsMargins(0, 0, 0, 0)
+        referral = QFormLayout()
+        referral.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self._add(referral, "Referring physician", "referring_physician", self.referring_physician)
+        self._add(referral, "Copy to", "copy_to", self.copy_to)
+        nv.addLayout(referral)
+        nl = QHBoxLayout()
         nl.addWidget(self._slot("indication", "Indication", self.indication))
         nl.addWidget(self._slot("notes", "Notes", self.notes))
-        self.tabs.addTab(notes, "Indication and notes")
+        nv.addLayout(nl, 1)
+        self.tabs.addTab(notes, "Referral, indication and notes")
         self.tabs.setMinimumHeight(160)
         self.tabs.setMaximumHeight(190)
 
@@ -435,7 +445,8 @@ class CaseFields(QWidget):
             (self.cpt_codes, "cpt_codes"), (self.diagnosis_codes, "diagnosis_codes"),
             (self.prior_relief, "prior_block_relief_percent"), (self.start_time, "start_time"),
             (self.end_time, "end_time"), (self.anesthesia_provider, "anesthesia.provider"),
-            (self.blood_loss, "estimated_blood_loss_ml"),
+            (self.blood_loss, "estimated_blood_loss_ml"), (self.referring_physician, "referring_physician"),
+            (self.copy_to, "copy_to"),
         ):  # fmt: skip
             hook(edit.textEdited, key)
         for box, key in (
@@ -499,7 +510,7 @@ class CaseFields(QWidget):
             "procedure_date": self._procedure_date().isoformat(),
             "facility": self.facility.currentText().strip() or None,
             "surgeon": self.surgeon.currentText().strip() or None,
-            "assistants": [a.strip() for a in self.assistants.text().split(";") if a.strip()],
+            "assistants": _names(self.assistants),
             "procedure": self.procedure.currentData(),
             "procedure_detail": text(self.procedure_detail),
             "cpt_codes": words(self.cpt_codes),
@@ -523,6 +534,9 @@ class CaseFields(QWidget):
             "complications": self.complications.items(),
             "outcomes": self.outcomes.items(),
             "notes": self.notes.toPlainText().strip() or None,
+            # The format's extensions, written only when they hold something (as an export writes them).
+            **({"referring_physician": referring} if (referring := text(self.referring_physician)) else {}),
+            **({"copy_to": copies} if (copies := _names(self.copy_to)) else {}),
         }
 
     def set_data(self, data: Mapping[str, Any]) -> None:
@@ -589,3 +603,12 @@ class CaseFields(QWidget):
             self.outcomes.set_items([o for o in data.get("outcomes") or [] if isinstance(o, Mapping)])
         if "notes" in data:
             self.notes.setPlainText(str(data.get("notes") or ""))
+        if "referring_physician" in data:
+            put(self.referring_physician, data.get("referring_physician"))
+        if "copy_to" in data:
+            put(self.copy_to, "; ".join(str(c) for c in data.get("copy_to") or []))
+
+
+def _names(edit: QLineEdit) -> list[str]:
+    """Names typed on one line, separated by semicolons (assistants, copy recipients)."""
+    return [name.strip() for name in edit.text().split(";") if name.strip()]

@@ -33,6 +33,7 @@ from caselog.errors import CaselogError, Conflict, InvalidInput
 from caselog.records import CaseRecord, CaseView, Patient, case_to_contract
 from caselog.service import classify_change
 from caselog.validation import Problem, validate_case
+from ui import shortcuts
 from ui.case_fields import SPOKEN_NAMES, CaseFields, Slot
 from ui.messages import show_error
 from ui.rows_editor import RowsEditor
@@ -57,7 +58,7 @@ TEMPLATE_KEYS = (
 #: day (date, times, assistants, anesthesia provider, emergency, block relief, complications, outcomes, notes).
 REPEAT_KEYS = (
     "patient", "facility", "surgeon", "procedure", "procedure_detail", "cpt_codes", "diagnosis_codes",
-    "indication", "injury_related", "levels", "anesthesia", "disposition",
+    "indication", "injury_related", "levels", "anesthesia", "disposition", "referring_physician", "copy_to",
 )  # fmt: skip
 #: Extra style of the form: a locked field looks locked, and the repeat banner stands out.
 FORM_STYLE = """
@@ -74,7 +75,7 @@ def template_from(data: Mapping[str, Any]) -> dict[str, Any]:
 def repeat_data(view: CaseView) -> dict[str, Any]:
     """A new case prefilled from an earlier one: same patient, procedure, levels and sides (pain came back)."""
     full = case_to_contract(view.record)
-    data = {k: full[k] for k in REPEAT_KEYS}
+    data = {k: full[k] for k in REPEAT_KEYS if k in full}  # the referral is there only when set
     data["anesthesia"] = {k: v for k, v in full["anesthesia"].items() if k not in ("provider", "emergency")}
     return data
 
@@ -86,7 +87,8 @@ def repeat_note(view: CaseView) -> str:
     procedure = vocab.label(vocab.PROCEDURES, record.procedure).split(" (")[0]
     return (
         f"Repeat of {view.case_number} ({procedure}, {day.day} {day:%b} {day.year}): patient, procedure, levels "
-        "and sides carried over, with surgeon, facility, codes, indication, anesthesia and disposition; check them. "
+        "and sides carried over, with surgeon, facility, referral, codes, indication, anesthesia and disposition; "
+        "check them. "
         "Date, times, duration, assistants, anesthesia provider and block relief start empty."
     )
 
@@ -203,9 +205,9 @@ class CaseForm(QDialog):
         self.save_button.clicked.connect(self.accept)
         self.cancel_button.clicked.connect(self.reject)
         self.fields.change_patient.clicked.connect(self.change_patient)
-        for keys in (QKeySequence.StandardKey.Save, "Ctrl+Return", "Ctrl+Enter"):
-            QShortcut(QKeySequence(keys), self, self.accept)
-        QShortcut(QKeySequence("Alt+A"), self, self.add_complication)
+        for keys in (*shortcuts.sequences("save"), QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")):
+            QShortcut(keys, self, self.accept).setProperty(shortcuts.MEANING, "save")
+        QShortcut(QKeySequence("Alt+A"), self, self.add_complication).setProperty(shortcuts.MEANING, "add complication")
 
         if editing is None and draft is None:
             defaults = settings.value

@@ -92,6 +92,12 @@ def main() -> int:
     for key in ("patient.family_name", "procedure", "levels", "start_time", "end_time", "anesthesia.type"):
         form._edited(key)
     shoot(form, "case-form.png")
+    f.tabs.setCurrentIndex(2)
+    f.referring_physician.setText("Dr. Ken Ito, Riverside Pain Clinic, 12 Elm St")
+    f.copy_to.setText("Dr. A. Roy; Physiotherapy Dept.")
+    f.indication.setPlainText("Facet-mediated low back pain, 80% relief after medial branch blocks")
+    shoot(form, "case-form-referral.png")
+    f.tabs.setCurrentIndex(0)
     f.levels.picker.setFocus()
     shoot(f.levels, "level-picker.png")
 
