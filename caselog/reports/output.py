@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from caselog.errors import InvalidInput
+from caselog.files import write_error
 
 FILE_MODE = 0o600
 
@@ -53,15 +54,18 @@ def write_atomically(output: Path, build: Callable[[BinaryIO], None]) -> None:
     On any failure (including Ctrl-C) the temporary file is removed and an existing `output` is untouched.
     """
     target = check_output(output)
-    with _temporary_beside(target, output) as (stream, temp):
-        build(stream)
-        stream.flush()
-        os.fsync(stream.fileno())
     try:
-        os.replace(temp, target)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+        with _temporary_beside(target, output) as (stream, temp):
+            build(stream)
+            stream.flush()
+            os.fsync(stream.fileno())
+        try:
+            os.replace(temp, target)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+    except OSError as exc:  # a full disk: name the file, no traceback
+        raise write_error(exc, output, "the PDF") from exc
     _fsync_folder(target.parent)
 
 
