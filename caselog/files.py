@@ -187,7 +187,10 @@ def temporary_beside(target: Path, *, suffix: str = ".part") -> Iterator[tuple[i
             os.fchmod(fd, FILE_MODE)
         if _workspace is not None:
             note = _workspace.folder / f"{_BESIDE_PREFIX}{temp.name}"
-            note.write_text(str(temp.resolve()), encoding="utf-8")
+            try:
+                note.write_text(str(temp.resolve()), encoding="utf-8")
+            except OSError:  # the data folder's disk is full: the export itself may still fit where it goes
+                note = None
         yield fd, temp
     finally:
         with contextlib.suppress(OSError):

@@ -181,3 +181,26 @@ def test_an_export_killed_half_way_leaves_nothing_in_the_system_temporary_folder
     assert caselog("--db", str(database), "list", home=home, tmpdir=system_temp).returncode == 0
     assert list((home / files.TEMP_FOLDER).iterdir()) == []
     assert list(tmp_path.glob(".cases.xlsx.*")) == []  # nor a half-written file beside the export
+
+
+def test_files_written_beside_a_pdf_or_an_export_are_noted_for_the_next_start(tmp_path: Path) -> None:
+    """What a kill -9 would leave beside the target is listed in the process's folder, so the next start finds it."""
+    from caselog.exchange import atomic_output
+    from caselog.reports.output import write_atomically
+
+    noted: list[str] = []
+
+    def look() -> None:
+        notes = list(files.workspace().glob("beside-*"))
+        assert len(notes) == 1
+        temp = Path(notes[0].read_text(encoding="utf-8"))
+        assert temp.parent == tmp_path and temp.exists() and mode(temp) == 0o600
+        noted.append(temp.name)
+
+    with files.private_process():
+        write_atomically(tmp_path / "summary.pdf", lambda stream: look())
+        with atomic_output(tmp_path / "cases.csv") as out:
+            out.write("x")
+            look()
+        assert list(files.workspace().glob("beside-*")) == []
+    assert len(noted) == 2 and sorted(p.name for p in tmp_path.iterdir()) == ["cases.csv", "home", "summary.pdf"]
