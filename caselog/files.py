@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +27,7 @@ FILE_MODE = 0o600
 FOLDER_MODE = 0o700
 PRIVATE_UMASK = 0o077
 TEMP_FOLDER = "tmp"
-_LOCK_NAME = "in-use.lock"
+_LOCK_SUFFIX = ".lock"
 _BESIDE_PREFIX = "beside-"
 #: Owner-only modes exist on POSIX systems only.
 POSIX = os.name == "posix"
@@ -61,42 +63,58 @@ def temp_root() -> Path:
 
 
 class _Workspace:
-    """This process's own temporary folder, locked while the process lives."""
+    """This process's own temporary folder `DATA/tmp/NAME`, with `DATA/tmp/NAME.lock` locked while it lives.
+
+    The lock file comes first and the folder after it, so a folder without a lock file is a dead process's.
+    A starting process checks that the file it locked is still the one at its name: another process's cleanup
+    may have removed it in between, and then it tries another name.
+    """
 
     def __init__(self) -> None:
         root = private_folder(temp_root())
-        self.folder = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=root))
-        self._lock = open(self.folder / _LOCK_NAME, "w")  # noqa: SIM115 - held open for the process's life
-        if POSIX:
-            import fcntl
-
-            fcntl.flock(self._lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        for _ in range(20):
+            name = f"{os.getpid()}-{secrets.token_hex(4)}"
+            lock_path = root / f"{name}{_LOCK_SUFFIX}"
+            handle = open(lock_path, "w")  # noqa: SIM115 - held open for the process's life
+            if _try_lock(handle) and _same_file(handle, lock_path):
+                break
+            handle.close()
+        else:
+            raise OSError(f"no private temporary folder could be locked in {root}")
+        self._lock, self._lock_path = handle, lock_path
+        self.folder = root / name
+        self.folder.mkdir(mode=FOLDER_MODE)
 
     def close(self) -> None:
-        self._lock.close()
         _remove_workspace(self.folder)
+        self._lock_path.unlink(missing_ok=True)
+        self._lock.close()
 
 
 _workspace: _Workspace | None = None
 
 
-def _is_orphan(folder: Path) -> bool:
-    """True when no living process holds the folder's lock (on Windows: its files can be deleted at all)."""
-    lock = folder / _LOCK_NAME
-    if not POSIX:
-        return True  # a living process keeps its lock file open, and Windows refuses to delete open files
-    import fcntl
-
+def _try_lock(handle: IO[str]) -> bool:
+    """Take the exclusive lock on an open lock file without waiting; False when a living process holds it."""
     try:
-        handle = open(lock, "a")  # noqa: SIM115
-    except OSError:
-        return True
-    with handle:
-        try:
+        if sys.platform == "win32":
+            import msvcrt
+
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            return False
-        return True
+    except OSError:
+        return False
+    return True
+
+
+def _same_file(handle: IO[str], path: Path) -> bool:
+    try:
+        return os.fstat(handle.fileno()).st_ino == path.stat().st_ino
+    except OSError:
+        return False
 
 
 def _remove_workspace(folder: Path) -> None:
@@ -108,18 +126,28 @@ def _remove_workspace(folder: Path) -> None:
 
 
 def remove_leftovers() -> int:
-    """Remove what crashed CaseLog processes left in the private temporary folder; returns how many folders."""
+    """Remove what dead CaseLog processes left in the private temporary folder; returns how many entries."""
     root = temp_root()
     if not root.is_dir():
         return 0
     removed = 0
     for entry in root.iterdir():
-        if _workspace is not None and entry == _workspace.folder:
+        if _workspace is not None and entry in (_workspace.folder, _workspace._lock_path):
             continue
-        if entry.is_dir() and not entry.is_symlink():
-            if _is_orphan(entry):
+        if entry.name.endswith(_LOCK_SUFFIX) and entry.is_file():
+            try:
+                handle = open(entry, "a")  # noqa: SIM115
+            except OSError:
+                continue
+            with handle:
+                if _try_lock(handle):  # its process is gone: clean up while holding its lock
+                    _remove_workspace(root / entry.name.removesuffix(_LOCK_SUFFIX))
+                    entry.unlink(missing_ok=True)
+                    removed += 1
+        elif entry.is_dir() and not entry.is_symlink():
+            if not (root / f"{entry.name}{_LOCK_SUFFIX}").exists():
                 _remove_workspace(entry)
-                removed += not entry.exists()
+                removed += 1
         else:
             with contextlib.suppress(OSError):
                 entry.unlink()

@@ -120,7 +120,10 @@ def test_a_crashed_process_leftovers_are_removed_at_the_next_start(tmp_path: Pat
     home = tmp_path / "home"
     dead = home / files.TEMP_FOLDER / "999999-crashed"
     dead.mkdir(parents=True)
-    (dead / "in-use.lock").write_text("")
+    (home / files.TEMP_FOLDER / "999999-crashed.lock").write_text("")  # nobody holds it any more
+    lockless = home / files.TEMP_FOLDER / "999998-crashed"  # its lock file is gone: a cleanup was cut short
+    lockless.mkdir()
+    (lockless / "openpyxl.sheet2.xml").write_text("<c>MRN-1002</c>", encoding="utf-8")
     (dead / "openpyxl.sheet1.xml").write_text("<c>MRN-1001 Nguyễn</c>", encoding="utf-8")
     beside = tmp_path / "exports" / ".cases.csv.x1y2.part"
     beside.parent.mkdir()
@@ -131,7 +134,7 @@ def test_a_crashed_process_leftovers_are_removed_at_the_next_start(tmp_path: Pat
 
     result = caselog("--db", str(tmp_path / "x.sqlite3"), "list", home=home)
     assert result.returncode == 0, result.stderr
-    assert not dead.exists() and not stray.exists() and not beside.exists()
+    assert not dead.exists() and not stray.exists() and not beside.exists() and not lockless.exists()
     assert list((home / files.TEMP_FOLDER).iterdir()) == []  # and this run cleaned up after itself
 
 
@@ -175,7 +178,7 @@ def test_an_export_killed_half_way_leaves_nothing_in_the_system_temporary_folder
     os.kill(export.pid, signal.SIGKILL)
     export.wait(timeout=60)
     assert list(system_temp.iterdir()) == []
-    left = [p for p in (home / files.TEMP_FOLDER).rglob("*") if p.is_file() and p.name != "in-use.lock"]
+    left = [p for p in (home / files.TEMP_FOLDER).rglob("*") if p.is_file() and p.suffix != ".lock"]
     assert left and not output.exists()  # the crash left its files in CaseLog's folder, 0600 there
     assert all(mode(p) == 0o600 for p in left)
     assert caselog("--db", str(database), "list", home=home, tmpdir=system_temp).returncode == 0
