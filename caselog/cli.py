@@ -22,7 +22,7 @@ from caselog.db.health import verify_storage
 from caselog.db.schema import open_database, upgrade
 from caselog.db.transfer import storage_warnings
 from caselog.errors import EXIT_INVALID, EXIT_OK, EXIT_OTHER, CaselogError, InvalidInput
-from caselog.files import open_private_append, private_folder, private_process
+from caselog.files import FULL_DISK_ERRNOS, open_private_append, private_folder, private_process, write_error
 from caselog.records import CaseFilter
 from caselog.signin import sign_in
 from caselog.validation import Problem
@@ -223,6 +223,9 @@ def _run(argv: Sequence[str] | None) -> int:
         print("Interrupted; nothing more was written.", file=sys.stderr)
         return 130
     except Exception as exc:
+        if isinstance(exc, OSError) and exc.errno in FULL_DISK_ERRNOS and exc.filename:
+            print(write_error(exc, exc.filename).message, file=sys.stderr)  # a full disk names the file
+            return EXIT_OTHER
         friendly = describe_storage_error(exc, "")
         if friendly is not None:
             print(friendly.message.replace("The database  ", "The database "), file=sys.stderr)

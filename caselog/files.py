@@ -11,6 +11,7 @@ data folder's place in the user's profile protects it, and only the temporary-fo
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 import shutil
@@ -29,6 +30,8 @@ PRIVATE_UMASK = 0o077
 TEMP_FOLDER = "tmp"
 _LOCK_SUFFIX = ".lock"
 _BESIDE_PREFIX = "beside-"
+#: A full disk, or the account's quota used up.
+FULL_DISK_ERRNOS = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
 #: Owner-only modes exist on POSIX systems only.
 POSIX = os.name == "posix"
 
@@ -231,7 +234,7 @@ def temporary_beside(target: Path, *, suffix: str = ".part") -> Iterator[tuple[i
 def write_error(exc: OSError, path: Path | str, what: str = "the file") -> StorageError:
     """The sentence for a file that could not be written: a full disk, no permission, or another reason."""
     target = Path(path)
-    if exc.errno in (28, 122):  # ENOSPC, EDQUOT
+    if exc.errno in FULL_DISK_ERRNOS:
         return StorageError(
             f"{target}: the disk is full{free_space_note(target)}; {what} was not written. "
             "Free some space and try again."

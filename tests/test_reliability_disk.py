@@ -210,3 +210,20 @@ def test_exports_and_pdfs_on_a_full_disk_name_the_file(
     assert f"{target}: the disk is full (0 bytes free)" in result.stderr and "Free some space" in result.stderr
     assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr
     assert sorted(p.name for p in small_disk.iterdir()) == ["filler"]  # no half file, no temporary file
+
+
+def test_any_other_write_on_a_full_disk_names_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import errno
+
+    from caselog import commands
+    from caselog.cli import main
+
+    def full(*_args: Any) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "somewhere.bin"))
+
+    monkeypatch.setattr(commands, "run", full)
+    assert main(["--db", str(tmp_path / "c.sqlite3"), "list"]) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'somewhere.bin'}: the disk is full (" in err and "unexpected error" not in err

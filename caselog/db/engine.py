@@ -160,10 +160,8 @@ def describe_storage_error(exc: BaseException, where: str) -> CaselogError | Non
         return StorageError(f"The database {where} is busy with another program; nothing was saved. Try again.")
     if "full" in text or "no space" in text or ("disk i/o error" in text and _nearly_full(where)):
         # A full disk shows up as SQLITE_FULL, or as an I/O error when the shared-memory file cannot grow.
-        return StorageError(
-            f"The disk holding {where} is full{free_space_note(Path(where)) if where else ''}; nothing was "
-            "saved. Free some space and try again."
-        )
+        holding, room = (f" holding {where}", free_space_note(Path(where))) if where else ("", "")
+        return StorageError(f"The disk{holding} is full{room}; nothing was saved. Free some space and try again.")
     if "readonly" in text or "read-only" in text or "permission denied" in text:
         return StorageError(
             f"The database {where} cannot be written (read-only or no permission); nothing was saved. "
