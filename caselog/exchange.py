@@ -112,24 +112,26 @@ def parse_interchange(raw: bytes, where: str) -> object:
     return data
 
 
+_CONTAINERS = frozenset({dict, list})
+
+
 def _nesting(data: object) -> int:
-    """How deep objects and lists sit inside each other (a bare value is 0)."""
-    deepest = 0
-    stack: list[tuple[object, int]] = [(data, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, dict):
-            children: Iterable[object] = value.values()
-        elif isinstance(value, list):
-            children = value
-        else:
-            continue
-        if depth > deepest:
-            deepest = depth
-            if deepest > MAX_NESTING:
-                return deepest
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return deepest
+    """How deep objects and lists sit inside each other (a bare value is 0), counted up to MAX_NESTING + 1.
+
+    Level by level; an object or list holding no container is passed over at C speed, so a 100,000-case file
+    costs a fraction of its parsing time.
+    """
+    depth = 0
+    level: list[Any] = [data] if type(data) in _CONTAINERS else []
+    while level and depth <= MAX_NESTING:
+        depth += 1
+        deeper: list[Any] = []
+        for value in level:
+            children = value.values() if type(value) is dict else value
+            if not _CONTAINERS.isdisjoint(map(type, children)):
+                deeper.extend(child for child in children if type(child) in _CONTAINERS)
+        level = deeper
+    return depth
 
 
 def single_case(data: object, where: str) -> object:

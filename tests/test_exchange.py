@@ -149,3 +149,13 @@ def test_csv_neutralises_formula_like_text_and_mrns(formula_like: CaseService, t
     row = next(csv.DictReader(io.StringIO(out.getvalue().lstrip("\ufeff"))))
     for column, value in FORMULA_LIKE.items():
         assert row[column] == f"'{value}", column
+
+
+def test_nesting_is_limited_to_the_stated_depth() -> None:
+    from caselog.exchange import MAX_NESTING, parse_interchange
+
+    assert MAX_NESTING == 32  # as docs/format.md states
+    assert parse_interchange(("[" * 32 + "]" * 32).encode(), "-") is not None
+    with pytest.raises(InvalidInput) as refused:
+        parse_interchange(("[" * 33 + "]" * 33).encode(), "in.json")
+    assert str(refused.value) == "in.json: is nested more than 32 levels deep; not a case file"
