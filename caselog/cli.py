@@ -22,6 +22,7 @@ from caselog.db.health import verify_storage
 from caselog.db.schema import open_database, upgrade
 from caselog.db.transfer import storage_warnings
 from caselog.errors import EXIT_INVALID, EXIT_OK, EXIT_OTHER, CaselogError, InvalidInput
+from caselog.files import FULL_DISK_ERRNOS, open_private_append, private_folder, private_process, write_error
 from caselog.records import CaseFilter
 from caselog.signin import sign_in
 from caselog.validation import Problem
@@ -204,10 +205,7 @@ WRITING_COMMANDS = frozenset({"import", "demo", "update", "delete", "sign", "use
 
 
 def _open(args: argparse.Namespace) -> Database:
-    target = _target(args)
-    if target is None:
-        paths.data_dir().mkdir(parents=True, exist_ok=True)
-    db = open_database(target, verify=args.command in WRITING_COMMANDS)
+    db = open_database(_target(args), verify=args.command in WRITING_COMMANDS)
     for warning in storage_warnings(db):
         print(warning, file=sys.stderr)
     return db
@@ -218,7 +216,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
-            reconfigure(encoding="utf-8")
+            reconfigure(encoding="utf-8", errors="backslashreplace")  # a message never fails to print
+    with private_process():
+        return _run(argv)
+
+
+def _run(argv: Sequence[str] | None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return _dispatch(args)
@@ -237,6 +240,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("Interrupted; nothing more was written.", file=sys.stderr)
         return 130
     except Exception as exc:
+        if isinstance(exc, OSError) and exc.errno in FULL_DISK_ERRNOS and exc.filename:
+            print(write_error(exc, exc.filename).message, file=sys.stderr)  # a full disk names the file
+            return EXIT_OTHER
         friendly = describe_storage_error(exc, "")
         if friendly is not None:
             print(friendly.message.replace("The database  ", "The database "), file=sys.stderr)
@@ -249,10 +255,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _log_crash(exc: BaseException) -> str:
     """Keep the traceback for the developers, away from the user's terminal."""
     try:
-        folder = paths.log_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / "caselog-errors.log"
-        with target.open("a", encoding="utf-8") as handle:
+        target = private_folder(paths.log_dir()) / "caselog-errors.log"
+        with open_private_append(target) as handle:
             handle.write(f"--- {dt.datetime.now().isoformat()}\n")
             handle.write("".join(traceback.format_exception(exc)))
         return str(target)
@@ -281,10 +285,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
-    target = _target(args)
-    if target is None:
-        paths.data_dir().mkdir(parents=True, exist_ok=True)
-    db = open_engine(target)
+    db = open_engine(_target(args))
     try:
         verify_storage(db)
         result = upgrade(db)

@@ -16,7 +16,16 @@ from caselog.db.restore import checked_candidate, live_database_exists, live_has
 from caselog.db.schema import backup_database, check_database, open_database
 from caselog.db.transfer import copy_database
 from caselog.errors import EXIT_OK, EXIT_OTHER, InvalidInput, StorageError
-from caselog.exchange import atomic_output, read_interchange, single_case, write_csv, write_json, write_xlsx
+from caselog.exchange import (
+    MAX_FILE_BYTES,
+    atomic_output,
+    parse_interchange,
+    read_interchange,
+    single_case,
+    write_csv,
+    write_json,
+    write_xlsx,
+)
 from caselog.quality import cases_by_procedure
 from caselog.records import CaseFilter, CaseRow, CaseView, case_to_contract
 from caselog.reports import ReportSettings, write_case_summaries, write_complication_log, write_surgeon_log
@@ -76,11 +85,8 @@ def _import(service: CaseService, file: str) -> int:
 
 
 def _read_stdin_json() -> object:
-    raw = sys.stdin.buffer.read()
-    try:
-        return json.loads(raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput([Problem("-", f"standard input is not a valid JSON file: {exc}")]) from None
+    """Standard input under the same rules as a file (size, UTF-8, duplicate keys, nesting)."""
+    return parse_interchange(sys.stdin.buffer.read(MAX_FILE_BYTES + 1), "-")
 
 
 def _export(service: CaseService, args: argparse.Namespace, case_filter: CaseFilter) -> int:

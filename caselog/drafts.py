@@ -9,13 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from caselog import paths
+from caselog.files import private_folder, temporary_beside
 
 DRAFTS_FOLDER = "drafts"
 
@@ -69,8 +69,7 @@ def save_draft(
     now: dt.datetime | None = None,
 ) -> Path:
     """Write (or replace) one draft atomically: the old copy stays whole until the new one is complete."""
-    folder = drafts_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    private_folder(drafts_dir())
     payload = {
         "saved_at": (now or dt.datetime.now()).isoformat(timespec="seconds"),
         "case_number": case_number,
@@ -79,16 +78,11 @@ def save_draft(
         "data": data,
     }
     target = draft_path(draft_id)
-    fd, tmp = tempfile.mkstemp(prefix=f".{draft_id}.", suffix=".part", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(payload, out, ensure_ascii=False)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o600)
+    with temporary_beside(target) as (fd, tmp), os.fdopen(os.dup(fd), "w", encoding="utf-8") as out:
+        json.dump(payload, out, ensure_ascii=False)
+        out.flush()
+        os.fsync(out.fileno())
         os.replace(tmp, target)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
     return target
 
 

@@ -10,7 +10,7 @@ import csv
 import datetime as dt
 import json
 import os
-import tempfile
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -18,6 +18,7 @@ from typing import IO, Any
 from caselog import vocab
 from caselog.bulk import cyclic_gc_paused
 from caselog.errors import InvalidInput
+from caselog.files import size_text, temporary_beside, write_error
 from caselog.records import CaseView, case_to_contract
 from caselog.validation import FORMAT_NAME, FORMAT_VERSION, Problem
 
@@ -35,11 +36,21 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+#: The largest interchange file read (file or standard input): 200 MB holds some 300,000 cases.
+MAX_FILE_BYTES = 200 * 1024 * 1024
+#: Objects and lists inside each other: a case file needs 5 levels; anything deeper is not a case file.
+MAX_NESTING = 32
+
+
 def read_interchange(path: Path) -> object:
-    """Load an interchange file; every way it can be unreadable becomes one clear InvalidInput."""
+    """Load an interchange file; every way it can be unreadable becomes one clear InvalidInput.
+
+    Only a regular file is read: a FIFO or a device (`/dev/zero`) would hang or never end, so it is refused
+    before a byte is read.
+    """
     where = str(path)
     try:
-        raw = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # opening a FIFO must not wait
     except FileNotFoundError:
         raise InvalidInput([Problem(where, "file not found")]) from None
     except IsADirectoryError:
@@ -48,13 +59,46 @@ def read_interchange(path: Path) -> object:
         raise InvalidInput([Problem(where, "cannot be read: permission denied")]) from None
     except OSError as exc:
         raise InvalidInput([Problem(where, f"cannot be read: {exc.strerror or exc}")]) from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        if stat.S_ISDIR(mode):
+            raise InvalidInput([Problem(where, "is a folder, not a file")])
+        raise InvalidInput([Problem(where, f"is not a regular file ({_kind(mode)}); give a .json file")])
+    with os.fdopen(fd, "rb") as handle:
+        if os.name == "posix":
+            os.set_blocking(fd, True)
+        try:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+        except OSError as exc:
+            raise InvalidInput([Problem(where, f"cannot be read: {exc.strerror or exc}")]) from None
+    return parse_interchange(raw, where)
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a pipe"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a file"
+
+
+def parse_interchange(raw: bytes, where: str) -> object:
+    """The JSON of an interchange file, from a file or standard input, under the same rules: at most
+    MAX_FILE_BYTES, UTF-8, no key twice in one object, nested at most MAX_NESTING deep."""
+    if len(raw) > MAX_FILE_BYTES:
+        limit = size_text(MAX_FILE_BYTES)
+        raise InvalidInput([Problem(where, f"is larger than the limit of {limit}; split it into smaller files")])
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InvalidInput([Problem(where, f"is not UTF-8 text (byte {exc.start})")]) from None
+    too_deep = InvalidInput([Problem(where, f"is nested more than {MAX_NESTING} levels deep; not a case file")])
     try:
         with cyclic_gc_paused():
-            return json.loads(text, object_pairs_hook=_no_duplicate_keys)
+            data = json.loads(text, object_pairs_hook=_no_duplicate_keys)
     except json.JSONDecodeError as exc:
         raise InvalidInput(
             [Problem(where, f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]
@@ -62,7 +106,32 @@ def read_interchange(path: Path) -> object:
     except ValueError as exc:
         raise InvalidInput([Problem(where, f"is not valid: {exc}")]) from None
     except RecursionError:
-        raise InvalidInput([Problem(where, "is nested too deeply to be a case file")]) from None
+        raise too_deep from None
+    if _nesting(data) > MAX_NESTING:
+        raise too_deep
+    return data
+
+
+_CONTAINERS = frozenset({dict, list})
+
+
+def _nesting(data: object) -> int:
+    """How deep objects and lists sit inside each other (a bare value is 0), counted up to MAX_NESTING + 1.
+
+    Level by level; an object or list holding no container is passed over at C speed, so a 100,000-case file
+    costs a fraction of its parsing time.
+    """
+    depth = 0
+    level: list[Any] = [data] if type(data) in _CONTAINERS else []
+    while level and depth <= MAX_NESTING:
+        depth += 1
+        deeper: list[Any] = []
+        for value in level:
+            children = value.values() if type(value) is dict else value
+            if not _CONTAINERS.isdisjoint(map(type, children)):
+                deeper.extend(child for child in children if type(child) in _CONTAINERS)
+        level = deeper
+    return depth
 
 
 def single_case(data: object, where: str) -> object:
@@ -89,25 +158,24 @@ def single_case(data: object, where: str) -> object:
 
 @contextlib.contextmanager
 def atomic_output(path: Path, mode: str = "w", *, newline: str | None = None) -> Iterator[IO[Any]]:
-    """Write to a temporary file beside `path`, then rename: a failed export never leaves half a file."""
+    """Write to an owner-only temporary file beside `path`, then rename: a failed export never leaves half a
+    file. A full disk or another write failure is a StorageError naming `path`; nothing is left behind."""
     path = path.expanduser()
     folder = path.parent
     if not folder.is_dir():
         raise InvalidInput([Problem("--output", f"folder {folder} does not exist")])
     if not os.access(folder, os.W_OK):
         raise InvalidInput([Problem("--output", f"folder {folder} is not writable")])
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
-    tmp = Path(tmp_name)
     try:
-        encoding = None if "b" in mode else "utf-8"
-        with os.fdopen(fd, mode, encoding=encoding, newline=newline) as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+        with temporary_beside(path) as (fd, tmp):
+            encoding = None if "b" in mode else "utf-8"
+            with os.fdopen(os.dup(fd), mode, encoding=encoding, newline=newline) as handle:
+                yield handle
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+    except OSError as exc:
+        raise write_error(exc, path, "the export") from exc
 
 
 def write_json(cases: Iterable[CaseView], out: IO[str]) -> int:
@@ -146,7 +214,7 @@ def _csv_row(view: CaseView) -> list[Any]:
     p = r.patient
     a = r.anesthesia
     return [
-        view.case_number, r.status, r.procedure_date.isoformat(), p.mrn, _safe_text(p.family_name),
+        view.case_number, r.status, r.procedure_date.isoformat(), _safe_text(p.mrn), _safe_text(p.family_name),
         _safe_text(p.given_name), p.birth_date.isoformat(), p.sex, p.age_on(r.procedure_date),
         _safe_text(r.facility), _safe_text(r.surgeon), _safe_text("; ".join(r.assistants)), r.procedure,
         _safe_text(r.procedure_detail), r.levels_text, len(r.levels), " ".join(r.cpt_codes),
@@ -224,13 +292,18 @@ def write_xlsx(cases: Iterable[CaseView], path_handle: IO[bytes]) -> int:
         cell.number_format = fmt
         return cell
 
+    def add_row(sheet_name: str, values: list[Any]) -> None:
+        # openpyxl writes text starting with "=" as a formula: user text is marked as text instead.
+        sheet = sheets[sheet_name]
+        sheet.append([_text_cell(sheet, v) if isinstance(v, str) and v.startswith("=") else v for v in values])
+
     count = 0
     for view in cases:
         r = view.record
         p = r.patient
         a = r.anesthesia
         number = view.case_number
-        sheets["Cases"].append([
+        add_row("Cases", [
             number, vocab.label(vocab.CASE_STATUSES, r.status), dated(r.procedure_date), p.mrn, p.family_name,
             p.given_name, dated(p.birth_date), p.sex, p.age_on(r.procedure_date), r.facility, r.surgeon,
             r.procedure_label, r.procedure_detail, r.levels_text, " ".join(r.cpt_codes), " ".join(r.diagnosis_codes),
@@ -241,18 +314,45 @@ def write_xlsx(cases: Iterable[CaseView], path_handle: IO[bytes]) -> int:
             r.referring_physician, "; ".join(r.copy_to) or None,
         ])  # fmt: skip
         for lv in r.levels:
-            sheets["Levels"].append([number, dated(r.procedure_date), lv.level, lv.side, r.procedure_label])
+            add_row("Levels", [number, dated(r.procedure_date), lv.level, lv.side, r.procedure_label])
         for c in r.complications:
-            sheets["Complications"].append([
+            add_row("Complications", [
                 number, dated(r.procedure_date), vocab.label(vocab.COMPLICATION_CATEGORIES, c.category),
                 c.description, c.timing, dated(c.onset_date), c.clavien_dindo, c.treatment, dated(c.resolved_date),
                 vocab.label(vocab.REVIEW_STATUSES, c.review_status),
             ])  # fmt: skip
         for o in r.outcomes:
-            sheets["Outcomes"].append(
+            add_row(
+                "Outcomes",
                 [number, dated(r.procedure_date), o.timepoint, dated(o.date), o.nrs_back, o.nrs_leg, o.odi,
                  o.relief_percent]
             )  # fmt: skip
         count += 1
-    book.save(path_handle)
+    _save_book(book, path_handle)
     return count
+
+
+def _text_cell(sheet: Any, value: str) -> Any:
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"
+    return cell
+
+
+def _save_book(book: Any, handle: IO[bytes]) -> None:
+    """`book.save`, except that a failure (a full disk) abandons the file quietly instead of leaving openpyxl's
+    half-written archive and sheets to print errors when they are garbage-collected."""
+    from zipfile import ZIP_DEFLATED, ZipFile
+
+    from openpyxl.writer.excel import ExcelWriter
+
+    archive = ZipFile(handle, "w", ZIP_DEFLATED, allowZip64=True)
+    try:
+        ExcelWriter(book, archive).save()
+    except BaseException:
+        for sheet in book.worksheets:
+            with contextlib.suppress(Exception):
+                sheet.close()
+        archive.fp = None  # the file is being thrown away: never write its end record
+        raise

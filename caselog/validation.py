@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -29,8 +30,16 @@ CPT_RE = re.compile(r"\d{4}[0-9A-Z]")
 ICD10_RE = re.compile(r"[A-Z]\d[0-9A-Z](\.[0-9A-Z]{1,4})?")
 DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 DATETIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
-# Control characters other than newline and tab, including DEL and the C1 range.
-CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Refused in every text: control characters other than newline and tab (DEL and C1 included), lone surrogates
+# (not characters at all), and the bidirectional overrides and isolates, which make text display in another
+# order than it is stored ("Trojan Source").
+UNSAFE_TEXT_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
+# Also refused in names and identifiers: invisible characters that make two equal-looking names differ.
+INVISIBLE_RE = re.compile(r"[\u200b-\u200d\u2060\ufeff]")
+ZWNJ, ZWJ = "\u200c", "\u200d"
+VIRAMA = 9  # unicodedata.combining() of a virama: scripts of India use joiners after it
+#: The earliest date accepted anywhere in a case (procedure, birth, complication, outcome).
+MIN_DATE = dt.date(1900, 1, 1)
 
 CASE_KEYS = frozenset(
     {
@@ -93,13 +102,22 @@ class _Reader:
         if not allowed.issuperset(value):
             for key in value:
                 if key not in allowed:
-                    self.fail(join(path, str(key)), "unknown field")
+                    shown = key if key.isprintable() else repr(key)  # never print a surrogate or an override
+                    self.fail(join(path, shown), "unknown field")
         return value
 
     def text(
-        self, data: Mapping[str, Any], key: str, path: str, *, required: bool, max_len: int, min_len: int = 1
+        self,
+        data: Mapping[str, Any],
+        key: str,
+        path: str,
+        *,
+        required: bool,
+        max_len: int,
+        min_len: int = 1,
+        name: bool = False,
     ) -> str | None:
-        """A trimmed text field; blank optional text is stored as absent."""
+        """A trimmed text field; blank optional text is stored as absent. `name`: a person's or place's name."""
         value = data.get(key)
         if value is None:
             if required:
@@ -108,16 +126,32 @@ class _Reader:
         if not isinstance(value, str):
             self.fail(join(path, key), f"must be text, not {_type_name(value)}")
             return None
-        return self.clean_text(value, path, key, required=required, max_len=max_len, min_len=min_len)
+        return self.clean_text(value, path, key, required=required, max_len=max_len, min_len=min_len, name=name)
 
     def clean_text(
-        self, value: str, path: str, key: str | int, *, required: bool, max_len: int, min_len: int = 1
+        self,
+        value: str,
+        path: str,
+        key: str | int,
+        *,
+        required: bool,
+        max_len: int,
+        min_len: int = 1,
+        name: bool = False,
     ) -> str | None:
         """Trim and check text; the path is only built when something is wrong (10,000 cases make it count)."""
         value = value.strip()
-        if CONTROL_RE.search(value):
-            self.fail(join(path, key), "contains a control character (only newline and tab are allowed)")
+        unsafe = UNSAFE_TEXT_RE.search(value)
+        if unsafe:
+            self.fail(join(path, key), _unsafe_message(unsafe.group()))
             return None
+        if name and INVISIBLE_RE.search(value):
+            hidden = _invisible_character(value)
+            if hidden is not None:
+                self.fail(
+                    join(path, key), f"contains an invisible character (U+{ord(hidden):04X}); type the name again"
+                )
+                return None
         if len(value) > max_len:
             self.fail(join(path, key), f"is {len(value)} characters long; at most {max_len} are allowed")
             return None
@@ -181,10 +215,14 @@ class _Reader:
             self.fail(join(path, key), f"must be a date as YYYY-MM-DD, not {value!r}")
             return None
         try:
-            return dt.date.fromisoformat(value)
+            day = dt.date.fromisoformat(value)
         except ValueError:
             self.fail(join(path, key), f"{value!r} is not a real date")
             return None
+        if day < MIN_DATE:
+            self.fail(join(path, key), f"{value} is before 1900")
+            return None
+        return day
 
     def datetime(self, data: Mapping[str, Any], key: str, path: str) -> dt.datetime | None:
         value = data.get(key)
@@ -194,10 +232,14 @@ class _Reader:
             self.fail(join(path, key), f"must be a local time as YYYY-MM-DDTHH:MM, not {value!r}")
             return None
         try:
-            return dt.datetime.fromisoformat(value)
+            moment = dt.datetime.fromisoformat(value)
         except ValueError:
             self.fail(join(path, key), f"{value!r} is not a real time")
             return None
+        if moment.date() < MIN_DATE:
+            self.fail(join(path, key), f"{value} is before 1900")
+            return None
+        return moment
 
     def items(self, data: Mapping[str, Any], key: str, path: str) -> list[Any]:
         value = data.get(key)
@@ -223,6 +265,42 @@ class _Reader:
             else:
                 found.append(value)
         return tuple(found)
+
+
+def _unsafe_message(char: str) -> str:
+    code = ord(char)
+    if 0xD800 <= code <= 0xDFFF:
+        return f"contains a broken character (lone surrogate U+{code:04X}); the text was damaged on the way"
+    if code >= 0x2000:
+        return (
+            f"contains a text-direction control (U+{code:04X}) that makes text show in another order than it "
+            "is stored; remove it"
+        )
+    return "contains a control character (only newline and tab are allowed)"
+
+
+def _invisible_character(text: str) -> str | None:
+    """The first invisible character a name may not hold, or None.
+
+    Joiners are letters' business in some scripts, as in internationalised domain names (RFC 5892,
+    CONTEXTJ): a zero-width joiner or non-joiner after a virama (Devanagari, Tamil, ...) and a non-joiner
+    between two Arabic-script letters (Persian names) are kept.
+    """
+    for i, char in enumerate(text):
+        if not INVISIBLE_RE.fullmatch(char):
+            continue
+        before = text[i - 1] if i else ""
+        after = text[i + 1] if i + 1 < len(text) else ""
+        if char in (ZWNJ, ZWJ) and before and unicodedata.combining(before) == VIRAMA:
+            continue
+        if char == ZWNJ and _arabic_letter(before) and _arabic_letter(after):
+            continue
+        return char
+    return None
+
+
+def _arabic_letter(char: str) -> bool:
+    return bool(char) and unicodedata.name(char, "").startswith("ARABIC LETTER")
 
 
 def validate_case(
@@ -264,10 +342,11 @@ def validate_case(
 
     patient = _patient(r, case.get("patient"), join(path, "patient"), procedure_date)
 
-    facility = r.text(case, "facility", path, required=False, max_len=100)
-    surgeon = r.text(case, "surgeon", path, required=True, max_len=100)
+    facility = r.text(case, "facility", path, required=False, max_len=100, name=True)
+    surgeon = r.text(case, "surgeon", path, required=True, max_len=100, name=True)
     assistants = _names(r, case, "assistants", path, max_len=100)
-    referring_physician = r.text(case, "referring_physician", path, required=False, max_len=MAX_ADDRESS_LINE)
+    referring_physician = r.text(case, "referring_physician", path, required=False, max_len=MAX_ADDRESS_LINE,
+                                 name=True)  # fmt: skip
     copy_to = _names(r, case, "copy_to", path, max_len=MAX_ADDRESS_LINE)
     if len(copy_to) > MAX_COPY_TO:
         r.fail(join(path, "copy_to"), f"at most {MAX_COPY_TO} recipients, not {len(copy_to)}")
@@ -330,7 +409,7 @@ def _names(r: _Reader, case: Mapping[str, Any], key: str, path: str, *, max_len:
         if not isinstance(value, str):
             r.fail(join(join(path, key), i), f"must be text, not {_type_name(value)}")
             continue
-        name = r.clean_text(value, join(path, key), i, required=True, max_len=max_len)
+        name = r.clean_text(value, join(path, key), i, required=True, max_len=max_len, name=True)
         if name is not None:
             names.append(name)
     return names
@@ -354,8 +433,8 @@ def _patient(r: _Reader, value: object, path: str, procedure_date: dt.date | Non
         mrn = None
     else:
         mrn = mrn.strip()
-    family = r.text(data, "family_name", path, required=True, max_len=100)
-    given = r.text(data, "given_name", path, required=False, max_len=100) or ""
+    family = r.text(data, "family_name", path, required=True, max_len=100, name=True)
+    given = r.text(data, "given_name", path, required=False, max_len=100, name=True) or ""
     birth = r.date(data, "birth_date", path, required=True)
     if birth is not None and procedure_date is not None:
         if birth > procedure_date:
@@ -447,7 +526,7 @@ def _anesthesia(r: _Reader, value: object, path: str) -> Anesthesia | None:
         r.fail(join(path, "sedation"), f"applies only to 'local_sedation', not to {kind!r}")
     asa = r.choice(data, "asa_class", path, vocab.ASA_CLASSES, "ASA class", required=False)
     emergency = r.boolean(data, "emergency", path)
-    provider = r.text(data, "provider", path, required=False, max_len=100)
+    provider = r.text(data, "provider", path, required=False, max_len=100, name=True)
     if kind is None:
         return None
     return Anesthesia(type=kind, sedation=sedation, asa_class=asa, emergency=emergency, provider=provider)

@@ -218,3 +218,70 @@ def test_two_processes_importing_at_once_lose_nothing(db_target: str, tmp_path: 
 def test_no_traceback_for_an_unwritable_database_folder(tmp_path: Path) -> None:
     result = run("list", db=str(tmp_path / "missing" / "c.sqlite3"))
     assert result.returncode == 2 and "does not exist" in result.stderr and "Traceback" not in result.stderr
+
+
+def _nothing_imported(db: str) -> bool:
+    return json.loads(run("export", db=db).stdout)["cases"] == []
+
+
+@pytest.mark.skipif(os.name != "posix", reason="FIFOs and /dev/zero are POSIX")
+def test_a_fifo_or_a_device_is_refused_at_once(tmp_path: Path) -> None:
+    db = str(tmp_path / "c.sqlite3")
+    fifo = tmp_path / "cases.json"
+    os.mkfifo(fifo)
+    for source, kind in ((str(fifo), "a pipe"), ("/dev/zero", "a device")):
+        result = run("import", source, db=db)  # before: waited for a writer, or read zeros until memory ran out
+        assert result.returncode == 2, result.stderr
+        assert f"{source}: is not a regular file ({kind})" in result.stderr and "Traceback" not in result.stderr
+    assert _nothing_imported(db)
+
+
+@pytest.mark.parametrize(
+    ("stdin", "expected"),
+    [
+        ('{"format": "caselog-cases", "format": "x", "version": 1, "cases": []}', "-: is not valid: the key 'format'"),
+        ("[" * 100_000 + "]" * 100_000, "-: is nested more than 32 levels deep"),
+        ("{" + '"a": {' * 40 + "}" * 41, "-: is nested more than 32 levels deep"),
+        ('{"format": "caselog-cases", "version": 1, "cases": [{"notes": "\\ud800"}]}', "cases[0].notes: contains a"),
+    ],
+    ids=["duplicate key", "100,000 deep", "41 deep", "lone surrogate"],
+)
+def test_standard_input_gets_the_same_checks_as_a_file(tmp_path: Path, stdin: str, expected: str) -> None:
+    db = str(tmp_path / "c.sqlite3")
+    result = run("import", "-", db=db, stdin=stdin)
+    assert result.returncode == 2, result.stderr
+    assert expected in result.stderr and "Traceback" not in result.stderr
+    assert _nothing_imported(db)
+    source = tmp_path / "same.json"
+    source.write_text(stdin, encoding="utf-8", errors="surrogatepass")
+    from_file = run("import", str(source), db=db)
+    assert from_file.returncode == 2 and expected.replace("-:", f"{source}:") in from_file.stderr
+
+
+def test_a_file_or_input_over_the_size_limit_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from caselog import exchange
+    from caselog.errors import InvalidInput
+
+    assert exchange.MAX_FILE_BYTES == 200 * 1024 * 1024  # as docs/format.md states
+    monkeypatch.setattr(exchange, "MAX_FILE_BYTES", 1000)
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps(case_file(make_case(), make_case())), encoding="utf-8")
+    with pytest.raises(InvalidInput) as refused:
+        exchange.read_interchange(big)
+    assert str(refused.value) == f"{big}: is larger than the limit of 1000 bytes; split it into smaller files"
+    with pytest.raises(InvalidInput) as refused:
+        exchange.parse_interchange(big.read_bytes(), "-")
+    assert str(refused.value).startswith("-: is larger than the limit")
+
+
+def test_a_lone_surrogate_or_override_in_an_imported_name_exits_2(db_target: str, tmp_path: Path) -> None:
+    raw = json.dumps(case_file(make_case(patient={**make_case()["patient"], "family_name": "Smith\u202egnaJ"}),
+                               make_case(surgeon="Dr.\u200b Okafor")))  # fmt: skip
+    raw = raw.replace("Okafor", "Oka\\ud83dfor")
+    source = tmp_path / "in.json"
+    source.write_text(raw, encoding="utf-8")
+    result = run("import", str(source), db=db_target)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "cases[0].patient.family_name: contains a text-direction control (U+202E)" in result.stderr
+    assert "cases[1].surgeon: contains a broken character (lone surrogate U+D83D)" in result.stderr
+    assert _nothing_imported(db_target)

@@ -107,3 +107,55 @@ def test_exported_file_is_readable_by_owner_only(tmp_path: Path) -> None:
     with atomic_output(target) as out:
         out.write("{}")
     assert target.stat().st_mode & 0o777 == 0o600
+
+
+FORMULA_LIKE = {
+    "family_name": '=HYPERLINK("http://evil","open")',
+    "given_name": "+1+1",
+    "facility": "@SUM(A1:A9)",
+    "surgeon": "-2+3",
+    "notes": "=cmd|' /C calc'!A0",
+    "mrn": "-5",
+}
+
+
+@pytest.fixture
+def formula_like(service: CaseService) -> CaseService:
+    """A case whose user text all starts like a spreadsheet formula."""
+    patient = {**make_case()["patient"], "mrn": FORMULA_LIKE["mrn"], "family_name": FORMULA_LIKE["family_name"],
+               "given_name": FORMULA_LIKE["given_name"]}  # fmt: skip
+    complication = {**make_case()["complications"][0], "category": "other", "description": "=1+1",
+                    "treatment": "=2+2"}  # fmt: skip
+    service.import_cases(case_file(make_case(patient=patient, facility=FORMULA_LIKE["facility"],
+                                             surgeon=FORMULA_LIKE["surgeon"], notes=FORMULA_LIKE["notes"],
+                                             complications=[complication])))  # fmt: skip
+    return service
+
+
+def test_xlsx_never_holds_a_formula_made_from_user_text(formula_like: CaseService, tmp_path: Path) -> None:
+    target = tmp_path / "cases.xlsx"
+    with atomic_output(target, "wb") as out:
+        write_xlsx(formula_like.iter_cases(), out)
+    book = openpyxl.load_workbook(target)
+    cells = [cell for sheet in book for row in sheet.iter_rows() for cell in row if cell.value is not None]
+    assert [c.coordinate for c in cells if c.data_type == "f"] == []
+    texts = {c.value for c in cells if c.data_type == "s"}
+    assert set(FORMULA_LIKE.values()) | {"=1+1", "=2+2"} <= texts  # unchanged, as text
+
+
+def test_csv_neutralises_formula_like_text_and_mrns(formula_like: CaseService, tmp_path: Path) -> None:
+    out = io.StringIO()
+    write_csv(formula_like.iter_cases(), out)
+    row = next(csv.DictReader(io.StringIO(out.getvalue().lstrip("\ufeff"))))
+    for column, value in FORMULA_LIKE.items():
+        assert row[column] == f"'{value}", column
+
+
+def test_nesting_is_limited_to_the_stated_depth() -> None:
+    from caselog.exchange import MAX_NESTING, parse_interchange
+
+    assert MAX_NESTING == 32  # as docs/format.md states
+    assert parse_interchange(("[" * 32 + "]" * 32).encode(), "-") is not None
+    with pytest.raises(InvalidInput) as refused:
+        parse_interchange(("[" * 33 + "]" * 33).encode(), "in.json")
+    assert str(refused.value) == "in.json: is nested more than 32 levels deep; not a case file"

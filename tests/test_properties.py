@@ -18,8 +18,11 @@ from caselog.validation import validate_case
 from tests.factories import TODAY, case_file
 
 # Printable text in any script, already trimmed (stored text is trimmed, so only trimmed text round-trips).
-_chars = st.characters(blacklist_categories=("Cc", "Cs"), blacklist_characters="\x85")
-_multiline = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x85\r" + "".join(
+# No text may hold bidi overrides or isolates; names may not hold invisible characters (docs/format.md).
+_BIDI = "".join(chr(c) for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+_chars = st.characters(blacklist_categories=("Cc", "Cs"), blacklist_characters="\x85" + _BIDI + _INVISIBLE)
+_multiline = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x85\r" + _BIDI + "".join(
     chr(c) for c in [*range(0, 9), *range(11, 32), *range(127, 160)]))  # fmt: skip
 
 
@@ -36,7 +39,7 @@ def valid_cases(draw: st.DrawFn) -> dict[str, Any]:
     """A complete CASE object as export writes it: every field present, defaults filled in."""
     day = draw(st.dates(dt.date(2000, 1, 1), TODAY))
     age_days = draw(st.integers(0, 119 * 365))
-    born = day - dt.timedelta(days=age_days)
+    born = max(day - dt.timedelta(days=age_days), dt.date(1900, 1, 1))  # no date before 1900
     procedure = draw(st.sampled_from(list(vocab.PROCEDURES)))
     allowed = [lv for lv in vocab.LEVELS if not (lv == "C1-C2" and procedure in vocab.FACET_NERVE_PROCEDURES)]
     levels = draw(st.lists(st.sampled_from(allowed), min_size=1, max_size=6, unique=True))

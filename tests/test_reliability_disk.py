@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from caselog.db.engine import open_engine
+from caselog.db.engine import describe_storage_error, open_engine
 from caselog.db.schema import open_database
 from caselog.errors import StorageError
 from caselog.service import CaseService
@@ -139,3 +139,91 @@ def test_read_only_database_on_the_command_line(immutable: Path, big_input: Path
     assert _rows(immutable) == before
     with sqlite3.connect(f"{immutable.as_uri()}?mode=ro", uri=True) as conn:
         assert conn.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 2 MB file system (tmpfs), as full disks happen: needs the right to mount, else skipped."""
+    mount_point = tmp_path / "disk"
+    mount_point.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount_point)],
+                          capture_output=True, text=True)  # fmt: skip
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a small file system here: {made.stderr.strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def fill(disk: Path) -> None:
+    """Take every free byte, as another program filling the disk does."""
+    with (disk / "filler").open("ab") as out:
+        try:
+            while True:
+                out.write(b"\0" * 65536)
+                out.flush()
+        except OSError:
+            pass
+
+
+def test_a_really_full_disk_says_full_not_damaged_and_keeps_the_input(
+    small_disk: Path, sqlite_template: Path, big_input: Path
+) -> None:
+    database = small_disk / "clinic.sqlite3"
+    shutil.copy(sqlite_template, database)
+    kept = digest(big_input)
+    fill(small_disk)
+    before = digest(database)
+    result = caselog("import", str(big_input), db=str(database))
+    print(f"\nreally full disk (caselog import): exit {result.returncode}: {result.stderr.strip()}")
+    assert result.returncode == 1
+    assert f"The disk holding {database} is full" in result.stderr and "Free some space" in result.stderr
+    assert "damaged" not in result.stderr and "restore" not in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    assert digest(big_input) == kept and digest(database) == before
+
+
+def test_an_io_error_with_room_on_the_disk_is_not_called_damage(tmp_path: Path) -> None:
+    exc = sqlite3.OperationalError("disk I/O error")
+    message = describe_storage_error(exc, str(tmp_path / "clinic.sqlite3"))
+    assert message is not None
+    assert "disk I/O error" in message.message and "nothing was saved" in message.message
+    assert "damaged" not in message.message and "restore" not in message.message
+    damaged = describe_storage_error(sqlite3.DatabaseError("database disk image is malformed"), "x.sqlite3")
+    assert damaged is not None and "is damaged" in damaged.message
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [("cases.csv", ["export", "--format", "csv"]), ("cases.xlsx", ["export", "--format", "xlsx"]),
+     ("cases.json", ["export"]), ("summary.pdf", ["summary", "2025-00001"])],
+)  # fmt: skip
+def test_exports_and_pdfs_on_a_full_disk_name_the_file(
+    small_disk: Path, clinic: Path, name: str, args: list[str]
+) -> None:
+    fill(small_disk)
+    target = small_disk / name
+    result = caselog(*args, "--output", str(target), db=str(clinic))
+    print(f"\nfull disk ({name}): exit {result.returncode}: {result.stderr.strip()}")
+    assert result.returncode == 1
+    assert f"{target}: the disk is full (0 bytes free)" in result.stderr and "Free some space" in result.stderr
+    assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr
+    assert sorted(p.name for p in small_disk.iterdir()) == ["filler"]  # no half file, no temporary file
+
+
+def test_any_other_write_on_a_full_disk_names_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import errno
+
+    from caselog import commands
+    from caselog.cli import main
+
+    def full(*_args: Any) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "somewhere.bin"))
+
+    monkeypatch.setattr(commands, "run", full)
+    assert main(["--db", str(tmp_path / "c.sqlite3"), "list"]) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'somewhere.bin'}: the disk is full (" in err and "unexpected error" not in err

@@ -384,7 +384,7 @@ def test_a_folder_the_file_system_refuses_is_invalid_input(tmp_path: Path, monke
     def refuse(*args: Any, **kwargs: Any) -> Any:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr("caselog.reports.output.tempfile.mkstemp", refuse)
+    monkeypatch.setattr("caselog.files.tempfile.mkstemp", refuse)
     out = tmp_path / "log.pdf"
     with pytest.raises(InvalidInput) as error:
         write_complication_log([], out, date_from=None, date_to=None, settings=SETTINGS)

@@ -40,10 +40,10 @@ def test_created_case_reads_back_exactly(service: CaseService) -> None:
     }  # fmt: skip
 
 
-def test_import_keeps_given_numbers_and_continues_after_them(service: CaseService) -> None:
-    numbers = service.import_cases(case_file(make_case(case_number="2025-00041"), make_case()))
-    assert numbers == ["2025-00041", "2025-00042"]
-    assert service.create_case(make_case()).case_number == "2025-00043"
+def test_import_keeps_given_numbers_and_automatic_numbers_skip_them(service: CaseService) -> None:
+    numbers = service.import_cases(case_file(make_case(case_number="2025-00002"), make_case(), make_case()))
+    assert numbers == ["2025-00002", "2025-00001", "2025-00003"]
+    assert service.create_case(make_case()).case_number == "2025-00004"
 
 
 def test_import_refuses_a_used_number_and_writes_nothing(service: CaseService) -> None:

@@ -257,3 +257,67 @@ def test_case_number_repeated_within_a_file() -> None:
     b = make_case(case_number="2025-00007")
     _, problems = validate_file(case_file(a, b), today=TODAY)
     assert [str(p) for p in problems] == ["cases[1].case_number: 2025-00007 is also used by cases[0]"]
+
+
+TEXT_RULES = [
+    ("override in a family name", "patient.family_name", "Smith\u202eenaJ", "a text-direction control (U+202E)"),
+    ("isolate in a surgeon", "surgeon", "Dr.\u2066 Okafor", "contains a text-direction control (U+2066)"),
+    ("override in notes", "notes", "dose 5\u202e0 mg", "contains a text-direction control (U+202E)"),
+    ("override in a complication", "complications.0.treatment", "\u202dice", "contains a text-direction control"),
+    ("lone surrogate in a given name", "patient.given_name", "Zo\ud800", "contains a broken character (lone"),
+    ("lone surrogate in notes", "notes", "\udc80", "contains a broken character"),
+    ("zero-width space in a family name", "patient.family_name", "Ngu\u200byen", "invisible character (U+200B)"),
+    ("word joiner in a facility", "facility", "River\u2060side", "invisible character (U+2060)"),
+    ("byte-order mark in an assistant", "assistants.0", "\ufeffSam", "invisible character (U+FEFF)"),
+    ("zero-width joiner in a provider", "anesthesia.provider", "Dr.\u200dLee", "invisible character (U+200D)"),
+    ("zero-width non-joiner in a surgeon", "surgeon", "Okafor\u200c", "invisible character (U+200C)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("field", "text", "expected"), [r[1:] for r in TEXT_RULES], ids=[r[0] for r in TEXT_RULES])
+def test_text_that_shows_other_than_it_is_stored_is_refused(field: str, text: str, expected: str) -> None:
+    case = make_case()
+    _set(field, text)(case)
+    record, problems = validate_case(case, today=TODAY)
+    where = field.replace(".0.", "[0].").replace(".0", "[0]")
+    assert record is None and [str(p) for p in problems] == [f"{where}: {problems[0].message}"]
+    assert expected in problems[0].message
+
+
+def test_joiners_that_scripts_need_are_kept_in_names_and_invisibles_in_free_text() -> None:
+    case = make_case()
+    case["patient"]["family_name"] = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647"  # Persian: ZWNJ between letters
+    case["patient"]["given_name"] = "\u0915\u094d\u200d\u0937"  # Devanagari: ZWJ after a virama
+    case["notes"] = "pasted\u200b from the referral letter"
+    record, problems = validate_case(case, today=TODAY)
+    assert problems == [] and record is not None
+    assert "\u200c" in record.patient.family_name and "\u200b" in (record.notes or "")
+
+
+def test_an_unknown_key_with_a_lone_surrogate_is_named_printably() -> None:
+    case = make_case()
+    case["\ud800x"] = 1
+    _, problems = validate_case(case, today=TODAY)
+    assert [str(p) for p in problems] == ["'\\ud800x': unknown field"]
+    str(problems[0]).encode("utf-8")  # prints on any terminal
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("procedure_date", "1899-12-31"), ("patient.birth_date", "1899-06-01"),
+     ("complications.0.onset_date", "1850-01-01"), ("outcomes.0.date", "0001-01-01")],
+)  # fmt: skip
+def test_dates_before_1900_are_refused(field: str, value: str) -> None:
+    case = make_case()
+    _set(field, value)(case)
+    _, problems = validate_case(case, today=TODAY)
+    where = field.replace(".0.", "[0].")
+    assert f"{where}: {value} is before 1900" in [str(p) for p in problems]
+
+
+def test_a_procedure_in_1900_is_accepted() -> None:
+    patient = {**make_case()["patient"], "birth_date": "1900-01-01"}
+    case = make_case(procedure_date="1900-01-02", start_time=None, end_time=None, duration_minutes=30,
+                     complications=[], outcomes=[], patient=patient)  # fmt: skip
+    record, problems = validate_case(case, today=TODAY)
+    assert problems == [] and record is not None

@@ -18,6 +18,7 @@ from caselog.db.engine import Database, database_url, describe_storage_error
 from caselog.db.schema import open_database
 from caselog.db.transfer import storage_warnings
 from caselog.errors import CaselogError
+from caselog.files import private_folder, private_process
 from caselog.settings import Settings, load_settings, postgresql_url, stored_password
 
 log = logging.getLogger("caselog.app")
@@ -26,8 +27,7 @@ log = logging.getLogger("caselog.app")
 def setup_logging() -> Path | None:
     """Warnings and errors to a rotating file in the data folder, never a traceback on the user's screen."""
     try:
-        folder = paths.log_dir()
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = private_folder(paths.log_dir())
         target = folder / "caselog-app.log"
         handler = logging.handlers.RotatingFileHandler(target, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
     except OSError:
@@ -85,9 +85,14 @@ def problem_text(exc: BaseException, where: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    # 1. paths
+    # 1. paths: owner-only files, CaseLog's own temporary folder (a crash's leftovers removed)
+    with private_process():
+        return _start(argv)
+
+
+def _start(argv: Sequence[str] | None) -> int:
     try:
-        paths.data_dir().mkdir(parents=True, exist_ok=True)
+        private_folder(paths.data_dir())
     except OSError as exc:
         print(f"CaseLog cannot create its data folder {paths.data_dir()}: {exc.strerror}", file=sys.stderr)
         return 1

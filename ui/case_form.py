@@ -710,8 +710,10 @@ class CaseForm(QDialog):
             self._service_problems = list(exc.problems)
             self.revalidate()
             return
-        except CaselogError as exc:
+        except CaselogError as exc:  # a full disk, a busy or read-only database: the input stays
             show_error(self, "The case was not saved", exc)
+            self.status.setText("Not saved: what you typed is still here. " + exc.message.split(";")[0] + ".")
+            self.autosave_now()
             return
         except Exception as exc:
             show_error(self, "The case was not saved", exc)

@@ -7,6 +7,8 @@ the write lock instead of failing half-way with "database is locked".
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,8 +21,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from caselog import paths
 from caselog.errors import CaselogError, Conflict, InvalidInput, StorageError
+from caselog.files import free_space_note, private_folder
 
 BUSY_TIMEOUT_MS = 30_000
+#: A database holds every patient and every password hash: its owner alone may read it.
+FILE_MODE = 0o600
 _WRITE_OPTION = "caselog_write"
 
 
@@ -42,10 +47,25 @@ def database_url(target: str | Path | None) -> URL:
     return URL.create("sqlite+pysqlite", database=str(Path(text).expanduser().resolve()))
 
 
+def _make_owner_only_if_new(path: Path) -> None:
+    """A database SQLite has just created (still empty) becomes readable by its owner only, before the WAL and
+    shared-memory files exist: SQLite gives those the database file's mode."""
+    if os.name != "posix":
+        return
+    try:
+        if path.stat().st_size == 0:
+            os.chmod(path, FILE_MODE)
+    except OSError:
+        pass  # not ours to change (another account's file): the database opens as it is
+
+
 def _on_sqlite_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
     # Let SQLAlchemy's "begin" event emit BEGIN itself, so writes can take the lock up front.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
+    for _, name, file in cursor.execute("PRAGMA database_list").fetchall():
+        if name == "main" and file:
+            _make_owner_only_if_new(Path(file))
     cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys = ON")
     mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
@@ -113,6 +133,8 @@ def open_engine(target: str | Path | None) -> Database:
     if url.get_backend_name() == "sqlite":
         assert url.database is not None
         folder = Path(url.database).parent
+        if target is None or str(target) == "":
+            private_folder(paths.data_dir())  # CaseLog's own folder: made owner-only where it is created
         if not folder.is_dir():
             raise InvalidInput(f"--db: folder {folder} does not exist")
         kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
@@ -136,14 +158,22 @@ def describe_storage_error(exc: BaseException, where: str) -> CaselogError | Non
     text = str(getattr(exc, "orig", exc)).lower()
     if "locked" in text or "busy" in text:
         return StorageError(f"The database {where} is busy with another program; nothing was saved. Try again.")
-    if "full" in text or "no space" in text:
-        return StorageError(f"The disk holding {where} is full; nothing was saved. Free some space and try again.")
+    if "full" in text or "no space" in text or ("disk i/o error" in text and _nearly_full(where)):
+        # A full disk shows up as SQLITE_FULL, or as an I/O error when the shared-memory file cannot grow.
+        holding, room = (f" holding {where}", free_space_note(Path(where))) if where else ("", "")
+        return StorageError(f"The disk{holding} is full{room}; nothing was saved. Free some space and try again.")
     if "readonly" in text or "read-only" in text or "permission denied" in text:
         return StorageError(
             f"The database {where} cannot be written (read-only or no permission); nothing was saved. "
             "Check the file's permissions or choose another location."
         )
-    if "malformed" in text or "not a database" in text or "disk i/o error" in text or "corrupt" in text:
+    if "disk i/o error" in text:
+        # Not proof of damage: advising a restore here would throw away the day's work.
+        return StorageError(
+            f"The database {where} could not be read or written (disk I/O error): the disk may be full, failing "
+            "or disconnected; nothing was saved. Check the disk, then run 'caselog check'."
+        )
+    if is_damage(exc):
         return StorageError(
             f"The database {where} is damaged; nothing was saved. Run 'caselog check', then 'caselog restore' "
             "from your latest backup."
@@ -157,6 +187,28 @@ def describe_storage_error(exc: BaseException, where: str) -> CaselogError | Non
     if "password authentication failed" in text or ("does not exist" in text and "database" in text):
         return StorageError(f"Cannot open the database {where}: {getattr(exc, 'orig', exc)}")
     return None
+
+
+def is_damage(exc: BaseException) -> bool:
+    """True when SQLite says the file itself is damaged (not merely unreadable for now: busy, full, I/O)."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    return "malformed" in text or "not a database" in text or "corrupt" in text
+
+
+#: Below this much free space an I/O error on the database is taken for a full disk.
+NEARLY_FULL_BYTES = 8 * 1024 * 1024
+
+
+def _nearly_full(where: str) -> bool:
+    if not where or "://" in where:
+        return False
+    for candidate in (Path(where), *Path(where).parents):
+        if candidate.exists():
+            try:
+                return shutil.disk_usage(candidate).free < NEARLY_FULL_BYTES
+            except OSError:
+                return False
+    return False
 
 
 @contextlib.contextmanager

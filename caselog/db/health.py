@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from caselog.db.engine import Database, translate_errors
+from caselog.db.engine import Database, describe_storage_error, is_damage, translate_errors
 from caselog.errors import StorageError
 
 #: quick_check stops after this many problems: enough to name the damage, bounded on a badly broken file.
@@ -29,6 +29,9 @@ def quick_check_sqlite(path: Path, *, max_problems: int = MAX_PROBLEMS) -> list[
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
+        busy_or_full = None if is_damage(exc) else describe_storage_error(exc, str(path))
+        if busy_or_full is not None:  # busy, full disk, I/O error: the file is not known to be damaged
+            raise busy_or_full from exc
         return [f"cannot be read as a database: {exc}"]
     return [] if rows == ["ok"] else rows
 

@@ -24,12 +24,12 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy import case as sql_case
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from caselog import vocab
 from caselog.db.models import (
+    AuditEntryRow,
     CaseCounterRow,
     CaseRow,
     CaseSearchRow,
@@ -50,7 +50,7 @@ from caselog.records import (
     TreatedLevel,
 )
 from caselog.records import CaseRow as CaseListRow
-from caselog.validation import Problem, join
+from caselog.validation import CASE_NUMBER_RE, Problem, join
 
 T = TypeVar("T")
 CHUNK = 500  # stays under every database's limit on bound parameters
@@ -61,6 +61,7 @@ levels_t = cast(Table, TreatedLevelRow.__table__)
 complications_t = cast(Table, ComplicationRow.__table__)
 outcomes_t = cast(Table, OutcomeScoreRow.__table__)
 counters_t = cast(Table, CaseCounterRow.__table__)
+audit_t = cast(Table, AuditEntryRow.__table__)
 search_t = cast(Table, CaseSearchRow.__table__)
 
 
@@ -398,18 +399,17 @@ def used_case_numbers(session: Session, numbers: Sequence[str]) -> set[str]:
     return used
 
 
-def claim_numbers(session: Session, year: int, *, count: int = 0, at_least: int = 0) -> int:
-    """Advance the year's counter past `at_least` and then by `count`; returns the new last number.
+def lock_counter(session: Session, year: int) -> int:
+    """The highest number handed out automatically for `year` (0 if none), its row locked until commit.
 
-    One upsert that locks the year's row until commit, so two workstations never hand out the same number.
+    One upsert creates the row if needed and locks it, so two workstations adding cases of the same year queue
+    here and never hand out the same number (SQLite: the write transaction holds the whole database anyway).
     """
     table = counters_t
     upsert = postgresql.insert(table) if session.get_bind().dialect.name == "postgresql" else sqlite.insert(table)
-    current = table.c.last_number
-    floor = sql_case((current > at_least, current), else_=at_least)
     stmt = (
-        upsert.values(year=year, last_number=at_least + count)
-        .on_conflict_do_update(index_elements=[table.c.year], set_={"last_number": floor + count})
+        upsert.values(year=year, last_number=0)
+        .on_conflict_do_update(index_elements=[table.c.year], set_={"last_number": table.c.last_number})
         .returning(table.c.last_number)
     )
     return int(session.execute(stmt).scalar_one())
@@ -422,34 +422,59 @@ def format_case_number(year: int, number: int) -> str:
     return f"{year:04d}-{number:05d}"
 
 
-def assign_case_numbers(session: Session, records: Sequence[CaseRecord]) -> list[str]:
-    """Given numbers stay; the others get the next running numbers of their procedure year, in file order."""
-    highest_given: dict[int, int] = defaultdict(int)
+def numbers_taken_above(session: Session, year: int, last: int) -> set[int]:
+    """Running numbers of `year` above `last` that a case holds or ever held (the audit trail remembers a
+    deleted one): an automatic number never repeats a number given in an import."""
+    low, high = format_case_number(year, last), format_case_number(year, MAX_RUNNING_NUMBER)
+    live = select(cases_t.c.case_number).where(cases_t.c.case_number > low, cases_t.c.case_number <= high)
+    remembered = select(audit_t.c.record_id).where(
+        audit_t.c.record_type == "case", audit_t.c.record_id > low, audit_t.c.record_id <= high
+    )
+    taken: set[int] = set()
+    for number in session.execute(live.union(remembered)).scalars():
+        if number and CASE_NUMBER_RE.fullmatch(number):
+            taken.add(int(number[5:]))
+    return taken
+
+
+def assign_case_numbers(session: Session, records: Sequence[CaseRecord], counters: dict[int, int]) -> list[str]:
+    """Given numbers stay; the others get the lowest free running numbers of their procedure year above the
+    year's counter, in file order, and the counter moves to the last of them.
+
+    A number given in an import does not move the counter: `2026-99999` imported still leaves 2026-00001 on
+    for automatic numbers, which skip it when they get there. `counters` come from `lock_counter`.
+    """
+    given: dict[int, set[int]] = defaultdict(set)
     wanted: dict[int, int] = defaultdict(int)
     for record in records:
         year = record.procedure_date.year
         if record.case_number is not None:
-            highest_given[year] = max(highest_given[year], int(record.case_number[5:]))
+            given[year].add(int(record.case_number[5:]))
         else:
             wanted[year] += 1
-    next_free: dict[int, int] = {}
-    for year in sorted(set(highest_given) | set(wanted)):
-        last = claim_numbers(session, year, count=wanted[year], at_least=highest_given[year])
-        if last > MAX_RUNNING_NUMBER:
-            # NNNNN has five digits: a sixth would break every system that reads the number.
-            raise InvalidInput(
-                [Problem("case_number", f"the year {year} has no case numbers left (the last is {year}-99999)")]
-            )
-        next_free[year] = last - wanted[year] + 1
-    numbers: list[str] = []
-    for record in records:
-        if record.case_number is not None:
-            numbers.append(record.case_number)
-        else:
-            year = record.procedure_date.year
-            numbers.append(format_case_number(year, next_free[year]))
-            next_free[year] += 1
-    return numbers
+    free: dict[int, Iterator[int]] = {}
+    for year in sorted(wanted):
+        last = counters[year]
+        taken = numbers_taken_above(session, year, last) | given[year]
+        chosen: list[int] = []
+        candidate = last
+        while len(chosen) < wanted[year]:
+            candidate += 1
+            if candidate > MAX_RUNNING_NUMBER:
+                # NNNNN has five digits: a sixth would break every system that reads the number.
+                raise InvalidInput(
+                    [Problem("case_number", f"the year {year} has no case numbers left (the last is {year}-99999)")]
+                )
+            if candidate not in taken:
+                chosen.append(candidate)
+        session.execute(update(counters_t).where(counters_t.c.year == year).values(last_number=chosen[-1]))
+        free[year] = iter(chosen)
+    return [
+        record.case_number
+        if record.case_number is not None
+        else format_case_number(record.procedure_date.year, next(free[record.procedure_date.year]))
+        for record in records
+    ]
 
 
 def insert_cases(
@@ -457,6 +482,9 @@ def insert_cases(
 ) -> list[str] | list[Problem]:
     """Add validated records in one go. Returns their case numbers, or the problems that refuse the batch
     (the caller rolls back: nothing is written then)."""
+    # The years' counters are locked first (always in the same order), so the checks below see every case
+    # another workstation committed before us, and none can slip in until we commit.
+    counters = {year: lock_counter(session, year) for year in sorted({r.procedure_date.year for r in records})}
     given = [r.case_number for r in records if r.case_number is not None]
     used = used_case_numbers(session, given)
     problems = [
@@ -470,7 +498,7 @@ def insert_cases(
     problems.extend(resolution.problems)
     if problems:
         return problems
-    numbers = assign_case_numbers(session, records)
+    numbers = assign_case_numbers(session, records, counters)
     rows = []
     for record, number in zip(records, numbers, strict=True):
         values = case_values(record)

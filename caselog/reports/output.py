@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
 from caselog.errors import InvalidInput
+from caselog.files import temporary_beside, write_error
 
 FILE_MODE = 0o600
 
@@ -30,38 +30,27 @@ def check_output(output: Path) -> Path:
     return target
 
 
-@contextlib.contextmanager
-def _temporary_beside(target: Path, original: Path) -> Iterator[tuple[BinaryIO, Path]]:
-    try:
-        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as exc:
-        # os.access can say yes where the file system says no (read-only mounts, ACLs): report it the same way.
-        raise InvalidInput(f"{original}: cannot write in {target.parent} ({exc.strerror})") from exc
-    temp = Path(name)
-    try:
-        os.fchmod(fd, FILE_MODE)
-        with os.fdopen(fd, "wb") as stream:
-            yield stream, temp
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-
-
 def write_atomically(output: Path, build: Callable[[BinaryIO], None]) -> None:
     """Run `build(stream)` into a temporary file beside `output`, fsync it, then rename it into place.
 
-    On any failure (including Ctrl-C) the temporary file is removed and an existing `output` is untouched.
+    On any failure (including Ctrl-C) the temporary file is removed and an existing `output` is untouched; after
+    a crash, the next start of CaseLog removes it (`caselog.files.temporary_beside`).
     """
     target = check_output(output)
-    with _temporary_beside(target, output) as (stream, temp):
-        build(stream)
-        stream.flush()
-        os.fsync(stream.fileno())
     try:
-        os.replace(temp, target)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+        with contextlib.ExitStack() as stack:
+            try:
+                fd, temp = stack.enter_context(temporary_beside(target, suffix=".tmp"))
+            except OSError as exc:
+                # os.access can say yes where the file system says no (read-only mounts, ACLs): say so the same way.
+                raise InvalidInput(f"{output}: cannot write in {target.parent} ({exc.strerror})") from exc
+            with os.fdopen(os.dup(fd), "wb") as stream:
+                build(stream)
+                stream.flush()
+                os.fsync(stream.fileno())
+            os.replace(temp, target)
+    except OSError as exc:  # a full disk: name the file, no traceback
+        raise write_error(exc, output, "the PDF") from exc
     _fsync_folder(target.parent)
 
 
