@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from caselog import paths
 from caselog.db.engine import Database, database_url, describe_storage_error
@@ -19,6 +20,9 @@ from caselog.db.schema import open_database
 from caselog.db.transfer import storage_warnings
 from caselog.errors import CaselogError
 from caselog.settings import Settings, load_settings, postgresql_url, stored_password
+
+if TYPE_CHECKING:
+    from ui.main_window import MainWindow
 
 log = logging.getLogger("caselog.app")
 
@@ -82,6 +86,45 @@ def problem_text(exc: BaseException, where: str) -> str:
         f"{text}\n\nYou can choose another database location, or quit and fix the problem "
         "(for a damaged file: 'caselog check', then 'caselog restore' from a backup)."
     )
+
+
+def check_audit_trail(window: MainWindow) -> None:
+    """At start, in the background: `caselog audit verify`. An altered trail (or one that cannot be checked
+    here) gets a warning nobody can miss; a sound one a line in the status bar."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from caselog import audit
+
+    db = window.services.db
+
+    def found(result: audit.VerifyResult) -> None:
+        if result.ok:
+            window.statusBar().showMessage(f"Audit trail verified. {audit.head_line(result.head)}", 15000)
+            return
+        altered = result.problem is not None
+        box = QMessageBox(
+            QMessageBox.Icon.Critical if altered else QMessageBox.Icon.Warning,
+            "CaseLog: the audit trail was altered" if altered else "CaseLog: the audit trail could not be checked",
+            f"The audit trail was altered: {result.problem}."
+            if altered
+            else f"The audit trail's {result.key_problem}.",
+            QMessageBox.StandardButton.Ok,
+            window,
+        )
+        box.setInformativeText(
+            "Records changed outside CaseLog cannot be trusted. Tell the clinic's administrator before signing or "
+            "amending cases; 'caselog audit verify' gives the same details."
+            if altered
+            else "Ask IT for the database's audit key ('caselog audit key import FILE')."
+        )
+        window.audit_warning = box  # type: ignore[attr-defined]
+        box.open()
+
+    def failed(exc: BaseException) -> None:
+        log.warning("the audit trail could not be verified at start: %s", exc)
+        window.statusBar().showMessage(f"The audit trail could not be verified: {exc}", 15000)
+
+    window.services.tasks.run(lambda _progress: audit.verify(db), on_result=found, on_error=failed)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -181,6 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         window = MainWindow(services, app_settings)
         instance.activated.connect(window.bring_forward)
         window.show()
+        check_audit_trail(window)
         for warning in storage_warnings(db):
             QMessageBox.warning(window, "CaseLog: database on a network share", warning.replace("Warning: ", ""))
         if os.environ.get("CASELOG_QUIT_WHEN_READY"):
