@@ -411,11 +411,15 @@ def _walk_chain(session: Session, head: AuditHeadRow, key: bytes | None,
     """Walk the chain from the first entry; name the first one altered, removed, reordered or forged."""
     assert head.sealed_from is not None
     sealed_from = head.sealed_from if head.key_id is not None else None
-    rows = session.execute(select(AuditEntryRow).order_by(AuditEntryRow.id).execution_options(yield_per=2000))
+    # Plain rows, not ORM objects: a trail of a million entries is walked in seconds.
+    rows = session.execute(
+        select(*cast(Table, AuditEntryRow.__table__).columns).order_by(AuditEntryRow.id)
+        .execution_options(yield_per=5000)
+    )  # fmt: skip
     previous_hash = GENESIS
     expected_id = 1
     at_mark: str | None = None
-    for row in rows.scalars():
+    for row in rows:
         if row.id != expected_id:
             what = "removed" if row.id > expected_id else "reordered or duplicated"
             return _Chain(expected_id - 1, previous_hash, at_mark, f"entry {expected_id} is missing: entries were "
@@ -637,12 +641,20 @@ def _account_problems(session: Session, up_to: int) -> list[str]:
 
 def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     """A CASE object as {dotted path: value}; lists stay whole (levels, complications, codes...)."""
-    if isinstance(value, dict):
-        flat: dict[str, Any] = {}
-        for key, inner in value.items():
-            flat.update(flatten(inner, f"{prefix}.{key}" if prefix else key))
-        return flat
-    return {prefix: value}
+    if not isinstance(value, dict):
+        return {prefix: value}
+    flat: dict[str, Any] = {}
+
+    def walk(inner: dict[str, Any], path: str) -> None:
+        for key, item in inner.items():
+            where = f"{path}.{key}" if path else key
+            if isinstance(item, dict):
+                walk(item, where)
+            else:
+                flat[where] = item
+
+    walk(value, prefix)
+    return flat
 
 
 def changes(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> dict[str, list[Any]]:
