@@ -363,7 +363,11 @@ def check(args: argparse.Namespace) -> int:
     finally:
         db.close()
     if report.ok and verified is not None:
-        print(f"ok: {db.display_name}, schema {report.revision}, {report.case_count} cases")
+        if not verified.altered:
+            print(f"ok: {db.display_name}, schema {report.revision}, {report.case_count} cases")
+        else:
+            print("The audit trail says the records were changed outside CaseLog. Compare with your latest backup "
+                  "('caselog restore FILE' puts one back; the replaced file is kept).", file=sys.stderr)  # fmt: skip
         return report_verification(verified)
     print(f"{db.display_name} has problems; do not add cases until they are solved:", file=sys.stderr)
     for problem in report.problems:
