@@ -136,6 +136,7 @@ def record_many(session: Session, new: list[NewEntry]) -> list[int]:
         sealed_from = stored_from if stored_from is not None else last_id + 1
     location = audit_anchor.location_of(session.connection().engine.url)
     key = _sealing_key(database_id, stored_key_id, location)
+    follows = _follows_checkpoint(session, location, database_id, last_id)
     occurred_at = store.utcnow()
     rows: list[dict[str, Any]] = []
     for entry in new:
@@ -162,7 +163,7 @@ def record_many(session: Session, new: list[NewEntry]) -> list[int]:
             last_id=last_id, last_hash=last_hash, database_id=database_id, key_id=new_key_id,
             sealed_from=sealed_from, seal=audit_anchor.head_seal(key, last_id, last_hash, sealed_from))
     )  # fmt: skip
-    _checkpoint_after_commit(session, Head(database_id, location, last_id, last_hash, new_key_id))
+    _checkpoint_after_commit(session, Head(database_id, location, last_id, last_hash, new_key_id), follows=follows)
     return [r["id"] for r in rows]
 
 
@@ -194,19 +195,42 @@ class Head(NamedTuple):
         return audit_anchor.Checkpoint(self.database_id, self.last_id, self.last_hash, self.key_id)
 
 
-def _checkpoint_after_commit(session: Session, head: Head) -> None:
+def _follows_checkpoint(session: Session, location: str, database_id: str, last_id: int) -> bool:
+    """Whether the chain a write extends still holds the entry this workstation last saw there.
+
+    When it does not (an older copy was put back, entries were rewritten), the checkpoint must keep that
+    evidence: writing past the old entry number must not move it on.
+    """
+    mark = audit_anchor.checkpoint(location)
+    if mark is None:
+        return True
+    if mark.database_id != database_id or mark.entry > last_id:
+        return False
+    if mark.entry == 0:
+        return True
+    found = session.execute(select(AuditEntryRow.entry_hash).where(AuditEntryRow.id == mark.entry)).scalar()
+    return found == mark.entry_hash
+
+
+def _checkpoint_after_commit(session: Session, head: Head, *, follows: bool) -> None:
     """Once the entries are committed (never before), this workstation remembers the head it wrote."""
     first = "caselog_audit_head" not in session.info
     session.info["caselog_audit_head"] = head
+    session.info["caselog_audit_follows"] = follows and session.info.get("caselog_audit_follows", True)
 
     def noted(done: Session) -> None:
         written = done.info.pop("caselog_audit_head", None)
-        if isinstance(written, Head):
+        if isinstance(written, Head) and done.info.pop("caselog_audit_follows", False):
             audit_anchor.note_head(written.location, written.checkpoint())
 
     if first:
         event.listen(session, "after_commit", noted, once=True)
-        event.listen(session, "after_rollback", lambda done: done.info.pop("caselog_audit_head", None), once=True)
+        event.listen(session, "after_rollback", _forget_pending, once=True)
+
+
+def _forget_pending(session: Session) -> None:
+    session.info.pop("caselog_audit_head", None)
+    session.info.pop("caselog_audit_follows", None)
 
 
 def account_digest(role: str, full_name: str, disabled: bool, password_hash: str) -> str:

@@ -129,6 +129,13 @@ def test_an_older_copy_put_back_outside_caselog_is_found(
     status, _, err = cli(capsys, "--db", str(live), "audit", "verify")
     assert status == EXIT_AUDIT_ALTERED
     assert "went back from entry 7 to 6" in err
+    db = open_database(live)  # work goes on over the old copy, past entry 7: the evidence stays
+    for day in ("2025-01-06", "2025-01-07"):
+        CaseService(db, today=lambda: TODAY).create_case(simple_case(day))
+    db.close()
+    status, _, err = cli(capsys, "--db", str(live), "audit", "verify")
+    assert status == EXIT_AUDIT_ALTERED
+    assert "entry 7 is not the entry this workstation saw" in err
 
 
 def test_another_database_swapped_in_is_found_and_an_administrator_may_accept_it(
@@ -417,3 +424,17 @@ def test_backup_prints_the_head_it_holds(tmp_path: Path, sqlite_template: Path,
     assert f"Audit trail: entry 6, head {head.last_hash[:12]}…" in out
     with sqlite3.connect(tmp_path / "b.sqlite3") as conn:
         assert conn.execute("SELECT last_id FROM audit_head").fetchone()[0] == 6
+
+
+def test_only_an_administrator_may_accept_a_replaced_database(
+    tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    live = _clinic_file(tmp_path, sqlite_template)
+    db = open_database(live)
+    AccountService(db).add_account("boss", role="admin", full_name="Clinic Admin", password=PASSWORD)
+    AccountService(db, ADMIN).add_account("quinn", role="quality", full_name=QUALITY.full_name, password=PASSWORD)
+    db.close()
+    monkeypatch.setenv("CASELOG_PASSWORD", PASSWORD)
+    status, _, err = cli(capsys, "--db", str(live), "--user", "quinn", "audit", "verify", "--accept")
+    assert status == 4, err
+    assert cli(capsys, "--db", str(live), "--user", "boss", "audit", "verify", "--accept")[0] == EXIT_OK
