@@ -148,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if first and not (uses_server(settings) and password is None):
         db, error = open_target(database_target(settings, password))
     # 4. the QApplication
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import Qt, QTimer
     from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit, QMessageBox
 
     from ui.main_window import MainWindow
@@ -224,7 +224,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         window = MainWindow(services, app_settings)
         instance.activated.connect(window.bring_forward)
         window.show()
-        check_audit_trail(window)
         for warning in storage_warnings(db):
             QMessageBox.warning(window, "CaseLog: database on a network share", warning.replace("Warning: ", ""))
         if os.environ.get("CASELOG_QUIT_WHEN_READY"):
@@ -232,6 +231,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             window.model.loaded.connect(lambda: QTimer.singleShot(0, app.quit))
         else:
             QTimer.singleShot(0, window.offer_drafts)
+            # Once the first page of cases is on screen (the check reads every case; the list comes first).
+            window.model.loaded.connect(lambda: check_audit_trail(window), Qt.ConnectionType.SingleShotConnection)
         return app.exec()
     finally:
         services.tasks.wait()
