@@ -109,7 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
         return sub.add_parser(name, help=help_text, description=help_text, parents=[common])
 
-    command("init", "create the database or upgrade it to the current schema")
+    p = command("init", "create the database or upgrade it to the current schema")
+    p.add_argument("--app-role", metavar="NAME",
+                   help="PostgreSQL, run as the tables' owner: grant the role the app connects as what it needs, "
+                        "and nothing that could change or delete audit entries (see README)")  # fmt: skip
     p = command("import", "import a JSON case file: all cases or none")
     p.add_argument("file", metavar="FILE", help="interchange file ('-' for standard input)")
     p = command("export", "export cases as JSON, CSV or XLSX")
@@ -187,8 +190,16 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--role", required=True, choices=["surgeon", "coordinator", "quality", "admin"])
     users.add_parser("passwd", help="change your own password: the current one from $CASELOG_PASSWORD, the new "
                                     "one from $CASELOG_NEW_PASSWORD, else asked", parents=[common])  # fmt: skip
-    p = command("audit", "the audit trail of one case or all; 'caselog audit verify' checks the chain")
-    p.add_argument("case", nargs="?", metavar="CASE|verify")
+    p = command(
+        "audit",
+        "the audit trail of one case or all; 'caselog audit verify' checks the chain, its seals "
+        "and the records; 'caselog audit key export|import FILE' carries the seal key between workstations",
+    )
+    p.add_argument("case", nargs="?", metavar="CASE|verify|key")
+    p.add_argument("more", nargs="*", metavar="export|import FILE", help=argparse.SUPPRESS)
+    p.add_argument("--accept", action="store_true",
+                   help="with verify: accept the database as it is now on this workstation (replaced or put back on "
+                        "purpose; administrators; audited)")  # fmt: skip
     p = command("delete", "delete a draft case")
     p.add_argument("case", metavar="CASE")
     p.add_argument("--reason", required=True, metavar="TEXT")
@@ -278,6 +289,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         return handler(args)
     db = _open(args)
     try:
+        if args.command == "audit" and args.case == "key" and (args.more or [""])[0] == "import":
+            # Whoever holds the database's key may install it; without it nobody could sign in here.
+            from caselog.signin import audit_key_command
+
+            return audit_key_command(db, None, list(args.more))
         actor = sign_in(db, args)
         return commands.run(args, db, _filter, actor)
     finally:
@@ -290,6 +306,8 @@ def _cmd_init(args: argparse.Namespace) -> int:
         verify_storage(db)
         result = upgrade(db)
         sign_in(db, args)
+        if getattr(args, "app_role", None):
+            _grant_app_role(db, args.app_role)
         if result.previous == result.current:
             print(f"Database {db.display_name} is up to date (schema {result.current}).")
         elif result.previous is None:
@@ -301,6 +319,17 @@ def _cmd_init(args: argparse.Namespace) -> int:
     finally:
         db.close()
     return EXIT_OK
+
+
+def _grant_app_role(db: Database, role: str) -> None:
+    from caselog.audit_anchor import grant_app_role
+
+    if db.is_sqlite:
+        raise InvalidInput([Problem("--app-role", "is for a PostgreSQL database (an SQLite file has no roles)")])
+    with db.engine.begin() as conn:
+        grant_app_role(conn, role)
+    print(f"Granted {role} what CaseLog needs: it may add to the audit trail and read it, never change or delete "
+          "it, disable its triggers or alter any table. Run this again after each upgrade.")  # fmt: skip
 
 
 def run_module() -> None:

@@ -31,7 +31,7 @@ from caselog.records import CaseFilter, CaseRow, CaseView, case_to_contract
 from caselog.reports import ReportSettings, write_case_summaries, write_complication_log, write_surgeon_log
 from caselog.service import CaseService
 from caselog.settings import load_settings
-from caselog.signin import audit_command, require, sign_command, sign_in, user_command
+from caselog.signin import audit_command, report_verification, require, sign_command, sign_in, user_command
 from caselog.validation import Problem
 
 FilterOf = Callable[[argparse.Namespace], CaseFilter]
@@ -331,7 +331,7 @@ def _report(service: CaseService, args: argparse.Namespace) -> int:
         views = list(service.iter_cases(replace(in_range, with_complications=True)))
         write_complication_log(
             views, args.output, date_from=args.date_from, date_to=args.date_to, settings=report_settings(),
-            case_counts=counts,
+            case_counts=counts, audit_head=audit.head_line(audit.current_head(service.db)),
         )  # fmt: skip
         events = sum(len(v.record.complications) for v in views)
         total = sum(counts.values())
@@ -365,17 +365,23 @@ def _sign_in_if_readable(db: Database, args: argparse.Namespace) -> Actor | None
 
 
 def check(args: argparse.Namespace) -> int:
+    """Storage, schema and stray rows first; then the audit trail (exit 6 when it or the records were altered)."""
     from caselog.cli import _target
 
     db = open_engine(_target(args))
     try:
         _sign_in_if_readable(db, args)
         report = check_database(db)
+        verified = audit.verify(db) if report.ok else None
     finally:
         db.close()
-    if report.ok:
-        print(f"ok: {db.display_name}, schema {report.revision}, {report.case_count} cases")
-        return EXIT_OK
+    if report.ok and verified is not None:
+        if not verified.altered:
+            print(f"ok: {db.display_name}, schema {report.revision}, {report.case_count} cases")
+        else:
+            print("The audit trail says the records were changed outside CaseLog. Compare with your latest backup "
+                  "('caselog restore FILE' puts one back; the replaced file is kept).", file=sys.stderr)  # fmt: skip
+        return report_verification(verified)
     print(f"{db.display_name} has problems; do not add cases until they are solved:", file=sys.stderr)
     for problem in report.problems:
         print(f"  {problem}", file=sys.stderr)
@@ -391,6 +397,7 @@ def backup(args: argparse.Namespace) -> int:
         actor = sign_in(db, args)
         require(db, actor, Action.ADMINISTER, "backup")
         count = backup_database(db, args.file)
+        head_in_copy = audit.head_of_file(args.file)
         with db.write() as session:
             details = {"file": str(args.file), "cases": count}
             audit.record(session, username=actor.username if actor else None, action="backup",
@@ -398,6 +405,7 @@ def backup(args: argparse.Namespace) -> int:
     finally:
         db.close()
     print(f"Backed up {count} cases to {args.file}.")
+    print(f"{audit.head_line(head_in_copy)} (compare it with 'caselog audit verify' on the restored copy).")
     return EXIT_OK
 
 
@@ -427,6 +435,7 @@ def restore(args: argparse.Namespace) -> int:
         result = put_in_place(candidate, live_path)
     db = open_database(target)
     try:
+        audit.note_restore(db)  # the restored (older) trail is this workstation's checkpoint from now on
         safety = str(result.safety_copy) if result.safety_copy else None
         details: dict[str, object] = {"file": str(args.file), "cases": result.cases, "safety_copy": safety}
         if result.numbering_kept:
@@ -434,7 +443,6 @@ def restore(args: argparse.Namespace) -> int:
         with db.write() as session:
             audit.record(session, username=actor.username if actor else None, action="restore",
                          record_type="database", record_id=None, details=details)  # fmt: skip
-        # Audit anchor: after a legitimate restore, reset this workstation's checkpoint of the audit head here.
     finally:
         db.close()
     kept = f" The replaced database was kept as {result.safety_copy}." if result.safety_copy else ""

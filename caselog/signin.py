@@ -7,8 +7,9 @@ import getpass
 import json
 import os
 import sys
+from pathlib import Path
 
-from caselog import audit
+from caselog import audit, audit_anchor
 from caselog.accounts import (
     ROLES,
     Account,
@@ -23,7 +24,7 @@ from caselog.accounts import (
 )
 from caselog.db import store
 from caselog.db.engine import Database
-from caselog.errors import EXIT_AUDIT_ALTERED, EXIT_OK, AuditAltered, InvalidInput, NotPermitted
+from caselog.errors import EXIT_AUDIT_ALTERED, EXIT_OK, EXIT_OTHER, AuditAltered, InvalidInput, NotPermitted
 from caselog.service import CaseService
 from caselog.validation import Problem
 
@@ -146,14 +147,18 @@ def format_entry(entry: audit.AuditEntry) -> list[str]:
 
 
 def audit_command(db: Database, service: CaseService, args: argparse.Namespace) -> int:
+    more: list[str] = list(getattr(args, "more", None) or [])
+    if args.case == "key":
+        return audit_key_command(db, service.actor, more)
+    if more or (getattr(args, "accept", False) and args.case != "verify"):
+        raise InvalidInput([Problem("", "usage: caselog audit [CASE] | audit verify [--accept] | "
+                                        "audit key export FILE | audit key import FILE")])  # fmt: skip
     if args.case == "verify":
         if service.actor is not None and not allowed(service.actor, Action.READ_AUDIT):
             refuse(db, service.actor, "audit_verify", "audit", None, refusal(service.actor, Action.READ_AUDIT))
-        result = audit.verify(db)
-        if not result.ok:
-            raise AuditAltered(f"Audit trail altered: {result.problem} (checked {result.checked} entries before it)")
-        print(f"ok: {result.checked} audit entries, chain intact.")
-        return EXIT_OK
+        if getattr(args, "accept", False):
+            _accept_current_state(db, service.actor)
+        return report_verification(audit.verify(db))
     found = service.history(args.case) if args.case else service.audit_trail()
     for entry in found:
         print("\n".join(format_entry(entry)))
@@ -162,4 +167,71 @@ def audit_command(db: Database, service: CaseService, args: argparse.Namespace) 
     return EXIT_OK
 
 
-__all__ = ["EXIT_AUDIT_ALTERED", "audit_command", "require", "sign_command", "sign_in", "user_command"]
+def report_verification(result: audit.VerifyResult) -> int:
+    """Print what `audit verify` found; raise AuditAltered (exit 6) when the trail or the records were altered."""
+    if result.problem is not None:
+        raise AuditAltered(f"Audit trail altered: {result.problem} (checked {result.checked} entries).")
+    if result.key_problem is not None:
+        print(f"The audit trail's chain and records agree ({result.checked} entries), but {result.key_problem}.",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_OTHER
+    print(f"ok: {result.checked} audit entries, chain intact, sealed, and every case and account agrees with it. "
+          f"{audit.head_line(result.head)}")  # fmt: skip
+    return EXIT_OK
+
+
+def _accept_current_state(db: Database, actor: Actor | None) -> None:
+    """An administrator accepts the database as it is now (replaced or put back on purpose): audited."""
+    require(db, actor, Action.ADMINISTER, "audit_accept")
+    head = audit.current_head(db)
+    if head is None:
+        return
+    before = audit_anchor.checkpoint(db.display_name)
+    audit_anchor.forget_checkpoint(db.display_name)
+    details = {"workstation": audit_anchor.workstation(), "database_id": head.database_id,
+               "previous_checkpoint": before.entry if before else None}  # fmt: skip
+    with db.write() as session:
+        audit.record(session, username=actor.username if actor else None, action="audit_accept",
+                     record_type="audit", record_id=None, details=details)  # fmt: skip
+
+
+def audit_key_command(db: Database, actor: Actor | None, more: list[str]) -> int:
+    """`caselog audit key export FILE` (administrators) and `caselog audit key import FILE` (whoever holds the key).
+
+    Importing needs no sign-in: without the key nothing can be signed in or written, and a file is only
+    accepted when it is the very key the trail is sealed with. Both are audited.
+    """
+    if len(more) != 2 or more[0] not in ("export", "import"):
+        raise InvalidInput([Problem("", "usage: caselog audit key export FILE | caselog audit key import FILE")])
+    verb, file = more[0], Path(more[1]).expanduser()
+    head = audit.current_head(db)
+    if head is None or not head.database_id:
+        raise InvalidInput([Problem("", f"{db.display_name} has no audit trail to seal; run 'caselog init'")])
+    if verb == "export":
+        require(db, actor, Action.ADMINISTER, "audit_key_export")
+        audit_anchor.export_key(head.database_id, head.key_id, file, db.display_name)
+        where = str(file)
+    else:
+        where = str(audit_anchor.import_key(head.database_id, head.key_id, file, db.display_name))
+    with db.write() as session:
+        audit.record(session, username=actor.username if actor else None, action=f"audit_key_{verb}",
+                     record_type="audit", record_id=None,
+                     details={"workstation": audit_anchor.workstation(), "file": where})  # fmt: skip
+    if verb == "export":
+        print(f"Wrote the audit key of {db.display_name} to {file}. Keep it like a password; import it on each "
+              "workstation with 'caselog audit key import FILE', then delete the copy.")  # fmt: skip
+    else:
+        print(f"Installed the audit key of {db.display_name} in {where}.")
+    return EXIT_OK
+
+
+__all__ = [
+    "EXIT_AUDIT_ALTERED",
+    "audit_command",
+    "audit_key_command",
+    "report_verification",
+    "require",
+    "sign_command",
+    "sign_in",
+    "user_command",
+]

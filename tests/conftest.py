@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,11 @@ from caselog.service import CaseService
 from tests.factories import TODAY
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Fixtures wider than one test (templates) run before each test's own home is set: they get this session's
+# home, and every test shares one audit seal key, so a template's sealed trail stays writable in each copy.
+_SESSION_FOLDER = Path(tempfile.mkdtemp(prefix="caselog-tests-"))
+os.environ["CASELOG_HOME"] = str(_SESSION_FOLDER / "home")
+os.environ["CASELOG_AUDIT_KEY_FILE"] = str(_SESSION_FOLDER / "audit.key")
 PG_URL = os.environ.get("CASELOG_TEST_PG_URL")
 PG_SKIP = 'PostgreSQL tests need CASELOG_TEST_PG_URL (run: export CASELOG_TEST_PG_URL="$(.ci/start-postgres)")'
 

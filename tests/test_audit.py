@@ -30,15 +30,16 @@ def _some_history(db: Database) -> CaseService:
     return service
 
 
-def _without_triggers(db: Database, sql: str) -> None:
+def _without_triggers(db: Database, *statements: str) -> None:
     """What someone with direct access to the database file or server could do."""
     with db.engine.begin() as conn:
         if db.is_sqlite:
-            conn.execute(text("DROP TRIGGER audit_log_no_update"))
-            conn.execute(text("DROP TRIGGER audit_log_no_delete"))
+            conn.execute(text("DROP TRIGGER IF EXISTS audit_log_no_update"))
+            conn.execute(text("DROP TRIGGER IF EXISTS audit_log_no_delete"))
         else:
             conn.execute(text("ALTER TABLE audit_log DISABLE TRIGGER USER"))
-        conn.execute(text(sql))
+        for sql in statements:
+            conn.execute(text(sql))
 
 
 def test_triggers_refuse_updates_and_deletes(db: Database) -> None:
@@ -155,7 +156,9 @@ def _replay(entries: list[audit.AuditEntry]) -> dict[str, dict[str, Any]]:
 def test_every_change_has_one_entry_and_the_trail_replays_to_the_data(
     accounts_template: Path, steps: list[tuple[int, str, int]]
 ) -> None:
-    with tempfile.TemporaryDirectory() as folder:
+    # Each example is another copy of the template: on a workstation of its own (its own checkpoints).
+    with tempfile.TemporaryDirectory() as folder, pytest.MonkeyPatch.context() as env:
+        env.setenv("CASELOG_HOME", str(Path(folder) / "home"))
         path = Path(folder) / "c.sqlite3"
         shutil.copy(accounts_template, path)
         db = open_database(path)

@@ -114,7 +114,8 @@ CANDIDATES: dict[str, tuple[Callable[[Path, Path, Path], Path], str]] = {
     "unknown schema": (_newer_schema, "schema ffff9999 is unknown"),
     "no audit tables": (_no_audit_tables, "missing tables audit_log, audit_head"),
     "altered audit chain": (_altered_chain, "altered audit trail: entry 2 was altered"),
-    "emptied audit trail": (_emptied_trail, "its audit trail is empty"),
+    # The sealed head goes with the entries, so the trail is found altered before it is found empty.
+    "emptied audit trail": (_emptied_trail, "altered audit trail: the audit trail's head"),
     "no accounts": (_no_accounts, "has no accounts, but the database it would replace has"),
 }
 

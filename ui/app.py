@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from caselog import paths
 from caselog.db.engine import Database, database_url, describe_storage_error
@@ -20,6 +21,9 @@ from caselog.db.transfer import storage_warnings
 from caselog.errors import CaselogError
 from caselog.files import private_folder, private_process
 from caselog.settings import Settings, load_settings, postgresql_url, stored_password
+
+if TYPE_CHECKING:
+    from ui.main_window import MainWindow
 
 log = logging.getLogger("caselog.app")
 
@@ -84,6 +88,45 @@ def problem_text(exc: BaseException, where: str) -> str:
     )
 
 
+def check_audit_trail(window: MainWindow) -> None:
+    """At start, in the background: `caselog audit verify`. An altered trail (or one that cannot be checked
+    here) gets a warning nobody can miss; a sound one a line in the status bar."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from caselog import audit
+
+    db = window.services.db
+
+    def found(result: audit.VerifyResult) -> None:
+        if result.ok:
+            window.statusBar().showMessage(f"Audit trail verified. {audit.head_line(result.head)}", 15000)
+            return
+        altered = result.problem is not None
+        box = QMessageBox(
+            QMessageBox.Icon.Critical if altered else QMessageBox.Icon.Warning,
+            "CaseLog: the audit trail was altered" if altered else "CaseLog: the audit trail could not be checked",
+            f"The audit trail was altered: {result.problem}."
+            if altered
+            else f"The audit trail's {result.key_problem}.",
+            QMessageBox.StandardButton.Ok,
+            window,
+        )
+        box.setInformativeText(
+            "Records changed outside CaseLog cannot be trusted. Tell the clinic's administrator before signing or "
+            "amending cases; 'caselog audit verify' gives the same details."
+            if altered
+            else "Ask IT for the database's audit key ('caselog audit key import FILE')."
+        )
+        window.audit_warning = box  # type: ignore[attr-defined]
+        box.open()
+
+    def failed(exc: BaseException) -> None:
+        log.warning("the audit trail could not be verified at start: %s", exc)
+        window.statusBar().showMessage(f"The audit trail could not be verified: {exc}", 15000)
+
+    window.services.tasks.run(lambda _progress: audit.verify(db), on_result=found, on_error=failed)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     # 1. paths: owner-only files, CaseLog's own temporary folder (a crash's leftovers removed)
     with private_process():
@@ -110,7 +153,7 @@ def _start(argv: Sequence[str] | None) -> int:
     if first and not (uses_server(settings) and password is None):
         db, error = open_target(database_target(settings, password))
     # 4. the QApplication
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import Qt, QTimer
     from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit, QMessageBox
 
     from ui.main_window import MainWindow
@@ -193,6 +236,8 @@ def _start(argv: Sequence[str] | None) -> int:
             window.model.loaded.connect(lambda: QTimer.singleShot(0, app.quit))
         else:
             QTimer.singleShot(0, window.offer_drafts)
+            # Once the first page of cases is on screen (the check reads every case; the list comes first).
+            window.model.loaded.connect(lambda: check_audit_trail(window), Qt.ConnectionType.SingleShotConnection)
         return app.exec()
     finally:
         services.tasks.wait()

@@ -228,13 +228,24 @@ class AuditEntryRow(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     previous_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64))
+    # HMAC-SHA256 of entry_hash with the key kept outside the database (caselog.audit_anchor); NULL on
+    # entries written before schema 0004.
+    seal: Mapped[str | None] = mapped_column(String(64))
 
 
 class AuditHeadRow(Base):
-    """The chain's last entry: one row, locked by each writer, so two workstations never fork the chain."""
+    """The chain's last entry: one row, locked by each writer, so two workstations never fork the chain.
+
+    It also names the database (a random id, for the workstations' checkpoints) and its seal: which key
+    (`key_id`, a fingerprint, never the key), from which entry on, and the head's own HMAC.
+    """
 
     __tablename__ = "audit_head"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last_id: Mapped[int] = mapped_column(Integer)
     last_hash: Mapped[str] = mapped_column(String(64))
+    database_id: Mapped[str | None] = mapped_column(String(32))
+    key_id: Mapped[str | None] = mapped_column(String(32))
+    sealed_from: Mapped[int | None] = mapped_column(Integer)
+    seal: Mapped[str | None] = mapped_column(String(64))

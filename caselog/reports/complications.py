@@ -102,6 +102,7 @@ def write_complication_log(
     settings: ReportSettings,
     generated_at: dt.datetime | None = None,
     case_counts: Mapping[str, int] | None = None,
+    audit_head: str | None = None,
 ) -> None:
     """Write the complication log for `cases`: every case in the range, with or without complications
     (the rates need the denominator). The caller selects the cases; the dates only label the report.
@@ -110,7 +111,8 @@ def write_complication_log(
     cases per procedure in the range (`caselog.quality.cases_by_procedure`); the PDF is the same.
 
     An empty range gives a one-page PDF saying so. Raises InvalidInput (exit 2) before any work when
-    the output folder is missing or not writable.
+    the output folder is missing or not writable. `audit_head` ("Audit trail: entry N, head …") is printed
+    under the title, so an auditor can compare the report with the trail.
     """
     cases = sorted(cases, key=lambda c: (c.record.procedure_date, c.case_number))
     case_total = len(cases) if case_counts is None else sum(case_counts.values())
@@ -123,7 +125,8 @@ def write_complication_log(
         title=TITLE,
         facility=settings.facility_name or "CaseLog",
         reference=short_range(date_from, date_to),
-        subline=f"{scope}  ·  {case_total} cases  ·  {len(events)} complications  ·  {open_reviews} reviews open",
+        subline=f"{scope}  ·  {case_total} cases  ·  {len(events)} complications  ·  {open_reviews} reviews open"
+        + (f"  ·  {audit_head}" if audit_head else ""),
         footer_label=TITLE,
     )
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO, Any
 
-from caselog import vocab
+from caselog import audit, vocab
 from caselog.exchange import atomic_output
 from caselog.quality import ComplicationEntry, ComplicationFilter, count_complications, list_complications
 from caselog.records import CaseFilter
@@ -126,7 +126,8 @@ def complication_log(
             if done % 100 == 0 or done == total:
                 progress(done, total, f"Read {done:,} of {total:,} cases")
         progress(total, total, "Laying out the complication log")
-        write_complication_log(views, path, date_from=date_from, date_to=date_to, settings=settings)
+        head = audit.head_line(audit.current_head(service.db))
+        write_complication_log(views, path, date_from=date_from, date_to=date_to, settings=settings, audit_head=head)
         events = sum(len(v.record.complications) for v in views)
         service.record_event("print", record_type="report", details={"document": "complication log",
                              "from": str(date_from), "to": str(date_to), "cases": len(views)})  # fmt: skip
