@@ -256,6 +256,22 @@ class AccountService:
         # Outside the transaction, which is committed: the failed attempt stays in the trail.
         raise NotPermitted(SIGN_IN_FAILED)
 
+    def check_password(self, username: str, password: str) -> Actor:
+        """Sign-in's checks without writing anything, for the one moment nothing can be written.
+
+        Only `caselog audit key renew` uses it: on a workstation without the trail's key even a sign-in entry
+        cannot be sealed. The same single answer and the same Argon2 cost as `sign_in`; the renewal itself
+        then records the sign-in with its own entry.
+        """
+        with self.db.read() as session:
+            row = session.execute(select(AccountRow).where(AccountRow.username == username)).scalar_one_or_none()
+        usable = (row is not None and not row.disabled and not row.must_change_password
+                  and (row.locked_until is None or row.locked_until <= store.utcnow()))  # fmt: skip
+        verified = _verify(row.password_hash if row is not None and usable else DUMMY_HASH, password)
+        if row is None or not usable or not verified:
+            raise NotPermitted(SIGN_IN_FAILED)
+        return Actor(username=row.username, full_name=row.full_name, role=row.role)
+
     def add_account(self, username: str, *, role: str, full_name: str, password: str) -> Account:
         problems: list[Problem] = []
         if not USERNAME_RE.fullmatch(username):

@@ -281,6 +281,37 @@ def note_restore(db: Database) -> None:
     audit_anchor.forget_checkpoint(db.display_name)
 
 
+def renew_seal(db: Database, username: str | None, verified: VerifyResult) -> Head:
+    """Seal the trail with a new key from the next entry on, when the old key is lost everywhere.
+
+    The chain and the records were just verified (`verified`); only the old seals cannot be checked any more.
+    The renewal is itself an entry, sealed with the new key and naming both keys' fingerprints and the first
+    entry the new key seals, so an auditor sees where the old seals end; workstations that saw the old key
+    report the change until an administrator accepts it.
+    """
+    with db.write() as session:
+        head = session.execute(select(AuditHeadRow).where(AuditHeadRow.id == 1).with_for_update()).scalar_one()
+        if head.last_id != verified.checked or not head.database_id:
+            raise CaselogError("The audit trail changed while it was being checked; run the renewal again.")
+        old_key_id = head.key_id
+        key = audit_anchor.new_key(head.database_id)
+        sealed_from = head.last_id + 1
+        head.key_id = audit_anchor.key_id(key)
+        head.sealed_from = sealed_from
+        head.seal = audit_anchor.head_seal(key, head.last_id, head.last_hash, sealed_from)
+        session.flush()
+        entries = [NewEntry(username, "sign_in", "account", username)] if username else []
+        entries.append(NewEntry(username, "audit_key_renewed", "audit", None, {
+            "workstation": audit_anchor.workstation(), "previous_key_id": old_key_id,
+            "key_id": audit_anchor.key_id(key), "sealed_from": sealed_from,
+        }, "the audit key was lost; entries before the renewal keep their chain, not their seals"))  # fmt: skip
+        record_many(session, entries)
+    found = current_head(db)
+    assert found is not None
+    audit_anchor.note_head(db.display_name, found.checkpoint(), force=True)
+    return found
+
+
 def head_line(head: Head | None) -> str:
     """The head as an auditor compares it: "Audit trail: entry 1234, head 3f2a9c1e…"."""
     if head is None:

@@ -165,6 +165,20 @@ def import_key(database_id: str, expected_key_id: str | None, source: Path, loca
     return target
 
 
+def new_key(database_id: str) -> bytes:
+    """A fresh key for a trail whose key is lost (`caselog audit key renew`); a key file already here is kept aside."""
+    path = key_path(database_id)
+    if path.exists():
+        aside = path.with_name(f"{path.name}.replaced-{secrets.token_hex(4)}")
+        path.rename(aside)
+    key = secrets.token_bytes(32)
+    try:
+        _write_private(path, _key_text(key), exclusive=True)
+    except OSError as exc:
+        raise StorageError(f"The audit key cannot be saved in {path.parent}: {exc}") from exc
+    return key
+
+
 def seal(key: bytes, entry_hash: str) -> str:
     """An entry's seal: nobody without the key can make one for a changed or recomputed entry."""
     return hmac.new(key, entry_hash.encode("ascii"), hashlib.sha256).hexdigest()

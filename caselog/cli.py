@@ -289,10 +289,13 @@ def _dispatch(args: argparse.Namespace) -> int:
         return handler(args)
     db = _open(args)
     try:
-        if args.command == "audit" and args.case == "key" and (args.more or [""])[0] == "import":
+        if args.command == "audit" and args.case == "key" and (args.more or [""])[0] in ("import", "renew"):
             # Whoever holds the database's key may install it; without it nobody could sign in here.
-            from caselog.signin import audit_key_command
+            # (A renewal checks an administrator's password itself, without writing.)
+            from caselog.signin import audit_key_command, audit_key_renew
 
+            if args.more == ["renew"]:
+                return audit_key_renew(db, getattr(args, "user", None))
             return audit_key_command(db, None, list(args.more))
         actor = sign_in(db, args)
         return commands.run(args, db, _filter, actor)

@@ -406,6 +406,10 @@ def backup(args: argparse.Namespace) -> int:
         db.close()
     print(f"Backed up {count} cases to {args.file}.")
     print(f"{audit.head_line(head_in_copy)} (compare it with 'caselog audit verify' on the restored copy).")
+    if head_in_copy is not None and head_in_copy.key_id is not None:
+        print("The audit key is not in the backup (it must not travel with the database): keep a copy made with "
+              "'caselog audit key export FILE' apart from the backups, or a restore on another computer will need "
+              "an administrator's 'caselog audit key renew'.")  # fmt: skip
     return EXIT_OK
 
 

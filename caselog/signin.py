@@ -202,7 +202,8 @@ def audit_key_command(db: Database, actor: Actor | None, more: list[str]) -> int
     accepted when it is the very key the trail is sealed with. Both are audited.
     """
     if len(more) != 2 or more[0] not in ("export", "import"):
-        raise InvalidInput([Problem("", "usage: caselog audit key export FILE | caselog audit key import FILE")])
+        raise InvalidInput([Problem("", "usage: caselog audit key export FILE | caselog audit key import FILE | "
+                                        "caselog audit key renew")])  # fmt: skip
     verb, file = more[0], Path(more[1]).expanduser()
     head = audit.current_head(db)
     if head is None or not head.database_id:
@@ -222,6 +223,46 @@ def audit_key_command(db: Database, actor: Actor | None, more: list[str]) -> int
               "workstation with 'caselog audit key import FILE', then delete the copy.")  # fmt: skip
     else:
         print(f"Installed the audit key of {db.display_name} in {where}.")
+    return EXIT_OK
+
+
+def audit_key_renew(db: Database, username: str | None) -> int:
+    """`caselog audit key renew`: a new key when the trail's key is lost on every workstation (administrators).
+
+    The one way back to writing after the key is gone with its workstation (a restored backup on a new
+    computer, no exported copy). It refuses while this workstation holds the right key, and over a trail whose
+    chain or records do not verify; the password is checked without writing (nothing can be sealed yet), and
+    the renewal records the sign-in and itself, sealed with the new key.
+    """
+    head = audit.current_head(db)
+    if head is None or not head.database_id or head.key_id is None:
+        raise InvalidInput([Problem("", f"{db.display_name} is not sealed yet; it makes its key at its next entry")])
+    held = audit_anchor.load_key(head.database_id)
+    if held is not None and audit_anchor.key_id(held) == head.key_id:
+        raise InvalidInput([Problem("", f"this workstation holds the audit key of {db.display_name}: nothing to "
+                                        "renew (copy it elsewhere with 'caselog audit key export FILE')")])  # fmt: skip
+    actor: Actor | None = None
+    if accounts_exist(db):
+        username = username or os.environ.get("CASELOG_USER")
+        if not username:
+            raise NotPermitted("Renewing the audit key needs an administrator: sign in with --user NAME")
+        password = os.environ.get("CASELOG_PASSWORD")
+        if password is None:
+            if not _interactive():
+                raise NotPermitted("No password given: set CASELOG_PASSWORD or run in a terminal to be asked")
+            password = getpass.getpass(f"Password for {username}: ")
+        actor = AccountService(db).check_password(username, password)
+        if actor.role != "admin":
+            raise NotPermitted(f"{actor.full_name} may not renew the audit key (administrators only)")
+    result = audit.verify(db)
+    if result.problem is not None:
+        raise AuditAltered(f"Audit trail altered: {result.problem} (checked {result.checked} entries). A new key "
+                           "would hide it; nothing was changed.")  # fmt: skip
+    renewed = audit.renew_seal(db, actor.username if actor else None, result)
+    print(f"Sealed the audit trail of {db.display_name} with a new key from entry {result.checked + 1} on; "
+          f"the chain and every record of entries 1 to {result.checked} verified, their old seals can no longer "
+          f"be checked. The renewal is entry {renewed.last_id}. Keep a copy of the new key apart from the "
+          "backups: 'caselog audit key export FILE'.")  # fmt: skip
     return EXIT_OK
 
 

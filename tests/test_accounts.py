@@ -409,3 +409,23 @@ def test_administrators_read_the_audit_trail_without_patient_identity(clinic: Da
         full = repr(_as(clinic, role).history("2025-00002"))
         assert "MRN-1001" in full and "Nguyễn asked" in full
     assert "Nguyễn" in repr(_as(clinic, "quality").audit_trail())
+
+
+# ---- every account change is in the trail as the account became (audit verify replays them) -------------
+
+NEW_PASSWORD = "a brand new clinic passphrase"
+
+
+def test_account_management_of_every_kind_replays_clean(clinic: Database) -> None:
+    admin = AccountService(clinic, ACTORS["admin"])
+    admin.disable_account("cole")
+    admin.enable_account("cole")
+    admin.set_role("quinn", "coordinator")
+    admin.reset_password("okafor", NEW_PASSWORD)
+    okafor = AccountService(clinic).sign_in("okafor", NEW_PASSWORD)
+    AccountService(clinic, okafor).change_password(NEW_PASSWORD, PASSWORD + " again")
+    for _ in range(5):  # a lockout changes the account too
+        with pytest.raises(NotPermitted):
+            AccountService(clinic).sign_in("cole", "wrong wrong wrong")
+    result = audit.verify(clinic)
+    assert result.ok, result.problem

@@ -422,6 +422,7 @@ def test_backup_prints_the_head_it_holds(tmp_path: Path, sqlite_template: Path,
     status, out, _ = cli(capsys, "--db", str(live), "backup", str(tmp_path / "b.sqlite3"))
     assert status == EXIT_OK
     assert f"Audit trail: entry 6, head {head.last_hash[:12]}…" in out
+    assert "audit key is not in the backup" in out and "caselog audit key export FILE" in out
     with sqlite3.connect(tmp_path / "b.sqlite3") as conn:
         assert conn.execute("SELECT last_id FROM audit_head").fetchone()[0] == 6
 

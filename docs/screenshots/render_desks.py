@@ -103,6 +103,12 @@ def main() -> int:
             settle(services)
             shoot(printer, "print-desk.png")
             printer.close()
+        else:  # the case form on a dark palette: a repeat of the selected case, its patient locked
+            form = window.repeat_case()
+            assert form is not None
+            shoot(form, "case-form-dark.png")
+            form.dirty = False
+            form.reject()
         window.close()
         services.tasks.wait()
     db.close()
