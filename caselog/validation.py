@@ -37,6 +37,8 @@ UNSAFE_TEXT_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u
 # Also refused in names and identifiers: invisible characters that make two equal-looking names differ.
 INVISIBLE_RE = re.compile(r"[\u200b-\u200d\u2060\ufeff]")
 ZWNJ, ZWJ = "\u200c", "\u200d"
+#: What may follow a pictograph inside an emoji sequence: the emoji presentation selector and skin tones.
+EMOJI_MODIFIERS = "\ufe0f\U0001f3fb\U0001f3fc\U0001f3fd\U0001f3fe\U0001f3ff"
 VIRAMA = 9  # unicodedata.combining() of a virama: scripts of India use joiners after it
 #: The earliest date accepted anywhere in a case (procedure, birth, complication, outcome).
 MIN_DATE = dt.date(1900, 1, 1)
@@ -284,7 +286,8 @@ def _invisible_character(text: str) -> str | None:
 
     Joiners are letters' business in some scripts, as in internationalised domain names (RFC 5892,
     CONTEXTJ): a zero-width joiner or non-joiner after a virama (Devanagari, Tamil, ...) and a non-joiner
-    between two Arabic-script letters (Persian names) are kept.
+    between two Arabic-script letters (Persian names) are kept. So is a joiner between two pictographs, which
+    draws them as one visible emoji (👩‍👧): names stored by earlier releases may hold such sequences.
     """
     for i, char in enumerate(text):
         if not INVISIBLE_RE.fullmatch(char):
@@ -295,8 +298,14 @@ def _invisible_character(text: str) -> str | None:
             continue
         if char == ZWNJ and _arabic_letter(before) and _arabic_letter(after):
             continue
+        if char == ZWJ and _pictograph(text[:i].rstrip(EMOJI_MODIFIERS)[-1:]) and _pictograph(after):
+            continue
         return char
     return None
+
+
+def _pictograph(char: str) -> bool:
+    return bool(char) and unicodedata.category(char) == "So"
 
 
 def _arabic_letter(char: str) -> bool:

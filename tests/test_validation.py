@@ -294,6 +294,17 @@ def test_joiners_that_scripts_need_are_kept_in_names_and_invisibles_in_free_text
     assert "\u200c" in record.patient.family_name and "\u200b" in (record.notes or "")
 
 
+def test_an_emoji_sequence_stored_by_an_earlier_release_is_still_a_valid_name() -> None:
+    """A joiner between two pictographs draws one visible emoji; alone or between letters it stays refused."""
+    case = make_case(facility="Family \U0001f469\u200d\U0001f469\u200d\U0001f467 Klinik")
+    case["patient"]["family_name"] = "Family \U0001f44b\U0001f3fd\u200d\U0001f468"  # after a skin tone too
+    record, problems = validate_case(case, today=TODAY)
+    assert problems == [] and record is not None
+    for name in ("Lee\u200d\U0001f469", "\U0001f469\u200dLee", "\U0001f469\u200d"):
+        case["patient"]["family_name"] = name
+        assert validate_case(case, today=TODAY)[0] is None, repr(name)
+
+
 def test_an_unknown_key_with_a_lone_surrogate_is_named_printably() -> None:
     case = make_case()
     case["\ud800x"] = 1
