@@ -1,0 +1,47 @@
+"""What an attacker or a careless user tried through the real command line, after the issue-10 fixes were merged.
+
+Each test is one attempt that once got through; it runs `caselog` as a subprocess, as a person would.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from tests.factories import case_file, make_case
+from tests.test_cli import run, write
+
+PASSWORD = "correct horse battery"
+
+
+def _as(user: str) -> dict[str, str]:
+    return {"CASELOG_USER": user, "CASELOG_PASSWORD": PASSWORD}
+
+
+def _clinic(tmp_path: Path) -> str:
+    """A database with an administrator and a surgeon who imported one case."""
+    db = str(tmp_path / "clinic.sqlite3")
+    assert run("init", db=db).returncode == 0
+    new = {"CASELOG_NEW_PASSWORD": PASSWORD}
+    assert run("user", "add", "admin", "--role", "admin", "--full-name", "Ada Admin", db=db, env=new).returncode == 0
+    added = run("user", "add", "sue", "--role", "surgeon", "--full-name", "Sue Surgeon", db=db,
+                env={**new, **_as("admin")})  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    source = write(tmp_path / "in.json", case_file(make_case(surgeon="Sue Surgeon")))
+    assert run("import", source, db=db, env=_as("sue")).returncode == 0
+    return db
+
+
+def test_a_dropped_audit_table_is_an_altered_trail_for_a_signed_in_user_too(tmp_path: Path) -> None:
+    """Signing in writes to the trail first; a dropped audit table must still read as altered (6), not as 1."""
+    db = _clinic(tmp_path)
+    for table in ("audit_log", "audit_head"):
+        copy = str(tmp_path / f"without-{table}.sqlite3")
+        with sqlite3.connect(db) as source, sqlite3.connect(copy) as target:
+            source.backup(target)
+        with sqlite3.connect(copy) as con:
+            con.execute(f"DROP TABLE {table}")
+        for command in (["audit", "verify"], ["list"]):
+            result = run(*command, db=copy, env=_as("admin" if command[0] == "audit" else "sue"))
+            assert result.returncode == 6, (table, command, result.stderr)
+            assert f"table {table}" in result.stderr and "unexpected error" not in result.stderr
