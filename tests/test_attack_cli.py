@@ -8,6 +8,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from tests.factories import case_file, make_case
 from tests.test_cli import run, write
 
@@ -45,3 +47,17 @@ def test_a_dropped_audit_table_is_an_altered_trail_for_a_signed_in_user_too(tmp_
             result = run(*command, db=copy, env=_as("admin" if command[0] == "audit" else "sue"))
             assert result.returncode == 6, (table, command, result.stderr)
             assert f"table {table}" in result.stderr and "unexpected error" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "hidden",
+    ["\u200e", "\u200f", "\u061c", "\u00ad", "\u3164", "\U000e0041", "\uffff", "\u2028", "\u2062", "\u034f"],
+)
+def test_names_with_an_invisible_mark_are_refused(tmp_path: Path, hidden: str) -> None:
+    """A direction mark, soft hyphen, filler or tag makes 'Smith' another patient who looks the same."""
+    db = str(tmp_path / "log.sqlite3")
+    case = make_case()
+    case["patient"]["family_name"] = f"Sm{hidden}ith"
+    result = run("import", write(tmp_path / "in.json", case_file(case)), db=db)
+    assert result.returncode == 2, result.stdout
+    assert f"cases[0].patient.family_name: contains an invisible character (U+{ord(hidden):04X})" in result.stderr
