@@ -104,6 +104,10 @@ def parse_interchange(raw: bytes, where: str) -> object:
             [Problem(where, f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]
         ) from None
     except ValueError as exc:
+        if "integer string conversion" in str(exc):  # Python's own limit, not words for a clinic
+            raise InvalidInput(
+                [Problem(where, "holds a number thousands of digits long; no field takes one")]
+            ) from None
         raise InvalidInput([Problem(where, f"is not valid: {exc}")]) from None
     except RecursionError:
         raise too_deep from None

@@ -5,6 +5,7 @@ Each test is one attempt that once got through; it runs `caselog` as a subproces
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -61,3 +62,13 @@ def test_names_with_an_invisible_mark_are_refused(tmp_path: Path, hidden: str) -
     result = run("import", write(tmp_path / "in.json", case_file(case)), db=db)
     assert result.returncode == 2, result.stdout
     assert f"cases[0].patient.family_name: contains an invisible character (U+{ord(hidden):04X})" in result.stderr
+
+
+def test_a_number_too_long_for_python_is_told_in_plain_words(tmp_path: Path) -> None:
+    """Python's own limit message ('use sys.set_int_max_str_digits()') is not for a clinic's eyes."""
+    text = json.dumps(case_file(make_case())).replace('"nrs_back": 8', '"nrs_back": 1' + "0" * 5000)
+    source = tmp_path / "in.json"
+    source.write_text(text, encoding="utf-8")
+    result = run("import", str(source), db=str(tmp_path / "log.sqlite3"))
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"{source}: holds a number thousands of digits long; no field takes one"
