@@ -72,3 +72,29 @@ def test_a_number_too_long_for_python_is_told_in_plain_words(tmp_path: Path) -> 
     result = run("import", str(source), db=str(tmp_path / "log.sqlite3"))
     assert result.returncode == 2
     assert result.stderr.strip() == f"{source}: holds a number thousands of digits long; no field takes one"
+
+
+def test_an_export_or_pdf_the_trail_cannot_record_is_not_left_behind(tmp_path: Path) -> None:
+    """Without the seal key no audit entry can be written: the file of patient data must not stay either."""
+    db = str(tmp_path / "log.sqlite3")
+    source = write(tmp_path / "in.json", case_file(make_case()))
+    sealed = run("import", source, db=db, env={"CASELOG_AUDIT_KEY_FILE": str(tmp_path / "clinic.key")})
+    assert sealed.returncode == 0, sealed.stderr
+    no_key = {"CASELOG_AUDIT_KEY_FILE": str(tmp_path / "not-here.key")}  # a workstation without the key
+    attempts = {
+        "x.csv": ["export", "--format", "csv"],
+        "x.xlsx": ["export", "--format", "xlsx"],
+        "x.json": ["export"],
+        "s.pdf": ["summary", "2025-00001"],
+        "c.pdf": ["report", "complications"],
+        "l.pdf": ["report", "surgeon-log", "--surgeon", "Dr. Amara Okafor"],
+    }
+    for name, command in attempts.items():
+        result = run(*command, "--output", str(tmp_path / name), db=db, env=no_key)
+        assert result.returncode == 1 and "key this workstation does not have" in result.stderr, result.stderr
+        assert not (tmp_path / name).exists(), name
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("log.sqlite3")) == [
+        "clinic.key",
+        "home",
+        "in.json",
+    ]
