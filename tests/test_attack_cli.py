@@ -6,7 +6,9 @@ Each test is one attempt that once got through; it runs `caselog` as a subproces
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import stat
 from pathlib import Path
 
 import pytest
@@ -98,3 +100,21 @@ def test_an_export_or_pdf_the_trail_cannot_record_is_not_left_behind(tmp_path: P
         "home",
         "in.json",
     ]
+
+
+def test_an_output_that_is_a_pipe_is_refused_not_replaced(tmp_path: Path) -> None:
+    """The rename would put patient data in place of a pipe or device (run as root: /dev/full became a file)."""
+    db = str(tmp_path / "log.sqlite3")
+    assert run("import", write(tmp_path / "in.json", case_file(make_case())), db=db).returncode == 0
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    for command in (
+        ["export", "--output", str(pipe)],
+        ["export", "--format", "xlsx", "--output", str(pipe)],
+        ["summary", "2025-00001", "--output", str(pipe)],
+        ["report", "complications", "--output", str(pipe)],
+        ["backup", str(pipe)],
+    ):
+        result = run(*command, db=db)
+        assert result.returncode == 2 and "is not a regular file" in result.stderr, (command, result.stderr)
+        assert stat.S_ISFIFO(pipe.lstat().st_mode), command
