@@ -323,6 +323,8 @@ class VerifyResult:
     #: The trail is sealed but this workstation lacks the key: the seals could not be checked.
     key_problem: str | None = None
     head: Head | None = None
+    #: Entries at the start written before the trail was sealed (a database older than the seal): chained only.
+    unsealed: int = 0
 
     @property
     def ok(self) -> bool:
@@ -400,7 +402,8 @@ def verify(db: Database) -> VerifyResult:
     result = Head(head.database_id, location, chain.checked, chain.last_hash, head.key_id)
     if key_problem is None:
         audit_anchor.note_head(location, result.checkpoint())
-    return VerifyResult(chain.checked, None, None, key_problem, result)
+    unsealed = chain.checked if head.key_id is None else min(head.sealed_from - 1, chain.checked)
+    return VerifyResult(chain.checked, None, None, key_problem, result, unsealed)
 
 
 def _anchor_problem(head: AuditHeadRow, location: str) -> str | None:

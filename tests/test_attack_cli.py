@@ -5,6 +5,7 @@ Each test is one attempt that once got through; it runs `caselog` as a subproces
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import sqlite3
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from caselog import audit
 from tests.factories import case_file, make_case
 from tests.test_cli import run, write
 
@@ -118,3 +120,31 @@ def test_an_output_that_is_a_pipe_is_refused_not_replaced(tmp_path: Path) -> Non
         result = run(*command, db=db)
         assert result.returncode == 2 and "is not a regular file" in result.stderr, (command, result.stderr)
         assert stat.S_ISFIFO(pipe.lstat().st_mode), command
+
+
+def test_a_trail_whose_seals_were_stripped_is_not_called_sealed(tmp_path: Path) -> None:
+    """Without the key, an attacker can strip every seal, rewrite an entry and recompute the plain chain; the
+    next write reseals from there on. A workstation with the key but no checkpoint cannot tell this from an
+    old database, but it must not say 'sealed' of entries no seal covers."""
+    db = _clinic(tmp_path)
+    with sqlite3.connect(db) as con:
+        con.execute("DROP TRIGGER audit_log_no_update")
+        con.execute("UPDATE audit_log SET reason = 'forged' WHERE action = 'import'")
+        previous = audit.GENESIS
+        rows = con.execute("SELECT id, occurred_at, username, action, record_type, record_id, details, reason "
+                           "FROM audit_log ORDER BY id").fetchall()  # fmt: skip
+        for entry_id, occurred_at, *rest in rows:
+            canonical = audit._canonical(entry_id, dt.datetime.fromisoformat(occurred_at), *rest)
+            digest = audit.entry_hash(previous, canonical)
+            con.execute("UPDATE audit_log SET previous_hash = ?, entry_hash = ?, seal = NULL WHERE id = ?",
+                        (previous, digest, entry_id))  # fmt: skip
+            previous = digest
+        con.execute("UPDATE audit_head SET last_id = ?, last_hash = ?, key_id = NULL, seal = NULL, sealed_from = ?",
+                    (len(rows), previous, len(rows) + 1))  # fmt: skip
+    other_workstation = {**_as("admin"), "CASELOG_HOME": str(tmp_path / "other-workstation")}
+    result = run("audit", "verify", db=db, env=other_workstation)
+    assert result.returncode == 0, result.stderr
+    assert f"entries 1-{len(rows)} were written before CaseLog sealed its trail" in result.stdout
+    assert ", sealed, and" not in result.stdout
+    # The workstation that saw the sealed trail finds the rewrite.
+    assert run("audit", "verify", db=db, env=_as("admin")).returncode == 6
