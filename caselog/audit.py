@@ -649,7 +649,7 @@ def _account_problems(session: Session, up_to: int) -> list[str]:
                AccountRow.password_hash).order_by(AccountRow.username)
     )  # fmt: skip
     for username, role, full_name, disabled, password_hash in rows:
-        found_expected = expected.get(username)
+        found_expected = expected.pop(username, None)
         if found_expected is None:
             problems.append(f"account {username} has no audit entry: it was added directly")
             continue
@@ -663,6 +663,8 @@ def _account_problems(session: Session, up_to: int) -> list[str]:
         changed = sorted(k for k, v in fields.items() if now[k] != v)
         if changed:
             problems.append(f"account {username} ({', '.join(changed)}) differs from its audit trail")
+    # Accounts are disabled, never deleted: one the trail knows that is gone was removed directly.
+    problems.extend(f"account {username} was removed" for username in sorted(expected))
     return problems
 
 

@@ -148,3 +148,12 @@ def test_a_trail_whose_seals_were_stripped_is_not_called_sealed(tmp_path: Path) 
     assert ", sealed, and" not in result.stdout
     # The workstation that saw the sealed trail finds the rewrite.
     assert run("audit", "verify", db=db, env=_as("admin")).returncode == 6
+
+
+def test_an_account_deleted_directly_in_the_database_is_found(tmp_path: Path) -> None:
+    """Accounts are disabled, never deleted; a row removed behind CaseLog's back must show in the replay."""
+    db = _clinic(tmp_path)
+    with sqlite3.connect(db) as con:
+        con.execute("DELETE FROM accounts WHERE username = 'sue'")
+    result = run("audit", "verify", db=db, env=_as("admin"))
+    assert result.returncode == 6 and "account sue was removed" in result.stderr, result.stdout + result.stderr
