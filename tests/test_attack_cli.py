@@ -157,3 +157,15 @@ def test_an_account_deleted_directly_in_the_database_is_found(tmp_path: Path) ->
         con.execute("DELETE FROM accounts WHERE username = 'sue'")
     result = run("audit", "verify", db=db, env=_as("admin"))
     assert result.returncode == 6 and "account sue was removed" in result.stderr, result.stdout + result.stderr
+
+
+def test_a_password_built_from_the_user_name_is_refused(tmp_path: Path) -> None:
+    """'adminadminadmin' is twelve characters and in no list, but it is what an attacker tries first."""
+    db = str(tmp_path / "log.sqlite3")
+    refused = run("user", "add", "admin", "--role", "admin", db=db, env={"CASELOG_NEW_PASSWORD": "adminadminadmin"})
+    assert refused.returncode == 2 and refused.stderr.startswith("password: holds the user name"), refused.stderr
+    db = _clinic(tmp_path)
+    reset = run("user", "reset-password", "sue", db=db, env={**_as("admin"), "CASELOG_NEW_PASSWORD": "Sue-2025-sue!"})
+    assert reset.returncode == 2 and "holds the user name" in reset.stderr
+    changed = run("user", "passwd", db=db, env={**_as("sue"), "CASELOG_NEW_PASSWORD": "my name is SUE ok"})
+    assert changed.returncode == 2 and "holds the user name" in changed.stderr
