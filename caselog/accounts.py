@@ -153,7 +153,7 @@ def common_passwords() -> frozenset[str]:
     )
 
 
-def password_problem(password: str) -> str | None:
+def password_problem(password: str, username: str | None = None) -> str | None:
     """Why a new password is refused, or None (NIST SP 800-63B: length and a list of common ones, no other rules).
 
     The one rule for every way a password is set: a new account, an administrator's reset, a change by its owner,
@@ -171,11 +171,14 @@ def password_problem(password: str) -> str | None:
         return "is one character repeated; choose a passphrase, e.g. a few unrelated words"
     if password.casefold() in common_passwords() or password.strip().casefold() in common_passwords():
         return "is one of the most common passwords, which are tried first; choose another"
+    if username and len(username) >= 3 and username.casefold() in password.casefold():
+        # NIST SP 800-63B: context-specific words (the user name) are tried first too; 'adminadminadmin'.
+        return "holds the user name, which is tried first; choose a passphrase, e.g. a few unrelated words"
     return None
 
 
-def _check_password(password: str) -> None:
-    problem = password_problem(password)
+def _check_password(password: str, username: str | None = None) -> None:
+    problem = password_problem(password, username)
     if problem is not None:
         raise InvalidInput([Problem("password", problem)])
 
@@ -281,7 +284,7 @@ class AccountService:
         full_name = full_name.strip()
         if not 1 <= len(full_name) <= 100:
             problems.append(Problem("--full-name", "is required, up to 100 characters"))
-        weak = password_problem(password)
+        weak = password_problem(password, username)
         if weak is not None:
             problems.append(Problem("password", weak))
         if problems:
@@ -334,7 +337,7 @@ class AccountService:
         It also lifts a lockout (the owner asked for help). An administrator changes their own password with
         `change_password`, which asks for the current one.
         """
-        _check_password(new_password)
+        _check_password(new_password, username)
         self._require_admin("account_password_reset", username)
         if self.actor is not None and self.actor.username == username:
             raise InvalidInput([Problem("NAME", "to change your own password, use 'caselog user passwd'")])
@@ -360,7 +363,7 @@ class AccountService:
         actor = self.actor
         if actor is None:
             raise NotPermitted("Sign in first: only a signed-in account changes its own password")
-        _check_password(new_password)
+        _check_password(new_password, actor.username)
         if new_password == current_password:
             raise InvalidInput([Problem("password", "the new password must differ from the current one")])
         with self.db.read() as session:

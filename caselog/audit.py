@@ -354,6 +354,8 @@ class VerifyResult:
     #: The trail is sealed but this workstation lacks the key: the seals could not be checked.
     key_problem: str | None = None
     head: Head | None = None
+    #: Entries at the start written before the trail was sealed (a database older than the seal): chained only.
+    unsealed: int = 0
 
     @property
     def ok(self) -> bool:
@@ -431,7 +433,8 @@ def verify(db: Database) -> VerifyResult:
     result = Head(head.database_id, location, chain.checked, chain.last_hash, head.key_id)
     if key_problem is None:
         audit_anchor.note_head(location, result.checkpoint())
-    return VerifyResult(chain.checked, None, None, key_problem, result)
+    unsealed = chain.checked if head.key_id is None else min(head.sealed_from - 1, chain.checked)
+    return VerifyResult(chain.checked, None, None, key_problem, result, unsealed)
 
 
 def _anchor_problem(head: AuditHeadRow, location: str) -> str | None:
@@ -677,7 +680,7 @@ def _account_problems(session: Session, up_to: int) -> list[str]:
                AccountRow.password_hash).order_by(AccountRow.username)
     )  # fmt: skip
     for username, role, full_name, disabled, password_hash in rows:
-        found_expected = expected.get(username)
+        found_expected = expected.pop(username, None)
         if found_expected is None:
             problems.append(f"account {username} has no audit entry: it was added directly")
             continue
@@ -691,6 +694,8 @@ def _account_problems(session: Session, up_to: int) -> list[str]:
         changed = sorted(k for k, v in fields.items() if now[k] != v)
         if changed:
             problems.append(f"account {username} ({', '.join(changed)}) differs from its audit trail")
+    # Accounts are disabled, never deleted: one the trail knows that is gone was removed directly.
+    problems.extend(f"account {username} was removed" for username in sorted(expected))
     return problems
 
 

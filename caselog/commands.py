@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -100,16 +101,19 @@ def _export(service: CaseService, args: argparse.Namespace, case_filter: CaseFil
         return EXIT_OK
     if output.is_dir():
         raise InvalidInput([Problem("--output", f"{output} is a folder; give a file name")])
+    # The audit entry is made before the file takes its name: an export the trail cannot record is not kept.
     if fmt == "json":
         with atomic_output(output) as out:
             count = write_json(service.iter_cases(case_filter), out)
+            _audit_export(service, fmt, count, case_filter, output)
     elif fmt == "csv":
         with atomic_output(output, newline="") as out:
             count = write_csv(service.iter_cases(case_filter), out)
+            _audit_export(service, fmt, count, case_filter, output)
     else:
         with atomic_output(output, "wb") as out:
             count = write_xlsx(service.iter_cases(case_filter), out)
-    _audit_export(service, fmt, count, case_filter, output)
+            _audit_export(service, fmt, count, case_filter, output)
     print(f"Exported {count} case{'s' if count != 1 else ''} to {output}.", file=sys.stderr)
     return EXIT_OK
 
@@ -300,6 +304,16 @@ def _copy_to(source: Database, target_text: str) -> int:
     return EXIT_OK
 
 
+@contextlib.contextmanager
+def _kept_only_if_audited(output: Path) -> Iterator[None]:
+    """A PDF whose printing the audit trail could not record is removed: no patient data leaves unrecorded."""
+    try:
+        yield
+    except BaseException:
+        output.expanduser().unlink(missing_ok=True)
+        raise
+
+
 def report_settings() -> ReportSettings:
     """The facility's branding for PDFs, from the settings the desktop app edits."""
     return ReportSettings.from_settings(load_settings())
@@ -314,8 +328,9 @@ def _summary(service: CaseService, args: argparse.Namespace) -> int:
     else:
         views = service.get_cases(list(args.cases))
     write_case_summaries(views, args.output, settings=report_settings())
-    for view in views:
-        service.record_event("print", record_id=view.case_number, details={"document": "case summary"})
+    with _kept_only_if_audited(args.output):
+        for view in views:
+            service.record_event("print", record_id=view.case_number, details={"document": "case summary"})
     count = len(views)
     print(f"Wrote {count} case summar{'ies' if count != 1 else 'y'} to {args.output}.")
     return EXIT_OK
@@ -335,8 +350,9 @@ def _report(service: CaseService, args: argparse.Namespace) -> int:
         )  # fmt: skip
         events = sum(len(v.record.complications) for v in views)
         total = sum(counts.values())
-        service.record_event("print", record_type="report", details={"document": "complication log",
-                             "from": str(args.date_from), "to": str(args.date_to), "cases": total})  # fmt: skip
+        with _kept_only_if_audited(args.output):
+            service.record_event("print", record_type="report", details={"document": "complication log",
+                                 "from": str(args.date_from), "to": str(args.date_to), "cases": total})  # fmt: skip
         print(f"Wrote the complication log ({total} cases, {events} complications) to {args.output}.")
     else:
         case_filter = CaseFilter(date_from=args.date_from, date_to=args.date_to, surgeon=args.surgeon)
@@ -349,9 +365,10 @@ def _report(service: CaseService, args: argparse.Namespace) -> int:
             date_to=args.date_to,
             settings=report_settings(),
         )
-        service.record_event("print", record_type="report", details={"document": "surgeon case log",
-                             "surgeon": args.surgeon, "from": str(args.date_from), "to": str(args.date_to),
-                             "cases": len(views)})  # fmt: skip
+        with _kept_only_if_audited(args.output):
+            service.record_event("print", record_type="report", details={"document": "surgeon case log",
+                                 "surgeon": args.surgeon, "from": str(args.date_from), "to": str(args.date_to),
+                                 "cases": len(views)})  # fmt: skip
         print(f"Wrote the case log of {args.surgeon} ({len(views)} cases) to {args.output}.")
     return EXIT_OK
 

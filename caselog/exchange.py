@@ -104,6 +104,10 @@ def parse_interchange(raw: bytes, where: str) -> object:
             [Problem(where, f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]
         ) from None
     except ValueError as exc:
+        if "integer string conversion" in str(exc):  # Python's own limit, not words for a clinic
+            raise InvalidInput(
+                [Problem(where, "holds a number thousands of digits long; no field takes one")]
+            ) from None
         raise InvalidInput([Problem(where, f"is not valid: {exc}")]) from None
     except RecursionError:
         raise too_deep from None
@@ -166,6 +170,10 @@ def atomic_output(path: Path, mode: str = "w", *, newline: str | None = None) ->
         raise InvalidInput([Problem("--output", f"folder {folder} does not exist")])
     if not os.access(folder, os.W_OK):
         raise InvalidInput([Problem("--output", f"folder {folder} is not writable")])
+    if path.exists() and not path.is_file():
+        # The rename would put the export in place of a device or pipe (as root: /dev/full gone).
+        kind = _kind(path.stat().st_mode)
+        raise InvalidInput([Problem("--output", f"{path} is not a regular file ({kind}); give a file name")])
     try:
         with temporary_beside(path) as (fd, tmp):
             encoding = None if "b" in mode else "utf-8"

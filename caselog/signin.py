@@ -175,7 +175,16 @@ def report_verification(result: audit.VerifyResult) -> int:
         print(f"The audit trail's chain and records agree ({result.checked} entries), but {result.key_problem}.",
               file=sys.stderr)  # fmt: skip
         return EXIT_OTHER
-    print(f"ok: {result.checked} audit entries, chain intact, sealed, and every case and account agrees with it. "
+    # Say which entries the seal covers: a trail whose seals were stripped and whose chain was recomputed shows
+    # as entries 'written before the seal', which a database made by a sealing CaseLog never has.
+    if result.unsealed >= result.checked and result.checked:
+        sealed = "not sealed (written before CaseLog sealed its trail; sealed from the next entry on)"
+    elif result.unsealed:
+        sealed = (f"sealed from entry {result.unsealed + 1} (entries 1-{result.unsealed} were written before "
+                  "CaseLog sealed its trail: chained, not sealed)")  # fmt: skip
+    else:
+        sealed = "sealed"
+    print(f"ok: {result.checked} audit entries, chain intact, {sealed}, and every case and account agrees with it. "
           f"{audit.head_line(result.head)}")  # fmt: skip
     return EXIT_OK
 

@@ -34,8 +34,17 @@ DATETIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 # (not characters at all), and the bidirectional overrides and isolates, which make text display in another
 # order than it is stored ("Trojan Source").
 UNSAFE_TEXT_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
-# Also refused in names and identifiers: invisible characters that make two equal-looking names differ.
-INVISIBLE_RE = re.compile(r"[\u200b-\u200d\u2060\ufeff]")
+# Also refused in names and identifiers: invisible characters that make two equal-looking names differ. These
+# are Unicode's format characters (category Cf: zero-width spaces and joiners, the direction marks LRM, RLM and
+# ALM, the soft hyphen, invisible operators, tags), the line and paragraph separators, the Hangul fillers, the
+# combining grapheme joiner and the noncharacters. (Variation selectors stay: Japanese names choose a glyph with
+# them.)
+INVISIBLE_RE = re.compile(
+    "[\u00ad\u034f\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u115f\u1160\u180e\u200b-\u200f"
+    "\u2028\u2029\u2060-\u2064\u206a-\u206f\u3164\ufdd0-\ufdef\ufeff\uffa0\ufff9-\ufffb\ufffe\uffff"
+    "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001"
+    "\U000e0020-\U000e007f]"
+)
 ZWNJ, ZWJ = "\u200c", "\u200d"
 #: What may follow a pictograph inside an emoji sequence: the emoji presentation selector and skin tones.
 EMOJI_MODIFIERS = "\ufe0f\U0001f3fb\U0001f3fc\U0001f3fd\U0001f3fe\U0001f3ff"

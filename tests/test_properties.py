@@ -14,14 +14,16 @@ from caselog import vocab
 from caselog.errors import InvalidInput
 from caselog.records import case_to_contract
 from caselog.service import CaseService
-from caselog.validation import validate_case
+from caselog.validation import INVISIBLE_RE, validate_case
 from tests.factories import TODAY, case_file
 
 # Printable text in any script, already trimmed (stored text is trimmed, so only trimmed text round-trips).
 # No text may hold bidi overrides or isolates; names may not hold invisible characters (docs/format.md).
 _BIDI = "".join(chr(c) for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
 _INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
-_chars = st.characters(blacklist_categories=("Cc", "Cs"), blacklist_characters="\x85" + _BIDI + _INVISIBLE)
+_chars = st.characters(blacklist_categories=("Cc", "Cs"), blacklist_characters="\x85" + _BIDI + _INVISIBLE).filter(
+    lambda char: not INVISIBLE_RE.fullmatch(char)
+)
 _multiline = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x85\r" + _BIDI + "".join(
     chr(c) for c in [*range(0, 9), *range(11, 32), *range(127, 160)]))  # fmt: skip
 

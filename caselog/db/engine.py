@@ -20,7 +20,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from caselog import paths
-from caselog.errors import CaselogError, Conflict, InvalidInput, StorageError
+from caselog.errors import AuditAltered, CaselogError, Conflict, InvalidInput, StorageError
 from caselog.files import free_space_note, private_folder
 
 BUSY_TIMEOUT_MS = 30_000
@@ -153,9 +153,21 @@ def open_engine(target: str | Path | None) -> Database:
     )
 
 
+#: The audit trail's tables: one of them missing is an altered trail, whichever command meets it.
+AUDIT_TABLES = ("audit_log", "audit_head")
+
+
 def describe_storage_error(exc: BaseException, where: str) -> CaselogError | None:
     """The sentence a person needs for a database failure they can act on; None when it is a defect."""
     text = str(getattr(exc, "orig", exc)).lower()
+    for table in AUDIT_TABLES:
+        if f"no such table: {table}" in text or f'relation "{table}" does not exist' in text:
+            # Someone dropped the trail: every write (a sign-in, too) meets it first, and that is exit 6, not 1.
+            place = f" of {where}" if where else ""
+            return AuditAltered(
+                f"Audit trail altered: the audit trail's table {table}{place} is gone; nothing was saved. Compare "
+                "with your latest backup."
+            )
     if "locked" in text or "busy" in text:
         return StorageError(f"The database {where} is busy with another program; nothing was saved. Try again.")
     if "full" in text or "no space" in text or ("disk i/o error" in text and _nearly_full(where)):

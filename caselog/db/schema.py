@@ -231,6 +231,8 @@ def backup_database(db: Database, destination: Path) -> int:
         raise InvalidInput(f"FILE: folder {destination.parent} does not exist")
     if destination.resolve() == db.sqlite_path.resolve():
         raise InvalidInput("FILE: the backup cannot be the database itself")
+    if destination.exists() and not destination.is_file():  # the copy would take the place of a device or pipe
+        raise InvalidInput(f"FILE: {destination} is not a regular file (a device or pipe); give a file name")
     try:
         copy_sqlite(db.sqlite_path, destination)
     except PermissionError as exc:

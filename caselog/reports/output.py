@@ -25,6 +25,10 @@ def check_output(output: Path) -> Path:
         raise InvalidInput(f"{output}: is a folder; give a file name such as {target / 'report.pdf'}")
     if not folder.is_dir():
         raise InvalidInput(f"{output}: the output folder {folder} does not exist")
+    if target.exists() and not target.is_file():  # the rename would put the PDF in place of a device or pipe
+        raise InvalidInput(
+            f"{output}: is not a regular file (a device or pipe); give a file name such as {folder / 'report.pdf'}"
+        )
     if not os.access(folder, os.W_OK | os.X_OK):
         raise InvalidInput(f"{output}: the output folder {folder} is not writable")
     return target
