@@ -137,6 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path, metavar="FILE")
     p = command("restore", "replace the database with a checked copy (a safety copy is kept)")
     p.add_argument("file", type=Path, metavar="FILE")
+    p.add_argument(
+        "--audit-key",
+        type=Path,
+        metavar="KEYFILE",
+        help="the backup's audit key ('caselog audit key export'), on a workstation that does not hold it",
+    )
     p = command("update", "replace a case's content with the CASE object in FILE")
     p.add_argument("case", metavar="CASE")
     p.add_argument("file", metavar="FILE")

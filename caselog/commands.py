@@ -444,7 +444,8 @@ def restore(args: argparse.Namespace) -> int:
     live_path = Path(live.database)
     if not live_path.parent.is_dir():
         raise InvalidInput(f"--db: folder {live_path.parent} does not exist")
-    with checked_candidate(args.file, live_path, require_accounts=live_has_accounts(live_path)) as candidate:
+    with checked_candidate(args.file, live_path, require_accounts=live_has_accounts(live_path),
+                           audit_key=getattr(args, "audit_key", None)) as candidate:  # fmt: skip
         actor: Actor | None = None
         if live_database_exists(live_path):
             db = open_engine(target)

@@ -192,3 +192,34 @@ def test_case_numbers_used_before_the_restore_are_never_handed_out_again(tmp_pat
     trail = caselog("audit", db=str(live)).stdout
     assert "restore" in trail and "numbering_continues_after" in trail
     assert caselog("audit", "verify", db=str(live)).returncode == 0
+
+
+def test_restore_on_a_fresh_workstation_without_the_audit_key(tmp_path: Path, sqlite_template: Path) -> None:
+    """The old computer held the seal key: the new one is told to bring it, then restores with it."""
+    office = tmp_path / "office.sqlite3"
+    shutil.copy(sqlite_template, office)
+    _cases(office, "K-1", "K-2")
+    _accounts(office)
+    backup, key = tmp_path / "nightly.sqlite3", tmp_path / "clinic.key"
+    assert _as("boss", "backup", str(backup), db=office).returncode == 0
+    assert _as("boss", "audit", "key", "export", str(key), db=office).returncode == 0
+    home = tmp_path / "new-workstation" / "CaseLog"
+    fresh = {k: v for k, v in env(CASELOG_HOME=str(home)).items() if k != "CASELOG_AUDIT_KEY_FILE"}
+
+    def run(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "caselog", *args], capture_output=True, text=True,
+                              env={**fresh, **extra}, timeout=300)  # fmt: skip
+
+    refused = run("restore", str(backup))
+    assert refused.returncode == 2, refused.stderr
+    assert "sealed with a key this workstation does not have" in refused.stderr and "--audit-key" in refused.stderr
+    assert "None" not in refused.stderr and not (home / "caselog.sqlite3").exists()
+    wrong = tmp_path / "wrong.key"
+    wrong.write_text(f"caselog-audit-key-1 {'ab' * 32}\n", encoding="ascii")
+    assert run("restore", str(backup), "--audit-key", str(wrong)).returncode == 2
+    restored = run("restore", str(backup), "--audit-key", str(key))
+    assert restored.returncode == 0, restored.stderr
+    listing = run("list", CASELOG_USER="cole", CASELOG_PASSWORD=PASSWORD)
+    assert listing.returncode == 0 and listing.stdout.rstrip().endswith("2 cases"), listing.stderr
+    verified = run("audit", "verify", CASELOG_USER="boss", CASELOG_PASSWORD=PASSWORD)
+    assert verified.returncode == 0, verified.stderr

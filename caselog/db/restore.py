@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from caselog import audit
+from caselog import audit, audit_anchor
 from caselog.db.engine import BUSY_TIMEOUT_MS, open_engine
 from caselog.db.health import quick_check_sqlite
 from caselog.db.schema import APP_TABLES, check_sqlite_file, copy_sqlite, upgrade
@@ -76,7 +76,8 @@ def live_has_accounts(live: Path) -> bool:
 
 
 @contextlib.contextmanager
-def checked_candidate(source: Path, live: Path, *, require_accounts: bool) -> Iterator[Candidate]:
+def checked_candidate(source: Path, live: Path, *, require_accounts: bool,
+                      audit_key: Path | None = None) -> Iterator[Candidate]:  # fmt: skip
     """Check `source` as a whole CaseLog database on a private copy beside `live`; the copy is removed after.
 
     Refuses (InvalidInput, exit 2) a file that is not SQLite, damaged, of an unknown schema, missing the
@@ -96,7 +97,8 @@ def checked_candidate(source: Path, live: Path, *, require_accounts: bool) -> It
     copy = Path(name)
     try:
         copy_sqlite(source, copy)
-        candidate = _check_copy(source, copy, had_audit=had_audit, require_accounts=require_accounts)
+        candidate = _check_copy(source, copy, had_audit=had_audit, require_accounts=require_accounts,
+                                audit_key=audit_key)  # fmt: skip
         yield candidate
     finally:
         for leftover in (copy, Path(f"{copy}-wal"), Path(f"{copy}-shm"), Path(f"{copy}-journal")):
@@ -114,7 +116,8 @@ def _has_table(path: Path, table: str) -> bool:
         conn.close()
 
 
-def _check_copy(source: Path, copy: Path, *, had_audit: bool, require_accounts: bool) -> Candidate:
+def _check_copy(source: Path, copy: Path, *, had_audit: bool, require_accounts: bool,
+                audit_key: Path | None) -> Candidate:  # fmt: skip
     db = open_engine(copy)
     try:
         try:
@@ -129,8 +132,23 @@ def _check_copy(source: Path, copy: Path, *, had_audit: bool, require_accounts: 
             cases = int(conn.exec_driver_sql("SELECT count(*) FROM cases").scalar_one())
             accounts = int(conn.exec_driver_sql("SELECT count(*) FROM accounts").scalar_one())
         result = audit.verify(db)
-        if not result.ok:
+        if result.problem is None and result.key_problem is not None and audit_key is not None:
+            head = audit.current_head(db)
+            assert head is not None  # the trail verified, so it has a head
+            try:
+                audit_anchor.import_key(head.database_id, head.key_id, audit_key, str(source))
+            except InvalidInput as exc:
+                raise InvalidInput([Problem("--audit-key", found.message) for found in exc.problems]) from None
+            result = audit.verify(db)
+        if result.problem is not None:
             raise _refuse(source, f"has an altered audit trail: {result.problem}")
+        if result.key_problem is not None:
+            raise _refuse(
+                source,
+                "has an audit trail sealed with a key this workstation does not have: give the key exported with "
+                "'caselog audit key export' as --audit-key FILE (if the key is lost everywhere, copy the backup "
+                "into place by hand and have an administrator run 'caselog audit key renew')",
+            )
         if had_audit and cases and not result.checked:
             raise _refuse(source, f"holds {cases} cases but its audit trail is empty")
     finally:
