@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -207,3 +208,22 @@ def test_files_written_beside_a_pdf_or_an_export_are_noted_for_the_next_start(tm
             look()
         assert list(files.workspace().glob("beside-*")) == []
     assert len(noted) == 2 and sorted(p.name for p in tmp_path.iterdir()) == ["cases.csv", "home", "summary.pdf"]
+
+
+def test_a_database_an_older_release_left_readable_to_all_is_closed_to_others(
+    tmp_path: Path, sqlite_template: Path, permissive_umask: None
+) -> None:
+    """Releases before this one made databases 0644: any account on the computer could copy every patient."""
+    path = tmp_path / "old.sqlite3"
+    shutil.copy(sqlite_template, path)
+    os.chmod(path, 0o664)  # as created under a common umask, with a clinic group
+    db = open_database(path)
+    try:
+        db.refresh_statistics()
+    finally:
+        db.close()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o660  # the group an administrator chose keeps its rights
+    for suffix in ("-wal", "-shm"):
+        extra = Path(f"{path}{suffix}")
+        if extra.exists():
+            assert stat.S_IMODE(extra.stat().st_mode) & 0o007 == 0

@@ -10,6 +10,7 @@ import contextlib
 import os
 import shutil
 import sqlite3
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,12 +50,22 @@ def database_url(target: str | Path | None) -> URL:
 
 def _make_owner_only_if_new(path: Path) -> None:
     """A database SQLite has just created (still empty) becomes readable by its owner only, before the WAL and
-    shared-memory files exist: SQLite gives those the database file's mode."""
+    shared-memory files exist: SQLite gives those the database file's mode.
+
+    An existing database (made by an older release as 0644) loses what every other account on the computer
+    could do with it; a group an administrator granted on purpose keeps its rights.
+    """
     if os.name != "posix":
         return
     try:
         if path.stat().st_size == 0:
             os.chmod(path, FILE_MODE)
+            return
+        for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            with contextlib.suppress(FileNotFoundError):
+                mode = stat.S_IMODE(file.stat().st_mode)
+                if mode & stat.S_IRWXO:
+                    os.chmod(file, mode & ~stat.S_IRWXO)
     except OSError:
         pass  # not ours to change (another account's file): the database opens as it is
 
