@@ -96,8 +96,11 @@ def _export(service: CaseService, args: argparse.Namespace, case_filter: CaseFil
     if output is None:
         if fmt != "json":
             raise InvalidInput([Problem("--output", f"{fmt} export needs --output FILE")])
-        count = write_json(service.iter_cases(case_filter), sys.stdout)
-        _audit_export(service, fmt, count, case_filter, None)
+        # Recorded before a byte leaves: data printed to a terminal or a pipe cannot be taken back if the
+        # trail then refused the entry (no seal key, a full disk).
+        cases = service.iter_cases(case_filter)
+        _audit_export(service, fmt, service.count(case_filter), case_filter, None)
+        write_json(cases, sys.stdout)
         return EXIT_OK
     if output.is_dir():
         raise InvalidInput([Problem("--output", f"{output} is a folder; give a file name")])

@@ -97,6 +97,8 @@ def test_an_export_or_pdf_the_trail_cannot_record_is_not_left_behind(tmp_path: P
         result = run(*command, "--output", str(tmp_path / name), db=db, env=no_key)
         assert result.returncode == 1 and "key this workstation does not have" in result.stderr, result.stderr
         assert not (tmp_path / name).exists(), name
+    to_terminal = run("export", db=db, env=no_key)  # JSON to standard output: nothing printed, then refused
+    assert to_terminal.returncode == 1 and to_terminal.stdout == "", to_terminal.stdout[:200]
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("log.sqlite3")) == [
         "clinic.key",
         "home",
