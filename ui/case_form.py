@@ -38,7 +38,7 @@ from ui.case_fields import SPOKEN_NAMES, CaseFields, Slot
 from ui.messages import show_error
 from ui.rows_editor import RowsEditor
 from ui.services import AppSettings, Services
-from ui.style import STYLE_SHEET
+from ui.style import app_style_sheet
 
 AUTOSAVE_MS = 600
 #: Where a form with a locked patient starts: the first of these that still needs input.
@@ -139,7 +139,7 @@ class CaseForm(QDialog):
             data = data if data is not None else repeat_data(repeat_of)
             title = title or f"Repeat procedure for {repeat_of.record.patient.display_name}"
         self.setWindowTitle(title or (f"Edit case {self.case_number}" if self.case_number else "New case"))
-        self.setStyleSheet(STYLE_SHEET + FORM_STYLE)
+        self.setStyleSheet(app_style_sheet(self.palette()) + FORM_STYLE)
         self.fields = CaseFields(procedure_day=today)
         self._fill_choices()
         scroll = QScrollArea()
