@@ -206,8 +206,12 @@ class CaseForm(QDialog):
         self.cancel_button.clicked.connect(self.reject)
         self.fields.change_patient.clicked.connect(self.change_patient)
         for keys in (*shortcuts.sequences("save"), QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")):
-            QShortcut(keys, self, self.accept).setProperty(shortcuts.MEANING, "save")
-        QShortcut(QKeySequence("Alt+A"), self, self.add_complication).setProperty(shortcuts.MEANING, "add complication")
+            save = QShortcut(keys, self, self.accept)
+            save.setProperty(shortcuts.MEANING, "save")
+            save.setWhatsThis("Save case")  # how the Help list names it
+        add = QShortcut(QKeySequence("Alt+A"), self, self.add_complication)
+        add.setProperty(shortcuts.MEANING, "add complication")
+        add.setWhatsThis("Add complication")
 
         if editing is None and draft is None:
             defaults = settings.value
