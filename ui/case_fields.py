@@ -261,6 +261,8 @@ class CaseFields(QWidget):
         self.notes = QPlainTextEdit()
         self.notes.setAccessibleName("Notes")
         self.notes.setPlaceholderText("Notes (optional)")
+        for text in (self.indication, self.notes):
+            text.setTabChangesFocus(True)  # Tab moves on, as in every other field; no tab characters in the record
 
         self._layout()
         for box in self.findChildren(QComboBox):

@@ -146,6 +146,7 @@ class CaseForm(QDialog):
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.fields)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Tab goes from Cancel to the first field, not to the frame
 
         self.reason = QLineEdit()
         self.reason.setAccessibleName("Reason for the amendment")
