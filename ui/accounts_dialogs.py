@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 from caselog.accounts import ROLES, USERNAME_RE, Account, AccountService, Actor, password_problem
 from caselog.db.engine import Database
 from caselog.errors import CaselogError, InvalidInput, NotPermitted
-from ui.style import STYLE_SHEET
+from ui.style import app_style_sheet
 
 
 def local_time(utc: dt.datetime | None) -> str:
@@ -141,7 +141,7 @@ class SignInDialog(QDialog):
     def __init__(self, db: Database, database_name: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Sign in to CaseLog")
-        self.setStyleSheet(STYLE_SHEET)
+        self.setStyleSheet(app_style_sheet(self.palette()))
         self.actor: Actor | None = None
         title = QLabel("Sign in to CaseLog")
         title.setObjectName("greetingTitle")
@@ -216,7 +216,7 @@ class AccountDialog(_CheckedDialog):
         self.account: Account | None = None
         self.actor: Actor | None = None
         self.setWindowTitle("Protect with accounts" if first else "Add an account")
-        self.setStyleSheet(STYLE_SHEET)
+        self.setStyleSheet(app_style_sheet(self.palette()))
         self.username = _edit("User name")
         self.username.setPlaceholderText("e.g. praman (lower-case letters, digits, . _ -)")
         self.full_name = _edit("Full name")
@@ -306,7 +306,7 @@ class PasswordDialog(_CheckedDialog):
         super().__init__(parent)
         self._save = save
         self.setWindowTitle(title)
-        self.setStyleSheet(STYLE_SHEET)
+        self.setStyleSheet(app_style_sheet(self.palette()))
         text = QLabel(intro)
         text.setWordWrap(True)
         self.password = _edit("New password", password=True)
@@ -349,7 +349,7 @@ class RoleDialog(QDialog):
     def __init__(self, account: Account, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Role of {account.username}")
-        self.setStyleSheet(STYLE_SHEET)
+        self.setStyleSheet(app_style_sheet(self.palette()))
         self.role = QComboBox()
         self.role.setAccessibleName("Role")
         for key, label in ROLES.items():

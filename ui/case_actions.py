@@ -15,7 +15,7 @@ from ui.case_form import CaseForm, edit_data
 from ui.history_view import AuditTrailView, CaseHistoryDialog
 from ui.messages import show_error
 from ui.services import AppSettings, Services
-from ui.style import STYLE_SHEET
+from ui.style import app_style_sheet
 
 if TYPE_CHECKING:
     from ui.main_window import MainWindow
@@ -108,7 +108,7 @@ class AuditTrailDialog(QDialog):
     def __init__(self, services: Services, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Audit trail")
-        self.setStyleSheet(STYLE_SHEET)
+        self.setStyleSheet(app_style_sheet(self.palette()))
         self.view = AuditTrailView(lambda: services.cases.audit_trail())
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)

@@ -182,14 +182,6 @@ OUTCOME_COLUMNS = (
 )
 
 
-class _OuterLayout(QVBoxLayout):
-    """Wrapped message lines would make the scroll area ask for the height of every size hint at once, and
-    scroll on a laptop screen; the minimum sizes are enough for the layout to share the room."""
-
-    def hasHeightForWidth(self) -> bool:
-        return False
-
-
 class CaseFields(QWidget):
     """Every contract field of one case. `edited(key)` fires when the user changes the field answering for `key`."""
 
@@ -269,6 +261,8 @@ class CaseFields(QWidget):
         self.notes = QPlainTextEdit()
         self.notes.setAccessibleName("Notes")
         self.notes.setPlaceholderText("Notes (optional)")
+        for text in (self.indication, self.notes):
+            text.setTabChangesFocus(True)  # Tab moves on, as in every other field; no tab characters in the record
 
         self._layout()
         for box in self.findChildren(QComboBox):
@@ -417,7 +411,9 @@ class CaseFields(QWidget):
         self.tabs.setMinimumHeight(160)
         self.tabs.setMaximumHeight(190)
 
-        outer = _OuterLayout(self)
+        # The wrapped message lines ask their height for the width they get: with every message showing, the
+        # form scrolls rather than pressing fields below their height (as at 1280×720 it once did).
+        outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addLayout(top, 1)
         outer.addWidget(self.tabs)

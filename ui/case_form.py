@@ -38,7 +38,7 @@ from ui.case_fields import SPOKEN_NAMES, CaseFields, Slot
 from ui.messages import show_error
 from ui.rows_editor import RowsEditor
 from ui.services import AppSettings, Services
-from ui.style import STYLE_SHEET
+from ui.style import app_style_sheet
 
 AUTOSAVE_MS = 600
 #: Where a form with a locked patient starts: the first of these that still needs input.
@@ -139,13 +139,14 @@ class CaseForm(QDialog):
             data = data if data is not None else repeat_data(repeat_of)
             title = title or f"Repeat procedure for {repeat_of.record.patient.display_name}"
         self.setWindowTitle(title or (f"Edit case {self.case_number}" if self.case_number else "New case"))
-        self.setStyleSheet(STYLE_SHEET + FORM_STYLE)
+        self.setStyleSheet(app_style_sheet(self.palette()) + FORM_STYLE)
         self.fields = CaseFields(procedure_day=today)
         self._fill_choices()
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.fields)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Tab goes from Cancel to the first field, not to the frame
 
         self.reason = QLineEdit()
         self.reason.setAccessibleName("Reason for the amendment")
@@ -206,8 +207,12 @@ class CaseForm(QDialog):
         self.cancel_button.clicked.connect(self.reject)
         self.fields.change_patient.clicked.connect(self.change_patient)
         for keys in (*shortcuts.sequences("save"), QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")):
-            QShortcut(keys, self, self.accept).setProperty(shortcuts.MEANING, "save")
-        QShortcut(QKeySequence("Alt+A"), self, self.add_complication).setProperty(shortcuts.MEANING, "add complication")
+            save = QShortcut(keys, self, self.accept)
+            save.setProperty(shortcuts.MEANING, "save")
+            save.setWhatsThis("Save case")  # how the Help list names it
+        add = QShortcut(QKeySequence("Alt+A"), self, self.add_complication)
+        add.setProperty(shortcuts.MEANING, "add complication")
+        add.setWhatsThis("Add complication")
 
         if editing is None and draft is None:
             defaults = settings.value

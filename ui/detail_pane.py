@@ -132,14 +132,17 @@ def case_html(view: CaseView, c: Colours = LIGHT) -> str:
     parts.append(f"<h3>Outcomes ({len(r.outcomes)})</h3>")
     if r.outcomes:
         rows = "".join(
-            f"<tr><td>{_e(vocab.label(vocab.TIMEPOINTS, o.timepoint))}</td><td>{o.date.isoformat()}</td>"
+            f"<tr><td style='white-space: nowrap'>{_e(vocab.label(vocab.TIMEPOINTS, o.timepoint))}<br>"
+            f"<span class=muted>{o.date.isoformat()}</span></td>"
             + "".join(f"<td>{'' if v is None else v}</td>" for v in (o.nrs_back, o.nrs_leg, o.odi, o.relief_percent))
             + "</tr>"
             for o in r.outcomes
         )
         parts.append(
-            "<table class='grid'><tr><th>When</th><th>Date</th><th>NRS back</th><th>NRS leg</th><th>ODI</th>"
-            f"<th>Relief %</th></tr>{rows}</table>"
+            # four scores beside the time point and date in one column: it fits the pane on a small screen
+            "<div class='muted'>Pain NRS 0-10 (back, leg), ODI 0-100, relief %</div>"
+            "<table class='grid'><tr><th>When</th><th>Back</th><th>Leg</th><th>ODI</th>"
+            f"<th>Relief</th></tr>{rows}</table>"
         )
     else:
         parts.append("<div class='muted'>None recorded.</div>")
@@ -149,12 +152,19 @@ def case_html(view: CaseView, c: Colours = LIGHT) -> str:
     return "".join(parts)
 
 
+#: The pane's narrowest width, in average characters of its font.
+MIN_WIDTH_CHARS = 44
+
+
 class CaseDetailPane(QTextBrowser):
     """Shows one case, or a hint when nothing is selected. Read-only; text can be selected and copied."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setAccessibleName("Case details")
+        # Room for a label and a long word beside it: narrower, "Radiofrequency" and dates broke inside the word
+        # (the splitter gave the pane 190 points on 1366×768 at 150%).
+        self.setMinimumWidth(self.fontMetrics().averageCharWidth() * MIN_WIDTH_CHARS)
         self.setOpenLinks(False)
         self.show_case(None)
 

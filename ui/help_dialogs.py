@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -101,7 +101,17 @@ def window_actions(window: QWidget) -> list[Keyed]:
     found.extend(window.actions())  # actions lent by another window (Lock)
     found.extend(window.findChildren(QAbstractButton))
     found.extend(window.findChildren(QShortcut))
-    return found
+    lent = set(map(id, window.actions()))
+    # A desk or a form is a child of the main window but a window of its own: its keys are listed under its name.
+    return [item for item in found if id(item) in lent or _window_of(item) is window]
+
+
+def _window_of(item: Keyed) -> QWidget | None:
+    """The window an action, button or shortcut belongs to: that of the first widget among its parents."""
+    holder: QObject | None = item
+    while holder is not None and not isinstance(holder, QWidget):
+        holder = holder.parent()
+    return holder.window() if isinstance(holder, QWidget) else None
 
 
 class ShortcutsDialog(QDialog):

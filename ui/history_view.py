@@ -29,7 +29,7 @@ from caselog.audit import AuditEntry
 from caselog.errors import CaselogError
 from ui.accounts_dialogs import local_time
 from ui.messages import error_text
-from ui.style import STYLE_SHEET
+from ui.style import app_style_sheet
 
 ACTION_WORDS = {
     "create": "Created", "import": "Imported", "demo": "Demo data", "update": "Draft edited", "amend": "Amended",
@@ -154,7 +154,7 @@ class CaseHistoryDialog(QDialog):
     def __init__(self, case_number: str, entries: list[AuditEntry], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"History of case {case_number}")
-        self.setStyleSheet(STYLE_SHEET)
+        self.setStyleSheet(app_style_sheet(self.palette()))
         self.model = AuditModel(with_record=False, parent=self)
         self.model.set_entries(entries)
         self.table = audit_table(self.model, f"History of case {case_number}")

@@ -6,19 +6,66 @@ Drawn as seen from behind (the patient prone, as on the table), so the patient's
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from PySide6.QtCore import QPoint, QRect, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFocusEvent, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPen, QResizeEvent
+from PySide6.QtGui import (
+    QColor,
+    QFocusEvent,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QPen,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 from caselog import vocab
+from ui.style import is_dark
 
 ROW_HEIGHT = 26
 HEADER_HEIGHT = 26
 WIDTH = 250
-REGION_TINT = {"cervical": QColor("#eef4fb"), "thoracic": QColor("#f6f6f4"), "lumbar": QColor("#eef7f1")}
 REGION_NAME = {"cervical": "Cervical", "thoracic": "Thoracic", "lumbar": "Lumbar"}
-ACCENT = QColor("#1d5fbf")
+ACCENT = QColor("#1d5fbf")  # a chosen side, with white letters (6.3:1) on either palette
+
+
+@dataclass(frozen=True, slots=True)
+class PickerColours:
+    """The drawing's colours for one palette; every text colour is at least 4.5:1 on what it is drawn over."""
+
+    tint: Mapping[str, QColor]  # the rows of each region
+    words: QColor  # the Left/Right heading and the region names
+    rule: QColor  # lines between regions, unchosen outlines
+    joint: QColor
+    joint_chosen: QColor
+    level: QColor
+    level_chosen: QColor
+    letter: QColor  # L and R of an unchosen side
+    side_written: QColor  # "both", "L", "R" beside a chosen joint
+    focus: QColor
+
+
+LIGHT_PICKER = PickerColours(
+    tint={"cervical": QColor("#eef4fb"), "thoracic": QColor("#f6f6f4"), "lumbar": QColor("#eef7f1")},
+    words=QColor("#4b5563"), rule=QColor("#9aa5b1"), joint=QColor("#ffffff"), joint_chosen=QColor("#dbe7f8"),
+    level=QColor("#374151"), level_chosen=QColor("#111827"), letter=QColor("#5b6472"),
+    side_written=QColor("#1f3a5f"), focus=ACCENT,
+)  # fmt: skip
+DARK_PICKER = PickerColours(
+    tint={"cervical": QColor("#26303b"), "thoracic": QColor("#303030"), "lumbar": QColor("#26352c")},
+    words=QColor("#c8ccd2"), rule=QColor("#7b8594"), joint=QColor("#3a3f47"), joint_chosen=QColor("#1d4a85"),
+    level=QColor("#e5e7eb"), level_chosen=QColor("#ffffff"), letter=QColor("#c8ccd2"),
+    side_written=QColor("#a8c7f0"), focus=QColor("#7fb2f0"),
+)  # fmt: skip
+
+
+def picker_colours(palette: QPalette) -> PickerColours:
+    return DARK_PICKER if is_dark(palette) else LIGHT_PICKER
+
+
 SIDE_FROM_SET = {frozenset({"left"}): "left", frozenset({"right"}): "right", frozenset({"left", "right"}): "bilateral"}
 SET_FROM_SIDE = {"left": {"left"}, "right": {"right"}, "bilateral": {"left", "right"}}
 
@@ -189,10 +236,10 @@ class LevelPicker(QWidget):
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         palette = self.palette()
-        text_color = palette.windowText().color()
+        c = picker_colours(palette)
         p.fillRect(self.rect(), palette.base())
         header = QRect(0, 0, WIDTH, HEADER_HEIGHT)
-        p.setPen(QColor("#4b5563"))
+        p.setPen(c.words)
         font = p.font()
         bold = p.font()
         bold.setBold(True)
@@ -206,44 +253,44 @@ class LevelPicker(QWidget):
         for i, level in enumerate(vocab.LEVELS):
             row = self.row_rect(i)
             region = vocab.region_of(level)
-            p.fillRect(row, REGION_TINT[region])
+            p.fillRect(row, c.tint[region])
             if region != previous_region:
-                p.setPen(QColor("#6b7280"))
+                p.setPen(c.words)
                 small = p.font()
                 small.setPointSizeF(max(6.5, font.pointSizeF() - 1.5))
                 p.setFont(small)
                 p.drawText(QRect(4, row.top(), 62, ROW_HEIGHT), Qt.AlignmentFlag.AlignVCenter, REGION_NAME[region])
                 p.setFont(font)
                 if previous_region:
-                    p.setPen(QPen(QColor("#c7cdd6"), 1))
+                    p.setPen(QPen(c.rule, 1))
                     p.drawLine(row.topLeft(), row.topRight())
                 previous_region = region
             chosen = self._sides.get(level, set())
             left, middle, right = self._parts(i)
             # the joint between two vertebral bodies
-            p.setPen(QPen(QColor("#9aa5b1"), 1))
-            p.setBrush(QColor("#ffffff") if not chosen else QColor("#dbe7f8"))
+            p.setPen(QPen(c.rule, 1))
+            p.setBrush(c.joint_chosen if chosen else c.joint)
             p.drawRoundedRect(middle, 5, 5)
-            p.setPen(text_color if chosen else QColor("#374151"))
+            p.setPen(c.level_chosen if chosen else c.level)
             if chosen:
                 p.setFont(bold)
             p.drawText(middle, Qt.AlignmentFlag.AlignCenter, level)
             p.setFont(font)
             for rect, side, letter in ((left, "left", "L"), (right, "right", "R")):
                 on = side in chosen
-                p.setPen(QPen(ACCENT if on else QColor("#9aa5b1"), 1.5 if on else 1))
-                p.setBrush(ACCENT if on else QColor("#ffffff"))
+                p.setPen(QPen(ACCENT if on else c.rule, 1.5 if on else 1))
+                p.setBrush(ACCENT if on else c.joint)
                 p.drawEllipse(rect)
-                p.setPen(QColor("#ffffff") if on else QColor("#9aa5b1"))
+                p.setPen(QColor("#ffffff") if on else c.letter)
                 p.drawText(rect, Qt.AlignmentFlag.AlignCenter, letter)
             if chosen:
-                p.setPen(QColor("#1f3a5f"))
+                p.setPen(c.side_written)
                 side_text = vocab.label(vocab.SIDES, SIDE_FROM_SET[frozenset(chosen)])
                 p.drawText(QRect(212, row.top(), WIDTH - 212, ROW_HEIGHT), Qt.AlignmentFlag.AlignCenter,
                            "both" if side_text == "Bilateral" else side_text[0])  # fmt: skip
             if i == self.current and self.hasFocus():
                 p.setBrush(Qt.BrushStyle.NoBrush)
-                p.setPen(QPen(ACCENT, 1.5, Qt.PenStyle.DashLine))
+                p.setPen(QPen(c.focus, 1.5, Qt.PenStyle.DashLine))
                 p.drawRect(row.adjusted(1, 1, -2, -2))
         p.end()
 

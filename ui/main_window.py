@@ -364,11 +364,12 @@ class MainWindow(CaseOutputActions):
 
     def _offer_sign_in_only(self) -> None:
         """Locked or signed out: the lock screen's sign-in, Help and Quit; no settings, no database choice."""
-        allowed = (self.quit_action, self.shortcuts_action, self.about_action)
+        menus = (self.file_menu.menuAction(), self.help_menu.menuAction())  # the menus themselves still open
+        allowed = (self.quit_action, self.shortcuts_action, self.about_action, *menus)
         for action in self.findChildren(QAction):
             action.setEnabled(action in allowed)
         for action in self.menuBar().actions():
-            action.setVisible(action in (self.file_menu.menuAction(), self.help_menu.menuAction()))
+            action.setVisible(action in menus)
         for action in self.file_menu.actions():
             action.setVisible(action is self.quit_action)
         self.toolbar.hide()

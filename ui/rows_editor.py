@@ -15,7 +15,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QBrush, QColor, QKeySequence
+from PySide6.QtGui import QBrush, QColor, QGuiApplication, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -30,7 +30,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.style import is_dark
+
+#: A cell with a problem: a pale red under dark text, a deep red under light text (each above 10:1 with the text).
 ERROR_BACKGROUND = QColor("#fde8e8")
+ERROR_BACKGROUND_DARK = QColor("#5c2626")
+
+
+def error_background(palette: QPalette) -> QColor:
+    return ERROR_BACKGROUND_DARK if is_dark(palette) else ERROR_BACKGROUND
 
 
 def parse_int(text: str) -> object:
@@ -104,7 +112,7 @@ class RowsModel(QAbstractTableModel):
             return raw
         problem = self.problems.get((index.row(), column.key))
         if role == Qt.ItemDataRole.BackgroundRole and problem:
-            return QBrush(ERROR_BACKGROUND)
+            return QBrush(error_background(QGuiApplication.palette()))
         if role == Qt.ItemDataRole.ToolTipRole:
             if problem:
                 return problem

@@ -135,7 +135,8 @@ def test_locked_or_signed_out_offers_sign_in_help_and_about_only(
     assert [a for a in window.file_menu.actions() if a.isVisible()] == [window.quit_action]
     assert window.shortcuts_action.isEnabled() and window.about_action.isEnabled()
     enabled = {a for a in window.findChildren(QAction) if a.isEnabled()}
-    assert enabled == {window.quit_action, window.shortcuts_action, window.about_action}
+    menus = {window.file_menu.menuAction(), window.help_menu.menuAction()}
+    assert enabled == {window.quit_action, window.shortcuts_action, window.about_action, *menus}
     qtbot.keyClick(window.session.lock_screen, Qt.Key.Key_Comma, Qt.KeyboardModifier.ControlModifier)
     assert opened == []
 

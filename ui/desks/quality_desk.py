@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QItemSelectionModel, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QItemSelectionModel, QObject, QSize, Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -170,6 +170,8 @@ class QualityDesk(QMainWindow):
         self.model.failed.connect(lambda exc: show_error(self, "The complications could not be loaded", exc))
         self.model.modelReset.connect(self._selection_changed)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.table.installEventFilter(self)
+        self.table.viewport().installEventFilter(self)
         self.table.doubleClicked.connect(lambda _i: self._open_selected())
         self.panel.save_requested.connect(self.save_review)
         self.panel.open_requested.connect(self._open_selected)
@@ -283,11 +285,23 @@ class QualityDesk(QMainWindow):
                 # The list reloaded (a filter, a sort): the review being typed stays in the panel, and can be saved.
                 self.open_action.setEnabled(False)
                 return
-            if entry_key(entry) != entry_key(shown) and not self._may_leave(then_select=entry_key(entry)):
+            wanted = entry_key(entry)
+            # One key press may move the selection twice (the view re-applies it): one question, not two.
+            if wanted != entry_key(shown) and (wanted == self._declined or not self._may_leave(then_select=wanted)):
+                self._declined = wanted
                 self._reselect(entry_key(shown))
                 return
         self.panel.show_entry(entry)
         self.open_action.setEnabled(entry is not None)
+
+    #: The row the reviewer just declined to move to, until the events of that key press or click are done.
+    _declined: tuple[str, int] | None = None
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """A new key press or click on the list may ask again; the moves within one may not."""
+        if event.type() in (QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress):
+            self._declined = None
+        return super().eventFilter(watched, event)
 
     def _may_leave(self, *, then_select: tuple[str, int] | None) -> bool:
         """Typed review notes or a changed status are never dropped silently: Save, Discard or Cancel."""
