@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QThreadPool
+from PySide6.QtCore import QEvent, QThreadPool
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from caselog.db.engine import Database
@@ -81,7 +82,9 @@ def make_window(
             window.form.reject()
         window.services.tasks.wait()
         window.close()
+        window.deleteLater()  # with its desks and forms: a worker runs hundreds of tests in one QApplication
         db.close()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
 
 
 @pytest.fixture

@@ -24,12 +24,16 @@ AA = 4.5
 
 @pytest.fixture(params=["light", "dark"])
 def palette(request: pytest.FixtureRequest, qapp: QApplication) -> Iterator[str]:
+    # A new style re-polishes every widget earlier tests left alive in this process: only when it differs
+    # (offscreen Qt starts with Fusion), or a worker spends minutes in Qt's polish.
     style, old = qapp.style().name(), qapp.palette()
-    qapp.setStyle(QStyleFactory.create("Fusion"))
+    if style.lower() != "fusion":
+        qapp.setStyle(QStyleFactory.create("Fusion"))
     qapp.setPalette(dark_palette() if request.param == "dark" else qapp.style().standardPalette())
     yield request.param
     qapp.setPalette(old)
-    qapp.setStyle(QStyleFactory.create(style))
+    if style.lower() != "fusion":
+        qapp.setStyle(QStyleFactory.create(style))
 
 
 def fragments(html: str, default: QColor) -> list[tuple[str, QColor]]:
