@@ -152,3 +152,20 @@ def test_a_typical_case_with_a_referring_physician_still_fits_one_page(tmp_path:
     out = tmp_path / "short-referral.pdf"
     write_case_summaries([dataclasses.replace(view, record=record)], out, settings=SETTINGS, generated_at=GENERATED)
     assert len(pages_text(out)) == 1
+
+
+def test_demo_cases_with_a_complication_fit_one_page_and_the_signature_never_stands_alone(tmp_path: Path) -> None:
+    """Tried as a coordinator printing the complication cases of 2,000: 12 of 59 put the signature alone on page 2."""
+    records = [r for r in generate_cases(600, seed=1, until=dt.date(2025, 6, 30)) if r.complications]
+    assert len(records) >= 10
+    for index, record in enumerate(records):
+        numbered = dataclasses.replace(record, case_number=f"2025-{index + 1:05d}")
+        view = CaseView(id=index + 1, version=1, record=numbered, created_at=GENERATED, updated_at=GENERATED,
+                        signed_by=None, signed_at=None)  # fmt: skip
+        out = tmp_path / f"c{index}.pdf"
+        write_case_summaries([view], out, settings=SETTINGS, generated_at=GENERATED)
+        pages = pages_text(out)
+        if len(record.outcomes) <= 6 and not record.notes:
+            assert len(pages) == 1, (record.procedure, len(record.outcomes))
+        last = flat(pages[-1])
+        assert "Signed:" in last and (len(pages) == 1 or "Notes" in last or "Outcomes" in last), last[-300:]

@@ -142,8 +142,9 @@ def case_story(
     story += _details_blocks(record, width)
     story += _complications_block(record, width)
     story += _outcomes_block(record, width)
-    story += _notes_block(record)
-    story.append(_signature_block(case, width))
+    signature = _signature_lines(case)
+    story += _notes_block(record, width, signature)
+    story.append(KeepTogether(signature))
     return story
 
 
@@ -362,13 +363,22 @@ def _outcomes_block(record: CaseRecord, width: float) -> list[Flowable]:
     return [*section("Outcomes", room=needed + 30), pair]
 
 
-def _notes_block(record: CaseRecord) -> list[Flowable]:
-    st = styles()
-    body = text(record.notes) if record.notes else "No notes."
-    return [*section("Notes", room=40), para(body, st.body)]
+def _notes_block(record: CaseRecord, width: float, signature: list[Flowable]) -> list[Flowable]:
+    """The notes, when there are any (an empty "Notes" heading only pushed the signature to a page of its own).
+
+    Short notes start on the page that has room for them and the signature under them, so the signature
+    never stands alone on a page; long notes flow as they must.
+    """
+    if not record.notes:
+        return []
+    body = para(text(record.notes), styles().body)
+    heading = section("Notes")[1:]  # the heading and its rule, measured as they will be drawn
+    needed = sum(f.wrap(width, 10_000)[1] + f.getSpaceBefore() + f.getSpaceAfter()
+                 for f in [*heading, body, *signature])  # fmt: skip
+    return [*section("Notes", room=min(needed, 260)), body]
 
 
-def _signature_block(case: CaseView, width: float) -> Flowable:
+def _signature_lines(case: CaseView) -> list[Flowable]:
     st = styles()
     parts: list[Flowable] = [Spacer(1, 2)]
     if case.signed_by and case.signed_at:
@@ -384,4 +394,4 @@ def _signature_block(case: CaseView, width: float) -> Flowable:
         parts.append(
             para(f'<font color="#{ALERT.hexval()[2:]}">Draft: not signed, contents may still change.</font>', st.muted)
         )
-    return KeepTogether(parts)
+    return parts
