@@ -61,7 +61,9 @@ def new_pg_database() -> str:
 def drop_pg_database(url: str) -> None:
     assert PG_URL
     name = make_url(url).database
-    engine = create_engine(make_url(PG_URL), isolation_level="AUTOCOMMIT")
+    # As the server's superuser when the run has one: WITH (FORCE) may have to end another role's session.
+    admin = os.environ.get("CASELOG_TEST_PG_ADMIN_URL") or PG_URL
+    engine = create_engine(make_url(admin), isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     engine.dispose()

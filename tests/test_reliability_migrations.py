@@ -156,7 +156,9 @@ def test_a_migration_failing_half_way_on_postgresql_changes_nothing(tmp_path: Pa
     try:
         db = open_database(url)
         try:
-            expected = json.loads((RELEASE_0001 / "export.json").read_text(encoding="utf-8"))
+            # The 0001 release's edge cases, less the direction marks in names that today's rules refuse
+            # on import (docs/format.md); stored ones stay readable, which the SQLite upgrade tests prove.
+            expected = json.loads((RELEASE_0001 / "export.json").read_text(encoding="utf-8").replace("\u200f", ""))
             CaseService(db, today=lambda: TODAY).import_cases(expected)
             before = _export(db)
             with pytest.raises(StorageError, match="simulated failure half-way"):
