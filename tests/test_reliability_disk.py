@@ -227,3 +227,13 @@ def test_any_other_write_on_a_full_disk_names_the_file(
     assert main(["--db", str(tmp_path / "c.sqlite3"), "list"]) == 1
     err = capsys.readouterr().err
     assert f"{tmp_path / 'somewhere.bin'}: the disk is full (" in err and "unexpected error" not in err
+
+
+def test_a_backup_on_a_full_disk_names_the_file_and_leaves_no_half_copy(small_disk: Path, clinic: Path) -> None:
+    fill(small_disk)
+    target = small_disk / "nightly.sqlite3"
+    result = caselog("backup", str(target), db=str(clinic))
+    print(f"\nfull disk (backup): exit {result.returncode}: {result.stderr.strip()}")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"The disk holding {target} is full" in result.stderr and "the database itself is unchanged" in result.stderr
+    assert sorted(p.name for p in small_disk.iterdir()) == ["filler"]

@@ -19,6 +19,7 @@ from sqlalchemy import inspect, text
 from caselog.db.engine import Database, open_engine, translate_errors
 from caselog.db.health import verify_storage
 from caselog.errors import InvalidInput, StorageError
+from caselog.files import free_space_note
 
 APP_TABLES = ("patients", "cases", "treated_levels", "complications", "outcome_scores", "case_counters")
 
@@ -238,7 +239,11 @@ def backup_database(db: Database, destination: Path) -> int:
     except PermissionError as exc:
         raise InvalidInput(f"FILE: cannot write {destination}: permission denied") from exc
     except sqlite3.Error as exc:
-        raise StorageError(f"The backup could not be made: {exc}") from exc
+        destination.unlink(missing_ok=True)  # a half-written copy is no backup
+        if "full" in str(exc).lower():
+            raise StorageError(f"The disk holding {destination} is full{free_space_note(destination)}: the backup "
+                               "was not made (the database itself is unchanged).") from exc  # fmt: skip
+        raise StorageError(f"The backup to {destination} could not be made: {exc}") from exc
     report = check_sqlite_file(destination)
     if not report.ok:
         destination.unlink(missing_ok=True)
