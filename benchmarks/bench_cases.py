@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from caselog.db.schema import open_database
-from caselog.exchange import read_interchange, write_json
+from caselog.exchange import atomic_output, read_interchange, write_json
 from caselog.records import CaseFilter
 from caselog.service import CaseService
 
@@ -43,13 +43,14 @@ def bench_import(folder: Path, count: int, db_target: str | None) -> dict[str, A
 
     service.add_records(generate_cases(count, seed=42))
     path = folder / "import.json"
-    with path.open("w", encoding="utf-8") as out:
+    with atomic_output(path) as out:  # owner-only, like every file CaseLog writes (patients, even synthetic)
         write_json(service.iter_cases(), out)
     source_db.close()
     data = json.loads(path.read_text(encoding="utf-8"))
     for case in data["cases"]:
         case["case_number"] = None  # numbered afresh, as a file from another system would be
-    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    with atomic_output(path) as out:
+        out.write(json.dumps(data, ensure_ascii=False))
     target = open_database(db_target or folder / "import.sqlite3")
     seconds, numbers = _timed(lambda: CaseService(target).import_cases(read_interchange(path)))
     target.close()
