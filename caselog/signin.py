@@ -45,20 +45,27 @@ def sign_in(db: Database, args: argparse.Namespace) -> Actor | None:
     """
     if not accounts_exist(db):
         return None
-    username = getattr(args, "user", None) or os.environ.get("CASELOG_USER")
-    if not username:
-        raise NotPermitted("This database has accounts: sign in with --user NAME (or CASELOG_USER)")
-    password = os.environ.get("CASELOG_PASSWORD")
-    if password is None:
-        if not _interactive():
-            raise NotPermitted("No password given: set CASELOG_PASSWORD or run in a terminal to be asked")
-        password = getpass.getpass(f"Password for {username}: ")
+    no_user = "This database has accounts: sign in with --user NAME (or CASELOG_USER)"
+    username, password = _credentials(getattr(args, "user", None), no_user)
     actor = AccountService(db).sign_in(username, password)
     if _changing_own_password(args):
         args.current_password = password  # checked again by change_password; kept only for this command
     elif actor.must_change_password:
         refuse(db, actor, args.command, "account", actor.username, password_change_needed(actor))
     return actor
+
+
+def _credentials(username: str | None, no_user: str) -> tuple[str, str]:
+    """Who signs in (--user, else CASELOG_USER) and their password (CASELOG_PASSWORD, else asked in a terminal)."""
+    username = username or os.environ.get("CASELOG_USER")
+    if not username:
+        raise NotPermitted(no_user)
+    password = os.environ.get("CASELOG_PASSWORD")
+    if password is None:
+        if not _interactive():
+            raise NotPermitted("No password given: set CASELOG_PASSWORD or run in a terminal to be asked")
+        password = getpass.getpass(f"Password for {username}: ")
+    return username, password
 
 
 def require(db: Database, actor: Actor | None, action: Action, what: str) -> None:
@@ -252,14 +259,8 @@ def audit_key_renew(db: Database, username: str | None) -> int:
                                         "renew (copy it elsewhere with 'caselog audit key export FILE')")])  # fmt: skip
     actor: Actor | None = None
     if accounts_exist(db):
-        username = username or os.environ.get("CASELOG_USER")
-        if not username:
-            raise NotPermitted("Renewing the audit key needs an administrator: sign in with --user NAME")
-        password = os.environ.get("CASELOG_PASSWORD")
-        if password is None:
-            if not _interactive():
-                raise NotPermitted("No password given: set CASELOG_PASSWORD or run in a terminal to be asked")
-            password = getpass.getpass(f"Password for {username}: ")
+        username, password = _credentials(username, "Renewing the audit key needs an administrator: sign in with "
+                                                    "--user NAME")  # fmt: skip
         actor = AccountService(db).check_password(username, password)
         if actor.role != "admin":
             raise NotPermitted(f"{actor.full_name} may not renew the audit key (administrators only)")

@@ -24,7 +24,7 @@ from caselog.errors import StorageError
 from caselog.service import CaseService
 from tests.factories import TODAY, case_file, make_case
 from tests.helpers.case_writer import case_for
-from tests.helpers.reliability import caselog, digest, exported_cases, sqlite_facts
+from tests.helpers.reliability import caselog, digest, exported_cases, small_file_system, sqlite_facts
 
 
 @pytest.fixture
@@ -144,16 +144,8 @@ def test_read_only_database_on_the_command_line(immutable: Path, big_input: Path
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A real 2 MB file system (tmpfs), as full disks happen: needs the right to mount, else skipped."""
-    mount_point = tmp_path / "disk"
-    mount_point.mkdir()
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount_point)],
-                          capture_output=True, text=True)  # fmt: skip
-    if made.returncode != 0:
-        pytest.skip(f"cannot mount a small file system here: {made.stderr.strip()}")
-    try:
-        yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+    with small_file_system(tmp_path / "disk", "2m") as disk:
+        yield disk
 
 
 def fill(disk: Path) -> None:

@@ -15,7 +15,7 @@ import pypdf
 import pytest
 
 from caselog.demo import generate_cases
-from caselog.records import CaseView, OutcomeScore
+from caselog.records import CaseRecord, CaseView, OutcomeScore
 from caselog.reports import write_case_summaries, write_complication_log, write_surgeon_log
 from caselog.reports.plan import PLANS, next_timepoint
 from tests.test_reports import GENERATED, OUTCOMES, SETTINGS, as_draft, complication, flat, make_view, pages_text
@@ -70,15 +70,21 @@ def test_a_typical_case_fits_one_page(tmp_path: Path) -> None:
     assert "Signed:" in texts[0] and "Outcomes" in texts[0]
 
 
+def demo_summary(record: CaseRecord, index: int, folder: Path) -> Path:
+    """The summary PDF of a generated case, numbered as the `index`-th case of 2025, as a draft."""
+    numbered = dataclasses.replace(record, case_number=f"2025-{index + 1:05d}")
+    view = CaseView(id=index + 1, version=1, record=numbered, created_at=GENERATED, updated_at=GENERATED,
+                    signed_by=None, signed_at=None)  # fmt: skip
+    out = folder / f"demo-{index}.pdf"
+    write_case_summaries([view], out, settings=SETTINGS, generated_at=GENERATED)
+    return out
+
+
 def test_demo_cases_with_up_to_five_timepoints_fit_one_page(tmp_path: Path) -> None:
     records = [r for r in generate_cases(24, seed=3, until=dt.date(2025, 6, 30)) if len(r.outcomes) <= 5]
     assert len(records) >= 10
     for index, record in enumerate(records):
-        record = dataclasses.replace(record, case_number=f"2025-{index + 1:05d}")
-        view = CaseView(id=index + 1, version=1, record=record, created_at=GENERATED, updated_at=GENERATED,
-                        signed_by=None, signed_at=None)  # fmt: skip
-        out = tmp_path / f"demo-{index}.pdf"
-        write_case_summaries([view], out, settings=SETTINGS, generated_at=GENERATED)
+        out = demo_summary(record, index, tmp_path)
         assert len(pypdf.PdfReader(out).pages) == 1, (record.procedure, len(record.levels), len(record.outcomes))
 
 
@@ -159,12 +165,7 @@ def test_demo_cases_with_a_complication_fit_one_page_and_the_signature_never_sta
     records = [r for r in generate_cases(600, seed=1, until=dt.date(2025, 6, 30)) if r.complications]
     assert len(records) >= 10
     for index, record in enumerate(records):
-        numbered = dataclasses.replace(record, case_number=f"2025-{index + 1:05d}")
-        view = CaseView(id=index + 1, version=1, record=numbered, created_at=GENERATED, updated_at=GENERATED,
-                        signed_by=None, signed_at=None)  # fmt: skip
-        out = tmp_path / f"c{index}.pdf"
-        write_case_summaries([view], out, settings=SETTINGS, generated_at=GENERATED)
-        pages = pages_text(out)
+        pages = pages_text(demo_summary(record, index, tmp_path))
         if len(record.outcomes) <= 6 and not record.notes:
             assert len(pages) == 1, (record.procedure, len(record.outcomes))
         last = flat(pages[-1])

@@ -4,7 +4,6 @@ message says the disk is full, never that the database is damaged (a restore wou
 from __future__ import annotations
 
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from pytestqt.qtbot import QtBot
 
 from caselog.db.schema import open_database
 from caselog.service import CaseService
+from tests.helpers.reliability import small_file_system
 from tests.test_reliability_disk import fill
 from tests.ui.test_case_form import fill_valid, open_new
 from ui.main_window import MainWindow
@@ -24,16 +24,8 @@ from ui.tasks import TaskRunner
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    mount_point = tmp_path / "disk"
-    mount_point.mkdir()
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount_point)],
-                          capture_output=True, text=True)  # fmt: skip
-    if made.returncode != 0:
-        pytest.skip(f"cannot mount a small file system here: {made.stderr.strip()}")
-    try:
-        yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+    with small_file_system(tmp_path / "disk", "4m") as disk:
+        yield disk
 
 
 def test_a_case_saved_on_a_full_disk_stays_in_the_form(
