@@ -16,11 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import sqlcipher3
 from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 from caselog import paths
+from caselog.db import cipher
 from caselog.errors import AuditAltered, CaselogError, Conflict, InvalidInput, StorageError
 from caselog.files import free_space_note, private_folder
 
@@ -70,10 +73,12 @@ def _make_owner_only_if_new(path: Path) -> None:
         pass  # not ours to change (another account's file): the database opens as it is
 
 
-def _on_sqlite_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy's "begin" event emit BEGIN itself, so writes can take the lock up front.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        cursor.execute("PRAGMA cipher_log_level = NONE")  # SQLCipher's own log stays off the user's terminal
     for _, name, file in cursor.execute("PRAGMA database_list").fetchall():
         if name == "main" and file:
             _make_owner_only_if_new(Path(file))
@@ -100,6 +105,8 @@ class Database:
     engine: Engine
     _reads: sessionmaker[Session]
     _writes: sessionmaker[Session]
+    #: An SQLite file encrypted with SQLCipher (False for a plain file and for PostgreSQL).
+    encrypted: bool = False
 
     @property
     def is_sqlite(self) -> bool:
@@ -149,6 +156,12 @@ def open_engine(target: str | Path | None) -> Database:
         if not folder.is_dir():
             raise InvalidInput(f"--db: folder {folder} does not exist")
         kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+        passphrase = _passphrase_for_sqlite(Path(url.database))
+        if passphrase is not None:
+            # SQLAlchemy's SQLCipher dialect keys each new connection; the pool keeps them as for plain files.
+            key = cipher.key_pragma_value(Path(url.database), passphrase)
+            url = url.set(drivername="sqlite+pysqlcipher", password=key)
+            kwargs["poolclass"] = QueuePool
     else:
         kwargs["pool_pre_ping"] = True
     engine = create_engine(url, **kwargs)
@@ -161,7 +174,27 @@ def open_engine(target: str | Path | None) -> Database:
         engine=engine,
         _reads=sessionmaker(engine, expire_on_commit=False),
         _writes=sessionmaker(write_engine, expire_on_commit=False),
+        encrypted=url.get_driver_name() == "pysqlcipher",
     )
+
+
+def _passphrase_for_sqlite(path: Path) -> str | None:
+    """The passphrase to open (or create) this SQLite file with; None for a plain one.
+
+    A new file is encrypted whenever a passphrase is available (told, `CASELOG_DB_KEY`, the keyring); an
+    encrypted one needs its passphrase (PassphraseNeeded / WrongPassphrase, exit 4, otherwise); a plain one
+    opens as it is (the app and `caselog check` warn until it is encrypted with `caselog encrypt`).
+    """
+    state = cipher.file_state(path)
+    if state == "plain":
+        return None
+    if state == "encrypted":
+        return cipher.passphrase_for(path)
+    found = cipher.known_passphrase(path)
+    if found is None:
+        return None
+    cipher.create_encrypted(path, found[0])
+    return found[0]
 
 
 #: The audit trail's tables: one of them missing is an altered trail, whichever command meets it.
@@ -239,7 +272,7 @@ def translate_errors(db: Database) -> Iterator[None]:
     """Turn the database's own failures into messages that say what to do; the transaction is already undone."""
     try:
         yield
-    except (OperationalError, DBAPIError, sqlite3.Error) as exc:  # IntegrityError is a DBAPIError
+    except (OperationalError, DBAPIError, sqlite3.Error, sqlcipher3.dbapi2.Error) as exc:  # IntegrityError too
         friendly = describe_storage_error(exc, db.display_name)
         if friendly is None:
             raise
