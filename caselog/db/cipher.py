@@ -49,7 +49,9 @@ MIN_PASSPHRASE = 10
 SQLITE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, sqlcipher3.dbapi2.Error)
 SQLITE_DATABASE_ERRORS: tuple[type[Exception], ...] = (sqlite3.DatabaseError, sqlcipher3.dbapi2.DatabaseError)
 
-FileState = Literal["new", "plain", "encrypted"]
+FileState = Literal["new", "plain", "encrypted", "other"]
+#: SQLCipher writes whole pages (512 bytes at the least): a file of another size is not one of its databases.
+_SMALLEST_PAGE = 512
 
 
 class PassphraseNeeded(NotPermitted):
@@ -61,15 +63,19 @@ class WrongPassphrase(NotPermitted):
 
 
 def file_state(path: Path) -> FileState:
-    """`new` (missing or empty), `plain` (an SQLite header) or `encrypted` (anything else: SQLCipher's salt)."""
+    """`new` (missing or empty), `plain` (an SQLite header), `encrypted` (whole pages starting with a salt
+    instead: SQLCipher's shape) or `other` (not a database at all; SQLite then says so)."""
     try:
         with open(path, "rb") as handle:
             head = handle.read(len(SQLITE_HEADER))
+            size = os.fstat(handle.fileno()).st_size
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         return "new"
     if not head:
         return "new"
-    return "plain" if head == SQLITE_HEADER else "encrypted"
+    if head == SQLITE_HEADER:
+        return "plain"
+    return "encrypted" if size % _SMALLEST_PAGE == 0 else "other"
 
 
 def is_encrypted(path: Path) -> bool:

@@ -186,7 +186,7 @@ def _passphrase_for_sqlite(path: Path) -> str | None:
     opens as it is (the app and `caselog check` warn until it is encrypted with `caselog encrypt`).
     """
     state = cipher.file_state(path)
-    if state == "plain":
+    if state in ("plain", "other"):  # "other": not a database; SQLite says so on the first read
         return None
     if state == "encrypted":
         return cipher.passphrase_for(path)
