@@ -280,9 +280,14 @@ def passphrase_for(path: Path, *, also: tuple[tuple[str, str], ...] = ()) -> str
         if opens(path, passphrase):
             return passphrase
     sources = ", ".join(source for source, _ in candidates)
-    raise WrongPassphrase(
-        f"The passphrase from {sources} does not open {path}. Check it and try again (the file itself is not "
-        "reported damaged: without the right passphrase it cannot be read at all)."
+    raise WrongPassphrase(wrong_passphrase_message(path, f"The passphrase from {sources}"))
+
+
+def wrong_passphrase_message(path: Path, what: str) -> str:
+    """A wrong passphrase is said first; a damaged first page looks the same to SQLCipher, so it comes second."""
+    return (
+        f"{what} does not open {path}: check the passphrase and try again. Only if you are sure it is right: "
+        "the file's first page is damaged; then 'caselog restore FILE' from your latest backup."
     )
 
 
@@ -293,7 +298,7 @@ def connect_file(path: Path, *, readonly: bool = False, timeout: float = 30.0, i
     if file_state(path) == "encrypted":
         passphrase = passphrase if passphrase is not None else passphrase_for(path)
         if not opens(path, passphrase):
-            raise WrongPassphrase(f"The passphrase given does not open {path}.")
+            raise WrongPassphrase(wrong_passphrase_message(path, "The passphrase given"))
         return connect_with(path, passphrase, readonly=readonly, timeout=timeout, isolation_level=isolation_level)
     return connect_with(path, None, readonly=readonly, timeout=timeout, isolation_level=isolation_level)
 
