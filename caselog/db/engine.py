@@ -193,6 +193,7 @@ def _passphrase_for_sqlite(path: Path) -> str | None:
     found = cipher.known_passphrase(path)
     if found is None:
         return None
+    cipher.check_new_passphrase(found[0], what=found[1])
     cipher.create_encrypted(path, found[0])
     return found[0]
 

@@ -122,7 +122,13 @@ def _backup_passphrase(source: Path, live_passphrase: str | None) -> str | None:
         return None
     also = ((cipher.BACKUP_KEY_ENV, os.environ.get(cipher.BACKUP_KEY_ENV) or ""),
             ("the database's passphrase", live_passphrase or ""))  # fmt: skip
-    found = cipher.passphrase_for(source, also=also)
+    try:
+        found = cipher.passphrase_for(source, also=also)
+    except (cipher.PassphraseNeeded, cipher.WrongPassphrase) as exc:
+        raise type(exc)(
+            f"{exc.message} A backup made with its own passphrase needs it in {cipher.BACKUP_KEY_ENV} (or run "
+            "'caselog restore' in a terminal to be asked)."
+        ) from None
     cipher.remember(source, found)  # the copy below reads it again
     return found
 
