@@ -210,6 +210,15 @@ def key_pragma_value(path: Path, passphrase: str) -> str:
     return found
 
 
+def file_key(path: Path, passphrase: str) -> bytes:
+    """The 32-byte key SQLCipher derives from the passphrase for this file (other CaseLog files that belong
+    with the database, its drafts, derive their own key from it)."""
+    value = key_pragma_value(path, passphrase)
+    if not value.startswith("x'"):
+        raise ValueError(f"{path} has no salt yet")
+    return bytes.fromhex(value[2:-1])
+
+
 def _quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
