@@ -134,3 +134,36 @@ def test_quick_check_time(sound_file: Path) -> None:
             f"\nquick_check: {cases} cases, {path.stat().st_size / 1e6:.1f} MB: "
             f"{min(timings):.3f} s best of 3 (first {timings[0]:.3f} s)"
         )
+
+
+def test_the_app_start_checks_storage_beside_the_first_page_and_never_writes_into_damage(
+    sound_file: Path, tmp_path: Path
+) -> None:
+    """The check runs in the background; reads start at once, every write waits for its verdict."""
+    from caselog.records import CaseFilter
+
+    page, damaged = _damaged_copies(sound_file, tmp_path)[-1]
+    assert page != 1
+    with raw_connect(damaged) as conn:  # as the live database is: in WAL mode, so opening writes nothing
+        assert str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]).lower() == "wal"
+    before = digest(damaged)
+    db = open_database(damaged, verify_in_background=True)
+    try:
+        with pytest.raises(StorageError, match="is damaged"):
+            CaseService(db).add_records(generate_cases(1, seed=9))
+        done, problem = db.storage_verdict()
+        assert done and problem is not None and "caselog restore" in problem.message
+    finally:
+        db.close()
+    assert digest(damaged) == before
+    sound = tmp_path / "sound-copy.sqlite3"
+    shutil.copy(sound_file, sound)
+    with raw_connect(sound) as conn:
+        conn.execute("PRAGMA journal_mode = WAL")
+    db = open_database(sound, verify_in_background=True)
+    try:
+        count = CaseService(db).count(CaseFilter())
+        CaseService(db).add_records(generate_cases(1, seed=9))
+        assert CaseService(db).count(CaseFilter()) == count + 1 and db.storage_verdict() == (True, None)
+    finally:
+        db.close()

@@ -19,7 +19,7 @@ from sqlalchemy import inspect, text
 from caselog.db import cipher
 from caselog.db.engine import Database, open_engine, translate_errors
 from caselog.db.health import verify_storage
-from caselog.errors import InvalidInput, StorageError
+from caselog.errors import CaselogError, InvalidInput, StorageError
 from caselog.files import free_space_note
 
 APP_TABLES = ("patients", "cases", "treated_levels", "complications", "outcome_scores", "case_counters")
@@ -99,15 +99,20 @@ def upgrade(db: Database, *, cfg: Config | None = None, copy_first: bool = True)
     return UpgradeResult(previous, head, backup)
 
 
-def open_database(target: str | Path | None, *, migrate: bool = True, verify: bool = False) -> Database:
+def open_database(target: str | Path | None, *, migrate: bool = True, verify: bool = False,
+                  verify_in_background: bool = False) -> Database:  # fmt: skip
     """The usual way in: connect, and upgrade the schema (creating the database when new).
 
-    `verify` (the desktop app's start) first runs a quick storage check and refuses a damaged database with
-    a StorageError that points to `caselog restore`, before anything is written to it.
+    `verify` first runs a quick storage check and refuses a damaged database with a StorageError that points
+    to `caselog restore`, before anything is written to it. `verify_in_background` (the desktop app's start)
+    runs that check beside the first page instead, every write waiting for its verdict; a database that needs
+    an upgrade is still checked first (the upgrade writes).
     """
     db = open_engine(target)
     try:
-        if verify:
+        if verify_in_background and _opens_without_writing(db):
+            db.check_storage_in_background(lambda: verify_storage(db))
+        elif verify or verify_in_background:
             verify_storage(db)
         if migrate:
             upgrade(db)
@@ -121,6 +126,23 @@ def open_database(target: str | Path | None, *, migrate: bool = True, verify: bo
 
 #: `copy_sqlite`'s default: the copy keeps the source's passphrase (an encrypted database's copies stay encrypted).
 SAME_PASSPHRASE = "\x00same"
+
+
+def _opens_without_writing(db: Database) -> bool:
+    """Whether opening this SQLite file writes nothing (already in WAL mode and at the current schema), read
+    without the engine, whose first connection would switch the file to WAL (a write)."""
+    path = db.sqlite_path
+    if path is None or cipher.file_state(path) in ("new", "other"):
+        return False
+    try:
+        with cipher.opened(path, readonly=True) as conn:
+            mode = str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+            found = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    except cipher.SQLITE_ERRORS:  # unreadable: the check that follows says why, first
+        return False
+    except CaselogError:
+        return False
+    return mode == "wal" and found is not None and found[0] == head_revision()
 
 
 def copy_sqlite(source: Path, destination: Path, *, passphrase: str | None = SAME_PASSPHRASE) -> None:
