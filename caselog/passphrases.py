@@ -48,8 +48,9 @@ def unlock(path: Path | None, *, what: str = "the database") -> None:
     """
     if path is None or not cipher.is_encrypted(path) or not interactive():
         return
-    if cipher.known_passphrase(path) is not None:
-        return
+    found = cipher.known_passphrase(path)
+    if found is not None and cipher.opens(path, found[0]):
+        return  # (a stale one, e.g. the keyring's after a rekey elsewhere, is asked for again)
     for attempt in range(TRIES):
         answer = getpass.getpass(f"Passphrase for {what} {path}: ")
         if not answer:
