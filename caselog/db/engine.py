@@ -11,20 +11,26 @@ import os
 import shutil
 import sqlite3
 import stat
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import sqlcipher3
 from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 from caselog import paths
+from caselog.db import cipher
 from caselog.errors import AuditAltered, CaselogError, Conflict, InvalidInput, StorageError
 from caselog.files import free_space_note, private_folder
 
 BUSY_TIMEOUT_MS = 30_000
+#: SQLite's page cache of an encrypted connection, in KiB (negative: SQLite's unit for a size, not pages).
+ENCRYPTED_CACHE_KIB = -65_536
 #: A database holds every patient and every password hash: its owner alone may read it.
 FILE_MODE = 0o600
 _WRITE_OPTION = "caselog_write"
@@ -70,10 +76,15 @@ def _make_owner_only_if_new(path: Path) -> None:
         pass  # not ours to change (another account's file): the database opens as it is
 
 
-def _on_sqlite_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy's "begin" event emit BEGIN itself, so writes can take the lock up front.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        cursor.execute("PRAGMA cipher_log_level = NONE")  # SQLCipher's own log stays off the user's terminal
+        # A page that falls out of SQLite's cache is decrypted and its HMAC checked again on the next read
+        # (a plain file comes back from the OS cache for free): 64 MiB keeps a list's working set decrypted.
+        cursor.execute(f"PRAGMA cache_size = {ENCRYPTED_CACHE_KIB}")
     for _, name, file in cursor.execute("PRAGMA database_list").fetchall():
         if name == "main" and file:
             _make_owner_only_if_new(Path(file))
@@ -100,6 +111,45 @@ class Database:
     engine: Engine
     _reads: sessionmaker[Session]
     _writes: sessionmaker[Session]
+    #: An SQLite file encrypted with SQLCipher (False for a plain file and for PostgreSQL).
+    encrypted: bool = False
+    _storage_checked: threading.Event | None = None
+    _storage_problem: CaselogError | None = None
+
+    def check_storage_in_background(self, check: Callable[[], None]) -> None:
+        """Run the storage check (`check` raises CaselogError on damage) beside the first page, not before it.
+
+        Every write waits for its verdict and is refused when it found damage: nothing is ever written into
+        a damaged file, and reading (the first page of the list) starts at once.
+        """
+        done = threading.Event()
+        self._storage_checked = done
+
+        def run() -> None:
+            try:
+                check()
+            except CaselogError as exc:
+                self._storage_problem = exc
+            except Exception as exc:  # the check itself failed: writing stays refused, with the reason
+                self._storage_problem = StorageError(
+                    f"The storage check of {self.display_name} could not run ({type(exc).__name__}: {exc}); "
+                    "CaseLog will not write to it. Run 'caselog check'."
+                )
+            finally:
+                done.set()
+
+        threading.Thread(target=run, name="caselog-storage-check", daemon=True).start()
+
+    def storage_verdict(self) -> tuple[bool, CaselogError | None]:
+        """(whether the background storage check is done, the problem it found)."""
+        done = self._storage_checked is None or self._storage_checked.is_set()
+        return done, self._storage_problem
+
+    def _writable(self) -> None:
+        if self._storage_checked is not None:
+            self._storage_checked.wait()
+        if self._storage_problem is not None:
+            raise self._storage_problem
 
     @property
     def is_sqlite(self) -> bool:
@@ -124,6 +174,7 @@ class Database:
     @contextlib.contextmanager
     def write(self) -> Iterator[Session]:
         """One write unit of work: all of it is committed, or none of it."""
+        self._writable()
         with translate_errors(self), self._writes.begin() as session:
             yield session
 
@@ -149,6 +200,18 @@ def open_engine(target: str | Path | None) -> Database:
         if not folder.is_dir():
             raise InvalidInput(f"--db: folder {folder} does not exist")
         kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+        try:
+            passphrase = _passphrase_for_sqlite(Path(url.database))
+        except (sqlite3.Error, sqlcipher3.dbapi2.Error) as exc:  # a full disk, a file it may not read
+            friendly = describe_storage_error(exc, str(url.database))
+            if friendly is None:
+                raise
+            raise friendly from exc
+        if passphrase is not None:
+            # SQLAlchemy's SQLCipher dialect keys each new connection; the pool keeps them as for plain files.
+            key = cipher.key_pragma_value(Path(url.database), passphrase)
+            url = url.set(drivername="sqlite+pysqlcipher", password=key)
+            kwargs["poolclass"] = QueuePool
     else:
         kwargs["pool_pre_ping"] = True
     engine = create_engine(url, **kwargs)
@@ -161,7 +224,28 @@ def open_engine(target: str | Path | None) -> Database:
         engine=engine,
         _reads=sessionmaker(engine, expire_on_commit=False),
         _writes=sessionmaker(write_engine, expire_on_commit=False),
+        encrypted=url.get_driver_name() == "pysqlcipher",
     )
+
+
+def _passphrase_for_sqlite(path: Path) -> str | None:
+    """The passphrase to open (or create) this SQLite file with; None for a plain one.
+
+    A new file is encrypted whenever a passphrase is available (told, `CASELOG_DB_KEY`, the keyring); an
+    encrypted one needs its passphrase (PassphraseNeeded / WrongPassphrase, exit 4, otherwise); a plain one
+    opens as it is (the app and `caselog check` warn until it is encrypted with `caselog encrypt`).
+    """
+    state = cipher.file_state(path)
+    if state in ("plain", "other"):  # "other": not a database; SQLite says so on the first read
+        return None
+    if state == "encrypted":
+        return cipher.passphrase_for(path)
+    found = cipher.known_passphrase(path)
+    if found is None:
+        return None
+    cipher.check_new_passphrase(found[0], what=found[1])
+    cipher.create_encrypted(path, found[0])
+    return found[0]
 
 
 #: The audit trail's tables: one of them missing is an altered trail, whichever command meets it.
@@ -239,7 +323,7 @@ def translate_errors(db: Database) -> Iterator[None]:
     """Turn the database's own failures into messages that say what to do; the transaction is already undone."""
     try:
         yield
-    except (OperationalError, DBAPIError, sqlite3.Error) as exc:  # IntegrityError is a DBAPIError
+    except (OperationalError, DBAPIError, sqlite3.Error, sqlcipher3.dbapi2.Error) as exc:  # IntegrityError too
         friendly = describe_storage_error(exc, db.display_name)
         if friendly is None:
             raise
