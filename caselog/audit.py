@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import json
 import re
-import sqlite3
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from caselog import audit_anchor
-from caselog.db import store
+from caselog.db import cipher, store
 from caselog.db.engine import Database
 from caselog.db.models import AccountRow, AuditEntryRow, AuditHeadRow
 from caselog.errors import CaselogError
@@ -262,12 +261,14 @@ def current_head(db: Database) -> Head | None:
 def head_of_file(path: Path) -> Head | None:
     """The head held by an SQLite file (a backup), read without writing to it."""
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        conn = cipher.connect_file(path, readonly=True)
         try:
             row = conn.execute("SELECT database_id, last_id, last_hash, key_id FROM audit_head WHERE id = 1").fetchone()
         finally:
             conn.close()
-    except sqlite3.Error:
+    except cipher.SQLITE_ERRORS:
+        return None
+    except CaselogError:  # encrypted with a passphrase not known here
         return None
     return Head(row[0] or "", str(path), row[1], row[2], row[3]) if row else None
 

@@ -109,7 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
         return sub.add_parser(name, help=help_text, description=help_text, parents=[common])
 
-    p = command("init", "create the database or upgrade it to the current schema")
+    p = command("init", "create the database (encrypted when a passphrase is given) or upgrade it")
+    p.add_argument("--keyring", action="store_true", help="keep the passphrase in the system keyring for this user")
     p.add_argument("--app-role", metavar="NAME",
                    help="PostgreSQL, run as the tables' owner: grant the role the app connects as what it needs, "
                         "and nothing that could change or delete audit entries (see README)")  # fmt: skip
@@ -133,8 +134,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="add made-up patients even though the database holds real cases (use a test database instead)",
     )
     command("check", "check the database's integrity")
+    p = command("encrypt", "encrypt a plain database (passphrase from $CASELOG_DB_KEY or asked)")
+    p.add_argument("--keyring", action="store_true", help="keep the passphrase in the system keyring for this user")
+    p = command("rekey", "change an encrypted database's passphrase (the new one from $CASELOG_NEW_DB_KEY or asked)")
+    p.add_argument("--keyring", action="store_true", help="keep the passphrase in the system keyring for this user")
     p = command("backup", "consistent copy of the database, safe while in use")
     p.add_argument("file", type=Path, metavar="FILE")
+    p.add_argument("--new-passphrase", action="store_true",
+                   help="encrypt the copy with its own passphrase ($CASELOG_BACKUP_KEY or asked) instead of the "
+                        "database's")  # fmt: skip
     p = command("restore", "replace the database with a checked copy (a safety copy is kept)")
     p.add_argument("file", type=Path, metavar="FILE")
     p.add_argument(
@@ -282,13 +290,18 @@ def _log_crash(exc: BaseException) -> str:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    from caselog import commands
+    from caselog import commands, passphrases
 
+    if args.command == "init":
+        passphrases.prepare_new_database(passphrases.sqlite_file(_target(args)))
+    passphrases.unlock(passphrases.sqlite_file(_target(args)))
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "init": _cmd_init,
         "check": commands.check,
         "backup": commands.backup,
         "restore": commands.restore,
+        "encrypt": lambda a: passphrases.encrypt_command(a, _target(a)),
+        "rekey": lambda a: passphrases.rekey_command(a, _target(a)),
     }
     handler = handlers.get(args.command)
     if handler is not None:
@@ -310,17 +323,21 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
+    from caselog.passphrases import after_init
+
     db = open_engine(_target(args))
     try:
         verify_storage(db)
         result = upgrade(db)
         sign_in(db, args)
+        after_init(db, args)
         if getattr(args, "app_role", None):
             _grant_app_role(db, args.app_role)
         if result.previous == result.current:
             print(f"Database {db.display_name} is up to date (schema {result.current}).")
         elif result.previous is None:
-            print(f"Created database {db.display_name} (schema {result.current}).")
+            kind = "encrypted database" if db.encrypted else "database"
+            print(f"Created {kind} {db.display_name} (schema {result.current}).")
         else:
             print(f"Upgraded {db.display_name} from schema {result.previous} to {result.current}.")
             if result.backup:

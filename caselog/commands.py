@@ -12,9 +12,10 @@ from pathlib import Path
 
 from caselog import audit, vocab
 from caselog.accounts import Action, Actor
+from caselog.db import cipher
 from caselog.db.engine import Database, database_url, open_engine
 from caselog.db.restore import checked_candidate, live_database_exists, live_has_accounts, put_in_place
-from caselog.db.schema import backup_database, check_database, open_database
+from caselog.db.schema import SAME_PASSPHRASE, backup_database, check_database, open_database
 from caselog.db.transfer import copy_database
 from caselog.errors import EXIT_OK, EXIT_OTHER, InvalidInput, StorageError
 from caselog.exchange import (
@@ -27,6 +28,7 @@ from caselog.exchange import (
     write_json,
     write_xlsx,
 )
+from caselog.passphrases import new_passphrase, plain_warning, unlock_backup
 from caselog.quality import cases_by_procedure
 from caselog.records import CaseFilter, CaseRow, CaseView, case_to_contract
 from caselog.reports import ReportSettings, write_case_summaries, write_complication_log, write_surgeon_log
@@ -397,7 +399,11 @@ def check(args: argparse.Namespace) -> int:
         db.close()
     if report.ok and verified is not None:
         if not verified.altered:
-            print(f"ok: {db.display_name}, schema {report.revision}, {report.case_count} cases")
+            encrypted = ", encrypted" if db.encrypted else ""
+            print(f"ok: {db.display_name}{encrypted}, schema {report.revision}, {report.case_count} cases")
+            warning = plain_warning(db)
+            if warning:
+                print(warning, file=sys.stderr)
         else:
             print("The audit trail says the records were changed outside CaseLog. Compare with your latest backup "
                   "('caselog restore FILE' puts one back; the replaced file is kept).", file=sys.stderr)  # fmt: skip
@@ -416,7 +422,13 @@ def backup(args: argparse.Namespace) -> int:
     try:
         actor = sign_in(db, args)
         require(db, actor, Action.ADMINISTER, "backup")
-        count = backup_database(db, args.file)
+        passphrase: str | None = SAME_PASSPHRASE
+        if getattr(args, "new_passphrase", False):
+            passphrase = new_passphrase(cipher.BACKUP_KEY_ENV, what="backup passphrase")
+            if passphrase is not None:
+                cipher.remember(args.file, passphrase)
+        count = backup_database(db, args.file, passphrase=passphrase)
+        encrypted = cipher.is_encrypted(args.file)
         head_in_copy = audit.head_of_file(args.file)
         with db.write() as session:
             details = {"file": str(args.file), "cases": count}
@@ -424,7 +436,10 @@ def backup(args: argparse.Namespace) -> int:
                          record_type="database", record_id=None, details=details)  # fmt: skip
     finally:
         db.close()
-    print(f"Backed up {count} cases to {args.file}.")
+    print(f"Backed up {count} cases to {args.file}" + (" (encrypted)." if encrypted else "."))
+    if not encrypted:
+        print(f"Warning: the backup {args.file} is not encrypted: keep it locked away, or encrypt the database "
+              "('caselog encrypt') so that its backups are.", file=sys.stderr)  # fmt: skip
     print(f"{audit.head_line(head_in_copy)} (compare it with 'caselog audit verify' on the restored copy).")
     if head_in_copy is not None and head_in_copy.key_id is not None:
         print("The audit key is not in the backup (it must not travel with the database): keep a copy made with "
@@ -447,6 +462,7 @@ def restore(args: argparse.Namespace) -> int:
     live_path = Path(live.database)
     if not live_path.parent.is_dir():
         raise InvalidInput(f"--db: folder {live_path.parent} does not exist")
+    unlock_backup(args.file.expanduser(), live_path)
     with checked_candidate(args.file, live_path, require_accounts=live_has_accounts(live_path),
                            audit_key=getattr(args, "audit_key", None)) as candidate:  # fmt: skip
         actor: Actor | None = None
@@ -472,6 +488,8 @@ def restore(args: argparse.Namespace) -> int:
         db.close()
     kept = f" The replaced database was kept as {result.safety_copy}." if result.safety_copy else ""
     print(f"Restored {result.cases} cases from {args.file}.{kept}")
+    if result.safety_copy is None and cipher.is_encrypted(live_path):
+        print(f"{live_path} is encrypted with the backup's passphrase.")
     for year, last in sorted(result.numbering_kept.items()):
         print(f"Case numbers of {year} continue after {year}-{last:05d} (already used before the restore).")
     return EXIT_OK

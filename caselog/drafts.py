@@ -2,10 +2,15 @@
 
 A draft file holds what the form held (a partial CASE object, possibly invalid) and, for an edit, which
 case and version it started from. Files live in `paths.data_dir() / "drafts"` and are written atomically.
+
+A draft holds a patient's name and MRN: while the database is encrypted, so are its drafts (Fernet from the
+`cryptography` package, with a key derived from the database's own), and a draft that the open database's
+key cannot read is left alone rather than shown.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import os
@@ -14,10 +19,39 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
 from caselog import paths
+from caselog.db import cipher
+from caselog.db.engine import Database
 from caselog.files import private_folder, temporary_beside
 
 DRAFTS_FOLDER = "drafts"
+#: An encrypted draft's file starts with this line, then the Fernet token.
+SEALED_MARK = b"caselog-draft-sealed-1\n"
+_protection: Fernet | None = None
+
+
+def protect_with(db: Database) -> None:
+    """Encrypt this process's drafts while `db` is an encrypted database (plain ones: plain drafts)."""
+    global _protection
+    _protection = None
+    path = db.sqlite_path
+    if path is None or not db.encrypted:
+        return
+    found = cipher.known_passphrase(path)
+    if found is None:
+        return
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"caselog drafts").derive(
+        cipher.file_key(path, found[0])
+    )
+    _protection = Fernet(base64.urlsafe_b64encode(key))
+
+
+def drafts_protected() -> bool:
+    return _protection is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +112,10 @@ def save_draft(
         "data": data,
     }
     target = draft_path(draft_id)
-    with temporary_beside(target) as (fd, tmp), os.fdopen(os.dup(fd), "w", encoding="utf-8") as out:
-        json.dump(payload, out, ensure_ascii=False)
+    text = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    content = text if _protection is None else SEALED_MARK + _protection.encrypt(text)
+    with temporary_beside(target) as (fd, tmp), os.fdopen(os.dup(fd), "wb") as out:
+        out.write(content)
         out.flush()
         os.fsync(out.fileno())
         os.replace(tmp, target)
@@ -89,10 +125,15 @@ def save_draft(
 def load_draft(path: Path) -> FormDraft | None:
     """One draft file, or None when it is unreadable (a half-written file never replaces a good one)."""
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        content = path.read_bytes()
+        if content.startswith(SEALED_MARK):
+            if _protection is None:
+                return None  # another (encrypted) database's draft: not ours to show
+            content = _protection.decrypt(content[len(SEALED_MARK) :])
+        raw = json.loads(content.decode("utf-8"))
         data = raw["data"]
         saved_at = dt.datetime.fromisoformat(raw["saved_at"])
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, InvalidToken):
         return None
     if not isinstance(data, dict):
         return None

@@ -28,6 +28,11 @@ _SESSION_FOLDER = Path(tempfile.mkdtemp(prefix="caselog-tests-"))
 os.environ["CASELOG_HOME"] = str(_SESSION_FOLDER / "home")
 os.environ["CASELOG_AUDIT_KEY_FILE"] = str(_SESSION_FOLDER / "audit.key")
 PG_URL = os.environ.get("CASELOG_TEST_PG_URL")
+#: `make test-encrypted`: every SQLite database the tests make is an SQLCipher one (the product's default),
+#: in this process and in the `caselog` processes the tests start.
+ENCRYPTED_RUN = bool(os.environ.get("CASELOG_TEST_ENCRYPTED"))
+if ENCRYPTED_RUN:
+    os.environ["CASELOG_DB_KEY"] = "the encrypted test run's passphrase"
 PG_SKIP = 'PostgreSQL tests need CASELOG_TEST_PG_URL (run: export CASELOG_TEST_PG_URL="$(.ci/start-postgres)")'
 
 

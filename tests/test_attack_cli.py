@@ -8,14 +8,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import sqlite3
 import stat
 from pathlib import Path
 
 import pytest
 
 from caselog import audit
+from caselog.db.schema import copy_sqlite
 from tests.factories import case_file, make_case
+from tests.helpers.raw import raw_connect
 from tests.test_cli import run, write
 
 PASSWORD = "correct horse battery"
@@ -44,9 +45,8 @@ def test_a_dropped_audit_table_is_an_altered_trail_for_a_signed_in_user_too(tmp_
     db = _clinic(tmp_path)
     for table in ("audit_log", "audit_head"):
         copy = str(tmp_path / f"without-{table}.sqlite3")
-        with sqlite3.connect(db) as source, sqlite3.connect(copy) as target:
-            source.backup(target)
-        with sqlite3.connect(copy) as con:
+        copy_sqlite(Path(db), Path(copy))
+        with raw_connect(copy) as con:
             con.execute(f"DROP TABLE {table}")
         for command in (["audit", "verify"], ["list"]):
             result = run(*command, db=copy, env=_as("admin" if command[0] == "audit" else "sue"))
@@ -129,7 +129,7 @@ def test_a_trail_whose_seals_were_stripped_is_not_called_sealed(tmp_path: Path) 
     next write reseals from there on. A workstation with the key but no checkpoint cannot tell this from an
     old database, but it must not say 'sealed' of entries no seal covers."""
     db = _clinic(tmp_path)
-    with sqlite3.connect(db) as con:
+    with raw_connect(db) as con:
         con.execute("DROP TRIGGER audit_log_no_update")
         con.execute("UPDATE audit_log SET reason = 'forged' WHERE action = 'import'")
         previous = audit.GENESIS
@@ -155,7 +155,7 @@ def test_a_trail_whose_seals_were_stripped_is_not_called_sealed(tmp_path: Path) 
 def test_an_account_deleted_directly_in_the_database_is_found(tmp_path: Path) -> None:
     """Accounts are disabled, never deleted; a row removed behind CaseLog's back must show in the replay."""
     db = _clinic(tmp_path)
-    with sqlite3.connect(db) as con:
+    with raw_connect(db) as con:
         con.execute("DELETE FROM accounts WHERE username = 'sue'")
     result = run("audit", "verify", db=db, env=_as("admin"))
     assert result.returncode == 6 and "account sue was removed" in result.stderr, result.stdout + result.stderr

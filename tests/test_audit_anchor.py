@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-import sqlite3
 import stat
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from caselog.db.schema import copy_sqlite, open_database
 from caselog.errors import EXIT_AUDIT_ALTERED, EXIT_OK, EXIT_OTHER
 from caselog.service import CaseService
 from tests.factories import TODAY, make_case, simple_case
+from tests.helpers.raw import raw_connect
 from tests.test_audit import _some_history, _without_triggers
 
 ADMIN = Actor("boss", "Clinic Admin", "admin")
@@ -423,7 +423,7 @@ def test_backup_prints_the_head_it_holds(tmp_path: Path, sqlite_template: Path,
     assert status == EXIT_OK
     assert f"Audit trail: entry 6, head {head.last_hash[:12]}…" in out
     assert "audit key is not in the backup" in out and "caselog audit key export FILE" in out
-    with sqlite3.connect(tmp_path / "b.sqlite3") as conn:
+    with raw_connect(tmp_path / "b.sqlite3") as conn:
         assert conn.execute("SELECT last_id FROM audit_head").fetchone()[0] == 6
 
 

@@ -13,6 +13,7 @@ from caselog.accounts import AccountService, Actor
 from caselog.db.schema import open_database
 from caselog.service import CaseService
 from tests.factories import TODAY, case_file, make_case
+from tests.helpers.raw import raw_connect
 from tests.test_cli import run, write
 
 PASSWORD = "correct horse battery"
@@ -130,9 +131,8 @@ def test_audit_verify_finds_tampering(protected: str) -> None:
     assert ok.returncode == 0 and "chain intact" in ok.stdout
     if not protected.endswith(".sqlite3"):
         return
-    import sqlite3
 
-    with sqlite3.connect(protected) as conn:
+    with raw_connect(protected) as conn:
         conn.execute("DROP TRIGGER audit_log_no_update")
         conn.execute("UPDATE audit_log SET username = 'nobody' WHERE id = 3")
     altered = run("audit", "verify", db=protected, env=as_user("quinn"))

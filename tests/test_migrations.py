@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from caselog.db.engine import Database, open_engine
 from caselog.db.models import Base
 from caselog.db.schema import current_revision, head_revision, upgrade
 from caselog.errors import StorageError
+from tests.helpers.raw import raw_connect
 
 
 def test_upgrade_empty_database_to_head_and_models_agree(db: Database) -> None:
@@ -65,18 +65,18 @@ def test_a_schema_from_a_newer_release_is_refused_untouched(tmp_path: Path) -> N
     with pytest.raises(StorageError, match="newer CaseLog"):
         upgrade(db)
     db.close()
-    with sqlite3.connect(path) as conn:
+    with raw_connect(path) as conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "future"
 
 
 def test_a_foreign_database_is_not_touched(tmp_path: Path) -> None:
     path = tmp_path / "other.sqlite3"
-    with sqlite3.connect(path) as conn:
+    with raw_connect(path) as conn:
         conn.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
     db = open_engine(path)
     with pytest.raises(StorageError, match="not a CaseLog database"):
         upgrade(db)
     db.close()
-    with sqlite3.connect(path) as conn:
+    with raw_connect(path) as conn:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert tables == {"invoices"}

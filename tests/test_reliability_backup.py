@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import sqlite3
 import subprocess
 import threading
 import time
@@ -19,6 +18,7 @@ from caselog.db.schema import check_sqlite_file, open_database
 from caselog.service import CaseService
 from tests.factories import TODAY
 from tests.helpers.case_writer import case_for
+from tests.helpers.raw import raw_connect
 from tests.helpers.reliability import caselog, digest, exported_cases, helper, sqlite_facts
 
 BACKUPS = 3
@@ -90,8 +90,8 @@ def test_backup_during_writes_holds_every_case_committed_before_it(tmp_path: Pat
 
 
 def _damage(path: Path, page: int) -> None:
-    with sqlite3.connect(path) as conn:
-        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    with raw_connect(path) as conn:
+        page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])  # SQLCipher answers text
     with path.open("r+b") as handle:
         handle.seek((page - 1) * page_size)
         handle.write(b"\xa5" * 64)
@@ -124,10 +124,10 @@ def test_restore_checks_the_copy_and_keeps_a_safety_copy(tmp_path: Path, sqlite_
     _damage(damaged, 3)
     newer = tmp_path / "newer.sqlite3"
     shutil.copy(good, newer)
-    with sqlite3.connect(newer) as conn:
+    with raw_connect(newer) as conn:
         conn.execute("UPDATE alembic_version SET version_num = 'ffff9999'")
     foreign = tmp_path / "foreign.sqlite3"
-    with sqlite3.connect(foreign) as conn:
+    with raw_connect(foreign) as conn:
         conn.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
     for name, bad, expected in [
         ("damaged", damaged, r"integrity|malformed"),
@@ -159,7 +159,7 @@ def test_restore_checks_the_copy_and_keeps_a_safety_copy(tmp_path: Path, sqlite_
 
 def _cases_by_number(path: Path) -> dict[str, str]:
     """{case number: MRN} straight from the file."""
-    conn = sqlite3.connect(path)
+    conn = raw_connect(path)
     try:
         rows = conn.execute("SELECT c.case_number, p.mrn FROM cases c JOIN patients p ON p.id = c.patient_id")
         return dict(rows.fetchall())

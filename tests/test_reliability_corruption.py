@@ -14,18 +14,20 @@ import io
 import os
 import random
 import shutil
-import sqlite3
 import time
 from pathlib import Path
 
 import pytest
 
 from caselog.cli import main
+from caselog.db.cipher import WrongPassphrase
 from caselog.db.health import quick_check_sqlite
 from caselog.db.schema import copy_sqlite, open_database
 from caselog.demo import generate_cases
 from caselog.errors import StorageError
 from caselog.service import CaseService
+from tests.conftest import ENCRYPTED_RUN
+from tests.helpers.raw import raw_connect
 from tests.helpers.reliability import caselog, digest
 
 DAMAGED_COPIES = 20
@@ -54,8 +56,8 @@ def sound_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _damaged_copies(sound: Path, folder: Path) -> list[tuple[int, Path]]:
-    with sqlite3.connect(sound) as conn:
-        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    with raw_connect(sound) as conn:
+        page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])  # SQLCipher answers text
         page_count = conn.execute("PRAGMA page_count").fetchone()[0]
     rng = random.Random(SEED)
     pages = [1, *sorted(rng.sample(range(2, page_count + 1), DAMAGED_COPIES - 1))]
@@ -80,10 +82,15 @@ def test_check_and_the_app_start_notice_every_damaged_page(sound_file: Path, tmp
         status, err = _cli("--db", str(copy), "check")
         assert status != 0 and "caselog restore" in err and "Traceback" not in err, (page, err)
         noticed_by_check.append(page)
-        with pytest.raises(StorageError) as refused:
+        with pytest.raises((StorageError, WrongPassphrase)) as refused:
             open_database(copy, verify=True)
         message = refused.value.message
-        assert "is damaged" in message and "caselog restore" in message and "will not write" in message, message
+        if isinstance(refused.value, WrongPassphrase):
+            # SQLCipher cannot tell a damaged first page from a wrong passphrase: both are said, wrong first.
+            assert ENCRYPTED_RUN and page == 1, message
+            assert "first page is damaged" in message and "caselog restore" in message, message
+        else:
+            assert "is damaged" in message and "caselog restore" in message and "will not write" in message, message
         noticed_at_start.append(page)
         assert digest(copy) == before, f"checking page {page}'s copy changed it"
     # And the real console script, for one of them.
@@ -116,7 +123,7 @@ def test_quick_check_time(sound_file: Path) -> None:
     if big:
         files.append(Path(big))
     for path in files:
-        with sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True) as conn:
+        with raw_connect(path, readonly=True) as conn:
             cases = conn.execute("SELECT count(*) FROM cases").fetchone()[0]
         timings = []
         for _ in range(3):
@@ -127,3 +134,36 @@ def test_quick_check_time(sound_file: Path) -> None:
             f"\nquick_check: {cases} cases, {path.stat().st_size / 1e6:.1f} MB: "
             f"{min(timings):.3f} s best of 3 (first {timings[0]:.3f} s)"
         )
+
+
+def test_the_app_start_checks_storage_beside_the_first_page_and_never_writes_into_damage(
+    sound_file: Path, tmp_path: Path
+) -> None:
+    """The check runs in the background; reads start at once, every write waits for its verdict."""
+    from caselog.records import CaseFilter
+
+    page, damaged = _damaged_copies(sound_file, tmp_path)[-1]
+    assert page != 1
+    with raw_connect(damaged) as conn:  # as the live database is: in WAL mode, so opening writes nothing
+        assert str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]).lower() == "wal"
+    before = digest(damaged)
+    db = open_database(damaged, verify_in_background=True)
+    try:
+        with pytest.raises(StorageError, match="is damaged"):
+            CaseService(db).add_records(generate_cases(1, seed=9))
+        done, problem = db.storage_verdict()
+        assert done and problem is not None and "caselog restore" in problem.message
+    finally:
+        db.close()
+    assert digest(damaged) == before
+    sound = tmp_path / "sound-copy.sqlite3"
+    shutil.copy(sound_file, sound)
+    with raw_connect(sound) as conn:
+        conn.execute("PRAGMA journal_mode = WAL")
+    db = open_database(sound, verify_in_background=True)
+    try:
+        count = CaseService(db).count(CaseFilter())
+        CaseService(db).add_records(generate_cases(1, seed=9))
+        assert CaseService(db).count(CaseFilter()) == count + 1 and db.storage_verdict() == (True, None)
+    finally:
+        db.close()

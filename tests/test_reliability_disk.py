@@ -24,6 +24,7 @@ from caselog.errors import StorageError
 from caselog.service import CaseService
 from tests.factories import TODAY, case_file, make_case
 from tests.helpers.case_writer import case_for
+from tests.helpers.raw import raw_connect
 from tests.helpers.reliability import caselog, digest, exported_cases, small_file_system, sqlite_facts
 
 
@@ -53,7 +54,7 @@ def big_input(tmp_path: Path) -> Path:
 
 def _rows(path: Path) -> list[str]:
     """Every table's rows as SQL text, read without writing (exporting itself is audited, so it writes)."""
-    with sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True) as conn:
+    with raw_connect(path, readonly=True) as conn:
         return list(conn.iterdump())
 
 
@@ -137,7 +138,7 @@ def test_read_only_database_on_the_command_line(immutable: Path, big_input: Path
     assert digest(big_input) == kept
     assert digest(immutable) == file_before
     assert _rows(immutable) == before
-    with sqlite3.connect(f"{immutable.as_uri()}?mode=ro", uri=True) as conn:
+    with raw_connect(immutable, readonly=True) as conn:
         assert conn.execute("PRAGMA quick_check").fetchone()[0] == "ok"
 
 

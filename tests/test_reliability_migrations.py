@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import json
 import shutil
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from caselog.exchange import write_json
 from caselog.service import CaseService
 from tests.conftest import PG_SKIP, PG_URL, drop_pg_database, new_pg_database
 from tests.factories import TODAY
+from tests.helpers.raw import raw_connect
 from tests.helpers.reliability import digest
 
 RELEASE_0001 = Path(__file__).parent / "helpers" / "release_0001"
@@ -59,14 +59,14 @@ def _export(db: Database) -> list[dict[str, Any]]:
 
 def _dump(path: Path) -> list[str]:
     """Every table's schema and rows as SQL text, read with the file's own SQLite, whatever the schema."""
-    with sqlite3.connect(path) as conn:
+    with raw_connect(path) as conn:
         return list(conn.iterdump())
 
 
 def _release_copy(tmp_path: Path) -> Path:
     path = tmp_path / "clinic.sqlite3"
     shutil.copy(RELEASE_0001 / "caselog.sqlite3", path)
-    with sqlite3.connect(path) as conn:
+    with raw_connect(path) as conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0001"
     return path
 
@@ -137,7 +137,7 @@ def test_a_migration_failing_half_way_leaves_the_file_as_it_was(tmp_path: Path) 
     assert _dump(path) == before_dump  # every table and row as it was
     assert digest(path) == before  # not a byte of the database file changed
     assert len(copies) == 1
-    with sqlite3.connect(copies[0]) as conn:
+    with raw_connect(copies[0]) as conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0001"
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     # And the shipped migrations still upgrade it afterwards.

@@ -4,7 +4,6 @@ was; works on a fresh workstation; and never hands out a case number twice."""
 from __future__ import annotations
 
 import shutil
-import sqlite3
 import stat
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from caselog.accounts import AccountService, Actor
 from caselog.db.schema import open_database
 from caselog.service import CaseService
 from tests.factories import TODAY, case_file, make_case, simple_case
+from tests.helpers.raw import raw_connect
 from tests.helpers.reliability import caselog, digest, env, exported_cases, sqlite_facts
 from tests.test_cli_accounts import PASSWORD
 
@@ -50,7 +50,7 @@ def _as(user: str, *args: str, db: Path) -> subprocess.CompletedProcess[str]:
 
 def _without_triggers(path: Path, *statements: str) -> None:
     """Edit a copy the way an attacker with the file would: drop the audit triggers first."""
-    with sqlite3.connect(path) as conn:
+    with raw_connect(path) as conn:
         conn.execute("DROP TRIGGER IF EXISTS audit_log_no_update")
         conn.execute("DROP TRIGGER IF EXISTS audit_log_no_delete")
         for sql in statements:
@@ -81,7 +81,7 @@ def _not_sqlite(tmp: Path, backup: Path, _: Path) -> Path:
 
 def _newer_schema(tmp: Path, backup: Path, _: Path) -> Path:
     path = shutil.copy(backup, tmp / "newer.sqlite3")
-    with sqlite3.connect(path) as conn:
+    with raw_connect(path) as conn:
         conn.execute("UPDATE alembic_version SET version_num = 'ffff9999'")
     conn.close()
     return Path(path)

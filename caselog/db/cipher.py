@@ -49,7 +49,9 @@ MIN_PASSPHRASE = 10
 SQLITE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, sqlcipher3.dbapi2.Error)
 SQLITE_DATABASE_ERRORS: tuple[type[Exception], ...] = (sqlite3.DatabaseError, sqlcipher3.dbapi2.DatabaseError)
 
-FileState = Literal["new", "plain", "encrypted"]
+FileState = Literal["new", "plain", "encrypted", "other"]
+#: SQLCipher writes whole pages (512 bytes at the least): a file of another size is not one of its databases.
+_SMALLEST_PAGE = 512
 
 
 class PassphraseNeeded(NotPermitted):
@@ -61,15 +63,19 @@ class WrongPassphrase(NotPermitted):
 
 
 def file_state(path: Path) -> FileState:
-    """`new` (missing or empty), `plain` (an SQLite header) or `encrypted` (anything else: SQLCipher's salt)."""
+    """`new` (missing or empty), `plain` (an SQLite header), `encrypted` (whole pages starting with a salt
+    instead: SQLCipher's shape) or `other` (not a database at all; SQLite then says so)."""
     try:
         with open(path, "rb") as handle:
             head = handle.read(len(SQLITE_HEADER))
+            size = os.fstat(handle.fileno()).st_size
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         return "new"
     if not head:
         return "new"
-    return "plain" if head == SQLITE_HEADER else "encrypted"
+    if head == SQLITE_HEADER:
+        return "plain"
+    return "encrypted" if size % _SMALLEST_PAGE == 0 else "other"
 
 
 def is_encrypted(path: Path) -> bool:
@@ -204,6 +210,15 @@ def key_pragma_value(path: Path, passphrase: str) -> str:
     return found
 
 
+def file_key(path: Path, passphrase: str) -> bytes:
+    """The 32-byte key SQLCipher derives from the passphrase for this file (other CaseLog files that belong
+    with the database, its drafts, derive their own key from it)."""
+    value = key_pragma_value(path, passphrase)
+    if not value.startswith("x'"):
+        raise ValueError(f"{path} has no salt yet")
+    return bytes.fromhex(value[2:-1])
+
+
 def _quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
@@ -274,9 +289,14 @@ def passphrase_for(path: Path, *, also: tuple[tuple[str, str], ...] = ()) -> str
         if opens(path, passphrase):
             return passphrase
     sources = ", ".join(source for source, _ in candidates)
-    raise WrongPassphrase(
-        f"The passphrase from {sources} does not open {path}. Check it and try again (the file itself is not "
-        "reported damaged: without the right passphrase it cannot be read at all)."
+    raise WrongPassphrase(wrong_passphrase_message(path, f"The passphrase from {sources}"))
+
+
+def wrong_passphrase_message(path: Path, what: str) -> str:
+    """A wrong passphrase is said first; a damaged first page looks the same to SQLCipher, so it comes second."""
+    return (
+        f"{what} does not open {path}: check the passphrase and try again. Only if you are sure it is right: "
+        "the file's first page is damaged; then 'caselog restore FILE' from your latest backup."
     )
 
 
@@ -287,7 +307,7 @@ def connect_file(path: Path, *, readonly: bool = False, timeout: float = 30.0, i
     if file_state(path) == "encrypted":
         passphrase = passphrase if passphrase is not None else passphrase_for(path)
         if not opens(path, passphrase):
-            raise WrongPassphrase(f"The passphrase given does not open {path}.")
+            raise WrongPassphrase(wrong_passphrase_message(path, "The passphrase given"))
         return connect_with(path, passphrase, readonly=readonly, timeout=timeout, isolation_level=isolation_level)
     return connect_with(path, None, readonly=readonly, timeout=timeout, isolation_level=isolation_level)
 

@@ -11,7 +11,8 @@ import os
 import shutil
 import sqlite3
 import stat
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,8 @@ from caselog.errors import AuditAltered, CaselogError, Conflict, InvalidInput, S
 from caselog.files import free_space_note, private_folder
 
 BUSY_TIMEOUT_MS = 30_000
+#: SQLite's page cache of an encrypted connection, in KiB (negative: SQLite's unit for a size, not pages).
+ENCRYPTED_CACHE_KIB = -65_536
 #: A database holds every patient and every password hash: its owner alone may read it.
 FILE_MODE = 0o600
 _WRITE_OPTION = "caselog_write"
@@ -79,6 +82,9 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     if not isinstance(dbapi_connection, sqlite3.Connection):
         cursor.execute("PRAGMA cipher_log_level = NONE")  # SQLCipher's own log stays off the user's terminal
+        # A page that falls out of SQLite's cache is decrypted and its HMAC checked again on the next read
+        # (a plain file comes back from the OS cache for free): 64 MiB keeps a list's working set decrypted.
+        cursor.execute(f"PRAGMA cache_size = {ENCRYPTED_CACHE_KIB}")
     for _, name, file in cursor.execute("PRAGMA database_list").fetchall():
         if name == "main" and file:
             _make_owner_only_if_new(Path(file))
@@ -107,6 +113,43 @@ class Database:
     _writes: sessionmaker[Session]
     #: An SQLite file encrypted with SQLCipher (False for a plain file and for PostgreSQL).
     encrypted: bool = False
+    _storage_checked: threading.Event | None = None
+    _storage_problem: CaselogError | None = None
+
+    def check_storage_in_background(self, check: Callable[[], None]) -> None:
+        """Run the storage check (`check` raises CaselogError on damage) beside the first page, not before it.
+
+        Every write waits for its verdict and is refused when it found damage: nothing is ever written into
+        a damaged file, and reading (the first page of the list) starts at once.
+        """
+        done = threading.Event()
+        self._storage_checked = done
+
+        def run() -> None:
+            try:
+                check()
+            except CaselogError as exc:
+                self._storage_problem = exc
+            except Exception as exc:  # the check itself failed: writing stays refused, with the reason
+                self._storage_problem = StorageError(
+                    f"The storage check of {self.display_name} could not run ({type(exc).__name__}: {exc}); "
+                    "CaseLog will not write to it. Run 'caselog check'."
+                )
+            finally:
+                done.set()
+
+        threading.Thread(target=run, name="caselog-storage-check", daemon=True).start()
+
+    def storage_verdict(self) -> tuple[bool, CaselogError | None]:
+        """(whether the background storage check is done, the problem it found)."""
+        done = self._storage_checked is None or self._storage_checked.is_set()
+        return done, self._storage_problem
+
+    def _writable(self) -> None:
+        if self._storage_checked is not None:
+            self._storage_checked.wait()
+        if self._storage_problem is not None:
+            raise self._storage_problem
 
     @property
     def is_sqlite(self) -> bool:
@@ -131,6 +174,7 @@ class Database:
     @contextlib.contextmanager
     def write(self) -> Iterator[Session]:
         """One write unit of work: all of it is committed, or none of it."""
+        self._writable()
         with translate_errors(self), self._writes.begin() as session:
             yield session
 
@@ -186,13 +230,14 @@ def _passphrase_for_sqlite(path: Path) -> str | None:
     opens as it is (the app and `caselog check` warn until it is encrypted with `caselog encrypt`).
     """
     state = cipher.file_state(path)
-    if state == "plain":
+    if state in ("plain", "other"):  # "other": not a database; SQLite says so on the first read
         return None
     if state == "encrypted":
         return cipher.passphrase_for(path)
     found = cipher.known_passphrase(path)
     if found is None:
         return None
+    cipher.check_new_passphrase(found[0], what=found[1])
     cipher.create_encrypted(path, found[0])
     return found[0]
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
+from caselog.db import cipher
 from caselog.db.engine import Database, describe_storage_error, is_damage, translate_errors
 from caselog.errors import StorageError
 
@@ -23,12 +23,12 @@ def quick_check_sqlite(path: Path, *, max_problems: int = MAX_PROBLEMS) -> list[
     if not path.exists() or path.stat().st_size == 0:
         return []
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+        conn = cipher.connect_file(path, readonly=True)
         try:
             rows = [str(r[0]) for r in conn.execute(f"PRAGMA quick_check({int(max_problems)})").fetchall()]
         finally:
             conn.close()
-    except sqlite3.DatabaseError as exc:
+    except cipher.SQLITE_DATABASE_ERRORS as exc:
         busy_or_full = None if is_damage(exc) else describe_storage_error(exc, str(path))
         if busy_or_full is not None:  # busy, full disk, I/O error: the file is not known to be damaged
             raise busy_or_full from exc

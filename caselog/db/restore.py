@@ -18,13 +18,14 @@ import contextlib
 import datetime as dt
 import os
 import shutil
-import sqlite3
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from caselog import audit, audit_anchor
+from caselog.db import cipher
 from caselog.db.engine import BUSY_TIMEOUT_MS, open_engine
 from caselog.db.health import quick_check_sqlite
 from caselog.db.schema import APP_TABLES, check_sqlite_file, copy_sqlite, upgrade
@@ -42,6 +43,8 @@ class Candidate:
     path: Path
     cases: int
     accounts: int
+    #: The copy's passphrase: the live database's when that is encrypted (None: plain).
+    passphrase: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,12 +69,12 @@ def live_has_accounts(live: Path) -> bool:
     if not live_database_exists(live):
         return False
     try:
-        conn = sqlite3.connect(f"{live.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+        conn = cipher.connect_file(live, readonly=True, timeout=BUSY_TIMEOUT_MS / 1000)
         try:
             return bool(conn.execute("SELECT count(*) FROM accounts").fetchone()[0])
         finally:
             conn.close()
-    except sqlite3.DatabaseError:
+    except cipher.SQLITE_DATABASE_ERRORS:
         return False  # damaged or from before accounts existed: nobody could sign in to it anyway
 
 
@@ -88,25 +91,50 @@ def checked_candidate(source: Path, live: Path, *, require_accounts: bool,
         raise InvalidInput([Problem("FILE", f"{source} does not exist or is not a regular file")])
     if live.exists() and source.resolve() == live.resolve():
         raise InvalidInput([Problem("FILE", f"{source} is the database itself")])
-    report = check_sqlite_file(source)
+    live_passphrase = cipher.passphrase_for(live) if cipher.is_encrypted(live) else None
+    source_passphrase = _backup_passphrase(source, live_passphrase)
+    report = check_sqlite_file(source, passphrase=source_passphrase)
     if not report.ok:
         raise InvalidInput([Problem("FILE", f"{source} {problem}") for problem in report.problems])
     had_audit = _has_table(source, "audit_log")
+    # The copy takes the live database's passphrase; onto a new workstation, the backup's own.
+    copy_passphrase = live_passphrase if live_database_exists(live) else source_passphrase
     fd, name = tempfile.mkstemp(prefix=f".{live.name}.restore-", suffix=".tmp", dir=live.parent)
     os.close(fd)
     copy = Path(name)
     try:
-        copy_sqlite(source, copy)
+        copy_sqlite(source, copy, passphrase=copy_passphrase)
+        if copy_passphrase is not None:
+            cipher.remember(copy, copy_passphrase)
         candidate = _check_copy(source, copy, had_audit=had_audit, require_accounts=require_accounts,
-                                audit_key=audit_key)  # fmt: skip
+                                audit_key=audit_key, passphrase=copy_passphrase)  # fmt: skip
         yield candidate
     finally:
+        cipher.forget(copy)
         for leftover in (copy, Path(f"{copy}-wal"), Path(f"{copy}-shm"), Path(f"{copy}-journal")):
             leftover.unlink(missing_ok=True)
 
 
+def _backup_passphrase(source: Path, live_passphrase: str | None) -> str | None:
+    """The passphrase that opens an encrypted backup: CASELOG_BACKUP_KEY, what this process was told (the
+    command line's prompt), CASELOG_DB_KEY, the keyring, or the database's own (the usual case)."""
+    if not cipher.is_encrypted(source):
+        return None
+    also = ((cipher.BACKUP_KEY_ENV, os.environ.get(cipher.BACKUP_KEY_ENV) or ""),
+            ("the database's passphrase", live_passphrase or ""))  # fmt: skip
+    try:
+        found = cipher.passphrase_for(source, also=also)
+    except (cipher.PassphraseNeeded, cipher.WrongPassphrase) as exc:
+        raise type(exc)(
+            f"{exc.message} A backup made with its own passphrase needs it in {cipher.BACKUP_KEY_ENV} (or run "
+            "'caselog restore' in a terminal to be asked)."
+        ) from None
+    cipher.remember(source, found)  # the copy below reads it again
+    return found
+
+
 def _has_table(path: Path, table: str) -> bool:
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    conn = cipher.connect_file(path, readonly=True)
     try:
         return (
             conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()
@@ -117,7 +145,7 @@ def _has_table(path: Path, table: str) -> bool:
 
 
 def _check_copy(source: Path, copy: Path, *, had_audit: bool, require_accounts: bool,
-                audit_key: Path | None) -> Candidate:  # fmt: skip
+                audit_key: Path | None, passphrase: str | None) -> Candidate:  # fmt: skip
     db = open_engine(copy)
     try:
         try:
@@ -159,12 +187,12 @@ def _check_copy(source: Path, copy: Path, *, had_audit: bool, require_accounts: 
             "has no accounts, but the database it would replace has: restoring it would let anyone in without "
             "signing in",
         )
-    plain = sqlite3.connect(copy)
+    conn = cipher.connect_file(copy, passphrase=passphrase)
     try:
-        plain.execute("PRAGMA journal_mode = DELETE")  # one self-contained file, attachable and movable
+        conn.execute("PRAGMA journal_mode = DELETE")  # one self-contained file, attachable and movable
     finally:
-        plain.close()
-    return Candidate(copy, cases, accounts)
+        conn.close()
+    return Candidate(copy, cases, accounts, passphrase)
 
 
 def safety_copy_path(live: Path) -> Path:
@@ -181,14 +209,20 @@ def put_in_place(candidate: Candidate, live: Path) -> RestoreResult:
     """Replace the live database's content with the candidate's (see the module's docstring for the order)."""
     if not live_database_exists(live):
         _install_file(candidate.path, live)
+        if candidate.passphrase is not None:
+            cipher.remember(live, candidate.passphrase)
         return RestoreResult(candidate.cases, None)
-    conn = sqlite3.connect(live, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    conn = cipher.connect_file(live, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        conn.execute("ATTACH DATABASE ? AS restored", (str(candidate.path),))
+        if candidate.passphrase is None:
+            conn.execute("ATTACH DATABASE ? AS restored", (str(candidate.path),))
+        else:  # encrypted with the live database's passphrase (see checked_candidate)
+            key = cipher.key_pragma_value(candidate.path, candidate.passphrase)
+            conn.execute("ATTACH DATABASE ? AS restored KEY ?", (str(candidate.path), key))
         try:
             conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
+        except cipher.SQLITE_ERRORS as exc:
             raise StorageError(
                 f"The database {live} stayed busy with another program for {BUSY_TIMEOUT_MS // 1000} seconds; "
                 "nothing was restored. Try again."
@@ -210,7 +244,7 @@ def put_in_place(candidate: Candidate, live: Path) -> RestoreResult:
     return RestoreResult(candidate.cases, safety, kept)
 
 
-def _swap_content(conn: sqlite3.Connection) -> dict[int, int]:
+def _swap_content(conn: Any) -> dict[int, int]:
     """Inside the caller's transaction: drop every table of `main`, recreate and fill it from `restored`."""
     before = _counters(conn, "main")
     for kind in ("trigger", "view", "table"):
@@ -240,20 +274,20 @@ def _swap_content(conn: sqlite3.Connection) -> dict[int, int]:
     return kept
 
 
-def _counters(conn: sqlite3.Connection, schema: str) -> dict[int, int]:
+def _counters(conn: Any, schema: str) -> dict[int, int]:
     try:
         return {int(y): int(n) for y, n in conn.execute(f"SELECT year, last_number FROM {schema}.case_counters")}
-    except sqlite3.DatabaseError:
+    except cipher.SQLITE_DATABASE_ERRORS:
         return {}
 
 
-def _replace_damaged(candidate: Candidate, live: Path, conn: sqlite3.Connection) -> RestoreResult:
+def _replace_damaged(candidate: Candidate, live: Path, conn: Any) -> RestoreResult:
     """A damaged database cannot be rewritten table by table: keep its bytes, then put the candidate's file
     in its place. Nobody writes to a damaged file (every writing command refuses it), so no write is lost."""
     safety = safety_copy_path(live)
     try:
         copy_sqlite(live, safety)
-    except sqlite3.DatabaseError:
+    except cipher.SQLITE_DATABASE_ERRORS:
         for suffix in ("", "-wal"):
             if Path(f"{live}{suffix}").exists():
                 shutil.copyfile(f"{live}{suffix}", f"{safety}{suffix}")

@@ -16,9 +16,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
+from caselog.db import cipher
 from caselog.db.engine import Database, open_engine, translate_errors
 from caselog.db.health import verify_storage
-from caselog.errors import InvalidInput, StorageError
+from caselog.errors import CaselogError, InvalidInput, StorageError
 from caselog.files import free_space_note
 
 APP_TABLES = ("patients", "cases", "treated_levels", "complications", "outcome_scores", "case_counters")
@@ -98,15 +99,20 @@ def upgrade(db: Database, *, cfg: Config | None = None, copy_first: bool = True)
     return UpgradeResult(previous, head, backup)
 
 
-def open_database(target: str | Path | None, *, migrate: bool = True, verify: bool = False) -> Database:
+def open_database(target: str | Path | None, *, migrate: bool = True, verify: bool = False,
+                  verify_in_background: bool = False) -> Database:  # fmt: skip
     """The usual way in: connect, and upgrade the schema (creating the database when new).
 
-    `verify` (the desktop app's start) first runs a quick storage check and refuses a damaged database with
-    a StorageError that points to `caselog restore`, before anything is written to it.
+    `verify` first runs a quick storage check and refuses a damaged database with a StorageError that points
+    to `caselog restore`, before anything is written to it. `verify_in_background` (the desktop app's start)
+    runs that check beside the first page instead, every write waiting for its verdict; a database that needs
+    an upgrade is still checked first (the upgrade writes).
     """
     db = open_engine(target)
     try:
-        if verify:
+        if verify_in_background and _opens_without_writing(db):
+            db.check_storage_in_background(lambda: verify_storage(db))
+        elif verify or verify_in_background:
             verify_storage(db)
         if migrate:
             upgrade(db)
@@ -118,23 +124,54 @@ def open_database(target: str | Path | None, *, migrate: bool = True, verify: bo
     return db
 
 
-def copy_sqlite(source: Path, destination: Path) -> None:
-    """A consistent copy of a live SQLite database (the online backup API), written atomically."""
+#: `copy_sqlite`'s default: the copy keeps the source's passphrase (an encrypted database's copies stay encrypted).
+SAME_PASSPHRASE = "\x00same"
+
+
+def _opens_without_writing(db: Database) -> bool:
+    """Whether opening this SQLite file writes nothing (already in WAL mode and at the current schema), read
+    without the engine, whose first connection would switch the file to WAL (a write)."""
+    path = db.sqlite_path
+    if path is None or cipher.file_state(path) in ("new", "other"):
+        return False
+    try:
+        with cipher.opened(path, readonly=True) as conn:
+            mode = str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+            found = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    except cipher.SQLITE_ERRORS:  # unreadable: the check that follows says why, first
+        return False
+    except CaselogError:
+        return False
+    return mode == "wal" and found is not None and found[0] == head_revision()
+
+
+def copy_sqlite(source: Path, destination: Path, *, passphrase: str | None = SAME_PASSPHRASE) -> None:
+    """A consistent copy of a live SQLite database, written atomically, owner-only.
+
+    `passphrase` is the copy's: by default the source's own (none for a plain file), None for a plain copy,
+    or another one (a backup with its own passphrase). Plain to plain uses SQLite's online backup API; any
+    encrypted side goes through SQLCipher's `sqlcipher_export` in one read transaction.
+    """
     destination = destination.resolve()
+    source_passphrase = cipher.passphrase_for(source) if cipher.is_encrypted(source) else None
+    copy_passphrase = source_passphrase if passphrase == SAME_PASSPHRASE else passphrase
     fd, tmp_name = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
-        try:
-            dst = sqlite3.connect(tmp)
+        if source_passphrase is None and copy_passphrase is None:
+            src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
             try:
-                src.backup(dst)
-                dst.execute("PRAGMA journal_mode = DELETE")
+                dst = sqlite3.connect(tmp)
+                try:
+                    src.backup(dst)
+                    dst.execute("PRAGMA journal_mode = DELETE")
+                finally:
+                    dst.close()
             finally:
-                dst.close()
-        finally:
-            src.close()
+                src.close()
+        else:
+            cipher.export_copy(source, source_passphrase, tmp, copy_passphrase)
         os.chmod(tmp, 0o600)
         os.replace(tmp, destination)
     finally:
@@ -152,15 +189,19 @@ class CheckReport:
         return not self.problems
 
 
-def check_sqlite_file(path: Path) -> CheckReport:
-    """Integrity of an SQLite file that may be damaged, read without ever writing to it."""
+def check_sqlite_file(path: Path, *, passphrase: str | None = None) -> CheckReport:
+    """Integrity of an SQLite file that may be damaged, read without ever writing to it.
+
+    An encrypted file needs its passphrase (given, or found where `cipher.passphrase_for` looks); without
+    the right one this raises PassphraseNeeded / WrongPassphrase rather than calling the file damaged.
+    """
     if not path.is_file():
         return CheckReport([f"{path} does not exist"], None, 0)
     problems: list[str] = []
     revision: str | None = None
     count = 0
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        conn = cipher.connect_file(path, readonly=True, passphrase=passphrase)
         try:
             rows = [r[0] for r in conn.execute("PRAGMA integrity_check").fetchall()]
             if rows != ["ok"]:
@@ -178,7 +219,7 @@ def check_sqlite_file(path: Path) -> CheckReport:
                 count = conn.execute("SELECT count(*) FROM cases").fetchone()[0]
         finally:
             conn.close()
-    except sqlite3.DatabaseError as exc:
+    except cipher.SQLITE_DATABASE_ERRORS as exc:
         problems.append(f"cannot be read as a database: {exc}")
     if revision is None and not problems:
         problems.append("has no schema version: not made by CaseLog")
@@ -220,8 +261,11 @@ def check_database(db: Database) -> CheckReport:
     return CheckReport(problems, revision, int(count))
 
 
-def backup_database(db: Database, destination: Path) -> int:
-    """`caselog backup`: a consistent copy taken while others may be writing; returns the cases it holds."""
+def backup_database(db: Database, destination: Path, *, passphrase: str | None = SAME_PASSPHRASE) -> int:
+    """`caselog backup`: a consistent copy taken while others may be writing; returns the cases it holds.
+
+    An encrypted database's backup is encrypted with the same passphrase, or with `passphrase` when given.
+    """
     if db.sqlite_path is None:
         raise InvalidInput(
             "backup: for a PostgreSQL database use the server's own tools (pg_dump); "
@@ -235,16 +279,17 @@ def backup_database(db: Database, destination: Path) -> int:
     if destination.exists() and not destination.is_file():  # the copy would take the place of a device or pipe
         raise InvalidInput(f"FILE: {destination} is not a regular file (a device or pipe); give a file name")
     try:
-        copy_sqlite(db.sqlite_path, destination)
+        copy_sqlite(db.sqlite_path, destination, passphrase=passphrase)
     except PermissionError as exc:
         raise InvalidInput(f"FILE: cannot write {destination}: permission denied") from exc
-    except sqlite3.Error as exc:
+    except cipher.SQLITE_ERRORS as exc:
         destination.unlink(missing_ok=True)  # a half-written copy is no backup
         if "full" in str(exc).lower():
             raise StorageError(f"The disk holding {destination} is full{free_space_note(destination)}: the backup "
                                "was not made (the database itself is unchanged).") from exc  # fmt: skip
         raise StorageError(f"The backup to {destination} could not be made: {exc}") from exc
-    report = check_sqlite_file(destination)
+    copy_passphrase = passphrase if passphrase != SAME_PASSPHRASE else None
+    report = check_sqlite_file(destination, passphrase=copy_passphrase)
     if not report.ok:
         destination.unlink(missing_ok=True)
         raise StorageError("The backup copy failed its check: " + "; ".join(report.problems))

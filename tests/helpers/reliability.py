@@ -6,7 +6,6 @@ import contextlib
 import hashlib
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.helpers.raw import raw_connect
 
 ROOT = Path(__file__).resolve().parents[2]
 CASELOG = [sys.executable, "-m", "caselog"]
@@ -68,7 +69,7 @@ def exported_cases(db: str) -> list[dict[str, Any]]:
 
 def sqlite_facts(path: Path) -> dict[str, Any]:
     """integrity_check, foreign_key_check, orphan counts and case numbers, straight from the file."""
-    conn = sqlite3.connect(path)
+    conn = raw_connect(path)
     try:
         integrity = [r[0] for r in conn.execute("PRAGMA integrity_check")]
         foreign_keys = conn.execute("PRAGMA foreign_key_check").fetchall()
