@@ -3,7 +3,6 @@ the live connection is encrypted, and a TLS failure reads as what it is."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from caselog.db.engine import Database, database_url
 from caselog.db.schema import open_database
 from caselog.db.tls import connection_encrypted, describe_tls_error
 from caselog.settings import Settings, postgresql_url
-from tests.conftest import PG_SKIP, PG_URL, drop_pg_database, new_pg_database
+from tests.helpers.tls import server_offers_tls, with_query
 
 
 def test_the_settings_tls_options_reach_the_url_as_libpq_names_them() -> None:
@@ -47,43 +46,21 @@ def test_a_file_has_no_network_connection_to_judge(sqlite_template: Path) -> Non
         db.close()
 
 
-@pytest.fixture
-def pg_database() -> Iterator[str]:
-    if not PG_URL:
-        pytest.skip(PG_SKIP)
-    url = new_pg_database()
-    open_database(url).close()
-    try:
-        yield url
-    finally:
-        drop_pg_database(url)
-
-
-def _with(url: str, **query: str) -> str:
-    return make_url(url).update_query_dict(query).render_as_string(hide_password=False)
-
-
-def _server_offers_tls(url: str) -> bool:
-    db = open_database(_with(url, sslmode="prefer"))
-    try:
-        return bool(connection_encrypted(db))
-    finally:
-        db.close()
-
-
-def test_a_clear_text_connection_is_reported_unencrypted(pg_database: str) -> None:
+@pytest.mark.parametrize("db_target", ["postgresql"], indirect=True)
+def test_a_clear_text_connection_is_reported_unencrypted(db_target: str) -> None:
     """`sslmode=disable` never encrypts, whatever the server offers: the app must be able to say so."""
-    db: Database = open_database(_with(pg_database, sslmode="disable"))
+    db: Database = open_database(with_query(db_target, sslmode="disable"))
     try:
         assert connection_encrypted(db) is False
     finally:
         db.close()
 
 
-def test_requiring_tls_from_a_server_without_it_fails_with_a_clear_message(pg_database: str) -> None:
-    if _server_offers_tls(pg_database):
+@pytest.mark.parametrize("db_target", ["postgresql"], indirect=True)
+def test_requiring_tls_from_a_server_without_it_fails_with_a_clear_message(db_target: str) -> None:
+    if server_offers_tls(db_target):
         pytest.skip("this test server offers TLS")
-    target = _with(pg_database, sslmode="require")
+    target = with_query(db_target, sslmode="require")
     with pytest.raises(OperationalError) as raised:
         open_database(target)
     friendly = describe_tls_error(raised.value, make_url(target))

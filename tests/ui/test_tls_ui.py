@@ -3,7 +3,6 @@ standing warning above the cases, and a server that cannot give the TLS asked fo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,10 +12,9 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy import make_url
 
 from caselog.db.schema import open_database
-from caselog.db.tls import connection_encrypted
 from caselog.service import CaseService
 from caselog.settings import load_settings, postgresql_url
-from tests.conftest import PG_SKIP, PG_URL, drop_pg_database, new_pg_database
+from tests.helpers.tls import server_offers_tls, with_query
 from tests.ui.conftest import choose
 from ui import app as app_module
 from ui.main_window import MainWindow
@@ -77,26 +75,11 @@ def test_only_an_administrator_may_weaken_tls(qtbot: QtBot, tmp_path: Path) -> N
     assert load_settings(tmp_path / "settings.json").pg_sslmode == "prefer"
 
 
-@pytest.fixture
-def pg_database() -> Iterator[str]:
-    if not PG_URL:
-        pytest.skip(PG_SKIP)
-    url = new_pg_database()
-    open_database(url).close()
-    try:
-        yield url
-    finally:
-        drop_pg_database(url)
-
-
-def _with(url: str, **query: str) -> str:
-    return make_url(url).update_query_dict(query).render_as_string(hide_password=False)
-
-
+@pytest.mark.parametrize("db_target", ["postgresql"], indirect=True)
 def test_a_clear_text_server_connection_keeps_a_warning_above_the_cases(
-    qtbot: QtBot, pg_database: str, app_settings: AppSettings
+    qtbot: QtBot, db_target: str, app_settings: AppSettings
 ) -> None:
-    db = open_database(_with(pg_database, sslmode="disable"))
+    db = open_database(with_query(db_target, sslmode="disable"))
     services = Services(CaseService(db), TaskRunner(), db.display_name)
     window = MainWindow(services, app_settings)
     try:
@@ -111,14 +94,11 @@ def test_a_clear_text_server_connection_keeps_a_warning_above_the_cases(
         db.close()
 
 
-def test_requiring_tls_from_a_server_without_it_is_named_at_start(pg_database: str) -> None:
-    probe = open_database(_with(pg_database, sslmode="prefer"))
-    try:
-        if connection_encrypted(probe):
-            pytest.skip("this test server offers TLS")
-    finally:
-        probe.close()
-    target = _with(pg_database, sslmode="require")
+@pytest.mark.parametrize("db_target", ["postgresql"], indirect=True)
+def test_requiring_tls_from_a_server_without_it_is_named_at_start(db_target: str) -> None:
+    if server_offers_tls(db_target):
+        pytest.skip("this test server offers TLS")
+    target = with_query(db_target, sslmode="require")
     db, error = app_module.open_target(target)
     assert db is None and error is not None
     where = make_url(target).render_as_string(hide_password=True)
