@@ -14,7 +14,8 @@ from sqlalchemy import make_url
 from caselog.db.schema import open_database
 from caselog.service import CaseService
 from caselog.settings import load_settings, postgresql_url
-from tests.helpers.tls import server_offers_tls, with_query
+from tests.conftest import PG_URL
+from tests.helpers.tls import server_without_tls, with_query
 from tests.ui.conftest import choose
 from ui import app as app_module
 from ui.main_window import MainWindow
@@ -94,12 +95,10 @@ def test_a_clear_text_server_connection_keeps_a_warning_above_the_cases(
         db.close()
 
 
-@pytest.mark.parametrize("db_target", ["postgresql"], indirect=True)
-def test_requiring_tls_from_a_server_without_it_is_named_at_start(db_target: str) -> None:
-    if server_offers_tls(db_target):
-        pytest.skip("this test server offers TLS")
-    target = with_query(db_target, sslmode="require")
-    db, error = app_module.open_target(target)
+def test_requiring_tls_from_a_server_without_it_is_named_at_start() -> None:
+    with server_without_tls(PG_URL) as server:
+        target = with_query(server, sslmode="require")
+        db, error = app_module.open_target(target)
     assert db is None and error is not None
     where = make_url(target).render_as_string(hide_password=True)
     text = app_module.problem_text(error, where)
