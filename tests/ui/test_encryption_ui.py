@@ -30,8 +30,10 @@ Start = Callable[[Path], tuple[int, list[MainWindow]]]
 
 
 @pytest.fixture(autouse=True)
-def _nothing_told() -> Iterator[None]:
-    """Each test starts and ends with no passphrase known to this process."""
+def _nothing_told(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each test starts and ends with no passphrase known to this process (none in the environment either,
+    even when the suite runs on encrypted databases)."""
+    monkeypatch.delenv(cipher.KEY_ENV, raising=False)
     cipher.forget()
     yield
     cipher.forget()
