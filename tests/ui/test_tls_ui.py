@@ -3,6 +3,7 @@ standing warning above the cases, and a server that cannot give the TLS asked fo
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from ui import app as app_module
 from ui.main_window import MainWindow
 from ui.services import AppSettings, Services
 from ui.settings_dialog import SettingsDialog
-from ui.storage_warning import CLEAR_TEXT_CONNECTION
+from ui.storage_warning import CLEAR_TEXT_CONNECTION, warning_text
 from ui.tasks import TaskRunner
 
 
@@ -104,3 +105,13 @@ def test_requiring_tls_from_a_server_without_it_is_named_at_start() -> None:
     text = app_module.problem_text(error, where)
     assert "does not accept encrypted (TLS) connections" in text and "sslmode=require" in text
     assert "Traceback" not in text and "OperationalError" not in text
+
+
+@pytest.mark.skipif(not os.environ.get("CASELOG_TEST_PG_CA"), reason="needs a TLS test server (CASELOG_TEST_PG_CA)")
+@pytest.mark.parametrize("db_target", ["postgresql"], indirect=True)
+def test_a_verified_tls_connection_needs_no_warning(db_target: str) -> None:
+    db = open_database(with_query(db_target, sslmode="verify-full", sslrootcert=os.environ["CASELOG_TEST_PG_CA"]))
+    try:
+        assert warning_text(db) == ""
+    finally:
+        db.close()
