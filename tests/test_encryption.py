@@ -319,3 +319,70 @@ def test_no_passphrase_option_exists_on_the_command_line() -> None:
 def test_a_new_passphrase_below_the_minimum_is_refused_in_code(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput):
         cipher.check_new_passphrase("x" * (cipher.MIN_PASSPHRASE - 1))
+
+
+def _in_a_terminal(args: list[str], answers: list[str], env: dict[str, str]) -> tuple[int, str]:
+    """Run `caselog ARGS` with a terminal of its own (a pseudo-terminal) and type each answer at a prompt."""
+    import fcntl
+    import pty
+    import select
+    import termios
+
+    master, slave = pty.openpty()
+
+    def controlling_terminal() -> None:
+        fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+
+    child = subprocess.Popen([sys.executable, "-m", "caselog", *args], stdin=slave, stdout=slave, stderr=slave,
+                             env={**os.environ, **env}, start_new_session=True,
+                             preexec_fn=controlling_terminal)  # fmt: skip
+    os.close(slave)
+    seen = b""
+    pending = list(answers)
+    while True:
+        ready, _, _ = select.select([master], [], [], 240)  # a liveness bound on a busy machine, not a timing
+        if not ready:
+            child.kill()
+            break
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+        if pending and seen.rstrip().endswith(b":"):
+            _until_echo_is_off(master)  # getpass flushes what was typed before it turned echo off
+            os.write(master, pending.pop(0).encode() + b"\n")
+            seen += b"\n"
+    os.close(master)
+    return child.wait(timeout=240), seen.decode("utf-8", "replace")
+
+
+def _until_echo_is_off(master: int) -> None:
+    import termios
+    import time
+
+    for _ in range(600):
+        if not termios.tcgetattr(master)[3] & termios.ECHO:
+            return
+        time.sleep(0.05)
+
+
+def test_init_in_a_terminal_warns_asks_twice_and_encrypts(tmp_path: Path) -> None:
+    db = str(tmp_path / "clinic.sqlite3")
+    status, screen = _in_a_terminal(["--db", db, "init"], ["short", KEY, KEY], PLAIN_ENV)
+    assert status == 0, screen
+    assert "cannot be recovered by anyone" in screen and "needs at least" in screen
+    assert "Created encrypted database" in screen and KEY not in screen  # never echoed
+    assert cipher.opens(Path(db), KEY)
+    # then a command asks for it, and a wrong answer is said plainly before the right one opens it
+    status, screen = _in_a_terminal(["--db", db, "list"], ["not it at all", KEY], PLAIN_ENV)
+    assert status == 0 and "does not open" in screen and "Try again" in screen, screen
+
+
+def test_init_in_a_terminal_may_choose_no_encryption(tmp_path: Path) -> None:
+    db = str(tmp_path / "clinic.sqlite3")
+    status, screen = _in_a_terminal(["--db", db, "init"], [""], PLAIN_ENV)
+    assert status == 0 and "is not encrypted" in screen, screen
+    assert cipher.file_state(Path(db)) == "plain"

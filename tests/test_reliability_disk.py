@@ -24,7 +24,7 @@ from caselog.errors import StorageError
 from caselog.service import CaseService
 from tests.factories import TODAY, case_file, make_case
 from tests.helpers.case_writer import case_for
-from tests.helpers.raw import raw_connect
+from tests.helpers.raw import dump, raw_connect
 from tests.helpers.reliability import caselog, digest, exported_cases, small_file_system, sqlite_facts
 
 
@@ -55,7 +55,7 @@ def big_input(tmp_path: Path) -> Path:
 def _rows(path: Path) -> list[str]:
     """Every table's rows as SQL text, read without writing (exporting itself is audited, so it writes)."""
     with raw_connect(path, readonly=True) as conn:
-        return list(conn.iterdump())
+        return dump(conn)
 
 
 def _full(dbapi_connection: Any, _record: Any) -> None:

@@ -23,7 +23,7 @@ from caselog.exchange import write_json
 from caselog.service import CaseService
 from tests.conftest import PG_SKIP, PG_URL, drop_pg_database, new_pg_database
 from tests.factories import TODAY
-from tests.helpers.raw import raw_connect
+from tests.helpers.raw import dump, raw_connect
 from tests.helpers.reliability import digest
 
 RELEASE_0001 = Path(__file__).parent / "helpers" / "release_0001"
@@ -60,7 +60,7 @@ def _export(db: Database) -> list[dict[str, Any]]:
 def _dump(path: Path) -> list[str]:
     """Every table's schema and rows as SQL text, read with the file's own SQLite, whatever the schema."""
     with raw_connect(path) as conn:
-        return list(conn.iterdump())
+        return dump(conn)
 
 
 def _release_copy(tmp_path: Path) -> Path:

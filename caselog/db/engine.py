@@ -200,7 +200,13 @@ def open_engine(target: str | Path | None) -> Database:
         if not folder.is_dir():
             raise InvalidInput(f"--db: folder {folder} does not exist")
         kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
-        passphrase = _passphrase_for_sqlite(Path(url.database))
+        try:
+            passphrase = _passphrase_for_sqlite(Path(url.database))
+        except (sqlite3.Error, sqlcipher3.dbapi2.Error) as exc:  # a full disk, a file it may not read
+            friendly = describe_storage_error(exc, str(url.database))
+            if friendly is None:
+                raise
+            raise friendly from exc
         if passphrase is not None:
             # SQLAlchemy's SQLCipher dialect keys each new connection; the pool keeps them as for plain files.
             key = cipher.key_pragma_value(Path(url.database), passphrase)

@@ -12,14 +12,16 @@ import sqlite3
 import sys
 from typing import Any
 
-from sqlalchemy import Engine, event
+import sqlcipher3
+from sqlalchemy import event
+from sqlalchemy.pool import Pool
 
 from caselog.cli import main
 
 
-@event.listens_for(Engine, "connect")
-def _disk_is_full(dbapi_connection: Any, _record: Any) -> None:
-    if isinstance(dbapi_connection, sqlite3.Connection):
+@event.listens_for(Pool, "checkout")  # after the connection is set up (an encrypted one keyed first)
+def _disk_is_full(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    if isinstance(dbapi_connection, (sqlite3.Connection, sqlcipher3.dbapi2.Connection)):
         # Cannot go below the current size: this pins the database at exactly the pages it has.
         dbapi_connection.execute("PRAGMA max_page_count = 1")
 

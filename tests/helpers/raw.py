@@ -12,3 +12,18 @@ from caselog.db import cipher
 def raw_connect(path: str | Path, *, readonly: bool = False) -> Any:
     """Like `sqlite3.connect(path)` (a `with` block commits), for a plain or an encrypted file."""
     return cipher.connect_file(Path(path), readonly=readonly)
+
+
+def dump(conn: Any) -> list[str]:
+    """Every table's schema and rows as SQL text (sqlite3's iterdump; SQLCipher's connection has none, so the
+    same is read table by table)."""
+    if hasattr(conn, "iterdump"):
+        return list(conn.iterdump())
+    lines: list[str] = []
+    for name, sql in conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type = 'table' DESC, name"
+    ).fetchall():
+        lines.append(sql)
+        if sql.upper().startswith("CREATE TABLE"):
+            lines.extend(repr(row) for row in conn.execute(f'SELECT * FROM "{name}" ORDER BY rowid').fetchall())
+    return lines
