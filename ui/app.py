@@ -1,7 +1,9 @@
 """Starts the desktop app: paths, logging, the database (opened and migrated), the QApplication, the main window.
 
 The order is Vorta's: nothing Qt-related happens before the data folder, the log and the database are known
-good, except a lock file that keeps a second copy off the same database.
+good, except a lock file that keeps a second copy off the same database. A database file that needs its
+passphrase first (encrypted, or new: the first start chooses one, or visibly not to encrypt) is opened once
+the QApplication can show the dialog.
 """
 
 from __future__ import annotations
