@@ -291,7 +291,8 @@ def _start(argv: Sequence[str] | None) -> int:
             QMessageBox.warning(window, "CaseLog: database on a network share", warning.replace("Warning: ", ""))
         if os.environ.get("CASELOG_QUIT_WHEN_READY"):
             # For benchmarks/bench_ui.py: the time until the first page of cases is on screen.
-            window.model.loaded.connect(lambda: QTimer.singleShot(0, app.quit))
+            # Once: a quit queued by a later page would end whatever event loop runs next.
+            window.model.loaded.connect(lambda: QTimer.singleShot(0, app.quit), Qt.ConnectionType.SingleShotConnection)
         else:
             QTimer.singleShot(0, window.offer_drafts)
             # Once the first page of cases is on screen (the check reads every case; the list comes first).

@@ -12,8 +12,8 @@ import keyring
 import pytest
 from keyring.backend import KeyringBackend
 from keyring.backends import fail
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from caselog.db import cipher
@@ -73,9 +73,9 @@ def memory_keyring(no_keyring: None) -> dict[tuple[str, str], str]:
 
 
 @pytest.fixture
-def start_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, qtbot: QtBot) -> Start:
+def start_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Start]:
     """start_app(file): runs the app on `file` until its first page of cases is shown; the exit status and the
-    main window it showed (none when it ended before)."""
+    main window it showed (none when it ended before). The windows are deleted afterwards."""
     shown: list[MainWindow] = []
     original_show = MainWindow.show
 
@@ -96,11 +96,17 @@ def start_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, qtbot: QtBot) -> 
             status = app_module.main([])
         finally:
             logging.getLogger().handlers = handlers
-        for window in shown:
-            qtbot.addWidget(window)
         return status, shown
 
-    return start
+    # Closing the app's last window outside its event loop would leave Qt's "quit now" set for the next test.
+    quits = QApplication.quitOnLastWindowClosed()
+    QApplication.setQuitOnLastWindowClosed(False)
+    yield start
+    for window in shown:
+        window.close()
+        window.deleteLater()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+    QApplication.setQuitOnLastWindowClosed(quits)
 
 
 @pytest.fixture
