@@ -37,6 +37,12 @@ class Settings:
     pg_port: int = 5432
     pg_database: str = "caselog"
     pg_user: str = ""
+    #: TLS to the server (libpq's sslmode; "prefer" is libpq's default) and its files: the server's CA
+    #: (sslrootcert, needed by verify-ca/verify-full) and optionally a client certificate and key.
+    pg_sslmode: str = "prefer"
+    pg_sslrootcert: str = ""
+    pg_sslcert: str = ""
+    pg_sslkey: str = ""
     #: The desktop app locks itself after this many minutes without input (0: never).
     idle_lock_minutes: int = 10
     #: Named case templates: name -> partial CASE object.
@@ -120,9 +126,20 @@ def store_password(settings: Settings, password: str) -> bool:
 
 
 def postgresql_url(settings: Settings, password: str | None) -> str:
-    """The SQLAlchemy URL of the configured server (psycopg 3), with the password only in memory."""
+    """The SQLAlchemy URL of the configured server (psycopg 3), with the password only in memory and the TLS
+    options in its query (libpq's names, as `--db` takes them; libpq's default mode is left out)."""
     from sqlalchemy import URL
 
+    query = {
+        name: value
+        for name, value in (
+            ("sslmode", "" if settings.pg_sslmode == "prefer" else settings.pg_sslmode),
+            ("sslrootcert", _file(settings.pg_sslrootcert)),
+            ("sslcert", _file(settings.pg_sslcert)),
+            ("sslkey", _file(settings.pg_sslkey)),
+        )
+        if value
+    }
     url = URL.create(
         "postgresql+psycopg",
         username=settings.pg_user or None,
@@ -130,5 +147,10 @@ def postgresql_url(settings: Settings, password: str | None) -> str:
         host=settings.pg_host or None,
         port=settings.pg_port,
         database=settings.pg_database or None,
+        query=query,
     )
     return url.render_as_string(hide_password=False)
+
+
+def _file(path: str) -> str:
+    return str(Path(path).expanduser()) if path.strip() else ""

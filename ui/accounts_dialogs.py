@@ -43,7 +43,7 @@ def _edit(name: str, *, password: bool = False) -> QLineEdit:
     return edit
 
 
-def _error_label() -> QLabel:
+def error_label() -> QLabel:
     label = QLabel()
     label.setObjectName("fieldError")
     label.setWordWrap(True)
@@ -62,7 +62,7 @@ class SignInForm(QWidget):
         self.username = _edit("User name")
         self.username.setText(username)
         self.password = _edit("Password", password=True)
-        self.error = _error_label()
+        self.error = error_label()
         self.error.setAccessibleName("Sign-in message")
         self.sign_in_button = QPushButton("Sign in")
         self.sign_in_button.setAccessibleName("Sign in")
@@ -230,7 +230,7 @@ class AccountDialog(_CheckedDialog):
             self.role.setEnabled(False)
         self.password = _edit("Password", password=True)
         self.repeat = _edit("Password again", password=True)
-        self.errors = {key: _error_label() for key in ("username", "full_name", "role", "password", "repeat")}
+        self.errors = {key: error_label() for key in ("username", "full_name", "role", "password", "repeat")}
         form = QFormLayout()
         for label, widget, key in (
             ("&User name", self.username, "username"),
@@ -311,7 +311,7 @@ class PasswordDialog(_CheckedDialog):
         text.setWordWrap(True)
         self.password = _edit("New password", password=True)
         self.repeat = _edit("New password again", password=True)
-        self.errors = {key: _error_label() for key in ("password", "repeat")}
+        self.errors = {key: error_label() for key in ("password", "repeat")}
         form = QFormLayout()
         form.addRow("&New password", self.password)
         form.addRow("", self.errors["password"])

@@ -1,22 +1,27 @@
 """Starts the desktop app: paths, logging, the database (opened and migrated), the QApplication, the main window.
 
 The order is Vorta's: nothing Qt-related happens before the data folder, the log and the database are known
-good, except a lock file that keeps a second copy off the same database.
+good, except a lock file that keeps a second copy off the same database. A database file that needs its
+passphrase first (encrypted, or new: the first start chooses one, or visibly not to encrypt) is opened once
+the QApplication can show the dialog.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import logging.handlers
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from caselog import paths
+from caselog.db import cipher
 from caselog.db.engine import Database, database_url, describe_storage_error
 from caselog.db.schema import open_database
+from caselog.db.tls import describe_tls_error
 from caselog.db.transfer import storage_warnings
 from caselog.errors import CaselogError
 from caselog.files import private_folder, private_process
@@ -65,6 +70,38 @@ def instance_name(settings: Settings) -> str:
         return database_target(settings)
 
 
+def sqlite_file(target: str) -> Path | None:
+    """The database file `target` names; None for a server (or a target that names nothing usable)."""
+    try:
+        url = database_url(target)
+    except CaselogError:
+        return None
+    return Path(url.database) if url.get_backend_name() == "sqlite" and url.database else None
+
+
+PassphraseStep = Literal["create", "unlock"]
+
+
+def passphrase_step(target: str) -> PassphraseStep | None:
+    """Whether the passphrase must be asked first: `create` for a new file (the first start), `unlock` for an
+    encrypted one, in both cases when none is known yet (this session, CASELOG_DB_KEY, the keyring)."""
+    path = sqlite_file(target)
+    if path is None or not path.parent.is_dir():
+        return None  # a server, or a folder that is not there: opening says what is wrong
+    state = cipher.file_state(path)
+    if state == "plain" or cipher.known_passphrase(path) is not None:
+        return None
+    return "create" if state == "new" else "unlock"
+
+
+def ask_passphrase(step: PassphraseStep, path: Path) -> bool:
+    """The passphrase dialog for `step`; False when the user chose to quit."""
+    from ui.passphrase_dialog import NewDatabaseDialog, UnlockDialog
+
+    dialog = NewDatabaseDialog(path) if step == "create" else UnlockDialog(path)
+    return dialog.exec() == NewDatabaseDialog.DialogCode.Accepted
+
+
 def open_target(target: str) -> tuple[Database | None, BaseException | None]:
     """Open, check and migrate: a damaged file is refused here, before anything is written to it."""
     try:
@@ -76,6 +113,9 @@ def open_target(target: str) -> tuple[Database | None, BaseException | None]:
 def problem_text(exc: BaseException, where: str) -> str:
     """What is wrong with the database and what to do, in a person's words."""
     friendly = describe_storage_error(exc, where)
+    if "://" in where:
+        with contextlib.suppress(CaselogError):  # a TLS failure is named as one, before any generic reading
+            friendly = describe_tls_error(exc, database_url(where)) or friendly
     if isinstance(exc, CaselogError):
         text = "\n".join(exc.lines()).replace("--db: ", "")
     elif friendly is not None:
@@ -150,8 +190,13 @@ def _start(argv: Sequence[str] | None) -> int:
     db: Database | None = None
     error: BaseException | None = None
     password = stored_password(settings) if uses_server(settings) else None
+    # An encrypted file whose passphrase is not known, or a new one (its passphrase is chosen first), waits
+    # for the QApplication and its dialog.
+    pending: PassphraseStep | None = None
     if first and not (uses_server(settings) and password is None):
-        db, error = open_target(database_target(settings, password))
+        pending = passphrase_step(database_target(settings, password))
+        if pending is None:
+            db, error = open_target(database_target(settings, password))
     # 4. the QApplication
     from PySide6.QtCore import Qt, QTimer
     from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit, QMessageBox
@@ -181,6 +226,17 @@ def _start(argv: Sequence[str] | None) -> int:
     app_settings = AppSettings(settings)
     while db is None:
         s = app_settings.value
+        target = database_target(s, password)
+        step = pending or ("unlock" if isinstance(error, cipher.PassphraseNeeded | cipher.WrongPassphrase) else None)
+        file = sqlite_file(target)
+        pending = None
+        if step is not None and file is not None:
+            if not ask_passphrase(step, file):
+                collector.stop()
+                instance.release()
+                return 0  # the user chose to quit: nothing was opened or written
+            db, error = open_target(target)
+            continue
         if error is None and uses_server(s) and password is None:
             text, ok = QInputDialog.getText(
                 None,
@@ -211,7 +267,9 @@ def _start(argv: Sequence[str] | None) -> int:
         password = stored_password(app_settings.value) if uses_server(app_settings.value) else None
         error = None
         if not (uses_server(app_settings.value) and password is None):
-            db, error = open_target(database_target(app_settings.value, password))
+            pending = passphrase_step(database_target(app_settings.value, password))
+            if pending is None:
+                db, error = open_target(database_target(app_settings.value, password))
     instance.listen()
     # 5. signing in, when the database has accounts (without any, it is single-user and nobody signs in)
     from caselog.accounts import accounts_exist
@@ -233,7 +291,8 @@ def _start(argv: Sequence[str] | None) -> int:
             QMessageBox.warning(window, "CaseLog: database on a network share", warning.replace("Warning: ", ""))
         if os.environ.get("CASELOG_QUIT_WHEN_READY"):
             # For benchmarks/bench_ui.py: the time until the first page of cases is on screen.
-            window.model.loaded.connect(lambda: QTimer.singleShot(0, app.quit))
+            # Once: a quit queued by a later page would end whatever event loop runs next.
+            window.model.loaded.connect(lambda: QTimer.singleShot(0, app.quit), Qt.ConnectionType.SingleShotConnection)
         else:
             QTimer.singleShot(0, window.offer_drafts)
             # Once the first page of cases is on screen (the check reads every case; the list comes first).

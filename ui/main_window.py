@@ -44,6 +44,7 @@ from ui.messages import show_error
 from ui.services import AppSettings, Services
 from ui.session import SessionController
 from ui.settings_dialog import SettingsDialog
+from ui.storage_warning import install as install_storage_warning
 from ui.style import app_style_sheet
 from ui.window_state import fitted_size, layout_key, window_state
 
@@ -104,6 +105,7 @@ class MainWindow(CaseOutputActions):
         self.pages = QStackedWidget()
         self.pages.addWidget(self.stack)
         self.setCentralWidget(self.pages)
+        self.storage_warning = install_storage_warning(self, services.db)  # a plain file, a clear-text server
         self.database_label = QLabel(f"Database: {services.database_name}")
         self.database_label.setObjectName("hint")
         self.statusBar().addPermanentWidget(self.database_label)

@@ -24,6 +24,8 @@ from PySide6.QtWidgets import (
 )
 
 from caselog import paths
+from caselog.db import cipher
+from caselog.db.tls import SSLMODES, VERIFYING_MODES
 from caselog.settings import Settings, store_password
 from ui.services import AppSettings
 from ui.style import app_style_sheet
@@ -46,8 +48,34 @@ def _with_button(edit: QLineEdit, button: QPushButton) -> QWidget:
 
 
 def _where(s: Settings) -> tuple[object, ...]:
-    """Which database the settings open."""
-    return (s.database, s.pg_host, s.pg_port, s.pg_database, s.pg_user)
+    """Which database the settings open, and how safely (weakening TLS is an administrator's choice too)."""
+    return (
+        s.database, s.pg_host, s.pg_port, s.pg_database, s.pg_user,
+        s.pg_sslmode, s.pg_sslrootcert, s.pg_sslcert, s.pg_sslkey,
+    )  # fmt: skip
+
+
+#: What each TLS mode does, in the words a clinic's IT person reads.
+SSLMODE_TEXT = {
+    "disable": "disable: never encrypted",
+    "allow": "allow: encrypted only if the server insists",
+    "prefer": "prefer: encrypted when the server offers it (default)",
+    "require": "require: always encrypted, server not verified",
+    "verify-ca": "verify-ca: encrypted, server's certificate checked",
+    "verify-full": "verify-full: encrypted, certificate and host name checked",
+}
+
+
+CERTIFICATE_FILES = "Certificates and keys (*.crt *.pem *.key);;All files (*)"
+
+
+def _unlocked(path: Path) -> bool:
+    """Whether this process can open the encrypted file `path` (a passphrase known here opens it)."""
+    try:
+        cipher.passphrase_for(path)
+    except (cipher.PassphraseNeeded, cipher.WrongPassphrase):
+        return False
+    return True
 
 
 class SettingsDialog(QDialog):
@@ -126,6 +154,14 @@ class SettingsDialog(QDialog):
         self.pg_user = _line("User name", s.pg_user)
         self.pg_password = _line("Password", "", "kept in the system keyring, never in a file")
         self.pg_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.pg_sslmode = QComboBox()
+        for mode in SSLMODES:
+            self.pg_sslmode.addItem(SSLMODE_TEXT[mode], mode)
+        self.pg_sslmode.setCurrentIndex(max(0, self.pg_sslmode.findData(s.pg_sslmode)))
+        self.pg_sslmode.setAccessibleName("TLS mode (sslmode)")
+        self.pg_sslrootcert = _line("Server's CA file (sslrootcert)", s.pg_sslrootcert, "from the clinic's IT")
+        self.pg_sslcert = _line("Client certificate (sslcert)", s.pg_sslcert, "optional")
+        self.pg_sslkey = _line("Client key (sslkey)", s.pg_sslkey, "optional")
         database = QGroupBox("Database (takes effect when CaseLog is next started)")
         dbl = QVBoxLayout(database)
         dbl.addWidget(self.use_file)
@@ -140,6 +176,15 @@ class SettingsDialog(QDialog):
         sf.addRow("Database", self.pg_database)
         sf.addRow("User", self.pg_user)
         sf.addRow("Password", self.pg_password)
+        sf.addRow("TLS", self.pg_sslmode)
+        sf.addRow("Server's CA", self._file_row(self.pg_sslrootcert, "Server's CA certificate"))
+        client = QWidget()
+        client_row = QHBoxLayout(client)
+        client_row.setContentsMargins(0, 0, 0, 0)
+        client_row.addWidget(self._file_row(self.pg_sslcert, "Client certificate"), 1)
+        client_row.addWidget(QLabel("Key"))
+        client_row.addWidget(self._file_row(self.pg_sslkey, "Client key"), 1)
+        sf.addRow("Client cert.", client)
         dbl.addWidget(self.server_form)
         self.database_box = database
         if not may_change_database:
@@ -170,6 +215,20 @@ class SettingsDialog(QDialog):
         for widget in (self.use_file, self.use_server, *self.file_path.parentWidget().findChildren(QPushButton)):
             widget.setEnabled(self.may_change_database)
 
+    def _file_row(self, edit: QLineEdit, what: str) -> QWidget:
+        button = QPushButton("…")
+        button.setAccessibleName(f"Choose {what.lower()} file")
+        button.setToolTip(f"Choose the {what.lower()} file")
+        button.setMaximumWidth(32)
+
+        def choose() -> None:
+            name, _ = QFileDialog.getOpenFileName(self, what, edit.text(), CERTIFICATE_FILES)
+            if name:
+                edit.setText(name)
+
+        button.clicked.connect(choose)
+        return _with_button(edit, button)
+
     def _choose_logo(self) -> None:
         name, _ = QFileDialog.getOpenFileName(self, "Logo for the PDFs", "", "Images (*.png *.jpg *.jpeg)")
         if name:
@@ -197,9 +256,22 @@ class SettingsDialog(QDialog):
             pg_port=self.pg_port.value(),
             pg_database=self.pg_database.text().strip() or "caselog",
             pg_user=self.pg_user.text().strip(),
+            pg_sslmode=str(self.pg_sslmode.currentData()),
+            pg_sslrootcert=self.pg_sslrootcert.text().strip(),
+            pg_sslcert=self.pg_sslcert.text().strip(),
+            pg_sslkey=self.pg_sslkey.text().strip(),
             paper=str(self.paper.currentData()),
             idle_lock_minutes=self.idle_lock.value(),
         )
+
+    def _passphrase_known(self, path: Path) -> bool:
+        """An encrypted file: asked for its passphrase now (kept for this session), so a file nobody here can
+        open is caught before CaseLog restarts on it. True for a plain or new file."""
+        if cipher.file_state(path) != "encrypted" or _unlocked(path):
+            return True
+        from ui.passphrase_dialog import UnlockDialog
+
+        return UnlockDialog(path, cancel_text="Cancel", parent=self).exec() == QDialog.DialogCode.Accepted
 
     def _problem(self, text: str) -> None:
         self.problem.setText(text)
@@ -214,8 +286,15 @@ class SettingsDialog(QDialog):
             return self._problem("The logo must be an existing PNG or JPEG file.")
         if chosen.database and not Path(chosen.database).expanduser().parent.is_dir():
             return self._problem(f"The folder {Path(chosen.database).parent} does not exist.")
-        if self.use_server.isChecked() and not (chosen.pg_host and chosen.pg_user):
-            return self._problem("A server needs at least a host and a user name.")
+        if self.use_server.isChecked():
+            problem = _server_problem(chosen)
+            if problem:
+                return self._problem(problem)
+        moved = _where(self._settings.value) != _where(chosen)
+        if moved and chosen.database and not self._passphrase_known(Path(chosen.database).expanduser()):
+            return self._problem(
+                "That database is encrypted, and CaseLog cannot open it without its passphrase; nothing was saved."
+            )
         password = self.pg_password.text()
         if self.use_server.isChecked() and password and not store_password(chosen, password):
             QMessageBox.information(
@@ -223,8 +302,25 @@ class SettingsDialog(QDialog):
                 "No keyring",
                 "This computer has no system keyring to keep the password; CaseLog will ask for it at each start.",
             )
-        moved = _where(self._settings.value) != _where(chosen)
         self._settings.update(**{k: getattr(chosen, k) for k in chosen.__dataclass_fields__})
         if moved:
             QMessageBox.information(self, "Database changed", "CaseLog will use the new database after a restart.")
         super().accept()
+
+
+def _server_problem(s: Settings) -> str:
+    """What is missing or wrong in the server's settings ("" when they are complete)."""
+    if not (s.pg_host and s.pg_user):
+        return "A server needs at least a host and a user name."
+    if s.pg_sslmode in VERIFYING_MODES and not s.pg_sslrootcert:
+        return f"TLS {s.pg_sslmode} checks the server's certificate: give the server's CA file (from the clinic's IT)."
+    if bool(s.pg_sslcert) != bool(s.pg_sslkey):
+        return "A client certificate needs its key file, and a key its certificate."
+    for what, file in (
+        ("CA file", s.pg_sslrootcert),
+        ("client certificate", s.pg_sslcert),
+        ("client key", s.pg_sslkey),
+    ):
+        if file and not Path(file).expanduser().is_file():
+            return f"The {what} {file} does not exist."
+    return ""
