@@ -20,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 from caselog.db.engine import Database, database_url
 from caselog.db.schema import open_database
 from caselog.db.tls import connection_encrypted, describe_tls_error
+from caselog.errors import StorageError
 from caselog.settings import Settings, postgresql_url
 from tests.conftest import PG_URL
 from tests.helpers.tls import server_without_tls, with_query
@@ -68,12 +69,17 @@ def test_a_clear_text_connection_is_reported_unencrypted(db_target: str) -> None
 def test_requiring_tls_from_a_server_without_it_fails_with_a_clear_message() -> None:
     with server_without_tls(PG_URL) as server:
         target = with_query(server, sslmode="require")
-        with pytest.raises(OperationalError) as raised:
+        with pytest.raises(StorageError) as raised:
             open_database(target)
-    friendly = describe_tls_error(raised.value, make_url(target))
-    assert friendly is not None
+        cli = subprocess.run([sys.executable, "-m", "caselog", "--db", target, "list"], capture_output=True,
+                             text=True, timeout=120)  # fmt: skip
+    assert isinstance(raised.value.__cause__, OperationalError)
+    friendly = describe_tls_error(raised.value.__cause__, make_url(target))
+    assert friendly is not None and friendly.message == raised.value.message
     assert "does not accept encrypted (TLS) connections" in friendly.message and "sslmode=require" in friendly.message
     assert "password" not in friendly.message.lower()
+    assert cli.returncode == 1 and "does not accept encrypted (TLS) connections" in cli.stderr, cli.stderr
+    assert "unexpected error" not in cli.stderr and "Traceback" not in cli.stderr
 
 
 @pytest.mark.parametrize(

@@ -324,7 +324,12 @@ def translate_errors(db: Database) -> Iterator[None]:
     try:
         yield
     except (OperationalError, DBAPIError, sqlite3.Error, sqlcipher3.dbapi2.Error) as exc:  # IntegrityError too
-        friendly = describe_storage_error(exc, db.display_name)
+        friendly: CaselogError | None = None
+        if not db.is_sqlite:
+            from caselog.db.tls import describe_tls_error  # (tls reads the Database type from here)
+
+            friendly = describe_tls_error(exc, db.url)
+        friendly = friendly or describe_storage_error(exc, db.display_name)
         if friendly is None:
             raise
         raise friendly from exc

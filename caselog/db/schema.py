@@ -110,6 +110,9 @@ def open_database(target: str | Path | None, *, migrate: bool = True, verify: bo
     """
     db = open_engine(target)
     try:
+        if not db.is_sqlite:
+            with translate_errors(db), db.engine.connect():
+                pass  # a server that cannot be reached (refused, TLS, password) is named here, not later
         if verify_in_background and _opens_without_writing(db):
             db.check_storage_in_background(lambda: verify_storage(db))
         elif verify or verify_in_background:
