@@ -103,9 +103,10 @@ def ask_passphrase(step: PassphraseStep, path: Path) -> bool:
 
 
 def open_target(target: str) -> tuple[Database | None, BaseException | None]:
-    """Open, check and migrate: a damaged file is refused here, before anything is written to it."""
+    """Open and migrate; the storage check runs beside the first page (every write waits for its verdict,
+    and none goes into a damaged file). A file that needs an upgrade is checked before it."""
     try:
-        return open_database(target, verify=True), None
+        return open_database(target, verify_in_background=True), None
     except Exception as exc:
         return None, exc
 
@@ -165,6 +166,34 @@ def check_audit_trail(window: MainWindow) -> None:
         window.statusBar().showMessage(f"The audit trail could not be verified: {exc}", 15000)
 
     window.services.tasks.run(lambda _progress: audit.verify(db), on_result=found, on_error=failed)
+
+
+def watch_storage_check(window: MainWindow) -> None:
+    """Say it when the background storage check finds damage: reading goes on, writing is refused."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QMessageBox
+
+    db = window.services.db
+    timer = QTimer(window)
+    timer.setInterval(250)
+
+    def poll() -> None:
+        done, problem = db.storage_verdict()
+        if not done:
+            return
+        timer.stop()
+        if problem is None:
+            return
+        log.error("storage check at start: %s", problem.message)
+        box = QMessageBox(QMessageBox.Icon.Critical, "CaseLog: the database is damaged", problem.message,
+                          QMessageBox.StandardButton.Ok, window)  # fmt: skip
+        box.setInformativeText("You can still read and export the cases; nothing will be saved into this file.")
+        window.damage_warning = box  # type: ignore[attr-defined]
+        box.open()
+
+    timer.timeout.connect(poll)
+    timer.start()
+    poll()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -272,10 +301,12 @@ def _start(argv: Sequence[str] | None) -> int:
                 db, error = open_target(database_target(app_settings.value, password))
     instance.listen()
     # 5. signing in, when the database has accounts (without any, it is single-user and nobody signs in)
+    from caselog import drafts
     from caselog.accounts import accounts_exist
     from caselog.service import CaseService
     from ui.accounts_dialogs import SignInDialog
 
+    drafts.protect_with(db)  # an encrypted database's unsaved forms are encrypted too
     services = Services(CaseService(db), TaskRunner(app), db.display_name)
     try:
         if accounts_exist(db):
@@ -287,6 +318,7 @@ def _start(argv: Sequence[str] | None) -> int:
         window = MainWindow(services, app_settings)
         instance.activated.connect(window.bring_forward)
         window.show()
+        watch_storage_check(window)
         for warning in storage_warnings(db):
             QMessageBox.warning(window, "CaseLog: database on a network share", warning.replace("Warning: ", ""))
         if os.environ.get("CASELOG_QUIT_WHEN_READY"):
