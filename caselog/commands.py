@@ -28,7 +28,7 @@ from caselog.exchange import (
     write_xlsx,
 )
 from caselog.quality import cases_by_procedure
-from caselog.records import CaseFilter, CaseRow, CaseView, case_to_contract
+from caselog.records import CaseFilter, CaseListItem, CaseView, case_to_contract
 from caselog.reports import ReportSettings, write_case_summaries, write_complication_log, write_surgeon_log
 from caselog.service import CaseService
 from caselog.settings import load_settings
@@ -145,7 +145,7 @@ PROCEDURE_SHORT = {
 }
 
 
-def format_table(rows: list[CaseRow]) -> str:
+def format_table(rows: list[CaseListItem]) -> str:
     """The case list as a plain-text table that fits a wide terminal."""
     header = ["Case", "Date", "Patient", "MRN", "Procedure", "Levels", "Min", "Compl.", "Status"]
     lines = [

@@ -6,10 +6,12 @@ The UI and the reports only ever see these, never live database objects.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from caselog import vocab
+from caselog.fields import FIELDS, is_empty, to_json
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +156,7 @@ class CaseView:
 
 
 @dataclass(frozen=True, slots=True)
-class CaseRow:
+class CaseListItem:
     """One line of the case list: enough to show and sort, cheap to load by the page."""
 
     id: int
@@ -192,84 +194,76 @@ def _date(value: dt.date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _time(value: dt.datetime | None) -> str | None:
-    return value.strftime("%Y-%m-%dT%H:%M") if value is not None else None
-
-
 def case_to_contract(record: CaseRecord) -> dict[str, Any]:
     """The contract's CASE object with every field present, defaults filled in, in the contract's order.
 
-    The format's extensions (`referring_physician`, `copy_to`) follow, and only when they hold something, so a
-    case without them is exactly what the contract promises (docs/format.md).
+    The format's extensions (`referring_physician`, `copy_to`) follow, and only when they
+    hold something, so a case without them is exactly what the contract promises (docs/format.md).
     """
-    case = _contract_fields(record)
-    if record.referring_physician is not None:
-        case["referring_physician"] = record.referring_physician
-    if record.copy_to:
-        case["copy_to"] = list(record.copy_to)
+    case: dict[str, Any] = {}
+    for f in FIELDS:
+        if f.kind == "part":
+            case[f.key] = _PARTS[f.key](record)
+            continue
+        value = getattr(record, f.key)
+        if f.extension and is_empty(value):
+            continue
+        case[f.key] = to_json(f, value)
     return case
 
 
-def _contract_fields(record: CaseRecord) -> dict[str, Any]:
+def _patient(record: CaseRecord) -> dict[str, Any]:
     p = record.patient
-    a = record.anesthesia
     return {
-        "case_number": record.case_number,
-        "status": record.status,
-        "patient": {
-            "mrn": p.mrn,
-            "family_name": p.family_name,
-            "given_name": p.given_name,
-            "birth_date": p.birth_date.isoformat(),
-            "sex": p.sex,
-        },
-        "procedure_date": record.procedure_date.isoformat(),
-        "facility": record.facility,
-        "surgeon": record.surgeon,
-        "assistants": list(record.assistants),
-        "procedure": record.procedure,
-        "procedure_detail": record.procedure_detail,
-        "cpt_codes": list(record.cpt_codes),
-        "diagnosis_codes": list(record.diagnosis_codes),
-        "indication": record.indication,
-        "injury_related": record.injury_related,
-        "prior_block_relief_percent": record.prior_block_relief_percent,
-        "levels": [{"level": lv.level, "side": lv.side} for lv in record.levels],
-        "start_time": _time(record.start_time),
-        "end_time": _time(record.end_time),
-        "duration_minutes": record.duration_minutes,
-        "anesthesia": {
-            "type": a.type,
-            "sedation": a.sedation,
-            "asa_class": a.asa_class,
-            "emergency": a.emergency,
-            "provider": a.provider,
-        },
-        "estimated_blood_loss_ml": record.estimated_blood_loss_ml,
-        "disposition": record.disposition,
-        "complications": [
-            {
-                "category": c.category,
-                "description": c.description,
-                "timing": c.timing,
-                "onset_date": c.onset_date.isoformat(),
-                "clavien_dindo": c.clavien_dindo,
-                "treatment": c.treatment,
-                "resolved_date": _date(c.resolved_date),
-                "review_status": c.review_status,
-            }
-            for c in record.complications
-        ],
-        "outcomes": [
-            {
-                "timepoint": o.timepoint,
-                "date": o.date.isoformat(),
-                "nrs_back": o.nrs_back,
-                "nrs_leg": o.nrs_leg,
-                "odi": o.odi,
-                "relief_percent": o.relief_percent,
-            }
-            for o in record.outcomes
-        ],
-        "notes": record.notes,
+        "mrn": p.mrn,
+        "family_name": p.family_name,
+        "given_name": p.given_name,
+        "birth_date": p.birth_date.isoformat(),
+        "sex": p.sex,
     }
+
+
+def _anesthesia(record: CaseRecord) -> dict[str, Any]:
+    a = record.anesthesia
+    return {"type": a.type, "sedation": a.sedation, "asa_class": a.asa_class, "emergency": a.emergency,
+            "provider": a.provider}  # fmt: skip
+
+
+def _complications(record: CaseRecord) -> list[dict[str, Any]]:
+    return [
+        {
+            "category": c.category,
+            "description": c.description,
+            "timing": c.timing,
+            "onset_date": c.onset_date.isoformat(),
+            "clavien_dindo": c.clavien_dindo,
+            "treatment": c.treatment,
+            "resolved_date": _date(c.resolved_date),
+            "review_status": c.review_status,
+        }
+        for c in record.complications
+    ]
+
+
+def _outcomes(record: CaseRecord) -> list[dict[str, Any]]:
+    return [
+        {
+            "timepoint": o.timepoint,
+            "date": o.date.isoformat(),
+            "nrs_back": o.nrs_back,
+            "nrs_leg": o.nrs_leg,
+            "odi": o.odi,
+            "relief_percent": o.relief_percent,
+        }
+        for o in record.outcomes
+    ]
+
+
+#: The nested parts of the CASE object, each written by its own function.
+_PARTS: dict[str, Callable[[CaseRecord], Any]] = {
+    "patient": _patient,
+    "levels": lambda record: [{"level": lv.level, "side": lv.side} for lv in record.levels],
+    "anesthesia": _anesthesia,
+    "complications": _complications,
+    "outcomes": _outcomes,
+}
