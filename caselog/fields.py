@@ -84,8 +84,9 @@ class Field:
     csv: str | None = ""
     #: Width of its column on the XLSX Cases sheet; 0: not a column there.
     xlsx_width: int = 0
-    #: Printed on the detail pane and the summary PDF by the generic code (the others have their own place).
-    shown: bool = False
+    #: Where the detail pane and the summary PDF print it: with the procedure's details or with the course
+    #: (blood loss, disposition); "" when those views print it in a place of their own (times, notes).
+    shown: Literal["", "procedure", "course"] = ""
     form: FormPlace | None = None
     #: What docs/format.md says of it beyond type and limits.
     doc: str = ""
@@ -139,29 +140,29 @@ FIELDS: tuple[Field, ...] = (
     Field("status", "Status", "status", "choice", choices=vocab.CASE_STATUSES, xlsx_width=9,
           doc="`draft` when absent; `amended` only by an amendment, never imported"),
     _part("patient", "Patient", "object: `mrn`, `family_name`, `given_name`, `birth_date`, `sex`"),
-    Field("procedure_date", "Date", "procedure date", "date", required=True, xlsx_width=13,
-          form=FormPlace("procedure", 1, "&Date"), doc="not in the future"),
-    Field("facility", "Facility", "facility", "name", max_len=NAME_MAX, xlsx_width=20, shown=True,
+    Field("procedure_date", "Procedure date", "procedure date", "date", required=True, xlsx_width=13,
+          shown="procedure", form=FormPlace("procedure", 1, "&Date"), doc="not in the future"),
+    Field("facility", "Facility", "facility", "name", max_len=NAME_MAX, xlsx_width=20, shown="procedure",
           form=FormPlace("procedure", 6, "Fa&cility")),
     Field("surgeon", "Surgeon", "surgeon", "name", max_len=NAME_MAX, required=True, xlsx_width=20,
-          form=FormPlace("procedure", 4, "Surgeo&n")),
-    Field("assistants", "Assistants", "assistants", "names", max_len=NAME_MAX, xlsx_width=20, shown=True,
+          shown="procedure", form=FormPlace("procedure", 4, "Surgeo&n")),
+    Field("assistants", "Assistants", "assistants", "names", max_len=NAME_MAX, xlsx_width=20, shown="procedure",
           form=FormPlace("procedure", 5, "A&ssistants", "separate names with ;")),
     Field("procedure", "Procedure", "procedure", "choice", choices=vocab.PROCEDURES, required=True,
-          xlsx_width=30, form=FormPlace("procedure", 2, "&Procedure")),
-    Field("procedure_detail", "Detail", "procedure detail", "text", max_len=200, xlsx_width=24,
-          form=FormPlace("procedure", 3, "Detai&l", "required for Other procedure"),
+          xlsx_width=30, shown="procedure", form=FormPlace("procedure", 2, "&Procedure")),
+    Field("procedure_detail", "Procedure detail", "procedure detail", "text", max_len=200, xlsx_width=24,
+          shown="procedure", form=FormPlace("procedure", 3, "Detai&l", "required for Other procedure"),
           doc="required when `procedure` is `other`"),
-    Field("cpt_codes", "CPT", "CPT codes", "codes", pattern=CPT_RE, example="64635", xlsx_width=16, shown=True,
-          form=FormPlace("codes", 1, "CP&T", "e.g. 64635 64636")),
+    Field("cpt_codes", "CPT", "CPT codes", "codes", pattern=CPT_RE, example="64635", xlsx_width=16,
+          shown="procedure", form=FormPlace("codes", 1, "CP&T", "e.g. 64635 64636")),
     Field("diagnosis_codes", "ICD-10", "ICD-10 codes", "codes", pattern=ICD10_RE, example="M47.816",
-          xlsx_width=16, shown=True, form=FormPlace("codes", 2, "ICD-&10", "e.g. M47.816")),
-    Field("indication", "Indication", "indication", "text", max_len=2000, xlsx_width=30, shown=True,
+          xlsx_width=16, shown="procedure", form=FormPlace("codes", 2, "ICD-&10", "e.g. M47.816")),
+    Field("indication", "Indication", "indication", "text", max_len=2000, xlsx_width=30, shown="procedure",
           form=FormPlace("notes", 1, "Indication", "Indication (optional)", multiline=True)),
-    Field("injury_related", "Injury related", "injury related", "bool", xlsx_width=8, shown=True,
+    Field("injury_related", "Injury related", "injury related", "bool", xlsx_width=8, shown="procedure",
           form=FormPlace("course", 4, "In&jury related (e.g. car accident)")),
     Field("prior_block_relief_percent", "Prior block relief", "block relief", "int", unit="%", low=0, high=100,
-          xlsx_width=10, shown=True, form=FormPlace("course", 3, "Bloc&k relief %", "0-100"),
+          xlsx_width=10, shown="procedure", form=FormPlace("course", 3, "Bloc&k relief %", "0-100"),
           doc="relief after a diagnostic block"),
     _part("levels", "Levels", "list of `{level, side}`, at least one, each level once"),
     Field("start_time", "Start", "start time", "datetime", xlsx_width=17,
@@ -173,20 +174,20 @@ FIELDS: tuple[Field, ...] = (
           doc="required without start and end time; equals end minus start when they are given"),
     _part("anesthesia", "Anesthesia", "object: `type`, `sedation`, `asa_class`, `emergency`, `provider`"),
     Field("estimated_blood_loss_ml", "Estimated blood loss", "blood loss", "int", unit="mL", low=0, high=10000,
-          xlsx_width=9, shown=True, form=FormPlace("course", 1, "Blood loss", "mL, optional")),
+          xlsx_width=9, shown="course", form=FormPlace("course", 1, "Blood loss", "mL, optional")),
     Field("disposition", "Disposition", "disposition", "choice", choices=vocab.DISPOSITIONS, required=True,
-          xlsx_width=22, shown=True, form=FormPlace("course", 5, "D&isposition")),
+          xlsx_width=22, shown="course", form=FormPlace("course", 5, "D&isposition")),
     _part("complications", "Complications", "list of complication objects"),
     _part("outcomes", "Outcomes", "list of outcome scores, each timepoint once"),
     Field("notes", "Notes", "notes", "text", max_len=10000, xlsx_width=40,
           form=FormPlace("notes", 2, "Notes", "Notes (optional)", multiline=True)),
     # Extensions of the format (docs/format.md):
     Field("referring_physician", "Referring physician", "referring physician", "name", max_len=ADDRESS_LINE_MAX,
-          extension=True, xlsx_width=30, shown=True,
+          extension=True, xlsx_width=30, shown="procedure",
           form=FormPlace("referral", 1, "Referring physician", "name, practice, address (printed on the summary)"),
           doc="who sent the patient, as printed on one address line"),
     Field("copy_to", "Copy to", "copy to", "names", max_len=ADDRESS_LINE_MAX, max_items=COPY_TO_MAX,
-          extension=True, xlsx_width=30, shown=True,
+          extension=True, xlsx_width=30, shown="procedure",
           form=FormPlace("referral", 2, "Copy to", "who else gets the summary; separate with ;"),
           doc="who else receives the case summary"),
 )  # fmt: skip
