@@ -244,9 +244,9 @@ def display(f: Field, value: Any) -> str:
     if f.kind == "choice" and f.choices is not None:
         return vocab.label(dict(f.choices), value)
     if f.kind == "names":
-        return "; ".join(value)
+        return "; ".join(value)  # an address line holds commas
     if f.kind == "codes":
-        return " ".join(value)
+        return ", ".join(value)
     if f.kind == "date":
         return str(value.isoformat())
     if f.kind == "datetime":

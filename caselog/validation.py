@@ -515,7 +515,7 @@ def _levels(r: _Reader, case: Mapping[str, Any], path: str, procedure: str | Non
             )
             continue
         if level == "C1-C2" and procedure in vocab.FACET_NERVE_PROCEDURES:
-            name = vocab.PROCEDURES[procedure].split(" (")[0].lower()
+            name = vocab.in_sentence(vocab.PROCEDURE_SHORT[procedure])
             r.fail(join(item_path, "level"), f"C1-C2 is not a facet-nerve target ({name} is not done there)")
             continue
         seen[level] = i

@@ -43,23 +43,6 @@ COLUMNS: tuple[Column, ...] = (
     Column("Surgeon", "surgeon", 130),
 )
 
-SHORT_PROCEDURES = {
-    "endoscopic_rhizotomy": "Endoscopic rhizotomy",
-    "radiofrequency_ablation": "Radiofrequency ablation",
-    "medial_branch_block": "Medial branch block",
-    "laminectomy": "Laminectomy",
-    "laminotomy": "Laminotomy",
-    "other": "Other",
-}
-SHORT_ANESTHESIA = {
-    "local": "Local",
-    "local_sedation": "Local + sedation",
-    "general": "General",
-    "spinal": "Spinal",
-    "epidural": "Epidural",
-    "regional": "Regional block",
-}
-
 
 def duration_text(minutes: int) -> str:
     return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d}"
@@ -91,8 +74,8 @@ class CaseTableModel(PagedTableModel[CaseListItem]):
         return matching, matching if query == CaseFilter() else service.count(CaseFilter())
 
     def _fetch(self, service: Any, query: CaseFilter, sort: str, descending: bool, offset: int) -> list[CaseListItem]:
-        rows: list[CaseListItem] = service.query(query, sort=sort, descending=descending, offset=offset, limit=PAGE_SIZE)
-        return rows
+        rows = service.query(query, sort=sort, descending=descending, offset=offset, limit=PAGE_SIZE)
+        return list(rows)
 
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(COLUMNS)
@@ -152,13 +135,13 @@ class CaseTableModel(PagedTableModel[CaseListItem]):
             case 3:
                 return row.mrn
             case 4:
-                return SHORT_PROCEDURES.get(row.procedure, row.procedure)
+                return vocab.label(vocab.PROCEDURE_SHORT, row.procedure)
             case 5:
                 return row.levels_text
             case 6:
                 return duration_text(row.duration_minutes)
             case 7:
-                return SHORT_ANESTHESIA.get(row.anesthesia_type, row.anesthesia_type)
+                return vocab.label(vocab.ANESTHESIA_SHORT, row.anesthesia_type)
             case 8:
                 return complications_text(row)
             case 9:
