@@ -56,6 +56,8 @@ class FormPlace:
     placeholder: str = ""
     #: A box of several lines (indication, notes) instead of one line.
     multiline: bool = False
+    #: Offers the names used before (surgeons, facilities) as choices, and takes a new one typed.
+    known_names: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,9 +145,9 @@ FIELDS: tuple[Field, ...] = (
     Field("procedure_date", "Procedure date", "procedure date", "date", required=True, xlsx_width=13,
           shown="procedure", form=FormPlace("procedure", 1, "&Date"), doc="not in the future"),
     Field("facility", "Facility", "facility", "name", max_len=NAME_MAX, xlsx_width=20, shown="procedure",
-          form=FormPlace("procedure", 6, "Fa&cility")),
+          form=FormPlace("procedure", 6, "Fa&cility", known_names=True)),
     Field("surgeon", "Surgeon", "surgeon", "name", max_len=NAME_MAX, required=True, xlsx_width=20,
-          shown="procedure", form=FormPlace("procedure", 4, "Surgeo&n")),
+          shown="procedure", form=FormPlace("procedure", 4, "Surgeo&n", known_names=True)),
     Field("assistants", "Assistants", "assistants", "names", max_len=NAME_MAX, xlsx_width=20, shown="procedure",
           form=FormPlace("procedure", 5, "A&ssistants", "separate names with ;")),
     Field("procedure", "Procedure", "procedure", "choice", choices=vocab.PROCEDURES, required=True,
@@ -160,9 +162,9 @@ FIELDS: tuple[Field, ...] = (
     Field("indication", "Indication", "indication", "text", max_len=2000, xlsx_width=30, shown="procedure",
           form=FormPlace("notes", 1, "Indication", "Indication (optional)", multiline=True)),
     Field("injury_related", "Injury related", "injury related", "bool", xlsx_width=8, shown="procedure",
-          form=FormPlace("course", 4, "In&jury related (e.g. car accident)")),
+          form=FormPlace("course", 5, "In&jury related (e.g. car accident)")),
     Field("prior_block_relief_percent", "Prior block relief", "block relief", "int", unit="%", low=0, high=100,
-          xlsx_width=10, shown="procedure", form=FormPlace("course", 3, "Bloc&k relief %", "0-100"),
+          xlsx_width=10, shown="procedure", form=FormPlace("course", 4, "Bloc&k relief %", "0-100"),
           doc="relief after a diagnostic block"),
     _part("levels", "Levels", "list of `{level, side}`, at least one, each level once"),
     Field("start_time", "Start", "start time", "datetime", xlsx_width=17,
@@ -176,7 +178,7 @@ FIELDS: tuple[Field, ...] = (
     Field("estimated_blood_loss_ml", "Estimated blood loss", "blood loss", "int", unit="mL", low=0, high=10000,
           xlsx_width=9, shown="course", form=FormPlace("course", 1, "Blood loss", "mL, optional")),
     Field("disposition", "Disposition", "disposition", "choice", choices=vocab.DISPOSITIONS, required=True,
-          xlsx_width=22, shown="course", form=FormPlace("course", 5, "D&isposition")),
+          xlsx_width=22, shown="course", form=FormPlace("course", 3, "D&isposition")),
     _part("complications", "Complications", "list of complication objects"),
     _part("outcomes", "Outcomes", "list of outcome scores, each timepoint once"),
     Field("notes", "Notes", "notes", "text", max_len=10000, xlsx_width=40,
