@@ -302,6 +302,13 @@ _XLSX_COLUMNS = tuple(c for c in COLUMNS if c.heading is not None)
 CSV_COLUMNS = [c.csv for c in _CSV_COLUMNS]
 
 
+def columns_markdown() -> str:
+    """The CSV columns and the XLSX Cases sheet's headings in order, for docs/format.md (see caselog.fields)."""
+    lines = ["| CSV column | XLSX Cases heading |", "|---|---|"]
+    lines += [f"| {f'`{c.csv}`' if c.csv else ''} | {c.heading or ''} |" for c in COLUMNS]
+    return "\n".join(lines) + "\n"
+
+
 def _csv_row(view: CaseView) -> list[Any]:
     record = view.record
     return [column.csv_value(record) for column in _CSV_COLUMNS]

@@ -111,7 +111,9 @@ class Field:
         """The rule in words, for docs/format.md."""
         parts: list[str] = []
         if self.kind == "int":
-            parts.append(f"whole number {self.low}..{self.high}" + (f" {self.unit}" if self.unit else ""))
+            parts.append(f"whole number {self.low}..{self.high}")
+        elif self.kind == "bool":
+            parts.append("`false` when absent")
         elif self.kind in ("text", "name"):
             parts.append(f"1..{self.max_len} characters")
         elif self.kind == "names":
@@ -300,21 +302,27 @@ def markdown() -> str:
         "names": "list of strings", "codes": "list of strings", "part": "",
     }  # fmt: skip
     lines = [
-        "| field | type | required | unit | rule | CSV column |",
-        "|---|---|---|---|---|---|",
+        "| field | type | required | unit | rule |",
+        "|---|---|---|---|---|",
     ]
     for f in FIELDS:
         kind = types[f.kind] or ("object" if f.key in ("patient", "anesthesia") else "list")
         required = "yes" if f.required or f.key in ("patient", "levels", "anesthesia") else "no"
         if f.extension:
             required = "no (extension)"
-        column = f"`{f.csv_column}`" if f.csv_column else "see below"
-        lines.append(f"| `{f.key}` | {kind} | {required} | {f.unit} | {f.limits_text()} | {column} |")
+        lines.append(f"| `{f.key}` | {kind} | {required} | {f.unit} | {f.limits_text()} |")
     return "\n".join(lines) + "\n"
+
+
+def format_doc() -> str:
+    """The generated part of docs/format.md: the fields, then the export columns built from them."""
+    from caselog.exchange import columns_markdown  # exchange builds its columns from this module
+
+    return f"{markdown()}\n### Export columns\n\n{columns_markdown()}"
 
 
 if __name__ == "__main__":  # pragma: no cover - a developer's command
     if sys.argv[1:] == ["--markdown"]:
-        sys.stdout.write(markdown())
+        sys.stdout.write(format_doc())
     else:
         sys.exit("usage: python -m caselog.fields --markdown")
