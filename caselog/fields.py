@@ -166,7 +166,7 @@ FIELDS: tuple[Field, ...] = (
     Field("injury_related", "Injury related", "injury related", "bool", xlsx_width=8, shown="procedure",
           form=FormPlace("course", 5, "In&jury related (e.g. car accident)")),
     Field("prior_block_relief_percent", "Prior block relief", "block relief", "int", unit="%", low=0, high=100,
-          xlsx_width=10, shown="procedure", form=FormPlace("course", 4, "Bloc&k relief %", "0-100"),
+          xlsx_width=10, shown="procedure", form=FormPlace("course", 4, "Bloc&k relief", "0-100"),
           doc="relief after a diagnostic block"),
     _part("levels", "Levels", "list of `{level, side}`, at least one, each level once"),
     Field("start_time", "Start", "start time", "datetime", xlsx_width=17,

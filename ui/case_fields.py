@@ -335,7 +335,8 @@ class CaseFields(QWidget):
                 self.inputs[f.key] = widget
                 form.addRow("", widget)
             else:
-                self._add(form, f"{f.form.title} *" if f.required else f.form.title, f.key, widget)
+                beside = _row(widget, QLabel(f.unit)) if f.unit else None  # "mL", "s", "%" after the number
+                self._add(form, f"{f.form.title} *" if f.required else f.form.title, f.key, widget, beside)
 
     def _layout(self) -> None:
         # Mnemonics (Alt+letter) are unique across the form; Alt+A adds a complication (the form's shortcut).
