@@ -36,6 +36,9 @@ Section = Literal["procedure", "codes", "timing", "course", "referral", "notes"]
 
 #: Limits written once and used by validation, the database's check constraint and the form.
 DURATION_MINUTES_MAX = 1440
+#: Two hours of fluoroscopy: far beyond any spine procedure logged here (a long fusion needs a few minutes), so a
+#: larger number is a typing error (minutes typed as seconds times sixty, or a dose figure).
+FLUOROSCOPY_SECONDS_MAX = 7200
 NAME_MAX = 100
 #: A referring physician or a copy recipient as printed on one address line: name, practice, street, town.
 ADDRESS_LINE_MAX = 200
@@ -194,6 +197,10 @@ FIELDS: tuple[Field, ...] = (
           extension=True, xlsx_width=30, shown="procedure",
           form=FormPlace("referral", 2, "Copy to", "who else gets the summary; separate with ;"),
           doc="who else receives the case summary"),
+    Field("fluoroscopy_time_s", "Fluoroscopy time", "fluoroscopy time", "int", unit="s", low=0,
+          high=FLUOROSCOPY_SECONDS_MAX, extension=True, xlsx_width=10, shown="course",
+          form=FormPlace("course", 2, "Fluoroscopy", "seconds, optional"),
+          doc="total fluoroscopy (X-ray screening) time, as radiation-safety rules ask clinics to log"),
 )  # fmt: skip
 
 BY_KEY: dict[str, Field] = {f.key: f for f in FIELDS}

@@ -116,6 +116,7 @@ class CaseRecord:
     # Extensions of the interchange format (docs/format.md): who sent the patient, who gets a copy of the summary.
     referring_physician: str | None = None
     copy_to: tuple[str, ...] = ()
+    fluoroscopy_time_s: int | None = None
 
     @property
     def procedure_label(self) -> str:
@@ -197,7 +198,7 @@ def _date(value: dt.date | None) -> str | None:
 def case_to_contract(record: CaseRecord) -> dict[str, Any]:
     """The contract's CASE object with every field present, defaults filled in, in the contract's order.
 
-    The format's extensions (`referring_physician`, `copy_to`) follow, and only when they
+    The format's extensions (`referring_physician`, `copy_to`, `fluoroscopy_time_s`) follow, and only when they
     hold something, so a case without them is exactly what the contract promises (docs/format.md).
     """
     case: dict[str, Any] = {}

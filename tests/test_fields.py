@@ -8,10 +8,13 @@ import typing
 from pathlib import Path
 
 import pytest
-from sqlalchemy import JSON, Boolean, Date, DateTime, Integer, String, Text
+from alembic import command
+from sqlalchemy import JSON, Boolean, Date, DateTime, Integer, String, Text, inspect
 
 from caselog import fields
+from caselog.db.engine import open_engine
 from caselog.db.models import CaseRow
+from caselog.db.schema import alembic_config, upgrade
 from caselog.records import CaseRecord
 from caselog.validation import validate_case
 from tests.factories import TODAY, make_case
@@ -79,3 +82,17 @@ def test_docs_format_md_holds_the_generated_field_list() -> None:
     found = re.search(r"<!-- fields: begin -->\n(.*?)<!-- fields: end -->", text, re.S)
     assert found, "docs/format.md lost its generated block"
     assert found.group(1) == fields.format_doc(), "run: python -m caselog.fields --markdown, paste between markers"
+
+
+def test_migration_0006_adds_and_removes_the_fluoroscopy_column(tmp_path: Path) -> None:
+    db = open_engine(tmp_path / "c.sqlite3")
+    upgrade(db)
+    assert "fluoroscopy_time_s" in {c["name"] for c in inspect(db.engine).get_columns("cases")}
+    cfg = alembic_config()
+    with db.engine.execution_options(caselog_write=True).begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0005")
+    assert "fluoroscopy_time_s" not in {c["name"] for c in inspect(db.engine).get_columns("cases")}
+    assert upgrade(db).current == "0006"
+    assert "fluoroscopy_time_s" in {c["name"] for c in inspect(db.engine).get_columns("cases")}
+    db.close()

@@ -101,6 +101,7 @@ class CaseRow(Base):
     notes: Mapped[str | None] = mapped_column(Text)
     referring_physician: Mapped[str | None] = mapped_column(String(200))
     copy_to: Mapped[list[str]] = mapped_column(JSON, default=list)
+    fluoroscopy_time_s: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
     signed_by: Mapped[str | None] = mapped_column(String(100))

@@ -17,10 +17,14 @@ from pytestqt.qtbot import QtBot
 
 from caselog import fields
 from caselog.exchange import atomic_output, write_csv, write_json, write_xlsx
+from caselog.records import case_to_contract
+from caselog.reports.summary import write_case_summaries
 from caselog.service import CaseService
 from caselog.validation import validate_case
 from tests.factories import TODAY, case_file, make_case
+from tests.test_reports import GENERATED, SETTINGS, flat, make_view, pages_text
 from ui.case_fields import CaseFields
+from ui.detail_pane import case_html
 
 #: For each field, changes to the factory's case that give it a value of its own (other than the default).
 SAMPLES: dict[str, dict[str, Any]] = {
@@ -46,6 +50,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "notes": {"notes": "Tolerated well.\nNo drain."},
     "referring_physician": {"referring_physician": "Dr. Maria López, Riverside Family Practice"},
     "copy_to": {"copy_to": ["Dr. Ken Ito, Pain Clinic", "Physiotherapy Dept."]},
+    "fluoroscopy_time_s": {"fluoroscopy_time_s": 95},
 }  # fmt: skip
 #: Set by the service (a new case's number, a draft), never typed on the form.
 NOT_ON_FORM = {"case_number", "status"}
@@ -137,3 +142,18 @@ def test_each_field_makes_the_whole_trip(
         headings = [c.value for c in sheet[1]]
         cell = sheet.cell(row=2, column=headings.index(field.heading) + 1).value
         assert _from_cell(field, cell) == value
+
+
+def test_the_fluoroscopy_time_shows_on_the_pane_the_summary_and_the_form(qtbot: QtBot, tmp_path: Path) -> None:
+    """The proof of issue 13: a field added to the table alone (and its column) shows wherever fields show."""
+    view = make_view(fluoroscopy_time_s=95)
+    assert "<td class='k'>Fluoroscopy time</td><td>95 s</td>" in case_html(view)
+    out = tmp_path / "summary.pdf"
+    write_case_summaries([view], out, settings=SETTINGS, generated_at=GENERATED)
+    assert "Fluoroscopy time 95 s" in flat(" ".join(pages_text(out)))
+    typed = _through_the_form(qtbot, case_to_contract(view.record))
+    assert typed["fluoroscopy_time_s"] == 95
+    without = case_to_contract(dataclasses.replace(view.record, fluoroscopy_time_s=None))
+    assert "fluoroscopy_time_s" not in without and "fluoroscopy_time_s" not in _through_the_form(qtbot, without)
+    record, _ = validate_case(without, today=TODAY)
+    assert record is not None and "Fluoroscopy time" not in case_html(dataclasses.replace(view, record=record))
