@@ -6,12 +6,11 @@ The UI and the reports only ever see these, never live database objects.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from caselog import vocab
-from caselog.fields import FIELDS, is_empty, to_json
+from caselog.fields import FIELDS, compiled, json_expression
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,22 +194,23 @@ def _date(value: dt.date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def case_to_contract(record: CaseRecord) -> dict[str, Any]:
-    """The contract's CASE object with every field present, defaults filled in, in the contract's order.
-
-    The format's extensions (`referring_physician`, `copy_to`, `fluoroscopy_time_s`) follow, and only when they
-    hold something, so a case without them is exactly what the contract promises (docs/format.md).
-    """
-    case: dict[str, Any] = {}
+def _contract_source() -> list[str]:
+    """`case_to_contract` written out from the table of fields: parts by their functions, extensions if set."""
+    lines = ["def case_to_contract(record):", "    case = {"]
+    extensions: list[str] = []
     for f in FIELDS:
         if f.kind == "part":
-            case[f.key] = _PARTS[f.key](record)
-            continue
-        value = getattr(record, f.key)
-        if f.extension and is_empty(value):
-            continue
-        case[f.key] = to_json(f, value)
-    return case
+            lines.append(f"        {f.key!r}: _{f.key}(record),")
+        elif f.extension:
+            held = "value" if f.kind in ("names", "codes") else "value is not None"  # validation: blank is None
+            extensions += [
+                f"    value = record.{f.key}",
+                f"    if {held}:",
+                f"        case[{f.key!r}] = {json_expression(f, 'value')}",
+            ]
+        else:
+            lines.append(f"        {f.key!r}: {json_expression(f, f'record.{f.key}')},")
+    return [*lines, "    }", *extensions, "    return case"]
 
 
 def _patient(record: CaseRecord) -> dict[str, Any]:
@@ -260,11 +260,23 @@ def _outcomes(record: CaseRecord) -> list[dict[str, Any]]:
     ]
 
 
-#: The nested parts of the CASE object, each written by its own function.
-_PARTS: dict[str, Callable[[CaseRecord], Any]] = {
-    "patient": _patient,
-    "levels": lambda record: [{"level": lv.level, "side": lv.side} for lv in record.levels],
-    "anesthesia": _anesthesia,
-    "complications": _complications,
-    "outcomes": _outcomes,
-}
+def _levels(record: CaseRecord) -> list[dict[str, Any]]:
+    return [{"level": lv.level, "side": lv.side} for lv in record.levels]
+
+
+_case_to_contract = compiled(
+    "case_to_contract",
+    _contract_source(),
+    {"_patient": _patient, "_levels": _levels, "_anesthesia": _anesthesia,
+     "_complications": _complications, "_outcomes": _outcomes},
+)  # fmt: skip
+
+
+def case_to_contract(record: CaseRecord) -> dict[str, Any]:
+    """The contract's CASE object with every field present, defaults filled in, in the contract's order.
+
+    The format's extensions (`referring_physician`, `copy_to`, `fluoroscopy_time_s`) follow, and only when they
+    hold something, so a case without them is exactly what the contract promises (docs/format.md).
+    """
+    case: dict[str, Any] = _case_to_contract(record)
+    return case

@@ -360,7 +360,7 @@ def validate_case(
 
     if problems:
         return None, _in_object_order(problems, path)
-    assert patient and anesthesia and all(values[f.key] is not None for f in REQUIRED)
+    assert patient and anesthesia  # and every required field of the table: each reported a problem if absent
     record = CaseRecord(
         case_number=case_number if isinstance(case_number, str) else None,
         status=status,
@@ -393,52 +393,39 @@ def _blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _read_int(r: _Reader, case: Mapping[str, Any], path: str, f: Field) -> Any:
-    return r.integer(case, f.key, path, f.low, f.high, required=f.required)
-
-
-def _read_text(r: _Reader, case: Mapping[str, Any], path: str, f: Field) -> Any:
-    return r.text(case, f.key, path, required=f.required, max_len=f.max_len, name=f.kind == "name")
-
-
-def _read_choice(r: _Reader, case: Mapping[str, Any], path: str, f: Field) -> Any:
-    assert f.choices is not None
-    return r.choice(case, f.key, path, f.choices, f.short, required=f.required)
-
-
-def _read_names(r: _Reader, case: Mapping[str, Any], path: str, f: Field) -> Any:
+def _read_names(r: _Reader, case: Mapping[str, Any], path: str, f: Field) -> tuple[str, ...]:
     names = _names(r, case, f.key, path, max_len=f.max_len)
     if f.max_items and len(names) > f.max_items:
         r.fail(join(path, f.key), f"at most {f.max_items} names, not {len(names)}")
     return tuple(names)
 
 
-def _read_codes(r: _Reader, case: Mapping[str, Any], path: str, f: Field) -> Any:
-    assert f.pattern is not None
-    return r.codes(case, f.key, path, f.pattern, f.example)
+def _reader_call(f: Field) -> str:
+    """Source of the call that reads one field of the table by its kind's rules."""
+    key, required = repr(f.key), f.required
+    calls = {
+        "int": f"r.integer(case, {key}, path, {f.low}, {f.high}, required={required})",
+        "text": f"r.text(case, {key}, path, required={required}, max_len={f.max_len})",
+        "name": f"r.text(case, {key}, path, required={required}, max_len={f.max_len}, name=True)",
+        "choice": f"r.choice(case, {key}, path, F[{key}].choices, {f.short!r}, required={required})",
+        "bool": f"r.boolean(case, {key}, path)",
+        "date": f"r.date(case, {key}, path, required={required})",
+        "datetime": f"r.datetime(case, {key}, path)",
+        "names": f"_read_names(r, case, path, F[{key}])",
+        "codes": f"r.codes(case, {key}, path, F[{key}].pattern, {f.example!r})",
+    }
+    return calls[f.kind]
 
 
-_READERS: dict[str, Callable[[_Reader, Mapping[str, Any], str, Field], Any]] = {
-    "int": _read_int,
-    "text": _read_text,
-    "name": _read_text,
-    "choice": _read_choice,
-    "bool": lambda r, case, path, f: r.boolean(case, f.key, path),
-    "date": lambda r, case, path, f: r.date(case, f.key, path, required=f.required),
-    "datetime": lambda r, case, path, f: r.datetime(case, f.key, path),
-    "names": _read_names,
-    "codes": _read_codes,
-}
-#: The table's fields read by one generic reader each (case number and status have rules of their own).
-_GENERIC: tuple[tuple[Field, Callable[[_Reader, Mapping[str, Any], str, Field], Any]], ...] = tuple(
-    (f, _READERS[f.kind]) for f in fields.STORED if f.key != "status"
-)
-REQUIRED: tuple[Field, ...] = tuple(f for f, _ in _GENERIC if f.required)
-
-
-def _read_fields(r: _Reader, case: Mapping[str, Any], path: str) -> dict[str, Any]:
-    """Every simple field of the table, by its kind's reader: the fast path of an import."""
-    return {f.key: read(r, case, path, f) for f, read in _GENERIC}
+#: The table's fields read by their kind's reader (case number and status have rules of their own).
+_GENERIC: tuple[Field, ...] = tuple(f for f in fields.STORED if f.key != "status")
+#: Every simple field of the table, read into a dict by key: the fast path of an import, written out once.
+_read_fields: Callable[[_Reader, Mapping[str, Any], str], dict[str, Any]] = fields.compiled(
+    "_read_fields",
+    ["def _read_fields(r, case, path):", "    return {", *(f"        {f.key!r}: {_reader_call(f)}," for f in _GENERIC),
+     "    }"],
+    {"F": fields.BY_KEY, "_read_names": _read_names},
+)  # fmt: skip
 
 
 def _names(r: _Reader, case: Mapping[str, Any], key: str, path: str, *, max_len: int) -> list[str]:

@@ -7,7 +7,7 @@ table of fields (caselog.fields): a new scalar field needs no code here.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table
@@ -22,7 +22,7 @@ from caselog.db.models import (
     PatientRow,
     TreatedLevelRow,
 )
-from caselog.fields import STORED, from_row, to_row
+from caselog.fields import STORED, Field, compiled
 from caselog.records import Anesthesia, CaseRecord, Complication, OutcomeScore, Patient, TreatedLevel
 
 T = TypeVar("T")
@@ -59,34 +59,47 @@ def patient_from_row(row: Any) -> Patient:
     )
 
 
-def case_values(record: CaseRecord) -> dict[str, Any]:
-    """The cases-table columns that come from the record itself (not identity, version or times)."""
-    values = {f.column: to_row(f, getattr(record, f.key)) for f in STORED}
-    a = record.anesthesia
-    values.update(anesthesia_type=a.type, sedation=a.sedation, asa_class=a.asa_class, emergency=a.emergency,
-                  anesthesia_provider=a.provider)  # fmt: skip
-    return values
+def _row_value(f: Field, value: str) -> str:
+    return f"list({value})" if f.kind in ("names", "codes") else value
 
 
-def record_from_row(
-    row: Any,
-    levels: Iterable[TreatedLevel],
-    complications: Iterable[Complication],
-    outcomes: Iterable[OutcomeScore],
-) -> CaseRecord:
-    """A case record from its cases-table row joined with its patient, and its children."""
-    return CaseRecord(
-        case_number=row.case_number,
-        patient=patient_from_row(row),
-        levels=tuple(levels),
-        anesthesia=Anesthesia(
-            type=row.anesthesia_type,
-            sedation=row.sedation,
-            asa_class=row.asa_class,
-            emergency=bool(row.emergency),
-            provider=row.anesthesia_provider,
-        ),
-        complications=tuple(complications),
-        outcomes=tuple(outcomes),
-        **{f.key: from_row(f, getattr(row, f.column)) for f in STORED},
+def _record_value(f: Field, value: str) -> str:
+    if f.kind in ("names", "codes"):
+        return f"tuple({value} or ())"
+    return f"bool({value})" if f.kind == "bool" else value
+
+
+#: The cases-table columns that come from the record itself (not identity, version or times), written out from
+#: the table of fields (see caselog.fields.compiled: an import calls it once per case).
+case_values: Callable[[CaseRecord], dict[str, Any]] = compiled(
+    "case_values",
+    [
+        "def case_values(record):",
+        "    a = record.anesthesia",
+        "    return {",
+        *(f"        {f.column!r}: {_row_value(f, f'record.{f.key}')}," for f in STORED),
+        "        'anesthesia_type': a.type, 'sedation': a.sedation, 'asa_class': a.asa_class,",
+        "        'emergency': a.emergency, 'anesthesia_provider': a.provider,",
+        "    }",
+    ],
+    {},
+)
+
+#: A case record from its cases-table row joined with its patient, and its children (levels, complications,
+#: outcomes), written out from the table of fields.
+record_from_row: Callable[[Any, Iterable[TreatedLevel], Iterable[Complication], Iterable[OutcomeScore]], CaseRecord] = (
+    compiled(
+        "record_from_row",
+        [
+            "def record_from_row(row, levels, complications, outcomes):",
+            "    return CaseRecord(",
+            "        case_number=row.case_number, patient=patient_from_row(row), levels=tuple(levels),",
+            "        anesthesia=Anesthesia(type=row.anesthesia_type, sedation=row.sedation, asa_class=row.asa_class,",
+            "                              emergency=bool(row.emergency), provider=row.anesthesia_provider),",
+            "        complications=tuple(complications), outcomes=tuple(outcomes),",
+            *(f"        {f.key}={_record_value(f, f'row.{f.column}')}," for f in STORED),
+            "    )",
+        ],
+        {"CaseRecord": CaseRecord, "Anesthesia": Anesthesia, "patient_from_row": patient_from_row},
     )
+)
