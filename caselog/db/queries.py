@@ -5,10 +5,12 @@ Writing is caselog.db.store; both share the table handles and the row mapping of
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from typing import Any
+from operator import attrgetter
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, Table, exists, func, select, tuple_
 from sqlalchemy.orm import Session
@@ -27,6 +29,8 @@ from caselog.db.tables import (
     search_t,
 )
 from caselog.records import CaseFilter, CaseListItem, CaseView, Complication, OutcomeScore, Patient, TreatedLevel
+
+C = TypeVar("C", TreatedLevel, Complication, OutcomeScore)
 
 
 def filtered(stmt: Select[Any], f: CaseFilter) -> Select[Any]:
@@ -137,50 +141,25 @@ def count_cases(session: Session, f: CaseFilter) -> int:
     return int(session.execute(stmt).scalar_one())
 
 
+def _children(session: Session, table: Table, case_ids: Sequence[int], kind: type[C]) -> dict[int, list[C]]:
+    """A case part's rows (levels, complications, outcomes) of these cases, by case, in their order.
+
+    Each column has the name of a field of the part's record class, so the row fills it field by field."""
+    values = attrgetter(*(f.name for f in dataclasses.fields(kind)))
+    found: dict[int, list[C]] = defaultdict(list)
+    order = (table.c.case_id, table.c.position)
+    for row in session.execute(select(table).where(table.c.case_id.in_(case_ids)).order_by(*order)):
+        found[row.case_id].append(kind(*values(row)))
+    return found
+
+
 def load_views(session: Session, case_ids: Sequence[int]) -> list[CaseView]:
     """Whole cases for these ids, in the order given: four queries per chunk, whatever its size."""
     views: dict[int, CaseView] = {}
     for part in chunks(case_ids):
-        levels: dict[int, list[TreatedLevel]] = defaultdict(list)
-        complications: dict[int, list[Complication]] = defaultdict(list)
-        outcomes: dict[int, list[OutcomeScore]] = defaultdict(list)
-        for row in session.execute(
-            select(levels_t).where(levels_t.c.case_id.in_(part)).order_by(levels_t.c.case_id, levels_t.c.position)
-        ):
-            levels[row.case_id].append(TreatedLevel(level=row.level, side=row.side))
-        for row in session.execute(
-            select(complications_t)
-            .where(complications_t.c.case_id.in_(part))
-            .order_by(complications_t.c.case_id, complications_t.c.position)
-        ):
-            complications[row.case_id].append(
-                Complication(
-                    category=row.category,
-                    description=row.description,
-                    timing=row.timing,
-                    onset_date=row.onset_date,
-                    clavien_dindo=row.clavien_dindo,
-                    treatment=row.treatment,
-                    resolved_date=row.resolved_date,
-                    review_status=row.review_status,
-                    review_notes=row.review_notes,
-                )
-            )
-        for row in session.execute(
-            select(outcomes_t)
-            .where(outcomes_t.c.case_id.in_(part))
-            .order_by(outcomes_t.c.case_id, outcomes_t.c.position)
-        ):
-            outcomes[row.case_id].append(
-                OutcomeScore(
-                    timepoint=row.timepoint,
-                    date=row.date,
-                    nrs_back=row.nrs_back,
-                    nrs_leg=row.nrs_leg,
-                    odi=row.odi,
-                    relief_percent=row.relief_percent,
-                )
-            )
+        levels = _children(session, levels_t, part, TreatedLevel)
+        complications = _children(session, complications_t, part, Complication)
+        outcomes = _children(session, outcomes_t, part, OutcomeScore)
         query = select(
             cases_t,
             patients_t.c.mrn,
