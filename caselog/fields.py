@@ -2,9 +2,9 @@
 
 Validation, the JSON object (to and from), the database row, the CSV and XLSX columns, the detail pane, the
 PDF summary and the simple widgets of the case form are all built from `FIELDS`. A new scalar field is one
-entry here, one model column and one migration. The nested parts (patient, levels, anesthesia, complications,
-outcomes) stand in the table only to give their place in the object and in docs/format.md; their rules are
-explicit code, each in one place (caselog.validation).
+entry here, one attribute of CaseRecord, one model column and one migration. The nested parts (patient,
+levels, anesthesia, complications, outcomes) stand in the table only to give their place in the object and in
+docs/format.md; their rules are explicit code, each in one place (caselog.validation).
 
 `python -m caselog.fields --markdown` prints the field list that docs/format.md holds between its markers.
 """

@@ -259,12 +259,14 @@ _PRINTED_ELSEWHERE = frozenset(
 
 
 def _shown(record: CaseRecord, group: str) -> list[tuple[str, str]]:
-    """The table's fields of this group with their label and unit, a blank line where nothing was recorded."""
-    return [
-        (f.label, text(fields.display(f, getattr(record, f.key))) or BLANK)
-        for f in fields.FIELDS
-        if f.shown == group and f.key not in _PRINTED_ELSEWHERE
-    ]
+    """The table's fields of this group with their label and unit, a dash where nothing was recorded. A format
+    extension not recorded is left out: a clinic that does not log it gets no empty line on every summary."""
+    pairs = []
+    for f in fields.FIELDS:
+        value = getattr(record, f.key)
+        if f.shown == group and f.key not in _PRINTED_ELSEWHERE and not (f.extension and fields.is_empty(value)):
+            pairs.append((f.label, text(fields.display(f, value)) or BLANK))
+    return pairs
 
 
 def _detail_pairs(record: CaseRecord) -> list[tuple[str, str]]:

@@ -157,3 +157,5 @@ def test_the_fluoroscopy_time_shows_on_the_pane_the_summary_and_the_form(qtbot: 
     assert "fluoroscopy_time_s" not in without and "fluoroscopy_time_s" not in _through_the_form(qtbot, without)
     record, _ = validate_case(without, today=TODAY)
     assert record is not None and "Fluoroscopy time" not in case_html(dataclasses.replace(view, record=record))
+    write_case_summaries([dataclasses.replace(view, record=record)], out, settings=SETTINGS, generated_at=GENERATED)
+    assert "Fluoroscopy" not in flat(" ".join(pages_text(out)))  # not logged: no empty line on every summary
