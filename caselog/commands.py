@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from caselog import audit, vocab
+from caselog import audit, fields, vocab
 from caselog.accounts import Action, Actor
 from caselog.db import cipher
 from caselog.db.engine import Database, database_url, open_engine
@@ -30,7 +30,7 @@ from caselog.exchange import (
 )
 from caselog.passphrases import new_passphrase, plain_warning, unlock_backup
 from caselog.quality import cases_by_procedure
-from caselog.records import CaseFilter, CaseRow, CaseView, case_to_contract
+from caselog.records import CaseFilter, CaseListItem, CaseView, case_to_contract
 from caselog.reports import ReportSettings, write_case_summaries, write_complication_log, write_surgeon_log
 from caselog.service import CaseService
 from caselog.settings import load_settings
@@ -137,17 +137,7 @@ def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-PROCEDURE_SHORT = {
-    "endoscopic_rhizotomy": "Endoscopic rhizotomy",
-    "radiofrequency_ablation": "RF ablation",
-    "medial_branch_block": "Medial branch block",
-    "laminectomy": "Laminectomy",
-    "laminotomy": "Laminotomy",
-    "other": "Other",
-}
-
-
-def format_table(rows: list[CaseRow]) -> str:
+def format_table(rows: list[CaseListItem]) -> str:
     """The case list as a plain-text table that fits a wide terminal."""
     header = ["Case", "Date", "Patient", "MRN", "Procedure", "Levels", "Min", "Compl.", "Status"]
     lines = [
@@ -156,7 +146,7 @@ def format_table(rows: list[CaseRow]) -> str:
             r.procedure_date.isoformat(),
             _cut(r.patient_name, 28),
             r.mrn,
-            PROCEDURE_SHORT.get(r.procedure, r.procedure),
+            vocab.label(vocab.PROCEDURE_SHORT, r.procedure),
             _cut(r.levels_text, 34),
             str(r.duration_minutes),
             f"{r.complication_count} ({r.worst_grade})" if r.complication_count else "-",
@@ -226,8 +216,9 @@ def format_case(view: CaseView) -> str:
     if a.provider:
         anesthesia += f", by {a.provider}"
     lines.append(f"Anesthesia   {anesthesia}")
-    if r.estimated_blood_loss_ml is not None:
-        lines.append(f"Blood loss   {r.estimated_blood_loss_ml} ml")
+    for f in fields.FIELDS:  # blood loss and the like, from the table of fields
+        if f.shown == "course" and f.key != "disposition" and (value := getattr(r, f.key)) is not None:
+            lines.append(f"{f.label:<12} {fields.display(f, value)}")
     lines.append(f"Disposition  {vocab.label(vocab.DISPOSITIONS, r.disposition)}")
     lines.append("")
     if r.complications:

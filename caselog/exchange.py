@@ -12,14 +12,16 @@ import json
 import os
 import stat
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from caselog import vocab
+from caselog import fields, vocab
 from caselog.bulk import cyclic_gc_paused
 from caselog.errors import InvalidInput
+from caselog.fields import Field
 from caselog.files import size_text, temporary_beside, write_error
-from caselog.records import CaseView, case_to_contract
+from caselog.records import CaseRecord, CaseView, case_to_contract
 from caselog.validation import FORMAT_NAME, FORMAT_VERSION, Problem
 
 Progress = Callable[[int, int, str], None]
@@ -198,15 +200,6 @@ def write_json(cases: Iterable[CaseView], out: IO[str]) -> int:
     return count
 
 
-CSV_COLUMNS = [
-    "case_number", "status", "procedure_date", "mrn", "family_name", "given_name", "birth_date", "sex",
-    "age_at_procedure", "facility", "surgeon", "assistants", "procedure", "procedure_detail", "levels",
-    "level_count", "cpt_codes", "diagnosis_codes", "indication", "injury_related", "prior_block_relief_percent",
-    "start_time", "end_time", "duration_minutes", "anesthesia_type", "sedation", "asa_class", "emergency",
-    "anesthesia_provider", "estimated_blood_loss_ml", "disposition", "complication_count", "worst_clavien_dindo",
-    "outcome_timepoints", "notes", "referring_physician", "copy_to",
-]  # fmt: skip
-
 # A spreadsheet runs a cell that starts with these as a formula; free text gets a leading apostrophe.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -217,24 +210,108 @@ def _safe_text(value: str | None) -> str:
     return f"'{value}" if value.startswith(_FORMULA_START) else value
 
 
-def _csv_row(view: CaseView) -> list[Any]:
-    r = view.record
-    p = r.patient
-    a = r.anesthesia
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column of the CSV file or the XLSX Cases sheet: a field of the table, or one derived from a part."""
+
+    csv: str | None
+    heading: str | None
+    width: int
+    csv_value: Callable[[CaseRecord], Any]
+    xlsx_value: Callable[[CaseRecord], Any]
+
+
+def _field_columns(f: Field) -> list[Column]:
+    key = f.key
+    typed = f.kind in ("text", "name", "names")  # typed by people: may start like a formula
+
+    def csv_cell(record: CaseRecord) -> Any:
+        value = fields.csv_value(f, getattr(record, key))
+        return _safe_text(value) if typed else value
+
     return [
-        view.case_number, r.status, r.procedure_date.isoformat(), _safe_text(p.mrn), _safe_text(p.family_name),
-        _safe_text(p.given_name), p.birth_date.isoformat(), p.sex, p.age_on(r.procedure_date),
-        _safe_text(r.facility), _safe_text(r.surgeon), _safe_text("; ".join(r.assistants)), r.procedure,
-        _safe_text(r.procedure_detail), r.levels_text, len(r.levels), " ".join(r.cpt_codes),
-        " ".join(r.diagnosis_codes), _safe_text(r.indication), "yes" if r.injury_related else "no",
-        "" if r.prior_block_relief_percent is None else r.prior_block_relief_percent,
-        r.start_time.strftime("%Y-%m-%d %H:%M") if r.start_time else "",
-        r.end_time.strftime("%Y-%m-%d %H:%M") if r.end_time else "", r.duration_minutes, a.type, a.sedation or "",
-        a.asa_text, "yes" if a.emergency else "no", _safe_text(a.provider),
-        "" if r.estimated_blood_loss_ml is None else r.estimated_blood_loss_ml, r.disposition,
-        len(r.complications), r.worst_grade or "", " ".join(o.timepoint for o in r.outcomes), _safe_text(r.notes),
-        _safe_text(r.referring_physician), _safe_text("; ".join(r.copy_to)),
-    ]  # fmt: skip
+        Column(
+            f.csv_column,
+            f.heading if f.xlsx_width else None,
+            f.xlsx_width,
+            csv_cell,
+            lambda record: fields.xlsx_value(f, getattr(record, key)),
+        )
+    ]
+
+
+def _same(name: str, heading: str | None, width: int, value: Callable[[CaseRecord], Any]) -> Column:
+    return Column(name, heading, width, value, value)
+
+
+#: The columns each nested part adds where it stands in the object.
+_PART_COLUMNS: dict[str, list[Column]] = {
+    "patient": [
+        Column("mrn", "MRN", 12, lambda r: _safe_text(r.patient.mrn), lambda r: r.patient.mrn),
+        Column("family_name", "Family name", 20, lambda r: _safe_text(r.patient.family_name),
+               lambda r: r.patient.family_name),
+        Column("given_name", "Given name", 16, lambda r: _safe_text(r.patient.given_name),
+               lambda r: r.patient.given_name),
+        Column("birth_date", "Birth date", 12, lambda r: r.patient.birth_date.isoformat(),
+               lambda r: r.patient.birth_date),
+        _same("sex", "Sex", 8, lambda r: r.patient.sex),
+        _same("age_at_procedure", "Age", 6, lambda r: r.patient.age_on(r.procedure_date)),
+    ],
+    "levels": [
+        _same("levels", "Levels", 28, lambda r: r.levels_text),
+        _same("level_count", None, 0, lambda r: len(r.levels)),
+    ],
+    "anesthesia": [
+        Column("anesthesia_type", "Anesthesia", 26, lambda r: r.anesthesia.type,
+               lambda r: vocab.label(vocab.ANESTHESIA_TYPES, r.anesthesia.type)),
+        Column("sedation", "Sedation", 10, lambda r: r.anesthesia.sedation or "", lambda r: r.anesthesia.sedation),
+        Column("asa_class", "ASA", 6, lambda r: r.anesthesia.asa_text, lambda r: r.anesthesia.asa_text or None),
+        _same("emergency", None, 0, lambda r: "yes" if r.anesthesia.emergency else "no"),
+        _same("anesthesia_provider", None, 0, lambda r: _safe_text(r.anesthesia.provider)),
+    ],
+    "complications": [
+        _same("complication_count", "Complications", 8, lambda r: len(r.complications)),
+        Column("worst_clavien_dindo", "Worst Clavien-Dindo", 9, lambda r: r.worst_grade or "",
+               lambda r: r.worst_grade),
+    ],
+    "outcomes": [_same("outcome_timepoints", None, 0, lambda r: " ".join(o.timepoint for o in r.outcomes))],
+}  # fmt: skip
+#: Parts whose columns follow another field than in the object, as spreadsheets have had them since the first
+#: release: the patient after the procedure date, the levels after the procedure.
+_PART_AFTER = {"patient": "procedure_date", "levels": "procedure_detail"}
+
+
+def _columns() -> tuple[Column, ...]:
+    """Every column: the fields in the object's order, each part's columns where it stands (docs/format.md)."""
+    columns: list[Column] = []
+    for f in fields.FIELDS:
+        if f.kind == "part":
+            if f.key not in _PART_AFTER:
+                columns.extend(_PART_COLUMNS[f.key])
+            continue
+        columns.extend(_field_columns(f))
+        for part, after in _PART_AFTER.items():
+            if after == f.key:
+                columns.extend(_PART_COLUMNS[part])
+    return tuple(columns)
+
+
+COLUMNS = _columns()
+_CSV_COLUMNS = tuple(c for c in COLUMNS if c.csv is not None)
+_XLSX_COLUMNS = tuple(c for c in COLUMNS if c.heading is not None)
+CSV_COLUMNS = [c.csv for c in _CSV_COLUMNS]
+
+
+def columns_markdown() -> str:
+    """The CSV columns and the XLSX Cases sheet's headings in order, for docs/format.md (see caselog.fields)."""
+    lines = ["| CSV column | XLSX Cases heading |", "|---|---|"]
+    lines += [f"| {f'`{c.csv}`' if c.csv else ''} | {c.heading or ''} |" for c in COLUMNS]
+    return "\n".join(lines) + "\n"
+
+
+def _csv_row(view: CaseView) -> list[Any]:
+    record = view.record
+    return [column.csv_value(record) for column in _CSV_COLUMNS]
 
 
 def write_csv(cases: Iterable[CaseView], out: IO[str]) -> int:
@@ -259,15 +336,7 @@ def write_xlsx(cases: Iterable[CaseView], path_handle: IO[bytes]) -> int:
     bold = Font(bold=True)
     sheets: dict[str, Any] = {}
     layouts: dict[str, list[tuple[str, int]]] = {
-        "Cases": [
-            ("Case number", 13), ("Status", 9), ("Procedure date", 13), ("MRN", 12), ("Family name", 20),
-            ("Given name", 16), ("Birth date", 12), ("Sex", 8), ("Age", 6), ("Facility", 20), ("Surgeon", 20),
-            ("Procedure", 30), ("Procedure detail", 24), ("Levels", 28), ("CPT codes", 16), ("ICD-10 codes", 16),
-            ("Injury related", 8), ("Prior block relief %", 10), ("Start", 17), ("End", 17), ("Duration (min)", 9),
-            ("Anesthesia", 26), ("Sedation", 10), ("ASA", 6), ("Blood loss (ml)", 9), ("Disposition", 22),
-            ("Complications", 8), ("Worst Clavien-Dindo", 9), ("Notes", 40), ("Referring physician", 30),
-            ("Copy to", 30),
-        ],
+        "Cases": [(c.heading or "", c.width) for c in _XLSX_COLUMNS],
         "Levels": [("Case number", 13), ("Procedure date", 13), ("Level", 9), ("Side", 10), ("Procedure", 30)],
         "Complications": [
             ("Case number", 13), ("Procedure date", 13), ("Category", 34), ("Description", 30), ("Timing", 14),
@@ -293,51 +362,45 @@ def write_xlsx(cases: Iterable[CaseView], path_handle: IO[bytes]) -> int:
         sheet.append(header)
         sheets[name] = sheet
 
-    def dated(value: dt.date | dt.datetime | None, fmt: str = "yyyy-mm-dd") -> Any:
-        if value is None:
-            return None
-        cell = WriteOnlyCell(sheets["Cases"], value=value)
-        cell.number_format = fmt
-        return cell
-
     def add_row(sheet_name: str, values: list[Any]) -> None:
-        # openpyxl writes text starting with "=" as a formula: user text is marked as text instead.
         sheet = sheets[sheet_name]
-        sheet.append([_text_cell(sheet, v) if isinstance(v, str) and v.startswith("=") else v for v in values])
+        sheet.append([_xlsx_cell(sheet, v) for v in values])
 
     count = 0
     for view in cases:
         r = view.record
-        p = r.patient
-        a = r.anesthesia
         number = view.case_number
-        add_row("Cases", [
-            number, vocab.label(vocab.CASE_STATUSES, r.status), dated(r.procedure_date), p.mrn, p.family_name,
-            p.given_name, dated(p.birth_date), p.sex, p.age_on(r.procedure_date), r.facility, r.surgeon,
-            r.procedure_label, r.procedure_detail, r.levels_text, " ".join(r.cpt_codes), " ".join(r.diagnosis_codes),
-            "yes" if r.injury_related else "no", r.prior_block_relief_percent,
-            dated(r.start_time, "yyyy-mm-dd hh:mm"), dated(r.end_time, "yyyy-mm-dd hh:mm"), r.duration_minutes,
-            vocab.label(vocab.ANESTHESIA_TYPES, a.type), a.sedation, a.asa_text or None, r.estimated_blood_loss_ml,
-            vocab.label(vocab.DISPOSITIONS, r.disposition), len(r.complications), r.worst_grade, r.notes,
-            r.referring_physician, "; ".join(r.copy_to) or None,
-        ])  # fmt: skip
+        add_row("Cases", [column.xlsx_value(r) for column in _XLSX_COLUMNS])
         for lv in r.levels:
-            add_row("Levels", [number, dated(r.procedure_date), lv.level, lv.side, r.procedure_label])
+            add_row("Levels", [number, r.procedure_date, lv.level, lv.side, r.procedure_label])
         for c in r.complications:
             add_row("Complications", [
-                number, dated(r.procedure_date), vocab.label(vocab.COMPLICATION_CATEGORIES, c.category),
-                c.description, c.timing, dated(c.onset_date), c.clavien_dindo, c.treatment, dated(c.resolved_date),
+                number, r.procedure_date, vocab.label(vocab.COMPLICATION_CATEGORIES, c.category),
+                c.description, c.timing, c.onset_date, c.clavien_dindo, c.treatment, c.resolved_date,
                 vocab.label(vocab.REVIEW_STATUSES, c.review_status),
             ])  # fmt: skip
         for o in r.outcomes:
             add_row(
                 "Outcomes",
-                [number, dated(r.procedure_date), o.timepoint, dated(o.date), o.nrs_back, o.nrs_leg, o.odi,
+                [number, r.procedure_date, o.timepoint, o.date, o.nrs_back, o.nrs_leg, o.odi,
                  o.relief_percent]
             )  # fmt: skip
         count += 1
     _save_book(book, path_handle)
     return count
+
+
+def _xlsx_cell(sheet: Any, value: Any) -> Any:
+    """A cell: dates and times as real dates, text that starts with "=" as text (openpyxl would run it)."""
+    if isinstance(value, dt.date):
+        from openpyxl.cell import WriteOnlyCell
+
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = "yyyy-mm-dd hh:mm" if isinstance(value, dt.datetime) else "yyyy-mm-dd"
+        return cell
+    if isinstance(value, str) and value.startswith("="):
+        return _text_cell(sheet, value)
+    return value
 
 
 def _text_cell(sheet: Any, value: str) -> Any:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from caselog import vocab
+from caselog.fields import FIELDS, compiled, json_expression
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +115,7 @@ class CaseRecord:
     # Extensions of the interchange format (docs/format.md): who sent the patient, who gets a copy of the summary.
     referring_physician: str | None = None
     copy_to: tuple[str, ...] = ()
+    fluoroscopy_time_s: int | None = None
 
     @property
     def procedure_label(self) -> str:
@@ -154,7 +156,7 @@ class CaseView:
 
 
 @dataclass(frozen=True, slots=True)
-class CaseRow:
+class CaseListItem:
     """One line of the case list: enough to show and sort, cheap to load by the page."""
 
     id: int
@@ -192,84 +194,89 @@ def _date(value: dt.date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _time(value: dt.datetime | None) -> str | None:
-    return value.strftime("%Y-%m-%dT%H:%M") if value is not None else None
+def _contract_source() -> list[str]:
+    """`case_to_contract` written out from the table of fields: parts by their functions, extensions if set."""
+    lines = ["def case_to_contract(record):", "    case = {"]
+    extensions: list[str] = []
+    for f in FIELDS:
+        if f.kind == "part":
+            lines.append(f"        {f.key!r}: _{f.key}(record),")
+        elif f.extension:
+            held = "value" if f.kind in ("names", "codes") else "value is not None"  # validation: blank is None
+            extensions += [
+                f"    value = record.{f.key}",
+                f"    if {held}:",
+                f"        case[{f.key!r}] = {json_expression(f, 'value')}",
+            ]
+        else:
+            lines.append(f"        {f.key!r}: {json_expression(f, f'record.{f.key}')},")
+    return [*lines, "    }", *extensions, "    return case"]
+
+
+def _patient(record: CaseRecord) -> dict[str, Any]:
+    p = record.patient
+    return {
+        "mrn": p.mrn,
+        "family_name": p.family_name,
+        "given_name": p.given_name,
+        "birth_date": p.birth_date.isoformat(),
+        "sex": p.sex,
+    }
+
+
+def _anesthesia(record: CaseRecord) -> dict[str, Any]:
+    a = record.anesthesia
+    return {"type": a.type, "sedation": a.sedation, "asa_class": a.asa_class, "emergency": a.emergency,
+            "provider": a.provider}  # fmt: skip
+
+
+def _complications(record: CaseRecord) -> list[dict[str, Any]]:
+    return [
+        {
+            "category": c.category,
+            "description": c.description,
+            "timing": c.timing,
+            "onset_date": c.onset_date.isoformat(),
+            "clavien_dindo": c.clavien_dindo,
+            "treatment": c.treatment,
+            "resolved_date": _date(c.resolved_date),
+            "review_status": c.review_status,
+        }
+        for c in record.complications
+    ]
+
+
+def _outcomes(record: CaseRecord) -> list[dict[str, Any]]:
+    return [
+        {
+            "timepoint": o.timepoint,
+            "date": o.date.isoformat(),
+            "nrs_back": o.nrs_back,
+            "nrs_leg": o.nrs_leg,
+            "odi": o.odi,
+            "relief_percent": o.relief_percent,
+        }
+        for o in record.outcomes
+    ]
+
+
+def _levels(record: CaseRecord) -> list[dict[str, Any]]:
+    return [{"level": lv.level, "side": lv.side} for lv in record.levels]
+
+
+_case_to_contract = compiled(
+    "case_to_contract",
+    _contract_source(),
+    {"_patient": _patient, "_levels": _levels, "_anesthesia": _anesthesia,
+     "_complications": _complications, "_outcomes": _outcomes},
+)  # fmt: skip
 
 
 def case_to_contract(record: CaseRecord) -> dict[str, Any]:
     """The contract's CASE object with every field present, defaults filled in, in the contract's order.
 
-    The format's extensions (`referring_physician`, `copy_to`) follow, and only when they hold something, so a
-    case without them is exactly what the contract promises (docs/format.md).
+    The format's extensions (`referring_physician`, `copy_to`, `fluoroscopy_time_s`) follow, and only when they
+    hold something, so a case without them is exactly what the contract promises (docs/format.md).
     """
-    case = _contract_fields(record)
-    if record.referring_physician is not None:
-        case["referring_physician"] = record.referring_physician
-    if record.copy_to:
-        case["copy_to"] = list(record.copy_to)
+    case: dict[str, Any] = _case_to_contract(record)
     return case
-
-
-def _contract_fields(record: CaseRecord) -> dict[str, Any]:
-    p = record.patient
-    a = record.anesthesia
-    return {
-        "case_number": record.case_number,
-        "status": record.status,
-        "patient": {
-            "mrn": p.mrn,
-            "family_name": p.family_name,
-            "given_name": p.given_name,
-            "birth_date": p.birth_date.isoformat(),
-            "sex": p.sex,
-        },
-        "procedure_date": record.procedure_date.isoformat(),
-        "facility": record.facility,
-        "surgeon": record.surgeon,
-        "assistants": list(record.assistants),
-        "procedure": record.procedure,
-        "procedure_detail": record.procedure_detail,
-        "cpt_codes": list(record.cpt_codes),
-        "diagnosis_codes": list(record.diagnosis_codes),
-        "indication": record.indication,
-        "injury_related": record.injury_related,
-        "prior_block_relief_percent": record.prior_block_relief_percent,
-        "levels": [{"level": lv.level, "side": lv.side} for lv in record.levels],
-        "start_time": _time(record.start_time),
-        "end_time": _time(record.end_time),
-        "duration_minutes": record.duration_minutes,
-        "anesthesia": {
-            "type": a.type,
-            "sedation": a.sedation,
-            "asa_class": a.asa_class,
-            "emergency": a.emergency,
-            "provider": a.provider,
-        },
-        "estimated_blood_loss_ml": record.estimated_blood_loss_ml,
-        "disposition": record.disposition,
-        "complications": [
-            {
-                "category": c.category,
-                "description": c.description,
-                "timing": c.timing,
-                "onset_date": c.onset_date.isoformat(),
-                "clavien_dindo": c.clavien_dindo,
-                "treatment": c.treatment,
-                "resolved_date": _date(c.resolved_date),
-                "review_status": c.review_status,
-            }
-            for c in record.complications
-        ],
-        "outcomes": [
-            {
-                "timepoint": o.timepoint,
-                "date": o.date.isoformat(),
-                "nrs_back": o.nrs_back,
-                "nrs_leg": o.nrs_leg,
-                "odi": o.odi,
-                "relief_percent": o.relief_percent,
-            }
-            for o in record.outcomes
-        ],
-        "notes": record.notes,
-    }

@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session
 from caselog import audit, vocab
 from caselog.accounts import ROLES, Action, Actor, accounts_exist, allowed, entries_for, refusal, refuse
 from caselog.bulk import cyclic_gc_paused
-from caselog.db import store
+from caselog.db import queries, store
 from caselog.db.engine import Database
 from caselog.db.models import CaseAmendmentRow
 from caselog.errors import Conflict, InvalidInput, NotFound, NotPermitted
-from caselog.records import CaseFilter, CaseRecord, CaseRow, CaseView, Patient, case_to_contract
+from caselog.records import CaseFilter, CaseListItem, CaseRecord, CaseView, Patient, case_to_contract
 from caselog.validation import Problem, validate_case, validate_file
 
 SIGNED_STATUSES = frozenset({"final", "amended"})
@@ -261,10 +261,10 @@ class CaseService:
     def get_case(self, case_number: str) -> CaseView:
         self._require(Action.VIEW)
         with self.db.read() as session:
-            found = store.case_id_for_number(session, case_number)
+            found = queries.case_id_for_number(session, case_number)
             if found is None:
                 raise NotFound(f"Case {case_number} not found")
-            return store.load_views(session, [found[0]])[0]
+            return queries.load_views(session, [found[0]])[0]
 
     def get_cases(self, case_numbers: list[str]) -> list[CaseView]:
         """Several cases in the order asked; an unknown number is refused before anything is printed."""
@@ -273,14 +273,14 @@ class CaseService:
             ids: list[int] = []
             missing: list[str] = []
             for number in case_numbers:
-                found = store.case_id_for_number(session, number)
+                found = queries.case_id_for_number(session, number)
                 if found is None:
                     missing.append(number)
                 else:
                     ids.append(found[0])
             if missing:
                 raise NotFound(f"Case {', '.join(missing)} not found")
-            return store.load_views(session, ids)
+            return queries.load_views(session, ids)
 
     def query(
         self,
@@ -290,17 +290,17 @@ class CaseService:
         descending: bool = False,
         offset: int = 0,
         limit: int | None = None,
-    ) -> list[CaseRow]:
+    ) -> list[CaseListItem]:
         self._require(Action.VIEW)
         with self.db.read() as session:
-            return store.list_rows(
+            return queries.list_rows(
                 session, case_filter or CaseFilter(), sort=sort, descending=descending, offset=offset, limit=limit
             )
 
     def count(self, case_filter: CaseFilter | None = None) -> int:
         self._require(Action.VIEW)
         with self.db.read() as session:
-            return store.count_cases(session, case_filter or CaseFilter())
+            return queries.count_cases(session, case_filter or CaseFilter())
 
     def iter_cases(self, case_filter: CaseFilter | None = None) -> Iterator[CaseView]:
         """Every matching case in export order (procedure date, case number), streamed from one snapshot.
@@ -313,30 +313,30 @@ class CaseService:
 
     def _stream(self, case_filter: CaseFilter) -> Iterator[CaseView]:
         with self.db.read() as session:
-            yield from store.iter_views(session, case_filter)
+            yield from queries.iter_views(session, case_filter)
 
     def find_patient(self, mrn: str) -> Patient | None:
         """The patient known under this MRN, so a form can fill in the name."""
         self._require(Action.VIEW)
         with self.db.read() as session:
-            return store.patient_by_mrn(session, mrn.strip())
+            return queries.patient_by_mrn(session, mrn.strip())
 
     def surgeons(self) -> list[str]:
         self._require(Action.VIEW)
         with self.db.read() as session:
-            return store.distinct_values(session, "surgeon")
+            return queries.distinct_values(session, "surgeon")
 
     def facilities(self) -> list[str]:
         self._require(Action.VIEW)
         with self.db.read() as session:
-            return store.distinct_values(session, "facility")
+            return queries.distinct_values(session, "facility")
 
     # ---- changing ---------------------------------------------------------------------------------------
 
     def _state(self, case_number: str) -> tuple[str, str]:
         """(status, surgeon) of a case, read before deciding who may change it."""
         with self.db.read() as session:
-            found = store.case_id_for_number(session, case_number)
+            found = queries.case_id_for_number(session, case_number)
             if found is None:
                 raise NotFound(f"Case {case_number} not found")
             surgeon = session.execute(
@@ -346,13 +346,13 @@ class CaseService:
 
     def _locked(self, session: Session, case_number: str, status: str) -> tuple[int, int, int, CaseView]:
         """(id, version, patient id, view) of a case inside a write; refuses if its status moved meanwhile."""
-        found = store.case_id_for_number(session, case_number)
+        found = queries.case_id_for_number(session, case_number)
         if found is None:
             raise NotFound(f"Case {case_number} not found")
         case_id, version, current, patient_id = found
         if current != status:
             raise Conflict(f"Case {case_number} was changed by someone else (now {current}); nothing was saved.")
-        return case_id, version, patient_id, store.load_views(session, [case_id])[0]
+        return case_id, version, patient_id, queries.load_views(session, [case_id])[0]
 
     def update_case(
         self,
@@ -438,7 +438,7 @@ class CaseService:
                 details={"changes": audit.changes(case_to_contract(old.record), case_to_contract(record)),
                          "version": version + 1},
             )  # fmt: skip
-            return store.load_views(session, [case_id])[0]
+            return queries.load_views(session, [case_id])[0]
 
     def _store_content(
         self, session: Session, case_id: int, version: int, patient_id: int, old: CaseView, record: CaseRecord,
@@ -514,7 +514,7 @@ class CaseService:
             audit.record(session, username=self._who, action="sign", record_type="case", record_id=case_number,
                          details={"changes": {"status": [status, "final"], "signed_by": [None, signer]},
                                   "version": version + 1})  # fmt: skip
-            return store.load_views(session, [case_id])[0]
+            return queries.load_views(session, [case_id])[0]
 
     def add_addendum(
         self,
@@ -542,7 +542,7 @@ class CaseService:
             audit.record(session, username=self._who, action="addendum", record_type="case", record_id=case_number,
                          details={"changes": audit.changes(case_to_contract(old.record), case_to_contract(record)),
                                   "version": version + 1})  # fmt: skip
-            return store.load_views(session, [case_id])[0]
+            return queries.load_views(session, [case_id])[0]
 
     def set_review(
         self, case_number: str, complication_index: int, *, review_status: str, notes: str | None = None
@@ -555,7 +555,7 @@ class CaseService:
         if notes is not None and len(notes) > 2000:
             raise InvalidInput([Problem("review_notes", f"is {len(notes)} characters long; at most 2000")])
         with self.db.write() as session:
-            found = store.case_id_for_number(session, case_number)
+            found = queries.case_id_for_number(session, case_number)
             if found is None:
                 raise NotFound(f"Case {case_number} not found")
             before = store.set_review(session, found[0], complication_index, review_status, notes)
@@ -565,7 +565,7 @@ class CaseService:
             audit.record(session, username=self._who, action="review", record_type="case", record_id=case_number,
                          details={"changes": {f"{path}.review_status": [before[0], review_status],
                                               f"{path}.review_notes": [before[1], notes]}})  # fmt: skip
-            return store.load_views(session, [found[0]])[0]
+            return queries.load_views(session, [found[0]])[0]
 
     def history(self, case_number: str) -> list[audit.AuditEntry]:
         """Who did what to this case, when and why; for the roles allowed to read the audit trail."""

@@ -9,25 +9,21 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from caselog import vocab
+from caselog import fields, vocab
+from caselog.fields import DURATION_MINUTES_MAX, Field
 from caselog.records import Anesthesia, CaseRecord, Complication, OutcomeScore, Patient, TreatedLevel
 
 FORMAT_NAME = "caselog-cases"
 FORMAT_VERSION = 1
 MAX_AGE_YEARS = 120
 POSTOPERATIVE_DAYS = 30
-#: A referring physician or a copy recipient as printed on one address line: name, practice, street, town.
-MAX_ADDRESS_LINE = 200
-MAX_COPY_TO = 10
 
 MRN_RE = re.compile(r"[A-Za-z0-9-]{1,20}")
 CASE_NUMBER_RE = re.compile(r"(\d{4})-(\d{5})")
-CPT_RE = re.compile(r"\d{4}[0-9A-Z]")
-ICD10_RE = re.compile(r"[A-Z]\d[0-9A-Z](\.[0-9A-Z]{1,4})?")
 DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 DATETIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 # Refused in every text: control characters other than newline and tab (DEL and C1 included), lone surrogates
@@ -52,16 +48,7 @@ VIRAMA = 9  # unicodedata.combining() of a virama: scripts of India use joiners 
 #: The earliest date accepted anywhere in a case (procedure, birth, complication, outcome).
 MIN_DATE = dt.date(1900, 1, 1)
 
-CASE_KEYS = frozenset(
-    {
-        "case_number", "status", "patient", "procedure_date", "facility", "surgeon", "assistants",
-        "procedure", "procedure_detail", "cpt_codes", "diagnosis_codes", "indication", "injury_related",
-        "prior_block_relief_percent", "levels", "start_time", "end_time", "duration_minutes", "anesthesia",
-        "estimated_blood_loss_ml", "disposition", "complications", "outcomes", "notes",
-        # Extensions of the format (docs/format.md):
-        "referring_physician", "copy_to",
-    }
-)  # fmt: skip
+CASE_KEYS = fields.CASE_KEYS
 PATIENT_KEYS = frozenset({"mrn", "family_name", "given_name", "birth_date", "sex"})
 LEVEL_KEYS = frozenset({"level", "side"})
 ANESTHESIA_KEYS = frozenset({"type", "sedation", "asa_class", "emergency", "provider"})
@@ -351,73 +338,94 @@ def validate_case(
 
     status = r.choice(case, "status", path, allowed_statuses, "status", required=False) or "draft"
 
-    procedure_date = r.date(case, "procedure_date", path, required=True)
+    values = _read_fields(r, case, path)
+    procedure_date = values["procedure_date"]
     if procedure_date is not None and procedure_date > today:
         r.fail(join(path, "procedure_date"), f"{procedure_date} is in the future")
-        procedure_date = None
+        procedure_date = values["procedure_date"] = None
     if procedure_date is not None and isinstance(case_number, str) and int(case_number[:4]) != procedure_date.year:
         r.fail(where, f"year {case_number[:4]} does not match the procedure date's year {procedure_date.year}")
+    procedure = values["procedure"]
+    if procedure == "other" and values["procedure_detail"] is None and _blank(case.get("procedure_detail")):
+        r.fail(join(path, "procedure_detail"), "is required")
 
     patient = _patient(r, case.get("patient"), join(path, "patient"), procedure_date)
-
-    facility = r.text(case, "facility", path, required=False, max_len=100, name=True)
-    surgeon = r.text(case, "surgeon", path, required=True, max_len=100, name=True)
-    assistants = _names(r, case, "assistants", path, max_len=100)
-    referring_physician = r.text(case, "referring_physician", path, required=False, max_len=MAX_ADDRESS_LINE,
-                                 name=True)  # fmt: skip
-    copy_to = _names(r, case, "copy_to", path, max_len=MAX_ADDRESS_LINE)
-    if len(copy_to) > MAX_COPY_TO:
-        r.fail(join(path, "copy_to"), f"at most {MAX_COPY_TO} recipients, not {len(copy_to)}")
-
-    procedure = r.choice(case, "procedure", path, vocab.PROCEDURES, "procedure", required=True)
-    procedure_detail = r.text(case, "procedure_detail", path, required=procedure == "other", max_len=200)
-    cpt_codes = r.codes(case, "cpt_codes", path, CPT_RE, "64635")
-    diagnosis_codes = r.codes(case, "diagnosis_codes", path, ICD10_RE, "M47.816")
-    indication = r.text(case, "indication", path, required=False, max_len=2000)
-    injury_related = r.boolean(case, "injury_related", path)
-    prior_relief = r.integer(case, "prior_block_relief_percent", path, 0, 100, required=False)
-
     levels = _levels(r, case, path, procedure)
-    start_time, end_time, duration = _timing(r, case, path, procedure_date)
+    values["start_time"], values["end_time"], values["duration_minutes"] = _timing(
+        r, case, values, path, procedure_date
+    )
     anesthesia = _anesthesia(r, case.get("anesthesia"), join(path, "anesthesia"))
-    blood_loss = r.integer(case, "estimated_blood_loss_ml", path, 0, 10000, required=False)
-    disposition = r.choice(case, "disposition", path, vocab.DISPOSITIONS, "disposition", required=True)
     complications = _complications(r, case, path, procedure_date, today)
     outcomes = _outcomes(r, case, path, procedure_date, today)
-    notes = r.text(case, "notes", path, required=False, max_len=10000)
 
     if problems:
-        return None, problems
-    assert patient and procedure_date and surgeon and procedure and duration and anesthesia and disposition
+        return None, _in_object_order(problems, path)
+    assert patient and anesthesia  # and every required field of the table: each reported a problem if absent
     record = CaseRecord(
         case_number=case_number if isinstance(case_number, str) else None,
         status=status,
         patient=patient,
-        procedure_date=procedure_date,
-        facility=facility,
-        surgeon=surgeon,
-        assistants=tuple(assistants),
-        procedure=procedure,
-        procedure_detail=procedure_detail,
-        cpt_codes=cpt_codes,
-        diagnosis_codes=diagnosis_codes,
-        indication=indication,
-        injury_related=injury_related,
-        prior_block_relief_percent=prior_relief,
         levels=tuple(levels),
-        start_time=start_time,
-        end_time=end_time,
-        duration_minutes=duration,
         anesthesia=anesthesia,
-        estimated_blood_loss_ml=blood_loss,
-        disposition=disposition,
         complications=tuple(complications),
         outcomes=tuple(outcomes),
-        notes=notes,
-        referring_physician=referring_physician,
-        copy_to=tuple(copy_to),
+        **values,
     )
     return record, problems
+
+
+_POSITION = {f.key: i for i, f in enumerate(fields.FIELDS)}
+_KEY_RE = re.compile(r"[.\[]")
+
+
+def _in_object_order(problems: list[Problem], path: str) -> list[Problem]:
+    """Problems in the order of the fields in the object (as a reader scans it), each field's in found order."""
+    skip = len(path) + 1 if path else 0
+
+    def position(problem: Problem) -> int:
+        key = _KEY_RE.split(problem.path[skip:], maxsplit=1)[0]
+        return _POSITION.get(key, -1)
+
+    return sorted(problems, key=position)
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _read_names(r: _Reader, case: Mapping[str, Any], path: str, f: Field) -> tuple[str, ...]:
+    names = _names(r, case, f.key, path, max_len=f.max_len)
+    if f.max_items and len(names) > f.max_items:
+        r.fail(join(path, f.key), f"at most {f.max_items} names, not {len(names)}")
+    return tuple(names)
+
+
+def _reader_call(f: Field) -> str:
+    """Source of the call that reads one field of the table by its kind's rules."""
+    key, required = repr(f.key), f.required
+    calls = {
+        "int": f"r.integer(case, {key}, path, {f.low}, {f.high}, required={required})",
+        "text": f"r.text(case, {key}, path, required={required}, max_len={f.max_len})",
+        "name": f"r.text(case, {key}, path, required={required}, max_len={f.max_len}, name=True)",
+        "choice": f"r.choice(case, {key}, path, F[{key}].choices, {f.short!r}, required={required})",
+        "bool": f"r.boolean(case, {key}, path)",
+        "date": f"r.date(case, {key}, path, required={required})",
+        "datetime": f"r.datetime(case, {key}, path)",
+        "names": f"_read_names(r, case, path, F[{key}])",
+        "codes": f"r.codes(case, {key}, path, F[{key}].pattern, {f.example!r})",
+    }
+    return calls[f.kind]
+
+
+#: The table's fields read by their kind's reader (case number and status have rules of their own).
+_GENERIC: tuple[Field, ...] = tuple(f for f in fields.STORED if f.key != "status")
+#: Every simple field of the table, read into a dict by key: the fast path of an import, written out once.
+_read_fields: Callable[[_Reader, Mapping[str, Any], str], dict[str, Any]] = fields.compiled(
+    "_read_fields",
+    ["def _read_fields(r, case, path):", "    return {", *(f"        {f.key!r}: {_reader_call(f)}," for f in _GENERIC),
+     "    }"],
+    {"F": fields.BY_KEY, "_read_names": _read_names},
+)  # fmt: skip
 
 
 def _names(r: _Reader, case: Mapping[str, Any], key: str, path: str, *, max_len: int) -> list[str]:
@@ -494,7 +502,7 @@ def _levels(r: _Reader, case: Mapping[str, Any], path: str, procedure: str | Non
             )
             continue
         if level == "C1-C2" and procedure in vocab.FACET_NERVE_PROCEDURES:
-            name = vocab.PROCEDURES[procedure].split(" (")[0].lower()
+            name = vocab.in_sentence(vocab.PROCEDURE_SHORT[procedure])
             r.fail(join(item_path, "level"), f"C1-C2 is not a facet-nerve target ({name} is not done there)")
             continue
         seen[level] = i
@@ -503,12 +511,11 @@ def _levels(r: _Reader, case: Mapping[str, Any], path: str, procedure: str | Non
 
 
 def _timing(
-    r: _Reader, case: Mapping[str, Any], path: str, procedure_date: dt.date | None
+    r: _Reader, case: Mapping[str, Any], values: Mapping[str, Any], path: str, procedure_date: dt.date | None
 ) -> tuple[dt.datetime | None, dt.datetime | None, int | None]:
-    start = r.datetime(case, "start_time", path)
-    end = r.datetime(case, "end_time", path)
+    """Start, end and duration together (each already read by its field's reader into `values`)."""
+    start, end, duration = values["start_time"], values["end_time"], values["duration_minutes"]
     start_given, end_given = case.get("start_time") is not None, case.get("end_time") is not None
-    duration = r.integer(case, "duration_minutes", path, 1, 1440, required=False)
     duration_given = case.get("duration_minutes") is not None
     if start_given != end_given:
         missing = "end_time" if start_given else "start_time"
@@ -526,8 +533,8 @@ def _timing(
     minutes = int((end - start).total_seconds() // 60)
     if duration is not None and duration != minutes:
         r.fail(join(path, "duration_minutes"), f"is {duration} but start to end is {minutes} minutes")
-    elif minutes > 1440:
-        r.fail(join(path, "end_time"), f"gives a duration of {minutes} minutes; at most 1440")
+    elif minutes > DURATION_MINUTES_MAX:
+        r.fail(join(path, "end_time"), f"gives a duration of {minutes} minutes; at most {DURATION_MINUTES_MAX}")
     return start, end, minutes
 
 

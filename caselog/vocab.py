@@ -13,6 +13,17 @@ PROCEDURES: dict[str, str] = {
     "other": "Other procedure",
 }
 
+#: The one short label of each procedure, where the full one does not fit: the case list, charts' legends, the
+#: command line's table, a validation message.
+PROCEDURE_SHORT: dict[str, str] = {
+    "endoscopic_rhizotomy": "Endoscopic rhizotomy",
+    "radiofrequency_ablation": "RF ablation",
+    "medial_branch_block": "Medial branch block",
+    "laminectomy": "Laminectomy",
+    "laminotomy": "Laminotomy",
+    "other": "Other",
+}
+
 #: Procedures aimed at the facet joint's nerves: never at C1-C2, and their summaries list the nerves.
 FACET_NERVE_PROCEDURES: frozenset[str] = frozenset(
     {"endoscopic_rhizotomy", "radiofrequency_ablation", "medial_branch_block"}
@@ -37,6 +48,16 @@ ANESTHESIA_TYPES: dict[str, str] = {
     "spinal": "Spinal anesthesia",
     "epidural": "Epidural anesthesia",
     "regional": "Regional nerve block",
+}
+
+#: The one short label of each anesthesia type (the case list's column).
+ANESTHESIA_SHORT: dict[str, str] = {
+    "local": "Local",
+    "local_sedation": "Local + sedation",
+    "general": "General",
+    "spinal": "Spinal",
+    "epidural": "Epidural",
+    "regional": "Regional block",
 }
 
 SEDATION_LEVELS: dict[str, str] = {"minimal": "Minimal", "moderate": "Moderate", "deep": "Deep"}
@@ -174,6 +195,11 @@ def suggested_cpt_codes(procedure: str, levels: Sequence[str]) -> list[str]:
         first_code = {"lumbar": "63030", "cervical": "63020"}.get(region_of(ordered[0]))
         codes = [first_code] + (["63035"] if count > 1 else []) if first_code else []
     return codes
+
+
+def in_sentence(text: str) -> str:
+    """A label inside a sentence: "endoscopic rhizotomy", but "RF ablation" keeps its abbreviation."""
+    return text if text[:2].isupper() else text[:1].lower() + text[1:]
 
 
 def label(vocabulary: dict[str, str], key: str | None) -> str:

@@ -210,7 +210,7 @@ def test_summary_prints_every_field(tmp_path: Path) -> None:
         "Nguyễn, Thị Hồng", "MRN-1001", "1961-04-12", "(63 y)", "female",
         "2025-03-14", "Dr. Amara Okafor", "Sam Whitfield PA-C",
         "Radiofrequency ablation (facet medial branch)", "Cooled RF probes", "64635, 64636", "M47.816",
-        "Facet-mediated low back pain", "Injury-related Yes", "80%",
+        "Facet-mediated low back pain", "Injury related Yes", "80%",
         "L4-L5", "Bilateral", "L3 medial branch, L4 medial branch",
         "L5-S1", "Left", "L4 medial branch, L5 dorsal ramus",
         "2025-03-14 08:30 to 09:45", "1 h 15 min", "Local anesthesia with sedation (moderate sedation)",

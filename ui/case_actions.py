@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QMessageBox, QVBoxLayou
 
 from caselog.accounts import Action
 from caselog.errors import CaselogError
-from caselog.records import CaseRow, CaseView
+from caselog.records import CaseListItem, CaseView
 from ui.case_form import CaseForm, edit_data
 from ui.history_view import AuditTrailView, CaseHistoryDialog
 from ui.messages import show_error
@@ -50,11 +50,11 @@ def wants_follow_up(services: Services, view: CaseView) -> bool:
     return view.status in SIGNED and not cases.allows(Action.AMEND, case_surgeon=view.record.surgeon)
 
 
-def can_sign(services: Services, row: CaseRow | None) -> bool:
+def can_sign(services: Services, row: CaseListItem | None) -> bool:
     return row is not None and row.status == "draft" and services.cases.allows(Action.SIGN, case_surgeon=row.surgeon)
 
 
-def can_read_history(services: Services, row: CaseRow | None) -> bool:
+def can_read_history(services: Services, row: CaseListItem | None) -> bool:
     return row is not None and services.cases.allows(Action.READ_AUDIT, case_surgeon=row.surgeon)
 
 

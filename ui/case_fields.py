@@ -10,7 +10,7 @@ import itertools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from PySide6.QtCore import QDate, QModelIndex, QRegularExpression, Qt, Signal
 from PySide6.QtGui import QFocusEvent, QRegularExpressionValidator
@@ -31,10 +31,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from caselog import vocab
+from caselog import fields, vocab
 from ui.level_picker import LevelPickerPanel
 from ui.rows_editor import RowColumn, RowsEditor, parse_int
 
+W = TypeVar("W", bound=QWidget)
+#: Fields of the table whose widgets are built here by hand: codes with a Suggest button, times, minutes.
+EXPLICIT = frozenset({"cpt_codes", "start_time", "end_time", "duration_minutes"})
 TIME_RE = re.compile(r"(\d{1,2})[:.h]?(\d{2})")
 DATETIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T(\d{2}:\d{2})")
 
@@ -53,17 +56,11 @@ class Slot:
 
 #: Field names for the form's status line, where the label alone ("Type", "Date") would not say which field.
 SPOKEN_NAMES = {
+    **{f.key: f.short for f in fields.FIELDS},
     "patient.mrn": "MRN", "patient.family_name": "family name", "patient.given_name": "given name",
-    "patient.birth_date": "birth date", "patient.sex": "sex", "procedure_date": "procedure date",
-    "procedure": "procedure", "procedure_detail": "procedure detail", "surgeon": "surgeon",
-    "assistants": "assistants", "facility": "facility", "levels": "levels", "cpt_codes": "CPT codes",
-    "diagnosis_codes": "ICD-10 codes", "start_time": "start time", "end_time": "end time",
-    "duration_minutes": "duration", "anesthesia.type": "anesthesia type", "anesthesia.sedation": "sedation",
-    "anesthesia.asa_class": "ASA class", "anesthesia.provider": "anesthesia provider",
-    "estimated_blood_loss_ml": "blood loss", "disposition": "disposition",
-    "prior_block_relief_percent": "block relief", "injury_related": "injury related", "indication": "indication",
-    "notes": "notes", "complications": "complications", "outcomes": "outcomes",
-    "referring_physician": "referring physician", "copy_to": "copy to",
+    "patient.birth_date": "birth date", "patient.sex": "sex", "anesthesia.type": "anesthesia type",
+    "anesthesia.sedation": "sedation", "anesthesia.asa_class": "ASA class",
+    "anesthesia.provider": "anesthesia provider",
 }  # fmt: skip
 
 
@@ -210,20 +207,21 @@ class CaseFields(QWidget):
         self.change_patient.setAccessibleName("Change patient")
         self.change_patient.setToolTip("This case's patient is locked; change it only if it is the wrong person")
         self.change_patient.hide()
-        # procedure
-        self.procedure_date = DateEdit()
-        self.procedure_date.setCalendarPopup(True)
-        self.procedure_date.setDisplayFormat("yyyy-MM-dd")
-        self.procedure_date.setAccessibleName("Procedure date")
-        self.procedure_date.setDate(_qdate(procedure_day()))
-        self.procedure = _combo("Procedure", vocab.PROCEDURES)
-        self.procedure_detail = _line("Procedure detail", "required for Other procedure")
-        self.surgeon = _editable_combo("Surgeon")
-        self.assistants = _line("Assistants", "separate names with ;")
-        self.facility = _editable_combo("Facility")
+        # the table's fields with a simple widget of their own (caselog.fields), by key
+        self.widgets: dict[str, QWidget] = {
+            f.key: _widget_for(f, procedure_day) for f in fields.FIELDS if f.form and f.key not in EXPLICIT
+        }
+        self.procedure_date = self._widget("procedure_date", DateEdit)
+        self.procedure = self._widget("procedure", QComboBox)
+        self.surgeon = self._widget("surgeon", QComboBox)
+        self.facility = self._widget("facility", QComboBox)
+        self.procedure_detail = self._widget("procedure_detail", QLineEdit)
+        self.assistants = self._widget("assistants", QLineEdit)
+        self.disposition = self._widget("disposition", QComboBox)
         # levels and codes
         self.levels = LevelPickerPanel()
-        self.cpt_codes = _line("CPT codes", "e.g. 64635 64636")
+        cpt = fields.BY_KEY["cpt_codes"]
+        self.cpt_codes = _line(cpt.short, cpt.form.placeholder if cpt.form else "")
         self.cpt_suggest = QToolButton()
         self.cpt_suggest.setText("Suggest")
         self.cpt_suggest.setAccessibleName("Suggest CPT codes")
@@ -231,14 +229,10 @@ class CaseFields(QWidget):
         self.cpt_hint = QLabel()
         self.cpt_hint.setObjectName("hint")
         self.cpt_hint.setWordWrap(True)
-        self.diagnosis_codes = _line("ICD-10 codes", "e.g. M47.816")
-        self.prior_relief = _line("Relief after diagnostic block (%)", "0-100")
-        self.injury_related = QCheckBox("In&jury related (e.g. car accident)")
-        self.injury_related.setAccessibleName("Injury related")
         # timing and anesthesia
         self.start_time = _line("Start time", "HH:MM")
         self.end_time = _line("End time", "HH:MM")
-        self.duration = MinutesEdit(1440)
+        self.duration = MinutesEdit(fields.DURATION_MINUTES_MAX)
         self.duration.setAccessibleName("Duration in minutes")
         self.anesthesia_type = _combo("Anesthesia", vocab.ANESTHESIA_TYPES)
         self.sedation = _combo("Sedation", vocab.SEDATION_LEVELS, "None")
@@ -246,23 +240,15 @@ class CaseFields(QWidget):
         self.emergency = QCheckBox("Emergency (E)")
         self.emergency.setAccessibleName("Emergency")
         self.anesthesia_provider = _line("Anesthesia provider", "optional")
-        self.blood_loss = _line("Estimated blood loss (ml)", "ml, optional")
-        self.disposition = _combo("Disposition", vocab.DISPOSITIONS)
         # lists and notes
         self.complications = RowsEditor(
             "Complications", COMPLICATION_COLUMNS, new_row=self._new_complication, add_text="&Add complication"
         )
         self.outcomes = RowsEditor("Outcomes", OUTCOME_COLUMNS)
-        self.referring_physician = _line("Referring physician", "name, practice, address (printed on the summary)")
-        self.copy_to = _line("Copy to", "who else gets the summary; separate with ;")
-        self.indication = QPlainTextEdit()
-        self.indication.setAccessibleName("Indication")
-        self.indication.setPlaceholderText("Indication (optional)")
-        self.notes = QPlainTextEdit()
-        self.notes.setAccessibleName("Notes")
-        self.notes.setPlaceholderText("Notes (optional)")
-        for text in (self.indication, self.notes):
-            text.setTabChangesFocus(True)  # Tab moves on, as in every other field; no tab characters in the record
+        self.referring_physician = self._widget("referring_physician", QLineEdit)
+        self.copy_to = self._widget("copy_to", QLineEdit)
+        self.indication = self._widget("indication", QPlainTextEdit)
+        self.notes = self._widget("notes", QPlainTextEdit)
 
         self._layout()
         for box in self.findChildren(QComboBox):
@@ -271,6 +257,11 @@ class CaseFields(QWidget):
             box.setMinimumContentsLength(14)
         self._connect()
         self.set_patient_locked(False)
+
+    def _widget(self, key: str, kind: type[W]) -> W:
+        widget = self.widgets[key]
+        assert isinstance(widget, kind)
+        return widget
 
     def _new_complication(self) -> dict[str, str]:
         """Timing starts empty: a guessed "intraoperative" would be printed as fact if nobody changed it."""
@@ -331,6 +322,22 @@ class CaseFields(QWidget):
         self.inputs[key] = widget
         form.addRow(label, self._slot(key, title.rstrip(":* ").replace("&", ""), field or widget))
 
+    def _section_widgets(self, section: fields.Section) -> list[QWidget]:
+        return [self.widgets[f.key] for f in fields.ON_FORM[section] if f.key in self.widgets]
+
+    def _add_fields(self, form: QFormLayout, section: fields.Section) -> None:
+        """The table's fields of one section of the form, in their order, each with its title (and * if required)."""
+        for f in fields.ON_FORM[section]:
+            if f.key in EXPLICIT or f.form is None:
+                continue
+            widget = self.widgets[f.key]
+            if isinstance(widget, QCheckBox):  # its own text is its title
+                self.inputs[f.key] = widget
+                form.addRow("", widget)
+            else:
+                beside = _row(widget, QLabel(f.unit)) if f.unit else None  # "mL", "s", "%" after the number
+                self._add(form, f"{f.form.title} *" if f.required else f.form.title, f.key, widget, beside)
+
     def _layout(self) -> None:
         # Mnemonics (Alt+letter) are unique across the form; Alt+A adds a complication (the form's shortcut).
         patient, pf = self._form("Patient")
@@ -343,38 +350,37 @@ class CaseFields(QWidget):
         self._add(pf, "Se&x *", "patient.sex", self.sex)
 
         procedure, rf = self._form("Procedure")
-        self._add(rf, "&Date *", "procedure_date", self.procedure_date)
-        self._add(rf, "&Procedure *", "procedure", self.procedure)
-        self._add(rf, "Detai&l", "procedure_detail", self.procedure_detail)
-        self._add(rf, "Surgeo&n *", "surgeon", self.surgeon)
-        self._add(rf, "A&ssistants", "assistants", self.assistants)
-        self._add(rf, "Fa&cility", "facility", self.facility)
+        self._add_fields(rf, "procedure")
 
         levels = QGroupBox("Le&vels *")
         lv = QVBoxLayout(levels)
         lv.addWidget(self._slot("levels", "Levels", self.levels), 1)
         self.inputs["levels"] = self.levels.picker
         codes, cf = self._form("Codes")
-        self._add(cf, "CP&T", "cpt_codes", self.cpt_codes, _row(self.cpt_codes, self.cpt_suggest))
+        cpt = fields.BY_KEY["cpt_codes"]
+        assert cpt.form is not None
+        self._add(cf, cpt.form.title, "cpt_codes", self.cpt_codes, _row(self.cpt_codes, self.cpt_suggest))
         cf.addRow("", self.cpt_hint)
-        self._add(cf, "ICD-&10", "diagnosis_codes", self.diagnosis_codes)
+        self._add_fields(cf, "codes")
         middle = QVBoxLayout()
         middle.addWidget(levels, 1)
 
         timing, tf = self._form("Timing")
-        self._add(tf, "Sta&rt", "start_time", self.start_time)
-        self._add(tf, "&End", "end_time", self.end_time)
-        self._add(tf, "D&uration *", "duration_minutes", self.duration, _row(self.duration, QLabel("min")))
+        explicit: dict[str, QWidget] = {"start_time": self.start_time, "end_time": self.end_time}
+        for f in fields.ON_FORM["timing"]:
+            assert f.form is not None
+            if f.key == "duration_minutes":  # needed unless start and end give it
+                row = _row(self.duration, QLabel(f.unit))
+                self._add(tf, f"{f.form.title} *", f.key, self.duration, row)
+            else:
+                self._add(tf, f.form.title, f.key, explicit[f.key])
         anesthesia, af = self._form("Anesthesia")
         self._add(af, "T&ype *", "anesthesia.type", self.anesthesia_type)
         self._add(af, "Sedati&on", "anesthesia.sedation", self.sedation)
         self._add(af, "ASA", "anesthesia.asa_class", self.asa_class, _row(self.asa_class, self.emergency))
         self._add(af, "Provider", "anesthesia.provider", self.anesthesia_provider)
         after, of = self._form("Course")
-        self._add(of, "Blood loss", "estimated_blood_loss_ml", self.blood_loss)
-        self._add(of, "D&isposition *", "disposition", self.disposition)
-        self._add(of, "Bloc&k relief %", "prior_block_relief_percent", self.prior_relief)
-        of.addRow("", self.injury_related)
+        self._add_fields(of, "course")
         left = QVBoxLayout()
         left.addWidget(patient)
         left.addWidget(procedure)
@@ -400,12 +406,11 @@ class CaseFields(QWidget):
         nv.setContentsMargins(0, 0, 0, 0)
         referral = QFormLayout()
         referral.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        self._add(referral, "Referring physician", "referring_physician", self.referring_physician)
-        self._add(referral, "Copy to", "copy_to", self.copy_to)
+        self._add_fields(referral, "referral")
         nv.addLayout(referral)
         nl = QHBoxLayout()
-        nl.addWidget(self._slot("indication", "Indication", self.indication))
-        nl.addWidget(self._slot("notes", "Notes", self.notes))
+        for f in fields.ON_FORM["notes"]:
+            nl.addWidget(self._slot(f.key, f.label, self.widgets[f.key]))
         nv.addLayout(nl, 1)
         self.tabs.addTab(notes, "Referral, indication and notes")
         self.tabs.setMinimumHeight(160)
@@ -420,11 +425,11 @@ class CaseFields(QWidget):
 
         order: list[QWidget] = [
             self.mrn, self.change_patient, self.family_name, self.given_name, self.birth_date, self.sex,
-            self.procedure_date, self.procedure, self.procedure_detail, self.surgeon, self.assistants, self.facility,
-            self.levels.picker,
-            self.cpt_codes, self.cpt_suggest, self.diagnosis_codes, self.start_time, self.end_time, self.duration,
+            *self._section_widgets("procedure"), self.levels.picker,
+            self.cpt_codes, self.cpt_suggest, *self._section_widgets("codes"),
+            self.start_time, self.end_time, self.duration,
             self.anesthesia_type, self.sedation, self.asa_class, self.emergency, self.anesthesia_provider,
-            self.blood_loss, self.disposition, self.prior_relief, self.injury_related, self.tabs,
+            *self._section_widgets("course"), self.tabs,
             self.complications.view, self.complications.add_button, self.complications.remove_button,
         ]  # fmt: skip
         for first, second in itertools.pairwise(order):
@@ -437,32 +442,23 @@ class CaseFields(QWidget):
         for edit, key in (
             (self.mrn, "patient.mrn"), (self.family_name, "patient.family_name"),
             (self.given_name, "patient.given_name"), (self.birth_date, "patient.birth_date"),
-            (self.procedure_detail, "procedure_detail"), (self.assistants, "assistants"),
-            (self.cpt_codes, "cpt_codes"), (self.diagnosis_codes, "diagnosis_codes"),
-            (self.prior_relief, "prior_block_relief_percent"), (self.start_time, "start_time"),
-            (self.end_time, "end_time"), (self.anesthesia_provider, "anesthesia.provider"),
-            (self.blood_loss, "estimated_blood_loss_ml"), (self.referring_physician, "referring_physician"),
-            (self.copy_to, "copy_to"),
+            (self.cpt_codes, "cpt_codes"), (self.start_time, "start_time"), (self.end_time, "end_time"),
+            (self.anesthesia_provider, "anesthesia.provider"),
         ):  # fmt: skip
             hook(edit.textEdited, key)
         for box, key in (
-            (self.sex, "patient.sex"), (self.procedure, "procedure"), (self.anesthesia_type, "anesthesia.type"),
+            (self.sex, "patient.sex"), (self.anesthesia_type, "anesthesia.type"),
             (self.sedation, "anesthesia.sedation"), (self.asa_class, "anesthesia.asa_class"),
-            (self.disposition, "disposition"),
         ):  # fmt: skip
             hook(box.activated, key)
-        hook(self.surgeon.currentTextChanged, "surgeon")
-        hook(self.facility.currentTextChanged, "facility")
-        hook(self.procedure_date.dateChanged, "procedure_date")
+        for key, widget in self.widgets.items():
+            hook(_edited_signal(widget), key)
         hook(self.duration.valueChanged, "duration_minutes")
         hook(self.emergency.toggled, "anesthesia.asa_class")
-        hook(self.injury_related.toggled, "injury_related")
         hook(self.levels.changed, "levels")
         hook(self.complications.changed, "complications")
         self.complications.model.dataChanged.connect(self._complication_edited)
         hook(self.outcomes.changed, "outcomes")
-        hook(self.indication.textChanged, "indication")
-        hook(self.notes.textChanged, "notes")
 
     # ---- values -----------------------------------------------------------------------------------------
 
@@ -491,11 +487,8 @@ class CaseFields(QWidget):
         def text(edit: QLineEdit) -> str | None:
             return edit.text().strip() or None
 
-        def words(edit: QLineEdit) -> list[str]:
-            return [w for w in re.split(r"[\s,;]+", edit.text().strip().upper()) if w]
-
         times_given = bool(self.start_time.text().strip()) and bool(self.end_time.text().strip())
-        return {
+        data: dict[str, Any] = {
             "patient": {
                 "mrn": self.mrn.text().strip() or None,
                 "family_name": text(self.family_name),
@@ -503,17 +496,7 @@ class CaseFields(QWidget):
                 "birth_date": text(self.birth_date),
                 "sex": self.sex.currentData(),
             },
-            "procedure_date": self._procedure_date().isoformat(),
-            "facility": self.facility.currentText().strip() or None,
-            "surgeon": self.surgeon.currentText().strip() or None,
-            "assistants": _names(self.assistants),
-            "procedure": self.procedure.currentData(),
-            "procedure_detail": text(self.procedure_detail),
-            "cpt_codes": words(self.cpt_codes),
-            "diagnosis_codes": words(self.diagnosis_codes),
-            "indication": self.indication.toPlainText().strip() or None,
-            "injury_related": self.injury_related.isChecked(),
-            "prior_block_relief_percent": parse_int(self.prior_relief.text()),
+            "cpt_codes": _words(self.cpt_codes),
             "levels": [{"level": level, "side": side} for level, side in self.levels.levels()],
             "start_time": self._time(self.start_time),
             "end_time": self._time(self.end_time),
@@ -525,15 +508,16 @@ class CaseFields(QWidget):
                 "emergency": self.emergency.isChecked(),
                 "provider": text(self.anesthesia_provider),
             },
-            "estimated_blood_loss_ml": parse_int(self.blood_loss.text()),
-            "disposition": self.disposition.currentData(),
             "complications": self.complications.items(),
             "outcomes": self.outcomes.items(),
-            "notes": self.notes.toPlainText().strip() or None,
-            # The format's extensions, written only when they hold something (as an export writes them).
-            **({"referring_physician": referring} if (referring := text(self.referring_physician)) else {}),
-            **({"copy_to": copies} if (copies := _names(self.copy_to)) else {}),
         }
+        for key, widget in self.widgets.items():
+            f = fields.BY_KEY[key]
+            value = _value_of(f, widget)
+            # The format's extensions are written only when they hold something (as an export writes them).
+            if not (f.extension and fields.is_empty(value)):
+                data[key] = value
+        return data
 
     def set_data(self, data: Mapping[str, Any]) -> None:
         """Fill the fields from a (possibly partial, possibly invalid) CASE object; absent keys are left alone."""
@@ -548,32 +532,13 @@ class CaseFields(QWidget):
             put(self.given_name, patient.get("given_name"))
             put(self.birth_date, patient.get("birth_date"))
             _set_combo(self.sex, patient.get("sex"))
-        if isinstance(data.get("procedure_date"), str):
-            day = QDate.fromString(data["procedure_date"], "yyyy-MM-dd")
-            if day.isValid():
-                self.procedure_date.setDate(day)
-        if "facility" in data:
-            self.facility.setCurrentText(str(data.get("facility") or ""))
-        if "surgeon" in data:
-            self.surgeon.setCurrentText(str(data.get("surgeon") or ""))
-        if "assistants" in data:
-            put(self.assistants, "; ".join(str(a) for a in data.get("assistants") or []))
-        if "procedure" in data:
-            _set_combo(self.procedure, data.get("procedure"))
-        if "procedure_detail" in data:
-            put(self.procedure_detail, data.get("procedure_detail"))
+        for key, widget in self.widgets.items():
+            if key in data:
+                _put_value(fields.BY_KEY[key], widget, data.get(key))
         if "levels" in data:
             self.levels.set_levels([lv for lv in data.get("levels") or [] if isinstance(lv, Mapping)])
         if "cpt_codes" in data:
             put(self.cpt_codes, " ".join(str(c) for c in data.get("cpt_codes") or []))
-        if "diagnosis_codes" in data:
-            put(self.diagnosis_codes, " ".join(str(c) for c in data.get("diagnosis_codes") or []))
-        if "indication" in data:
-            self.indication.setPlainText(str(data.get("indication") or ""))
-        if "injury_related" in data:
-            self.injury_related.setChecked(bool(data.get("injury_related")))
-        if "prior_block_relief_percent" in data:
-            put(self.prior_relief, data.get("prior_block_relief_percent"))
         for key, edit in (("start_time", self.start_time), ("end_time", self.end_time)):
             if key in data:
                 value = data.get(key)
@@ -589,22 +554,103 @@ class CaseFields(QWidget):
             _set_combo(self.asa_class, anesthesia.get("asa_class"))
             self.emergency.setChecked(bool(anesthesia.get("emergency")))
             put(self.anesthesia_provider, anesthesia.get("provider"))
-        if "estimated_blood_loss_ml" in data:
-            put(self.blood_loss, data.get("estimated_blood_loss_ml"))
-        if "disposition" in data:
-            _set_combo(self.disposition, data.get("disposition"))
         if "complications" in data:
             self.complications.set_items([c for c in data.get("complications") or [] if isinstance(c, Mapping)])
         if "outcomes" in data:
             self.outcomes.set_items([o for o in data.get("outcomes") or [] if isinstance(o, Mapping)])
-        if "notes" in data:
-            self.notes.setPlainText(str(data.get("notes") or ""))
-        if "referring_physician" in data:
-            put(self.referring_physician, data.get("referring_physician"))
-        if "copy_to" in data:
-            put(self.copy_to, "; ".join(str(c) for c in data.get("copy_to") or []))
 
 
 def _names(edit: QLineEdit) -> list[str]:
     """Names typed on one line, separated by semicolons (assistants, copy recipients)."""
     return [name.strip() for name in edit.text().split(";") if name.strip()]
+
+
+def _words(edit: QLineEdit) -> list[str]:
+    """Codes typed on one line, upper-cased, separated by blanks, commas or semicolons."""
+    return [w for w in re.split(r"[\s,;]+", edit.text().strip().upper()) if w]
+
+
+def _widget_for(f: fields.Field, procedure_day: Callable[[], dt.date]) -> QWidget:
+    """The simple widget of a field, by its kind: its accessible name is the field's label with its unit."""
+    place = f.form
+    assert place is not None
+    if f.kind == "date":
+        edit = DateEdit()
+        edit.setCalendarPopup(True)
+        edit.setDisplayFormat("yyyy-MM-dd")
+        edit.setAccessibleName(f.heading)
+        edit.setDate(_qdate(procedure_day()))
+        return edit
+    if f.kind == "choice":
+        assert f.choices is not None
+        return _combo(f.heading, f.choices)
+    if f.kind == "bool":
+        box = QCheckBox(place.title)
+        box.setAccessibleName(f.heading)
+        return box
+    if place.multiline:
+        lines = QPlainTextEdit()
+        lines.setAccessibleName(f.heading)
+        lines.setPlaceholderText(place.placeholder)
+        lines.setTabChangesFocus(True)  # Tab moves on, as in every other field; no tab characters in the record
+        return lines
+    if place.known_names:
+        return _editable_combo(f.heading)
+    return _line(f.heading, place.placeholder)
+
+
+def _edited_signal(widget: QWidget) -> Any:
+    """The signal a person's edit of the widget sends (not a change made by the program, where Qt tells them apart)."""
+    if isinstance(widget, QDateEdit):
+        return widget.dateChanged
+    if isinstance(widget, QComboBox):
+        return widget.currentTextChanged if widget.isEditable() else widget.activated
+    if isinstance(widget, QCheckBox):
+        return widget.toggled
+    if isinstance(widget, QPlainTextEdit):
+        return widget.textChanged
+    assert isinstance(widget, QLineEdit)
+    return widget.textEdited
+
+
+def _value_of(f: fields.Field, widget: QWidget) -> Any:
+    """What the widget holds, as the CASE object writes the field (unjudged: validation decides)."""
+    if isinstance(widget, QDateEdit):
+        d = widget.date()
+        return dt.date(d.year(), d.month(), d.day()).isoformat()
+    if isinstance(widget, QComboBox):
+        return widget.currentText().strip() or None if widget.isEditable() else widget.currentData()
+    if isinstance(widget, QCheckBox):
+        return widget.isChecked()
+    if isinstance(widget, QPlainTextEdit):
+        return widget.toPlainText().strip() or None
+    assert isinstance(widget, QLineEdit)
+    if f.kind == "int":
+        return parse_int(widget.text())
+    if f.kind == "names":
+        return _names(widget)
+    if f.kind == "codes":
+        return _words(widget)
+    return widget.text().strip() or None
+
+
+def _put_value(f: fields.Field, widget: QWidget, value: object) -> None:
+    """Show a (possibly invalid) value of the CASE object in the field's widget."""
+    if isinstance(widget, QDateEdit):
+        day = QDate.fromString(value, "yyyy-MM-dd") if isinstance(value, str) else QDate()
+        if day.isValid():
+            widget.setDate(day)
+    elif isinstance(widget, QComboBox):
+        if widget.isEditable():
+            widget.setCurrentText(str(value or ""))
+        else:
+            _set_combo(widget, value)
+    elif isinstance(widget, QCheckBox):
+        widget.setChecked(bool(value))
+    elif isinstance(widget, QPlainTextEdit):
+        widget.setPlainText(str(value or ""))
+    elif isinstance(widget, QLineEdit):
+        if f.kind in ("names", "codes") and isinstance(value, list):
+            widget.setText(("; " if f.kind == "names" else " ").join(str(v) for v in value))
+        else:
+            widget.setText("" if value is None else str(value))

@@ -84,7 +84,7 @@ def repeat_note(view: CaseView) -> str:
     """The banner of a repeat form: which case it repeats, and what came over from it."""
     record = view.record
     day = record.procedure_date
-    procedure = vocab.label(vocab.PROCEDURES, record.procedure).split(" (")[0]
+    procedure = vocab.label(vocab.PROCEDURE_SHORT, record.procedure)
     return (
         f"Repeat of {view.case_number} ({procedure}, {day.day} {day:%b} {day.year}): patient, procedure, levels "
         "and sides carried over, with surgeon, facility, referral, codes, indication, anesthesia and disposition; "
@@ -661,7 +661,7 @@ class CaseForm(QDialog):
         if len(sides) == 1:
             parts.append(vocab.label(vocab.SIDES, sides.pop()))
         parts.append(" ".join(lv["level"] for lv in levels))
-        parts.append(vocab.label(vocab.PROCEDURES, data.get("procedure")).split(" (")[0].lower())
+        parts.append(vocab.in_sentence(vocab.label(vocab.PROCEDURE_SHORT, data.get("procedure"))))
         anesthesia = (data.get("anesthesia") or {}).get("type")
         if anesthesia:
             parts.append(", " + vocab.label(vocab.ANESTHESIA_TYPES, anesthesia).lower())

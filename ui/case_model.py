@@ -9,12 +9,12 @@ from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QGuiApplication
 
 from caselog import vocab
-from caselog.records import CaseFilter, CaseRow
+from caselog.records import CaseFilter, CaseListItem
 from ui.paged_model import PAGE_SIZE, PagedTableModel
 from ui.services import Services
 from ui.style import colours
 
-#: A role that returns the CaseRow itself, and one that returns the real value for sorting.
+#: A role that returns the CaseListItem itself, and one that returns the real value for sorting.
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
 
@@ -43,37 +43,20 @@ COLUMNS: tuple[Column, ...] = (
     Column("Surgeon", "surgeon", 130),
 )
 
-SHORT_PROCEDURES = {
-    "endoscopic_rhizotomy": "Endoscopic rhizotomy",
-    "radiofrequency_ablation": "Radiofrequency ablation",
-    "medial_branch_block": "Medial branch block",
-    "laminectomy": "Laminectomy",
-    "laminotomy": "Laminotomy",
-    "other": "Other",
-}
-SHORT_ANESTHESIA = {
-    "local": "Local",
-    "local_sedation": "Local + sedation",
-    "general": "General",
-    "spinal": "Spinal",
-    "epidural": "Epidural",
-    "regional": "Regional block",
-}
-
 
 def duration_text(minutes: int) -> str:
     return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d}"
 
 
-def complications_text(row: CaseRow) -> str:
+def complications_text(row: CaseListItem) -> str:
     if not row.complication_count:
         return ""
     grade = f", grade {row.worst_grade}" if row.worst_grade else ""
     return f"{row.complication_count}{grade}"
 
 
-class CaseTableModel(PagedTableModel[CaseRow]):
-    """Holds only frozen CaseRow objects; `refresh()` reloads in the background and emits `loaded`."""
+class CaseTableModel(PagedTableModel[CaseListItem]):
+    """Holds only frozen CaseListItem objects; `refresh()` reloads in the background and emits `loaded`."""
 
     def __init__(self, services: Services, parent: QObject | None = None) -> None:
         super().__init__(services, parent)
@@ -90,9 +73,9 @@ class CaseTableModel(PagedTableModel[CaseRow]):
         matching = service.count(query)
         return matching, matching if query == CaseFilter() else service.count(CaseFilter())
 
-    def _fetch(self, service: Any, query: CaseFilter, sort: str, descending: bool, offset: int) -> list[CaseRow]:
-        rows: list[CaseRow] = service.query(query, sort=sort, descending=descending, offset=offset, limit=PAGE_SIZE)
-        return rows
+    def _fetch(self, service: Any, query: CaseFilter, sort: str, descending: bool, offset: int) -> list[CaseListItem]:
+        rows = service.query(query, sort=sort, descending=descending, offset=offset, limit=PAGE_SIZE)
+        return list(rows)
 
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(COLUMNS)
@@ -141,7 +124,7 @@ class CaseTableModel(PagedTableModel[CaseRow]):
         return None
 
     @staticmethod
-    def _display(row: CaseRow, column: int) -> str:
+    def _display(row: CaseListItem, column: int) -> str:
         match column:
             case 0:
                 return row.case_number
@@ -152,13 +135,13 @@ class CaseTableModel(PagedTableModel[CaseRow]):
             case 3:
                 return row.mrn
             case 4:
-                return SHORT_PROCEDURES.get(row.procedure, row.procedure)
+                return vocab.label(vocab.PROCEDURE_SHORT, row.procedure)
             case 5:
                 return row.levels_text
             case 6:
                 return duration_text(row.duration_minutes)
             case 7:
-                return SHORT_ANESTHESIA.get(row.anesthesia_type, row.anesthesia_type)
+                return vocab.label(vocab.ANESTHESIA_SHORT, row.anesthesia_type)
             case 8:
                 return complications_text(row)
             case 9:
@@ -167,7 +150,7 @@ class CaseTableModel(PagedTableModel[CaseRow]):
                 return row.surgeon
 
     @staticmethod
-    def _sort_value(row: CaseRow, column: int) -> Any:
+    def _sort_value(row: CaseListItem, column: int) -> Any:
         if column == COL_DATE:
             return row.procedure_date
         if column == COL_DURATION:

@@ -16,7 +16,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMainWindow, QProgressDialog
 
 from caselog.errors import CaselogError
-from caselog.records import CaseRow
+from caselog.records import CaseListItem
 from ui import jobs
 from ui.case_model import CaseTableModel
 from ui.messages import show_error
@@ -38,7 +38,7 @@ class CaseOutputActions(QMainWindow):
 
     if TYPE_CHECKING:
 
-        def selected_rows(self) -> list[CaseRow]: ...
+        def selected_rows(self) -> list[CaseListItem]: ...
 
         def refresh(self, select: str | None = None) -> None: ...
 

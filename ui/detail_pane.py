@@ -7,8 +7,8 @@ from html import escape
 
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
-from caselog import vocab
-from caselog.records import CaseView
+from caselog import fields, vocab
+from caselog.records import CaseRecord, CaseView
 from ui.case_model import duration_text
 from ui.style import LIGHT, Colours, colours
 
@@ -38,6 +38,15 @@ def _e(value: object) -> str:
 def _pairs(items: list[tuple[str, object]]) -> str:
     rows = "".join(f"<tr><td class='k'>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in items if v not in (None, "", ()))
     return f"<table>{rows}</table>"
+
+
+def _shown(record: CaseRecord, group: str) -> list[tuple[str, object]]:
+    """The table's fields printed in this group, with label and unit; a "no" stays unsaid, as a blank does."""
+    return [
+        (f.label, fields.display(f, value))
+        for f in fields.FIELDS
+        if f.shown == group and (value := getattr(record, f.key)) is not False
+    ]
 
 
 def _nerves(procedure: str, level: str) -> str:
@@ -71,26 +80,7 @@ def case_html(view: CaseView, c: Colours = LIGHT) -> str:
         f"<div>Case {_e(view.case_number)} · {status_html} · version {view.version}</div>",
         _signature(view),
         "<h3>Procedure</h3>",
-        _pairs(
-            [
-                ("Date", r.procedure_date.isoformat()),
-                ("Procedure", r.procedure_label),
-                ("Detail", r.procedure_detail),
-                ("Surgeon", r.surgeon),
-                ("Assistants", ", ".join(r.assistants)),
-                ("Facility", r.facility),
-                ("Referring physician", r.referring_physician),
-                ("Copy to", "; ".join(r.copy_to)),
-                ("CPT", " ".join(r.cpt_codes)),
-                ("ICD-10", " ".join(r.diagnosis_codes)),
-                ("Indication", r.indication),
-                ("Injury related", "Yes" if r.injury_related else None),
-                (
-                    "Prior block relief",
-                    None if r.prior_block_relief_percent is None else f"{r.prior_block_relief_percent} %",
-                ),
-            ]
-        ),
+        _pairs(_shown(r, "procedure")),
         "<h3>Levels</h3>",
         "<table>"
         + "".join(
@@ -109,8 +99,7 @@ def case_html(view: CaseView, c: Colours = LIGHT) -> str:
                 ("Sedation", vocab.label(vocab.SEDATION_LEVELS, a.sedation)),
                 ("ASA", a.asa_text),
                 ("Anesthesia by", a.provider),
-                ("Blood loss", None if r.estimated_blood_loss_ml is None else f"{r.estimated_blood_loss_ml} ml"),
-                ("Disposition", vocab.label(vocab.DISPOSITIONS, r.disposition)),
+                *_shown(r, "course"),
             ]
         ),
         f"<h3>Complications ({len(r.complications)})</h3>",

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 from caselog import drafts
 from caselog.accounts import Action
 from caselog.errors import CaselogError
-from caselog.records import CaseRow, CaseView
+from caselog.records import CaseListItem, CaseView
 from ui import case_actions, shortcuts
 from ui.admin_view import AdminView
 from ui.case_form import CaseForm, edit_data, repeat_data
@@ -233,11 +233,11 @@ class MainWindow(CaseOutputActions):
 
     # ---- selection and loading --------------------------------------------------------------------------
 
-    def selected_rows(self) -> list[CaseRow]:
+    def selected_rows(self) -> list[CaseListItem]:
         rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
         return [r for r in (self.model.row_at(i) for i in rows) if r is not None]
 
-    def current_row(self) -> CaseRow | None:
+    def current_row(self) -> CaseListItem | None:
         index = self.table.currentIndex()
         selected = self.selected_rows()
         row = self.model.row_at(index.row()) if index.isValid() else None

@@ -24,6 +24,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from caselog.fields import DURATION_MINUTES_MAX
+
 # Named constraints let Alembic's batch mode rebuild SQLite tables and alter them on PostgreSQL alike.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -58,7 +60,7 @@ class CaseRow(Base):
     __tablename__ = "cases"
     __table_args__ = (
         CheckConstraint("status IN ('draft', 'final', 'amended')", name="status"),
-        CheckConstraint("duration_minutes BETWEEN 1 AND 1440", name="duration"),
+        CheckConstraint(f"duration_minutes BETWEEN 1 AND {DURATION_MINUTES_MAX}", name="duration"),
         CheckConstraint("version >= 1", name="version"),
         # Every filter of the contract has an index that also serves the list's default order (newest first),
         # so a page of a filtered list never sorts all matching cases.
@@ -99,6 +101,7 @@ class CaseRow(Base):
     notes: Mapped[str | None] = mapped_column(Text)
     referring_physician: Mapped[str | None] = mapped_column(String(200))
     copy_to: Mapped[list[str]] = mapped_column(JSON, default=list)
+    fluoroscopy_time_s: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
     signed_by: Mapped[str | None] = mapped_column(String(100))

@@ -1,4 +1,8 @@
-"""Moving case records in and out of the tables in bulk: a few statements per batch, never a query per row."""
+"""Writing case records to the tables in bulk: a few statements per batch, never a query per row.
+
+Reading is caselog.db.queries; the table handles and the record's row mapping are caselog.db.tables. Both are
+re-exported here, so `store.cases_t` or `store.load_views` keep working for older callers.
+"""
 
 from __future__ import annotations
 
@@ -7,72 +11,36 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any, TypeVar, cast
+from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Date,
-    DateTime,
-    Select,
-    Table,
-    bindparam,
-    delete,
-    exists,
-    func,
-    insert,
-    select,
-    tuple_,
-    update,
-)
+from sqlalchemy import Date, DateTime, Table, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from caselog import vocab
-from caselog.db.models import (
-    AuditEntryRow,
-    CaseCounterRow,
-    CaseRow,
-    CaseSearchRow,
-    ComplicationRow,
-    OutcomeScoreRow,
-    PatientRow,
-    TreatedLevelRow,
-)
+from caselog.db.queries import case_id_for_number as case_id_for_number
+from caselog.db.queries import count_cases as count_cases
+from caselog.db.queries import distinct_values as distinct_values
+from caselog.db.queries import filtered as filtered
+from caselog.db.queries import iter_views as iter_views
+from caselog.db.queries import list_rows as list_rows
+from caselog.db.queries import load_views as load_views
+from caselog.db.queries import patient_by_mrn as patient_by_mrn
+from caselog.db.tables import CHUNK as CHUNK
+from caselog.db.tables import audit_t as audit_t
+from caselog.db.tables import case_values as case_values
+from caselog.db.tables import cases_t as cases_t
+from caselog.db.tables import chunks as chunks
+from caselog.db.tables import complications_t as complications_t
+from caselog.db.tables import counters_t as counters_t
+from caselog.db.tables import levels_t as levels_t
+from caselog.db.tables import outcomes_t as outcomes_t
+from caselog.db.tables import patient_from_row as patient_from_row
+from caselog.db.tables import patients_t as patients_t
+from caselog.db.tables import search_t as search_t
+from caselog.db.tables import utcnow as utcnow
 from caselog.errors import InvalidInput
-from caselog.records import (
-    Anesthesia,
-    CaseFilter,
-    CaseRecord,
-    CaseView,
-    Complication,
-    OutcomeScore,
-    Patient,
-    TreatedLevel,
-)
-from caselog.records import CaseRow as CaseListRow
+from caselog.records import CaseRecord, Patient
 from caselog.validation import CASE_NUMBER_RE, Problem, join
-
-T = TypeVar("T")
-CHUNK = 500  # stays under every database's limit on bound parameters
-
-cases_t = cast(Table, CaseRow.__table__)
-patients_t = cast(Table, PatientRow.__table__)
-levels_t = cast(Table, TreatedLevelRow.__table__)
-complications_t = cast(Table, ComplicationRow.__table__)
-outcomes_t = cast(Table, OutcomeScoreRow.__table__)
-counters_t = cast(Table, CaseCounterRow.__table__)
-audit_t = cast(Table, AuditEntryRow.__table__)
-search_t = cast(Table, CaseSearchRow.__table__)
-
-
-def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def utcnow() -> dt.datetime:
-    """Naive UTC, as stored: the same on every workstation whatever its time zone."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def search_text(case_number: str, record: CaseRecord) -> str:
@@ -86,58 +54,12 @@ def set_search_text(session: Session, case_id: int, case_number: str, record: Ca
     session.execute(update(search_t).where(search_t.c.case_id == case_id).values(text=search_text(case_number, record)))
 
 
-def like_pattern(text: str) -> str:
-    escaped = text.casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def describe_patient(p: Patient) -> str:
     return f"{p.display_name} (born {p.birth_date}, {p.sex})"
 
 
 def same_patient(a: Patient, b: Patient) -> bool:
     return (a.family_name, a.given_name, a.birth_date, a.sex) == (b.family_name, b.given_name, b.birth_date, b.sex)
-
-
-def patient_from_row(row: Any) -> Patient:
-    return Patient(
-        mrn=row.mrn, family_name=row.family_name, given_name=row.given_name, birth_date=row.birth_date, sex=row.sex
-    )
-
-
-# ---- writing ---------------------------------------------------------------------------------------------
-
-
-def case_values(record: CaseRecord) -> dict[str, Any]:
-    """The cases-table columns that come from the record itself (not identity, version or times)."""
-    a = record.anesthesia
-    return {
-        "status": record.status,
-        "procedure_date": record.procedure_date,
-        "facility": record.facility,
-        "surgeon": record.surgeon,
-        "assistants": list(record.assistants),
-        "procedure": record.procedure,
-        "procedure_detail": record.procedure_detail,
-        "cpt_codes": list(record.cpt_codes),
-        "diagnosis_codes": list(record.diagnosis_codes),
-        "indication": record.indication,
-        "injury_related": record.injury_related,
-        "prior_block_relief_percent": record.prior_block_relief_percent,
-        "start_time": record.start_time,
-        "end_time": record.end_time,
-        "duration_minutes": record.duration_minutes,
-        "anesthesia_type": a.type,
-        "sedation": a.sedation,
-        "asa_class": a.asa_class,
-        "emergency": a.emergency,
-        "anesthesia_provider": a.provider,
-        "estimated_blood_loss_ml": record.estimated_blood_loss_ml,
-        "disposition": record.disposition,
-        "notes": record.notes,
-        "referring_physician": record.referring_physician,
-        "copy_to": list(record.copy_to),
-    }
 
 
 ReviewNotes = dict[tuple[str, dt.date, str], str]
@@ -527,253 +449,3 @@ def drop_patient_if_unused(session: Session, patient_id: int) -> None:
     still_used = session.execute(select(exists().where(cases_t.c.patient_id == patient_id))).scalar()
     if not still_used:
         session.execute(delete(patients_t).where(patients_t.c.id == patient_id))
-
-
-# ---- reading ---------------------------------------------------------------------------------------------
-
-
-def filtered(stmt: Select[Any], f: CaseFilter) -> Select[Any]:
-    """Every contract filter as SQL, so lists, counts and exports never walk all cases in Python."""
-    c = cases_t.c
-    if f.date_from is not None:
-        stmt = stmt.where(c.procedure_date >= f.date_from)
-    if f.date_to is not None:
-        stmt = stmt.where(c.procedure_date <= f.date_to)
-    if f.surgeon:
-        stmt = stmt.where(c.surgeon == f.surgeon)
-    if f.procedure:
-        stmt = stmt.where(c.procedure == f.procedure)
-    if f.status:
-        stmt = stmt.where(c.status == f.status)
-    # Alone, a level, complication or text condition drives the query: IN (subquery) walks its matches once.
-    # Beside a filter with an index of its own, EXISTS lets that index drive and checks each candidate
-    # (the combined filter of the benchmark: 108 ms as IN, 26 ms as EXISTS on 100,000 cases).
-    indexed = any(v is not None for v in (f.date_from, f.date_to, f.surgeon or None, f.procedure, f.status))
-    conditions: list[tuple[Table, ColumnElement[bool] | None]] = []
-    if f.level:
-        conditions.append((levels_t, levels_t.c.level == f.level))
-    if f.with_complications:
-        conditions.append((complications_t, None))
-    if f.search and f.search.strip():
-        conditions.append((search_t, search_t.c.text.like(like_pattern(f.search.strip()), escape="\\")))
-    for table, condition in conditions:
-        if indexed:
-            match = exists().where(table.c.case_id == c.id)
-            stmt = stmt.where(match.where(condition) if condition is not None else match)
-        else:
-            ids = select(table.c.case_id)
-            stmt = stmt.where(c.id.in_(ids.where(condition) if condition is not None else ids))
-    if f.case_numbers:
-        stmt = stmt.where(c.case_number.in_(f.case_numbers))
-    return stmt
-
-
-SORT_COLUMNS = {
-    "case_number": [cases_t.c.case_number],
-    "procedure_date": [cases_t.c.procedure_date, cases_t.c.case_number],
-    "patient": [patients_t.c.family_name, patients_t.c.given_name, cases_t.c.case_number],
-    "mrn": [patients_t.c.mrn, cases_t.c.case_number],
-    "procedure": [cases_t.c.procedure, cases_t.c.procedure_date, cases_t.c.case_number],
-    "duration": [cases_t.c.duration_minutes, cases_t.c.case_number],
-    "anesthesia": [cases_t.c.anesthesia_type, cases_t.c.case_number],
-    "surgeon": [cases_t.c.surgeon, cases_t.c.procedure_date, cases_t.c.case_number],
-    "status": [cases_t.c.status, cases_t.c.procedure_date, cases_t.c.case_number],
-}
-
-
-def list_rows(
-    session: Session, f: CaseFilter, *, sort: str, descending: bool, offset: int, limit: int | None
-) -> list[CaseListRow]:
-    """One page of the case list, with levels and complication summaries fetched for that page only."""
-    columns = SORT_COLUMNS.get(sort, SORT_COLUMNS["procedure_date"])
-    order = [col.desc() if descending else col.asc() for col in columns]
-    stmt = filtered(
-        select(
-            cases_t.c.id, cases_t.c.case_number, cases_t.c.status, cases_t.c.procedure_date, patients_t.c.mrn,
-            patients_t.c.family_name, patients_t.c.given_name, cases_t.c.procedure, cases_t.c.duration_minutes,
-            cases_t.c.anesthesia_type, cases_t.c.surgeon, cases_t.c.version,
-        ).join(patients_t, patients_t.c.id == cases_t.c.patient_id),
-        f,
-    ).order_by(*order).offset(offset)  # fmt: skip
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    rows = session.execute(stmt).all()
-    ids = [r.id for r in rows]
-    levels: dict[int, list[str]] = defaultdict(list)
-    grades: dict[int, list[str]] = defaultdict(list)
-    for part in chunks(ids):
-        for lv in session.execute(
-            select(levels_t.c.case_id, levels_t.c.level, levels_t.c.side)
-            .where(levels_t.c.case_id.in_(part))
-            .order_by(levels_t.c.case_id, levels_t.c.position)
-        ):
-            levels[lv.case_id].append(f"{lv.level} {lv.side}")
-        for cp in session.execute(
-            select(complications_t.c.case_id, complications_t.c.clavien_dindo).where(
-                complications_t.c.case_id.in_(part)
-            )
-        ):
-            grades[cp.case_id].append(cp.clavien_dindo)
-    return [
-        CaseListRow(
-            id=r.id,
-            case_number=r.case_number,
-            status=r.status,
-            procedure_date=r.procedure_date,
-            mrn=r.mrn,
-            patient_name=f"{r.family_name}, {r.given_name}" if r.given_name else r.family_name,
-            procedure=r.procedure,
-            levels_text="; ".join(levels[r.id]),
-            duration_minutes=r.duration_minutes,
-            anesthesia_type=r.anesthesia_type,
-            surgeon=r.surgeon,
-            complication_count=len(grades[r.id]),
-            worst_grade=max(grades[r.id], key=lambda g: vocab.GRADE_RANK.get(g, -1)) if grades[r.id] else None,
-            version=r.version,
-        )
-        for r in rows
-    ]
-
-
-def count_cases(session: Session, f: CaseFilter) -> int:
-    stmt = filtered(select(func.count()).select_from(cases_t), f)
-    return int(session.execute(stmt).scalar_one())
-
-
-def load_views(session: Session, case_ids: Sequence[int]) -> list[CaseView]:
-    """Whole cases for these ids, in the order given: four queries per chunk, whatever its size."""
-    views: dict[int, CaseView] = {}
-    for part in chunks(case_ids):
-        levels: dict[int, list[TreatedLevel]] = defaultdict(list)
-        complications: dict[int, list[Complication]] = defaultdict(list)
-        outcomes: dict[int, list[OutcomeScore]] = defaultdict(list)
-        for row in session.execute(
-            select(levels_t).where(levels_t.c.case_id.in_(part)).order_by(levels_t.c.case_id, levels_t.c.position)
-        ):
-            levels[row.case_id].append(TreatedLevel(level=row.level, side=row.side))
-        for row in session.execute(
-            select(complications_t)
-            .where(complications_t.c.case_id.in_(part))
-            .order_by(complications_t.c.case_id, complications_t.c.position)
-        ):
-            complications[row.case_id].append(
-                Complication(
-                    category=row.category,
-                    description=row.description,
-                    timing=row.timing,
-                    onset_date=row.onset_date,
-                    clavien_dindo=row.clavien_dindo,
-                    treatment=row.treatment,
-                    resolved_date=row.resolved_date,
-                    review_status=row.review_status,
-                    review_notes=row.review_notes,
-                )
-            )
-        for row in session.execute(
-            select(outcomes_t)
-            .where(outcomes_t.c.case_id.in_(part))
-            .order_by(outcomes_t.c.case_id, outcomes_t.c.position)
-        ):
-            outcomes[row.case_id].append(
-                OutcomeScore(
-                    timepoint=row.timepoint,
-                    date=row.date,
-                    nrs_back=row.nrs_back,
-                    nrs_leg=row.nrs_leg,
-                    odi=row.odi,
-                    relief_percent=row.relief_percent,
-                )
-            )
-        query = select(
-            cases_t,
-            patients_t.c.mrn,
-            patients_t.c.family_name,
-            patients_t.c.given_name,
-            patients_t.c.birth_date,
-            patients_t.c.sex,
-        ).join(patients_t, patients_t.c.id == cases_t.c.patient_id)
-        for row in session.execute(query.where(cases_t.c.id.in_(part))):
-            record = CaseRecord(
-                case_number=row.case_number,
-                status=row.status,
-                patient=patient_from_row(row),
-                procedure_date=row.procedure_date,
-                facility=row.facility,
-                surgeon=row.surgeon,
-                assistants=tuple(row.assistants or ()),
-                procedure=row.procedure,
-                procedure_detail=row.procedure_detail,
-                cpt_codes=tuple(row.cpt_codes or ()),
-                diagnosis_codes=tuple(row.diagnosis_codes or ()),
-                indication=row.indication,
-                injury_related=bool(row.injury_related),
-                prior_block_relief_percent=row.prior_block_relief_percent,
-                levels=tuple(levels[row.id]),
-                start_time=row.start_time,
-                end_time=row.end_time,
-                duration_minutes=row.duration_minutes,
-                anesthesia=Anesthesia(
-                    type=row.anesthesia_type,
-                    sedation=row.sedation,
-                    asa_class=row.asa_class,
-                    emergency=bool(row.emergency),
-                    provider=row.anesthesia_provider,
-                ),
-                estimated_blood_loss_ml=row.estimated_blood_loss_ml,
-                disposition=row.disposition,
-                complications=tuple(complications[row.id]),
-                outcomes=tuple(outcomes[row.id]),
-                notes=row.notes,
-                referring_physician=row.referring_physician,
-                copy_to=tuple(row.copy_to or ()),
-            )
-            views[row.id] = CaseView(
-                id=row.id,
-                version=row.version,
-                record=record,
-                created_at=row.created_at,
-                updated_at=row.updated_at,
-                signed_by=row.signed_by,
-                signed_at=row.signed_at,
-            )
-    return [views[i] for i in case_ids if i in views]
-
-
-def ordered_ids(session: Session, f: CaseFilter, *, after: tuple[dt.date, str] | None, limit: int) -> list[Any]:
-    """The next ids in export order (procedure date, then case number), by keyset: no OFFSET scans."""
-    stmt = filtered(select(cases_t.c.id, cases_t.c.procedure_date, cases_t.c.case_number), f)
-    if after is not None:
-        stmt = stmt.where(tuple_(cases_t.c.procedure_date, cases_t.c.case_number) > tuple_(*after))
-    return list(session.execute(stmt.order_by(cases_t.c.procedure_date, cases_t.c.case_number).limit(limit)).all())
-
-
-def iter_views(session: Session, f: CaseFilter, *, batch: int = 500) -> Iterator[CaseView]:
-    """Every matching case in export order, a batch at a time, so memory stays flat for any number of cases."""
-    after: tuple[dt.date, str] | None = None
-    while True:
-        rows = ordered_ids(session, f, after=after, limit=batch)
-        if not rows:
-            return
-        yield from load_views(session, [r.id for r in rows])
-        last = rows[-1]
-        after = (last.procedure_date, last.case_number)
-
-
-def case_id_for_number(session: Session, case_number: str) -> tuple[int, int, str, int] | None:
-    """(id, version, status, patient id) of a case, or None."""
-    row = session.execute(
-        select(cases_t.c.id, cases_t.c.version, cases_t.c.status, cases_t.c.patient_id).where(
-            cases_t.c.case_number == case_number
-        )
-    ).first()
-    return (row.id, row.version, row.status, row.patient_id) if row else None
-
-
-def distinct_values(session: Session, column: str) -> list[str]:
-    col = cases_t.c[column]
-    return [v for v in session.execute(select(col).distinct().order_by(col)).scalars() if v]
-
-
-def patient_by_mrn(session: Session, mrn: str) -> Patient | None:
-    row = session.execute(select(patients_t).where(patients_t.c.mrn == mrn)).first()
-    return patient_from_row(row) if row else None

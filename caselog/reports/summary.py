@@ -14,7 +14,7 @@ from typing import Any
 from reportlab.platypus import Flowable, KeepTogether, Spacer, Table, TableStyle
 from reportlab.platypus.doctemplate import NotAtTopPageBreak
 
-from caselog import vocab
+from caselog import fields, vocab
 from caselog.records import CaseRecord, CaseView
 from caselog.reports.chart import ordered_outcomes, pain_chart
 from caselog.reports.common import (
@@ -250,17 +250,28 @@ def _details_blocks(record: CaseRecord, width: float) -> list[Flowable]:
     return [*section(title, room=needed + 30), pair]
 
 
+#: Fields the summary prints in a place of their own: the page header (date), the summary block (procedure,
+#: detail, surgeon; disposition in the plan), the address lines (referral) and one line of codes.
+_PRINTED_ELSEWHERE = frozenset(
+    {"procedure_date", "procedure", "procedure_detail", "surgeon", "disposition", "referring_physician", "copy_to",
+     "cpt_codes", "diagnosis_codes"}
+)  # fmt: skip
+
+
+def _shown(record: CaseRecord, group: str) -> list[tuple[str, str]]:
+    """The table's fields of this group with their label and unit, a dash where nothing was recorded. A format
+    extension not recorded is left out: a clinic that does not log it gets no empty line on every summary."""
+    pairs = []
+    for f in fields.FIELDS:
+        value = getattr(record, f.key)
+        if f.shown == group and f.key not in _PRINTED_ELSEWHERE and not (f.extension and fields.is_empty(value)):
+            pairs.append((f.label, text(fields.display(f, value)) or BLANK))
+    return pairs
+
+
 def _detail_pairs(record: CaseRecord) -> list[tuple[str, str]]:
-    relief = record.prior_block_relief_percent
-    return [
-        ("Facility", text(record.facility)),
-        ("Assistants", text(", ".join(record.assistants))),
-        ("Indication", text(record.indication)),
-        ("Codes", f"CPT {text(', '.join(record.cpt_codes))}  ·  ICD-10 {text(', '.join(record.diagnosis_codes))}"),
-        ("Injury-related", "Yes" if record.injury_related else "No"),
-        ("Prior block relief", f"{relief}%" if relief is not None else BLANK),
-        *_timing_pairs(record),
-    ]
+    codes = f"CPT {text(', '.join(record.cpt_codes))}  ·  ICD-10 {text(', '.join(record.diagnosis_codes))}"
+    return [*_shown(record, "procedure"), ("Codes", codes), *_timing_pairs(record)]
 
 
 def _levels_table(record: CaseRecord, width: float) -> Table:
@@ -288,7 +299,6 @@ def _timing_pairs(record: CaseRecord) -> list[tuple[str, str]]:
         asa = f"<b>{text(a.asa_text)}</b> — {text(vocab.label(vocab.ASA_CLASSES, a.asa_class))}"
         if a.emergency:
             asa += " (emergency)"
-    blood = f"{record.estimated_blood_loss_ml} mL" if record.estimated_blood_loss_ml is not None else BLANK
     return [
         (
             "Time",
@@ -298,7 +308,7 @@ def _timing_pairs(record: CaseRecord) -> list[tuple[str, str]]:
         ("Anesthesia", anesthesia),
         ("ASA class", asa),
         ("Anesthesia provider", text(a.provider)),
-        ("Est. blood loss", blood),
+        *_shown(record, "course"),
     ]
 
 

@@ -85,8 +85,8 @@ def test_invalid_input_shows_the_message_at_its_field_and_save_stays_disabled(wi
     [
         ("cpt_codes", "64635 6463", "cpt_codes", "'6463' is not a valid code"),
         ("diagnosis_codes", "M47.816 M47.816", "diagnosis_codes", "is listed twice"),
-        ("blood_loss", "20000", "estimated_blood_loss_ml", "out of range"),
-        ("prior_relief", "lots", "prior_block_relief_percent", "must be a whole number"),
+        ("estimated_blood_loss_ml", "20000", "estimated_blood_loss_ml", "out of range"),
+        ("prior_block_relief_percent", "lots", "prior_block_relief_percent", "must be a whole number"),
         ("start_time", "08:00", "end_time", "start and end time go together"),
     ],
 )
@@ -98,7 +98,8 @@ def test_each_message_appears_at_its_field(
     if field == "start_time":
         form.fields.end_time.clear()
         form.fields.start_time.clear()
-    edit = getattr(form.fields, field)
+    edit = form.fields.inputs[field]  # the widget that takes the typing for the field
+    assert isinstance(edit, QLineEdit)
     edit.clear()
     qtbot.keyClicks(edit, text)
     error = form.fields.slots[key].error

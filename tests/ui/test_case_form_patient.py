@@ -176,7 +176,8 @@ def test_repeat_names_the_case_it_repeats_and_leaves_that_day_s_people_out(windo
         "carried over"
     )
     assert f.levels.picker.text() == "L4-L5 bilateral; L5-S1 left" and f.asa_class.currentData() == "II"
-    assert f.assistants.text() == "" and f.anesthesia_provider.text() == "" and f.prior_relief.text() == ""
+    assert f.assistants.text() == "" and f.anesthesia_provider.text() == ""
+    assert f.data()["prior_block_relief_percent"] is None
     assert not f.emergency.isChecked()
     assert f.procedure_date.date().toPython() == dt.date.today()
 

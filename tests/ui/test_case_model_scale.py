@@ -8,7 +8,7 @@ from typing import Any
 from PySide6.QtWidgets import QTableView
 from pytestqt.qtbot import QtBot
 
-from caselog.records import CaseFilter, CaseRow
+from caselog.records import CaseFilter, CaseListItem
 from ui.case_model import PAGE_SIZE, CaseTableModel
 from ui.tasks import TaskRunner
 
@@ -27,13 +27,13 @@ class HundredThousandCases:
         return TOTAL if not (case_filter and case_filter.procedure) else TOTAL // 5
 
     def query(self, case_filter: CaseFilter | None = None, *, sort: str = "procedure_date", descending: bool = False,
-              offset: int = 0, limit: int | None = None) -> list[CaseRow]:  # fmt: skip
+              offset: int = 0, limit: int | None = None) -> list[CaseListItem]:  # fmt: skip
         self.asked.append((offset, limit))
         matching = self.count(case_filter)
         end = min(matching, offset + (limit or matching))
         day = dt.date(2025, 1, 1)
         return [
-            CaseRow(
+            CaseListItem(
                 id=i,
                 case_number=f"2025-{i % 99999 + 1:05d}",
                 status="final",

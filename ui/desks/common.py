@@ -20,6 +20,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QComboBox, QDateEdit, QHBoxLayout, QLabel, QProgressDialog, QWidget
 
+from caselog import vocab
 from ui import shortcuts
 from ui.messages import show_error
 from ui.services import Services
@@ -29,14 +30,8 @@ from ui.tasks import Progress, Task
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
 
-SHORT_PROCEDURES = {
-    "endoscopic_rhizotomy": "Endoscopic rhizotomy",
-    "radiofrequency_ablation": "RF ablation",
-    "medial_branch_block": "Medial branch block",
-    "laminectomy": "Laminectomy",
-    "laminotomy": "Laminotomy",
-    "other": "Other",
-}
+#: The procedures' one short label (caselog.vocab), under the name the desks use.
+SHORT_PROCEDURES = vocab.PROCEDURE_SHORT
 
 
 #: Characters a filter's choice box shows at least (longer entries are cut with an ellipsis on small screens).

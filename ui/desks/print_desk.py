@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from caselog.exchange import atomic_output
-from caselog.records import CaseFilter, CaseRow
+from caselog.records import CaseFilter, CaseListItem
 from caselog.reports import write_case_summaries
 from ui.desks.common import desk_action, from_qdate, run_job, to_qdate
 from ui.desks.pdf_preview import PdfPreview, prepare_printer, print_document
@@ -234,12 +234,12 @@ class PrintDesk(QMainWindow):
         service = self.services.cases
         self.heading.setText(f"{heading}: loading…")
 
-        def work(_progress: Progress) -> list[CaseRow]:
+        def work(_progress: Progress) -> list[CaseListItem]:
             if newest_first:
                 return service.query(case_filter, sort="procedure_date", descending=True, limit=MAX_LISTED)
             return service.query(case_filter, sort="case_number", limit=MAX_LISTED)
 
-        def loaded(rows: list[CaseRow]) -> None:
+        def loaded(rows: list[CaseListItem]) -> None:
             if generation != self._generation:
                 return
             if order is not None:

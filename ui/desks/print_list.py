@@ -9,7 +9,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersisten
 from PySide6.QtGui import QFont
 
 from caselog import vocab
-from caselog.records import CaseRow
+from caselog.records import CaseListItem
 from ui.desks.common import ROW_ROLE, SHORT_PROCEDURES, SORT_ROLE
 
 
@@ -42,10 +42,10 @@ class PrintListModel(QAbstractTableModel):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._rows: list[CaseRow] = []
+        self._rows: list[CaseListItem] = []
         self._ticked: set[str] = set()
 
-    def set_rows(self, rows: list[CaseRow], *, ticked: set[str] | None = None) -> None:
+    def set_rows(self, rows: list[CaseListItem], *, ticked: set[str] | None = None) -> None:
         """New rows, all ticked, or (a reload) ticked as before: `ticked` and rows that are new to the list."""
         known = {r.case_number for r in self._rows}
         self.beginResetModel()
@@ -55,7 +55,7 @@ class PrintListModel(QAbstractTableModel):
         self.endResetModel()
         self.ticked_changed.emit()
 
-    def rows(self) -> list[CaseRow]:
+    def rows(self) -> list[CaseListItem]:
         return list(self._rows)
 
     def ticked(self) -> list[str]:
@@ -123,7 +123,7 @@ class PrintListModel(QAbstractTableModel):
         return None
 
     @staticmethod
-    def _display(row: CaseRow, column: int) -> str:
+    def _display(row: CaseListItem, column: int) -> str:
         texts = {
             COL_NUMBER: row.case_number,
             COL_DATE: row.procedure_date.isoformat(),

@@ -1,0 +1,105 @@
+"""The tables as SQLAlchemy Core handles, and a case record's row in the cases table, both ways.
+
+Shared by writing (caselog.db.store) and reading (caselog.db.queries). The row mapping is built from the
+table of fields (caselog.fields): a new scalar field needs no code here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, TypeVar, cast
+
+from sqlalchemy import Table
+
+from caselog.db.models import (
+    AuditEntryRow,
+    CaseCounterRow,
+    CaseRow,
+    CaseSearchRow,
+    ComplicationRow,
+    OutcomeScoreRow,
+    PatientRow,
+    TreatedLevelRow,
+)
+from caselog.fields import STORED, Field, compiled
+from caselog.records import Anesthesia, CaseRecord, Complication, OutcomeScore, Patient, TreatedLevel
+
+T = TypeVar("T")
+CHUNK = 500  # stays under every database's limit on bound parameters
+
+cases_t = cast(Table, CaseRow.__table__)
+patients_t = cast(Table, PatientRow.__table__)
+levels_t = cast(Table, TreatedLevelRow.__table__)
+complications_t = cast(Table, ComplicationRow.__table__)
+outcomes_t = cast(Table, OutcomeScoreRow.__table__)
+counters_t = cast(Table, CaseCounterRow.__table__)
+audit_t = cast(Table, AuditEntryRow.__table__)
+search_t = cast(Table, CaseSearchRow.__table__)
+
+
+def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def utcnow() -> dt.datetime:
+    """Naive UTC, as stored: the same on every workstation whatever its time zone."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def like_pattern(text: str) -> str:
+    escaped = text.casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def patient_from_row(row: Any) -> Patient:
+    return Patient(
+        mrn=row.mrn, family_name=row.family_name, given_name=row.given_name, birth_date=row.birth_date, sex=row.sex
+    )
+
+
+def _row_value(f: Field, value: str) -> str:
+    return f"list({value})" if f.kind in ("names", "codes") else value
+
+
+def _record_value(f: Field, value: str) -> str:
+    if f.kind in ("names", "codes"):
+        return f"tuple({value} or ())"
+    return f"bool({value})" if f.kind == "bool" else value
+
+
+#: The cases-table columns that come from the record itself (not identity, version or times), written out from
+#: the table of fields (see caselog.fields.compiled: an import calls it once per case).
+case_values: Callable[[CaseRecord], dict[str, Any]] = compiled(
+    "case_values",
+    [
+        "def case_values(record):",
+        "    a = record.anesthesia",
+        "    return {",
+        *(f"        {f.column!r}: {_row_value(f, f'record.{f.key}')}," for f in STORED),
+        "        'anesthesia_type': a.type, 'sedation': a.sedation, 'asa_class': a.asa_class,",
+        "        'emergency': a.emergency, 'anesthesia_provider': a.provider,",
+        "    }",
+    ],
+    {},
+)
+
+#: A case record from its cases-table row joined with its patient, and its children (levels, complications,
+#: outcomes), written out from the table of fields.
+record_from_row: Callable[[Any, Iterable[TreatedLevel], Iterable[Complication], Iterable[OutcomeScore]], CaseRecord] = (
+    compiled(
+        "record_from_row",
+        [
+            "def record_from_row(row, levels, complications, outcomes):",
+            "    return CaseRecord(",
+            "        case_number=row.case_number, patient=patient_from_row(row), levels=tuple(levels),",
+            "        anesthesia=Anesthesia(type=row.anesthesia_type, sedation=row.sedation, asa_class=row.asa_class,",
+            "                              emergency=bool(row.emergency), provider=row.anesthesia_provider),",
+            "        complications=tuple(complications), outcomes=tuple(outcomes),",
+            *(f"        {f.key}={_record_value(f, f'row.{f.column}')}," for f in STORED),
+            "    )",
+        ],
+        {"CaseRecord": CaseRecord, "Anesthesia": Anesthesia, "patient_from_row": patient_from_row},
+    )
+)
