@@ -6,12 +6,13 @@ import datetime as dt
 
 import pytest
 
-from caselog.accounts import AccountService, Actor
+from caselog.accounts import AccountService, Action, Actor
 from caselog.db.engine import Database
 from caselog.errors import NotPermitted
 from caselog.quality import (
     ComplicationEntry,
     ComplicationFilter,
+    cases_by_procedure,
     count_complications,
     count_open_reviews,
     list_complications,
@@ -19,7 +20,7 @@ from caselog.quality import (
 )
 from caselog.service import CaseService
 from tests.factories import TODAY, case_file
-from tests.test_dashboard import CLINIC, RAMAN
+from tests.test_dashboard import CLINIC, RAMAN, case_reads, counted_checks
 
 
 @pytest.fixture
@@ -101,3 +102,21 @@ def test_an_administrator_may_not_see_complications(db: Database) -> None:
         list_complications(admin)
     with pytest.raises(NotPermitted):
         count_open_reviews(admin)
+
+
+def test_a_refused_complications_list_reads_no_case_and_checks_once(db: Database) -> None:
+    """The right is checked by the service before any query, once: no discarded COUNT stands in for the check."""
+    CaseService(db, today=lambda: TODAY).import_cases(case_file(*CLINIC))
+    AccountService(db).add_account("boss", role="admin", full_name="Clinic Admin", password="correct horse 1")
+    admin = CaseService(db, actor=Actor("boss", "Clinic Admin", "admin"), today=lambda: TODAY)
+    refused = counted_checks(admin)
+    readers = (list_complications, count_complications, review_counts, cases_by_procedure)
+    with case_reads(db) as reads:
+        for read in readers:
+            with pytest.raises(NotPermitted):
+                read(admin)
+    assert reads == [] and refused == [Action.VIEW] * len(readers)
+    quality = CaseService(db, actor=Actor("quinn", "Quinn Avery", "quality"), today=lambda: TODAY)
+    checks = counted_checks(quality)
+    assert len(list_complications(quality)) == 3
+    assert checks == [Action.VIEW]
