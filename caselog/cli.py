@@ -22,6 +22,7 @@ from caselog.db.health import verify_storage
 from caselog.db.schema import open_database, upgrade
 from caselog.db.transfer import storage_warnings
 from caselog.errors import EXIT_INVALID, EXIT_OK, EXIT_OTHER, CaselogError, InvalidInput
+from caselog.exports import FORMATS
 from caselog.files import FULL_DISK_ERRNOS, open_private_append, private_folder, private_process, write_error
 from caselog.records import CaseFilter
 from caselog.signin import sign_in
@@ -116,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("import", "import a JSON case file: all cases or none")
     p.add_argument("file", metavar="FILE", help="interchange file ('-' for standard input)")
     p = command("export", "export cases as JSON, CSV or XLSX")
-    p.add_argument("--format", choices=["json", "csv", "xlsx"], default="json")
+    p.add_argument("--format", choices=list(FORMATS), default="json")
     p.add_argument("--output", type=Path, metavar="FILE")
     _add_filters(p)
     p = command("list", "list cases as a table")

@@ -5,7 +5,6 @@ Prints and exports are recorded in the audit trail, as from the command line.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
@@ -80,7 +79,7 @@ class CaseOutputActions(QMainWindow):
         return task
 
     def export_cases(self) -> Task | None:
-        filters = ";;".join(jobs.EXPORT_FORMATS.values())
+        filters = ";;".join(jobs.EXPORT_FILTERS.values())
         start = str(Path.home() / f"caselog-cases-{self._today():%Y-%m-%d}.csv")
         name, chosen = QFileDialog.getSaveFileName(self, "Export the cases in the list", start, filters)
         if not name:
@@ -91,16 +90,11 @@ class CaseOutputActions(QMainWindow):
             path = path.with_name(f"{path.name}.{fmt}")
         work = jobs.export_cases(self.services.cases, self.model.case_filter, path, fmt)
 
-        case_filter = self.model.case_filter
-
         def done(count: int) -> None:
-            used = {k: str(v) for k, v in dataclasses.asdict(case_filter).items() if v not in (None, False, ())}
-            details = {"format": fmt, "cases": count, "filters": used, "file": str(path)}
-            self._audit_output("export", record_type="export", details=details)
             self.last_output = path
             self.statusBar().showMessage(f"Exported {count:,} cases to {path}.", 10000)
 
-        return self._run("Exporting cases…", work, done)
+        return self._run("Exporting cases…", work, done, write=True)
 
     def case_summary_pdf(self) -> Task | None:
         rows = self.selected_rows()
