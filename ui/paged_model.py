@@ -1,4 +1,5 @@
-"""The paging both big tables share: the first page and its count load off the GUI thread, more on scroll.
+"""The paging both big tables share: the first page and its count load off the GUI thread, and so does each
+further page when the view scrolls to the end (`fetchMore`): the GUI thread never waits for the database.
 
 Subclasses say how to count and how to fetch a page (`_count`, `_fetch`), and what a row shows.
 """
@@ -17,6 +18,15 @@ R = TypeVar("R")
 
 
 @dataclass(frozen=True, slots=True)
+class More(Generic[R]):
+    """A further page from the worker, for the rows loaded from `offset` on under refresh `generation`."""
+
+    generation: int
+    offset: int
+    rows: list[R]
+
+
+@dataclass(frozen=True, slots=True)
 class Page(Generic[R]):
     """What one refresh brings back from the worker: the first page and the counts."""
 
@@ -27,9 +37,11 @@ class Page(Generic[R]):
 
 
 class PagedTableModel(QAbstractTableModel, Generic[R]):
-    """Holds frozen rows only; `refresh()` reloads in the background and emits `loaded`."""
+    """Holds frozen rows only; `refresh()` reloads in the background and emits `loaded`; `fetchMore()` adds the
+    next page in the background and emits `fetched` when its rows are in."""
 
     loaded = Signal()
+    fetched = Signal()
     failed = Signal(object)
 
     def __init__(self, services: Services, parent: QObject | None = None) -> None:
@@ -41,6 +53,7 @@ class PagedTableModel(QAbstractTableModel, Generic[R]):
         self.matching = 0
         self.total = 0
         self._generation = 0
+        self._fetching: int | None = None  # the generation whose next page is on its way
         self.loading = False
 
     # ---- what a subclass says ---------------------------------------------------------------------------
@@ -90,16 +103,40 @@ class PagedTableModel(QAbstractTableModel, Generic[R]):
         return not parent.isValid() and len(self._rows) < self.matching
 
     def fetchMore(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> None:  # noqa: B008
-        if parent.isValid():
+        """Ask for the next page off the GUI thread; the view may ask again meanwhile, one page is on its way."""
+        if parent.isValid() or self._fetching == self._generation:
             return
+        generation, offset = self._generation, len(self._rows)
+        query, sort, descending = self._query(), self.sort_key, self.descending
         service = self._services.cases
-        rows = self._fetch(service, self._query(), self.sort_key, self.descending, len(self._rows))
-        if not rows:
+        self._fetching = generation
+
+        def work(_progress: Any) -> More[R]:
+            return More(generation, offset, self._fetch(service, query, sort, descending, offset))
+
+        self._services.tasks.run(work, on_result=self._append, on_error=self._fetch_failed)
+
+    @property
+    def fetching(self) -> bool:
+        """Whether a further page is on its way for the rows shown now."""
+        return self._fetching == self._generation
+
+    def _append(self, more: More[R]) -> None:
+        if more.generation == self._fetching:
+            self._fetching = None
+        if more.generation != self._generation or more.offset != len(self._rows):
+            return  # a refresh since: these rows belong to another list
+        if more.rows:
+            self.beginInsertRows(QModelIndex(), len(self._rows), len(self._rows) + len(more.rows) - 1)
+            self._rows.extend(more.rows)
+            self.endInsertRows()
+        else:
             self.matching = len(self._rows)  # the data shrank under us; stop asking
-            return
-        self.beginInsertRows(QModelIndex(), len(self._rows), len(self._rows) + len(rows) - 1)
-        self._rows.extend(rows)
-        self.endInsertRows()
+        self.fetched.emit()
+
+    def _fetch_failed(self, exc: BaseException) -> None:
+        self._fetching = None
+        self.failed.emit(exc)
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)

@@ -92,6 +92,13 @@ def window(make_window: Callable[..., MainWindow]) -> MainWindow:
     return make_window()
 
 
+def load_every_page(model: Any, qtbot: QtBot) -> None:
+    """Fetch page after page, as scrolling to the end does, until the model holds every matching row."""
+    while model.canFetchMore():
+        with qtbot.waitSignal(model.fetched, timeout=10_000):
+            model.fetchMore()
+
+
 def choose(combo: Any, key: object) -> None:
     """Pick an entry as a user does (the combo emits `activated`, as after a click)."""
     index = combo.findData(key)

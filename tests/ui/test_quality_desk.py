@@ -16,7 +16,7 @@ from pytestqt.qtbot import QtBot
 from caselog.db.schema import open_database
 from caselog.quality import ComplicationFilter, count_complications
 from caselog.service import CaseService
-from tests.ui.conftest import choose
+from tests.ui.conftest import choose, load_every_page
 from ui.desks import open_quality_desk
 from ui.desks.common import ROW_ROLE
 from ui.desks.quality_desk import QualityDesk
@@ -137,8 +137,7 @@ def test_a_review_persists_and_shows_on_reopening(make_desk: Callable[[], Qualit
     qtbot.waitUntil(lambda: again.model.matching == count_complications(again.services.cases), timeout=10000)
     with qtbot.waitSignal(again.model.loaded):
         choose(again.review, "closed")
-    while again.model.canFetchMore():
-        again.model.fetchMore()
+    load_every_page(again.model, qtbot)
     assert again.select((entry.case_number, entry.position))
     assert again.panel.status.currentData() == "closed"
     assert again.panel.notes.toPlainText() == "Reviewed at M&M; expected course, no action."
@@ -161,8 +160,7 @@ def test_excel_export_holds_exactly_the_filtered_rows(make_desk: Callable[[], Qu
     desk = make_desk()
     with qtbot.waitSignal(desk.model.loaded):
         choose(desk.timing, "postoperative")
-    while desk.model.canFetchMore():
-        desk.model.fetchMore()
+    load_every_page(desk.model, qtbot)
     target = tmp_path / "shown.xlsx"
     desk.export_xlsx(target)
     qtbot.waitUntil(lambda: desk.last_output == target, timeout=10000)
