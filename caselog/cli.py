@@ -285,11 +285,12 @@ def _log_crash(exc: BaseException) -> str:
 def _dispatch(args: argparse.Namespace) -> int:
     from caselog import commands
 
+    # Commands that open the database themselves (it may be missing, damaged or about to be replaced).
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
-        "init": _cmd_init,
-        "check": commands.check,
-        "backup": commands.backup,
-        "restore": commands.restore,
+        "init": lambda a: _cmd_init(a, _target(a)),
+        "check": lambda a: commands.check(a, _target(a)),
+        "backup": lambda a: commands.backup(a, _target(a)),
+        "restore": lambda a: commands.restore(a, _target(a)),
     }
     handler = handlers.get(args.command)
     if handler is not None:
@@ -310,8 +311,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         db.close()
 
 
-def _cmd_init(args: argparse.Namespace) -> int:
-    db = open_engine(_target(args))
+def _cmd_init(args: argparse.Namespace, target: str | None) -> int:
+    db = open_engine(target)
     try:
         verify_storage(db)
         result = upgrade(db)

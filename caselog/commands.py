@@ -346,11 +346,9 @@ def _sign_in_if_readable(db: Database, args: argparse.Namespace) -> Actor | None
         return None
 
 
-def check(args: argparse.Namespace) -> int:
+def check(args: argparse.Namespace, target: str | None) -> int:
     """Storage, schema and stray rows first; then the audit trail (exit 6 when it or the records were altered)."""
-    from caselog.cli import _target
-
-    db = open_engine(_target(args))
+    db = open_engine(target)
     try:
         _sign_in_if_readable(db, args)
         report = check_database(db)
@@ -371,10 +369,8 @@ def check(args: argparse.Namespace) -> int:
     return EXIT_OTHER
 
 
-def backup(args: argparse.Namespace) -> int:
-    from caselog.cli import _target
-
-    db = open_engine(_target(args))
+def backup(args: argparse.Namespace, target: str | None) -> int:
+    db = open_engine(target)
     try:
         actor = sign_in(db, args)
         require(db, actor, Action.ADMINISTER, "backup")
@@ -395,12 +391,10 @@ def backup(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def restore(args: argparse.Namespace) -> int:
+def restore(args: argparse.Namespace, target: str | None) -> int:
     """Check the copy first (a refused file leaves the database byte for byte as it was), then sign in and swap."""
     from caselog import paths
-    from caselog.cli import _target
 
-    target = _target(args)
     if target is None:
         paths.data_dir().mkdir(mode=0o700, parents=True, exist_ok=True)  # a fresh workstation
     live = database_url(target)

@@ -18,7 +18,7 @@ from ui.services import AppSettings, Services
 from ui.style import app_style_sheet
 
 if TYPE_CHECKING:
-    from ui.main_window import MainWindow
+    from ui.window_parts import MainWindowParts
 
 SIGNED = ("final", "amended")
 
@@ -58,7 +58,7 @@ def can_read_history(services: Services, row: CaseRow | None) -> bool:
     return row is not None and services.cases.allows(Action.READ_AUDIT, case_surgeon=row.surgeon)
 
 
-def sign_case(window: MainWindow) -> CaseView | None:
+def sign_case(window: MainWindowParts) -> CaseView | None:
     """Ask once, then sign: the case becomes final, with the signer and time on it."""
     row = window.current_row()
     services = window.services
@@ -86,7 +86,7 @@ def sign_case(window: MainWindow) -> CaseView | None:
     return view
 
 
-def show_history(window: MainWindow) -> CaseHistoryDialog | None:
+def show_history(window: MainWindowParts) -> CaseHistoryDialog | None:
     row = window.current_row()
     if not can_read_history(window.services, row):
         return None
@@ -119,7 +119,7 @@ class AuditTrailDialog(QDialog):
         self.view.refresh()
 
 
-def show_audit_trail(window: MainWindow) -> AuditTrailDialog:
+def show_audit_trail(window: MainWindowParts) -> AuditTrailDialog:
     dialog = AuditTrailDialog(window.services, window)
     dialog.finished.connect(dialog.deleteLater)
     dialog.open()

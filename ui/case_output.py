@@ -5,41 +5,30 @@ Prints and exports are recorded in the audit trail, as from the command line.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMainWindow, QProgressDialog
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QProgressDialog
 
 from caselog.errors import CaselogError
-from caselog.records import CaseRow
 from ui import jobs
 from ui.case_model import CaseTableModel
 from ui.messages import show_error
-from ui.services import AppSettings, Services
 from ui.tasks import Task
+from ui.window_parts import MainWindowParts
 
 DEMO_CASES = 300
 
 
-class CaseOutputActions(QMainWindow):
+class CaseOutputActions(MainWindowParts):
     """Export, PDF and demo actions of the main window (which provides the attributes declared here)."""
 
-    services: Services
-    settings: AppSettings
     model: CaseTableModel
     progress: QProgressDialog | None
     last_output: Path | None
-    _today: Callable[[], dt.date]
-
-    if TYPE_CHECKING:
-
-        def selected_rows(self) -> list[CaseRow]: ...
-
-        def refresh(self, select: str | None = None) -> None: ...
 
     def _run(self, title: str, work: Callable[[Any], Any], done: Callable[[Any], None], *, write: bool = False) -> Task:
         progress = QProgressDialog(title, "Cancel", 0, 0, self)

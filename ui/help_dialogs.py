@@ -31,7 +31,7 @@ from caselog.resources import resource_path
 from ui import shortcuts
 
 if TYPE_CHECKING:
-    from ui.main_window import MainWindow
+    from ui.window_parts import MainWindowParts
 
 #: The libraries CaseLog is built on, named in About with the licence their own metadata declares.
 LIBRARIES = (
@@ -219,7 +219,7 @@ class AboutDialog(QDialog):
         self.resize(560, 520)
 
 
-def _desk_groups(window: MainWindow) -> list[tuple[str, list[ShortcutLine]]]:
+def _desk_groups(window: MainWindowParts) -> list[tuple[str, list[ShortcutLine]]]:
     """The desks' keys, read from desks that are open or else from a desk built (not shown) to be read."""
     from ui.desks import desk_classes
 
@@ -238,14 +238,14 @@ def _desk_groups(window: MainWindow) -> list[tuple[str, list[ShortcutLine]]]:
     return groups
 
 
-def shortcut_groups(window: MainWindow) -> list[tuple[str, list[ShortcutLine]]]:
+def shortcut_groups(window: MainWindowParts) -> list[tuple[str, list[ShortcutLine]]]:
     groups = [("Main window", shortcut_lines("Main window", window_actions(window)))]
     groups += _desk_groups(window)
     groups.append(("Case form", _form_keys(window)))
     return groups
 
 
-def _form_keys(window: MainWindow) -> list[ShortcutLine]:
+def _form_keys(window: MainWindowParts) -> list[ShortcutLine]:
     """The open form's keys, or those of a form built (never shown, nothing typed) to be read."""
     if window.form is not None:
         return shortcut_lines("Case form", window_actions(window.form))
@@ -264,7 +264,7 @@ def _form_keys(window: MainWindow) -> list[ShortcutLine]:
         form.deleteLater()
 
 
-def add_help_menu(window: MainWindow, make_action: Callable[..., QAction]) -> tuple[QAction, QAction]:
+def add_help_menu(window: MainWindowParts, make_action: Callable[..., QAction]) -> tuple[QAction, QAction]:
     """Help → Keyboard shortcuts (F1) and About CaseLog."""
 
     def show_shortcuts() -> None:

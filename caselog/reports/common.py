@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 BLANK = "—"
 
 PAPER_SIZES: dict[str, tuple[float, float]] = {"letter": LETTER, "a4": A4}
+MARGIN = 36.0  # every page's margin on each side, in points
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,8 +196,6 @@ def short_range(date_from: dt.date | None, date_to: dt.date | None) -> str:
 
 def frame_width(settings: ReportSettings, *, landscape: bool = False) -> float:
     """The width the story can use on the settings' paper (the page margins are fixed)."""
-    from caselog.reports.page import MARGIN  # page imports this module
-
     width, height = PAPER_SIZES.get(settings.paper.lower(), PAPER_SIZES["letter"])
     return float(height if landscape else width) - 2 * MARGIN
 
