@@ -343,8 +343,4 @@ def _grant_app_role(db: Database, role: str) -> None:
           "it, disable its triggers or alter any table. Run this again after each upgrade.")  # fmt: skip
 
 
-def run_module() -> None:
-    sys.exit(main())
-
-
 __all__ = ["EXIT_INVALID", "build_parser", "main"]

@@ -206,8 +206,3 @@ def review_counts(service: CaseService, f: ComplicationFilter | None = None) -> 
             session.execute(_filtered(select(K.review_status, func.count()), f).group_by(K.review_status)).all()
         )
     return {status: int(found.get(status, 0)) for status in vocab.REVIEW_STATUSES}
-
-
-def count_open_reviews(service: CaseService, f: ComplicationFilter | None = None) -> int:
-    """Complications still waiting for review (status `open`, as the complication log PDF counts them)."""
-    return review_counts(service, f)["open"]

@@ -14,7 +14,6 @@ from caselog.quality import (
     ComplicationFilter,
     cases_by_procedure,
     count_complications,
-    count_open_reviews,
     list_complications,
     review_counts,
 )
@@ -80,9 +79,9 @@ def test_paging_and_unknown_sort_keys(clinic: CaseService) -> None:
 
 def test_open_reviews_are_counted_and_a_review_moves_them(clinic: CaseService) -> None:
     assert review_counts(clinic) == {"open": 1, "under_review": 1, "closed": 1}
-    assert count_open_reviews(clinic) == 1
+    assert review_counts(clinic)["open"] == 1
     clinic.set_review("2024-00004", 0, review_status="closed", notes="Self-limiting; no action needed.")
-    assert count_open_reviews(clinic) == 0
+    assert review_counts(clinic)["open"] == 0
     closed = list_complications(clinic, ComplicationFilter(review_status="closed"), sort="case_number")
     assert [(e.case_number, e.review_notes) for e in closed] == [
         ("2024-00004", "Self-limiting; no action needed."), ("2024-00005", None),
@@ -91,7 +90,7 @@ def test_open_reviews_are_counted_and_a_review_moves_them(clinic: CaseService) -
 
 def test_an_empty_database_lists_nothing(service: CaseService) -> None:
     assert list_complications(service) == []
-    assert count_open_reviews(service) == 0 and count_complications(service) == 0
+    assert review_counts(service)["open"] == 0 and count_complications(service) == 0
 
 
 def test_an_administrator_may_not_see_complications(db: Database) -> None:
@@ -101,7 +100,7 @@ def test_an_administrator_may_not_see_complications(db: Database) -> None:
     with pytest.raises(NotPermitted):
         list_complications(admin)
     with pytest.raises(NotPermitted):
-        count_open_reviews(admin)
+        review_counts(admin)
 
 
 def test_a_refused_complications_list_reads_no_case_and_checks_once(db: Database) -> None:

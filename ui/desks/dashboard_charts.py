@@ -20,7 +20,7 @@ from PySide6.QtCharts import (
     QValueAxis,
 )
 from PySide6.QtCore import QMargins, QPointF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtGui import QColor, QPen
 
 from caselog import stats, vocab
 from caselog.dashboard import DAYS_PER_MONTH, CasesPerMonth, ComplicationRates, Durability, Durations, PainScores
@@ -302,13 +302,3 @@ def at_risk_rows(data: Durability) -> tuple[tuple[str, ...], list[tuple[str, ...
         (short(c.procedure), str(c.patients), str(c.n), *(str(a.at_risk) for a in c.at_risk)) for c in data.curves
     ]  # at 0 months every treated side is at risk
     return tuple(["Number at risk (sides)", "Patients", *(f"{m} mo" for m in months)]), rows
-
-
-def render_hints(view: object) -> None:
-    view.setRenderHint(QPainter.RenderHint.Antialiasing)  # type: ignore[attr-defined]
-
-
-def small_font(size: float = 8) -> QFont:
-    font = QFont()
-    font.setPointSizeF(size)
-    return font
