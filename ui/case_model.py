@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QBrush, QColor, QGuiApplication
 
 from caselog import vocab
 from caselog.records import CaseFilter, CaseRow
-from ui.paged_model import PAGE_SIZE, PagedTableModel
+from ui.paged_model import PAGE_SIZE, Column, PagedTableModel
+from ui.paged_model import ROW_ROLE as ROW_ROLE  # the row itself, for the window and the tests
 from ui.services import Services
 from ui.style import colours
-
-#: A role that returns the CaseRow itself, and one that returns the real value for sorting.
-ROW_ROLE = Qt.ItemDataRole.UserRole + 1
-SORT_ROLE = Qt.ItemDataRole.UserRole + 2
-
-
-@dataclass(frozen=True, slots=True)
-class Column:
-    title: str
-    sort_key: str | None
-    width: int
-
 
 COL_NUMBER, COL_DATE, COL_PATIENT, COL_MRN, COL_PROCEDURE, COL_LEVELS = range(6)
 COL_DURATION, COL_ANESTHESIA, COL_COMPLICATIONS, COL_STATUS, COL_SURGEON = range(6, 11)
@@ -72,19 +60,17 @@ def complications_text(row: CaseRow) -> str:
     return f"{row.complication_count}{grade}"
 
 
-class CaseTableModel(PagedTableModel[CaseRow]):
+class CaseTableModel(PagedTableModel[CaseRow, CaseFilter]):
     """Holds only frozen CaseRow objects; `refresh()` reloads in the background and emits `loaded`."""
 
+    columns = COLUMNS
+
     def __init__(self, services: Services, parent: QObject | None = None) -> None:
-        super().__init__(services, parent)
-        self.case_filter = CaseFilter()
+        super().__init__(services, CaseFilter(), parent)
 
-    def set_filter(self, case_filter: CaseFilter) -> None:
-        self.case_filter = case_filter
-        self.refresh()
-
-    def _query(self) -> CaseFilter:
-        return self.case_filter
+    @property
+    def case_filter(self) -> CaseFilter:
+        return self._filter
 
     def _count(self, service: Any, query: CaseFilter) -> tuple[int, int]:
         matching = service.count(query)
@@ -94,35 +80,10 @@ class CaseTableModel(PagedTableModel[CaseRow]):
         rows: list[CaseRow] = service.query(query, sort=sort, descending=descending, offset=offset, limit=PAGE_SIZE)
         return rows
 
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
+    def _key(self, row: CaseRow) -> str:
+        return row.case_number
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation != Qt.Orientation.Horizontal:
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section].title
-        if role == Qt.ItemDataRole.ToolTipRole and COLUMNS[section].sort_key is None:
-            return "This column cannot be sorted"
-        return None
-
-    def row_of(self, case_number: str) -> int:
-        for i, row in enumerate(self._rows):
-            if row.case_number == case_number:
-                return i
-        return -1
-
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= len(self._rows):
-            return None
-        row = self._rows[index.row()]
-        column = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(row, column)
-        if role == ROW_ROLE:
-            return row
-        if role == SORT_ROLE:
-            return self._sort_value(row, column)
+    def _decorate(self, row: CaseRow, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.ToolTipRole:
             if column == COL_PROCEDURE:
                 return vocab.label(vocab.PROCEDURES, row.procedure)
@@ -140,8 +101,7 @@ class CaseTableModel(PagedTableModel[CaseRow]):
                 return QBrush(QColor(colours(QGuiApplication.palette()).hint))
         return None
 
-    @staticmethod
-    def _display(row: CaseRow, column: int) -> str:
+    def _display(self, row: CaseRow, column: int) -> str:
         match column:
             case 0:
                 return row.case_number
@@ -166,25 +126,11 @@ class CaseTableModel(PagedTableModel[CaseRow]):
             case _:
                 return row.surgeon
 
-    @staticmethod
-    def _sort_value(row: CaseRow, column: int) -> Any:
+    def _sort_value(self, row: CaseRow, column: int) -> Any:
         if column == COL_DATE:
             return row.procedure_date
         if column == COL_DURATION:
             return row.duration_minutes
         if column == COL_COMPLICATIONS:
             return row.complication_count
-        return CaseTableModel._display(row, column)
-
-    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        key = COLUMNS[column].sort_key
-        if key is None:
-            return
-        descending = order == Qt.SortOrder.DescendingOrder
-        if (key, descending) == (self.sort_key, self.descending):
-            return
-        self.sort_key, self.descending = key, descending
-        self.refresh()
-
-    def sort_column(self) -> int:
-        return next(i for i, c in enumerate(COLUMNS) if c.sort_key == self.sort_key)
+        return self._display(row, column)

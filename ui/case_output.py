@@ -9,14 +9,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QProgressDialog
+from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from caselog.errors import CaselogError
 from ui import jobs
 from ui.case_model import CaseTableModel
-from ui.messages import show_error
+from ui.progress import run_job
 from ui.tasks import Task
 from ui.window_parts import MainWindowParts
 
@@ -27,45 +27,16 @@ class CaseOutputActions(MainWindowParts):
     """Export, PDF and demo actions of the main window (which provides the attributes declared here)."""
 
     model: CaseTableModel
-    progress: QProgressDialog | None
     last_output: Path | None
 
-    def _run(self, title: str, work: Callable[[Any], Any], done: Callable[[Any], None], *, write: bool = False) -> Task:
-        progress = QProgressDialog(title, "Cancel", 0, 0, self)
-        progress.setWindowTitle("CaseLog")
-        progress.setWindowModality(Qt.WindowModality.WindowModal)
-        progress.setMinimumDuration(400)
-        progress.setAutoClose(False)
-        progress.setAutoReset(False)
-        self.progress = progress
+    def _run(
+        self, title: str, work: Callable[[Any], Any], done: Callable[[Any], None], *, write: bool = False,
+        atomic: bool = True,
+    ) -> Task:  # fmt: skip
+        def say(message: str) -> None:
+            self.statusBar().showMessage(message, 8000)
 
-        def finish() -> None:
-            progress.close()
-            progress.deleteLater()
-            self.progress = None
-
-        def report(n: int, total: int, message: str) -> None:
-            progress.setMaximum(max(total, 1))
-            progress.setValue(min(n, max(total, 1)))
-            progress.setLabelText(message)
-
-        def succeeded(result: Any) -> None:
-            finish()
-            done(result)
-
-        def failed(exc: BaseException) -> None:
-            finish()
-            show_error(self, f"{title.rstrip('…')} did not finish", exc)
-
-        def cancelled() -> None:
-            finish()
-            self.statusBar().showMessage(f"{title.rstrip('…')}: cancelled.", 8000)
-
-        task = self.services.tasks.run(
-            work, on_result=succeeded, on_error=failed, on_progress=report, on_cancelled=cancelled, write=write
-        )
-        progress.canceled.connect(task.cancel)
-        return task
+        return run_job(self, self.services, title, work, done, write=write, on_end=say, atomic=atomic)
 
     def export_cases(self) -> Task | None:
         filters = ";;".join(jobs.EXPORT_FILTERS.values())
@@ -124,7 +95,8 @@ class CaseOutputActions(MainWindowParts):
             self.statusBar().showMessage(f"Added {added:,} demo cases.", 8000)
             self.refresh()
 
-        return self._run("Loading demo data…", jobs.load_demo(self.services.cases, count), done, write=True)
+        work = jobs.load_demo(self.services.cases, count)
+        return self._run("Loading demo data…", work, done, write=True, atomic=False)  # added batch by batch
 
     def _audit_output(self, action: str, **kwargs: Any) -> None:
         """Prints and exports leave an entry in the audit trail (contract section 4), as from the CLI."""

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QDate, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QDate, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QDateEdit,
@@ -30,6 +29,7 @@ from caselog.errors import CaselogError
 from ui.accounts_dialogs import local_time
 from ui.messages import error_text
 from ui.style import app_style_sheet
+from ui.tables import HeadedTableModel, list_table
 
 ACTION_WORDS = {
     "create": "Created", "import": "Imported", "demo": "Demo data", "update": "Draft edited", "amend": "Amended",
@@ -71,7 +71,7 @@ def change_lines(entry: AuditEntry) -> list[str]:
     return [f"{key}: {_value(value)}" for key, value in entry.details.items() if key not in skip]
 
 
-class AuditModel(QAbstractTableModel):
+class AuditModel(HeadedTableModel):
     """Audit entries, newest first; the table never edits them (nothing does)."""
 
     COLUMNS = ("When", "Who", "Action", "Record", "What changed", "Why")
@@ -87,16 +87,11 @@ class AuditModel(QAbstractTableModel):
         self.entries = sorted(entries, key=lambda e: e.id, reverse=True)
         self.endResetModel()
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.entries)
+    def _row_count(self) -> int:
+        return len(self.entries)
 
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.columns)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.columns[section]
-        return None
+    def _headings(self) -> Sequence[str]:
+        return self.columns
 
     def text(self, entry: AuditEntry, column: str) -> str:
         if column == "When":
@@ -132,19 +127,10 @@ class AuditModel(QAbstractTableModel):
 
 
 def audit_table(model: AuditModel, name: str) -> QTableView:
-    table = QTableView()
-    table.setModel(model)
-    table.setAccessibleName(name)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setWordWrap(True)
-    table.setAlternatingRowColors(True)
-    table.verticalHeader().hide()
-    table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     widths = {"When": 130, "Who": 110, "Action": 120, "Record": 135, "What changed": 420}
-    for i, column in enumerate(model.columns):
-        table.setColumnWidth(i, widths.get(column, 160))
-    table.horizontalHeader().setStretchLastSection(True)
+    table = list_table(model, name, widths=[widths.get(column, 160) for column in model.columns], row_height=None,
+                       wrap=True)  # fmt: skip
+    table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     return table
 
 

@@ -1,20 +1,35 @@
 """The paging both big tables share: the first page and its count load off the GUI thread, and so does each
 further page when the view scrolls to the end (`fetchMore`): the GUI thread never waits for the database.
 
-Subclasses say how to count and how to fetch a page (`_count`, `_fetch`), and what a row shows.
+Subclasses say how to count and how to fetch a page (`_count`, `_fetch`), and what a row shows (`columns`,
+`_display`, `_sort_value`, `_key`, `_decorate`); columns, headers, sorting and the row roles are shared.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Signal
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
+from PySide6.QtWidgets import QTableView
 
 from ui.services import Services
+from ui.tables import HeadedTableModel, Selection, list_table
 
 PAGE_SIZE = 200
 R = TypeVar("R")
+Q = TypeVar("Q")  # the frozen filter a list is loaded with
+
+#: A role that returns the row itself, and one that returns the real value for sorting.
+ROW_ROLE = Qt.ItemDataRole.UserRole + 1
+SORT_ROLE = Qt.ItemDataRole.UserRole + 2
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    title: str
+    sort_key: str | None  # None: the list cannot be sorted by it (not sortable in SQL)
+    width: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +51,7 @@ class Page(Generic[R]):
     total: int
 
 
-class PagedTableModel(QAbstractTableModel, Generic[R]):
+class PagedTableModel(HeadedTableModel, Generic[R, Q]):
     """Holds frozen rows only; `refresh()` reloads in the background and emits `loaded`; `fetchMore()` adds the
     next page in the background and emits `fetched` when its rows are in."""
 
@@ -44,9 +59,12 @@ class PagedTableModel(QAbstractTableModel, Generic[R]):
     fetched = Signal()
     failed = Signal(object)
 
-    def __init__(self, services: Services, parent: QObject | None = None) -> None:
+    columns: ClassVar[tuple[Column, ...]] = ()
+
+    def __init__(self, services: Services, query: Q, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._services = services
+        self._filter = query
         self._rows: list[R] = []
         self.sort_key = "procedure_date"
         self.descending = True
@@ -58,16 +76,39 @@ class PagedTableModel(QAbstractTableModel, Generic[R]):
 
     # ---- what a subclass says ---------------------------------------------------------------------------
 
-    def _query(self) -> Any:
-        """The current filter (frozen), handed to the worker with the sort."""
-        raise NotImplementedError
-
-    def _count(self, service: Any, query: Any) -> tuple[int, int]:
+    def _count(self, service: Any, query: Q) -> tuple[int, int]:
         """(matching, total) for this filter."""
         raise NotImplementedError
 
-    def _fetch(self, service: Any, query: Any, sort: str, descending: bool, offset: int) -> list[R]:
+    def _fetch(self, service: Any, query: Q, sort: str, descending: bool, offset: int) -> list[R]:
         raise NotImplementedError
+
+    def _display(self, row: R, column: int) -> str:
+        raise NotImplementedError
+
+    def _sort_value(self, row: R, column: int) -> Any:
+        """The real value behind a cell (a date, a number), for sorting a copy of the rows."""
+        return self._display(row, column)
+
+    def _key(self, row: R) -> Any:
+        """What names a row across reloads (a case number)."""
+        raise NotImplementedError
+
+    def _decorate(self, row: R, column: int, role: int) -> Any:
+        """Tooltips, colours, fonts and alignment of a cell; None for the default."""
+        return None
+
+    def _header_tip(self, section: int) -> str | None:
+        return None
+
+    # ---- the filter -------------------------------------------------------------------------------------
+
+    def set_filter(self, query: Q) -> None:
+        self._filter = query
+        self.refresh()
+
+    def _query(self) -> Q:
+        return self._filter
 
     # ---- loading ----------------------------------------------------------------------------------------
 
@@ -138,8 +179,58 @@ class PagedTableModel(QAbstractTableModel, Generic[R]):
         self._fetching = None
         self.failed.emit(exc)
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
+    def _row_count(self) -> int:
+        return len(self._rows)
 
     def row_at(self, row: int) -> R | None:
         return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    def row_of(self, key: Any) -> int:
+        """The row named `key` among those loaded, else -1."""
+        return next((i for i, row in enumerate(self._rows) if self._key(row) == key), -1)
+
+    # ---- the table --------------------------------------------------------------------------------------
+
+    def _headings(self) -> list[str]:
+        return [c.title for c in self.columns]
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
+            tip = self._header_tip(section)
+            return tip if tip or self.columns[section].sort_key else "This column cannot be sorted"
+        return super().headerData(section, orientation, role)
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.row() >= len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(row, column)
+        if role == ROW_ROLE:
+            return row
+        if role == SORT_ROLE:
+            return self._sort_value(row, column)
+        return self._decorate(row, column, role)
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sorting is SQL: a new sort reloads from the first page."""
+        key = self.columns[column].sort_key
+        if key is None:
+            return
+        descending = order == Qt.SortOrder.DescendingOrder
+        if (key, descending) == (self.sort_key, self.descending):
+            return
+        self.sort_key, self.descending = key, descending
+        self.refresh()
+
+    def sort_column(self) -> int:
+        return next(i for i, c in enumerate(self.columns) if c.sort_key == self.sort_key)
+
+
+def paged_table(model: PagedTableModel[Any, Any], name: str, *, selection: Selection) -> QTableView:
+    """A list loaded a page at a time and sorted in SQL: a header click asks the model, newest first."""
+    table = list_table(model, name, widths=[c.width for c in model.columns], selection=selection)
+    table.horizontalHeader().setSortIndicator(model.sort_column(), Qt.SortOrder.DescendingOrder)
+    table.setSortingEnabled(True)  # after the indicator, or Qt sorts by the first column at once
+    return table

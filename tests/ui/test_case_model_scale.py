@@ -62,7 +62,8 @@ class FakeServices:
         self.tasks = TaskRunner()
 
 
-def test_the_model_loads_pages_on_demand_over_100000_cases(qtbot: QtBot) -> None:
+def shown_list(qtbot: QtBot) -> tuple[FakeServices, CaseTableModel, QTableView]:
+    """The case list over the fake service, its first page loaded and on screen."""
     services = FakeServices()
     model = CaseTableModel(services)  # type: ignore[arg-type]
     view = QTableView()
@@ -72,6 +73,11 @@ def test_the_model_loads_pages_on_demand_over_100000_cases(qtbot: QtBot) -> None
     with qtbot.waitSignal(model.loaded, timeout=10_000):
         model.refresh()
     view.show()
+    return services, model, view
+
+
+def test_the_model_loads_pages_on_demand_over_100000_cases(qtbot: QtBot) -> None:
+    services, model, view = shown_list(qtbot)
     assert (model.matching, model.total, model.rowCount()) == (TOTAL, TOTAL, PAGE_SIZE)
     assert services.cases.asked == [(0, PAGE_SIZE)]
     # Scrolling to the end of what is loaded fetches the next page only.
@@ -88,15 +94,7 @@ def test_the_model_loads_pages_on_demand_over_100000_cases(qtbot: QtBot) -> None
 
 def test_scrolling_to_the_end_loads_the_next_page_off_the_gui_thread(qtbot: QtBot) -> None:
     """The view asks for more; the worker reads the page and its rows arrive; the GUI thread never queries."""
-    services = FakeServices()
-    model = CaseTableModel(services)  # type: ignore[arg-type]
-    view = QTableView()
-    qtbot.addWidget(view)
-    view.setModel(model)
-    view.resize(1200, 700)
-    with qtbot.waitSignal(model.loaded, timeout=10_000):
-        model.refresh()
-    view.show()
+    services, model, view = shown_list(qtbot)
     with qtbot.waitSignal(model.fetched, timeout=10_000):
         view.scrollToBottom()
         assert model.rowCount() == PAGE_SIZE  # the call returned before the page was read

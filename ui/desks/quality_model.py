@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QBrush, QFont, QGuiApplication
 
 from caselog import vocab
 from caselog.quality import ComplicationEntry, ComplicationFilter, count_complications, list_complications
-from ui.desks.common import ROW_ROLE, SHORT_PROCEDURES, SORT_ROLE
-from ui.paged_model import PAGE_SIZE, PagedTableModel
+from ui.desks.common import SHORT_PROCEDURES
+from ui.paged_model import PAGE_SIZE, Column, PagedTableModel
 from ui.services import Services
 from ui.style import review_colour
-
-
-@dataclass(frozen=True, slots=True)
-class Column:
-    title: str
-    sort_key: str | None
-    width: int
-
 
 COL_CASE, COL_DATE, COL_PROCEDURE, COL_CATEGORY, COL_GRADE, COL_TIMING = range(6)
 COL_REVIEW, COL_ONSET, COL_RESOLVED, COL_SURGEON, COL_LEVELS, COL_NOTES = range(6, 12)
@@ -78,19 +69,17 @@ def display(entry: ComplicationEntry, column: int) -> str:
             return (entry.review_notes or "").replace("\n", " ")
 
 
-class ComplicationTableModel(PagedTableModel[ComplicationEntry]):
+class ComplicationTableModel(PagedTableModel[ComplicationEntry, ComplicationFilter]):
     """Holds frozen ComplicationEntry rows only; `refresh()` reloads in the background and emits `loaded`."""
 
+    columns = COLUMNS
+
     def __init__(self, services: Services, parent: QObject | None = None) -> None:
-        super().__init__(services, parent)
-        self.filter = ComplicationFilter()
+        super().__init__(services, ComplicationFilter(), parent)
 
-    def set_filter(self, f: ComplicationFilter) -> None:
-        self.filter = f
-        self.refresh()
-
-    def _query(self) -> ComplicationFilter:
-        return self.filter
+    @property
+    def filter(self) -> ComplicationFilter:
+        return self._filter
 
     def _count(self, service: Any, query: ComplicationFilter) -> tuple[int, int]:
         matching = count_complications(service, query)
@@ -101,39 +90,22 @@ class ComplicationTableModel(PagedTableModel[ComplicationEntry]):
     ) -> list[ComplicationEntry]:
         return list_complications(service, query, sort=sort, descending=descending, offset=offset, limit=PAGE_SIZE)
 
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation != Qt.Orientation.Horizontal:
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section].title
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if section == COL_GRADE:
-                return "Clavien-Dindo grade; sorts by severity (I < II < IIIa < IIIb < IVa < IVb < V)"
-            if COLUMNS[section].sort_key is None:
-                return "This column cannot be sorted"
+    def _header_tip(self, section: int) -> str | None:
+        if section == COL_GRADE:
+            return "Clavien-Dindo grade; sorts by severity (I < II < IIIa < IIIb < IVa < IVb < V)"
         return None
 
     def rows(self) -> list[ComplicationEntry]:
         """The rows loaded so far, in list order."""
         return list(self._rows)
 
-    def row_of(self, key: tuple[str, int]) -> int:
-        return next((i for i, r in enumerate(self._rows) if entry_key(r) == key), -1)
+    def _key(self, row: ComplicationEntry) -> tuple[str, int]:
+        return entry_key(row)
 
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= len(self._rows):
-            return None
-        entry = self._rows[index.row()]
-        column = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return display(entry, column)
-        if role == ROW_ROLE:
-            return entry
-        if role == SORT_ROLE:
-            return self._sort_value(entry, column)
+    def _display(self, row: ComplicationEntry, column: int) -> str:
+        return display(row, column)
+
+    def _decorate(self, entry: ComplicationEntry, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.ToolTipRole:
             if column == COL_GRADE:
                 return f"Grade {entry.clavien_dindo}: {vocab.label(vocab.CLAVIEN_DINDO_GRADES, entry.clavien_dindo)}"
@@ -152,8 +124,7 @@ class ComplicationTableModel(PagedTableModel[ComplicationEntry]):
             return int(Qt.AlignmentFlag.AlignCenter)
         return None
 
-    @staticmethod
-    def _sort_value(entry: ComplicationEntry, column: int) -> Any:
+    def _sort_value(self, entry: ComplicationEntry, column: int) -> Any:
         if column == COL_DATE:
             return entry.procedure_date
         if column == COL_ONSET:
@@ -165,16 +136,3 @@ class ComplicationTableModel(PagedTableModel[ComplicationEntry]):
         if column == COL_REVIEW:
             return list(vocab.REVIEW_STATUSES).index(entry.review_status)
         return display(entry, column)
-
-    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        key = COLUMNS[column].sort_key
-        if key is None:
-            return
-        descending = order == Qt.SortOrder.DescendingOrder
-        if (key, descending) == (self.sort_key, self.descending):
-            return
-        self.sort_key, self.descending = key, descending
-        self.refresh()
-
-    def sort_column(self) -> int:
-        return next(i for i, c in enumerate(COLUMNS) if c.sort_key == self.sort_key)
