@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMessageBox,
-    QPushButton,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -24,6 +23,7 @@ from ui.accounts_dialogs import AccountDialog, PasswordDialog, RoleDialog, local
 from ui.history_view import AuditTrailView
 from ui.messages import show_error
 from ui.tables import HeadedTableModel, Selection, list_table
+from ui.widgets import named_button
 
 ACCOUNT_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -83,16 +83,11 @@ class AdminView(QWidget):
             self.model, "Accounts", widths=(120, 220, 130, 150, 140), selection=Selection.SingleSelection,
             row_height=None, alternate=False, wrap=True,
         )  # fmt: skip
-        self.add_button = QPushButton("&Add account…")
-        self.add_button.setAccessibleName("Add account")
-        self.disable_button = QPushButton("&Disable account…")
-        self.disable_button.setAccessibleName("Disable account")
-        self.enable_button = QPushButton("&Enable account")
-        self.enable_button.setAccessibleName("Enable account")
-        self.reset_button = QPushButton("&Reset password…")
-        self.reset_button.setAccessibleName("Reset password")
-        self.role_button = QPushButton("Change r&ole…")
-        self.role_button.setAccessibleName("Change role")
+        self.add_button = named_button("&Add account…")
+        self.disable_button = named_button("&Disable account…")
+        self.enable_button = named_button("&Enable account")
+        self.reset_button = named_button("&Reset password…")
+        self.role_button = named_button("Change r&ole…")
         self.error = QLabel()
         self.error.setObjectName("fieldError")
         self.error.hide()

@@ -17,8 +17,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
-    QPushButton,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -30,6 +28,7 @@ from ui.accounts_dialogs import local_time
 from ui.messages import error_text
 from ui.style import app_style_sheet
 from ui.tables import HeadedTableModel, list_table
+from ui.widgets import named_button, search_field
 
 ACTION_WORDS = {
     "create": "Created", "import": "Imported", "demo": "Demo data", "update": "Draft edited", "amend": "Amended",
@@ -177,12 +176,8 @@ class AuditTrailView(QWidget):
             edit.setDisplayFormat("yyyy-MM-dd")
             edit.setAccessibleName(name)
             edit.setEnabled(False)
-        self.case_number = QLineEdit()
-        self.case_number.setAccessibleName("Filter by case number")
-        self.case_number.setPlaceholderText("Case number")
-        self.case_number.setClearButtonEnabled(True)
-        self.reload = QPushButton("Reload")
-        self.reload.setAccessibleName("Reload the audit trail")
+        self.case_number = search_field("Filter by case number", "Case number")
+        self.reload = named_button("Reload", "Reload the audit trail")
         self.count = QLabel()
         self.count.setObjectName("hint")
         self.error = QLabel()

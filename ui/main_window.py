@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QEvent, QItemSelectionModel, QSize, Qt
+from PySide6.QtCore import QByteArray, QEvent, QSize, Qt
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -43,7 +43,7 @@ from ui.services import AppSettings, Services
 from ui.session import SessionController
 from ui.settings_dialog import SettingsDialog
 from ui.style import app_style_sheet
-from ui.tables import Selection
+from ui.tables import Selection, select_row
 from ui.window_state import fitted_size, layout_key, window_state
 
 
@@ -271,14 +271,7 @@ class MainWindow(CaseOutputActions):
     _select_after: str | None = None
 
     def select_case(self, case_number: str) -> bool:
-        row = self.model.row_of(case_number)
-        if row < 0:
-            return False
-        index = self.model.index(row, 0)
-        flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
-        self.table.selectionModel().setCurrentIndex(index, flags)
-        self.table.scrollTo(index)
-        return True
+        return select_row(self.table, self.model.row_of(case_number))
 
     def can_view(self) -> bool:
         """Cases are shown: not to an administrator, and not while nobody is signed in to a protected database."""

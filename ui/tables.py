@@ -7,7 +7,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QAbstractItemModel, QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QAbstractTableModel,
+    QItemSelectionModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+)
 from PySide6.QtWidgets import QAbstractItemView, QTableView
 
 Selection = QAbstractItemView.SelectionMode
@@ -39,6 +46,17 @@ def list_table(
         table.setColumnWidth(i, width)
     table.horizontalHeader().setStretchLastSection(True)
     return table
+
+
+def select_row(table: QTableView, row: int) -> bool:
+    """Make `row` the current and only selected row and scroll to it; False (nothing changed) when it is -1."""
+    if row < 0:
+        return False
+    index = table.model().index(row, 0)
+    flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+    table.selectionModel().setCurrentIndex(index, flags)
+    table.scrollTo(index)
+    return True
 
 
 class HeadedTableModel(QAbstractTableModel):

@@ -9,7 +9,6 @@ from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
-    QDate,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -25,6 +24,7 @@ from ui.paged_model import ROW_ROLE as ROW_ROLE  # the same two roles as the cas
 from ui.paged_model import SORT_ROLE as SORT_ROLE
 from ui.services import AppSettings, Services
 from ui.tables import HeadedTableModel
+from ui.widgets import combo, from_qdate, to_qdate
 
 SHORT_PROCEDURES = {
     "endoscopic_rhizotomy": "Endoscopic rhizotomy",
@@ -62,29 +62,6 @@ class Desk(QMainWindow):
 
     def refresh(self) -> None:
         """Read what the desk shows; a desk that reads only when asked leaves this empty."""
-
-
-#: Characters a filter's choice box shows at least (longer entries are cut with an ellipsis on small screens).
-COMBO_CHARS = 12
-
-
-def to_qdate(day: dt.date) -> QDate:
-    return QDate(day.year, day.month, day.day)
-
-
-def from_qdate(day: QDate) -> dt.date:
-    return dt.date(day.year(), day.month(), day.day())
-
-
-def combo(name: str, items: Sequence[tuple[str, Any]]) -> QComboBox:
-    box = QComboBox()
-    box.setAccessibleName(name)
-    for label, key in items:
-        box.addItem(label, key)
-    # Wide enough for a short choice, and no wider: a 1366×768 screen at 150% is 911 points wide.
-    box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-    box.setMinimumContentsLength(COMBO_CHARS)
-    return box
 
 
 def set_combo_items(box: QComboBox, first: tuple[str, Any], items: Sequence[tuple[str, Any]]) -> None:

@@ -28,9 +28,10 @@ from caselog.dashboard import Dashboard, DashboardService, Table
 from caselog.records import CaseFilter
 from ui import shortcuts
 from ui.desks import dashboard_charts as charts
-from ui.desks.common import DateRange, Desk, NumbersModel, combo, set_combo_items, sorted_view_model
+from ui.desks.common import DateRange, Desk, NumbersModel, set_combo_items, sorted_view_model
 from ui.messages import show_error
 from ui.tasks import Progress
+from ui.widgets import combo
 from ui.window_state import restore_geometry, save_geometry
 
 TABS = ("per_month", "rates", "durations", "scores", "durability")

@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QProgressDialog,
     QPushButton,
     QSplitter,
@@ -36,13 +35,14 @@ from PySide6.QtWidgets import (
 from caselog.exchange import atomic_output
 from caselog.records import CaseFilter, CaseRow
 from caselog.reports import write_case_summaries
-from ui.desks.common import Desk, desk_action, from_qdate, to_qdate
+from ui.desks.common import Desk, desk_action
 from ui.desks.pdf_preview import PdfPreview, prepare_printer, print_document
 from ui.desks.print_list import COL_PRINT, COLUMNS, PrintListModel
 from ui.messages import show_error
 from ui.progress import run_job
 from ui.tables import list_table
 from ui.tasks import Progress, Task
+from ui.widgets import from_qdate, named_button, search_field, to_qdate
 from ui.window_state import last_folder, remember_folder, restore_geometry, save_geometry
 
 #: A search or a selection never lists more than this many cases to print at once.
@@ -76,13 +76,9 @@ class PrintDesk(Desk):
         self.day.setAccessibleName("Day of surgery")
         self.day.setMinimumDate(NO_DAY)
         self.day.setSpecialValueText("— (not one day)")
-        self.today_button = QPushButton("&Today's cases")
-        self.today_button.setAccessibleName("Today's cases")
+        self.today_button = named_button("&Today's cases")
         self.today_button.setToolTip("List and preview every case of today (Ctrl+T)")
-        self.search = QLineEdit()
-        self.search.setPlaceholderText("Or find a case: number, MRN or name, then Enter")
-        self.search.setAccessibleName("Find a case to print")
-        self.search.setClearButtonEnabled(True)
+        self.search = search_field("Find a case to print", "Or find a case: number, MRN or name, then Enter")
         self.heading = QLabel("")
         self.heading.setObjectName("deskHeading")
         self.model = PrintListModel(self)

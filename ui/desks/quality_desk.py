@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QItemSelectionModel, QObject, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -26,15 +26,16 @@ from caselog import vocab
 from caselog.accounts import Action
 from caselog.quality import ComplicationEntry, ComplicationFilter, review_counts
 from ui.desks import quality_jobs
-from ui.desks.common import DateRange, Desk, combo, desk_action, set_combo_items
+from ui.desks.common import DateRange, Desk, desk_action, set_combo_items
 from ui.desks.quality_model import ComplicationTableModel, entry_key
 from ui.desks.review_panel import ReviewPanel
 from ui.messages import show_error
 from ui.paged_model import paged_table
 from ui.progress import run_job
 from ui.style import review_colour
-from ui.tables import Selection
+from ui.tables import Selection, select_row
 from ui.tasks import Progress, Task
+from ui.widgets import combo
 from ui.window_state import restore_geometry, save_geometry
 
 
@@ -233,14 +234,7 @@ class QualityDesk(Desk):
         return below[0] if below else (open_keys[0] if open_keys else None)
 
     def select(self, key: tuple[str, int]) -> bool:
-        row = self.model.row_of(key)
-        if row < 0:
-            return False
-        index = self.model.index(row, 0)
-        flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
-        self.table.selectionModel().setCurrentIndex(index, flags)
-        self.table.scrollTo(index)
-        return True
+        return select_row(self.table, self.model.row_of(key))
 
     def selected(self) -> ComplicationEntry | None:
         rows = self.table.selectionModel().selectedRows()
