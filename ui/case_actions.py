@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QMessageBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
 
 from caselog.accounts import Action
 from caselog.errors import CaselogError
@@ -16,6 +16,7 @@ from ui.history_view import AuditTrailView, CaseHistoryDialog
 from ui.messages import show_error
 from ui.services import AppSettings, Services
 from ui.style import app_style_sheet
+from ui.widgets import with_close_button
 
 if TYPE_CHECKING:
     from ui.window_parts import MainWindowParts
@@ -110,11 +111,7 @@ class AuditTrailDialog(QDialog):
         self.setWindowTitle("Audit trail")
         self.setStyleSheet(app_style_sheet(self.palette()))
         self.view = AuditTrailView(lambda: services.cases.audit_trail())
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.view, 1)
-        layout.addWidget(buttons)
+        with_close_button(self, self.view, grows=self.view)
         self.resize(1200, 640)
         self.view.refresh()
 

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
-    QDateEdit,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -17,7 +16,7 @@ from PySide6.QtWidgets import (
 
 from caselog import vocab
 from caselog.records import CaseFilter
-from ui.widgets import combo, from_qdate, named_button, search_field, to_qdate
+from ui.widgets import combo, date_field, from_qdate, named_button, search_field, to_qdate
 
 QUICK_RANGES = ("any", "today", "week", "month", "year", "custom")
 QUICK_LABELS = {
@@ -59,13 +58,9 @@ class FilterBar(QWidget):
         self.search = search_field("Search cases", "Search MRN, name, case number or notes  (Ctrl+F)")
 
         self.dates = combo("Date range", [(QUICK_LABELS[k], k) for k in QUICK_RANGES])
-        self.date_from = QDateEdit()
-        self.date_to = QDateEdit()
-        for edit, name in ((self.date_from, "From date"), (self.date_to, "To date")):
-            edit.setCalendarPopup(True)
-            edit.setDisplayFormat("yyyy-MM-dd")
-            edit.setAccessibleName(name)
-            edit.setDate(to_qdate(today()))
+        self.date_from = date_field("From date", today())
+        self.date_to = date_field("To date", today())
+        for edit in (self.date_from, self.date_to):
             edit.setEnabled(False)
 
         self.surgeon = combo("Surgeon filter", [("All surgeons", None)])

@@ -16,19 +16,18 @@ from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractButton,
     QDialog,
-    QDialogButtonBox,
     QLabel,
     QMainWindow,
     QTextBrowser,
     QTreeWidget,
     QTreeWidgetItem,
-    QVBoxLayout,
     QWidget,
 )
 
 from caselog.db.schema import current_revision
 from caselog.resources import resource_path
 from ui import shortcuts
+from ui.widgets import with_close_button
 
 if TYPE_CHECKING:
     from ui.window_parts import MainWindowParts
@@ -138,12 +137,7 @@ class ShortcutsDialog(QDialog):
         note = QLabel("Lock (Ctrl+L) works in every window and hides patient data in all of them.")
         note.setObjectName("hint")
         note.setWordWrap(True)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.tree, 1)
-        layout.addWidget(note)
-        layout.addWidget(buttons)
+        with_close_button(self, self.tree, note, grows=self.tree)
         self.resize(520, 560)
 
     def lines(self) -> list[ShortcutLine]:
@@ -211,11 +205,7 @@ class AboutDialog(QDialog):
         self.text.setAccessibleName("About CaseLog")
         self.text.setOpenExternalLinks(False)
         self.text.setHtml(about_html(database, revision))
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.text, 1)
-        layout.addWidget(buttons)
+        with_close_button(self, self.text, grows=self.text)
         self.resize(560, 520)
 
 

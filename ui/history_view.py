@@ -11,9 +11,7 @@ from PySide6.QtCore import QDate, QModelIndex, QObject, QPersistentModelIndex, Q
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDateEdit,
     QDialog,
-    QDialogButtonBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -28,7 +26,7 @@ from ui.accounts_dialogs import local_time
 from ui.messages import error_text
 from ui.style import app_style_sheet
 from ui.tables import HeadedTableModel, list_table
-from ui.widgets import named_button, search_field
+from ui.widgets import date_field, named_button, search_field, with_close_button
 
 ACTION_WORDS = {
     "create": "Created", "import": "Imported", "demo": "Demo data", "update": "Draft edited", "amend": "Amended",
@@ -146,12 +144,7 @@ class CaseHistoryDialog(QDialog):
         summary = QLabel(f"{len(entries)} entr{'ies' if len(entries) != 1 else 'y'}, newest first. "
                          "Times are this computer's local time.")  # fmt: skip
         summary.setObjectName("hint")
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(summary)
-        layout.addWidget(self.table, 1)
-        layout.addWidget(buttons)
+        with_close_button(self, summary, self.table, grows=self.table)
         self.resize(1000, 520)
 
 
@@ -169,12 +162,9 @@ class AuditTrailView(QWidget):
         self.use_dates = QCheckBox("From")
         self.use_dates.setAccessibleName("Filter by date")
         today = QDate.currentDate()
-        self.date_from = QDateEdit(today.addDays(-30))
-        self.date_to = QDateEdit(today)
-        for edit, name in ((self.date_from, "From date"), (self.date_to, "To date")):
-            edit.setCalendarPopup(True)
-            edit.setDisplayFormat("yyyy-MM-dd")
-            edit.setAccessibleName(name)
+        self.date_from = date_field("From date", today.addDays(-30))
+        self.date_to = date_field("To date", today)
+        for edit in (self.date_from, self.date_to):
             edit.setEnabled(False)
         self.case_number = search_field("Filter by case number", "Case number")
         self.reload = named_button("Reload", "Reload the audit trail")

@@ -8,7 +8,16 @@ from collections.abc import Iterable
 from typing import Any
 
 from PySide6.QtCore import QDate
-from PySide6.QtWidgets import QComboBox, QLineEdit, QPushButton
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDateEdit,
+    QDialog,
+    QDialogButtonBox,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 #: Characters a filter's choice box shows at least (longer entries are cut with an ellipsis on small screens).
 COMBO_CHARS = 12
@@ -20,6 +29,15 @@ def to_qdate(day: dt.date) -> QDate:
 
 def from_qdate(day: QDate) -> dt.date:
     return dt.date(day.year(), day.month(), day.day())
+
+
+def date_field(name: str, day: dt.date | QDate) -> QDateEdit:
+    """A date as the clinic writes it (2025-03-14), with a calendar to pick from."""
+    field = QDateEdit(day if isinstance(day, QDate) else to_qdate(day))
+    field.setCalendarPopup(True)
+    field.setDisplayFormat("yyyy-MM-dd")
+    field.setAccessibleName(name)
+    return field
 
 
 def choice_box(name: str, items: Iterable[tuple[str, Any]]) -> QComboBox:
@@ -53,3 +71,14 @@ def named_button(text: str, name: str | None = None) -> QPushButton:
     button = QPushButton(text)
     button.setAccessibleName(name or text.replace("&", "").rstrip("…"))
     return button
+
+
+def with_close_button(dialog: QDialog, *widgets: QWidget, grows: QWidget) -> None:
+    """Lay out a dialog that only shows things: `widgets` top to bottom (`grows` takes the spare height), then
+    a Close button (Escape closes it too)."""
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+    buttons.rejected.connect(dialog.reject)
+    layout = QVBoxLayout(dialog)
+    for widget in widgets:
+        layout.addWidget(widget, 1 if widget is grows else 0)
+    layout.addWidget(buttons)

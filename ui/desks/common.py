@@ -17,14 +17,14 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QComboBox, QDateEdit, QHBoxLayout, QLabel, QMainWindow, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QMainWindow, QWidget
 
 from ui import shortcuts
 from ui.paged_model import ROW_ROLE as ROW_ROLE  # the same two roles as the case list
 from ui.paged_model import SORT_ROLE as SORT_ROLE
 from ui.services import AppSettings, Services
 from ui.tables import HeadedTableModel
-from ui.widgets import combo, from_qdate, to_qdate
+from ui.widgets import combo, date_field, from_qdate, to_qdate
 
 SHORT_PROCEDURES = {
     "endoscopic_rhizotomy": "Endoscopic rhizotomy",
@@ -124,13 +124,9 @@ class DateRange(QWidget):
         super().__init__()
         self._today = today
         self.pick = combo("Date range", [(label, key) for key, label in RANGES])
-        self.date_from = QDateEdit()
-        self.date_to = QDateEdit()
-        for edit, name in ((self.date_from, "From date"), (self.date_to, "To date")):
-            edit.setCalendarPopup(True)
-            edit.setDisplayFormat("yyyy-MM-dd")
-            edit.setAccessibleName(name)
-            edit.setDate(to_qdate(today()))
+        self.date_from = date_field("From date", today())
+        self.date_to = date_field("To date", today())
+        for edit in (self.date_from, self.date_to):
             edit.dateChanged.connect(self._edited)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
