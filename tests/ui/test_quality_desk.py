@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,9 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
-from caselog.db.schema import open_database
 from caselog.quality import ComplicationFilter, count_complications
-from caselog.service import CaseService
 from tests.ui.conftest import choose, load_every_page
 from ui.desks import open_quality_desk
 from ui.desks.common import ROW_ROLE
@@ -23,18 +20,6 @@ from ui.desks.quality_desk import QualityDesk
 from ui.desks.quality_model import COL_GRADE, entry_key
 from ui.main_window import MainWindow
 from ui.services import AppSettings, Services
-from ui.tasks import TaskRunner
-
-
-@pytest.fixture
-def services(tmp_path: Path, demo_template: Path) -> Iterator[Services]:
-    path = tmp_path / "caselog.sqlite3"
-    shutil.copy(demo_template, path)
-    db = open_database(path)
-    runner = TaskRunner()
-    yield Services(CaseService(db), runner, db.display_name)
-    runner.wait()
-    db.close()
 
 
 @pytest.fixture
