@@ -200,6 +200,12 @@ def frame_width(settings: ReportSettings, *, landscape: bool = False) -> float:
     return float(height if landscape else width) - 2 * MARGIN
 
 
+def column_widths(total: float, fixed: Mapping[int, float], shares: Mapping[int, float]) -> list[float]:
+    """A table's column widths: the `fixed` ones in points, the others share what is left by their `shares`."""
+    flexible = total - sum(fixed.values())
+    return [fixed[i] if i in fixed else flexible * shares[i] for i in range(len(fixed) + len(shares))]
+
+
 def _style(name: str, **kwargs: Any) -> ParagraphStyle:
     base: dict[str, Any] = {"fontName": FONT, "fontSize": 9, "leading": 11.5, "textColor": INK, "alignment": TA_LEFT}
     base.update(kwargs)
