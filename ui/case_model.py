@@ -4,32 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QGuiApplication
 
 from caselog import vocab
 from caselog.records import CaseFilter, CaseRow
 from ui.paged_model import PAGE_SIZE, Column, PagedTableModel
 from ui.paged_model import ROW_ROLE as ROW_ROLE  # the row itself, for the window and the tests
-from ui.services import Services
 from ui.style import colours
 
 COL_NUMBER, COL_DATE, COL_PATIENT, COL_MRN, COL_PROCEDURE, COL_LEVELS = range(6)
 COL_DURATION, COL_ANESTHESIA, COL_COMPLICATIONS, COL_STATUS, COL_SURGEON = range(6, 11)
-
-COLUMNS: tuple[Column, ...] = (
-    Column("Case", "case_number", 86),
-    Column("Date", "procedure_date", 82),
-    Column("Patient", "patient", 140),
-    Column("MRN", "mrn", 114),
-    Column("Procedure", "procedure", 162),
-    Column("Levels", None, 130),
-    Column("Duration", "duration", 66),
-    Column("Anesthesia", "anesthesia", 110),
-    Column("Complications", None, 88),
-    Column("Status", "status", 66),
-    Column("Surgeon", "surgeon", 130),
-)
 
 SHORT_PROCEDURES = {
     "endoscopic_rhizotomy": "Endoscopic rhizotomy",
@@ -60,17 +45,31 @@ def complications_text(row: CaseRow) -> str:
     return f"{row.complication_count}{grade}"
 
 
+COLUMNS: tuple[Column, ...] = (
+    Column("Case", "case_number", 86, lambda r: r.case_number),
+    Column("Date", "procedure_date", 82, lambda r: r.procedure_date.isoformat(), value=lambda r: r.procedure_date),
+    Column("Patient", "patient", 140, lambda r: r.patient_name),
+    Column("MRN", "mrn", 114, lambda r: r.mrn),
+    Column("Procedure", "procedure", 162, lambda r: SHORT_PROCEDURES.get(r.procedure, r.procedure)),
+    Column("Levels", None, 130, lambda r: r.levels_text),
+    Column("Duration", "duration", 66, lambda r: duration_text(r.duration_minutes), value=lambda r: r.duration_minutes),
+    Column("Anesthesia", "anesthesia", 110, lambda r: SHORT_ANESTHESIA.get(r.anesthesia_type, r.anesthesia_type)),
+    Column("Complications", None, 88, complications_text, value=lambda r: r.complication_count),
+    Column("Status", "status", 66, lambda r: vocab.label(vocab.CASE_STATUSES, r.status)),
+    Column("Surgeon", "surgeon", 130, lambda r: r.surgeon),
+)
+
+
 class CaseTableModel(PagedTableModel[CaseRow, CaseFilter]):
     """Holds only frozen CaseRow objects; `refresh()` reloads in the background and emits `loaded`."""
 
     columns = COLUMNS
-
-    def __init__(self, services: Services, parent: QObject | None = None) -> None:
-        super().__init__(services, CaseFilter(), parent)
+    no_filter = CaseFilter()
 
     @property
     def case_filter(self) -> CaseFilter:
-        return self._filter
+        """The filter as the main window and its exports name it."""
+        return self.filter
 
     def _count(self, service: Any, query: CaseFilter) -> tuple[int, int]:
         matching = service.count(query)
@@ -100,37 +99,3 @@ class CaseTableModel(PagedTableModel[CaseRow, CaseFilter]):
             if column == COL_STATUS and row.status == "draft":
                 return QBrush(QColor(colours(QGuiApplication.palette()).hint))
         return None
-
-    def _display(self, row: CaseRow, column: int) -> str:
-        match column:
-            case 0:
-                return row.case_number
-            case 1:
-                return row.procedure_date.isoformat()
-            case 2:
-                return row.patient_name
-            case 3:
-                return row.mrn
-            case 4:
-                return SHORT_PROCEDURES.get(row.procedure, row.procedure)
-            case 5:
-                return row.levels_text
-            case 6:
-                return duration_text(row.duration_minutes)
-            case 7:
-                return SHORT_ANESTHESIA.get(row.anesthesia_type, row.anesthesia_type)
-            case 8:
-                return complications_text(row)
-            case 9:
-                return vocab.label(vocab.CASE_STATUSES, row.status)
-            case _:
-                return row.surgeon
-
-    def _sort_value(self, row: CaseRow, column: int) -> Any:
-        if column == COL_DATE:
-            return row.procedure_date
-        if column == COL_DURATION:
-            return row.duration_minutes
-        if column == COL_COMPLICATIONS:
-            return row.complication_count
-        return self._display(row, column)

@@ -7,6 +7,7 @@ Subclasses say how to count and how to fetch a page (`_count`, `_fetch`), and wh
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -27,9 +28,14 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 2
 
 @dataclass(frozen=True, slots=True)
 class Column:
+    """One column of a paged list: its heading, its SQL sort key (None: not sortable), its width, its text and,
+    where the text does not sort right (dates, numbers, grades), the value to sort a copy of the rows by."""
+
     title: str
-    sort_key: str | None  # None: the list cannot be sorted by it (not sortable in SQL)
+    sort_key: str | None
     width: int
+    text: Callable[[Any], str]
+    value: Callable[[Any], Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,11 +66,12 @@ class PagedTableModel(HeadedTableModel, Generic[R, Q]):
     failed = Signal(object)
 
     columns: ClassVar[tuple[Column, ...]] = ()
+    no_filter: ClassVar[Any]  # the (frozen) filter that selects everything, which a new list starts with
 
-    def __init__(self, services: Services, query: Q, parent: QObject | None = None) -> None:
+    def __init__(self, services: Services, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._services = services
-        self._filter = query
+        self._filter: Q = self.no_filter
         self._rows: list[R] = []
         self.sort_key = "procedure_date"
         self.descending = True
@@ -84,11 +91,12 @@ class PagedTableModel(HeadedTableModel, Generic[R, Q]):
         raise NotImplementedError
 
     def _display(self, row: R, column: int) -> str:
-        raise NotImplementedError
+        return self.columns[column].text(row)
 
     def _sort_value(self, row: R, column: int) -> Any:
         """The real value behind a cell (a date, a number), for sorting a copy of the rows."""
-        return self._display(row, column)
+        value = self.columns[column].value
+        return value(row) if value is not None else self._display(row, column)
 
     def _key(self, row: R) -> Any:
         """What names a row across reloads (a case number)."""
@@ -102,6 +110,11 @@ class PagedTableModel(HeadedTableModel, Generic[R, Q]):
         return None
 
     # ---- the filter -------------------------------------------------------------------------------------
+
+    @property
+    def filter(self) -> Q:
+        """What the list shows now."""
+        return self._filter
 
     def set_filter(self, query: Q) -> None:
         self._filter = query

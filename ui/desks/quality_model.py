@@ -4,35 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QFont, QGuiApplication
 
 from caselog import vocab
 from caselog.quality import ComplicationEntry, ComplicationFilter, count_complications, list_complications
 from ui.desks.common import SHORT_PROCEDURES
 from ui.paged_model import PAGE_SIZE, Column, PagedTableModel
-from ui.services import Services
 from ui.style import review_colour
 
 COL_CASE, COL_DATE, COL_PROCEDURE, COL_CATEGORY, COL_GRADE, COL_TIMING = range(6)
 COL_REVIEW, COL_ONSET, COL_RESOLVED, COL_SURGEON, COL_LEVELS, COL_NOTES = range(6, 12)
-
-#: What a reviewer scans first (what happened, how bad, reviewed yet) comes first; the rest follows.
-COLUMNS: tuple[Column, ...] = (
-    Column("Case", "case_number", 86),
-    Column("Date", "procedure_date", 82),
-    Column("Procedure", "procedure", 140),
-    Column("Complication", "category", 230),
-    Column("Grade", "clavien_dindo", 50),
-    Column("Timing", "timing", 96),
-    Column("Review", "review_status", 92),
-    Column("Onset", "onset_date", 82),
-    Column("Resolved", "resolved_date", 82),
-    Column("Surgeon", "surgeon", 130),
-    Column("Levels", None, 130),
-    Column("Review notes", None, 200),
-)
-
 
 SHORT_TIMINGS = {"intraoperative": "Intraoperative", "postoperative": "Postoperative", "late": "Late (>30 d)"}
 
@@ -41,45 +23,48 @@ def entry_key(entry: ComplicationEntry) -> tuple[str, int]:
     return (entry.case_number, entry.position)
 
 
+def _described(entry: ComplicationEntry) -> str:
+    return entry.category_label + (f": {entry.description}" if entry.description else "")
+
+
+def _severity(entry: ComplicationEntry) -> int:
+    return vocab.GRADE_RANK.get(entry.clavien_dindo, -1)
+
+
+def _review_rank(entry: ComplicationEntry) -> int:
+    return list(vocab.REVIEW_STATUSES).index(entry.review_status)
+
+
+def _resolved(entry: ComplicationEntry) -> str:
+    return entry.resolved_date.isoformat() if entry.resolved_date else ""
+
+
+#: What a reviewer scans first (what happened, how bad, reviewed yet) comes first; the rest follows.
+COLUMNS: tuple[Column, ...] = (
+    Column("Case", "case_number", 86, lambda e: e.case_number),
+    Column("Date", "procedure_date", 82, lambda e: e.procedure_date.isoformat(), value=lambda e: e.procedure_date),
+    Column("Procedure", "procedure", 140, lambda e: SHORT_PROCEDURES.get(e.procedure, e.procedure)),
+    Column("Complication", "category", 230, _described),
+    Column("Grade", "clavien_dindo", 50, lambda e: e.clavien_dindo, value=_severity),
+    Column("Timing", "timing", 96, lambda e: SHORT_TIMINGS.get(e.timing, e.timing)),
+    Column("Review", "review_status", 92, lambda e: e.review_status_label, value=_review_rank),
+    Column("Onset", "onset_date", 82, lambda e: e.onset_date.isoformat(), value=lambda e: e.onset_date),
+    Column("Resolved", "resolved_date", 82, _resolved, value=lambda e: e.resolved_date),
+    Column("Surgeon", "surgeon", 130, lambda e: e.surgeon),
+    Column("Levels", None, 130, lambda e: e.levels_text),
+    Column("Review notes", None, 200, lambda e: (e.review_notes or "").replace("\n", " ")),
+)
+
+
 def display(entry: ComplicationEntry, column: int) -> str:
-    match column:
-        case 0:
-            return entry.case_number
-        case 1:
-            return entry.procedure_date.isoformat()
-        case 2:
-            return SHORT_PROCEDURES.get(entry.procedure, entry.procedure)
-        case 3:
-            return entry.category_label + (f": {entry.description}" if entry.description else "")
-        case 4:
-            return entry.clavien_dindo
-        case 5:
-            return SHORT_TIMINGS.get(entry.timing, entry.timing)
-        case 6:
-            return entry.review_status_label
-        case 7:
-            return entry.onset_date.isoformat()
-        case 8:
-            return entry.resolved_date.isoformat() if entry.resolved_date else ""
-        case 9:
-            return entry.surgeon
-        case 10:
-            return entry.levels_text
-        case _:
-            return (entry.review_notes or "").replace("\n", " ")
+    return COLUMNS[column].text(entry)
 
 
 class ComplicationTableModel(PagedTableModel[ComplicationEntry, ComplicationFilter]):
     """Holds frozen ComplicationEntry rows only; `refresh()` reloads in the background and emits `loaded`."""
 
     columns = COLUMNS
-
-    def __init__(self, services: Services, parent: QObject | None = None) -> None:
-        super().__init__(services, ComplicationFilter(), parent)
-
-    @property
-    def filter(self) -> ComplicationFilter:
-        return self._filter
+    no_filter = ComplicationFilter()
 
     def _count(self, service: Any, query: ComplicationFilter) -> tuple[int, int]:
         matching = count_complications(service, query)
@@ -102,9 +87,6 @@ class ComplicationTableModel(PagedTableModel[ComplicationEntry, ComplicationFilt
     def _key(self, row: ComplicationEntry) -> tuple[str, int]:
         return entry_key(row)
 
-    def _display(self, row: ComplicationEntry, column: int) -> str:
-        return display(row, column)
-
     def _decorate(self, entry: ComplicationEntry, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.ToolTipRole:
             if column == COL_GRADE:
@@ -123,16 +105,3 @@ class ComplicationTableModel(PagedTableModel[ComplicationEntry, ComplicationFilt
         if role == Qt.ItemDataRole.TextAlignmentRole and column == COL_GRADE:
             return int(Qt.AlignmentFlag.AlignCenter)
         return None
-
-    def _sort_value(self, entry: ComplicationEntry, column: int) -> Any:
-        if column == COL_DATE:
-            return entry.procedure_date
-        if column == COL_ONSET:
-            return entry.onset_date
-        if column == COL_RESOLVED:
-            return entry.resolved_date
-        if column == COL_GRADE:
-            return vocab.GRADE_RANK.get(entry.clavien_dindo, -1)
-        if column == COL_REVIEW:
-            return list(vocab.REVIEW_STATUSES).index(entry.review_status)
-        return display(entry, column)
