@@ -16,7 +16,7 @@ from typing import IO, Any
 
 from caselog import vocab
 from caselog.errors import InvalidInput
-from caselog.exchange import atomic_output, write_csv, write_json, write_xlsx
+from caselog.exchange import atomic_output, header_sheet, write_csv, write_json, write_xlsx
 from caselog.quality import ComplicationEntry, ComplicationFilter, count_complications, list_complications
 from caselog.records import CaseFilter, CaseView
 from caselog.service import CaseService, Progress
@@ -144,21 +144,9 @@ def write_complications_xlsx(
     """Sheet "Complications" (the rows, real date cells, frozen header) and "Filters" (what was selected)."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
 
     book = Workbook(write_only=True)
-    bold = Font(bold=True)
-    sheet = book.create_sheet("Complications")
-    sheet.freeze_panes = "A2"
-    for i, (_, width) in enumerate(COMPLICATION_COLUMNS, start=1):
-        sheet.column_dimensions[get_column_letter(i)].width = width
-    header = []
-    for title, _ in COMPLICATION_COLUMNS:
-        cell = WriteOnlyCell(sheet, value=title)
-        cell.font = bold
-        header.append(cell)
-    sheet.append(header)
+    sheet = header_sheet(book, "Complications", COMPLICATION_COLUMNS)
     count = 0
     for e in entries:
         values: list[Any] = [
