@@ -97,16 +97,6 @@ def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-PROCEDURE_SHORT = {
-    "endoscopic_rhizotomy": "Endoscopic rhizotomy",
-    "radiofrequency_ablation": "RF ablation",
-    "medial_branch_block": "Medial branch block",
-    "laminectomy": "Laminectomy",
-    "laminotomy": "Laminotomy",
-    "other": "Other",
-}
-
-
 def format_table(rows: list[CaseRow]) -> str:
     """The case list as a plain-text table that fits a wide terminal."""
     header = ["Case", "Date", "Patient", "MRN", "Procedure", "Levels", "Min", "Compl.", "Status"]
@@ -116,7 +106,7 @@ def format_table(rows: list[CaseRow]) -> str:
             r.procedure_date.isoformat(),
             _cut(r.patient_name, 28),
             r.mrn,
-            PROCEDURE_SHORT.get(r.procedure, r.procedure),
+            vocab.PROCEDURES_SHORT.get(r.procedure, r.procedure),
             _cut(r.levels_text, 34),
             str(r.duration_minutes),
             f"{r.complication_count} ({r.worst_grade})" if r.complication_count else "-",

@@ -13,6 +13,16 @@ PROCEDURES: dict[str, str] = {
     "other": "Other procedure",
 }
 
+#: The procedures in the few characters a table cell or a chart's legend has (terminal list, desks, charts).
+PROCEDURES_SHORT: dict[str, str] = {
+    "endoscopic_rhizotomy": "Endoscopic rhizotomy",
+    "radiofrequency_ablation": "RF ablation",
+    "medial_branch_block": "Medial branch block",
+    "laminectomy": "Laminectomy",
+    "laminotomy": "Laminotomy",
+    "other": "Other",
+}
+
 #: Procedures aimed at the facet joint's nerves: never at C1-C2, and their summaries list the nerves.
 FACET_NERVE_PROCEDURES: frozenset[str] = frozenset(
     {"endoscopic_rhizotomy", "radiofrequency_ablation", "medial_branch_block"}

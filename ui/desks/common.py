@@ -26,15 +26,6 @@ from ui.services import AppSettings, Services
 from ui.tables import HeadedTableModel
 from ui.widgets import combo, date_field, from_qdate, to_qdate
 
-SHORT_PROCEDURES = {
-    "endoscopic_rhizotomy": "Endoscopic rhizotomy",
-    "radiofrequency_ablation": "RF ablation",
-    "medial_branch_block": "Medial branch block",
-    "laminectomy": "Laminectomy",
-    "laminotomy": "Laminotomy",
-    "other": "Other",
-}
-
 
 class Desk(QMainWindow):
     """A desk: its own window over the main window's services. A subclass builds its widgets in `_build` and

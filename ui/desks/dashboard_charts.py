@@ -27,7 +27,6 @@ from PySide6.QtGui import QColor, QPen
 
 from caselog import stats, vocab
 from caselog.dashboard import DAYS_PER_MONTH, CasesPerMonth, ComplicationRates, Durability, Durations, PainScores
-from ui.desks.common import SHORT_PROCEDURES
 
 COLOURS = {
     "endoscopic_rhizotomy": "#2563eb",
@@ -46,7 +45,7 @@ def colour(procedure: str) -> QColor:
 
 
 def short(procedure: str) -> str:
-    return SHORT_PROCEDURES.get(procedure, procedure)
+    return vocab.PROCEDURES_SHORT.get(procedure, procedure)
 
 
 def _chart() -> QChart:

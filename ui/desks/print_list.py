@@ -11,7 +11,7 @@ from PySide6.QtGui import QFont
 
 from caselog import vocab
 from caselog.records import CaseRow
-from ui.desks.common import ROW_ROLE, SHORT_PROCEDURES, SORT_ROLE
+from ui.desks.common import ROW_ROLE, SORT_ROLE
 from ui.tables import HeadedTableModel
 
 
@@ -126,7 +126,7 @@ class PrintListModel(HeadedTableModel):
             COL_DATE: row.procedure_date.isoformat(),
             COL_PATIENT: row.patient_name,
             COL_MRN: row.mrn,
-            COL_PROCEDURE: SHORT_PROCEDURES.get(row.procedure, row.procedure),
+            COL_PROCEDURE: vocab.PROCEDURES_SHORT.get(row.procedure, row.procedure),
             COL_LEVELS: row.levels_text,
             COL_SURGEON: row.surgeon,
             COL_STATUS: vocab.label(vocab.CASE_STATUSES, row.status),

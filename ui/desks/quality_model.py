@@ -9,7 +9,6 @@ from PySide6.QtGui import QBrush, QFont, QGuiApplication
 
 from caselog import vocab
 from caselog.quality import ComplicationEntry, ComplicationFilter, count_complications, list_complications
-from ui.desks.common import SHORT_PROCEDURES
 from ui.paged_model import PAGE_SIZE, Column, PagedTableModel
 from ui.style import review_colour
 
@@ -43,7 +42,7 @@ def _resolved(entry: ComplicationEntry) -> str:
 COLUMNS: tuple[Column, ...] = (
     Column("Case", "case_number", 86, lambda e: e.case_number),
     Column("Date", "procedure_date", 82, lambda e: e.procedure_date.isoformat(), value=lambda e: e.procedure_date),
-    Column("Procedure", "procedure", 140, lambda e: SHORT_PROCEDURES.get(e.procedure, e.procedure)),
+    Column("Procedure", "procedure", 140, lambda e: vocab.PROCEDURES_SHORT.get(e.procedure, e.procedure)),
     Column("Complication", "category", 230, _described),
     Column("Grade", "clavien_dindo", 50, lambda e: e.clavien_dindo, value=_severity),
     Column("Timing", "timing", 96, lambda e: SHORT_TIMINGS.get(e.timing, e.timing)),
