@@ -158,7 +158,7 @@ class PagedTableModel(HeadedTableModel, Generic[R, Q]):
 
     def fetchMore(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> None:  # noqa: B008
         """Ask for the next page off the GUI thread; the view may ask again meanwhile, one page is on its way."""
-        if parent.isValid() or self._fetching == self._generation:
+        if parent.isValid() or self.loading or self.fetching:  # a refresh brings its own first page
             return
         generation, offset = self._generation, len(self._rows)
         query, sort, descending = self._query(), self.sort_key, self.descending
