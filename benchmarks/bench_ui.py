@@ -92,10 +92,16 @@ def main() -> None:
 
     page_times = []
     for _ in range(50):
+        if not window.model.canFetchMore():
+            break
         before = window.model.rowCount()
         began = time.perf_counter()
+        loop = QEventLoop()  # the next page is read in the background and arrives with `fetched`
+        window.model.fetched.connect(loop.quit)
+        QTimer.singleShot(60_000, loop.quit)
         window.model.fetchMore()
-        app.processEvents()
+        loop.exec()
+        window.model.fetched.disconnect(loop.quit)
         page_times.append(time.perf_counter() - began)
         if window.model.rowCount() <= before:
             print("page did not grow:", before, window.model.rowCount(), window.model.matching, file=sys.stderr)

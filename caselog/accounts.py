@@ -140,10 +140,6 @@ def refusal(actor: Actor, action: Action, *, case_surgeon: str | None = None) ->
     return NotPermitted(f"{actor.full_name} ({role}) may not {ACTION_WORDS[action]}")
 
 
-def hash_password(password: str) -> str:
-    return HASHER.hash(password)
-
-
 @functools.cache
 def common_passwords() -> frozenset[str]:
     """The shipped list of the most common passwords (caselog/data/common-passwords.txt), case-folded."""

@@ -22,6 +22,7 @@ from caselog.db.health import verify_storage
 from caselog.db.schema import open_database, upgrade
 from caselog.db.transfer import storage_warnings
 from caselog.errors import EXIT_INVALID, EXIT_OK, EXIT_OTHER, CaselogError, InvalidInput
+from caselog.exports import FORMATS
 from caselog.files import FULL_DISK_ERRNOS, open_private_append, private_folder, private_process, write_error
 from caselog.records import CaseFilter
 from caselog.signin import sign_in
@@ -117,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("import", "import a JSON case file: all cases or none")
     p.add_argument("file", metavar="FILE", help="interchange file ('-' for standard input)")
     p = command("export", "export cases as JSON, CSV or XLSX")
-    p.add_argument("--format", choices=["json", "csv", "xlsx"], default="json")
+    p.add_argument("--format", choices=list(FORMATS), default="json")
     p.add_argument("--output", type=Path, metavar="FILE")
     _add_filters(p)
     p = command("list", "list cases as a table")
@@ -295,11 +296,12 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "init":
         passphrases.prepare_new_database(passphrases.sqlite_file(_target(args)))
     passphrases.unlock(passphrases.sqlite_file(_target(args)))
+    # Commands that open the database themselves (it may be missing, damaged or about to be replaced).
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
-        "init": _cmd_init,
-        "check": commands.check,
-        "backup": commands.backup,
-        "restore": commands.restore,
+        "init": lambda a: _cmd_init(a, _target(a)),
+        "check": lambda a: commands.check(a, _target(a)),
+        "backup": lambda a: commands.backup(a, _target(a)),
+        "restore": lambda a: commands.restore(a, _target(a)),
         "encrypt": lambda a: passphrases.encrypt_command(a, _target(a)),
         "rekey": lambda a: passphrases.rekey_command(a, _target(a)),
     }
@@ -322,10 +324,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         db.close()
 
 
-def _cmd_init(args: argparse.Namespace) -> int:
+def _cmd_init(args: argparse.Namespace, target: str | None) -> int:
     from caselog.passphrases import after_init
 
-    db = open_engine(_target(args))
+    db = open_engine(target)
     try:
         verify_storage(db)
         result = upgrade(db)
@@ -356,10 +358,6 @@ def _grant_app_role(db: Database, role: str) -> None:
         grant_app_role(conn, role)
     print(f"Granted {role} what CaseLog needs: it may add to the audit trail and read it, never change or delete "
           "it, disable its triggers or alter any table. Run this again after each upgrade.")  # fmt: skip
-
-
-def run_module() -> None:
-    sys.exit(main())
 
 
 __all__ = ["EXIT_INVALID", "build_parser", "main"]

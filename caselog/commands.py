@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from caselog import audit, fields, vocab
+from caselog import audit, exports, fields, vocab
 from caselog.accounts import Action, Actor
 from caselog.db import cipher
 from caselog.db.engine import Database, database_url, open_engine
@@ -18,16 +18,7 @@ from caselog.db.restore import checked_candidate, live_database_exists, live_has
 from caselog.db.schema import SAME_PASSPHRASE, backup_database, check_database, open_database
 from caselog.db.transfer import copy_database
 from caselog.errors import EXIT_OK, EXIT_OTHER, InvalidInput, StorageError
-from caselog.exchange import (
-    MAX_FILE_BYTES,
-    atomic_output,
-    parse_interchange,
-    read_interchange,
-    single_case,
-    write_csv,
-    write_json,
-    write_xlsx,
-)
+from caselog.exchange import MAX_FILE_BYTES, parse_interchange, read_interchange, single_case
 from caselog.passphrases import new_passphrase, plain_warning, unlock_backup
 from caselog.quality import cases_by_procedure
 from caselog.records import CaseFilter, CaseListItem, CaseView, case_to_contract
@@ -93,44 +84,15 @@ def _read_stdin_json() -> object:
 
 
 def _export(service: CaseService, args: argparse.Namespace, case_filter: CaseFilter) -> int:
-    fmt = args.format
     output: Path | None = args.output
     if output is None:
-        if fmt != "json":
-            raise InvalidInput([Problem("--output", f"{fmt} export needs --output FILE")])
-        # Recorded before a byte leaves: data printed to a terminal or a pipe cannot be taken back if the
-        # trail then refused the entry (no seal key, a full disk).
-        cases = service.iter_cases(case_filter)
-        _audit_export(service, fmt, service.count(case_filter), case_filter, None)
-        write_json(cases, sys.stdout)
+        exports.stream_cases(service, case_filter, args.format, sys.stdout)
         return EXIT_OK
     if output.is_dir():
         raise InvalidInput([Problem("--output", f"{output} is a folder; give a file name")])
-    # The audit entry is made before the file takes its name: an export the trail cannot record is not kept.
-    if fmt == "json":
-        with atomic_output(output) as out:
-            count = write_json(service.iter_cases(case_filter), out)
-            _audit_export(service, fmt, count, case_filter, output)
-    elif fmt == "csv":
-        with atomic_output(output, newline="") as out:
-            count = write_csv(service.iter_cases(case_filter), out)
-            _audit_export(service, fmt, count, case_filter, output)
-    else:
-        with atomic_output(output, "wb") as out:
-            count = write_xlsx(service.iter_cases(case_filter), out)
-            _audit_export(service, fmt, count, case_filter, output)
+    count = exports.export_cases(service, case_filter, args.format, output)
     print(f"Exported {count} case{'s' if count != 1 else ''} to {output}.", file=sys.stderr)
     return EXIT_OK
-
-
-def _audit_export(service: CaseService, fmt: str, count: int, case_filter: CaseFilter, output: Path | None) -> None:
-    filters = {
-        name: str(getattr(case_filter, name))
-        for name in case_filter.__dataclass_fields__
-        if getattr(case_filter, name) not in (None, False, ())
-    }
-    details = {"format": fmt, "cases": count, "filters": filters, "file": str(output or "-")}
-    service.record_event("export", record_type="export", details=details)
 
 
 def _cut(text: str, width: int) -> str:
@@ -377,11 +339,9 @@ def _sign_in_if_readable(db: Database, args: argparse.Namespace) -> Actor | None
         return None
 
 
-def check(args: argparse.Namespace) -> int:
+def check(args: argparse.Namespace, target: str | None) -> int:
     """Storage, schema and stray rows first; then the audit trail (exit 6 when it or the records were altered)."""
-    from caselog.cli import _target
-
-    db = open_engine(_target(args))
+    db = open_engine(target)
     try:
         _sign_in_if_readable(db, args)
         report = check_database(db)
@@ -406,10 +366,8 @@ def check(args: argparse.Namespace) -> int:
     return EXIT_OTHER
 
 
-def backup(args: argparse.Namespace) -> int:
-    from caselog.cli import _target
-
-    db = open_engine(_target(args))
+def backup(args: argparse.Namespace, target: str | None) -> int:
+    db = open_engine(target)
     try:
         actor = sign_in(db, args)
         require(db, actor, Action.ADMINISTER, "backup")
@@ -439,12 +397,10 @@ def backup(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def restore(args: argparse.Namespace) -> int:
+def restore(args: argparse.Namespace, target: str | None) -> int:
     """Check the copy first (a refused file leaves the database byte for byte as it was), then sign in and swap."""
     from caselog import paths
-    from caselog.cli import _target
 
-    target = _target(args)
     if target is None:
         paths.data_dir().mkdir(mode=0o700, parents=True, exist_ok=True)  # a fresh workstation
     live = database_url(target)

@@ -278,7 +278,7 @@ class Dashboard:
 class DashboardService:
     """Dashboard figures for the cases a `CaseFilter` selects (the UI passes date range and surgeon).
 
-    Every call goes through `CaseService.count` first, so the roles table applies (an administrator is
+    Every call reads through `CaseService.reading`, so the roles table applies (an administrator is
     refused and the refusal audited) exactly as for the case list. `today` is where follow-up without
     a repeat or a follow-up visit ends: the service's own clock unless given.
     """
@@ -287,16 +287,12 @@ class DashboardService:
         self._service = service
         self._today = today or service.today
 
-    def _checked(self, case_filter: CaseFilter | None) -> tuple[CaseFilter, int]:
-        f = case_filter or CaseFilter()
-        return f, self._service.count(f)
-
     def build(self, case_filter: CaseFilter | None = None) -> Dashboard:
-        f, cases = self._checked(case_filter)
-        with self._service.db.read() as session:
+        f = case_filter or CaseFilter()
+        with self._service.reading() as session:
             return Dashboard(
                 case_filter=f,
-                cases=cases,
+                cases=store.count_cases(session, f),
                 cases_per_month=_cases_per_month(session, f, self._today()),
                 complication_rates=_complication_rates(session, f),
                 durations=_durations(session, f),
@@ -305,29 +301,24 @@ class DashboardService:
             )
 
     def cases_per_month(self, case_filter: CaseFilter | None = None) -> CasesPerMonth:
-        f, _ = self._checked(case_filter)
-        with self._service.db.read() as session:
-            return _cases_per_month(session, f, self._today())
+        with self._service.reading() as session:
+            return _cases_per_month(session, case_filter or CaseFilter(), self._today())
 
     def complication_rates(self, case_filter: CaseFilter | None = None) -> ComplicationRates:
-        f, _ = self._checked(case_filter)
-        with self._service.db.read() as session:
-            return _complication_rates(session, f)
+        with self._service.reading() as session:
+            return _complication_rates(session, case_filter or CaseFilter())
 
     def durations(self, case_filter: CaseFilter | None = None) -> Durations:
-        f, _ = self._checked(case_filter)
-        with self._service.db.read() as session:
-            return _durations(session, f)
+        with self._service.reading() as session:
+            return _durations(session, case_filter or CaseFilter())
 
     def pain_scores(self, case_filter: CaseFilter | None = None) -> PainScores:
-        f, _ = self._checked(case_filter)
-        with self._service.db.read() as session:
-            return _pain_scores(session, f)
+        with self._service.reading() as session:
+            return _pain_scores(session, case_filter or CaseFilter())
 
     def durability(self, case_filter: CaseFilter | None = None) -> Durability:
-        f, _ = self._checked(case_filter)
-        with self._service.db.read() as session:
-            return _durability(session, f, self._today())
+        with self._service.reading() as session:
+            return _durability(session, case_filter or CaseFilter(), self._today())
 
 
 cases_t = store.cases_t

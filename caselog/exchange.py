@@ -11,7 +11,7 @@ import datetime as dt
 import json
 import os
 import stat
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -329,11 +329,8 @@ def write_csv(cases: Iterable[CaseView], out: IO[str]) -> int:
 def write_xlsx(cases: Iterable[CaseView], path_handle: IO[bytes]) -> int:
     """Sheets Cases, Levels, Complications and Outcomes, with real date cells, a frozen header and widths."""
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
 
     book = Workbook(write_only=True)
-    bold = Font(bold=True)
     sheets: dict[str, Any] = {}
     layouts: dict[str, list[tuple[str, int]]] = {
         "Cases": [(c.heading or "", c.width) for c in _XLSX_COLUMNS],
@@ -347,20 +344,8 @@ def write_xlsx(cases: Iterable[CaseView], path_handle: IO[bytes]) -> int:
             ("NRS leg", 8), ("ODI", 6), ("Relief %", 8),
         ],
     }  # fmt: skip
-    from openpyxl.utils import get_column_letter
-
     for name, columns in layouts.items():
-        sheet = book.create_sheet(name)
-        sheet.freeze_panes = "A2"
-        for i, (_, width) in enumerate(columns, start=1):
-            sheet.column_dimensions[get_column_letter(i)].width = width
-        header = []
-        for title, _ in columns:
-            cell = WriteOnlyCell(sheet, value=title)
-            cell.font = bold
-            header.append(cell)
-        sheet.append(header)
-        sheets[name] = sheet
+        sheets[name] = header_sheet(book, name, columns)
 
     def add_row(sheet_name: str, values: list[Any]) -> None:
         sheet = sheets[sheet_name]
@@ -401,6 +386,26 @@ def _xlsx_cell(sheet: Any, value: Any) -> Any:
     if isinstance(value, str) and value.startswith("="):
         return _text_cell(sheet, value)
     return value
+
+
+def header_sheet(book: Any, name: str, columns: Sequence[tuple[str, int]]) -> Any:
+    """A new sheet of a write-only workbook: the (title, width) columns' titles in bold, frozen above the rows."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    sheet = book.create_sheet(name)
+    sheet.freeze_panes = "A2"
+    for i, (_, width) in enumerate(columns, start=1):
+        sheet.column_dimensions[get_column_letter(i)].width = width
+    bold = Font(bold=True)
+    header = []
+    for title, _ in columns:
+        cell = WriteOnlyCell(sheet, value=title)
+        cell.font = bold
+        header.append(cell)
+    sheet.append(header)
+    return sheet
 
 
 def _text_cell(sheet: Any, value: str) -> Any:

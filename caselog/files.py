@@ -45,16 +45,6 @@ def private_folder(folder: Path) -> Path:
     return folder
 
 
-def create_private_file(path: Path) -> bool:
-    """Create an empty file readable by its owner only, unless it exists already; True when it was created."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
-    except FileExistsError:
-        return False
-    os.close(fd)
-    return True
-
-
 def open_private_append(path: Path) -> IO[str]:
     """A log file opened for appending, created owner-only (crash logs hold what was on screen)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)

@@ -118,11 +118,6 @@ def _filtered(stmt: Select[Any], f: ComplicationFilter) -> Select[Any]:
     return stmt
 
 
-def _check(service: CaseService, f: ComplicationFilter) -> None:
-    """The roles table, through the service: whoever may not view cases is refused here (and audited)."""
-    service.count(f.case_filter())
-
-
 def list_complications(
     service: CaseService,
     f: ComplicationFilter | None = None,
@@ -139,7 +134,6 @@ def list_complications(
     f = f or ComplicationFilter()
     if sort not in SORT_KEYS:
         raise ValueError(f"unknown sort key {sort!r}; one of {', '.join(SORT_KEYS)}")
-    _check(service, f)
     keys = [*SORT_KEYS[sort], C.case_number, K.position]
     order = [k.desc() if descending else k.asc() for k in keys]
     stmt = _filtered(
@@ -150,7 +144,7 @@ def list_complications(
     ).order_by(*order).offset(offset)  # fmt: skip
     if limit is not None:
         stmt = stmt.limit(limit)
-    with service.db.read() as session:
+    with service.reading() as session:
         rows = session.execute(stmt).all()
         levels = _levels_text(session, sorted({r.id for r in rows}))
     return [
@@ -192,8 +186,7 @@ def cases_by_procedure(service: CaseService, case_filter: CaseFilter | None = No
     """Cases per procedure in the filter, grouped in SQL: the complication log's denominators, so the log
     needs to load only the cases that had a complication (`CaseFilter(with_complications=True)`)."""
     f = case_filter or CaseFilter()
-    service.count(f)  # the roles table, as for every read here
-    with service.db.read() as session:
+    with service.reading() as session:
         stmt = store.filtered(select(C.procedure, func.count()), f).group_by(C.procedure)
         return {procedure: int(n) for procedure, n in session.execute(stmt)}
 
@@ -201,22 +194,15 @@ def cases_by_procedure(service: CaseService, case_filter: CaseFilter | None = No
 def count_complications(service: CaseService, f: ComplicationFilter | None = None) -> int:
     """How many complications the filter selects (for the list's paging and its heading)."""
     f = f or ComplicationFilter()
-    _check(service, f)
-    with service.db.read() as session:
+    with service.reading() as session:
         return int(session.execute(_filtered(select(func.count()), f)).scalar_one())
 
 
 def review_counts(service: CaseService, f: ComplicationFilter | None = None) -> dict[str, int]:
     """Complications per review status (every status present, zeros included), within the filter."""
     f = f or ComplicationFilter()
-    _check(service, f)
-    with service.db.read() as session:
+    with service.reading() as session:
         found: dict[str, int] = dict(
             session.execute(_filtered(select(K.review_status, func.count()), f).group_by(K.review_status)).all()
         )
     return {status: int(found.get(status, 0)) for status in vocab.REVIEW_STATUSES}
-
-
-def count_open_reviews(service: CaseService, f: ComplicationFilter | None = None) -> int:
-    """Complications still waiting for review (status `open`, as the complication log PDF counts them)."""
-    return review_counts(service, f)["open"]

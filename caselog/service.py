@@ -6,6 +6,7 @@ the same everywhere. Callers get frozen records back, never database objects.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from collections.abc import Callable, Iterator, Mapping
@@ -301,6 +302,17 @@ class CaseService:
         self._require(Action.VIEW)
         with self.db.read() as session:
             return queries.count_cases(session, case_filter or CaseFilter())
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Session]:
+        """One read snapshot for the core's figures over the cases (dashboard, quality desk, report counts).
+
+        The roles table is checked once, here, before the snapshot opens: whoever may not view cases is
+        refused (and the refusal audited) without a query being run for them.
+        """
+        self._require(Action.VIEW)
+        with self.db.read() as session:
+            yield session
 
     def iter_cases(self, case_filter: CaseFilter | None = None) -> Iterator[CaseView]:
         """Every matching case in export order (procedure date, case number), streamed from one snapshot.

@@ -5,12 +5,16 @@ Every expected number below is worked out by hand from the cases in `clinic`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
-from caselog.accounts import AccountService, Actor
+from caselog.accounts import AccountService, Action, Actor
 from caselog.dashboard import DashboardService
 from caselog.db.engine import Database
 from caselog.errors import NotPermitted
@@ -192,3 +196,52 @@ def test_an_administrator_may_not_see_the_dashboard(db: Database) -> None:
         DashboardService(nobody).pain_scores()  # accounts exist: signing in is required
     quality = CaseService(db, actor=Actor("quinn", "Quinn Avery", "quality"), today=lambda: TODAY)
     assert DashboardService(quality, today=lambda: TODAY).build().cases == 6
+
+
+@contextlib.contextmanager
+def case_reads(db: Database) -> Iterator[list[str]]:
+    """The SQL statements that read the cases table while the block runs."""
+    seen: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if re.search(r"\b(FROM|JOIN)\s+cases\b", statement, re.IGNORECASE):
+            seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+
+
+def counted_checks(service: CaseService) -> list[Action]:
+    """Every roles-table check the service makes from now on (it still checks); `count` may no longer be called,
+    so a discarded COUNT cannot stand in for the check."""
+    checks: list[Action] = []
+    check = service._require
+
+    def counting(action: Action, **kwargs: Any) -> None:
+        checks.append(action)
+        check(action, **kwargs)
+
+    def no_count(*_: Any, **__: Any) -> int:
+        raise AssertionError("a read model called CaseService.count")
+
+    service._require = counting  # type: ignore[method-assign]
+    service.count = no_count  # type: ignore[method-assign]
+    return checks
+
+
+def test_a_refused_dashboard_reads_no_case_and_checks_once(db: Database) -> None:
+    """The right is checked by the service before any query, once: no discarded COUNT stands in for the check."""
+    CaseService(db, today=lambda: TODAY).import_cases(case_file(*CLINIC))
+    AccountService(db).add_account("boss", role="admin", full_name="Clinic Admin", password="correct horse 1")
+    admin = CaseService(db, actor=Actor("boss", "Clinic Admin", "admin"), today=lambda: TODAY)
+    refused = counted_checks(admin)
+    with case_reads(db) as reads, pytest.raises(NotPermitted):
+        DashboardService(admin).build()
+    assert reads == [] and refused == [Action.VIEW]
+    quality = CaseService(db, actor=Actor("quinn", "Quinn Avery", "quality"), today=lambda: TODAY)
+    checks = counted_checks(quality)
+    assert DashboardService(quality, today=lambda: TODAY).build().cases == 6
+    assert checks == [Action.VIEW]

@@ -6,20 +6,20 @@ import datetime as dt
 
 import pytest
 
-from caselog.accounts import AccountService, Actor
+from caselog.accounts import AccountService, Action, Actor
 from caselog.db.engine import Database
 from caselog.errors import NotPermitted
 from caselog.quality import (
     ComplicationEntry,
     ComplicationFilter,
+    cases_by_procedure,
     count_complications,
-    count_open_reviews,
     list_complications,
     review_counts,
 )
 from caselog.service import CaseService
 from tests.factories import TODAY, case_file
-from tests.test_dashboard import CLINIC, RAMAN
+from tests.test_dashboard import CLINIC, RAMAN, case_reads, counted_checks
 
 
 @pytest.fixture
@@ -79,9 +79,9 @@ def test_paging_and_unknown_sort_keys(clinic: CaseService) -> None:
 
 def test_open_reviews_are_counted_and_a_review_moves_them(clinic: CaseService) -> None:
     assert review_counts(clinic) == {"open": 1, "under_review": 1, "closed": 1}
-    assert count_open_reviews(clinic) == 1
+    assert review_counts(clinic)["open"] == 1
     clinic.set_review("2024-00004", 0, review_status="closed", notes="Self-limiting; no action needed.")
-    assert count_open_reviews(clinic) == 0
+    assert review_counts(clinic)["open"] == 0
     closed = list_complications(clinic, ComplicationFilter(review_status="closed"), sort="case_number")
     assert [(e.case_number, e.review_notes) for e in closed] == [
         ("2024-00004", "Self-limiting; no action needed."), ("2024-00005", None),
@@ -90,7 +90,7 @@ def test_open_reviews_are_counted_and_a_review_moves_them(clinic: CaseService) -
 
 def test_an_empty_database_lists_nothing(service: CaseService) -> None:
     assert list_complications(service) == []
-    assert count_open_reviews(service) == 0 and count_complications(service) == 0
+    assert review_counts(service)["open"] == 0 and count_complications(service) == 0
 
 
 def test_an_administrator_may_not_see_complications(db: Database) -> None:
@@ -100,4 +100,22 @@ def test_an_administrator_may_not_see_complications(db: Database) -> None:
     with pytest.raises(NotPermitted):
         list_complications(admin)
     with pytest.raises(NotPermitted):
-        count_open_reviews(admin)
+        review_counts(admin)
+
+
+def test_a_refused_complications_list_reads_no_case_and_checks_once(db: Database) -> None:
+    """The right is checked by the service before any query, once: no discarded COUNT stands in for the check."""
+    CaseService(db, today=lambda: TODAY).import_cases(case_file(*CLINIC))
+    AccountService(db).add_account("boss", role="admin", full_name="Clinic Admin", password="correct horse 1")
+    admin = CaseService(db, actor=Actor("boss", "Clinic Admin", "admin"), today=lambda: TODAY)
+    refused = counted_checks(admin)
+    readers = (list_complications, count_complications, review_counts, cases_by_procedure)
+    with case_reads(db) as reads:
+        for read in readers:
+            with pytest.raises(NotPermitted):
+                read(admin)
+    assert reads == [] and refused == [Action.VIEW] * len(readers)
+    quality = CaseService(db, actor=Actor("quinn", "Quinn Avery", "quality"), today=lambda: TODAY)
+    checks = counted_checks(quality)
+    assert len(list_complications(quality)) == 3
+    assert checks == [Action.VIEW]

@@ -7,7 +7,6 @@ from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -22,6 +21,7 @@ from caselog.accounts import ROLES, USERNAME_RE, Account, AccountService, Actor,
 from caselog.db.engine import Database
 from caselog.errors import CaselogError, InvalidInput, NotPermitted
 from ui.style import app_style_sheet
+from ui.widgets import choice_box
 
 
 def local_time(utc: dt.datetime | None) -> str:
@@ -221,10 +221,7 @@ class AccountDialog(_CheckedDialog):
         self.username.setPlaceholderText("e.g. praman (lower-case letters, digits, . _ -)")
         self.full_name = _edit("Full name")
         self.full_name.setPlaceholderText("As written on cases, e.g. Dr. Priya Raman")
-        self.role = QComboBox()
-        self.role.setAccessibleName("Role")
-        for key, label in ROLES.items():
-            self.role.addItem(label, key)
+        self.role = choice_box("Role", ((label, key) for key, label in ROLES.items()))
         if first:
             self.role.setCurrentIndex(self.role.findData("admin"))
             self.role.setEnabled(False)
@@ -350,10 +347,7 @@ class RoleDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle(f"Role of {account.username}")
         self.setStyleSheet(app_style_sheet(self.palette()))
-        self.role = QComboBox()
-        self.role.setAccessibleName("Role")
-        for key, label in ROLES.items():
-            self.role.addItem(label, key)
+        self.role = choice_box("Role", ((label, key) for key, label in ROLES.items()))
         self.role.setCurrentIndex(self.role.findData(account.role))
         text = QLabel(f"{account.full_name} ({account.username}) is {role_name(account.role)}. New role:")
         text.setWordWrap(True)

@@ -3,17 +3,14 @@ audit trail (without patient identity: caselog.accounts.entries_for)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
     QLabel,
     QMessageBox,
-    QPushButton,
-    QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -25,6 +22,8 @@ from caselog.errors import CaselogError
 from ui.accounts_dialogs import AccountDialog, PasswordDialog, RoleDialog, local_time, role_name
 from ui.history_view import AuditTrailView
 from ui.messages import show_error
+from ui.tables import HeadedTableModel, Selection, list_table
+from ui.widgets import named_button
 
 ACCOUNT_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -37,7 +36,7 @@ def account_state(account: Account) -> str:
     return "Active, new password due" if account.must_change_password else "Active"
 
 
-class AccountsModel(QAbstractTableModel):
+class AccountsModel(HeadedTableModel):
     COLUMNS = ("User name", "Full name", "Role", "State", "Last sign-in", "Created")
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -49,16 +48,11 @@ class AccountsModel(QAbstractTableModel):
         self.accounts = accounts
         self.endResetModel()
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.accounts)
+    def _row_count(self) -> int:
+        return len(self.accounts)
 
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.COLUMNS[section]
-        return None
+    def _headings(self) -> Sequence[str]:
+        return self.COLUMNS
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
@@ -85,26 +79,15 @@ class AdminView(QWidget):
         super().__init__(parent)
         self._accounts = accounts
         self.model = AccountsModel(self)
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setAccessibleName("Accounts")
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setStretchLastSection(True)
-        for i, width in enumerate((120, 220, 130, 150, 140)):
-            self.table.setColumnWidth(i, width)
-        self.add_button = QPushButton("&Add account…")
-        self.add_button.setAccessibleName("Add account")
-        self.disable_button = QPushButton("&Disable account…")
-        self.disable_button.setAccessibleName("Disable account")
-        self.enable_button = QPushButton("&Enable account")
-        self.enable_button.setAccessibleName("Enable account")
-        self.reset_button = QPushButton("&Reset password…")
-        self.reset_button.setAccessibleName("Reset password")
-        self.role_button = QPushButton("Change r&ole…")
-        self.role_button.setAccessibleName("Change role")
+        self.table = list_table(
+            self.model, "Accounts", widths=(120, 220, 130, 150, 140), selection=Selection.SingleSelection,
+            row_height=None, alternate=False, wrap=True,
+        )  # fmt: skip
+        self.add_button = named_button("&Add account…")
+        self.disable_button = named_button("&Disable account…")
+        self.enable_button = named_button("&Enable account")
+        self.reset_button = named_button("&Reset password…")
+        self.role_button = named_button("Change r&ole…")
         self.error = QLabel()
         self.error.setObjectName("fieldError")
         self.error.hide()

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QMessageBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
 
 from caselog.accounts import Action
 from caselog.errors import CaselogError
@@ -16,9 +16,10 @@ from ui.history_view import AuditTrailView, CaseHistoryDialog
 from ui.messages import show_error
 from ui.services import AppSettings, Services
 from ui.style import app_style_sheet
+from ui.widgets import with_close_button
 
 if TYPE_CHECKING:
-    from ui.main_window import MainWindow
+    from ui.window_parts import MainWindowParts
 
 SIGNED = ("final", "amended")
 
@@ -58,7 +59,7 @@ def can_read_history(services: Services, row: CaseListItem | None) -> bool:
     return row is not None and services.cases.allows(Action.READ_AUDIT, case_surgeon=row.surgeon)
 
 
-def sign_case(window: MainWindow) -> CaseView | None:
+def sign_case(window: MainWindowParts) -> CaseView | None:
     """Ask once, then sign: the case becomes final, with the signer and time on it."""
     row = window.current_row()
     services = window.services
@@ -86,7 +87,7 @@ def sign_case(window: MainWindow) -> CaseView | None:
     return view
 
 
-def show_history(window: MainWindow) -> CaseHistoryDialog | None:
+def show_history(window: MainWindowParts) -> CaseHistoryDialog | None:
     row = window.current_row()
     if not can_read_history(window.services, row):
         return None
@@ -110,16 +111,12 @@ class AuditTrailDialog(QDialog):
         self.setWindowTitle("Audit trail")
         self.setStyleSheet(app_style_sheet(self.palette()))
         self.view = AuditTrailView(lambda: services.cases.audit_trail())
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.view, 1)
-        layout.addWidget(buttons)
+        with_close_button(self, self.view, grows=self.view)
         self.resize(1200, 640)
         self.view.refresh()
 
 
-def show_audit_trail(window: MainWindow) -> AuditTrailDialog:
+def show_audit_trail(window: MainWindowParts) -> AuditTrailDialog:
     dialog = AuditTrailDialog(window.services, window)
     dialog.finished.connect(dialog.deleteLater)
     dialog.open()

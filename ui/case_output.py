@@ -5,82 +5,41 @@ Prints and exports are recorded in the audit trail, as from the command line.
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMainWindow, QProgressDialog
+from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from caselog.errors import CaselogError
-from caselog.records import CaseListItem
 from ui import jobs
 from ui.case_model import CaseTableModel
-from ui.messages import show_error
-from ui.services import AppSettings, Services
+from ui.progress import run_job
 from ui.tasks import Task
+from ui.window_parts import MainWindowParts
 
 DEMO_CASES = 300
 
 
-class CaseOutputActions(QMainWindow):
+class CaseOutputActions(MainWindowParts):
     """Export, PDF and demo actions of the main window (which provides the attributes declared here)."""
 
-    services: Services
-    settings: AppSettings
     model: CaseTableModel
-    progress: QProgressDialog | None
     last_output: Path | None
-    _today: Callable[[], dt.date]
 
-    if TYPE_CHECKING:
+    def _run(
+        self, title: str, work: Callable[[Any], Any], done: Callable[[Any], None], *, write: bool = False,
+        atomic: bool = True,
+    ) -> Task:  # fmt: skip
+        def say(message: str) -> None:
+            self.statusBar().showMessage(message, 8000)
 
-        def selected_rows(self) -> list[CaseListItem]: ...
-
-        def refresh(self, select: str | None = None) -> None: ...
-
-    def _run(self, title: str, work: Callable[[Any], Any], done: Callable[[Any], None], *, write: bool = False) -> Task:
-        progress = QProgressDialog(title, "Cancel", 0, 0, self)
-        progress.setWindowTitle("CaseLog")
-        progress.setWindowModality(Qt.WindowModality.WindowModal)
-        progress.setMinimumDuration(400)
-        progress.setAutoClose(False)
-        progress.setAutoReset(False)
-        self.progress = progress
-
-        def finish() -> None:
-            progress.close()
-            progress.deleteLater()
-            self.progress = None
-
-        def report(n: int, total: int, message: str) -> None:
-            progress.setMaximum(max(total, 1))
-            progress.setValue(min(n, max(total, 1)))
-            progress.setLabelText(message)
-
-        def succeeded(result: Any) -> None:
-            finish()
-            done(result)
-
-        def failed(exc: BaseException) -> None:
-            finish()
-            show_error(self, f"{title.rstrip('…')} did not finish", exc)
-
-        def cancelled() -> None:
-            finish()
-            self.statusBar().showMessage(f"{title.rstrip('…')}: cancelled.", 8000)
-
-        task = self.services.tasks.run(
-            work, on_result=succeeded, on_error=failed, on_progress=report, on_cancelled=cancelled, write=write
-        )
-        progress.canceled.connect(task.cancel)
-        return task
+        return run_job(self, self.services, title, work, done, write=write, on_end=say, atomic=atomic)
 
     def export_cases(self) -> Task | None:
-        filters = ";;".join(jobs.EXPORT_FORMATS.values())
+        filters = ";;".join(jobs.EXPORT_FILTERS.values())
         start = str(Path.home() / f"caselog-cases-{self._today():%Y-%m-%d}.csv")
         name, chosen = QFileDialog.getSaveFileName(self, "Export the cases in the list", start, filters)
         if not name:
@@ -91,16 +50,11 @@ class CaseOutputActions(QMainWindow):
             path = path.with_name(f"{path.name}.{fmt}")
         work = jobs.export_cases(self.services.cases, self.model.case_filter, path, fmt)
 
-        case_filter = self.model.case_filter
-
         def done(count: int) -> None:
-            used = {k: str(v) for k, v in dataclasses.asdict(case_filter).items() if v not in (None, False, ())}
-            details = {"format": fmt, "cases": count, "filters": used, "file": str(path)}
-            self._audit_output("export", record_type="export", details=details)
             self.last_output = path
             self.statusBar().showMessage(f"Exported {count:,} cases to {path}.", 10000)
 
-        return self._run("Exporting cases…", work, done)
+        return self._run("Exporting cases…", work, done, write=True)
 
     def case_summary_pdf(self) -> Task | None:
         rows = self.selected_rows()
@@ -141,7 +95,8 @@ class CaseOutputActions(QMainWindow):
             self.statusBar().showMessage(f"Added {added:,} demo cases.", 8000)
             self.refresh()
 
-        return self._run("Loading demo data…", jobs.load_demo(self.services.cases, count), done, write=True)
+        work = jobs.load_demo(self.services.cases, count)
+        return self._run("Loading demo data…", work, done, write=True, atomic=False)  # added batch by batch
 
     def _audit_output(self, action: str, **kwargs: Any) -> None:
         """Prints and exports leave an entry in the audit trail (contract section 4), as from the CLI."""

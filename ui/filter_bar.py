@@ -5,21 +5,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
-    QDateEdit,
     QGridLayout,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
-    QPushButton,
     QWidget,
 )
 
 from caselog import vocab
 from caselog.records import CaseFilter
+from ui.widgets import combo, date_field, from_qdate, named_button, search_field, to_qdate
 
 QUICK_RANGES = ("any", "today", "week", "month", "year", "custom")
 QUICK_LABELS = {
@@ -30,10 +27,6 @@ QUICK_LABELS = {
     "year": "This year",
     "custom": "Between…",
 }
-
-
-#: Characters a filter's choice box shows at least (longer entries are cut with an ellipsis on small screens).
-COMBO_CHARS = 12
 
 
 def quick_range(pick: str, today: dt.date) -> tuple[dt.date | None, dt.date | None]:
@@ -52,25 +45,6 @@ def quick_range(pick: str, today: dt.date) -> tuple[dt.date | None, dt.date | No
     return None, None
 
 
-def _to_qdate(day: dt.date) -> QDate:
-    return QDate(day.year, day.month, day.day)
-
-
-def _from_qdate(day: QDate) -> dt.date:
-    return dt.date(day.year(), day.month(), day.day())
-
-
-def _combo(name: str, items: list[tuple[str, str | None]]) -> QComboBox:
-    box = QComboBox()
-    box.setAccessibleName(name)
-    for label, key in items:
-        box.addItem(label, key)
-    # Wide enough for a short choice, and no wider: a 1366×768 screen at 150% is 911 points wide.
-    box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-    box.setMinimumContentsLength(COMBO_CHARS)
-    return box
-
-
 class FilterBar(QWidget):
     """Search, date range with quick picks, surgeon, procedure, level, status, complications; shows the count."""
 
@@ -81,31 +55,23 @@ class FilterBar(QWidget):
         self._today = today
         self._quiet = False
 
-        self.search = QLineEdit()
-        self.search.setPlaceholderText("Search MRN, name, case number or notes  (Ctrl+F)")
-        self.search.setAccessibleName("Search cases")
-        self.search.setClearButtonEnabled(True)
+        self.search = search_field("Search cases", "Search MRN, name, case number or notes  (Ctrl+F)")
 
-        self.dates = _combo("Date range", [(QUICK_LABELS[k], k) for k in QUICK_RANGES])
-        self.date_from = QDateEdit()
-        self.date_to = QDateEdit()
-        for edit, name in ((self.date_from, "From date"), (self.date_to, "To date")):
-            edit.setCalendarPopup(True)
-            edit.setDisplayFormat("yyyy-MM-dd")
-            edit.setAccessibleName(name)
-            edit.setDate(_to_qdate(today()))
+        self.dates = combo("Date range", [(QUICK_LABELS[k], k) for k in QUICK_RANGES])
+        self.date_from = date_field("From date", today())
+        self.date_to = date_field("To date", today())
+        for edit in (self.date_from, self.date_to):
             edit.setEnabled(False)
 
-        self.surgeon = _combo("Surgeon filter", [("All surgeons", None)])
-        self.procedure = _combo(
+        self.surgeon = combo("Surgeon filter", [("All surgeons", None)])
+        self.procedure = combo(
             "Procedure filter", [("All procedures", None), *((v, k) for k, v in vocab.PROCEDURES.items())]
         )
-        self.level = _combo("Level filter", [("All levels", None), *((lv, lv) for lv in vocab.LEVELS)])
-        self.status = _combo("Status filter", [("Any status", None), *((v, k) for k, v in vocab.CASE_STATUSES.items())])
+        self.level = combo("Level filter", [("All levels", None), *((lv, lv) for lv in vocab.LEVELS)])
+        self.status = combo("Status filter", [("Any status", None), *((v, k) for k, v in vocab.CASE_STATUSES.items())])
         self.complications = QCheckBox("Only with complications")
         self.complications.setAccessibleName("Only cases with complications")
-        self.clear = QPushButton("Clear filters")
-        self.clear.setAccessibleName("Clear filters")
+        self.clear = named_button("Clear filters")
         self.count = QLabel("")
         self.count.setAccessibleName("Number of matching cases")
         self.count.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -160,7 +126,7 @@ class FilterBar(QWidget):
     def case_filter(self) -> CaseFilter:
         date_from = date_to = None
         if self.dates.currentData() != "any":
-            date_from, date_to = _from_qdate(self.date_from.date()), _from_qdate(self.date_to.date())
+            date_from, date_to = from_qdate(self.date_from.date()), from_qdate(self.date_to.date())
         return CaseFilter(
             date_from=date_from,
             date_to=date_to,
@@ -187,8 +153,8 @@ class FilterBar(QWidget):
         self._quiet = True
         start, end = quick_range(pick, self._today())
         if start is not None and end is not None:
-            self.date_from.setDate(_to_qdate(start))
-            self.date_to.setDate(_to_qdate(end))
+            self.date_from.setDate(to_qdate(start))
+            self.date_to.setDate(to_qdate(end))
         enabled = pick != "any"
         self.date_from.setEnabled(enabled)
         self.date_to.setEnabled(enabled)

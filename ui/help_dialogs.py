@@ -16,22 +16,21 @@ from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractButton,
     QDialog,
-    QDialogButtonBox,
     QLabel,
     QMainWindow,
     QTextBrowser,
     QTreeWidget,
     QTreeWidgetItem,
-    QVBoxLayout,
     QWidget,
 )
 
 from caselog.db.schema import current_revision
 from caselog.resources import resource_path
 from ui import shortcuts
+from ui.widgets import with_close_button
 
 if TYPE_CHECKING:
-    from ui.main_window import MainWindow
+    from ui.window_parts import MainWindowParts
 
 #: The libraries CaseLog is built on, named in About with the licence their own metadata declares.
 LIBRARIES = (
@@ -138,12 +137,7 @@ class ShortcutsDialog(QDialog):
         note = QLabel("Lock (Ctrl+L) works in every window and hides patient data in all of them.")
         note.setObjectName("hint")
         note.setWordWrap(True)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.tree, 1)
-        layout.addWidget(note)
-        layout.addWidget(buttons)
+        with_close_button(self, self.tree, note, grows=self.tree)
         self.resize(520, 560)
 
     def lines(self) -> list[ShortcutLine]:
@@ -211,15 +205,11 @@ class AboutDialog(QDialog):
         self.text.setAccessibleName("About CaseLog")
         self.text.setOpenExternalLinks(False)
         self.text.setHtml(about_html(database, revision))
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.text, 1)
-        layout.addWidget(buttons)
+        with_close_button(self, self.text, grows=self.text)
         self.resize(560, 520)
 
 
-def _desk_groups(window: MainWindow) -> list[tuple[str, list[ShortcutLine]]]:
+def _desk_groups(window: MainWindowParts) -> list[tuple[str, list[ShortcutLine]]]:
     """The desks' keys, read from desks that are open or else from a desk built (not shown) to be read."""
     from ui.desks import desk_classes
 
@@ -238,14 +228,14 @@ def _desk_groups(window: MainWindow) -> list[tuple[str, list[ShortcutLine]]]:
     return groups
 
 
-def shortcut_groups(window: MainWindow) -> list[tuple[str, list[ShortcutLine]]]:
+def shortcut_groups(window: MainWindowParts) -> list[tuple[str, list[ShortcutLine]]]:
     groups = [("Main window", shortcut_lines("Main window", window_actions(window)))]
     groups += _desk_groups(window)
     groups.append(("Case form", _form_keys(window)))
     return groups
 
 
-def _form_keys(window: MainWindow) -> list[ShortcutLine]:
+def _form_keys(window: MainWindowParts) -> list[ShortcutLine]:
     """The open form's keys, or those of a form built (never shown, nothing typed) to be read."""
     if window.form is not None:
         return shortcut_lines("Case form", window_actions(window.form))
@@ -264,7 +254,7 @@ def _form_keys(window: MainWindow) -> list[ShortcutLine]:
         form.deleteLater()
 
 
-def add_help_menu(window: MainWindow, make_action: Callable[..., QAction]) -> tuple[QAction, QAction]:
+def add_help_menu(window: MainWindowParts, make_action: Callable[..., QAction]) -> tuple[QAction, QAction]:
     """Help → Keyboard shortcuts (F1) and About CaseLog."""
 
     def show_shortcuts() -> None:

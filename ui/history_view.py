@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QDate, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QDate, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
-    QDateEdit,
     QDialog,
-    QDialogButtonBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
-    QPushButton,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -30,6 +25,8 @@ from caselog.errors import CaselogError
 from ui.accounts_dialogs import local_time
 from ui.messages import error_text
 from ui.style import app_style_sheet
+from ui.tables import HeadedTableModel, list_table
+from ui.widgets import date_field, named_button, search_field, with_close_button
 
 ACTION_WORDS = {
     "create": "Created", "import": "Imported", "demo": "Demo data", "update": "Draft edited", "amend": "Amended",
@@ -71,7 +68,7 @@ def change_lines(entry: AuditEntry) -> list[str]:
     return [f"{key}: {_value(value)}" for key, value in entry.details.items() if key not in skip]
 
 
-class AuditModel(QAbstractTableModel):
+class AuditModel(HeadedTableModel):
     """Audit entries, newest first; the table never edits them (nothing does)."""
 
     COLUMNS = ("When", "Who", "Action", "Record", "What changed", "Why")
@@ -87,16 +84,11 @@ class AuditModel(QAbstractTableModel):
         self.entries = sorted(entries, key=lambda e: e.id, reverse=True)
         self.endResetModel()
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.entries)
+    def _row_count(self) -> int:
+        return len(self.entries)
 
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.columns)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.columns[section]
-        return None
+    def _headings(self) -> Sequence[str]:
+        return self.columns
 
     def text(self, entry: AuditEntry, column: str) -> str:
         if column == "When":
@@ -132,19 +124,10 @@ class AuditModel(QAbstractTableModel):
 
 
 def audit_table(model: AuditModel, name: str) -> QTableView:
-    table = QTableView()
-    table.setModel(model)
-    table.setAccessibleName(name)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setWordWrap(True)
-    table.setAlternatingRowColors(True)
-    table.verticalHeader().hide()
-    table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     widths = {"When": 130, "Who": 110, "Action": 120, "Record": 135, "What changed": 420}
-    for i, column in enumerate(model.columns):
-        table.setColumnWidth(i, widths.get(column, 160))
-    table.horizontalHeader().setStretchLastSection(True)
+    table = list_table(model, name, widths=[widths.get(column, 160) for column in model.columns], row_height=None,
+                       wrap=True)  # fmt: skip
+    table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     return table
 
 
@@ -161,12 +144,7 @@ class CaseHistoryDialog(QDialog):
         summary = QLabel(f"{len(entries)} entr{'ies' if len(entries) != 1 else 'y'}, newest first. "
                          "Times are this computer's local time.")  # fmt: skip
         summary.setObjectName("hint")
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(summary)
-        layout.addWidget(self.table, 1)
-        layout.addWidget(buttons)
+        with_close_button(self, summary, self.table, grows=self.table)
         self.resize(1000, 520)
 
 
@@ -184,19 +162,12 @@ class AuditTrailView(QWidget):
         self.use_dates = QCheckBox("From")
         self.use_dates.setAccessibleName("Filter by date")
         today = QDate.currentDate()
-        self.date_from = QDateEdit(today.addDays(-30))
-        self.date_to = QDateEdit(today)
-        for edit, name in ((self.date_from, "From date"), (self.date_to, "To date")):
-            edit.setCalendarPopup(True)
-            edit.setDisplayFormat("yyyy-MM-dd")
-            edit.setAccessibleName(name)
+        self.date_from = date_field("From date", today.addDays(-30))
+        self.date_to = date_field("To date", today)
+        for edit in (self.date_from, self.date_to):
             edit.setEnabled(False)
-        self.case_number = QLineEdit()
-        self.case_number.setAccessibleName("Filter by case number")
-        self.case_number.setPlaceholderText("Case number")
-        self.case_number.setClearButtonEnabled(True)
-        self.reload = QPushButton("Reload")
-        self.reload.setAccessibleName("Reload the audit trail")
+        self.case_number = search_field("Filter by case number", "Case number")
+        self.reload = named_button("Reload", "Reload the audit trail")
         self.count = QLabel()
         self.count.setObjectName("hint")
         self.error = QLabel()

@@ -2,54 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
+from caselog import exports
 from caselog.demo import generate_cases
-from caselog.exchange import atomic_output, write_csv, write_json, write_xlsx
-from caselog.records import CaseFilter, CaseView
+from caselog.exports import FORMATS
+from caselog.records import CaseFilter
 from caselog.reports import ReportSettings, write_case_summaries
 from caselog.service import CaseService
 
 Progress = Callable[[int, int, str], None]
 
-EXPORT_FORMATS = {
-    "csv": "CSV for spreadsheets (*.csv)",
-    "xlsx": "Excel workbook (*.xlsx)",
-    "json": "CaseLog interchange file (*.json)",
-}
+#: The save dialog's filters, CSV first (what most people open the list in).
+EXPORT_FILTERS = {f.name: f.dialog_filter for f in sorted(FORMATS.values(), key=lambda f: f.name != "csv")}
 
 
 def export_format(path: Path, chosen_filter: str) -> str:
     """The format from the file's extension, else from the filter the user picked in the dialog."""
     suffix = path.suffix.lower().lstrip(".")
-    if suffix in EXPORT_FORMATS:
+    if suffix in EXPORT_FILTERS:
         return suffix
-    for key, label in EXPORT_FORMATS.items():
+    for key, label in EXPORT_FILTERS.items():
         if label == chosen_filter:
             return key
     return "csv"
 
 
-def _counted(views: Iterable[CaseView], total: int, progress: Progress) -> Iterator[CaseView]:
-    for done, view in enumerate(views, start=1):
-        if done % 200 == 0 or done == total:
-            progress(done, total, f"Exported {done:,} of {total:,} cases")
-        yield view
-
-
 def export_cases(service: CaseService, case_filter: CaseFilter, path: Path, fmt: str) -> Callable[[Progress], int]:
-    """Work that writes the filtered cases to `path` (complete or not at all) and returns how many."""
+    """Work that writes the filtered cases to `path` (complete or not at all, and audited) and returns how many."""
 
     def work(progress: Progress) -> int:
-        total = service.count(case_filter)
-        progress(0, total, "Exporting")
-        views = _counted(service.iter_cases(case_filter), total, progress)
-        if fmt == "xlsx":
-            with atomic_output(path, "wb") as out:
-                return write_xlsx(views, out)
-        with atomic_output(path, "w", newline="" if fmt == "csv" else None) as out:
-            return write_csv(views, out) if fmt == "csv" else write_json(views, out)
+        return exports.export_cases(service, case_filter, fmt, path, progress=progress)
 
     return work
 

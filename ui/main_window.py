@@ -7,21 +7,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QEvent, QItemSelectionModel, QSize, Qt
+from PySide6.QtCore import QByteArray, QEvent, QSize, Qt
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
     QDesktopServices,  # noqa: F401  (the PDF action opens files through it)
 )
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QInputDialog,
     QLabel,
     QMessageBox,
-    QProgressDialog,
     QSplitter,
     QStackedWidget,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -33,7 +30,7 @@ from caselog.records import CaseListItem, CaseView
 from ui import case_actions, shortcuts
 from ui.admin_view import AdminView
 from ui.case_form import CaseForm, edit_data, repeat_data
-from ui.case_model import COLUMNS, CaseTableModel
+from ui.case_model import CaseTableModel
 from ui.case_output import CaseOutputActions
 from ui.desks.menu import add_desk_actions, apply_role_to_desks
 from ui.detail_pane import CaseDetailPane
@@ -41,11 +38,13 @@ from ui.filter_bar import FilterBar
 from ui.greeting import Greeting
 from ui.help_dialogs import add_help_menu
 from ui.messages import show_error
+from ui.paged_model import paged_table
 from ui.services import AppSettings, Services
 from ui.session import SessionController
 from ui.settings_dialog import SettingsDialog
 from ui.storage_warning import install as install_storage_warning
 from ui.style import app_style_sheet
+from ui.tables import Selection, select_row
 from ui.window_state import fitted_size, layout_key, window_state
 
 
@@ -58,28 +57,13 @@ class MainWindow(CaseOutputActions):
         self.settings = settings
         self._today = today
         self.form: CaseForm | None = None
-        self.progress: QProgressDialog | None = None
         self.last_output: Path | None = None
         self.setWindowTitle("CaseLog")
         self.setStyleSheet(app_style_sheet(self.palette()))
 
         self.model = CaseTableModel(services, self)
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setAccessibleName("Cases")
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSortIndicator(self.model.sort_column(), Qt.SortOrder.DescendingOrder)
-        self.table.setSortingEnabled(True)  # after the indicator, or Qt sorts by the first column at once
+        self.table = paged_table(self.model, "Cases", selection=Selection.ExtendedSelection)
         self.table.horizontalHeader().setHighlightSections(False)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(24)
-        self.table.setAlternatingRowColors(True)
-        self.table.setWordWrap(False)
-        for i, column in enumerate(COLUMNS):
-            self.table.setColumnWidth(i, column.width)
-        self.table.horizontalHeader().setStretchLastSection(True)
         self.detail = CaseDetailPane()
         self.filters = FilterBar(today=today)
         self.greeting = Greeting()
@@ -289,14 +273,7 @@ class MainWindow(CaseOutputActions):
     _select_after: str | None = None
 
     def select_case(self, case_number: str) -> bool:
-        row = self.model.row_of(case_number)
-        if row < 0:
-            return False
-        index = self.model.index(row, 0)
-        flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
-        self.table.selectionModel().setCurrentIndex(index, flags)
-        self.table.scrollTo(index)
-        return True
+        return select_row(self.table, self.model.row_of(case_number))
 
     def can_view(self) -> bool:
         """Cases are shown: not to an administrator, and not while nobody is signed in to a protected database."""

@@ -20,13 +20,13 @@ from ui.case_form import CaseForm
 from ui.lock_screen import IdleWatcher, LockScreen
 
 if TYPE_CHECKING:
-    from ui.main_window import MainWindow
+    from ui.window_parts import MainWindowParts
 
 
 class SessionController(QObject):
     """Owns the lock screen, the idle watcher and the 'signed in as' label of one main window."""
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: MainWindowParts) -> None:
         super().__init__(window)
         self.window = window
         self.services = window.services

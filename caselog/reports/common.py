@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 BLANK = "—"
 
 PAPER_SIZES: dict[str, tuple[float, float]] = {"letter": LETTER, "a4": A4}
+MARGIN = 36.0  # every page's margin on each side, in points
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,10 +196,14 @@ def short_range(date_from: dt.date | None, date_to: dt.date | None) -> str:
 
 def frame_width(settings: ReportSettings, *, landscape: bool = False) -> float:
     """The width the story can use on the settings' paper (the page margins are fixed)."""
-    from caselog.reports.page import MARGIN  # page imports this module
-
     width, height = PAPER_SIZES.get(settings.paper.lower(), PAPER_SIZES["letter"])
     return float(height if landscape else width) - 2 * MARGIN
+
+
+def column_widths(total: float, fixed: Mapping[int, float], shares: Mapping[int, float]) -> list[float]:
+    """A table's column widths: the `fixed` ones in points, the others share what is left by their `shares`."""
+    flexible = total - sum(fixed.values())
+    return [fixed[i] if i in fixed else flexible * shares[i] for i in range(len(fixed) + len(shares))]
 
 
 def _style(name: str, **kwargs: Any) -> ParagraphStyle:

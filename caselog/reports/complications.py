@@ -25,6 +25,7 @@ from caselog.reports.common import (
     FONT_BOLD,
     NAVY,
     ReportSettings,
+    column_widths,
     fmt_date,
     fmt_percent,
     fmt_range,
@@ -215,10 +216,7 @@ def _event_table(events: Sequence[tuple[CaseView, Complication]], width: float) 
         st.muted,
     )
     header = ["Case", "Procedure\ndate", "Procedure", "Levels", "Complication", "Grade", "Timing", "Onset", "Review"]
-    fixed = {0: 64.0, 1: 60.0, 5: 38.0, 6: 78.0, 7: 60.0, 8: 62.0}
-    flexible = width - sum(fixed.values())
-    shares = {2: 0.30, 3: 0.28, 4: 0.42}
-    widths = [fixed[i] if i in fixed else flexible * shares[i] for i in range(9)]
+    widths = column_widths(width, {0: 64.0, 1: 60.0, 5: 38.0, 6: 78.0, 7: 60.0, 8: 62.0}, {2: 0.30, 3: 0.28, 4: 0.42})
     # Plain, pre-wrapped strings instead of Paragraphs: this table may run to thousands of rows.
     room = [w - 6 for w in widths]
     rows: list[list[Any]] = []

@@ -29,6 +29,7 @@ from caselog.reports.common import (
     AMBER,
     FONT,
     FONT_BOLD,
+    MARGIN,
     MUTED,
     NAVY,
     OK_GREEN,
@@ -36,12 +37,12 @@ from caselog.reports.common import (
     RULE,
     ReportSettings,
     fmt_datetime,
+    frame_width,
     plain,
     register_fonts,
 )
 from caselog.reports.output import check_output, write_atomically
 
-MARGIN = 36.0
 HEADER_H = 64.0
 RULE_DROP = 42.0  # from the top of the header area to its rule
 IDENT_SIZE = 8.5
@@ -369,8 +370,7 @@ def render(
     register_fonts()
     story = list(make_story())
     # One frame for the whole document: it starts below the tallest header any of its pages needs.
-    width, height = PAPER_SIZES[settings.paper.lower()]
-    page_w = (height if landscape else width) - 2 * MARGIN
+    page_w = frame_width(settings, landscape=landscape)
     header_extra = max(
         (extra_header_height(f.context, page_w) for f in story if isinstance(f, PageContext)), default=0.0
     )

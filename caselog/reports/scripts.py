@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import unicodedata
 from bisect import bisect_right
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from xml.sax.saxutils import escape
@@ -211,8 +211,3 @@ def draw_line(canvas: Canvas, x: float, y: float, line: str, size: float, base: 
         canvas.drawString(x, y, run.text)
         x += pdfmetrics.stringWidth(run.text, run.font, size)
     return x - start
-
-
-def fonts_for(values: Sequence[str], base: str = FONT) -> set[str]:
-    """The fonts that print `values` (for tests and checks)."""
-    return {r.font for value in values for r in runs(visual(joined(value)), base)}

@@ -22,6 +22,7 @@ from caselog.reports.common import (
     FONT_BOLD,
     NAVY,
     ReportSettings,
+    column_widths,
     fmt_date,
     fmt_duration,
     fmt_percent,
@@ -169,10 +170,7 @@ def _complications_text(case: CaseView) -> str:
 
 def _case_lines(cases: Sequence[CaseView], width: float) -> list[Flowable]:
     header = ["Date", "Case", "MRN", "Procedure", "Levels and sides", "CPT", "Duration", "Complications", "Status"]
-    fixed = {0: 58.0, 1: 62.0, 2: 70.0, 5: 72.0, 6: 58.0, 8: 50.0}
-    flexible = width - sum(fixed.values())
-    shares = {3: 0.34, 4: 0.33, 7: 0.33}
-    widths = [fixed[i] if i in fixed else flexible * shares[i] for i in range(9)]
+    widths = column_widths(width, {0: 58.0, 1: 62.0, 2: 70.0, 5: 72.0, 6: 58.0, 8: 50.0}, {3: 0.34, 4: 0.33, 7: 0.33})
     # Plain, pre-wrapped strings instead of Paragraphs: a year's log runs to thousands of rows.
     room = [w - 6 for w in widths]
     rows: list[list[Any]] = []

@@ -7,21 +7,16 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 
+from shots import fusion_app, settle, shoot, throwaway_home
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
 
 
 def main() -> int:
-    home = Path(tempfile.mkdtemp(prefix="caselog-shots-"))
-    os.environ["CASELOG_HOME"] = str(home)
-    os.environ.pop("CASELOG_DB", None)
-
-    from PySide6.QtCore import QEventLoop, QTimer
-    from PySide6.QtWidgets import QApplication
+    home = throwaway_home()
 
     from caselog.db.schema import open_database
     from caselog.demo import generate_cases
@@ -32,23 +27,7 @@ def main() -> int:
     from ui.services import AppSettings, Services
     from ui.tasks import TaskRunner
 
-    app = QApplication.instance() or QApplication([])
-    app.setStyle("Fusion")
-
-    def settle(window: MainWindow) -> None:
-        loop = QEventLoop()
-        window.model.loaded.connect(loop.quit)
-        QTimer.singleShot(10000, loop.quit)
-        loop.exec()
-        for _ in range(5):
-            app.processEvents()
-
-    def shoot(widget: object, name: str) -> None:
-        for _ in range(5):
-            app.processEvents()
-        widget.grab().save(str(HERE / name))  # type: ignore[attr-defined]
-        print("wrote", HERE / name)
-
+    app = fusion_app()
     settings = AppSettings(Settings(facility_name="Riverside Spine Center", default_surgeon="Dr. Amara Okafor"))
     empty_db = open_database(home / "empty.sqlite3")
     empty = MainWindow(Services(CaseService(empty_db), TaskRunner(app), str(home / "empty.sqlite3")), settings)

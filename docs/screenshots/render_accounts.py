@@ -8,23 +8,18 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 
+from shots import fusion_app, pump, settle, shoot, throwaway_home
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
 
 PASSWORD = "correct horse battery"
 
 
 def main() -> int:
-    home = Path(tempfile.mkdtemp(prefix="caselog-shots-"))
-    os.environ["CASELOG_HOME"] = str(home)
-    os.environ.pop("CASELOG_DB", None)
-
-    from PySide6.QtCore import QEventLoop, QTimer
-    from PySide6.QtWidgets import QApplication
+    home = throwaway_home()
 
     from caselog.accounts import AccountService
     from caselog.db.schema import open_database
@@ -39,25 +34,8 @@ def main() -> int:
     from ui.style import app_style_sheet
     from ui.tasks import TaskRunner
 
-    app = QApplication.instance() or QApplication([])
-    app.setStyle("Fusion")
+    app = fusion_app()
     app.setStyleSheet(app_style_sheet(app.palette()))
-
-    def pump() -> None:
-        for _ in range(5):
-            app.processEvents()
-
-    def settle(window: MainWindow) -> None:
-        loop = QEventLoop()
-        window.model.loaded.connect(loop.quit)
-        QTimer.singleShot(10000, loop.quit)
-        loop.exec()
-        pump()
-
-    def shoot(widget: object, name: str) -> None:
-        pump()
-        widget.grab().save(str(HERE / name))  # type: ignore[attr-defined]
-        print("wrote", HERE / name)
 
     path = home / "clinic.sqlite3"
     db = open_database(path)

@@ -10,24 +10,21 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
+from shots import HERE, throwaway_home
+
 sys.path.insert(0, str(HERE.parent.parent))
 SIZE = (1280, 720)
 
 
 def main() -> int:
-    home = Path(tempfile.mkdtemp(prefix="caselog-shots-"))
+    home = throwaway_home()
     screen = home / "screen.json"
     screen.write_text(json.dumps({"screens": [{"name": "laptop", "x": 0, "y": 0, "width": SIZE[0], "height": SIZE[1],
                                                "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]}))  # fmt: skip
     os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={screen}"
-    os.environ["CASELOG_HOME"] = str(home)
-    os.environ.pop("CASELOG_DB", None)
 
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication, QWidget

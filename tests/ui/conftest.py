@@ -54,6 +54,21 @@ def _open_copy(template: Path, tmp_path: Path) -> Database:
     return open_database(path)
 
 
+def services_over(template: Path, tmp_path: Path) -> Iterator[Services]:
+    """Services over a copy of `template` with their own task runner, closed after the test (for the desks)."""
+    db = _open_copy(template, tmp_path)
+    services = Services(CaseService(db), TaskRunner(), db.display_name)
+    yield services
+    services.tasks.wait()
+    db.close()
+
+
+@pytest.fixture
+def services(tmp_path: Path, demo_template: Path) -> Iterator[Services]:
+    """Over a copy of the demo database."""
+    yield from services_over(demo_template, tmp_path)
+
+
 @pytest.fixture
 def app_settings() -> AppSettings:
     return AppSettings(Settings(default_surgeon="Dr. Priya Raman", default_facility="Riverside Spine Center"))
@@ -90,6 +105,13 @@ def make_window(
 @pytest.fixture
 def window(make_window: Callable[..., MainWindow]) -> MainWindow:
     return make_window()
+
+
+def load_every_page(model: Any, qtbot: QtBot) -> None:
+    """Fetch page after page, as scrolling to the end does, until the model holds every matching row."""
+    while model.canFetchMore():
+        with qtbot.waitSignal(model.fetched, timeout=10_000):
+            model.fetchMore()
 
 
 def choose(combo: Any, key: object) -> None:

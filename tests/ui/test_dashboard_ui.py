@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,37 +10,21 @@ from PySide6.QtCharts import QBoxPlotSeries, QLineSeries, QStackedBarSeries
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
-from caselog.db.schema import open_database
 from caselog.records import CaseFilter
-from caselog.service import CaseService
-from tests.ui.conftest import choose
+from tests.ui.conftest import choose, services_over
 from ui.desks import open_dashboard
 from ui.desks.dashboard_desk import DashboardDesk
 from ui.services import AppSettings, Services
-from ui.tasks import TaskRunner
-
-
-def _services(template: Path, tmp_path: Path) -> Services:
-    path = tmp_path / "caselog.sqlite3"
-    shutil.copy(template, path)
-    db = open_database(path)
-    return Services(CaseService(db), TaskRunner(), db.display_name)
 
 
 @pytest.fixture
 def demo(tmp_path: Path, demo_template: Path) -> Iterator[Services]:
-    services = _services(demo_template, tmp_path)
-    yield services
-    services.tasks.wait()
-    services.cases.db.close()
+    yield from services_over(demo_template, tmp_path)
 
 
 @pytest.fixture
 def empty(tmp_path: Path, sqlite_template: Path) -> Iterator[Services]:
-    services = _services(sqlite_template, tmp_path)
-    yield services
-    services.tasks.wait()
-    services.cases.db.close()
+    yield from services_over(sqlite_template, tmp_path)
 
 
 def make(qtbot: QtBot, services: Services, settings: AppSettings) -> DashboardDesk:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +14,6 @@ from PySide6.QtWidgets import QDialog, QFileDialog, QStyle, QStyleOptionViewItem
 from pytestqt.qtbot import QtBot
 
 from caselog.audit import entries
-from caselog.db.schema import open_database
 from caselog.records import CaseFilter
 from caselog.reports import write_case_summaries
 from caselog.service import CaseService
@@ -23,18 +21,6 @@ from ui.desks import open_print_desk
 from ui.desks.print_desk import PrintDesk
 from ui.desks.print_list import COL_PRINT
 from ui.services import AppSettings, Services
-from ui.tasks import TaskRunner
-
-
-@pytest.fixture
-def services(tmp_path: Path, demo_template: Path) -> Iterator[Services]:
-    path = tmp_path / "caselog.sqlite3"
-    shutil.copy(demo_template, path)
-    db = open_database(path)
-    runner = TaskRunner()
-    yield Services(CaseService(db), runner, db.display_name)
-    runner.wait()
-    db.close()
 
 
 def busiest_day(service: CaseService) -> dt.date:

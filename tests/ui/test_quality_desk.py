@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,28 +12,14 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
-from caselog.db.schema import open_database
 from caselog.quality import ComplicationFilter, count_complications
-from caselog.service import CaseService
-from tests.ui.conftest import choose
+from tests.ui.conftest import choose, load_every_page
 from ui.desks import open_quality_desk
 from ui.desks.common import ROW_ROLE
 from ui.desks.quality_desk import QualityDesk
 from ui.desks.quality_model import COL_GRADE, entry_key
 from ui.main_window import MainWindow
 from ui.services import AppSettings, Services
-from ui.tasks import TaskRunner
-
-
-@pytest.fixture
-def services(tmp_path: Path, demo_template: Path) -> Iterator[Services]:
-    path = tmp_path / "caselog.sqlite3"
-    shutil.copy(demo_template, path)
-    db = open_database(path)
-    runner = TaskRunner()
-    yield Services(CaseService(db), runner, db.display_name)
-    runner.wait()
-    db.close()
 
 
 @pytest.fixture
@@ -137,8 +122,7 @@ def test_a_review_persists_and_shows_on_reopening(make_desk: Callable[[], Qualit
     qtbot.waitUntil(lambda: again.model.matching == count_complications(again.services.cases), timeout=10000)
     with qtbot.waitSignal(again.model.loaded):
         choose(again.review, "closed")
-    while again.model.canFetchMore():
-        again.model.fetchMore()
+    load_every_page(again.model, qtbot)
     assert again.select((entry.case_number, entry.position))
     assert again.panel.status.currentData() == "closed"
     assert again.panel.notes.toPlainText() == "Reviewed at M&M; expected course, no action."
@@ -161,8 +145,7 @@ def test_excel_export_holds_exactly_the_filtered_rows(make_desk: Callable[[], Qu
     desk = make_desk()
     with qtbot.waitSignal(desk.model.loaded):
         choose(desk.timing, "postoperative")
-    while desk.model.canFetchMore():
-        desk.model.fetchMore()
+    load_every_page(desk.model, qtbot)
     target = tmp_path / "shown.xlsx"
     desk.export_xlsx(target)
     qtbot.waitUntil(lambda: desk.last_output == target, timeout=10000)

@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
-from tests.ui.test_quality_desk import answer_with, make_desk, services  # noqa: F401  (fixtures)
+from tests.ui.test_quality_desk import answer_with, make_desk  # noqa: F401  (a fixture)
 from ui.desks.quality_desk import QualityDesk
 
 

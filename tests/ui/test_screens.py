@@ -16,7 +16,6 @@ from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
-from tests.ui.test_quality_desk import services  # noqa: F401  (fixture)
 from ui.desks.print_desk import PrintDesk
 from ui.services import AppSettings, Services
 
@@ -50,7 +49,7 @@ def test_the_windows_fit_the_screen(
 
 def test_a_desk_remembers_its_size(
     qtbot: QtBot,
-    services: Services,  # noqa: F811
+    services: Services,
     app_settings: AppSettings,
 ) -> None:
     parent = QWidget()

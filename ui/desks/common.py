@@ -9,7 +9,6 @@ from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
-    QDate,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -18,43 +17,46 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QComboBox, QDateEdit, QHBoxLayout, QLabel, QProgressDialog, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QMainWindow, QWidget
 
 from caselog import vocab
 from ui import shortcuts
-from ui.messages import show_error
-from ui.services import Services
-from ui.tasks import Progress, Task
-
-#: The same two roles as the case list (ui.case_model): the row object, and a real value to sort by.
-ROW_ROLE = Qt.ItemDataRole.UserRole + 1
-SORT_ROLE = Qt.ItemDataRole.UserRole + 2
+from ui.paged_model import ROW_ROLE as ROW_ROLE  # the same two roles as the case list
+from ui.paged_model import SORT_ROLE as SORT_ROLE
+from ui.services import AppSettings, Services
+from ui.tables import HeadedTableModel
+from ui.widgets import combo, date_field, from_qdate, to_qdate
 
 #: The procedures' one short label (caselog.vocab), under the name the desks use.
 SHORT_PROCEDURES = vocab.PROCEDURE_SHORT
 
 
-#: Characters a filter's choice box shows at least (longer entries are cut with an ellipsis on small screens).
-COMBO_CHARS = 12
+class Desk(QMainWindow):
+    """A desk: its own window over the main window's services. A subclass builds its widgets in `_build` and
+    reads what it shows in `refresh`; `load=False` (the Help menu listing a desk's keys) reads nothing."""
 
+    def __init__(
+        self,
+        services: Services,
+        settings: AppSettings,
+        parent: QWidget | None = None,
+        *,
+        today: Callable[[], dt.date] = dt.date.today,
+        load: bool = True,
+    ) -> None:
+        super().__init__(parent)
+        self.services = services
+        self.settings = settings
+        self._today = today
+        self._build()
+        if load:
+            self.refresh()
 
-def to_qdate(day: dt.date) -> QDate:
-    return QDate(day.year, day.month, day.day)
+    def _build(self) -> None:
+        raise NotImplementedError
 
-
-def from_qdate(day: QDate) -> dt.date:
-    return dt.date(day.year(), day.month(), day.day())
-
-
-def combo(name: str, items: Sequence[tuple[str, Any]]) -> QComboBox:
-    box = QComboBox()
-    box.setAccessibleName(name)
-    for label, key in items:
-        box.addItem(label, key)
-    # Wide enough for a short choice, and no wider: a 1366×768 screen at 150% is 911 points wide.
-    box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-    box.setMinimumContentsLength(COMBO_CHARS)
-    return box
+    def refresh(self) -> None:
+        """Read what the desk shows; a desk that reads only when asked leaves this empty."""
 
 
 def set_combo_items(box: QComboBox, first: tuple[str, Any], items: Sequence[tuple[str, Any]]) -> None:
@@ -80,61 +82,6 @@ def desk_action(window: QWidget, text: str, slot: Callable[[], Any], meaning: st
     action.setProperty("accessibleName", text.replace("&", "").rstrip("…"))
     window.addAction(action)
     return action
-
-
-def run_job(
-    parent: QWidget,
-    services: Services,
-    title: str,
-    work: Callable[[Progress], Any],
-    done: Callable[[Any], None],
-    *,
-    write: bool = False,
-    on_end: Callable[[str], None] | None = None,
-) -> Task:
-    """Run `work` in the background behind a progress dialog with Cancel (shown after 300 ms).
-
-    `on_end(message)` hears how it ended when it did not succeed ("cancelled: …" / "failed: …"), so the
-    desk can say so where the user looks; a failure is also shown in a message box.
-    """
-    progress = QProgressDialog(title, "Cancel", 0, 0, parent)
-    progress.setWindowTitle(title.rstrip("…"))
-    progress.setWindowModality(Qt.WindowModality.WindowModal)
-    progress.setMinimumDuration(300)
-    progress.setAutoClose(False)
-    progress.setAutoReset(False)
-    progress.setAccessibleName(title)
-    name = title.rstrip("…")
-
-    def finish() -> None:
-        progress.close()
-        progress.deleteLater()
-
-    def report(n: int, total: int, message: str) -> None:
-        progress.setMaximum(max(total, 1))
-        progress.setValue(min(n, max(total, 1)))
-        progress.setLabelText(message)
-
-    def succeeded(result: Any) -> None:
-        finish()
-        done(result)
-
-    def failed(exc: BaseException) -> None:
-        finish()
-        if on_end is not None:
-            on_end(f"{name} failed; nothing was written.")
-        show_error(parent, f"{name} did not finish", exc)
-
-    def cancelled() -> None:
-        finish()
-        if on_end is not None:
-            on_end(f"{name}: cancelled; nothing was written.")
-
-    task = services.tasks.run(
-        work, on_result=succeeded, on_error=failed, on_progress=report, on_cancelled=cancelled, write=write
-    )
-    progress.canceled.connect(task.cancel)
-    return task
 
 
 # ---- date ranges -----------------------------------------------------------------------------------------
@@ -172,13 +119,9 @@ class DateRange(QWidget):
         super().__init__()
         self._today = today
         self.pick = combo("Date range", [(label, key) for key, label in RANGES])
-        self.date_from = QDateEdit()
-        self.date_to = QDateEdit()
-        for edit, name in ((self.date_from, "From date"), (self.date_to, "To date")):
-            edit.setCalendarPopup(True)
-            edit.setDisplayFormat("yyyy-MM-dd")
-            edit.setAccessibleName(name)
-            edit.setDate(to_qdate(today()))
+        self.date_from = date_field("From date", today())
+        self.date_to = date_field("To date", today())
+        for edit in (self.date_from, self.date_to):
             edit.dateChanged.connect(self._edited)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -245,7 +188,7 @@ def cell_text(value: object) -> str:
     return str(value)
 
 
-class NumbersModel(QAbstractTableModel):
+class NumbersModel(HeadedTableModel):
     """Rows of plain values with headings; numbers align right and sort as numbers (None sorts first)."""
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -259,16 +202,11 @@ class NumbersModel(QAbstractTableModel):
         self.rows = tuple(tuple(r) for r in rows)
         self.endResetModel()
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
+    def _row_count(self) -> int:
+        return len(self.rows)
 
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.columns)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self.columns[section]
-        return None
+    def _headings(self) -> Sequence[str]:
+        return self.columns
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():

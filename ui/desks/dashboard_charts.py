@@ -6,8 +6,11 @@ Every chart states its unit and its n; the numbers behind each are the result's 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from PySide6.QtCharts import (
+    QAbstractAxis,
+    QAbstractSeries,
     QBarCategoryAxis,
     QBarSet,
     QBoxPlotSeries,
@@ -20,11 +23,10 @@ from PySide6.QtCharts import (
     QValueAxis,
 )
 from PySide6.QtCore import QMargins, QPointF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtGui import QColor, QPen
 
 from caselog import stats, vocab
 from caselog.dashboard import DAYS_PER_MONTH, CasesPerMonth, ComplicationRates, Durability, Durations, PainScores
-from ui.desks.common import SHORT_PROCEDURES
 
 COLOURS = {
     "endoscopic_rhizotomy": "#2563eb",
@@ -43,7 +45,7 @@ def colour(procedure: str) -> QColor:
 
 
 def short(procedure: str) -> str:
-    return SHORT_PROCEDURES.get(procedure, procedure)
+    return vocab.label(vocab.PROCEDURE_SHORT, procedure)
 
 
 def _chart() -> QChart:
@@ -53,6 +55,15 @@ def _chart() -> QChart:
     chart.legend().setAlignment(Qt.AlignmentFlag.AlignBottom)
     chart.setBackgroundRoundness(0)
     return chart
+
+
+def _axes(chart: QChart, x: QAbstractAxis, y: QAbstractAxis, series: Sequence[QAbstractSeries]) -> None:
+    """Put `x` under the chart and `y` on its left, and plot every one of `series` against them."""
+    chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
+    chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
+    for one in series:
+        one.attachAxis(x)
+        one.attachAxis(y)
 
 
 def _value_axis(title: str, low: float, high: float, *, ticks: int = 6, fmt: str = "%d") -> QValueAxis:
@@ -101,10 +112,7 @@ def cases_per_month_chart(data: CasesPerMonth) -> QChart:
                 years.append(f"{m.year}" if m.month == 1 else f"{MONTHS_SHORT[m.month - 1]} {m.year}", i - 0.5)
         years.setTitleText("Month of the procedure (each bar is one month; labels mark where a year starts)")
         chart.addAxis(years, Qt.AlignmentFlag.AlignBottom)
-    chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
-    chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
-    series.attachAxis(x)
-    series.attachAxis(y)
+    _axes(chart, x, y, [series])
     return chart
 
 
@@ -152,11 +160,7 @@ def rates_chart(data: ComplicationRates) -> QChart:
     overall.append(100 * (total.proportion or 0), count - 0.3)
     for series in (*lines, overall):
         chart.addSeries(series)
-    chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
-    chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
-    for series in (points, *lines, overall):
-        series.attachAxis(x)
-        series.attachAxis(y)
+    _axes(chart, x, y, [points, *lines, overall])
     for line in lines:
         for marker in chart.legend().markers(line):
             marker.setVisible(False)
@@ -193,11 +197,8 @@ def durations_chart(data: Durations) -> QChart:
     chart.addSeries(series)
     x = QBarCategoryAxis()
     x.append([s.label() for s in series.boxSets()])
-    chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
     y = _value_axis("Minutes", 0, _nice_top(top, 30), ticks=int(_nice_top(top, 30) // 30) + 1)
-    chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
-    series.attachAxis(x)
-    series.attachAxis(y)
+    _axes(chart, x, y, [series])
     chart.legend().setVisible(True)
     return chart
 
@@ -233,11 +234,7 @@ def scores_chart(data: PainScores, measure: str) -> QChart:
     x.setRange(-0.3, max(len(timepoints) - 0.7, 0.7))
     label = vocab.label(vocab.OUTCOME_MEASURE_LABELS, measure)
     y = _value_axis(f"Median {label} (0–{MEASURE_RANGES[measure]})", 0, MEASURE_RANGES[measure], ticks=6)
-    chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
-    chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
-    for line in series_list:
-        line.attachAxis(x)
-        line.attachAxis(y)
+    _axes(chart, x, y, series_list)
     return chart
 
 
@@ -287,11 +284,7 @@ def durability_chart(data: Durability) -> QChart:
         for marker in chart.legend().markers(ticks):
             marker.setVisible(False)
         attached += [line, ticks]
-    chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
-    chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
-    for series in attached:
-        series.attachAxis(x)
-        series.attachAxis(y)
+    _axes(chart, x, y, attached)
     return chart
 
 
@@ -302,13 +295,3 @@ def at_risk_rows(data: Durability) -> tuple[tuple[str, ...], list[tuple[str, ...
         (short(c.procedure), str(c.patients), str(c.n), *(str(a.at_risk) for a in c.at_risk)) for c in data.curves
     ]  # at 0 months every treated side is at risk
     return tuple(["Number at risk (sides)", "Patients", *(f"{m} mo" for m in months)]), rows
-
-
-def render_hints(view: object) -> None:
-    view.setRenderHint(QPainter.RenderHint.Antialiasing)  # type: ignore[attr-defined]
-
-
-def small_font(size: float = 8) -> QFont:
-    font = QFont()
-    font.setPointSizeF(size)
-    return font

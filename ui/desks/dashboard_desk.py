@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from collections.abc import Callable
 
 from PySide6.QtCharts import QChart, QChartView
 from PySide6.QtCore import QSize, Qt
@@ -17,7 +16,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QLabel,
-    QMainWindow,
     QPushButton,
     QStackedWidget,
     QTableView,
@@ -30,10 +28,10 @@ from caselog.dashboard import Dashboard, DashboardService, Table
 from caselog.records import CaseFilter
 from ui import shortcuts
 from ui.desks import dashboard_charts as charts
-from ui.desks.common import DateRange, NumbersModel, combo, set_combo_items, sorted_view_model
+from ui.desks.common import DateRange, Desk, NumbersModel, set_combo_items, sorted_view_model
 from ui.messages import show_error
-from ui.services import AppSettings, Services
 from ui.tasks import Progress
+from ui.widgets import combo
 from ui.window_state import restore_geometry, save_geometry
 
 TABS = ("per_month", "rates", "durations", "scores", "durability")
@@ -128,29 +126,17 @@ class ChartPanel(QWidget):
             self.stack.setCurrentWidget(self.view if self.has_chart else self.empty)
 
 
-class DashboardDesk(QMainWindow):
+class DashboardDesk(Desk):
     """`refresh()` rebuilds every chart for the current filters; `result` is the last Dashboard shown."""
 
-    def __init__(
-        self,
-        services: Services,
-        settings: AppSettings,
-        parent: QWidget | None = None,
-        *,
-        today: Callable[[], dt.date] = dt.date.today,
-        load: bool = True,
-    ) -> None:
-        """`load=False` builds the desk without reading the database (the Help menu reads its keys)."""
-        super().__init__(parent)
-        self.services = services
-        self.settings = settings
-        self._today = today
+    def _build(self) -> None:
+        """The filters, the charts and their tables."""
         self._generation = 0
         self.result: Dashboard | None = None
         self.loading = False
         self.setWindowTitle("Dashboard – CaseLog")
 
-        self.dates = DateRange(today=today)
+        self.dates = DateRange(today=self._today)
         self.surgeon = combo("Surgeon filter", [("All surgeons", None)])
         self.reload = QPushButton("Reload")
         shortcuts.bind(self.reload, "reload", tip="Read the figures again")
@@ -219,8 +205,6 @@ class DashboardDesk(QMainWindow):
         self.reload.clicked.connect(self.refresh)
         self.measure.currentIndexChanged.connect(lambda _i: self._show_scores())
         restore_geometry(self, "dashboard", QSize(1340, 800))
-        if load:
-            self.refresh()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         save_geometry(self, "dashboard")

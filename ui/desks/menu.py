@@ -12,10 +12,10 @@ from ui.desks import open_dashboard, open_print_desk, open_quality_desk
 from ui.messages import show_error
 
 if TYPE_CHECKING:
-    from ui.main_window import MainWindow
+    from ui.window_parts import MainWindowParts
 
 
-def open_case_number(window: MainWindow, case_number: str) -> None:
+def open_case_number(window: MainWindowParts, case_number: str) -> None:
     """A desk's "open case": the case in the form, as Edit does from the list."""
     from ui.case_form import edit_data
 
@@ -28,7 +28,7 @@ def open_case_number(window: MainWindow, case_number: str) -> None:
     window._open_form(data=edit_data(view), editing=view)
 
 
-def add_desk_actions(window: MainWindow) -> list[QAction]:
+def add_desk_actions(window: MainWindowParts) -> list[QAction]:
     services, settings = window.services, window.settings
     print_desk = window._action(
         "&Print desk…",
@@ -62,7 +62,7 @@ def add_desk_actions(window: MainWindow) -> list[QAction]:
     return actions
 
 
-def apply_role_to_desks(window: MainWindow, actions: list[QAction]) -> None:
+def apply_role_to_desks(window: MainWindowParts, actions: list[QAction]) -> None:
     """Every desk shows cases: none of them for a role that may not view cases (administrators)."""
     visible = window.can_view() and window.services.cases.allows(Action.VIEW)
     for action in actions:

@@ -19,19 +19,15 @@ from PySide6.QtCore import QDate, QSize, Qt, QTimer
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QApplication,
     QDateEdit,
     QDialog,
     QFileDialog,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
-    QMainWindow,
     QProgressDialog,
     QPushButton,
     QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -39,12 +35,14 @@ from PySide6.QtWidgets import (
 from caselog.exchange import atomic_output
 from caselog.records import CaseFilter, CaseListItem
 from caselog.reports import write_case_summaries
-from ui.desks.common import desk_action, from_qdate, run_job, to_qdate
+from ui.desks.common import Desk, desk_action
 from ui.desks.pdf_preview import PdfPreview, prepare_printer, print_document
 from ui.desks.print_list import COL_PRINT, COLUMNS, PrintListModel
 from ui.messages import show_error
-from ui.services import AppSettings, Services
+from ui.progress import run_job
+from ui.tables import list_table
 from ui.tasks import Progress, Task
+from ui.widgets import from_qdate, named_button, search_field, to_qdate
 from ui.window_state import last_folder, remember_folder, restore_geometry, save_geometry
 
 #: A search or a selection never lists more than this many cases to print at once.
@@ -59,24 +57,11 @@ NO_DAY = QDate(2000, 1, 1)
 PREVIEW_DELAY_MS = 400
 
 
-class PrintDesk(QMainWindow):
+class PrintDesk(Desk):
     """Preview, print and save case summaries. `show_day`, `show_cases` and `find` choose what is listed."""
 
-    def __init__(
-        self,
-        services: Services,
-        settings: AppSettings,
-        parent: QWidget | None = None,
-        *,
-        today: Callable[[], dt.date] = dt.date.today,
-        load: bool = True,
-    ) -> None:
-        """`load=False` is accepted as by the other desks; this one reads nothing until asked."""
-        del load
-        super().__init__(parent)
-        self.services = services
-        self.settings = settings
-        self._today = today
+    def _build(self) -> None:
+        """The day or the cases to list, the list and the preview; nothing is read until asked."""
         self._folder = tempfile.TemporaryDirectory(prefix="caselog-print-")
         self._builds = itertools.count(1)
         self._generation = 0
@@ -85,34 +70,19 @@ class PrintDesk(QMainWindow):
         self.preview_numbers: tuple[str, ...] = ()
         self.setWindowTitle("Print desk – CaseLog")
 
-        self.day = QDateEdit(to_qdate(today()))
+        self.day = QDateEdit(to_qdate(self._today()))
         self.day.setCalendarPopup(True)
         self.day.setDisplayFormat("ddd yyyy-MM-dd")
         self.day.setAccessibleName("Day of surgery")
         self.day.setMinimumDate(NO_DAY)
         self.day.setSpecialValueText("— (not one day)")
-        self.today_button = QPushButton("&Today's cases")
-        self.today_button.setAccessibleName("Today's cases")
+        self.today_button = named_button("&Today's cases")
         self.today_button.setToolTip("List and preview every case of today (Ctrl+T)")
-        self.search = QLineEdit()
-        self.search.setPlaceholderText("Or find a case: number, MRN or name, then Enter")
-        self.search.setAccessibleName("Find a case to print")
-        self.search.setClearButtonEnabled(True)
+        self.search = search_field("Find a case to print", "Or find a case: number, MRN or name, then Enter")
         self.heading = QLabel("")
         self.heading.setObjectName("deskHeading")
         self.model = PrintListModel(self)
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setAccessibleName("Cases to print")
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(24)
-        self.table.setAlternatingRowColors(True)
-        self.table.setWordWrap(False)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        for i, column in enumerate(COLUMNS):
-            self.table.setColumnWidth(i, column.width)
+        self.table = list_table(self.model, "Cases to print", widths=[c.width for c in COLUMNS])
         self.tick_all = QPushButton("Tick &all")
         self.tick_none = QPushButton("Tick &none")
         self.ticked_label = QLabel("")

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QFont
 
 from caselog import vocab
 from caselog.records import CaseListItem
-from ui.desks.common import ROW_ROLE, SHORT_PROCEDURES, SORT_ROLE
+from ui.desks.common import ROW_ROLE, SORT_ROLE
+from ui.tables import HeadedTableModel
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +37,7 @@ COLUMNS: tuple[Column, ...] = (
 )
 
 
-class PrintListModel(QAbstractTableModel):
+class PrintListModel(HeadedTableModel):
     """Rows in the order given (case number for a day); every row starts ticked. `ticked_changed` on a change."""
 
     ticked_changed = Signal()
@@ -75,16 +77,11 @@ class PrintListModel(QAbstractTableModel):
                 self.dataChanged.emit(self.index(i, COL_PRINT), self.index(i, COL_PRINT))
         self.ticked_changed.emit()
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
+    def _row_count(self) -> int:
+        return len(self._rows)
 
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section].title
-        return None
+    def _headings(self) -> Sequence[str]:
+        return [c.title for c in COLUMNS]
 
     def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
         base = super().flags(index)
@@ -129,7 +126,7 @@ class PrintListModel(QAbstractTableModel):
             COL_DATE: row.procedure_date.isoformat(),
             COL_PATIENT: row.patient_name,
             COL_MRN: row.mrn,
-            COL_PROCEDURE: SHORT_PROCEDURES.get(row.procedure, row.procedure),
+            COL_PROCEDURE: vocab.label(vocab.PROCEDURE_SHORT, row.procedure),
             COL_LEVELS: row.levels_text,
             COL_SURGEON: row.surgeon,
             COL_STATUS: vocab.label(vocab.CASE_STATUSES, row.status),

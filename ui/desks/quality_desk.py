@@ -6,23 +6,18 @@ Open reviews are counted in the banner above the list and in the window title, w
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QItemSelectionModel, QObject, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFileDialog,
     QHBoxLayout,
     QLabel,
-    QMainWindow,
     QMessageBox,
     QPushButton,
     QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -31,42 +26,33 @@ from caselog import vocab
 from caselog.accounts import Action
 from caselog.quality import ComplicationEntry, ComplicationFilter, review_counts
 from ui.desks import quality_jobs
-from ui.desks.common import DateRange, combo, desk_action, run_job, set_combo_items
-from ui.desks.quality_model import COLUMNS, ComplicationTableModel, entry_key
+from ui.desks.common import DateRange, Desk, desk_action, set_combo_items
+from ui.desks.quality_model import ComplicationTableModel, entry_key
 from ui.desks.review_panel import ReviewPanel
 from ui.messages import show_error
-from ui.services import AppSettings, Services
+from ui.paged_model import paged_table
+from ui.progress import run_job
 from ui.style import review_colour
+from ui.tables import Selection, select_row
 from ui.tasks import Progress, Task
+from ui.widgets import combo
 from ui.window_state import restore_geometry, save_geometry
 
 
-class QualityDesk(QMainWindow):
+class QualityDesk(Desk):
     """`open_case(case_number)` asks the main window to open a case; `counts` are the review counts shown."""
 
     open_case = Signal(str)
 
-    def __init__(
-        self,
-        services: Services,
-        settings: AppSettings,
-        parent: QWidget | None = None,
-        *,
-        today: Callable[[], dt.date] = dt.date.today,
-        load: bool = True,
-    ) -> None:
-        """`load=False` builds the desk without reading the database (the Help menu reads its keys)."""
-        super().__init__(parent)
-        self.services = services
-        self.settings = settings
-        self._today = today
+    def _build(self) -> None:
+        """The filters, the complications list and the review panel."""
         self.counts: dict[str, int] = {}
         #: After a reload: a row to select, or ("next open", the rows below the saved one, the saved one).
         self._select_after: Any = None
         self.last_output: Path | None = None
         self.setWindowTitle("Quality desk – CaseLog")
 
-        self.dates = DateRange(today=today)
+        self.dates = DateRange(today=self._today)
         self.procedure = combo(
             "Procedure filter", [("All procedures", None), *((v, k) for k, v in vocab.PROCEDURES.items())]
         )
@@ -91,23 +77,9 @@ class QualityDesk(QMainWindow):
         self.show_open = QPushButton("Show open reviews")
         self.show_open.setAccessibleName("Show open reviews")
 
-        self.model = ComplicationTableModel(services, self)
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setAccessibleName("Complications")
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSortIndicator(self.model.sort_column(), Qt.SortOrder.DescendingOrder)
-        self.table.setSortingEnabled(True)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(24)
-        self.table.setAlternatingRowColors(True)
-        self.table.setWordWrap(False)
-        for i, column in enumerate(COLUMNS):
-            self.table.setColumnWidth(i, column.width)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.panel = ReviewPanel(may_review=services.cases.allows(Action.REVIEW))
+        self.model = ComplicationTableModel(self.services, self)
+        self.table = paged_table(self.model, "Complications", selection=Selection.SingleSelection)
+        self.panel = ReviewPanel(may_review=self.services.cases.allows(Action.REVIEW))
 
         self.open_action = desk_action(
             self, "&Open case", self._open_selected, "open_case", "Open the selected complication's case"
@@ -175,8 +147,6 @@ class QualityDesk(QMainWindow):
         self.table.doubleClicked.connect(lambda _i: self._open_selected())
         self.panel.save_requested.connect(self.save_review)
         self.panel.open_requested.connect(self._open_selected)
-        if load:
-            self.refresh()
 
     def say(self, message: str) -> None:
         self.statusBar().showMessage(message, 15000)
@@ -264,14 +234,7 @@ class QualityDesk(QMainWindow):
         return below[0] if below else (open_keys[0] if open_keys else None)
 
     def select(self, key: tuple[str, int]) -> bool:
-        row = self.model.row_of(key)
-        if row < 0:
-            return False
-        index = self.model.index(row, 0)
-        flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
-        self.table.selectionModel().setCurrentIndex(index, flags)
-        self.table.scrollTo(index)
-        return True
+        return select_row(self.table, self.model.row_of(key))
 
     def selected(self) -> ComplicationEntry | None:
         rows = self.table.selectionModel().selectedRows()

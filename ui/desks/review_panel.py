@@ -6,7 +6,6 @@ import html
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QComboBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -21,6 +20,7 @@ from caselog import vocab
 from caselog.quality import ComplicationEntry
 from ui import shortcuts
 from ui.style import LIGHT, Colours, colours
+from ui.widgets import choice_box, named_button
 
 NOTES_LIMIT = 2000
 
@@ -41,18 +41,14 @@ class ReviewPanel(QWidget):
         self.details.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.details.setAccessibleName("Complication details")
-        self.status = QComboBox()
-        self.status.setAccessibleName("Review status")
-        for key, label in vocab.REVIEW_STATUSES.items():
-            self.status.addItem(label, key)
+        self.status = choice_box("Review status", ((label, key) for key, label in vocab.REVIEW_STATUSES.items()))
         self.notes = QPlainTextEdit()
         self.notes.setAccessibleName("Review notes")
         self.notes.setPlaceholderText("What the review found, what was decided, who follows up…")
         self.notes.setTabChangesFocus(True)
         self.counter = QLabel("")
         self.counter.setObjectName("hint")
-        self.save = QPushButton("&Save review")
-        self.save.setAccessibleName("Save review")
+        self.save = named_button("&Save review")
         shortcuts.bind(self.save, "save", tip="Save the review status and notes")
         self.open_case = QPushButton("&Open case")
         self.open_case.setAccessibleName("Open case")
