@@ -6,13 +6,12 @@ entry here, one attribute of CaseRecord, one model column and one migration. The
 levels, anesthesia, complications, outcomes) stand in the table only to give their place in the object and in
 docs/format.md; their rules are explicit code, each in one place (caselog.validation).
 
-`python -m caselog.fields --markdown` prints the field list that docs/format.md holds between its markers.
+`python -m caselog.format_doc` prints the field list that docs/format.md holds between its markers.
 """
 
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -329,17 +328,3 @@ def markdown() -> str:
             required = "no (extension)"
         lines.append(f"| `{f.key}` | {kind} | {required} | {f.unit} | {f.limits_text()} |")
     return "\n".join(lines) + "\n"
-
-
-def format_doc() -> str:
-    """The generated part of docs/format.md: the fields, then the export columns built from them."""
-    from caselog.exchange import columns_markdown  # exchange builds its columns from this module
-
-    return f"{markdown()}\n### Export columns\n\n{columns_markdown()}"
-
-
-if __name__ == "__main__":  # pragma: no cover - a developer's command
-    if sys.argv[1:] == ["--markdown"]:
-        sys.stdout.write(format_doc())
-    else:
-        sys.exit("usage: python -m caselog.fields --markdown")

@@ -15,6 +15,7 @@ from caselog import fields
 from caselog.db.engine import open_engine
 from caselog.db.models import CaseRow
 from caselog.db.schema import alembic_config, upgrade
+from caselog.format_doc import format_doc
 from caselog.records import CaseRecord
 from caselog.validation import validate_case
 from tests.factories import TODAY, make_case
@@ -77,11 +78,11 @@ def test_the_database_check_on_duration_uses_the_same_limit() -> None:
 
 
 def test_docs_format_md_holds_the_generated_field_list() -> None:
-    """docs/format.md's field list is generated (python -m caselog.fields --markdown): it cannot drift."""
+    """docs/format.md's field list is generated (python -m caselog.format_doc): it cannot drift."""
     text = DOCS.read_text(encoding="utf-8")
     found = re.search(r"<!-- fields: begin -->\n(.*?)<!-- fields: end -->", text, re.S)
     assert found, "docs/format.md lost its generated block"
-    assert found.group(1) == fields.format_doc(), "run: python -m caselog.fields --markdown, paste between markers"
+    assert found.group(1) == format_doc(), "run: python -m caselog.format_doc, paste between markers"
 
 
 def test_migration_0006_adds_and_removes_the_fluoroscopy_column(tmp_path: Path) -> None:

@@ -18,8 +18,9 @@ from sqlalchemy import make_url
 from sqlalchemy.exc import OperationalError
 
 from caselog.db.engine import Database, database_url
+from caselog.db.health import connection_encrypted
 from caselog.db.schema import open_database
-from caselog.db.tls import connection_encrypted, describe_tls_error
+from caselog.db.tls import describe_tls_error
 from caselog.errors import StorageError
 from caselog.settings import Settings, postgresql_url
 from tests.conftest import PG_URL

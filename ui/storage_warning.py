@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMainWindow, QVBoxLay
 from sqlalchemy.exc import SQLAlchemyError
 
 from caselog.db.engine import Database
-from caselog.db.tls import connection_encrypted
+from caselog.db.health import connection_encrypted
 from caselog.errors import CaselogError
 from ui.style import colours
 

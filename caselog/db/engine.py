@@ -25,6 +25,7 @@ from sqlalchemy.pool import QueuePool
 
 from caselog import paths
 from caselog.db import cipher
+from caselog.db.tls import describe_tls_error
 from caselog.errors import AuditAltered, CaselogError, Conflict, InvalidInput, StorageError
 from caselog.files import free_space_note, private_folder
 
@@ -326,8 +327,6 @@ def translate_errors(db: Database) -> Iterator[None]:
     except (OperationalError, DBAPIError, sqlite3.Error, sqlcipher3.dbapi2.Error) as exc:  # IntegrityError too
         friendly: CaselogError | None = None
         if not db.is_sqlite:
-            from caselog.db.tls import describe_tls_error  # (tls reads the Database type from here)
-
             friendly = describe_tls_error(exc, db.url)
         friendly = friendly or describe_storage_error(exc, db.display_name)
         if friendly is None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy import text
+
 from caselog.db import cipher
 from caselog.db.engine import Database, describe_storage_error, is_damage, translate_errors
 from caselog.errors import StorageError
@@ -58,3 +60,16 @@ def verify_storage(db: Database) -> None:
     problems = quick_check_sqlite(path)
     if problems:
         raise StorageError(damaged_message(str(path), problems))
+
+
+def connection_encrypted(db: Database) -> bool | None:
+    """Whether this session's connection to the PostgreSQL server uses TLS; None for an SQLite file.
+
+    The server says so itself (`pg_stat_ssl`), so a mode that may fall back to clear text (`prefer`, `allow`)
+    is judged by what it got, not by what was asked for.
+    """
+    if db.is_sqlite:
+        return None
+    with db.read() as session:
+        row = session.execute(text("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")).first()
+    return bool(row is not None and row[0])

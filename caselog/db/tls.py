@@ -7,9 +7,8 @@ TLS options are libpq's own (`sslmode`, `sslrootcert`, `sslcert`, `sslkey`) in t
 
 from __future__ import annotations
 
-from sqlalchemy import URL, text
+from sqlalchemy import URL
 
-from caselog.db.engine import Database
 from caselog.errors import StorageError
 
 #: libpq's modes, weakest first; `verify-full` checks the CA and the server's name (what a clinic should use).
@@ -20,19 +19,6 @@ DEFAULT_SSLMODE = "prefer"
 VERIFYING_MODES = ("verify-ca", "verify-full")
 #: The URL query keys that carry TLS options (file paths for the last three).
 TLS_OPTIONS = ("sslmode", "sslrootcert", "sslcert", "sslkey")
-
-
-def connection_encrypted(db: Database) -> bool | None:
-    """Whether this session's connection to the PostgreSQL server uses TLS; None for an SQLite file.
-
-    The server says so itself (`pg_stat_ssl`), so a mode that may fall back to clear text (`prefer`, `allow`)
-    is judged by what it got, not by what was asked for.
-    """
-    if db.is_sqlite:
-        return None
-    with db.read() as session:
-        row = session.execute(text("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")).first()
-    return bool(row is not None and row[0])
 
 
 #: libpq's words for each TLS failure, and what a person should do about it.

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 from sqlalchemy import create_engine, make_url, text
 
+from caselog.db.health import connection_encrypted
 from caselog.db.schema import open_database
-from caselog.db.tls import connection_encrypted
 
 #: PostgreSQL's startup requests for TLS and for GSSAPI encryption (protocol codes 1234/5679 and 1234/5680).
 _ENCRYPTION_REQUESTS = (80877103, 80877104)
