@@ -60,6 +60,7 @@ def test_encrypted_and_plain_figures_side_by_side_on_twin_databases(tmp_path: Pa
     assert report["all_meet_target"] == all(figure["meets_target"] for figure in report["results"])
     assert report["databases"]["built"] == ["plain", "encrypted"]
     assert report["databases"]["sqlcipher"]["kdf_iter"] == "256000"
+    assert set(report["databases"]["sqlite_versions"]) == {"plain", "encrypted"}
 
     plain, encrypted = workdir / f"plain-{CASES}.sqlite3", workdir / f"encrypted-{CASES}.sqlite3"
     assert cipher.file_state(plain) == "plain"
