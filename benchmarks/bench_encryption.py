@@ -272,6 +272,8 @@ def working_folder(workdir: str | None) -> Iterator[Path]:
 
 
 def run(root: Path, *, cases: int, import_cases: int, runs: int, starts: int, imports: int) -> dict[str, Any]:
+    # The audit keys and checkpoints of the benchmark's databases stay beside them, out of the user's profile.
+    os.environ["CASELOG_HOME"] = str(root / "home")
     paths, build = twin_databases(root, cases)
     steps: list[tuple[str, Callable[[], dict[str, Any]]]] = [
         ("import", lambda: bench_import(root, import_cases, imports)),

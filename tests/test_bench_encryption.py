@@ -68,6 +68,7 @@ def test_encrypted_and_plain_figures_side_by_side_on_twin_databases(tmp_path: Pa
     assert cipher.SQLITE_HEADER not in encrypted.read_bytes()
     for entry in [workdir, *workdir.rglob("*")]:
         assert stat.S_IMODE(entry.stat().st_mode) & 0o077 == 0, entry
+    assert not (Path(os.environ["CASELOG_HOME"]) / "audit-keys").exists(), "the caller's profile is left alone"
 
     again = run_bench(workdir)
     assert again["databases"]["built"] == [], "the cached twins are reused by the next run"
