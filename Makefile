@@ -25,12 +25,14 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 # Speed and memory figures as JSON (several minutes: each script makes its own 100,000-case database
-# unless given --db FILE; bench_cases.py --pg URL adds PostgreSQL side by side).
+# unless given --db FILE; bench_cases.py --pg URL adds PostgreSQL side by side). bench_encryption.py puts
+# encrypted and plain side by side; BENCH_WORKDIR=DIR keeps its two databases there for the next run.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_cases.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/bench_ui.py
 	$(BIN)/python benchmarks/bench_reports.py
 	$(BIN)/python benchmarks/bench_dashboard.py
+	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/bench_encryption.py $(if $(BENCH_WORKDIR),--workdir $(BENCH_WORKDIR))
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -34,8 +34,8 @@ def _timed(fn: Any) -> tuple[float, Any]:
     return time.perf_counter() - start, result
 
 
-def bench_import(folder: Path, count: int, db_target: str | None) -> dict[str, Any]:
-    """Import `count` valid cases from a JSON file into an empty database: read, parse, validate, store."""
+def write_import_file(folder: Path, count: int) -> Path:
+    """`count` valid demo cases as an interchange JSON file (owner-only), numbered afresh on import."""
     folder = Path(tempfile.mkdtemp(dir=folder))  # each run its own files
     source_db = open_database(folder / "source.sqlite3")
     service = CaseService(source_db)
@@ -51,10 +51,24 @@ def bench_import(folder: Path, count: int, db_target: str | None) -> dict[str, A
         case["case_number"] = None  # numbered afresh, as a file from another system would be
     with atomic_output(path) as out:
         out.write(json.dumps(data, ensure_ascii=False))
-    target = open_database(db_target or folder / "import.sqlite3")
-    seconds, numbers = _timed(lambda: CaseService(target).import_cases(read_interchange(path)))
-    target.close()
-    return {"name": "import_valid_cases", "cases": len(numbers), "seconds": round(seconds, 3), "target": "< 3 s"}
+    return path
+
+
+def timed_import(path: Path, db_target: str | Path) -> tuple[float, int]:
+    """Seconds to import the file `path` into the open database `db_target` (read, parse, validate, store)."""
+    target = open_database(db_target)
+    try:
+        seconds, numbers = _timed(lambda: CaseService(target).import_cases(read_interchange(path)))
+    finally:
+        target.close()
+    return seconds, len(numbers)
+
+
+def bench_import(folder: Path, count: int, db_target: str | None) -> dict[str, Any]:
+    """Import `count` valid cases from a JSON file into an empty database: read, parse, validate, store."""
+    path = write_import_file(folder, count)
+    seconds, imported = timed_import(path, db_target or path.parent / "import.sqlite3")
+    return {"name": "import_valid_cases", "cases": imported, "seconds": round(seconds, 3), "target": "< 3 s"}
 
 
 def bench_demo(db: str, count: int) -> dict[str, Any]:
@@ -64,11 +78,8 @@ def bench_demo(db: str, count: int) -> dict[str, Any]:
             "output": result.stdout.strip()}  # fmt: skip
 
 
-def bench_queries(db: str, repeats: int = 5) -> dict[str, Any]:
-    """Each contract filter: the count plus the first page of 100 rows, as the list and the app show them."""
-    database = open_database(db)
-    service = CaseService(database)
-    total = service.count()
+def list_filters(service: CaseService) -> dict[str, tuple[CaseFilter, str]]:
+    """Each contract filter (and a sort by patient), with the sort the list uses: name -> (filter, sort key)."""
     surgeon = service.surgeons()[0]
     year = dt.date.today().year
     filters = {
@@ -84,15 +95,23 @@ def bench_queries(db: str, repeats: int = 5) -> dict[str, Any]:
         "combined": CaseFilter(
             procedure="radiofrequency_ablation", level="L4-L5", surgeon=surgeon, date_from=dt.date(year - 3, 1, 1)
         ),
-        "sorted_by_patient_desc": CaseFilter(),
     }
+    listed = {name: (case_filter, "procedure_date") for name, case_filter in filters.items()}
+    listed["sorted_by_patient_desc"] = (CaseFilter(), "patient")
+    return listed
+
+
+def bench_queries(db: str, repeats: int = 5) -> dict[str, Any]:
+    """Each contract filter: the count plus the first page of 100 rows, as the list and the app show them."""
+    database = open_database(db)
+    service = CaseService(database)
+    total = service.count()
     results: dict[str, Any] = {}
-    for name, case_filter in filters.items():
+    for name, (case_filter, sort) in list_filters(service).items():
         times = []
         for _ in range(repeats):
             start = time.perf_counter()
             matched = service.count(case_filter)
-            sort = "patient" if name == "sorted_by_patient_desc" else "procedure_date"
             page = service.query(case_filter, sort=sort, descending=True, limit=100)
             times.append(time.perf_counter() - start)
         results[name] = {"ms": round(statistics.median(times) * 1000, 1), "matched": matched, "page": len(page)}

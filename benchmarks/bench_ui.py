@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parent.parent
 
 
 BARE_WINDOW = (
@@ -30,18 +31,28 @@ BARE_WINDOW = (
 )
 
 
+def startup_environment(db_path: str, folder: Path) -> dict[str, str]:
+    """The environment of `python main.py` that opens `db_path` and quits once the first page is shown."""
+    return {**os.environ, "CASELOG_DB": db_path, "CASELOG_HOME": str(folder / "startup-home"),
+            "CASELOG_QUIT_WHEN_READY": "1", "QT_QPA_PLATFORM": "offscreen"}  # fmt: skip
+
+
+def seconds_to_first_page(env: dict[str, str]) -> float:
+    """Wall time of one `python main.py` in `env` (see `startup_environment`) until its first page is shown."""
+    began = time.perf_counter()
+    subprocess.run([sys.executable, str(ROOT / "main.py")], env=env, check=True, capture_output=True, timeout=120)
+    return time.perf_counter() - began
+
+
 def measure_startup(db_path: str, folder: Path, repeats: int = 3) -> dict[str, float]:
     """Wall time of `python main.py` until the first page of cases is shown, against a bare PySide6 window."""
-    root = Path(__file__).resolve().parent.parent
-    env = {**os.environ, "CASELOG_DB": db_path, "CASELOG_HOME": str(folder / "startup-home"),
-           "CASELOG_QUIT_WHEN_READY": "1", "QT_QPA_PLATFORM": "offscreen"}  # fmt: skip
+    env = startup_environment(db_path, folder)
     times: dict[str, list[float]] = {"app": [], "bare": []}
     for _ in range(repeats):
-        for name, command in (("app", [sys.executable, str(root / "main.py")]),
-                              ("bare", [sys.executable, "-c", BARE_WINDOW])):  # fmt: skip
-            began = time.perf_counter()
-            subprocess.run(command, env=env, check=True, capture_output=True, timeout=120)
-            times[name].append(time.perf_counter() - began)
+        times["app"].append(seconds_to_first_page(env))
+        began = time.perf_counter()
+        subprocess.run([sys.executable, "-c", BARE_WINDOW], env=env, check=True, capture_output=True, timeout=120)
+        times["bare"].append(time.perf_counter() - began)
     return {name: round(statistics.median(values), 3) for name, values in times.items()}
 
 
