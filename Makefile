@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck bench clean
+.PHONY: run test test-encrypted lint typecheck bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,17 @@ run: $(STAMP)
 # Two workers: this machine has two cores, and the subprocess and PostgreSQL tests wait more than they compute.
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -n 2
+	$(MAKE) --no-print-directory test-encrypted
+
+# The storage half of the suite again, every SQLite database an SQLCipher one (the product's default for a new
+# database): reliability (crash, writers, backup, corruption, disk, migrations, numbering), restore, migrations,
+# copy-to, the command line and its attacks, the service, imports, exports, drafts and file modes.
+ENCRYPTED_TESTS := tests/test_reliability_*.py tests/test_restore.py tests/test_migrations.py tests/test_transfer.py \
+	tests/test_cli.py tests/test_attack_cli.py tests/test_audit_anchor.py tests/test_service.py \
+	tests/test_signed_import.py tests/test_exports.py tests/test_drafts.py tests/test_private_files.py
+test-encrypted: $(STAMP)
+	CASELOG_TEST_ENCRYPTED=1 QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -n 2 -k "not postgresql" \
+		$(ENCRYPTED_TESTS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
