@@ -67,14 +67,17 @@ def main() -> int:
     f.sedation.setCurrentIndex(f.sedation.findData("moderate"))
     f.asa_class.setCurrentIndex(f.asa_class.findData("II"))
     f.disposition.setCurrentIndex(f.disposition.findData("same_day_discharge"))
-    f.diagnosis_codes.setText("M47.816")
+    f.widgets["diagnosis_codes"].setText("M47.816")  # type: ignore[attr-defined]
+    f.widgets["fluoroscopy_time_s"].setText("95")  # type: ignore[attr-defined]
     for key in ("patient.family_name", "procedure", "levels", "start_time", "end_time", "anesthesia.type"):
         form._edited(key)
     shoot(form, "case-form.png")
     f.tabs.setCurrentIndex(2)
-    f.referring_physician.setText("Dr. Ken Ito, Riverside Pain Clinic, 12 Elm St")
-    f.copy_to.setText("Dr. A. Roy; Physiotherapy Dept.")
-    f.indication.setPlainText("Facet-mediated low back pain, 80% relief after medial branch blocks")
+    f.widgets["referring_physician"].setText("Dr. Ken Ito, Riverside Pain Clinic, 12 Elm St")  # type: ignore[attr-defined]
+    f.widgets["copy_to"].setText("Dr. A. Roy; Physiotherapy Dept.")  # type: ignore[attr-defined]
+    f.widgets["indication"].setPlainText(  # type: ignore[attr-defined]
+        "Facet-mediated low back pain, 80% relief after medial branch blocks"
+    )
     shoot(form, "case-form-referral.png")
     f.tabs.setCurrentIndex(0)
     f.levels.picker.setFocus()
