@@ -3,14 +3,25 @@ worst moment, a damaged encrypted file, a folder given as the database."""
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from pathlib import Path
+from typing import Any
 
-from caselog.db import cipher
+import pytest
+import sqlcipher3
+
+from caselog.db import cipher, convert
 from caselog.db.schema import open_database
+from caselog.errors import StorageError
 from tests.test_cli import run
 from tests.test_encryption import (  # the autouse fixture: each test says where its passphrase comes from
+    KEY,
     PLAIN_ENV,
+    SECRET_MRN,
+    _clinic,
     _no_passphrase_around,  # noqa: F401
+    _readable_in,
 )
 
 
@@ -36,3 +47,97 @@ def test_a_passphrase_with_a_nul_character_creates_an_encrypted_database(tmp_pat
     cipher.forget()
     assert cipher.file_state(path) == "encrypted"
     assert cipher.opens(path, passphrase) and not cipher.opens(path, "before")
+
+
+def test_a_caselog_connecting_during_encrypt_is_not_left_writing_a_plain_wal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CaseLog that connects after the file left WAL mode switches it back: encrypting on would leave that
+    CaseLog writing cases into a plain WAL named after the new file (lost, and readable on the disk)."""
+    db = Path(_clinic(tmp_path, key=None))
+    others: list[sqlite3.Connection] = []
+    create = cipher.create_encrypted
+
+    def another_caselog_connects(path: Path, passphrase: str) -> None:
+        other = sqlite3.connect(db, isolation_level=None)
+        other.execute("PRAGMA journal_mode = WAL").fetchone()  # what the engine does on each new connection
+        others.append(other)
+        create(path, passphrase)
+
+    monkeypatch.setattr(cipher, "create_encrypted", another_caselog_connects)
+    try:
+        with pytest.raises(StorageError, match="open in CaseLog or another program"):
+            convert.encrypt_database(db, KEY)
+    finally:
+        for other in others:
+            other.close()
+    assert cipher.file_state(db) == "plain"
+    assert [p.name for p in tmp_path.iterdir() if ".rewrite-" in p.name or ".before-" in p.name] == []
+
+
+def test_the_replaced_plain_file_is_zeroed_before_its_lock_is_released(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CaseLog that opened the plain file and waits for its lock must find nothing it could write into."""
+    db = Path(_clinic(tmp_path, key=None))
+    seen_at_release: list[list[bytes]] = []
+    connect = sqlcipher3.connect
+
+    class Watched(sqlcipher3.dbapi2.Connection):  # type: ignore[misc]
+        def close(self) -> None:
+            for old in tmp_path.glob(f".{db.name}.before-*"):
+                seen_at_release.append(_readable_in(old))
+            super().close()
+
+    def watched_connect(target: Any, *args: Any, **kwargs: Any) -> Any:
+        if str(target) == str(db):
+            kwargs["factory"] = Watched
+        return connect(target, *args, **kwargs)
+
+    monkeypatch.setattr(sqlcipher3, "connect", watched_connect)
+    convert.encrypt_database(db, KEY)
+    assert seen_at_release and all(found == [] for found in seen_at_release), seen_at_release
+    assert cipher.file_state(db) == "encrypted"
+
+
+def test_ctrl_c_between_the_two_renames_leaves_the_database_in_its_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = Path(_clinic(tmp_path, key=None))
+    replace = convert.os.replace
+
+    def interrupted(source: Any, destination: Any) -> None:
+        if ".rewrite-" in str(source):  # the old file is already moved aside; the new one not yet in place
+            raise KeyboardInterrupt
+        replace(source, destination)
+
+    monkeypatch.setattr(convert.os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        convert.encrypt_database(db, KEY)
+    monkeypatch.setattr(convert.os, "replace", replace)
+    assert cipher.file_state(db) == "plain"
+    assert [p.name for p in tmp_path.iterdir() if ".rewrite-" in p.name or ".before-" in p.name] == []
+    listed = run("list", db=str(db), env=PLAIN_ENV)
+    assert listed.returncode == 0 and SECRET_MRN in listed.stdout
+
+
+def test_ctrl_c_while_the_plain_file_is_overwritten_leaves_no_plain_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Overwriting a large plain file takes seconds: an interrupt then must not leave the rest of it behind."""
+    db = Path(_clinic(tmp_path, key=None))
+    fsync = convert.os.fsync
+
+    def interrupted(fd: int) -> None:
+        if ".before-" in os.readlink(f"/proc/self/fd/{fd}"):
+            raise KeyboardInterrupt
+        fsync(fd)
+
+    monkeypatch.setattr(convert.os, "fsync", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        convert.encrypt_database(db, KEY)
+    monkeypatch.setattr(convert.os, "fsync", fsync)
+    assert cipher.file_state(db) == "encrypted"
+    assert [p.name for p in tmp_path.iterdir() if ".before-" in p.name] == []
+    listed = run("list", db=str(db), env={**PLAIN_ENV, cipher.KEY_ENV: KEY})
+    assert listed.returncode == 0 and SECRET_MRN in listed.stdout
