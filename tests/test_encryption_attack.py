@@ -141,3 +141,30 @@ def test_ctrl_c_while_the_plain_file_is_overwritten_leaves_no_plain_copy(
     assert [p.name for p in tmp_path.iterdir() if ".before-" in p.name] == []
     listed = run("list", db=str(db), env={**PLAIN_ENV, cipher.KEY_ENV: KEY})
     assert listed.returncode == 0 and SECRET_MRN in listed.stdout
+
+
+def test_a_damaged_first_page_of_an_encrypted_database_says_a_way_to_restore_that_works(tmp_path: Path) -> None:
+    """SQLCipher cannot tell damage from a wrong passphrase; the message's way out must not be a dead end."""
+    db = _clinic(tmp_path)
+    env = {**PLAIN_ENV, cipher.KEY_ENV: KEY}
+    backup = tmp_path / "backup.sqlite3"
+    assert run("backup", str(backup), db=db, env=env).returncode == 0
+    with open(db, "r+b") as handle:
+        handle.seek(100)
+        handle.write(b"\xff\xff\xff\xff")
+    refused = run("restore", str(backup), db=db, env=env)
+    assert refused.returncode == 4 and "Traceback" not in refused.stderr
+    assert "move it aside" in refused.stderr, refused.stderr
+    Path(db).rename(tmp_path / "damaged.sqlite3")
+    restored = run("restore", str(backup), db=db, env=env)
+    assert restored.returncode == 0, restored.stderr
+    assert SECRET_MRN in run("list", db=db, env=env).stdout
+
+
+def test_a_folder_given_as_the_database_is_a_usage_error(tmp_path: Path) -> None:
+    folder = tmp_path / "cases"
+    folder.mkdir()
+    for env in (PLAIN_ENV, {**PLAIN_ENV, cipher.KEY_ENV: KEY}):
+        result = run("init", db=str(folder), env=env)
+        assert result.returncode == 2 and "--db" in result.stderr and "folder" in result.stderr, result.stderr
+        assert list(folder.iterdir()) == []

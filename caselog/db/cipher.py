@@ -296,7 +296,8 @@ def wrong_passphrase_message(path: Path, what: str) -> str:
     """A wrong passphrase is said first; a damaged first page looks the same to SQLCipher, so it comes second."""
     return (
         f"{what} does not open {path}: check the passphrase and try again. Only if you are sure it is right: "
-        "the file's first page is damaged; then 'caselog restore FILE' from your latest backup."
+        "the file's first page is damaged; then move it aside (keep it) and run 'caselog restore FILE' with your "
+        "latest backup (a restore cannot open the damaged file either)."
     )
 
 

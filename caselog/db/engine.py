@@ -200,6 +200,8 @@ def open_engine(target: str | Path | None) -> Database:
             private_folder(paths.data_dir())  # CaseLog's own folder: made owner-only where it is created
         if not folder.is_dir():
             raise InvalidInput(f"--db: folder {folder} does not exist")
+        if Path(url.database).is_dir():
+            raise InvalidInput(f"--db: {url.database} is a folder; give the database file's name")
         kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
         try:
             passphrase = _passphrase_for_sqlite(Path(url.database))
