@@ -439,4 +439,7 @@ def restore(args: argparse.Namespace, target: str | None) -> int:
         print(f"{live_path} is encrypted with the backup's passphrase.")
     for year, last in sorted(result.numbering_kept.items()):
         print(f"Case numbers of {year} continue after {year}-{last:05d} (already used before the restore).")
+    warning = plain_warning(db)  # an encrypted backup's cases are plain now, in a plain database
+    if warning:
+        print(warning, file=sys.stderr)
     return EXIT_OK

@@ -168,3 +168,18 @@ def test_a_folder_given_as_the_database_is_a_usage_error(tmp_path: Path) -> None
         result = run("init", db=str(folder), env=env)
         assert result.returncode == 2 and "--db" in result.stderr and "folder" in result.stderr, result.stderr
         assert list(folder.iterdir()) == []
+
+
+def test_an_encrypted_backup_restored_into_a_plain_database_says_the_cases_are_plain_now(tmp_path: Path) -> None:
+    """The restored content takes the live database's (lack of) passphrase: never silently."""
+    (tmp_path / "a").mkdir()
+    encrypted = _clinic(tmp_path / "a")
+    env = {**PLAIN_ENV, cipher.KEY_ENV: KEY}
+    backup = tmp_path / "backup.sqlite3"
+    assert run("backup", str(backup), db=encrypted, env=env).returncode == 0
+    (tmp_path / "b").mkdir()
+    plain = _clinic(tmp_path / "b", key=None)
+    restored = run("restore", str(backup), db=plain, env={**PLAIN_ENV, cipher.BACKUP_KEY_ENV: KEY})
+    assert restored.returncode == 0, restored.stderr
+    assert cipher.file_state(Path(plain)) == "plain"
+    assert "is not encrypted" in restored.stderr and "caselog encrypt" in restored.stderr, restored.stderr
