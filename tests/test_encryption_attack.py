@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import traceback
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlcipher3
+from sqlalchemy import text
 
 from caselog.db import cipher, convert
 from caselog.db.schema import open_database
@@ -183,3 +185,18 @@ def test_an_encrypted_backup_restored_into_a_plain_database_says_the_cases_are_p
     assert restored.returncode == 0, restored.stderr
     assert cipher.file_state(Path(plain)) == "plain"
     assert "is not encrypted" in restored.stderr and "caselog encrypt" in restored.stderr, restored.stderr
+
+
+def test_an_unexpected_database_error_keeps_the_patient_data_out_of_the_crash_log(tmp_path: Path) -> None:
+    """The command line writes an unexpected error's traceback to DATA/logs, in plain text beside an encrypted
+    database: SQLAlchemy's messages must not carry the statement's values (names, MRNs) there."""
+    path = tmp_path / "clinic.sqlite3"
+    cipher.remember(path, KEY)
+    db = open_database(path)
+    try:
+        with pytest.raises(Exception) as caught, db.write() as session:
+            session.execute(text("INSERT INTO patients (mrn) VALUES (:mrn)"), {"mrn": SECRET_MRN})
+    finally:
+        db.close()
+    logged = "".join(traceback.format_exception(caught.value))
+    assert "INSERT INTO patients" in logged and SECRET_MRN not in logged, logged

@@ -217,7 +217,8 @@ def open_engine(target: str | Path | None) -> Database:
             kwargs["poolclass"] = QueuePool
     else:
         kwargs["pool_pre_ping"] = True
-    engine = create_engine(url, **kwargs)
+    # An unexpected error's traceback goes to a plain log file: never with the values (names, MRNs) it carried.
+    engine = create_engine(url, hide_parameters=True, **kwargs)
     if url.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _on_sqlite_connect)
         event.listen(engine, "begin", _on_sqlite_begin)
