@@ -200,3 +200,18 @@ def test_an_unexpected_database_error_keeps_the_patient_data_out_of_the_crash_lo
         db.close()
     logged = "".join(traceback.format_exception(caught.value))
     assert "INSERT INTO patients" in logged and SECRET_MRN not in logged, logged
+
+
+def test_a_plain_backup_restored_onto_a_new_workstation_with_a_key_is_encrypted(tmp_path: Path) -> None:
+    """A new database is encrypted whenever a passphrase is known: a restore that creates it is no exception."""
+    (tmp_path / "old").mkdir()
+    plain = _clinic(tmp_path / "old", key=None)
+    backup = tmp_path / "backup.sqlite3"
+    assert run("backup", str(backup), db=plain, env=PLAIN_ENV).returncode == 0
+    (tmp_path / "new").mkdir()
+    fresh = tmp_path / "new" / "clinic.sqlite3"
+    env = {**PLAIN_ENV, cipher.KEY_ENV: KEY}
+    restored = run("restore", str(backup), db=str(fresh), env=env)
+    assert restored.returncode == 0, restored.stderr
+    assert cipher.file_state(fresh) == "encrypted" and _readable_in(fresh) == []
+    assert SECRET_MRN in run("list", db=str(fresh), env=env).stdout
