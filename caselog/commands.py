@@ -436,7 +436,11 @@ def restore(args: argparse.Namespace, target: str | None) -> int:
     kept = f" The replaced database was kept as {result.safety_copy}." if result.safety_copy else ""
     print(f"Restored {result.cases} cases from {args.file}.{kept}")
     if result.safety_copy is None and cipher.is_encrypted(live_path):
-        print(f"{live_path} is encrypted with the backup's passphrase.")
+        whose = "the backup's passphrase" if cipher.is_encrypted(args.file.expanduser()) else "its new passphrase"
+        print(f"{live_path} is encrypted with {whose}.")
     for year, last in sorted(result.numbering_kept.items()):
         print(f"Case numbers of {year} continue after {year}-{last:05d} (already used before the restore).")
+    warning = plain_warning(db)  # an encrypted backup's cases are plain now, in a plain database
+    if warning:
+        print(warning, file=sys.stderr)
     return EXIT_OK

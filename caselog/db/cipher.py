@@ -296,7 +296,8 @@ def wrong_passphrase_message(path: Path, what: str) -> str:
     """A wrong passphrase is said first; a damaged first page looks the same to SQLCipher, so it comes second."""
     return (
         f"{what} does not open {path}: check the passphrase and try again. Only if you are sure it is right: "
-        "the file's first page is damaged; then 'caselog restore FILE' from your latest backup."
+        "the file's first page is damaged; then move it aside (keep it) and run 'caselog restore FILE' with your "
+        "latest backup (a restore cannot open the damaged file either)."
     )
 
 
@@ -322,6 +323,19 @@ def opened(path: Path, **kwargs: Any) -> Iterator[Any]:
         conn.close()
 
 
+def _new_file_key(passphrase: str) -> str:
+    """The key of a new file: a fresh salt and the key derived from it, in SQLCipher's raw-key-and-salt form.
+
+    Giving SQLCipher the passphrase itself would let it read one shaped like `x'<64 hex digits>'` as a raw
+    key (a file its own passphrase never opens again), and a NUL in it cannot pass through a PRAGMA at all.
+    """
+    salt = os.urandom(SALT_BYTES)
+    raw = hashlib.pbkdf2_hmac("sha512", passphrase.encode("utf-8"), salt, KDF_ROUNDS, KEY_BYTES)
+    with _lock:
+        _derived[(passphrase, salt)] = f"x'{raw.hex()}'"
+    return f"x'{raw.hex()}{salt.hex()}'"
+
+
 def create_encrypted(path: Path, passphrase: str) -> None:
     """Make `path` a new, empty SQLCipher database in WAL mode (its salt written), owner-only."""
     old_umask = os.umask(0o077)
@@ -330,7 +344,8 @@ def create_encrypted(path: Path, passphrase: str) -> None:
     finally:
         os.umask(old_umask)
     try:
-        apply_key(conn, path, passphrase)
+        conn.execute("PRAGMA cipher_log_level = NONE")
+        conn.execute(f"PRAGMA key = {_quote(_new_file_key(passphrase))}")
         conn.execute("PRAGMA journal_mode = WAL").fetchone()
     finally:
         conn.close()

@@ -78,13 +78,20 @@ def _rewrite(path: Path, old: str | None, new: str) -> Converted:
             os.replace(path, kept)  # the old file stays whole until the new one is in place
             try:
                 os.replace(fresh, path)
-            except OSError:
+            except BaseException:  # Ctrl-C too: the database is never left missing from its place
                 os.replace(kept, path)
                 raise
         except BaseException:
             _remove(fresh)
             raise
-    _destroy(kept)
+        # Still under the exclusive lock: a CaseLog that opened the old file meanwhile and waits for the lock
+        # must then find nothing to read, rather than write cases into a file about to be destroyed (and its
+        # plain WAL beside the new file's name).
+        try:
+            with _zeroed(kept):
+                conn.close()
+        finally:
+            _remove(kept)  # also when interrupted while overwriting: no plain copy is left behind
     cipher.forget(fresh)
     cipher.remember(path, new)
     return Converted(path, converted.cases, converted.audit_entries)
@@ -147,10 +154,15 @@ def _out_of_wal(path: Path, passphrase: str | None) -> Iterator[Any]:
 
 
 def _lock(conn: Any, path: Path) -> None:
+    """The exclusive lock, with the file still out of WAL mode: a CaseLog that connected since switches it
+    back to WAL, and would then go on writing into a WAL named after the new file once it replaced this one."""
     try:
         conn.execute("BEGIN EXCLUSIVE")
+        mode = str(conn.execute("PRAGMA main.journal_mode").fetchone()[0]).lower()
     except cipher.SQLITE_ERRORS as exc:
         raise _in_use(path) from exc
+    if mode != "delete":
+        raise _in_use(path)
 
 
 def _in_use(path: Path) -> StorageError:
@@ -188,17 +200,20 @@ def _remove(path: Path) -> None:
         leftover.unlink(missing_ok=True)
 
 
-def _destroy(path: Path) -> None:
-    """Overwrite, then remove the replaced file: its pages are what the encryption exists to protect.
+@contextlib.contextmanager
+def _zeroed(path: Path) -> Iterator[None]:
+    """Overwrite the replaced file with zeros (its pages are what the encryption exists to protect), holding
+    it open until the block ends: closing a file drops every POSIX lock this process holds on it, SQLite's too.
 
     (On SSDs and copy-on-write file systems the old blocks may survive an overwrite; README says so.)
     """
-    with contextlib.suppress(OSError):
-        size = path.stat().st_size
-        with open(path, "r+b") as handle:
+    with contextlib.ExitStack() as stack:
+        with contextlib.suppress(OSError):
+            handle = stack.enter_context(open(path, "r+b"))
+            size = os.fstat(handle.fileno()).st_size
             chunk = b"\0" * (1 << 20)
             for _ in range(0, size, len(chunk)):
                 handle.write(chunk)
             handle.flush()
             os.fsync(handle.fileno())
-    _remove(path)
+        yield

@@ -200,6 +200,8 @@ def open_engine(target: str | Path | None) -> Database:
             private_folder(paths.data_dir())  # CaseLog's own folder: made owner-only where it is created
         if not folder.is_dir():
             raise InvalidInput(f"--db: folder {folder} does not exist")
+        if Path(url.database).is_dir():
+            raise InvalidInput(f"--db: {url.database} is a folder; give the database file's name")
         kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
         try:
             passphrase = _passphrase_for_sqlite(Path(url.database))
@@ -215,7 +217,8 @@ def open_engine(target: str | Path | None) -> Database:
             kwargs["poolclass"] = QueuePool
     else:
         kwargs["pool_pre_ping"] = True
-    engine = create_engine(url, **kwargs)
+    # An unexpected error's traceback goes to a plain log file: never with the values (names, MRNs) it carried.
+    engine = create_engine(url, hide_parameters=True, **kwargs)
     if url.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _on_sqlite_connect)
         event.listen(engine, "begin", _on_sqlite_begin)

@@ -97,8 +97,12 @@ def checked_candidate(source: Path, live: Path, *, require_accounts: bool,
     if not report.ok:
         raise InvalidInput([Problem("FILE", f"{source} {problem}") for problem in report.problems])
     had_audit = _has_table(source, "audit_log")
-    # The copy takes the live database's passphrase; onto a new workstation, the backup's own.
-    copy_passphrase = live_passphrase if live_database_exists(live) else source_passphrase
+    # The copy takes the live database's passphrase; onto a new workstation, the backup's own, else the one
+    # a new database gets (a plain backup never makes a plain database where a passphrase is known).
+    if live_database_exists(live):
+        copy_passphrase = live_passphrase
+    else:
+        copy_passphrase = source_passphrase or _new_database_passphrase(live)
     fd, name = tempfile.mkstemp(prefix=f".{live.name}.restore-", suffix=".tmp", dir=live.parent)
     os.close(fd)
     copy = Path(name)
@@ -113,6 +117,15 @@ def checked_candidate(source: Path, live: Path, *, require_accounts: bool,
         cipher.forget(copy)
         for leftover in (copy, Path(f"{copy}-wal"), Path(f"{copy}-shm"), Path(f"{copy}-journal")):
             leftover.unlink(missing_ok=True)
+
+
+def _new_database_passphrase(live: Path) -> str | None:
+    """The passphrase a new database at `live` is encrypted with (see engine.open_engine); None: plain."""
+    found = cipher.known_passphrase(live)
+    if found is None:
+        return None
+    cipher.check_new_passphrase(found[0], what=found[1])
+    return found[0]
 
 
 def _backup_passphrase(source: Path, live_passphrase: str | None) -> str | None:
