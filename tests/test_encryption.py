@@ -337,7 +337,7 @@ def _in_a_terminal(args: list[str], answers: list[str], env: dict[str, str]) -> 
                              env={**os.environ, **env}, start_new_session=True,
                              preexec_fn=controlling_terminal)  # fmt: skip
     os.close(slave)
-    seen = b""
+    seen = since_answer = b""
     pending = list(answers)
     while True:
         ready, _, _ = select.select([master], [], [], 240)  # a liveness bound on a busy machine, not a timing
@@ -351,10 +351,14 @@ def _in_a_terminal(args: list[str], answers: list[str], env: dict[str, str]) -> 
         if not chunk:
             break
         seen += chunk
-        if pending and seen.rstrip().endswith(b":"):
+        since_answer += chunk
+        # A new prompt: text since the last answer ending in ":" (the newline getpass prints after an answer
+        # must not count as the same prompt again, or the next answer goes out before its prompt).
+        if pending and since_answer.strip() and since_answer.rstrip().endswith(b":"):
             _until_echo_is_off(master)  # getpass flushes what was typed before it turned echo off
             os.write(master, pending.pop(0).encode() + b"\n")
             seen += b"\n"
+            since_answer = b""
     os.close(master)
     return child.wait(timeout=240), seen.decode("utf-8", "replace")
 
