@@ -42,12 +42,50 @@ def protect_with(db: Database) -> None:
     if path is None or not db.encrypted:
         return
     found = cipher.known_passphrase(path)
-    if found is None:
-        return
+    if found is not None:
+        _protection = protection_for(path, found[0])
+
+
+def protection_for(path: Path, passphrase: str | None) -> Fernet | None:
+    """The drafts' key for the database file `path` as it is now (None: a plain database, plain drafts)."""
+    if passphrase is None:
+        return None
     key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"caselog drafts").derive(
-        cipher.file_key(path, found[0])
+        cipher.file_key(path, passphrase)
     )
-    _protection = Fernet(base64.urlsafe_b64encode(key))
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def reseal(old: Fernet | None, new: Fernet | None) -> int:
+    """After `caselog encrypt` or `rekey`: the drafts `old` reads (None: the plain ones) are written again under
+    `new`, so they are neither lost with the old key nor left readable beside an encrypted database."""
+    folder = drafts_dir()
+    count = 0
+    for file in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            content = file.read_bytes()
+            if content.startswith(SEALED_MARK):
+                if old is None:
+                    continue
+                text = old.decrypt(content[len(SEALED_MARK) :])
+            elif old is None:
+                text = content
+            else:
+                continue
+        except (OSError, InvalidToken):
+            continue  # another database's draft, or one being written: left as it is
+        _write(file, text if new is None else SEALED_MARK + new.encrypt(text))
+        count += 1
+    return count
+
+
+def _write(target: Path, content: bytes) -> None:
+    """Replace the file atomically: the old copy stays whole until the new one is complete."""
+    with temporary_beside(target) as (fd, tmp), os.fdopen(os.dup(fd), "wb") as out:
+        out.write(content)
+        out.flush()
+        os.fsync(out.fileno())
+        os.replace(tmp, target)
 
 
 def drafts_protected() -> bool:
@@ -113,12 +151,7 @@ def save_draft(
     }
     target = draft_path(draft_id)
     text = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-    content = text if _protection is None else SEALED_MARK + _protection.encrypt(text)
-    with temporary_beside(target) as (fd, tmp), os.fdopen(os.dup(fd), "wb") as out:
-        out.write(content)
-        out.flush()
-        os.fsync(out.fileno())
-        os.replace(tmp, target)
+    _write(target, text if _protection is None else SEALED_MARK + _protection.encrypt(text))
     return target
 
 

@@ -13,6 +13,7 @@ import os
 import sys
 from pathlib import Path
 
+from caselog import drafts
 from caselog.db import cipher
 from caselog.db.engine import Database, database_url
 from caselog.errors import InvalidInput
@@ -187,6 +188,7 @@ def encrypt_command(args: argparse.Namespace, target: str | None) -> int:
     passphrase = new_passphrase(cipher.KEY_ENV)
     assert passphrase is not None
     done = encrypt_database(path, passphrase)
+    drafts.reseal(None, drafts.protection_for(path, passphrase))  # unsaved forms typed so far are sealed too
     _record(target, username, "encrypt", {"cases": done.cases})
     print(f"Encrypted {path}: {done.cases} cases; the encrypted copy passed the integrity check and the audit "
           "trail's verification before it replaced the plain file, which was overwritten and removed.")  # fmt: skip
@@ -209,7 +211,9 @@ def rekey_command(args: argparse.Namespace, target: str | None) -> int:
     chosen = new_passphrase(cipher.NEW_KEY_ENV, what="new passphrase")
     assert chosen is not None
     kept_in_keyring = cipher.keyring_passphrase(path) == current
+    sealed = drafts.protection_for(path, current)
     done = rekey_database(path, current, chosen)
+    drafts.reseal(sealed, drafts.protection_for(path, chosen))  # the drafts follow the new key
     _record(target, username, "rekey", {"cases": done.cases})
     print(f"{path} has its new passphrase ({done.cases} cases, checked and verified before the switch).")
     if kept_in_keyring or getattr(args, "keyring", False):

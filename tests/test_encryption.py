@@ -390,3 +390,36 @@ def test_init_in_a_terminal_may_choose_no_encryption(tmp_path: Path) -> None:
     status, screen = _in_a_terminal(["--db", db, "init"], [""], PLAIN_ENV)
     assert status == 0 and "is not encrypted" in screen, screen
     assert cipher.file_state(Path(db)) == "plain"
+
+
+def test_drafts_follow_encrypt_and_rekey(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A form typed but never saved is sealed when the database is encrypted, and still offered after a
+    rekey (its key derives from the database's): neither left readable nor lost."""
+    from caselog import drafts
+    from caselog.cli import main
+
+    db = _clinic(tmp_path, key=None)
+    drafts._protection = None
+    typed = {"patient": {"mrn": SECRET_MRN, "family_name": SECRET_NAME}}
+    file = drafts.save_draft("typed", typed)
+    assert SECRET_MRN.encode() in file.read_bytes()
+    monkeypatch.setenv(cipher.KEY_ENV, KEY)
+    assert main(["--db", db, "encrypt"]) == 0
+    assert SECRET_MRN.encode() not in file.read_bytes() and SECRET_NAME.encode() not in file.read_bytes()
+    monkeypatch.setenv(cipher.NEW_KEY_ENV, "the new passphrase, longer")
+    assert main(["--db", db, "rekey"]) == 0
+    monkeypatch.setenv(cipher.KEY_ENV, "the new passphrase, longer")
+    cipher.forget()
+    reopened = open_database(db)
+    try:
+        drafts.protect_with(reopened)
+        assert [d.data for d in drafts.pending_drafts()] == [typed]
+    finally:
+        reopened.close()
+        drafts._protection = None
+
+
+def test_a_passphrase_of_spaces_is_refused(tmp_path: Path) -> None:
+    db = str(tmp_path / "clinic.sqlite3")
+    result = run("init", db=db, env={**PLAIN_ENV, cipher.KEY_ENV: " " * 12})
+    assert result.returncode == 2 and "only spaces" in result.stderr

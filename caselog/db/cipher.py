@@ -180,6 +180,8 @@ def check_new_passphrase(passphrase: str, *, what: str = "passphrase") -> None:
 
     if len(passphrase) < MIN_PASSPHRASE:
         raise InvalidInput([Problem(what, f"needs at least {MIN_PASSPHRASE} characters")])
+    if not passphrase.strip():
+        raise InvalidInput([Problem(what, "is only spaces")])
 
 
 # -- keys -----------------------------------------------------------------------------------------------------
