@@ -14,12 +14,14 @@ import io
 import os
 import random
 import shutil
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from caselog.cli import main
+from caselog.db import cipher
 from caselog.db.cipher import WrongPassphrase
 from caselog.db.health import quick_check_sqlite
 from caselog.db.schema import copy_sqlite, open_database
@@ -167,3 +169,26 @@ def test_the_app_start_checks_storage_beside_the_first_page_and_never_writes_int
         assert CaseService(db).count(CaseFilter()) == count + 1 and db.storage_verdict() == (True, None)
     finally:
         db.close()
+
+
+def test_closing_while_the_background_check_runs_interrupts_it(tmp_path: Path) -> None:
+    """Quitting the app in its first seconds: the check is interrupted and waited for, never left inside SQLite
+    while the interpreter shuts down (that crashed the process on exit now and then)."""
+    db = open_database(tmp_path / "clinic.sqlite3")
+    started = threading.Event()
+
+    def endless_check() -> None:
+        conn = cipher.connect_file(tmp_path / "clinic.sqlite3", readonly=True)
+        db.interruptible(conn)
+        started.set()
+        try:
+            conn.execute("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n")
+        finally:
+            conn.close()
+
+    db.check_storage_in_background(endless_check)
+    assert started.wait(30)
+    db.close()
+    assert db._storage_thread is not None and not db._storage_thread.is_alive()
+    done, problem = db.storage_verdict()
+    assert done and problem is not None  # interrupted: writing stays refused for this (closed) database

@@ -13,7 +13,7 @@ import sqlite3
 import stat
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +116,8 @@ class Database:
     encrypted: bool = False
     _storage_checked: threading.Event | None = None
     _storage_problem: CaselogError | None = None
+    _storage_thread: threading.Thread | None = None
+    _checking: list[Any] = field(default_factory=list)
 
     def check_storage_in_background(self, check: Callable[[], None]) -> None:
         """Run the storage check (`check` raises CaselogError on damage) beside the first page, not before it.
@@ -139,7 +141,15 @@ class Database:
             finally:
                 done.set()
 
-        threading.Thread(target=run, name="caselog-storage-check", daemon=True).start()
+        self._storage_thread = threading.Thread(target=run, name="caselog-storage-check", daemon=True)
+        self._storage_thread.start()
+
+    def interruptible(self, conn: Any) -> None:
+        """A connection the background check reads through: `close()` interrupts it and waits for the check.
+
+        (A thread still inside SQLite while the interpreter shuts down can crash the process on exit.)
+        """
+        self._checking.append(conn)
 
     def storage_verdict(self) -> tuple[bool, CaselogError | None]:
         """(whether the background storage check is done, the problem it found)."""
@@ -186,6 +196,13 @@ class Database:
                 conn.exec_driver_sql("ANALYZE")
 
     def close(self) -> None:
+        thread = self._storage_thread
+        while thread is not None and thread.is_alive():
+            # Again until it stops: an interrupt that comes before the check's statement starts is a no-op.
+            for conn in list(self._checking):
+                with contextlib.suppress(Exception):
+                    conn.interrupt()
+            thread.join(0.05)
         self.engine.dispose()
 
 

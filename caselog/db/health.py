@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 
@@ -14,7 +16,8 @@ from caselog.errors import StorageError
 MAX_PROBLEMS = 20
 
 
-def quick_check_sqlite(path: Path, *, max_problems: int = MAX_PROBLEMS) -> list[str]:
+def quick_check_sqlite(path: Path, *, max_problems: int = MAX_PROBLEMS,
+                       on_open: Callable[[Any], None] | None = None) -> list[str]:  # fmt: skip
     """Problems `PRAGMA quick_check` finds in an SQLite file (none: an empty list), read without writing.
 
     quick_check walks every page of every table and index (page structure, cell sizes, free list, NOT NULL and
@@ -26,6 +29,8 @@ def quick_check_sqlite(path: Path, *, max_problems: int = MAX_PROBLEMS) -> list[
         return []
     try:
         conn = cipher.connect_file(path, readonly=True)
+        if on_open is not None:
+            on_open(conn)  # the caller may interrupt the check (the app closing while it runs)
         try:
             rows = [str(r[0]) for r in conn.execute(f"PRAGMA quick_check({int(max_problems)})").fetchall()]
         finally:
@@ -57,7 +62,7 @@ def verify_storage(db: Database) -> None:
         with translate_errors(db), db.engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1")
         return
-    problems = quick_check_sqlite(path)
+    problems = quick_check_sqlite(path, on_open=db.interruptible)
     if problems:
         raise StorageError(damaged_message(str(path), problems))
 
