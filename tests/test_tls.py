@@ -154,7 +154,9 @@ def test_a_server_certificate_from_another_ca_is_refused_by_name(db_target: str,
     other = tmp_path / "other-ca.crt"
     _another_ca(other)
     target = with_query(db_target, sslmode="verify-full", sslrootcert=str(other))
-    with pytest.raises(OperationalError) as raised:
+    with pytest.raises(StorageError) as raised:
         open_database(target)
-    friendly = describe_tls_error(raised.value, make_url(target))
-    assert friendly is not None and "not signed by the CA file" in friendly.message
+    assert "not signed by the CA file" in raised.value.message
+    assert isinstance(raised.value.__cause__, OperationalError)
+    friendly = describe_tls_error(raised.value.__cause__, make_url(target))
+    assert friendly is not None and friendly.message == raised.value.message
