@@ -8,16 +8,14 @@ row's `case_number` and `position`. No Qt here.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy import case as sql_case
-from sqlalchemy.orm import Session
 
 from caselog import vocab
-from caselog.db import store
+from caselog.db import queries, store
 from caselog.records import CaseFilter
 from caselog.service import CaseService
 
@@ -146,7 +144,7 @@ def list_complications(
         stmt = stmt.limit(limit)
     with service.reading() as session:
         rows = session.execute(stmt).all()
-        levels = _levels_text(session, sorted({r.id for r in rows}))
+        levels = queries.levels_text(session, sorted({r.id for r in rows}))
     return [
         ComplicationEntry(
             case_number=r.case_number,
@@ -168,18 +166,6 @@ def list_complications(
         )
         for r in rows
     ]
-
-
-def _levels_text(session: Session, case_ids: list[int]) -> dict[int, str]:
-    """`L4-L5 bilateral; L5-S1 left` per case, fetched for the listed cases only."""
-    lv = store.levels_t.c
-    found: dict[int, list[str]] = defaultdict(list)
-    for part in store.chunks(case_ids):
-        for row in session.execute(
-            select(lv.case_id, lv.level, lv.side).where(lv.case_id.in_(part)).order_by(lv.case_id, lv.position)
-        ):
-            found[row.case_id].append(f"{row.level} {row.side}")
-    return {case_id: "; ".join(texts) for case_id, texts in found.items()}
 
 
 def cases_by_procedure(service: CaseService, case_filter: CaseFilter | None = None) -> dict[str, int]:

@@ -161,13 +161,18 @@ def drop_from_keyring(path: Path | str) -> None:
         keyring.delete_password(KEYRING_SERVICE, _name(path))
 
 
-def known_passphrase(path: Path | str) -> tuple[str, str] | None:
-    """The first passphrase available for `path` and where it came from, without trying it."""
-    for source, found in (
+def _kept(path: Path | str) -> tuple[tuple[str, str | None], ...]:
+    """Where a passphrase for `path` may be kept, in order: (source, passphrase or None)."""
+    return (
         ("this session", told(path)),
         (KEY_ENV, environment_passphrase()),
         ("the system keyring", keyring_passphrase(path)),
-    ):
+    )
+
+
+def known_passphrase(path: Path | str) -> tuple[str, str] | None:
+    """The first passphrase available for `path` and where it came from, without trying it."""
+    for source, found in _kept(path):
         if found:
             return found, source
     return None
@@ -272,14 +277,8 @@ def passphrase_for(path: Path, *, also: tuple[tuple[str, str], ...] = ()) -> str
     `also` adds (source, passphrase) candidates tried after the usual ones (a backup may have its database's
     passphrase). Raises PassphraseNeeded when none is known, WrongPassphrase when none known opens it.
     """
-    name = _name(path)
     candidates: list[tuple[str, str]] = []
-    for source, found in (
-        ("this session", told(name)),
-        (KEY_ENV, environment_passphrase()),
-        ("the system keyring", keyring_passphrase(name)),
-        *also,
-    ):
+    for source, found in (*_kept(path), *also):
         if found and all(found != seen for _, seen in candidates):
             candidates.append((source, found))
     if not candidates:
@@ -308,8 +307,9 @@ def connect_file(path: Path, *, readonly: bool = False, timeout: float = 30.0, i
     """The one way to open a database file by path: plain files with sqlite3, encrypted ones with SQLCipher
     and their passphrase (given, or looked up by `passphrase_for`)."""
     if file_state(path) == "encrypted":
-        passphrase = passphrase if passphrase is not None else passphrase_for(path)
-        if not opens(path, passphrase):
+        if passphrase is None:
+            passphrase = passphrase_for(path)  # tried already
+        elif not opens(path, passphrase):
             raise WrongPassphrase(wrong_passphrase_message(path, "The passphrase given"))
         return connect_with(path, passphrase, readonly=readonly, timeout=timeout, isolation_level=isolation_level)
     return connect_with(path, None, readonly=readonly, timeout=timeout, isolation_level=isolation_level)

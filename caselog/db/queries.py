@@ -82,6 +82,19 @@ SORT_COLUMNS = {
 }
 
 
+def levels_text(session: Session, case_ids: Sequence[int]) -> dict[int, str]:
+    """`L4-L5 bilateral; L5-S1 left` per case, fetched for the listed cases only (a list's page)."""
+    found: dict[int, list[str]] = defaultdict(list)
+    for part in chunks(case_ids):
+        for lv in session.execute(
+            select(levels_t.c.case_id, levels_t.c.level, levels_t.c.side)
+            .where(levels_t.c.case_id.in_(part))
+            .order_by(levels_t.c.case_id, levels_t.c.position)
+        ):
+            found[lv.case_id].append(f"{lv.level} {lv.side}")
+    return {case_id: "; ".join(texts) for case_id, texts in found.items()}
+
+
 def list_rows(
     session: Session, f: CaseFilter, *, sort: str, descending: bool, offset: int, limit: int | None
 ) -> list[CaseListItem]:
@@ -100,15 +113,9 @@ def list_rows(
         stmt = stmt.limit(limit)
     rows = session.execute(stmt).all()
     ids = [r.id for r in rows]
-    levels: dict[int, list[str]] = defaultdict(list)
+    levels = levels_text(session, ids)
     grades: dict[int, list[str]] = defaultdict(list)
     for part in chunks(ids):
-        for lv in session.execute(
-            select(levels_t.c.case_id, levels_t.c.level, levels_t.c.side)
-            .where(levels_t.c.case_id.in_(part))
-            .order_by(levels_t.c.case_id, levels_t.c.position)
-        ):
-            levels[lv.case_id].append(f"{lv.level} {lv.side}")
         for cp in session.execute(
             select(complications_t.c.case_id, complications_t.c.clavien_dindo).where(
                 complications_t.c.case_id.in_(part)
@@ -124,7 +131,7 @@ def list_rows(
             mrn=r.mrn,
             patient_name=f"{r.family_name}, {r.given_name}" if r.given_name else r.family_name,
             procedure=r.procedure,
-            levels_text="; ".join(levels[r.id]),
+            levels_text=levels.get(r.id, ""),
             duration_minutes=r.duration_minutes,
             anesthesia_type=r.anesthesia_type,
             surgeon=r.surgeon,
