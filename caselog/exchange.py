@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from caselog import fields, vocab
+from caselog import fields, pathway, vocab
 from caselog.bulk import cyclic_gc_paused
 from caselog.errors import InvalidInput
 from caselog.fields import Field
 from caselog.files import size_text, temporary_beside, write_error
 from caselog.records import CaseRecord, CaseView, case_to_contract
-from caselog.validation import FORMAT_NAME, FORMAT_VERSION, Problem
+from caselog.validation import FORMAT_NAME, FORMAT_VERSION, Problem, version_problems
 
 Progress = Callable[[int, int, str], None]
 
@@ -146,8 +146,7 @@ def single_case(data: object, where: str) -> object:
         problems = []
         if data.get("format") != FORMAT_NAME:
             problems.append(Problem("format", f"must be {FORMAT_NAME!r}, not {data.get('format')!r}"))
-        if data.get("version") != FORMAT_VERSION:
-            problems.append(Problem("version", f"must be {FORMAT_VERSION}, not {data.get('version')!r}"))
+        problems.extend(version_problems(data.get("cases"), data.get("version")))
         extra = [k for k in data if k not in ("format", "version", "cases")]
         problems.extend(Problem(k, "unknown field") for k in extra)
         cases = data.get("cases")
@@ -244,6 +243,26 @@ def _same(name: str, heading: str | None, width: int, value: Callable[[CaseRecor
     return Column(name, heading, width, value, value)
 
 
+def _block_value(record: CaseRecord, name: str, missing: Any) -> Any:
+    value = getattr(record.block, name) if record.block is not None else None
+    return missing if value is None else value
+
+
+def _block_anesthetic(record: CaseRecord) -> str | None:
+    """The anesthetic's label on the XLSX sheet, with what "other" was."""
+    block = record.block
+    if block is None:
+        return None
+    name = vocab.label(vocab.BLOCK_ANESTHETICS, block.anesthetic)
+    return f"{name} ({block.anesthetic_detail})" if block.anesthetic_detail else name
+
+
+def _peak_relief(record: CaseRecord) -> int | None:
+    """The block's best relief as a whole percent (the diary and the pain before are in the other columns)."""
+    peak = pathway.peak_relief(record.block) if record.block is not None else None
+    return None if peak is None else int(pathway.percent_text(peak).rstrip("%"))
+
+
 #: The columns each nested part adds where it stands in the object.
 _PART_COLUMNS: dict[str, list[Column]] = {
     "patient": [
@@ -275,7 +294,23 @@ _PART_COLUMNS: dict[str, list[Column]] = {
                lambda r: r.worst_grade),
     ],
     "outcomes": [_same("outcome_timepoints", None, 0, lambda r: " ".join(o.timepoint for o in r.outcomes))],
+    "block": [
+        Column("block_anesthetic", "Block anesthetic", 14, lambda r: _block_value(r, "anesthetic", ""),
+               _block_anesthetic),
+        _same("block_anesthetic_detail", None, 0, lambda r: _safe_text(_block_value(r, "anesthetic_detail", ""))),
+        _same("block_volumes_ml", None, 0, lambda r: "; ".join(f"{lv.level} {lv.volume_ml:g}" for lv in r.levels
+                                                               if lv.volume_ml is not None)),
+        Column("block_pain_before", "Pain before block", 8, lambda r: _block_value(r, "pain_before", ""),
+               lambda r: _block_value(r, "pain_before", None)),
+        _same("block_diary", None, 0, lambda r: "; ".join(f"{e.time} {e.pain}" for e in r.block.diary)
+              if r.block else ""),
+        Column("block_peak_relief_percent", "Block peak relief (%)", 10, lambda r: _peak_relief(r) or "",
+               _peak_relief),
+        _same("block_activities_possible", None, 0, lambda r: {True: "yes", False: "no"}.get(
+            _block_value(r, "activities_possible", None), "")),
+    ],
 }  # fmt: skip
+
 #: Parts whose columns follow another field than in the object, as spreadsheets have had them since the first
 #: release: the patient after the procedure date, the levels after the procedure.
 _PART_AFTER = {"patient": "procedure_date", "levels": "procedure_detail"}

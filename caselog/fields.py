@@ -200,6 +200,13 @@ FIELDS: tuple[Field, ...] = (
           high=FLUOROSCOPY_SECONDS_MAX, extension=True, xlsx_width=10, shown="course",
           form=FormPlace("course", 2, "Fluoroscopy", "seconds, optional"),
           doc="total fluoroscopy (X-ray screening) time, as radiation-safety rules ask clinics to log"),
+    # Format version 2 (docs/format.md):
+    Field("block", "Block", "block details", "part", csv=None, extension=True,
+          doc="object: `anesthetic`, `anesthetic_detail`, `pain_before`, `diary`, `activities_possible`; "
+              "medial branch blocks only (format version 2)"),
+    Field("outside_policy_reason", "Reason outside policy", "reason outside policy", "text", max_len=2000,
+          extension=True, xlsx_width=30,
+          doc="why a case the clinic's selection rules do not cover was done (format version 2)"),
 )  # fmt: skip
 
 BY_KEY: dict[str, Field] = {f.key: f for f in FIELDS}

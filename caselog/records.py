@@ -38,6 +38,8 @@ class Patient:
 class TreatedLevel:
     level: str
     side: str
+    #: A diagnostic block's injected volume at this level (format version 2); None elsewhere.
+    volume_ml: float | None = None
 
     @property
     def text(self) -> str:
@@ -58,6 +60,29 @@ class Anesthesia:
         if self.asa_class is None:
             return ""
         return f"{self.asa_class}{' E' if self.emergency else ''}"
+
+
+@dataclass(frozen=True, slots=True)
+class DiaryEntry:
+    """One line of the patient's pain diary after a block: the time after the injection and the pain (0-10)."""
+
+    time: str
+    pain: int
+
+
+@dataclass(frozen=True, slots=True)
+class BlockDetails:
+    """What a diagnostic medial branch block records beyond a case (format version 2): the anesthetic, the
+    pain before the injection and the patient's diary after it. Relief, its duration and the block's result
+    are computed from these (caselog.pathway), never stored, so a change of the clinic's policy re-reads them."""
+
+    anesthetic: str
+    anesthetic_detail: str | None = None
+    pain_before: int | None = None
+    #: In the diary's time order, each time at most once.
+    diary: tuple[DiaryEntry, ...] = ()
+    #: Could the patient do what usually hurts while the block worked; None when not asked.
+    activities_possible: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +141,9 @@ class CaseRecord:
     referring_physician: str | None = None
     copy_to: tuple[str, ...] = ()
     fluoroscopy_time_s: int | None = None
+    # Format version 2: the block's anesthetic and diary, and why a case outside the clinic's policy was done.
+    block: BlockDetails | None = None
+    outside_policy_reason: str | None = None
 
     @property
     def procedure_label(self) -> str:
@@ -199,7 +227,13 @@ def _contract_source() -> list[str]:
     lines = ["def case_to_contract(record):", "    case = {"]
     extensions: list[str] = []
     for f in FIELDS:
-        if f.kind == "part":
+        if f.kind == "part" and f.extension:
+            extensions += [
+                f"    value = _{f.key}(record)",
+                "    if value is not None:",
+                f"        case[{f.key!r}] = value",
+            ]
+        elif f.kind == "part":
             lines.append(f"        {f.key!r}: _{f.key}(record),")
         elif f.extension:
             held = "value" if f.kind in ("names", "codes") else "value is not None"  # validation: blank is None
@@ -261,22 +295,42 @@ def _outcomes(record: CaseRecord) -> list[dict[str, Any]]:
 
 
 def _levels(record: CaseRecord) -> list[dict[str, Any]]:
-    return [{"level": lv.level, "side": lv.side} for lv in record.levels]
+    levels: list[dict[str, Any]] = []
+    for lv in record.levels:
+        level: dict[str, Any] = {"level": lv.level, "side": lv.side}
+        if lv.volume_ml is not None:
+            level["volume_ml"] = lv.volume_ml
+        levels.append(level)
+    return levels
+
+
+def _block(record: CaseRecord) -> dict[str, Any] | None:
+    b = record.block
+    if b is None:
+        return None
+    return {
+        "anesthetic": b.anesthetic,
+        "anesthetic_detail": b.anesthetic_detail,
+        "pain_before": b.pain_before,
+        "diary": [{"time": e.time, "pain": e.pain} for e in b.diary],
+        "activities_possible": b.activities_possible,
+    }
 
 
 _case_to_contract = compiled(
     "case_to_contract",
     _contract_source(),
     {"_patient": _patient, "_levels": _levels, "_anesthesia": _anesthesia,
-     "_complications": _complications, "_outcomes": _outcomes},
+     "_complications": _complications, "_outcomes": _outcomes, "_block": _block},
 )  # fmt: skip
 
 
 def case_to_contract(record: CaseRecord) -> dict[str, Any]:
     """The contract's CASE object with every field present, defaults filled in, in the contract's order.
 
-    The format's extensions (`referring_physician`, `copy_to`, `fluoroscopy_time_s`) follow, and only when they
-    hold something, so a case without them is exactly what the contract promises (docs/format.md).
+    The format's extensions (`referring_physician`, `copy_to`, `fluoroscopy_time_s`, and version 2's `block`,
+    `outside_policy_reason` and a level's `volume_ml`) follow, and only when they hold something, so a case
+    without them is exactly what the contract promises (docs/format.md).
     """
     case: dict[str, Any] = _case_to_contract(record)
     return case

@@ -15,10 +15,24 @@ from typing import Any
 
 from caselog import fields, vocab
 from caselog.fields import DURATION_MINUTES_MAX, Field
-from caselog.records import Anesthesia, CaseRecord, Complication, OutcomeScore, Patient, TreatedLevel
+from caselog.records import (
+    Anesthesia,
+    BlockDetails,
+    CaseRecord,
+    Complication,
+    DiaryEntry,
+    OutcomeScore,
+    Patient,
+    TreatedLevel,
+)
 
 FORMAT_NAME = "caselog-cases"
-FORMAT_VERSION = 1
+#: The version an export writes; import reads every version listed in READABLE_VERSIONS.
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+#: What version 2 added (docs/format.md): a version 1 file holding one of these is refused, not guessed at.
+V2_CASE_KEYS = frozenset({"block", "outside_policy_reason"})
+V2_LEVEL_KEYS = frozenset({"volume_ml"})
 MAX_AGE_YEARS = 120
 POSTOPERATIVE_DAYS = 30
 
@@ -50,7 +64,9 @@ MIN_DATE = dt.date(1900, 1, 1)
 
 CASE_KEYS = fields.CASE_KEYS
 PATIENT_KEYS = frozenset({"mrn", "family_name", "given_name", "birth_date", "sex"})
-LEVEL_KEYS = frozenset({"level", "side"})
+LEVEL_KEYS = frozenset({"level", "side", *V2_LEVEL_KEYS})
+BLOCK_KEYS = frozenset({"anesthetic", "anesthetic_detail", "pain_before", "diary", "activities_possible"})
+DIARY_KEYS = frozenset({"time", "pain"})
 ANESTHESIA_KEYS = frozenset({"type", "sedation", "asa_class", "emergency", "provider"})
 COMPLICATION_KEYS = frozenset(
     {"category", "description", "timing", "onset_date", "clavien_dindo", "treatment", "resolved_date", "review_status"}
@@ -355,6 +371,7 @@ def validate_case(
         r, case, values, path, procedure_date
     )
     anesthesia = _anesthesia(r, case.get("anesthesia"), join(path, "anesthesia"))
+    block = _block(r, case.get("block"), join(path, "block"), procedure)
     complications = _complications(r, case, path, procedure_date, today)
     outcomes = _outcomes(r, case, path, procedure_date, today)
 
@@ -369,6 +386,7 @@ def validate_case(
         anesthesia=anesthesia,
         complications=tuple(complications),
         outcomes=tuple(outcomes),
+        block=block,
         **values,
     )
     return record, problems
@@ -506,8 +524,89 @@ def _levels(r: _Reader, case: Mapping[str, Any], path: str, procedure: str | Non
             r.fail(join(item_path, "level"), f"C1-C2 is not a facet-nerve target ({name} is not done there)")
             continue
         seen[level] = i
-        levels.append(TreatedLevel(level=level, side=side))
+        volume = _volume(r, data, item_path, procedure) if data.get("volume_ml") is not None else None
+        levels.append(TreatedLevel(level=level, side=side, volume_ml=volume))
     return levels
+
+
+def _volume(r: _Reader, data: Mapping[str, Any], path: str, procedure: str | None) -> float | None:
+    """A block's injected volume at one level, in mL with at most two decimals (0.25, 0.5, 1)."""
+    value = data["volume_ml"]
+    where = join(path, "volume_ml")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        r.fail(where, f"must be a number of mL, not {_type_name(value)}")
+        return None
+    if procedure is not None and procedure != "medial_branch_block":
+        r.fail(where, "only a medial branch block records an injected volume")
+        return None
+    if not 0 < value <= vocab.BLOCK_VOLUME_ML_MAX:
+        r.fail(where, f"{value} mL is out of range (more than 0, at most {vocab.BLOCK_VOLUME_ML_MAX:g})")
+        return None
+    if abs(value * 100 - round(value * 100)) > 1e-6:
+        r.fail(where, f"{value} mL has more than two decimals")
+        return None
+    return round(float(value), 2)
+
+
+def _block(r: _Reader, value: object, path: str, procedure: str | None) -> BlockDetails | None:
+    """A diagnostic block's anesthetic, pain before and diary (format version 2)."""
+    if value is None:
+        return None
+    data = r.obj(value, path, BLOCK_KEYS)
+    if data is None:
+        return None
+    if procedure is not None and procedure != "medial_branch_block":
+        r.fail(path, "only a medial branch block records block details")
+        return None
+    anesthetic = r.choice(data, "anesthetic", path, vocab.BLOCK_ANESTHETICS, "anesthetic", required=True)
+    detail = r.text(data, "anesthetic_detail", path, required=anesthetic == "other", max_len=100)
+    before = r.integer(data, "pain_before", path, 0, 10, required=False)
+    diary: dict[str, int] = {}
+    base = join(path, "diary")
+    for i, item in enumerate(r.items(data, "diary", path)):
+        item_path = f"{base}[{i}]"
+        entry = r.obj(item, item_path, DIARY_KEYS)
+        if entry is None:
+            continue
+        time = r.choice(entry, "time", item_path, vocab.DIARY_TIMES, "diary time", required=True)
+        pain = r.integer(entry, "pain", item_path, 0, 10, required=True)
+        if time is not None and time in diary:
+            r.fail(join(item_path, "time"), f"{time!r} is already in the diary")
+        elif time is not None and pain is not None:
+            diary[time] = pain
+    if diary and before is None and data.get("pain_before") is None:
+        r.fail(join(path, "pain_before"), "is required with a diary: relief is measured against it")
+    elif diary and before == 0:
+        r.fail(join(path, "pain_before"), "is 0: relief cannot be measured from no pain")
+    activities = data.get("activities_possible")
+    if activities is not None and not isinstance(activities, bool):
+        r.fail(join(path, "activities_possible"), f"must be true, false or null, not {_type_name(activities)}")
+        activities = None
+    if anesthetic is None:
+        return None
+    ordered = tuple(DiaryEntry(t, diary[t]) for t in vocab.DIARY_TIMES if t in diary)
+    return BlockDetails(anesthetic, detail, before, ordered, activities)
+
+
+def version_problems(cases: object, version: object) -> list[Problem]:
+    """Problems of a file's format version: one CaseLog reads, and no version 2 field in a version 1 file."""
+    if type(version) is not int or version not in READABLE_VERSIONS:
+        readable = " or ".join(str(v) for v in READABLE_VERSIONS)
+        return [Problem("version", f"must be {readable}, not {version!r}")]
+    if version != 1 or not isinstance(cases, list):
+        return []
+    problems: list[Problem] = []
+    for i, case in enumerate(cases):
+        if not isinstance(case, dict):
+            continue
+        for key in V2_CASE_KEYS.intersection(case):
+            problems.append(Problem(f"cases[{i}].{key}", "needs format version 2 (this file says version 1)"))
+        levels = case.get("levels")
+        for j, level in enumerate(levels if isinstance(levels, list) else ()):
+            if isinstance(level, dict) and not V2_LEVEL_KEYS.isdisjoint(level):
+                problems.append(Problem(f"cases[{i}].levels[{j}].volume_ml", "needs format version 2 (this file "
+                                        "says version 1)"))  # fmt: skip
+    return problems
 
 
 def _timing(
@@ -653,7 +752,8 @@ def _outcomes(
 
 
 def validate_file(data: object, *, today: dt.date | None = None) -> tuple[list[CaseRecord], list[Problem]]:
-    """Check a whole interchange file (`{"format": ..., "version": 1, "cases": [...]}`) and every case in it."""
+    """Check a whole interchange file (`{"format": ..., "version": 2, "cases": [...]}`, or version 1) and every
+    case in it."""
     problems: list[Problem] = []
     r = _Reader(problems)
     top = r.obj(data, "", FILE_KEYS)
@@ -661,9 +761,8 @@ def validate_file(data: object, *, today: dt.date | None = None) -> tuple[list[C
         return [], problems
     if top.get("format") != FORMAT_NAME:
         r.fail("format", f"must be {FORMAT_NAME!r}, not {top.get('format')!r}")
-    if top.get("version") != FORMAT_VERSION or isinstance(top.get("version"), bool):
-        r.fail("version", f"must be {FORMAT_VERSION}, not {top.get('version')!r}")
     cases = top.get("cases")
+    problems.extend(version_problems(cases, top.get("version")))
     if not isinstance(cases, list):
         r.fail("cases", f"must be a list, not {_type_name(cases)}")
         return [], problems

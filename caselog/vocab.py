@@ -142,6 +142,47 @@ OUTCOME_MEASURE_LABELS: dict[str, str] = {
     "relief_percent": "Relief %",
 }
 
+#: Procedures that destroy the medial branch nerves: the clinic's selection and repeat rules apply to them.
+ABLATIONS: frozenset[str] = frozenset({"endoscopic_rhizotomy", "radiofrequency_ablation"})
+
+#: Local anesthetics of a diagnostic medial branch block.
+BLOCK_ANESTHETICS: dict[str, str] = {
+    "lidocaine": "Lidocaine",
+    "bupivacaine": "Bupivacaine",
+    "ropivacaine": "Ropivacaine",
+    "other": "Other anesthetic",
+}
+#: Usual duration of relief after a small-volume medial branch block, in hours (shortest, longest): a relief
+#: shorter than the shortest is not the anesthetic's (a placebo response is as likely), one far longer is
+#: discordant. Textbook ranges for the comparative-block check (lidocaine 2%, bupivacaine 0.5%, ropivacaine
+#: 0.5%); "other" has none, so its duration is not judged.
+ANESTHETIC_HOURS: dict[str, tuple[float, float]] = {
+    "lidocaine": (1.0, 2.0),
+    "bupivacaine": (2.0, 8.0),
+    "ropivacaine": (2.0, 6.0),
+}
+#: Short-acting and long-acting: two blocks at the same joint with one of each are a comparative pair.
+LONG_ACTING: frozenset[str] = frozenset({"bupivacaine", "ropivacaine"})
+SHORT_ACTING: frozenset[str] = frozenset({"lidocaine"})
+
+#: The pain diary's times after a block, as the patient's sheet prints them, with minutes after the injection.
+#: "Next morning" counts as 18 hours (an afternoon block, read at breakfast).
+DIARY_TIMES: dict[str, str] = {
+    "15min": "15 min",
+    "30min": "30 min",
+    "1h": "1 h",
+    "2h": "2 h",
+    "4h": "4 h",
+    "6h": "6 h",
+    "8h": "8 h",
+    "next_morning": "Next morning",
+}
+DIARY_MINUTES: dict[str, int] = {
+    "15min": 15, "30min": 30, "1h": 60, "2h": 120, "4h": 240, "6h": 360, "8h": 480, "next_morning": 1080,
+}  # fmt: skip
+#: Injected volume per level of a block, in mL (two nerves at most per joint; more is a typing error).
+BLOCK_VOLUME_ML_MAX = 5.0
+
 CASE_STATUSES: dict[str, str] = {"draft": "Draft", "final": "Signed", "amended": "Amended"}
 IMPORTABLE_STATUSES: frozenset[str] = frozenset({"draft", "final"})
 

@@ -53,7 +53,7 @@ def make_case(**changes: Any) -> dict[str, Any]:
 
 
 def case_file(*cases: dict[str, Any]) -> dict[str, Any]:
-    return {"format": "caselog-cases", "version": 1, "cases": list(cases)}
+    return {"format": "caselog-cases", "version": 2, "cases": list(cases)}
 
 
 def simple_case(procedure_date: str, **changes: Any) -> dict[str, Any]:

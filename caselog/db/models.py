@@ -6,6 +6,7 @@ Only the storage layer and the migrations use these classes; everything above wo
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -13,6 +14,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -102,6 +104,14 @@ class CaseRow(Base):
     referring_physician: Mapped[str | None] = mapped_column(String(200))
     copy_to: Mapped[list[str]] = mapped_column(JSON, default=list)
     fluoroscopy_time_s: Mapped[int | None] = mapped_column(Integer)
+    # A diagnostic block's details (schema 0007): the anesthetic, the pain before it and the diary as
+    # [[time, pain], ...] in the diary's order; NULL on every other case.
+    block_anesthetic: Mapped[str | None] = mapped_column(String(16))
+    block_anesthetic_detail: Mapped[str | None] = mapped_column(String(100))
+    block_pain_before: Mapped[int | None] = mapped_column(Integer)
+    block_diary: Mapped[list[list[Any]] | None] = mapped_column(JSON)
+    block_activities_possible: Mapped[bool | None] = mapped_column(Boolean)
+    outside_policy_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
     signed_by: Mapped[str | None] = mapped_column(String(100))
@@ -136,6 +146,8 @@ class TreatedLevelRow(Base):
     position: Mapped[int] = mapped_column(Integer)
     level: Mapped[str] = mapped_column(String(8))
     side: Mapped[str] = mapped_column(String(10))
+    # A block's injected volume at this level (schema 0007).
+    volume_ml: Mapped[float | None] = mapped_column(Float)
 
 
 class ComplicationRow(Base):
@@ -169,6 +181,18 @@ class OutcomeScoreRow(Base):
     nrs_leg: Mapped[int | None] = mapped_column(Integer)
     odi: Mapped[int | None] = mapped_column(Integer)
     relief_percent: Mapped[int | None] = mapped_column(Integer)
+
+
+class ClinicSettingRow(Base):
+    """A setting of the whole clinic, kept in its database so every workstation applies the same one (the
+    indication policy, identifiers for exchange): a JSON value, changed by administrators only, audited."""
+
+    __tablename__ = "clinic_settings"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    updated_by: Mapped[str | None] = mapped_column(String(50))
 
 
 class CaseCounterRow(Base):

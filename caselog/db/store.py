@@ -79,7 +79,7 @@ def insert_children(
     outcome_rows: list[dict[str, Any]] = []
     for case_id, record in zip(case_ids, records, strict=True):
         level_rows.extend(
-            {"case_id": case_id, "position": i, "level": lv.level, "side": lv.side}
+            {"case_id": case_id, "position": i, "level": lv.level, "side": lv.side, "volume_ml": lv.volume_ml}
             for i, lv in enumerate(record.levels)
         )
         complication_rows.extend(

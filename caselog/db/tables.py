@@ -17,13 +17,23 @@ from caselog.db.models import (
     CaseCounterRow,
     CaseRow,
     CaseSearchRow,
+    ClinicSettingRow,
     ComplicationRow,
     OutcomeScoreRow,
     PatientRow,
     TreatedLevelRow,
 )
 from caselog.fields import STORED, Field, compiled
-from caselog.records import Anesthesia, CaseRecord, Complication, OutcomeScore, Patient, TreatedLevel
+from caselog.records import (
+    Anesthesia,
+    BlockDetails,
+    CaseRecord,
+    Complication,
+    DiaryEntry,
+    OutcomeScore,
+    Patient,
+    TreatedLevel,
+)
 
 T = TypeVar("T")
 CHUNK = 500  # stays under every database's limit on bound parameters
@@ -36,6 +46,7 @@ outcomes_t = cast(Table, OutcomeScoreRow.__table__)
 counters_t = cast(Table, CaseCounterRow.__table__)
 audit_t = cast(Table, AuditEntryRow.__table__)
 search_t = cast(Table, CaseSearchRow.__table__)
+clinic_settings_t = cast(Table, ClinicSettingRow.__table__)
 
 
 def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
@@ -69,6 +80,35 @@ def _record_value(f: Field, value: str) -> str:
     return f"bool({value})" if f.kind == "bool" else value
 
 
+def block_values(block: BlockDetails | None) -> dict[str, Any]:
+    """A block's columns of the cases table (all NULL on a case without block details)."""
+    if block is None:
+        return dict.fromkeys(BLOCK_COLUMNS)
+    return {
+        "block_anesthetic": block.anesthetic,
+        "block_anesthetic_detail": block.anesthetic_detail,
+        "block_pain_before": block.pain_before,
+        "block_diary": [[e.time, e.pain] for e in block.diary],
+        "block_activities_possible": block.activities_possible,
+    }
+
+
+BLOCK_COLUMNS = ("block_anesthetic", "block_anesthetic_detail", "block_pain_before", "block_diary",
+                 "block_activities_possible")  # fmt: skip
+
+
+def block_from_row(row: Any) -> BlockDetails | None:
+    if row.block_anesthetic is None:
+        return None
+    return BlockDetails(
+        anesthetic=row.block_anesthetic,
+        anesthetic_detail=row.block_anesthetic_detail,
+        pain_before=row.block_pain_before,
+        diary=tuple(DiaryEntry(time, pain) for time, pain in row.block_diary or ()),
+        activities_possible=row.block_activities_possible,
+    )
+
+
 #: The cases-table columns that come from the record itself (not identity, version or times), written out from
 #: the table of fields (see caselog.fields.compiled: an import calls it once per case).
 case_values: Callable[[CaseRecord], dict[str, Any]] = compiled(
@@ -80,9 +120,10 @@ case_values: Callable[[CaseRecord], dict[str, Any]] = compiled(
         *(f"        {f.column!r}: {_row_value(f, f'record.{f.key}')}," for f in STORED),
         "        'anesthesia_type': a.type, 'sedation': a.sedation, 'asa_class': a.asa_class,",
         "        'emergency': a.emergency, 'anesthesia_provider': a.provider,",
+        "        **block_values(record.block),",
         "    }",
     ],
-    {},
+    {"block_values": block_values},
 )
 
 #: A case record from its cases-table row joined with its patient, and its children (levels, complications,
@@ -96,10 +137,15 @@ record_from_row: Callable[[Any, Iterable[TreatedLevel], Iterable[Complication], 
             "        case_number=row.case_number, patient=patient_from_row(row), levels=tuple(levels),",
             "        anesthesia=Anesthesia(type=row.anesthesia_type, sedation=row.sedation, asa_class=row.asa_class,",
             "                              emergency=bool(row.emergency), provider=row.anesthesia_provider),",
-            "        complications=tuple(complications), outcomes=tuple(outcomes),",
+            "        complications=tuple(complications), outcomes=tuple(outcomes), block=block_from_row(row),",
             *(f"        {f.key}={_record_value(f, f'row.{f.column}')}," for f in STORED),
             "    )",
         ],
-        {"CaseRecord": CaseRecord, "Anesthesia": Anesthesia, "patient_from_row": patient_from_row},
+        {
+            "CaseRecord": CaseRecord,
+            "Anesthesia": Anesthesia,
+            "patient_from_row": patient_from_row,
+            "block_from_row": block_from_row,
+        },
     )
 )
