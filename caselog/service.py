@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy import text as sa_text
 from sqlalchemy.orm import Session
 
-from caselog import audit, vocab
+from caselog import audit, clinic, vocab
 from caselog.accounts import ROLES, Action, Actor, accounts_exist, allowed, entries_for, refusal, refuse
 from caselog.bulk import cyclic_gc_paused
 from caselog.db import queries, store
@@ -578,6 +578,24 @@ class CaseService:
                          details={"changes": {f"{path}.review_status": [before[0], review_status],
                                               f"{path}.review_notes": [before[1], notes]}})  # fmt: skip
             return queries.load_views(session, [found[0]])[0]
+
+    # ---- the clinic's settings -------------------------------------------------------------------------
+
+    def clinic_setting(self, name: str) -> Any | None:
+        """A clinic-wide setting (caselog.clinic), for anyone signed in: every role works under it."""
+        if self.actor is None and accounts_exist(self.db):
+            raise NotPermitted("This database has accounts: sign in first")
+        with self.db.read() as session:
+            return clinic.read_setting(session, name)
+
+    def set_clinic_setting(self, name: str, value: Any) -> None:
+        """Change a clinic-wide setting: administrators only (or anyone in a single-user database), audited
+        with the old and the new value."""
+        self._require(Action.ADMINISTER)
+        with self.db.write() as session:
+            old = clinic.write_setting(session, name, value, self._who)
+            audit.record(session, username=self._who, action="clinic_setting", record_type="setting",
+                         record_id=name, details={"changes": {name: [old, value]}})  # fmt: skip
 
     def history(self, case_number: str) -> list[audit.AuditEntry]:
         """Who did what to this case, when and why; for the roles allowed to read the audit trail."""
