@@ -19,8 +19,9 @@ from caselog.validation import validate_case, validate_file
 from tests.factories import TODAY, case_file, make_case
 
 DIARY = [
-    {"time": "15min", "pain": 2}, {"time": "30min", "pain": 1}, {"time": "1h", "pain": 1}, {"time": "2h", "pain": 2},
-    {"time": "4h", "pain": 4}, {"time": "6h", "pain": 6}, {"time": "8h", "pain": 7}, {"time": "next_morning", "pain": 7},
+    {"time": time, "pain": pain}
+    for time, pain in [("15min", 2), ("30min", 1), ("1h", 1), ("2h", 2), ("4h", 4), ("6h", 6), ("8h", 7),
+                       ("next_morning", 7)]
 ]  # fmt: skip
 
 
