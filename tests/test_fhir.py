@@ -3,8 +3,10 @@ ids are stable, and exporting then importing into an empty database gives the sa
 
 from __future__ import annotations
 
+import copy
 import io
 import json
+import random
 import shutil
 from collections import Counter
 from collections.abc import Iterator
@@ -21,6 +23,7 @@ from caselog.errors import InvalidInput
 from caselog.fhir_import import bundle_to_cases, import_bundle
 from caselog.records import CaseFilter, case_to_contract
 from caselog.service import CaseService
+from caselog.validation import validate_file
 from tests.conftest import drop_pg_database, new_pg_database
 from tests.factories import TODAY, case_file, make_case
 from tests.helpers.sample_cases import sample_cases, sample_file
@@ -269,3 +272,71 @@ def test_the_export_is_audited_and_written_whole(sample: CaseService, db: Databa
     Bundle.model_validate_json(target.read_text(encoding="utf-8"))
     [entry] = [e for e in sample.audit_trail() if e.action == "export"]
     assert entry.details == {"format": "fhir", "cases": 2, "filters": {"status": "final"}, "file": str(target)}
+
+
+def _nodes(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    yield path
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        yield from _nodes(item, (*path, key))
+
+
+ODD_VALUES: list[Any] = [None, 7, -1, 1.5, True, "", "x", "0001-01-01T00:00:00+14:00", "2025-13-40", [], {}, [7],
+                         {"reference": 7}, {"coding": "x"}, [{"url": 7}]]  # fmt: skip
+
+
+def test_a_damaged_bundle_is_refused_with_messages_never_a_crash(sample: CaseService) -> None:
+    """Any element of a real bundle replaced by a value of the wrong kind: read and validated, the outcome is
+    cases or named problems (exit 2), never an exception a user would see as a crash."""
+    data = export_bundle(sample)
+    paths = list(_nodes(data))[1:]
+    rng = random.Random(16)
+    refused = 0
+    for _ in range(600):
+        damaged = copy.deepcopy(data)
+        *parents, last = rng.choice(paths)
+        holder: Any = damaged
+        for key in parents:
+            holder = holder[key]
+        holder[last] = rng.choice(ODD_VALUES)
+        try:
+            content, _ = bundle_to_cases(damaged, mrn_system=MRN_SYSTEM, where="in.json")
+        except InvalidInput as exc:
+            assert exc.lines() and all(": " in line for line in exc.lines())
+            refused += 1
+            continue
+        _, problems = validate_file(content, today=TODAY)
+        refused += bool(problems)
+    assert refused > 300  # most damage is noticed; the rest hit elements CaseLog does not read (displays, ids)
+
+
+def test_damage_that_would_lose_data_silently_is_named(sample: CaseService) -> None:
+    """An orphaned outcome, a second surgeon, an unknown role, a volume without a number: each refused by name
+    rather than dropped (a damaged bundle must not import as a case with less in it)."""
+    data = export_bundle(sample, CaseFilter(procedure="medial_branch_block"))
+    first, second = resources(data, "Procedure")
+    observation = next(o for o in resources(data, "Observation") if o.get("partOf") == [reference_to(second)])
+    observation["partOf"] = [{"reference": "urn:uuid:nobody"}]
+    first["performer"].append(dict(first["performer"][0]))
+    second["performer"][0]["function"]["coding"][0]["code"] = "scrub_nurse"
+    first["bodySite"][0]["extension"][1]["valueQuantity"]["value"] = None
+    with pytest.raises(InvalidInput) as refused:
+        bundle_to_cases(data, mrn_system=MRN_SYSTEM, where="in.json")
+    assert refused.value.lines() == [
+        f"Observation/{observation['id']}: refers to no Procedure of this bundle (focus or partOf): whose case it "
+        "belongs to is unknown"
+    ]
+    observation["partOf"] = [reference_to(second)]
+    with pytest.raises(InvalidInput) as refused:
+        bundle_to_cases(data, mrn_system=MRN_SYSTEM, where="in.json")
+    assert refused.value.lines() == [
+        f"Procedure/{first['id']}.bodySite[0].extension(injected-volume).valueQuantity: must be a quantity with a "
+        "value",
+        f"Procedure/{first['id']}.performer: names more than one surgeon; a case has one",
+        f"Procedure/{second['id']}.performer[0].function: 'scrub_nurse' is not a role CaseLog records",
+        f"Procedure/{second['id']}.performer: missing: the surgeon (a performer whose function is surgeon)",
+    ]
+
+
+def reference_to(resource: dict[str, Any]) -> dict[str, str]:
+    return {"reference": f"urn:uuid:{resource['id']}"}
