@@ -70,6 +70,8 @@ def run(args: argparse.Namespace, db: Database, filter_of: FilterOf, actor: Acto
 
 def _import(service: CaseService, file: str, fmt: str = "json") -> int:
     data = _read_stdin_json() if file == "-" else read_interchange(Path(file))
+    if fmt == "json" and isinstance(data, dict) and data.get("resourceType") == "Bundle":
+        raise InvalidInput([Problem(file, "is a FHIR bundle, not a CaseLog file: import it with --format fhir")])
     try:
         fhir_bundle = fmt == "fhir"
         numbers = fhir_import.import_bundle(service, data, where=file) if fhir_bundle else service.import_cases(data)

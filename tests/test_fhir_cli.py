@@ -44,7 +44,10 @@ def test_export_and_import_a_fhir_bundle_from_the_command_line(
     shutil.copy(sqlite_template, twin)
     assert run("clinic", "set", "fhir-mrn-system", SYSTEM, db=twin).returncode == 0
     wrong = run("import", str(target), db=twin)  # without --format: not CaseLog's JSON
-    assert wrong.returncode == 2 and "Traceback" not in wrong.stderr
+    assert (
+        wrong.returncode == 2
+        and wrong.stderr == f"{target}: is a FHIR bundle, not a CaseLog file: import it with --format fhir\n"
+    )
     imported = run("import", "--format", "fhir", str(target), db=twin)
     assert imported.returncode == 0, imported.stderr
     assert len(imported.stdout.split()) == 8
