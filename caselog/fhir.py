@@ -399,19 +399,23 @@ class BundleWriter:
         return found
 
 
+#: No blanks between items: a bundle is verbose enough (one entry a line keeps it readable with `less`).
+COMPACT = (",", ":")
+
+
 def write_bundle(cases: Iterable[CaseView], out: IO[str], *, mrn_system: str = DEFAULT_MRN_SYSTEM,
                  now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> int:  # fmt: skip
     """The cases as one FHIR R4 Bundle of type collection, written entry by entry; returns how many cases."""
     writer = BundleWriter(mrn_system)
     head = {"resourceType": "Bundle", "id": str(uuid.uuid4()), "type": "collection",
             "timestamp": now().isoformat(timespec="seconds")}  # fmt: skip
-    out.write(json.dumps(head, ensure_ascii=False)[:-1] + ', "entry": [')
+    out.write(json.dumps(head, ensure_ascii=False, separators=COMPACT)[:-1] + ',"entry":[')
     count = 0
     first = True
     for view in cases:
         for resource in writer.entries(view):
             entry = {"fullUrl": f"urn:uuid:{resource['id']}", "resource": resource}
-            out.write(("\n" if first else ",\n") + json.dumps(entry, ensure_ascii=False))
+            out.write(("\n" if first else ",\n") + json.dumps(entry, ensure_ascii=False, separators=COMPACT))
             first = False
         count += 1
     out.write("\n]}\n")

@@ -74,7 +74,7 @@ def _read_bundle(data: object, where: str) -> _Bundle:
             observations.append(resource)
     if problems:
         raise InvalidInput(problems)
-    if not bundle.procedures:
+    if not bundle.procedures and bundle.resources:
         raise InvalidInput([Problem(where, "holds no Procedure: CaseLog makes one case of each")])
     for observation in observations:
         procedures = {

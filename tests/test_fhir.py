@@ -240,7 +240,8 @@ def test_mrns_of_another_system_are_not_taken_for_the_clinic_s(sample: CaseServi
         ({"resourceType": "Bundle", "type": "history", "entry": []}, "Bundle.type: 'history' is not a bundle"),
         ({"resourceType": "Bundle", "type": "collection", "entry": [{"fullUrl": "x"}]},
          "Bundle.entry[0]: holds no resource"),
-        ({"resourceType": "Bundle", "type": "collection", "entry": []}, "in.json: holds no Procedure"),
+        ({"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {"resourceType": "Patient",
+          "id": "p"}}]}, "in.json: holds no Procedure"),
         ({"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {"resourceType": "Procedure",
           "id": "p", "subject": "Patient/1", "bodySite": "L4", "performer": [7], "extension": {}}}]},
          "Procedure/p.subject: missing: a reference to the Patient"),
@@ -340,3 +341,8 @@ def test_damage_that_would_lose_data_silently_is_named(sample: CaseService) -> N
 
 def reference_to(resource: dict[str, Any]) -> dict[str, str]:
     return {"reference": f"urn:uuid:{resource['id']}"}
+
+
+def test_an_empty_bundle_imports_no_case(service: CaseService) -> None:
+    """An export that selected nothing reads back as nothing, as an empty JSON file does."""
+    assert import_bundle(service, export_bundle(service), where="empty.fhir.json") == []
