@@ -58,12 +58,13 @@ ENCOUNTER_CLASS: dict[str, tuple[str, str]] = {
     "admitted": ("IMP", "inpatient encounter"),
     "transferred": ("AMB", "ambulatory"),
 }
+#: Who took part in the procedure, as Procedure.performer.function says it (CaseLog `performer-function`).
 PERFORMER_FUNCTIONS: dict[str, str] = {
     "surgeon": "Surgeon",
     "assistant": "Assistant",
     "anesthesia_provider": "Anesthesia provider",
 }
-#: Outcome measures: (CaseLog code, LOINC code where one fits, body site text).
+#: Outcome measures: their LOINC code where one fits, and the body site the score is about.
 OUTCOME_CODES: dict[str, tuple[str | None, str]] = {
     "nrs_back": (PAIN_NRS_LOINC, "Back"),
     "nrs_leg": (PAIN_NRS_LOINC, "Leg"),
@@ -80,7 +81,7 @@ OBSERVATION_LABELS: dict[str, str] = {
     "block_activities_possible": "Usually painful activities possible while the block worked",
 }
 _ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:caselog:fhir")
-_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s]+")
+_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[!-~]+")  # a scheme, then printable ASCII (RFC 3986)
 MAX_SYSTEM_LENGTH = 255
 
 Resource = dict[str, Any]

@@ -256,7 +256,7 @@ def test_what_is_not_a_caselog_bundle_is_refused_without_a_crash(data: dict[str,
 def test_the_mrn_system_must_be_an_absolute_uri() -> None:
     assert fhir.check_mrn_system(" urn:oid:1.2.3 ") == "urn:oid:1.2.3"
     assert fhir.check_mrn_system("https://hospital.example/mrn") == "https://hospital.example/mrn"
-    for bad in ("", "hospital mrn", "1.2.3", "urn:oid:1 2", "x:" + "a" * 300):
+    for bad in ("", "hospital mrn", "1.2.3", "urn:oid:1 2", "urn:oid:1\x002", "urn:oid:1.2.é", "x:" + "a" * 300):
         with pytest.raises(InvalidInput):
             fhir.check_mrn_system(bad)
 
