@@ -90,17 +90,17 @@ def _read_stdin_json() -> object:
 
 def _export(service: CaseService, args: argparse.Namespace, case_filter: CaseFilter) -> int:
     output: Path | None = args.output
-    if args.format == "fhir" and service.clinic_setting(fhir.MRN_SYSTEM_SETTING) is None:
-        print(f"Warning: the clinic has not set the system of its MRNs; they are exported under "
-              f"{fhir.DEFAULT_MRN_SYSTEM}. An administrator sets it with 'caselog clinic set fhir-mrn-system URI'.",
-              file=sys.stderr)  # fmt: skip
     if output is None:
         exports.stream_cases(service, case_filter, args.format, sys.stdout)
-        return EXIT_OK
-    if output.is_dir():
+    elif output.is_dir():
         raise InvalidInput([Problem("--output", f"{output} is a folder; give a file name")])
-    count = exports.export_cases(service, case_filter, args.format, output)
-    print(f"Exported {count} case{'s' if count != 1 else ''} to {output}.", file=sys.stderr)
+    else:
+        count = exports.export_cases(service, case_filter, args.format, output)
+        print(f"Exported {count} case{'s' if count != 1 else ''} to {output}.", file=sys.stderr)
+    if args.format == "fhir" and service.clinic_setting(fhir.MRN_SYSTEM_SETTING) is None:
+        print(f"Warning: the clinic has not set the system of its MRNs; they were exported under "
+              f"{fhir.DEFAULT_MRN_SYSTEM}. An administrator sets it with 'caselog clinic set fhir-mrn-system URI'.",
+              file=sys.stderr)  # fmt: skip
     return EXIT_OK
 
 

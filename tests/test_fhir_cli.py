@@ -85,6 +85,8 @@ def test_only_an_administrator_sets_the_mrn_system_and_it_is_audited(db_target: 
     done = run("clinic", "set", "fhir-mrn-system", SYSTEM, db=db_target, env=as_user("boss"))
     assert done.returncode == 0 and SYSTEM in done.stdout
     assert SYSTEM in run("clinic", "show", db=db_target, env=as_user("cole")).stdout
+    not_for_admins = run("export", "--format", "fhir", db=db_target, env=as_user("boss"))  # admins see no cases
+    assert not_for_admins.returncode == 4 and not_for_admins.stdout == "" and "Warning" not in not_for_admins.stderr
     db = open_database(db_target)
     entries = [e for e in CaseService(db, actor=Actor("boss", "Clinic Admin", "admin")).audit_trail()
                if e.action == "clinic_setting"]  # fmt: skip
