@@ -3,7 +3,8 @@
 Each Procedure is one case; what it refers to (Patient, Practitioner, Location, Encounter, Condition) and the
 Observations about it give the rest. The result is an interchange file's content, so the import applies every
 rule of the contract exactly as a JSON import does. Anything a case needs that the bundle lacks is a problem named
-by its resource and field (`Procedure/<id>.performer: no surgeon`); the service then imports all cases or none.
+by its resource and field (`Procedure/<id>.performer: missing: the surgeon ...`); the service then imports all
+cases or none.
 """
 
 from __future__ import annotations
