@@ -23,12 +23,17 @@ from caselog.db.schema import open_database, upgrade
 from caselog.db.transfer import storage_warnings
 from caselog.errors import EXIT_INVALID, EXIT_OK, EXIT_OTHER, CaselogError, InvalidInput
 from caselog.exports import FORMATS
+from caselog.fhir import SETTINGS as FHIR_SETTINGS
 from caselog.files import FULL_DISK_ERRNOS, open_private_append, private_folder, private_process, write_error
 from caselog.records import CaseFilter
 from caselog.signin import sign_in
 from caselog.validation import Problem
 
 log = logging.getLogger("caselog")
+
+
+#: What `caselog import --format` reads.
+IMPORT_FORMATS = ("json", "fhir")
 
 
 class UsageError(InvalidInput):
@@ -115,9 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--app-role", metavar="NAME",
                    help="PostgreSQL, run as the tables' owner: grant the role the app connects as what it needs, "
                         "and nothing that could change or delete audit entries (see README)")  # fmt: skip
-    p = command("import", "import a JSON case file: all cases or none")
+    p = command("import", "import a case file (CaseLog JSON or a FHIR R4 bundle): all cases or none")
     p.add_argument("file", metavar="FILE", help="interchange file ('-' for standard input)")
-    p = command("export", "export cases as JSON, CSV or XLSX")
+    p.add_argument("--format", choices=list(IMPORT_FORMATS), default="json",
+                   help="json: CaseLog's interchange file; fhir: a FHIR R4 bundle as CaseLog exports it")  # fmt: skip
+    p = command("export", "export cases as JSON, CSV, XLSX or a FHIR R4 bundle")
     p.add_argument("--format", choices=list(FORMATS), default="json")
     p.add_argument("--output", type=Path, metavar="FILE")
     _add_filters(p)
@@ -215,6 +222,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--accept", action="store_true",
                    help="with verify: accept the database as it is now on this workstation (replaced or put back on "
                         "purpose; administrators; audited)")  # fmt: skip
+    p = command("clinic", "settings of the whole clinic: 'clinic show'; 'clinic set NAME VALUE' (administrators)")
+    clinic = p.add_subparsers(dest="clinic_command", metavar="ACTION", parser_class=_Parser)
+    clinic.required = True
+    clinic.add_parser("show", help="the clinic's settings", parents=[common])
+    c = clinic.add_parser("set", help="change a setting (administrators; audited)", parents=[common])
+    c.add_argument("name", choices=list(FHIR_SETTINGS), metavar="NAME",
+                   help="fhir-mrn-system: the URI of the system the clinic's MRNs belong to (FHIR export)")  # fmt: skip
+    c.add_argument("value", metavar="VALUE")
     p = command("delete", "delete a draft case")
     p.add_argument("case", metavar="CASE")
     p.add_argument("--reason", required=True, metavar="TEXT")
@@ -227,7 +242,7 @@ def _target(args: argparse.Namespace) -> str | None:
 
 #: Commands that change cases or accounts: a damaged database is refused before they write into it.
 #: Reading commands stay open so that people can still export what a damaged file holds.
-WRITING_COMMANDS = frozenset({"import", "demo", "update", "delete", "sign", "user"})
+WRITING_COMMANDS = frozenset({"import", "demo", "update", "delete", "sign", "user", "clinic"})
 
 
 def _open(args: argparse.Namespace) -> Database:

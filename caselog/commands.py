@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from caselog import audit, exports, fields, vocab
+from caselog import audit, exports, fhir, fhir_import, fields, vocab
 from caselog.accounts import Action, Actor
 from caselog.db import cipher
 from caselog.db.engine import Database, database_url, open_engine
@@ -41,7 +41,9 @@ def run(args: argparse.Namespace, db: Database, filter_of: FilterOf, actor: Acto
     if command == "audit":
         return audit_command(db, service, args)
     if command == "import":
-        return _import(service, args.file)
+        return _import(service, args.file, getattr(args, "format", "json"))
+    if command == "clinic":
+        return _clinic(service, args)
     if command == "export":
         return _export(service, args, filter_of(args))
     if command == "list":
@@ -66,10 +68,13 @@ def run(args: argparse.Namespace, db: Database, filter_of: FilterOf, actor: Acto
     raise InvalidInput([Problem("", f"unknown command {command!r}")])
 
 
-def _import(service: CaseService, file: str) -> int:
+def _import(service: CaseService, file: str, fmt: str = "json") -> int:
     data = _read_stdin_json() if file == "-" else read_interchange(Path(file))
+    if fmt == "json" and isinstance(data, dict) and data.get("resourceType") == "Bundle":
+        raise InvalidInput([Problem(file, "is a FHIR bundle, not a CaseLog file: import it with --format fhir")])
     try:
-        numbers = service.import_cases(data)
+        fhir_bundle = fmt == "fhir"
+        numbers = fhir_import.import_bundle(service, data, where=file) if fhir_bundle else service.import_cases(data)
     except InvalidInput as exc:
         # A problem with the whole file (not one of its fields) is named after the file.
         raise InvalidInput([Problem(p.path or file, p.message) for p in exc.problems]) from None
@@ -87,11 +92,29 @@ def _export(service: CaseService, args: argparse.Namespace, case_filter: CaseFil
     output: Path | None = args.output
     if output is None:
         exports.stream_cases(service, case_filter, args.format, sys.stdout)
-        return EXIT_OK
-    if output.is_dir():
+    elif output.is_dir():
         raise InvalidInput([Problem("--output", f"{output} is a folder; give a file name")])
-    count = exports.export_cases(service, case_filter, args.format, output)
-    print(f"Exported {count} case{'s' if count != 1 else ''} to {output}.", file=sys.stderr)
+    else:
+        count = exports.export_cases(service, case_filter, args.format, output)
+        print(f"Exported {count} case{'s' if count != 1 else ''} to {output}.", file=sys.stderr)
+    if args.format == "fhir" and service.clinic_setting(fhir.MRN_SYSTEM_SETTING) is None:
+        print(f"Warning: the clinic has not set the system of its MRNs; they were exported under "
+              f"{fhir.DEFAULT_MRN_SYSTEM}. An administrator sets it with 'caselog clinic set fhir-mrn-system URI'.",
+              file=sys.stderr)  # fmt: skip
+    return EXIT_OK
+
+
+def _clinic(service: CaseService, args: argparse.Namespace) -> int:
+    """`caselog clinic show` and `caselog clinic set NAME VALUE` (administrators; the service audits it)."""
+    if args.clinic_command == "set":
+        stored, check = fhir.SETTINGS[args.name]
+        service.set_clinic_setting(stored, check(args.value))
+        print(f"{args.name} is now {service.clinic_setting(stored)}.")
+        return EXIT_OK
+    for name, (stored, _) in fhir.SETTINGS.items():
+        value = service.clinic_setting(stored)
+        default = {fhir.MRN_SYSTEM_SETTING: fhir.DEFAULT_MRN_SYSTEM}.get(stored)
+        print(f"{name}  {value if value is not None else f'(not set; {default} is used)'}")
     return EXIT_OK
 
 

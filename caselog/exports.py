@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from caselog import vocab
+from caselog import fhir, vocab
 from caselog.errors import InvalidInput
 from caselog.exchange import atomic_output, header_sheet, write_csv, write_json, write_xlsx
 from caselog.quality import ComplicationEntry, ComplicationFilter, count_complications, list_complications
@@ -22,21 +22,37 @@ from caselog.records import CaseFilter, CaseView
 from caselog.service import CaseService, Progress
 from caselog.validation import Problem
 
+Writer = Callable[[Iterable[CaseView], Any], int]
+
 
 @dataclass(frozen=True)
 class ExportFormat:
     """One way to write cases out: `write(cases, file) -> how many`, into a text or a binary file."""
 
-    name: str  # as `--format` and the file's extension know it
+    name: str  # as `--format` knows it, and the file's extension unless `suffix` says otherwise
     label: str  # as a save dialog offers it
-    write: Callable[[Iterable[CaseView], Any], int]
+    write: Writer
     binary: bool = False
     newline: str | None = None  # "" where the writer chooses its own line ends (CSV)
     streams: bool = False  # may go to standard output (`caselog export` without --output)
+    suffix: str = ""  # the file name's ending where it is not the name ("fhir.json")
+    #: For a writer that follows the clinic's settings (FHIR's MRN system): makes it from the service.
+    for_clinic: Callable[[CaseService], Writer] | None = None
+
+    @property
+    def extension(self) -> str:
+        return self.suffix or self.name
 
     @property
     def dialog_filter(self) -> str:
-        return f"{self.label} (*.{self.name})"
+        return f"{self.label} (*.{self.extension})"
+
+    def writer(self, service: CaseService) -> Writer:
+        return self.for_clinic(service) if self.for_clinic is not None else self.write
+
+
+def _fhir_writer(service: CaseService) -> Writer:
+    return fhir.bundle_writer(service.clinic_setting(fhir.MRN_SYSTEM_SETTING))
 
 
 FORMATS: dict[str, ExportFormat] = {
@@ -45,6 +61,9 @@ FORMATS: dict[str, ExportFormat] = {
         ExportFormat("json", "CaseLog interchange file", write_json, streams=True),
         ExportFormat("csv", "CSV for spreadsheets", write_csv, newline=""),
         ExportFormat("xlsx", "Excel workbook", write_xlsx, binary=True),
+        ExportFormat(
+            "fhir", "FHIR R4 bundle", fhir.write_bundle, streams=True, suffix="fhir.json", for_clinic=_fhir_writer
+        ),
     )
 }
 
@@ -92,8 +111,9 @@ def export_cases(
         total = service.count(case_filter)
         progress(0, total, "Exporting")
         views = _counted(views, total, progress)
+    write = form.writer(service)
     with atomic_output(path, "wb" if form.binary else "w", newline=form.newline) as out:
-        count = form.write(views, out)
+        count = write(views, out)
         record_export(service, fmt, count, filters_in_words(case_filter), path)
     return count
 
@@ -104,9 +124,10 @@ def stream_cases(service: CaseService, case_filter: CaseFilter, fmt: str, out: I
     form = export_format(fmt)
     if not form.streams:
         raise InvalidInput([Problem("--output", f"{fmt} export needs --output FILE")])
+    write = form.writer(service)
     views = service.iter_cases(case_filter)
     record_export(service, fmt, service.count(case_filter), filters_in_words(case_filter), None)
-    return form.write(views, out)
+    return write(views, out)
 
 
 # ---- the quality desk's complications -----------------------------------------------------------------------

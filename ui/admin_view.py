@@ -19,7 +19,9 @@ from PySide6.QtWidgets import (
 from caselog.accounts import HIDDEN, Account, AccountService
 from caselog.db import store
 from caselog.errors import CaselogError
+from caselog.service import CaseService
 from ui.accounts_dialogs import AccountDialog, PasswordDialog, RoleDialog, local_time, role_name
+from ui.clinic_settings_tab import ClinicSettingsTab
 from ui.history_view import AuditTrailView
 from ui.messages import show_error
 from ui.tables import HeadedTableModel, Selection, list_table
@@ -75,6 +77,7 @@ class AdminView(QWidget):
         accounts: Callable[[], AccountService],
         trail: Callable[[], list[Any]],
         parent: QWidget | None = None,
+        cases: Callable[[], CaseService] | None = None,
     ) -> None:
         super().__init__(parent)
         self._accounts = accounts
@@ -116,6 +119,10 @@ class AdminView(QWidget):
         self.tabs = QTabWidget()
         self.tabs.addTab(accounts_page, "Accounts")
         self.tabs.addTab(trail_page, "Audit trail")
+        self.clinic = ClinicSettingsTab(cases) if cases is not None else None
+        if self.clinic is not None:
+            self.tabs.addTab(self.clinic, "Clinic")
+            self.tabs.currentChanged.connect(lambda i: self.clinic.refresh() if i == 2 and self.clinic else None)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(8, 8, 8, 8)
         outer.addWidget(self.tabs)

@@ -46,8 +46,7 @@ class CaseOutputActions(MainWindowParts):
             return None
         path = Path(name)
         fmt = jobs.export_format(path, chosen)
-        if path.suffix.lower() != f".{fmt}":
-            path = path.with_name(f"{path.name}.{fmt}")
+        path = jobs.export_path(path, fmt)
         work = jobs.export_cases(self.services.cases, self.model.case_filter, path, fmt)
 
         def done(count: int) -> None:

@@ -19,14 +19,23 @@ EXPORT_FILTERS = {f.name: f.dialog_filter for f in sorted(FORMATS.values(), key=
 
 
 def export_format(path: Path, chosen_filter: str) -> str:
-    """The format from the file's extension, else from the filter the user picked in the dialog."""
-    suffix = path.suffix.lower().lstrip(".")
-    if suffix in EXPORT_FILTERS:
-        return suffix
+    """The format from the file's ending (the longest that fits: `x.fhir.json` is FHIR, not CaseLog JSON),
+    else from the filter the user picked in the dialog."""
+    name = path.name.lower()
+    endings = sorted((f for f in FORMATS.values() if f.name in EXPORT_FILTERS), key=lambda f: -len(f.extension))
+    for form in endings:
+        if name.endswith(f".{form.extension}"):
+            return form.name
     for key, label in EXPORT_FILTERS.items():
         if label == chosen_filter:
             return key
     return "csv"
+
+
+def export_path(path: Path, fmt: str) -> Path:
+    """The file name with the format's ending, added when the user left it out."""
+    ending = f".{FORMATS[fmt].extension}"
+    return path if path.name.lower().endswith(ending) else path.with_name(f"{path.name}{ending}")
 
 
 def export_cases(service: CaseService, case_filter: CaseFilter, path: Path, fmt: str) -> Callable[[Progress], int]:
