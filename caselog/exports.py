@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from caselog import vocab
+from caselog import research, vocab
 from caselog.errors import InvalidInput
 from caselog.exchange import atomic_output, header_sheet, write_csv, write_json, write_xlsx
 from caselog.quality import ComplicationEntry, ComplicationFilter, count_complications, list_complications
@@ -22,21 +22,36 @@ from caselog.records import CaseFilter, CaseView
 from caselog.service import CaseService, Progress
 from caselog.validation import Problem
 
+Writer = Callable[[Iterable[CaseView], Any], int]
+
 
 @dataclass(frozen=True)
 class ExportFormat:
-    """One way to write cases out: `write(cases, file) -> how many`, into a text or a binary file."""
+    """One way to write cases out: `write(cases, file) -> how many`, into a text or a binary file.
 
-    name: str  # as `--format` and the file's extension know it
+    A format that depends on who exports (the research export: its role, the clinic's key) gives `prepare`,
+    which makes the writer for the exporting account instead.
+    """
+
+    name: str  # as `--format` knows it (and the file's extension, unless `extension` says otherwise)
     label: str  # as a save dialog offers it
-    write: Callable[[Iterable[CaseView], Any], int]
+    write: Writer | None
     binary: bool = False
     newline: str | None = None  # "" where the writer chooses its own line ends (CSV)
     streams: bool = False  # may go to standard output (`caselog export` without --output)
+    prepare: Callable[[CaseService], Writer] | None = None
+    extension: str = ""
 
     @property
     def dialog_filter(self) -> str:
-        return f"{self.label} (*.{self.name})"
+        return f"{self.label} (*.{self.extension or self.name})"
+
+    def writer(self, service: CaseService) -> Writer:
+        """The writer for this account; a refusal comes here, before anything is read or written."""
+        if self.prepare is not None:
+            return self.prepare(service)
+        assert self.write is not None
+        return self.write
 
 
 FORMATS: dict[str, ExportFormat] = {
@@ -45,6 +60,14 @@ FORMATS: dict[str, ExportFormat] = {
         ExportFormat("json", "CaseLog interchange file", write_json, streams=True),
         ExportFormat("csv", "CSV for spreadsheets", write_csv, newline=""),
         ExportFormat("xlsx", "Excel workbook", write_xlsx, binary=True),
+        ExportFormat(
+            "research",
+            "De-identified research export (ZIP)",
+            None,
+            binary=True,
+            extension="zip",
+            prepare=research.writer,
+        ),
     )
 }
 
@@ -87,13 +110,14 @@ def export_cases(
 ) -> int:
     """Write the filtered cases to `path` in format `fmt` (complete or not at all); returns how many."""
     form = export_format(fmt)
+    write = form.writer(service)
     views = service.iter_cases(case_filter)
     if progress is not None:
         total = service.count(case_filter)
         progress(0, total, "Exporting")
         views = _counted(views, total, progress)
     with atomic_output(path, "wb" if form.binary else "w", newline=form.newline) as out:
-        count = form.write(views, out)
+        count = write(views, out)
         record_export(service, fmt, count, filters_in_words(case_filter), path)
     return count
 
@@ -104,9 +128,10 @@ def stream_cases(service: CaseService, case_filter: CaseFilter, fmt: str, out: I
     form = export_format(fmt)
     if not form.streams:
         raise InvalidInput([Problem("--output", f"{fmt} export needs --output FILE")])
+    write = form.writer(service)
     views = service.iter_cases(case_filter)
     record_export(service, fmt, service.count(case_filter), filters_in_words(case_filter), None)
-    return form.write(views, out)
+    return write(views, out)
 
 
 # ---- the quality desk's complications -----------------------------------------------------------------------
