@@ -117,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "and nothing that could change or delete audit entries (see README)")  # fmt: skip
     p = command("import", "import a JSON case file: all cases or none")
     p.add_argument("file", metavar="FILE", help="interchange file ('-' for standard input)")
+    p.add_argument("--format", choices=["json", "schedule"], default="json",
+                   help="schedule: the day's scheduled procedures (CSV), to complete as cases")  # fmt: skip
     p = command("export", "export cases as JSON, CSV or XLSX")
     p.add_argument("--format", choices=list(FORMATS), default="json")
     p.add_argument("--output", type=Path, metavar="FILE")
