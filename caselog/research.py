@@ -50,16 +50,22 @@ Writer = Callable[[Iterable[CaseView], IO[bytes]], int]
 def require_research_role(service: CaseService) -> None:
     """Refuse (exit 4, audited) anyone but quality staff: a release outside the clinic is theirs to make."""
     actor = service.actor
+    if may_release(service):
+        return
     if actor is None:
-        if accounts_exist(service.db):
-            raise NotPermitted("This database has accounts: sign in first")
-        return
-    if actor.role in RESEARCH_ROLES and not actor.must_change_password:
-        return
+        raise NotPermitted("This database has accounts: sign in first")
     role = ROLES.get(actor.role, actor.role)
     error = NotPermitted(f"{actor.full_name} ({role}) may not make a research export: only quality staff release "
                          "de-identified data outside the clinic")  # fmt: skip
     refuse(service.db, actor, "research_export", "export", None, error)
+
+
+def may_release(service: CaseService) -> bool:
+    """For the UI: whether to offer the research export at all (the export still checks when it is made)."""
+    actor = service.actor
+    if actor is None:
+        return not accounts_exist(service.db)
+    return actor.role in RESEARCH_ROLES and not actor.must_change_password
 
 
 def _stored_key(session: Session) -> str | None:
