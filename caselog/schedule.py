@@ -25,7 +25,7 @@ from caselog import audit, vocab
 from caselog.accounts import Action, accounts_exist, allowed, refusal, refuse
 from caselog.db.store import describe_patient, patient_from_row, same_patient
 from caselog.db.tables import patients_t, scheduled_t, utcnow
-from caselog.errors import Conflict, InvalidInput, NotFound, NotPermitted
+from caselog.errors import CaselogError, Conflict, InvalidInput, NotFound, NotPermitted
 from caselog.exchange import read_regular_file
 from caselog.records import CaseView, Patient, TreatedLevel
 from caselog.service import CaseService
@@ -331,6 +331,34 @@ def to_complete(service: CaseService) -> list[ScheduledProcedure]:
         return [_entry(row) for row in rows]
 
 
+def _closed(session: Session, entry_id: int, what: str) -> CaselogError:
+    """Why an entry could not leave the list: it never existed, or someone else took it off first."""
+    found = session.execute(select(scheduled_t.c.status).where(scheduled_t.c.id == entry_id)).scalar()
+    if found is None:
+        return NotFound(f"Scheduled procedure {entry_id} not found")
+    done = "completed" if found == "done" else "cancelled"
+    return Conflict(f"This scheduled procedure was {done} by someone else meanwhile; {what}.")
+
+
+def cancel(service: CaseService, entry_id: int, *, reason: str) -> None:
+    """Take a procedure that will not happen (cancelled, the patient did not come) off the list, with a reason;
+    coordinators and surgeons, audited. It is kept, marked cancelled, never deleted."""
+    _permit(service, Action.EDIT_DRAFT, "schedule_cancel")
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput([Problem("reason", "taking a scheduled procedure off the list needs a reason")])
+    with service.db.write() as session:
+        gone = session.execute(
+            update(scheduled_t)
+            .where(scheduled_t.c.id == entry_id, scheduled_t.c.status == "to_complete")
+            .values(status="cancelled", closed_at=utcnow())
+        ).rowcount  # type: ignore[attr-defined]
+        if gone != 1:
+            raise _closed(session, entry_id, "nothing was changed")
+        audit.record(session, username=service.actor.username if service.actor else None, action="schedule_cancel",
+                     record_type="schedule", record_id=str(entry_id), reason=reason, details={})  # fmt: skip
+
+
 def complete(service: CaseService, entry_id: int, data: Mapping[str, Any]) -> CaseView:
     """Create the draft case the completed form holds and mark the scheduled procedure done, together.
 
@@ -341,14 +369,10 @@ def complete(service: CaseService, entry_id: int, data: Mapping[str, Any]) -> Ca
         done = session.execute(
             update(scheduled_t)
             .where(scheduled_t.c.id == entry_id, scheduled_t.c.status == "to_complete")
-            .values(status="done", case_number=case_number, completed_at=utcnow())
+            .values(status="done", case_number=case_number, closed_at=utcnow())
         ).rowcount  # type: ignore[attr-defined]
         if done != 1:
-            with_id = session.execute(select(scheduled_t.c.status).where(scheduled_t.c.id == entry_id)).first()
-            if with_id is None:
-                raise NotFound(f"Scheduled procedure {entry_id} not found")
-            raise Conflict("This scheduled procedure was completed by someone else meanwhile; no second case was "
-                           "saved. Close the form and look for the case in the list.")  # fmt: skip
+            raise _closed(session, entry_id, "no case was saved. Close the form and look for the case in the list")
         audit.record(session, username=service.actor.username if service.actor else None, action="schedule_done",
                      record_type="schedule", record_id=str(entry_id), details={"case_number": case_number})  # fmt: skip
 

@@ -190,6 +190,23 @@ def test_a_case_that_is_not_valid_yet_leaves_the_procedure_waiting(service: Case
     assert len(schedule.to_complete(service)) == 2 and service.count() == 0
 
 
+def test_a_procedure_that_will_not_happen_is_taken_off_with_a_reason(service: CaseService, tmp_path: Path) -> None:
+    first, second = schedule.import_schedule(service, _file(tmp_path, NGUYEN, OKOYE))
+    with pytest.raises(InvalidInput, match="needs a reason"):
+        schedule.cancel(service, first.id, reason="  ")
+    schedule.cancel(service, first.id, reason="Patient did not come")
+    assert schedule.to_complete(service) == [second]
+    (entry,) = [e for e in service.audit_trail() if e.action == "schedule_cancel"]
+    assert (entry.record_id, entry.reason) == (str(first.id), "Patient did not come")
+    with pytest.raises(Conflict, match="cancelled by someone else"):
+        schedule.complete(service, first.id, _completed(first))
+    with pytest.raises(Conflict, match="cancelled by someone else"):
+        schedule.cancel(service, first.id, reason="again")
+    assert service.count() == 0
+    # Taken off, it may be scheduled again (the patient comes another day, or after all).
+    assert len(schedule.import_schedule(service, _file(tmp_path, NGUYEN, name="again.csv"))) == 1
+
+
 def test_quality_staff_may_read_the_list_but_not_import_or_complete(db: Database, tmp_path: Path) -> None:
     accounts = AccountService(db)
     accounts.add_account("boss", role="admin", full_name="Clinic Admin", password="correct horse battery")

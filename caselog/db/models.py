@@ -217,7 +217,7 @@ class ScheduledProcedureRow(Base):
 
     __tablename__ = "scheduled_procedures"
     __table_args__ = (
-        CheckConstraint("status IN ('to_complete', 'done')", name="status"),
+        CheckConstraint("status IN ('to_complete', 'done', 'cancelled')", name="status"),
         Index("ix_scheduled_procedures_status_date", "status", "procedure_date"),
     )
 
@@ -238,8 +238,10 @@ class ScheduledProcedureRow(Base):
     imported_at: Mapped[dt.datetime] = mapped_column(DateTime)
     imported_by: Mapped[str | None] = mapped_column(String(50))
     status: Mapped[str] = mapped_column(String(16), default="to_complete")
+    #: The case that completed it (status `done`); a cancelled one's reason is in its audit entry.
     case_number: Mapped[str | None] = mapped_column(String(16))
-    completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    #: When it left the list, completed or cancelled.
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class CaseCounterRow(Base):

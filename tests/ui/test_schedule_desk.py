@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from caselog import schedule
@@ -102,3 +102,24 @@ def test_a_refused_schedule_is_shown_by_line_and_nothing_is_listed(
     qtbot.waitUntil(lambda: bool(shown), timeout=10000)
     assert f"{path}:3: levels: unknown level 'L6-L7'" in shown[0]
     assert desk.schedule.model.rowCount() == 0
+
+
+def test_a_procedure_that_will_not_happen_is_taken_off_with_its_reason(
+    desk: PrintDesk, qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _imported(desk, qtbot, tmp_path, monkeypatch)
+    asked: list[str] = []
+
+    def reason(_parent: object, _title: str, question: str) -> tuple[str, bool]:
+        asked.append(question)
+        return "Patient did not come", True
+
+    monkeypatch.setattr(QInputDialog, "getText", reason)
+    desk.schedule.table.setFocus()
+    qtbot.keyClick(desk.schedule.table, Qt.Key.Key_Down)  # the second: Okoye
+    qtbot.keyClick(desk.schedule, Qt.Key.Key_K, ALT)
+    qtbot.waitUntil(lambda: desk.schedule.model.rowCount() == 1, timeout=10000)
+    assert asked == ["Why will the Laminotomy for Okoye on 2025-06-30 not happen?"]
+    assert [e.patient.mrn for e in schedule.to_complete(desk.services.cases)] == ["SCH-1001"]
+    (entry,) = [e for e in desk.services.cases.audit_trail() if e.action == "schedule_cancel"]
+    assert entry.reason == "Patient did not come"

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QInputDialog, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from caselog import schedule, vocab
 from caselog.accounts import Action
@@ -71,7 +71,7 @@ class ScheduleModel(HeadedTableModel):
 
 
 class SchedulePanel(QWidget):
-    """The list to complete, with Import schedule… and Complete case… (Return on a row completes it too)."""
+    """The list to complete, with Import schedule…, Complete case… (Return on a row too) and Take off list…"""
 
     def __init__(self, desk: Desk) -> None:
         super().__init__(desk)
@@ -88,6 +88,9 @@ class SchedulePanel(QWidget):
         self.complete_button = QPushButton("&Complete case…")
         self.complete_button.setAccessibleName("Complete case")
         self.complete_button.setToolTip("Open the selected procedure in the case form to complete it (Return)")
+        self.cancel_button = QPushButton("Ta&ke off list…")
+        self.cancel_button.setAccessibleName("Take off list")
+        self.cancel_button.setToolTip("The selected procedure will not happen: take it off the list, with a reason")
         hint = QLabel("Scheduled procedures become cases once the form is completed and saved.")
         hint.setObjectName("hint")
         enter = desk_action(self.table, "Complete case", self.complete_selected, "open",
@@ -101,6 +104,7 @@ class SchedulePanel(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.import_button)
         buttons.addWidget(self.complete_button)
+        buttons.addWidget(self.cancel_button)
         buttons.addStretch(1)
         layout.addLayout(buttons)
         layout.addWidget(hint)
@@ -109,6 +113,7 @@ class SchedulePanel(QWidget):
         self.import_button.setEnabled(may_add)
         self.import_button.clicked.connect(lambda: self.import_schedule())
         self.complete_button.clicked.connect(lambda: self.complete_selected())
+        self.cancel_button.clicked.connect(lambda: self.take_off())
         self.table.doubleClicked.connect(lambda _i: self.complete_selected())
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.model.modelReset.connect(self._selection_changed)
@@ -117,6 +122,7 @@ class SchedulePanel(QWidget):
     def _selection_changed(self, *_args: object) -> None:
         may_add = self.desk.services.cases.allows(Action.EDIT_DRAFT)
         self.complete_button.setEnabled(may_add and self.selected() is not None)
+        self.cancel_button.setEnabled(may_add and self.selected() is not None)
 
     def selected(self) -> ScheduledProcedure | None:
         rows = self.table.selectionModel().selectedRows()
@@ -162,6 +168,31 @@ class SchedulePanel(QWidget):
             self.reload()
 
         return run_job(self.desk, self.desk.services, "Importing the schedule…", work, done, write=True,
+                       on_end=self.desk.say)  # fmt: skip
+
+    def take_off(self, reason: str | None = None) -> Task | None:
+        """Ask why the selected procedure will not happen, then take it off the list (kept, audited)."""
+        entry = self.selected()
+        if entry is None:
+            return None
+        if reason is None:
+            procedure = vocab.label(vocab.PROCEDURE_SHORT, entry.procedure)
+            reason, ok = QInputDialog.getText(
+                self, "Take off the list", f"Why will the {procedure} for {entry.patient.display_name} on "
+                f"{entry.procedure_date} not happen?",
+            )  # fmt: skip
+            if not ok:
+                return None
+        service, why = self.desk.services.cases, reason
+
+        def work(_progress: Progress) -> None:
+            schedule.cancel(service, entry.id, reason=why)
+
+        def done(_result: None) -> None:
+            self.desk.say(f"Took {entry.patient.display_name}'s procedure on {entry.procedure_date} off the list.")
+            self.reload()
+
+        return run_job(self.desk, self.desk.services, "Taking it off the list…", work, done, write=True,
                        on_end=self.desk.say)  # fmt: skip
 
     def complete_selected(self) -> CaseForm | None:

@@ -43,8 +43,10 @@ def upgrade() -> None:
         sa.Column("imported_by", sa.String(length=50), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("case_number", sa.String(length=16), nullable=True),
-        sa.Column("completed_at", sa.DateTime(), nullable=True),
-        sa.CheckConstraint("status IN ('to_complete', 'done')", name=op.f("ck_scheduled_procedures_status")),
+        sa.Column("closed_at", sa.DateTime(), nullable=True),
+        sa.CheckConstraint(
+            "status IN ('to_complete', 'done', 'cancelled')", name=op.f("ck_scheduled_procedures_status")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_scheduled_procedures")),
     )
     op.create_index(
