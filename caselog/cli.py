@@ -33,7 +33,7 @@ log = logging.getLogger("caselog")
 
 
 #: What `caselog import --format` reads.
-IMPORT_FORMATS = ("json", "fhir")
+IMPORT_FORMATS = ("json", "fhir", "schedule")
 
 
 class UsageError(InvalidInput):
@@ -120,11 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--app-role", metavar="NAME",
                    help="PostgreSQL, run as the tables' owner: grant the role the app connects as what it needs, "
                         "and nothing that could change or delete audit entries (see README)")  # fmt: skip
-    p = command("import", "import a case file (CaseLog JSON or a FHIR R4 bundle): all cases or none")
+    p = command("import", "import a case file (CaseLog JSON or a FHIR R4 bundle) or the day's schedule: all or none")
     p.add_argument("file", metavar="FILE", help="interchange file ('-' for standard input)")
     p.add_argument("--format", choices=list(IMPORT_FORMATS), default="json",
-                   help="json: CaseLog's interchange file; fhir: a FHIR R4 bundle as CaseLog exports it")  # fmt: skip
-    p = command("export", "export cases as JSON, CSV, XLSX or a FHIR R4 bundle")
+                   help="json: CaseLog's interchange file; fhir: a FHIR R4 bundle as CaseLog exports it; "
+                        "schedule: the day's scheduled procedures (CSV), to complete as cases")  # fmt: skip
+    p = command("export", "export cases as JSON, CSV, XLSX, a FHIR R4 bundle or a de-identified research ZIP")
     p.add_argument("--format", choices=list(FORMATS), default="json")
     p.add_argument("--output", type=Path, metavar="FILE")
     _add_filters(p)

@@ -40,6 +40,8 @@ def run(args: argparse.Namespace, db: Database, filter_of: FilterOf, actor: Acto
         return user_command(db, actor, args)
     if command == "audit":
         return audit_command(db, service, args)
+    if command == "import" and args.format == "schedule":
+        return _import_schedule(service, args.file)
     if command == "import":
         return _import(service, args.file, getattr(args, "format", "json"))
     if command == "clinic":
@@ -80,6 +82,16 @@ def _import(service: CaseService, file: str, fmt: str = "json") -> int:
         raise InvalidInput([Problem(p.path or file, p.message) for p in exc.problems]) from None
     for number in numbers:
         print(number)
+    return EXIT_OK
+
+
+def _import_schedule(service: CaseService, file: str) -> int:
+    from caselog.schedule import MAX_SCHEDULE_BYTES, import_schedule
+
+    raw = sys.stdin.buffer.read(MAX_SCHEDULE_BYTES + 1) if file == "-" else None
+    entries = import_schedule(service, Path(file), raw=raw)
+    days = ", ".join(sorted({e.procedure_date.isoformat() for e in entries}))
+    print(f"Added {len(entries)} scheduled procedure{'s' if len(entries) != 1 else ''} to complete ({days}).")
     return EXIT_OK
 
 

@@ -45,7 +45,13 @@ MAX_NESTING = 32
 
 
 def read_interchange(path: Path) -> object:
-    """Load an interchange file; every way it can be unreadable becomes one clear InvalidInput.
+    """Load an interchange file; every way it can be unreadable becomes one clear InvalidInput."""
+    return parse_interchange(read_regular_file(path, MAX_FILE_BYTES, ".json"), str(path))
+
+
+def read_regular_file(path: Path, limit: int, suffix: str) -> bytes:
+    """At most `limit` + 1 bytes of a file given by a user (an interchange file, a schedule); every way it can be
+    unreadable becomes one clear InvalidInput.
 
     Only a regular file is read: a FIFO or a device (`/dev/zero`) would hang or never end, so it is refused
     before a byte is read.
@@ -66,15 +72,14 @@ def read_interchange(path: Path) -> object:
         os.close(fd)
         if stat.S_ISDIR(mode):
             raise InvalidInput([Problem(where, "is a folder, not a file")])
-        raise InvalidInput([Problem(where, f"is not a regular file ({_kind(mode)}); give a .json file")])
+        raise InvalidInput([Problem(where, f"is not a regular file ({_kind(mode)}); give a {suffix} file")])
     with os.fdopen(fd, "rb") as handle:
         if os.name == "posix":
             os.set_blocking(fd, True)
         try:
-            raw = handle.read(MAX_FILE_BYTES + 1)
+            return handle.read(limit + 1)
         except OSError as exc:
             raise InvalidInput([Problem(where, f"cannot be read: {exc.strerror or exc}")]) from None
-    return parse_interchange(raw, where)
 
 
 def _kind(mode: int) -> str:

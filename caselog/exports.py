@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from caselog import fhir, vocab
+from caselog import fhir, research, vocab
 from caselog.errors import InvalidInput
 from caselog.exchange import atomic_output, header_sheet, write_csv, write_json, write_xlsx
 from caselog.quality import ComplicationEntry, ComplicationFilter, count_complications, list_complications
@@ -27,17 +27,21 @@ Writer = Callable[[Iterable[CaseView], Any], int]
 
 @dataclass(frozen=True)
 class ExportFormat:
-    """One way to write cases out: `write(cases, file) -> how many`, into a text or a binary file."""
+    """One way to write cases out: `write(cases, file) -> how many`, into a text or a binary file.
+
+    A format that depends on the clinic or on who exports gives `prepare`, which makes the writer instead.
+    """
 
     name: str  # as `--format` knows it, and the file's extension unless `suffix` says otherwise
     label: str  # as a save dialog offers it
-    write: Writer
+    write: Writer | None
     binary: bool = False
     newline: str | None = None  # "" where the writer chooses its own line ends (CSV)
     streams: bool = False  # may go to standard output (`caselog export` without --output)
-    suffix: str = ""  # the file name's ending where it is not the name ("fhir.json")
-    #: For a writer that follows the clinic's settings (FHIR's MRN system): makes it from the service.
-    for_clinic: Callable[[CaseService], Writer] | None = None
+    suffix: str = ""  # the file name's ending where it is not the name ("fhir.json", "zip")
+    #: For a writer that depends on the clinic or the exporting account (FHIR's MRN system; the research
+    #: export's role and key): makes it from the service, refusing there before anything is read or written.
+    prepare: Callable[[CaseService], Writer] | None = None
 
     @property
     def extension(self) -> str:
@@ -48,7 +52,11 @@ class ExportFormat:
         return f"{self.label} (*.{self.extension})"
 
     def writer(self, service: CaseService) -> Writer:
-        return self.for_clinic(service) if self.for_clinic is not None else self.write
+        """The writer for this account; a refusal comes here, before anything is read or written."""
+        if self.prepare is not None:
+            return self.prepare(service)
+        assert self.write is not None
+        return self.write
 
 
 def _fhir_writer(service: CaseService) -> Writer:
@@ -62,7 +70,15 @@ FORMATS: dict[str, ExportFormat] = {
         ExportFormat("csv", "CSV for spreadsheets", write_csv, newline=""),
         ExportFormat("xlsx", "Excel workbook", write_xlsx, binary=True),
         ExportFormat(
-            "fhir", "FHIR R4 bundle", fhir.write_bundle, streams=True, suffix="fhir.json", for_clinic=_fhir_writer
+            "fhir", "FHIR R4 bundle", fhir.write_bundle, streams=True, suffix="fhir.json", prepare=_fhir_writer
+        ),
+        ExportFormat(
+            "research",
+            "De-identified research export (ZIP)",
+            None,
+            binary=True,
+            suffix="zip",
+            prepare=research.writer,
         ),
     )
 }
@@ -106,6 +122,7 @@ def export_cases(
 ) -> int:
     """Write the filtered cases to `path` in format `fmt` (complete or not at all); returns how many."""
     form = export_format(fmt)
+    write = form.writer(service)
     views = service.iter_cases(case_filter)
     if progress is not None:
         total = service.count(case_filter)

@@ -127,15 +127,18 @@ class CaseService:
 
     # ---- adding -----------------------------------------------------------------------------------------
 
-    def create_case(self, data: Mapping[str, Any]) -> CaseView:
-        """Validate one CASE object and store it; returns the stored case with its new number."""
+    def create_case(self, data: Mapping[str, Any], *, then: Callable[[Session, str], None] | None = None) -> CaseView:
+        """Validate one CASE object and store it; returns the stored case with its new number.
+
+        `then(session, case_number)` runs in the same transaction after the insert (a scheduled procedure
+        marked done with its case, caselog.schedule): if it raises, the case is not stored either."""
         self._require(Action.EDIT_DRAFT)
         record, problems = validate_case(data, today=self._today())
         if record is None:
             raise InvalidInput(problems)
         if record.status != "draft":
             self._require(Action.SIGN, case_surgeon=record.surgeon)
-        numbers = self._insert([record], [""], action="create")
+        numbers = self._insert([record], [""], action="create", then=then)
         return self.get_case(numbers[0])
 
     def import_cases(self, data: object, *, progress: Progress | None = None) -> list[str]:
@@ -223,7 +226,7 @@ class CaseService:
 
     def _insert(
         self, records: list[CaseRecord], paths: list[str], *, action: str, refresh_statistics: bool = True,
-        check: Callable[[Session], None] | None = None,
+        check: Callable[[Session], None] | None = None, then: Callable[[Session, str], None] | None = None,
     ) -> list[str]:  # fmt: skip
         now = store.utcnow()
         with self.db.write() as session:
@@ -253,6 +256,9 @@ class CaseService:
                         .values(signed_by=signer, signed_at=now)
                     )
             audit.record_many(session, entries)
+            if then is not None:
+                for number in numbers:
+                    then(session, number)
         if refresh_statistics and len(numbers) >= BULK_ANALYZE_CASES:
             self.db.refresh_statistics()
         return numbers

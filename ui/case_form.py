@@ -115,9 +115,12 @@ class CaseForm(QDialog):
         title: str | None = None,
         today: Callable[[], dt.date] = dt.date.today,
         parent: QWidget | None = None,
+        create: Callable[[Mapping[str, Any]], CaseView] | None = None,
     ) -> None:
         super().__init__(parent)
         self._services = services
+        #: How a new case is stored (a scheduled procedure completed: caselog.schedule.complete); else create_case.
+        self._create = create
         self._settings = settings
         self._today = today
         self.editing = editing
@@ -700,7 +703,7 @@ class CaseForm(QDialog):
                 reason = self.reason.text().strip() or None
                 view = cases.update_case(self.case_number, data, expected_version=self.expected_version, reason=reason)
             else:
-                view = cases.create_case(data)
+                view = self._create(data) if self._create is not None else cases.create_case(data)
         except Conflict as exc:
             self.autosave_now()
             QMessageBox.warning(

@@ -36,6 +36,8 @@ SHORTCUTS: dict[str, Shortcut] = {
     "reload": Shortcut(("F5",), "Reload what this window shows"),
     "today": Shortcut(("Ctrl+T",), "Today's cases"),
     "complication_log": Shortcut(("Ctrl+Shift+L",), "Complication log PDF"),
+    "research_export": Shortcut(("Ctrl+Shift+E",), "De-identified research export"),
+    "import_schedule": Shortcut(("Ctrl+Shift+I",), "Import the day's schedule"),
     "sign": Shortcut(("Ctrl+Shift+S",), "Sign the selected case"),
     "history": Shortcut(("Ctrl+Shift+H",), "History of the selected case"),
     "audit_trail": Shortcut(("Ctrl+Shift+A",), "Audit trail"),

@@ -195,6 +195,55 @@ class ClinicSettingRow(Base):
     updated_by: Mapped[str | None] = mapped_column(String(50))
 
 
+class ClinicSecretRow(Base):
+    """A secret of the whole clinic that never leaves the database: the research export's pseudonym key.
+
+    Not a clinic setting: settings are readable by every role and their changes are audited with both
+    values. Nothing in the service layer returns a secret (caselog.research uses it inside)."""
+
+    __tablename__ = "clinic_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class ScheduledProcedureRow(Base):
+    """A procedure from the day's schedule (caselog.schedule), waiting to be completed as a case.
+
+    It holds what the scheduling system knows; a case needs more (duration, anesthesia, disposition), so the
+    entry stays here until someone completes it in the case form, which creates the draft case and marks it
+    done in the same transaction."""
+
+    __tablename__ = "scheduled_procedures"
+    __table_args__ = (
+        CheckConstraint("status IN ('to_complete', 'done', 'cancelled')", name="status"),
+        Index("ix_scheduled_procedures_status_date", "status", "procedure_date"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    procedure_date: Mapped[dt.date] = mapped_column(Date)
+    mrn: Mapped[str] = mapped_column(String(20))
+    family_name: Mapped[str] = mapped_column(String(100))
+    given_name: Mapped[str] = mapped_column(String(100), default="")
+    birth_date: Mapped[dt.date] = mapped_column(Date)
+    sex: Mapped[str] = mapped_column(String(10))
+    procedure: Mapped[str] = mapped_column(String(32))
+    #: [[level, side], ...] in the schedule's order.
+    levels: Mapped[list[list[str]]] = mapped_column(JSON)
+    surgeon: Mapped[str] = mapped_column(String(100))
+    #: The schedule file's name and line, as a person finds the entry again.
+    source: Mapped[str] = mapped_column(String(200))
+    source_line: Mapped[int] = mapped_column(Integer)
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    imported_by: Mapped[str | None] = mapped_column(String(50))
+    status: Mapped[str] = mapped_column(String(16), default="to_complete")
+    #: The case that completed it (status `done`); a cancelled one's reason is in its audit entry.
+    case_number: Mapped[str | None] = mapped_column(String(16))
+    #: When it left the list, completed or cancelled.
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
 class CaseCounterRow(Base):
     """Last running number handed out per year; bumped in the same transaction that adds the case."""
 

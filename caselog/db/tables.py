@@ -17,10 +17,12 @@ from caselog.db.models import (
     CaseCounterRow,
     CaseRow,
     CaseSearchRow,
+    ClinicSecretRow,
     ClinicSettingRow,
     ComplicationRow,
     OutcomeScoreRow,
     PatientRow,
+    ScheduledProcedureRow,
     TreatedLevelRow,
 )
 from caselog.fields import STORED, Field, compiled
@@ -47,6 +49,8 @@ counters_t = cast(Table, CaseCounterRow.__table__)
 audit_t = cast(Table, AuditEntryRow.__table__)
 search_t = cast(Table, CaseSearchRow.__table__)
 clinic_settings_t = cast(Table, ClinicSettingRow.__table__)
+clinic_secrets_t = cast(Table, ClinicSecretRow.__table__)
+scheduled_t = cast(Table, ScheduledProcedureRow.__table__)
 
 
 def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:

@@ -1,8 +1,9 @@
 """Renders the main window and the desks on a 1280×720 screen to PNG files in this folder, on Fusion's light
 palette and on a dark one: `python docs/screenshots/render_desks.py`.
 
-Writes main-window.png, main-window-dark.png, quality-desk.png and print-desk.png. Uses a throwaway database
-and data folder with 300 demo cases (seeded, so the pictures are stable).
+Writes main-window.png, main-window-dark.png, quality-desk.png, print-desk.png and the print desk with a day's
+schedule waiting to be completed, schedule-to-complete(-dark).png. Uses a throwaway database and data folder
+with 300 demo cases (seeded, so the pictures are stable) and a made-up schedule of five procedures.
 """
 
 from __future__ import annotations
@@ -17,6 +18,14 @@ from shots import HERE, throwaway_home
 
 sys.path.insert(0, str(HERE.parent.parent))
 SIZE = (1280, 720)
+#: Made-up patients, as a scheduling system writes its day's list.
+SCHEDULE = """date,MRN,name,birth date,sex,procedure,levels,surgeon
+{day},SCH-20417,"Lindqvist, Maja",1958-03-14,F,medial_branch_block,L4-L5 bilateral; L5-S1 bilateral,{surgeon}
+{day},SCH-20533,"Okoye, Chidi",1949-11-02,M,endoscopic_rhizotomy,L3-L4 right; L4-L5 right,{surgeon}
+{day},SCH-20561,"García Márquez, Lucía",1971-07-21,F,laminotomy,L5-S1 left,Dr. Priya Raman
+{day},SCH-20602,"Tanaka, Hiroshi",1963-01-30,M,radiofrequency_ablation,C5-C6 bilateral,Dr. Priya Raman
+{day},SCH-20688,"Nowak, Zofia",1980-05-09,F,medial_branch_block,L4-L5 left,{surgeon}
+"""
 
 
 def main() -> int:
@@ -29,6 +38,7 @@ def main() -> int:
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication, QWidget
 
+    from caselog import schedule
     from caselog.db.schema import open_database
     from caselog.demo import generate_cases
     from caselog.records import CaseFilter
@@ -67,6 +77,24 @@ def main() -> int:
     service = CaseService(db)
     service.add_records(generate_cases(300, seed=7))
     settings = AppSettings(Settings(facility_name="Riverside Spine Center", default_surgeon="Dr. Amara Okafor"))
+    rows = service.query(CaseFilter())
+    days = Counter(r.procedure_date for r in rows)
+    with_drafts = {r.procedure_date for r in rows if r.status == "draft"}  # signed and draft side by side
+    busiest = max(days, key=lambda d: (d in with_drafts, days[d], d))
+    day_csv = home / "day.csv"
+    day_csv.write_text(SCHEDULE.format(day=busiest.isoformat(), surgeon="Dr. Amara Okafor"), encoding="utf-8")
+    schedule.import_schedule(service, day_csv)
+
+    def shoot_schedule(services: Services, name: str) -> None:
+        """The print desk of the busiest day, the schedule's procedures listed to complete below its cases."""
+        printer = PrintDesk(services, settings, today=lambda: busiest)
+        printer.show()
+        printer.show_day(busiest)
+        settle(services)
+        printer.schedule.table.setFocus()
+        shoot(printer, name)
+        printer.close()
+
     for palette, name in ((light, "main-window.png"), (dark_palette(), "main-window-dark.png")):
         app.setPalette(palette)
         app.setStyleSheet(app_style_sheet(palette))
@@ -89,10 +117,6 @@ def main() -> int:
             quality.table.selectRow(0)
             shoot(quality, "quality-desk.png")
             quality.close()
-            rows = service.query(CaseFilter())
-            days = Counter(r.procedure_date for r in rows)
-            with_drafts = {r.procedure_date for r in rows if r.status == "draft"}  # signed and draft side by side
-            busiest = max(days, key=lambda d: (d in with_drafts, days[d], d))
             window.desk_actions[0].trigger()
             settle(services)
             printer = window.findChildren(PrintDesk)[0]
@@ -100,12 +124,14 @@ def main() -> int:
             settle(services)
             shoot(printer, "print-desk.png")
             printer.close()
+            shoot_schedule(services, "schedule-to-complete.png")
         else:  # the case form on a dark palette: a repeat of the selected case, its patient locked
             form = window.repeat_case()
             assert form is not None
             shoot(form, "case-form-dark.png")
             form.dirty = False
             form.reject()
+            shoot_schedule(services, "schedule-to-complete-dark.png")
         window.close()
         services.tasks.wait()
     db.close()

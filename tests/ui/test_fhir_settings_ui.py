@@ -17,10 +17,10 @@ from ui.main_window import MainWindow
 
 
 def test_the_admin_sets_the_mrn_system_on_the_clinic_tab(
-    signed_in: Callable[[str], MainWindow],
-    accounts_db: Database,
+    signed_in: Callable[[str], MainWindow],  # noqa: F811
+    accounts_db: Database,  # noqa: F811
     qtbot: QtBot,
-    tmp_path: Path,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     window = signed_in("admin")
     admin_view = window.admin_view

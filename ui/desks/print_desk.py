@@ -38,6 +38,7 @@ from caselog.reports import write_case_summaries
 from ui.desks.common import Desk, desk_action
 from ui.desks.pdf_preview import PdfPreview, prepare_printer, print_document
 from ui.desks.print_list import COL_PRINT, COLUMNS, PrintListModel
+from ui.desks.schedule_panel import SchedulePanel
 from ui.messages import show_error
 from ui.progress import run_job
 from ui.tables import list_table
@@ -126,8 +127,14 @@ class PrintDesk(Desk):
         bottom.addStretch(1)
         bottom.addWidget(self.ticked_label)
         ll.addLayout(bottom)
+        # Below the cases to print: the day's schedule waiting to be completed as cases (caselog.schedule).
+        self.schedule = SchedulePanel(self)
+        column = QSplitter(Qt.Orientation.Vertical)
+        column.addWidget(left)
+        column.addWidget(self.schedule)
+        column.setSizes([400, 300])
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(left)
+        splitter.addWidget(column)
         splitter.addWidget(self.preview)
         splitter.setStretchFactor(0, 0)  # the list keeps its width; the preview takes what the screen adds
         splitter.setStretchFactor(1, 1)
@@ -146,6 +153,10 @@ class PrintDesk(Desk):
 
     def say(self, message: str) -> None:
         self.statusBar().showMessage(message, 15000)
+
+    def refresh(self) -> None:
+        """The procedures to complete are read at once; the cases to print when a day or a search is chosen."""
+        self.schedule.reload()
 
     # ---- what is listed -----------------------------------------------------------------------------------
 
@@ -190,6 +201,7 @@ class PrintDesk(Desk):
 
     def reload(self) -> None:
         """List the same cases again (someone may have signed or added one); ticks stay where they were."""
+        self.schedule.reload()
         if self._last_load is not None:
             case_filter, heading, order, newest_first = self._last_load
             self._load(case_filter, heading, order=order, newest_first=newest_first, keep_ticks=True)

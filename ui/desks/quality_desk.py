@@ -22,9 +22,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from caselog import vocab
+from caselog import exports, research, vocab
 from caselog.accounts import Action
 from caselog.quality import ComplicationEntry, ComplicationFilter, review_counts
+from caselog.records import CaseFilter
 from ui.desks import quality_jobs
 from ui.desks.common import DateRange, Desk, desk_action, set_combo_items
 from ui.desks.quality_model import ComplicationTableModel, entry_key
@@ -89,6 +90,10 @@ class QualityDesk(Desk):
                                       log_tip)  # fmt: skip
         export_tip = "Save exactly the complications the filters show as an Excel workbook"
         self.export_action = desk_action(self, "E&xport to Excel…", self.export_xlsx, "export", export_tip)
+        research_tip = "Cases of the date range, procedure and surgeon chosen, de-identified for research (ZIP)"
+        self.research_action = desk_action(self, "Re&search export…", self.research_export, "research_export",
+                                           research_tip)  # fmt: skip
+        self.research_action.setVisible(research.may_release(self.services.cases))  # quality staff release it
         self.reload_action = desk_action(self, "&Reload", self.refresh, "reload", "Reload the list")
         enter = desk_action(self.table, "Open case", self._open_selected, "open", "Open the selected case")
         enter.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
@@ -96,7 +101,8 @@ class QualityDesk(Desk):
         toolbar.setObjectName("quality")
         toolbar.setMovable(False)
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        for action in (self.open_action, self.log_action, self.export_action, self.reload_action):
+        for action in (self.open_action, self.log_action, self.export_action, self.research_action,
+                       self.reload_action):  # fmt: skip
             toolbar.addAction(action)
 
         filters = QWidget()
@@ -358,6 +364,27 @@ class QualityDesk(Desk):
             self.say(f"Exported {count:,} complications to {path}.")
 
         return run_job(self, self.services, "Exporting complications…", work, done, write=True, on_end=self.say)
+
+    def research_export(self, path: Path | None = None) -> Task | None:
+        """The de-identified research export (caselog.research) of the cases the date range, procedure and
+        surgeon filters select; the complication filters do not apply to cases."""
+        date_from, date_to = self.dates.dates()
+        case_filter = CaseFilter(date_from=date_from, date_to=date_to, procedure=self.procedure.currentData(),
+                                 surgeon=self.surgeon.currentData())  # fmt: skip
+        path = path or self._ask_path("Save the de-identified research export", f"research-{self._today()}", "zip",
+                                      exports.FORMATS["research"].dialog_filter)  # fmt: skip
+        if path is None:
+            return None
+        service, target = self.services.cases, path
+
+        def work(progress: Progress) -> int:
+            return exports.export_cases(service, case_filter, "research", target, progress=progress)
+
+        def done(count: int) -> None:
+            self.last_output = target
+            self.say(f"Exported {count:,} de-identified cases to {target}.")
+
+        return run_job(self, self.services, "Writing the research export…", work, done, write=True, on_end=self.say)
 
     def complication_log(self, path: Path | None = None) -> Task | None:
         date_from, date_to = self.dates.dates()
