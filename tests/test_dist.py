@@ -9,6 +9,7 @@ encrypted one, opened without a prompt. Nothing here uses this checkout's Python
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -113,6 +114,10 @@ def test_the_bundle_holds_both_programs_the_menu_entry_and_stays_under_budget(
         assert (BUNDLE / program).stat().st_mode & stat.S_IXUSR, program
     entry = (BUNDLE / "caselog.desktop").read_text(encoding="utf-8")
     assert "Exec=caselog-desktop" in entry and "Type=Application" in entry and "Icon=caselog" in entry
+    validate = shutil.which("desktop-file-validate")  # freedesktop's own check, where it is installed
+    if validate:
+        checked = subprocess.run([validate, str(BUNDLE / "caselog.desktop")], capture_output=True, text=True)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
     assert (BUNDLE / "caselog.svg").is_file() and (BUNDLE / "install-linux.sh").stat().st_mode & stat.S_IXUSR
     assert size < BUDGET_MB * 1_000_000, f"{size / 1_000_000:.0f} MB"
 

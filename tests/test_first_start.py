@@ -139,9 +139,7 @@ def test_shown_only_on_a_computer_caselog_never_ran_on(monkeypatch: pytest.Monke
     assert not first_start.needed()  # a database made by `caselog init`
 
 
-def test_the_defaults_from_the_keyboard_make_an_encrypted_database_in_the_data_folder(
-    desk: Desk, qtbot: QtBot
-) -> None:
+def test_the_defaults_from_the_keyboard_make_an_encrypted_database_in_the_data_folder(desk: Desk, qtbot: QtBot) -> None:
     """Return on the first page (data folder, just me), the reused passphrase dialog, then the cases."""
     shown: list[str] = []
 
@@ -223,9 +221,7 @@ def test_a_chosen_file_is_checked_then_created_there(desk: Desk, qtbot: QtBot, t
     assert desk.windows[0].services.db.sqlite_path == target
 
 
-def test_the_server_choice_opens_the_settings_server_fields_and_cancel_comes_back(
-    desk: Desk, qtbot: QtBot
-) -> None:
+def test_the_server_choice_opens_the_settings_server_fields_and_cancel_comes_back(desk: Desk, qtbot: QtBot) -> None:
     """The clinic's server: the settings dialog's own server fields (reused); cancelling them goes back to the
     choices, and Quit there leaves nothing behind."""
     forms: list[bool] = []
