@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-encrypted lint typecheck bench clean
+.PHONY: run test test-encrypted lint typecheck bench clean dist test-dist
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,5 +45,27 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_dashboard.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/bench_encryption.py $(if $(BENCH_WORKDIR),--workdir $(BENCH_WORKDIR))
 
+# The installable bundle (docs/install.md): PyInstaller builds dist/caselog/ (the desktop app `caselog-desktop` and
+# the `caselog` command sharing one folder of libraries) from packaging/caselog.spec, then the tarball
+# dist/caselog-VERSION-linux-x86_64.tar.gz with the .desktop entry and the installer script beside them.
+DIST_STAMP := $(VENV)/.dist-installed
+$(DIST_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dist]'
+	touch $(DIST_STAMP)
+
+dist: $(DIST_STAMP)
+	rm -rf dist/caselog
+	$(BIN)/python -m PyInstaller --noconfirm --clean --log-level WARN --distpath dist --workpath build/pyinstaller \
+		packaging/caselog.spec
+	cp packaging/caselog.desktop packaging/caselog.svg packaging/install-linux.sh dist/caselog/
+	VERSION=$$($(BIN)/python -c 'import importlib.metadata as m; print(m.version("caselog"))') && \
+		rm -rf dist/caselog-$$VERSION && cp -a dist/caselog dist/caselog-$$VERSION && \
+		tar -C dist -czf dist/caselog-$$VERSION-linux-x86_64.tar.gz caselog-$$VERSION && \
+		rm -rf dist/caselog-$$VERSION && echo "Built dist/caselog/ and dist/caselog-$$VERSION-linux-x86_64.tar.gz"
+
+# The frozen bundle's smoke test (tests/test_dist.py) on dist/caselog; fails rather than skips when it is missing.
+test-dist: $(STAMP)
+	CASELOG_DIST_DIR=dist/caselog $(BIN)/python -m pytest -q -p no:xdist tests/test_dist.py
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

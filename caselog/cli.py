@@ -109,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
         "the password comes from $CASELOG_PASSWORD or a prompt",
     )
     parser = _Parser(prog="caselog", description="Surgical case log for spine clinics.", parents=[common])
+    parser.add_argument("--version", action="store_true", help="print CaseLog's version, its schema version and "
+                        "the database in use with its schema, then exit")  # fmt: skip
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
@@ -263,9 +265,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(argv)
 
 
+def _version_asked(argv: Sequence[str]) -> tuple[bool, str | None]:
+    """`caselog [--db TARGET] --version`, and nothing else: (asked, the --db given)."""
+    parser = _Parser(prog="caselog", add_help=False)
+    parser.add_argument("--version", action="store_true")
+    parser.add_argument("--db")
+    try:
+        known, rest = parser.parse_known_args(argv)
+    except UsageError:
+        return False, None
+    return bool(known.version) and not rest, known.db
+
+
 def _run(argv: Sequence[str] | None) -> int:
     try:
+        asked, db = _version_asked(sys.argv[1:] if argv is None else argv)
+        if asked:
+            from caselog.version import version_lines
+
+            print("\n".join(version_lines(db or os.environ.get("CASELOG_DB") or None)))
+            return EXIT_OK
         args = build_parser().parse_args(argv)
+        if args.version:
+            raise UsageError([Problem("--version", "goes alone, or with --db: caselog [--db TARGET] --version")])
         return _dispatch(args)
     except CaselogError as exc:
         for line in exc.lines():

@@ -94,6 +94,18 @@ def passphrase_step(target: str) -> PassphraseStep | None:
     return "create" if state == "new" else "unlock"
 
 
+def opening(settings: Settings) -> tuple[str | None, PassphraseStep | None, Database | None, BaseException | None]:
+    """The server's password kept for `settings`, the passphrase step its file needs first, or the database
+    opened (or why not) when nothing has to be asked first."""
+    password = stored_password(settings) if uses_server(settings) else None
+    if uses_server(settings) and password is None:
+        return None, None, None, None  # asked for once the QApplication can show the question
+    pending = passphrase_step(database_target(settings, password))
+    if pending is not None:
+        return password, pending, None, None
+    return (password, None, *open_target(database_target(settings, password)))
+
+
 def ask_passphrase(step: PassphraseStep, path: Path) -> bool:
     """The passphrase dialog for `step`; False when the user chose to quit."""
     from ui.passphrase_dialog import NewDatabaseDialog, UnlockDialog
@@ -211,21 +223,22 @@ def _start(argv: Sequence[str] | None) -> int:
     # 2. logging
     setup_logging()
     settings = load_settings()
+    from ui import first_start
     from ui.single_instance import SingleInstance
 
     instance = SingleInstance(instance_name(settings))
     first = instance.acquire()
+    # A computer CaseLog never ran on: the first start's set-up comes before any database is made.
+    setting_up = first and first_start.needed()
     # 3. the database, opened and migrated (a server's password may have to be asked for first)
     db: Database | None = None
     error: BaseException | None = None
-    password = stored_password(settings) if uses_server(settings) else None
+    password: str | None = None
     # An encrypted file whose passphrase is not known, or a new one (its passphrase is chosen first), waits
     # for the QApplication and its dialog.
     pending: PassphraseStep | None = None
-    if first and not (uses_server(settings) and password is None):
-        pending = passphrase_step(database_target(settings, password))
-        if pending is None:
-            db, error = open_target(database_target(settings, password))
+    if first and not setting_up:
+        password, pending, db, error = opening(settings)
     # 4. the QApplication
     from PySide6.QtCore import Qt, QTimer
     from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit, QMessageBox
@@ -253,6 +266,16 @@ def _start(argv: Sequence[str] | None) -> int:
         )
         return 0
     app_settings = AppSettings(settings)
+    welcome = first_start.FirstStartDialog(app_settings) if setting_up else None
+    if welcome is not None:
+        if welcome.exec() != first_start.FirstStartDialog.DialogCode.Accepted:
+            collector.stop()
+            instance.release()
+            return 0  # quit at the first question: nothing was written
+        instance.release()
+        instance = SingleInstance(instance_name(app_settings.value))
+        instance.acquire()
+        password, pending, db, error = opening(app_settings.value)
     while db is None:
         s = app_settings.value
         target = database_target(s, password)
@@ -293,12 +316,7 @@ def _start(argv: Sequence[str] | None) -> int:
         if not instance.acquire():
             QMessageBox.information(None, "CaseLog is already open", "CaseLog is already open on that database.")
             return 0
-        password = stored_password(app_settings.value) if uses_server(app_settings.value) else None
-        error = None
-        if not (uses_server(app_settings.value) and password is None):
-            pending = passphrase_step(database_target(app_settings.value, password))
-            if pending is None:
-                db, error = open_target(database_target(app_settings.value, password))
+        password, pending, db, error = opening(app_settings.value)
     instance.listen()
     # 5. signing in, when the database has accounts (without any, it is single-user and nobody signs in)
     from caselog import drafts
@@ -309,7 +327,10 @@ def _start(argv: Sequence[str] | None) -> int:
     drafts.protect_with(db)  # an encrypted database's unsaved forms are encrypted too
     services = Services(CaseService(db), TaskRunner(app), db.display_name)
     try:
-        if accounts_exist(db):
+        administrator = first_start.ask_first_administrator(services) if welcome and welcome.accounts else None
+        if administrator is not None:
+            services.start_session(administrator)  # chosen at the first start: created and signed in
+        elif accounts_exist(db):
             sign_in = SignInDialog(db, db.display_name)
             if sign_in.exec() != SignInDialog.DialogCode.Accepted or sign_in.actor is None:
                 return 0

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from caselog.db.schema import current_revision
 from caselog.resources import resource_path
+from caselog.version import app_version, schema_version
 from ui import shortcuts
 from ui.widgets import with_close_button
 
@@ -174,6 +175,7 @@ def version_of(distribution: str) -> str:
 
 
 def about_html(database: str, revision: str | None) -> str:
+    """About's text: the version and schema from the same source as `caselog --version` (caselog.version)."""
     libraries = "".join(
         f"<tr><td>{escape(name)} {escape(version_of(dist))}</td><td>{escape(licence_of(dist))}</td></tr>"
         for dist, name in LIBRARIES
@@ -184,10 +186,11 @@ def about_html(database: str, revision: str | None) -> str:
     except Exception:  # an incomplete installation: say so rather than fail to open About
         font_note = "licence text missing from this installation"
     return (
-        f"<h2>CaseLog {escape(version_of('caselog'))}</h2>"
+        f"<h2>CaseLog {escape(app_version())}</h2>"
         "<p>Surgical case log for spine clinics: procedures, levels, complications and outcomes.</p>"
         f"<p><b>Database in use:</b> {escape(database)}<br>"
-        f"<b>Schema revision:</b> {escape(revision or 'unknown')}</p>"
+        f"<b>Schema revision:</b> {escape(revision or 'unknown')}<br>"
+        f"<b>Schema version of this CaseLog:</b> {escape(schema_version())}</p>"
         "<h3>Licences</h3>"
         "<p>Qt and Qt for Python (PySide6) are used under the GNU Lesser General Public License v3 (LGPLv3); "
         "their source is available from the Qt Project (qt.io). The PDFs embed the DejaVu Sans fonts "

@@ -69,6 +69,15 @@ SSLMODE_TEXT = {
 CERTIFICATE_FILES = "Certificates and keys (*.crt *.pem *.key);;All files (*)"
 
 
+def choose_database_file(parent: QWidget, field: QLineEdit) -> None:
+    """The file dialog for a database file (new or existing); the name chosen goes into `field`."""
+    name, _ = QFileDialog.getSaveFileName(
+        parent, "Database file", field.text() or str(paths.default_database()), "CaseLog database (*.sqlite3)"
+    )
+    if name:
+        field.setText(name)
+
+
 def _unlocked(path: Path) -> bool:
     """Whether this process can open the encrypted file `path` (a passphrase known here opens it)."""
     try:
@@ -235,14 +244,7 @@ class SettingsDialog(QDialog):
             self.logo_path.setText(name)
 
     def _choose_file(self) -> None:
-        name, _ = QFileDialog.getSaveFileName(
-            self,
-            "Database file",
-            self.file_path.text() or str(paths.default_database()),
-            "CaseLog database (*.sqlite3)",
-        )
-        if name:
-            self.file_path.setText(name)
+        choose_database_file(self, self.file_path)
 
     def chosen(self) -> Settings:
         server = self.use_server.isChecked()

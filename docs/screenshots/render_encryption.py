@@ -8,7 +8,6 @@ and settings-tls.png (the clinic's server with TLS verify-full). Uses a throwawa
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import tempfile
@@ -16,16 +15,15 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
+from shots import offscreen_screen  # noqa: E402
+
 SIZE = (1280, 720)
 PASSPHRASE = "lumbar fusion at dawn"
 
 
 def main() -> int:
     home = Path(tempfile.mkdtemp(prefix="caselog-shots-"))
-    screen = home / "screen.json"
-    screen.write_text(json.dumps({"screens": [{"name": "laptop", "x": 0, "y": 0, "width": SIZE[0], "height": SIZE[1],
-                                               "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]}))  # fmt: skip
-    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={screen}"
+    offscreen_screen(home, SIZE)
     os.environ["CASELOG_HOME"] = str(home)
     for name in ("CASELOG_DB", "CASELOG_DB_KEY"):
         os.environ.pop(name, None)

@@ -20,6 +20,16 @@ def throwaway_home() -> Path:
     return home
 
 
+def offscreen_screen(folder: Path, size: tuple[int, int]) -> None:
+    """Qt's offscreen platform with one screen of `size` at 96 dpi (a laptop), described in a file in `folder`."""
+    import json
+
+    screen = folder / "screen.json"
+    screen.write_text(json.dumps({"screens": [{"name": "laptop", "x": 0, "y": 0, "width": size[0], "height": size[1],
+                                               "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]}))  # fmt: skip
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={screen}"
+
+
 def fusion_app() -> Any:
     from PySide6.QtWidgets import QApplication
 
