@@ -19,8 +19,8 @@ from fractions import Fraction
 from typing import Literal
 
 from caselog import vocab
-from caselog.policy import IndicationPolicy
-from caselog.records import BlockDetails, CaseRecord, Complication, OutcomeScore, TreatedLevel
+from caselog.policy import IndicationPolicy, policy_to_json, preset_of
+from caselog.records import BlockDetails, CaseRecord, Complication, OutcomeScore, Patient, TreatedLevel
 
 Concordance = Literal["concordant", "shorter", "longer", "not_judged"]
 CONCORDANCE_TEXT: dict[str, str] = {
@@ -120,12 +120,17 @@ Joint = tuple[str, str]
 BLOCK = "medial_branch_block"
 
 
+def joint_key(joint: Joint) -> tuple[int, str, str]:
+    """Head-to-tail order of joints, left before right."""
+    return (vocab.LEVEL_INDEX.get(joint[0], len(vocab.LEVELS)), joint[0], joint[1])
+
+
 def joints_of(levels: Iterable[TreatedLevel]) -> tuple[Joint, ...]:
     """The joints of these levels, from the head down, left before right (bilateral -> both)."""
     found = {
         (lv.level, side) for lv in levels for side in (("left", "right") if lv.side == "bilateral" else (lv.side,))
     }
-    return tuple(sorted(found, key=lambda j: (vocab.LEVEL_INDEX.get(j[0], len(vocab.LEVELS)), j[0], j[1])))
+    return tuple(sorted(found, key=joint_key))
 
 
 def joint_text(joint: Joint) -> str:
@@ -386,3 +391,249 @@ def check_indication(case: PathwayCase, history: Iterable[PathwayCase], policy: 
     else:
         summary = "Meets the clinic's policy."
     return IndicationCheck(True, not unmet, tuple(findings), summary)
+
+
+# ---- the patient's pathway: every case on a time axis, a row per treated joint -----------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CaseOnPathway:
+    """A case with what the pathway reads from it: a block's reading and series number, an ablation's check."""
+
+    case: PathwayCase
+    #: A block's diary read at the policy's threshold (None for other cases and for a block without details).
+    reading: BlockReading | None
+    #: The policy check (NOT_APPLICABLE for anything but an ablation).
+    check: IndicationCheck
+    #: A block's place in the patient's series: 1 + the earlier blocks at any of its joints (None otherwise).
+    series: int | None
+
+
+EventKind = Literal["block", "ablation", "procedure", "complication"]
+ReliefEnd = Literal["next_ablation", "last_follow_up"]
+
+
+@dataclass(frozen=True, slots=True)
+class PathwayEvent:
+    """One mark on a joint's row: a block, an ablation with its period of relief, another procedure, or a
+    complication of a case at that joint (on its onset date)."""
+
+    kind: EventKind
+    date: dt.date
+    case_number: str | None
+    procedure: str
+    reading: BlockReading | None = None
+    series: int | None = None
+    #: An ablation's relief period ends at the next ablation at this joint, else at its last follow-up; None
+    #: when neither exists (no follow-up recorded yet).
+    relief_until: dt.date | None = None
+    relief_ended_by: ReliefEnd | None = None
+    #: (date, relief %) of the ablation's follow-ups within its period, in time order.
+    relief: tuple[tuple[dt.date, int], ...] = ()
+    outside_policy: bool = False
+    complication: Complication | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JointRow:
+    joint: Joint
+    events: tuple[PathwayEvent, ...]
+
+    @property
+    def text(self) -> str:
+        return joint_text(self.joint)
+
+
+@dataclass(frozen=True, slots=True)
+class ComparativePair:
+    """A short-acting and a long-acting block at the same joints: concordant when the long-acting one's relief
+    at the threshold lasted longer (None when either diary cannot tell)."""
+
+    joints: tuple[Joint, ...]
+    short_acting: PathwayCase
+    long_acting: PathwayCase
+    short_minutes: int
+    long_minutes: int
+    concordant: bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class Pathway:
+    patient: Patient
+    policy: IndicationPolicy
+    cases: tuple[CaseOnPathway, ...]
+    rows: tuple[JointRow, ...]
+    pairs: tuple[ComparativePair, ...]
+
+    @property
+    def outside_policy(self) -> tuple[CaseOnPathway, ...]:
+        return tuple(c for c in self.cases if c.check.outside_policy)
+
+
+def _series(cases: Sequence[PathwayCase]) -> dict[int, int]:
+    """Each block's series number by its index in `cases` (time order)."""
+    numbers: dict[int, int] = {}
+    for i, case in enumerate(cases):
+        if case.is_block:
+            joints = set(case.joints)
+            numbers[i] = 1 + sum(1 for earlier in cases[:i] if earlier.is_block and joints & set(earlier.joints))
+    return numbers
+
+
+def _pairs(cases: Sequence[PathwayCase], threshold_percent: int) -> list[ComparativePair]:
+    """Each short- or long-acting block paired with the latest earlier unpaired block of the other kind at
+    exactly the same joints."""
+    pairs: list[ComparativePair] = []
+    paired: set[int] = set()
+
+    def acting(case: PathwayCase) -> str | None:
+        anesthetic = case.block.anesthetic if case.block else None
+        return "short" if anesthetic in vocab.SHORT_ACTING else "long" if anesthetic in vocab.LONG_ACTING else None
+
+    for i, case in enumerate(cases):
+        kind = acting(case) if case.is_block else None
+        if kind is None:
+            continue
+        match = next((j for j in range(i - 1, -1, -1) if j not in paired and cases[j].is_block
+                      and acting(cases[j]) not in (None, kind) and cases[j].joints == case.joints), None)  # fmt: skip
+        if match is None:
+            continue
+        paired.update((i, match))
+        short, long = (cases[match], case) if kind == "long" else (case, cases[match])
+        assert short.block is not None and long.block is not None
+        short_minutes = relief_minutes(short.block, threshold_percent)
+        long_minutes = relief_minutes(long.block, threshold_percent)
+        judged = bool(diary_relief(short.block)) and bool(diary_relief(long.block))
+        concordant = long_minutes > short_minutes if judged else None
+        pairs.append(ComparativePair(case.joints, short, long, short_minutes, long_minutes, concordant))
+    return pairs
+
+
+def _ablation_event(
+    case: PathwayCase, joint: Joint, later: Sequence[PathwayCase], check: IndicationCheck
+) -> PathwayEvent:
+    """An ablation at a joint with its period of relief: until the next ablation there, else its last follow-up."""
+    following = next((h for h in later if h.is_ablation and joint in h.joints and h.date > case.date), None)
+    follow_ups = [o.date for o in case.outcomes if o.date > case.date]
+    until: dt.date | None
+    ended: ReliefEnd | None
+    if following is not None:
+        until, ended = following.date, "next_ablation"
+    elif follow_ups:
+        until, ended = max(follow_ups), "last_follow_up"
+    else:
+        until, ended = None, None
+    relief = tuple(sorted((o.date, o.relief_percent) for o in case.outcomes if o.relief_percent is not None
+                          and case.date < o.date and (until is None or o.date <= until)))  # fmt: skip
+    return PathwayEvent("ablation", case.date, case.case_number, case.procedure, relief_until=until,
+                        relief_ended_by=ended, relief=relief, outside_policy=check.outside_policy)  # fmt: skip
+
+
+def build_pathway(patient: Patient, cases: Iterable[PathwayCase], policy: IndicationPolicy) -> Pathway:
+    """The patient's pathway from all their cases: readings, checks, series numbers, rows and pairs."""
+    ordered = sorted(cases, key=lambda c: c.order)
+    threshold = policy.relief_threshold_percent
+    series = _series(ordered)
+    entries: list[CaseOnPathway] = []
+    events: dict[Joint, list[PathwayEvent]] = {}
+    for i, case in enumerate(ordered):
+        reading = read_block(case.block, threshold) if case.is_block and case.block else None
+        check = check_indication(case, ordered, policy)
+        entries.append(CaseOnPathway(case, reading, check, series.get(i)))
+        for joint in case.joints:
+            row = events.setdefault(joint, [])
+            if case.is_ablation:
+                row.append(_ablation_event(case, joint, ordered[i + 1 :], check))
+            else:
+                kind: EventKind = "block" if case.is_block else "procedure"
+                row.append(PathwayEvent(kind, case.date, case.case_number, case.procedure, reading=reading,
+                                        series=series.get(i)))  # fmt: skip
+            row.extend(PathwayEvent("complication", c.onset_date, case.case_number, case.procedure, complication=c)
+                       for c in case.complications)  # fmt: skip
+    rows = tuple(
+        JointRow(joint, tuple(sorted(found, key=lambda e: (e.date, e.kind == "complication"))))
+        for joint, found in sorted(events.items(), key=lambda item: joint_key(item[0]))
+    )
+    return Pathway(patient, policy, tuple(entries), rows, tuple(_pairs(ordered, threshold)))
+
+
+# ---- the pathway as JSON (`caselog patient MRN --json`) ------------------------------------------------------
+
+
+def _percent(value: Fraction | None) -> int | None:
+    """A relief as printed (whole percent, half up), so the JSON says what the screen and the PDF say."""
+    return None if value is None else int(percent_text(value).rstrip("%"))
+
+
+def _reading_json(reading: BlockReading | None, series: int | None) -> dict[str, object] | None:
+    if reading is None:
+        return None if series is None else {"series": series}
+    return {"series": series, "peak_relief_percent": _percent(reading.peak_relief),
+            "relief_minutes": reading.relief_minutes, "concordance": reading.concordance,
+            "positive": reading.positive}  # fmt: skip
+
+
+def _evidence_json(e: Evidence) -> dict[str, object]:
+    return {"case_number": e.case_number, "date": e.date.isoformat(), "text": e.text}
+
+
+def check_to_json(check: IndicationCheck) -> dict[str, object]:
+    """An indication check as data: whether it applies and is met, its summary and every finding's evidence."""
+    return {
+        "applies": check.applies,
+        "meets": check.meets,
+        "summary": check.summary,
+        "findings": [{"rule": f.rule, "where": f.where, "met": f.met, "text": f.text,
+                      "evidence": [_evidence_json(e) for e in f.evidence]} for f in check.findings],
+    }  # fmt: skip
+
+
+def _event_json(event: PathwayEvent) -> dict[str, object]:
+    found: dict[str, object] = {"kind": event.kind, "date": event.date.isoformat(), "case_number": event.case_number,
+                                "procedure": event.procedure}  # fmt: skip
+    if event.kind == "block":
+        found["block"] = _reading_json(event.reading, event.series)
+    elif event.kind == "ablation":
+        found.update(
+            relief_until=event.relief_until.isoformat() if event.relief_until else None,
+            relief_ended_by=event.relief_ended_by,
+            relief=[{"date": day.isoformat(), "relief_percent": percent} for day, percent in event.relief],
+            outside_policy=event.outside_policy,
+        )
+    elif event.complication is not None:
+        c = event.complication
+        found.update(category=c.category, clavien_dindo=c.clavien_dindo, timing=c.timing)
+    return found
+
+
+def pathway_to_json(pathway: Pathway) -> dict[str, object]:
+    """The whole pathway as plain data: the patient, the policy applied, each case, each joint's row, the pairs."""
+    p = pathway.patient
+    return {
+        "patient": {"mrn": p.mrn, "family_name": p.family_name, "given_name": p.given_name,
+                    "birth_date": p.birth_date.isoformat(), "sex": p.sex},
+        "policy": {**policy_to_json(pathway.policy), "preset": preset_of(pathway.policy)},
+        "cases": [
+            {
+                "case_number": entry.case.case_number,
+                "date": entry.case.date.isoformat(),
+                "procedure": entry.case.procedure,
+                "levels": [{"level": lv.level, "side": lv.side} for lv in entry.case.levels],
+                "status": entry.case.status,
+                "surgeon": entry.case.surgeon,
+                "block": _reading_json(entry.reading, entry.series),
+                "indication": check_to_json(entry.check) if entry.check.applies else None,
+                "outside_policy_reason": entry.case.outside_policy_reason,
+            }
+            for entry in pathway.cases
+        ],
+        "joints": [{"level": row.joint[0], "side": row.joint[1], "events": [_event_json(e) for e in row.events]}
+                   for row in pathway.rows],
+        "comparative_pairs": [
+            {"levels": [{"level": level, "side": side} for level, side in pair.joints],
+             "short_acting": pair.short_acting.case_number, "long_acting": pair.long_acting.case_number,
+             "short_acting_minutes": pair.short_minutes, "long_acting_minutes": pair.long_minutes,
+             "concordant": pair.concordant}
+            for pair in pathway.pairs
+        ],
+    }  # fmt: skip

@@ -25,7 +25,7 @@ from caselog.db.engine import Database
 from caselog.db.models import CaseAmendmentRow
 from caselog.db.pathway_queries import load_pathway_cases, patient_condition
 from caselog.errors import Conflict, InvalidInput, NotFound, NotPermitted
-from caselog.pathway import NOT_APPLICABLE, IndicationCheck, check_indication, pathway_case
+from caselog.pathway import NOT_APPLICABLE, IndicationCheck, Pathway, build_pathway, check_indication, pathway_case
 from caselog.policy import IndicationPolicy
 from caselog.records import CaseFilter, CaseListItem, CaseRecord, CaseView, Patient, case_to_contract
 from caselog.validation import Problem, validate_case, validate_file
@@ -624,6 +624,18 @@ class CaseService:
             found = load_pathway_cases(session, patient_condition(record.patient.mrn), complications=False)
         history = [case for patient in found.values() for case in patient.cases]
         return check_indication(pathway_case(record, case_number), history, current)
+
+    def patient_pathway(self, mrn: str) -> Pathway:
+        """Every case of the patient with this MRN on one time axis, read under the clinic's policy."""
+        self._require(Action.VIEW)
+        with self.db.read() as session:
+            patient = queries.patient_by_mrn(session, mrn.strip())
+            if patient is None:
+                raise NotFound(f"No patient with MRN {mrn.strip()!r}")
+            current = policy.policy_from_setting(clinic.read_setting(session, policy.SETTING))
+            found = load_pathway_cases(session, patient_condition(patient.mrn))
+        cases = [case for p in found.values() for case in p.cases]
+        return build_pathway(patient, cases, current)
 
     def history(self, case_number: str) -> list[audit.AuditEntry]:
         """Who did what to this case, when and why; for the roles allowed to read the audit trail."""
