@@ -7,20 +7,24 @@ MRN head every page so a loose sheet can always be filed.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reportlab.lib.colors import Color
 from reportlab.platypus import Flowable, KeepTogether, Spacer, Table, TableStyle
 from reportlab.platypus.doctemplate import NotAtTopPageBreak
 
-from caselog import fields, vocab
-from caselog.records import CaseRecord, CaseView
+from caselog import fields, pathway, vocab
+from caselog.records import BlockDetails, CaseRecord, CaseView
 from caselog.reports.chart import ordered_outcomes, pain_chart
 from caselog.reports.common import (
     ALERT,
     BLANK,
     FONT,
+    FONT_BOLD,
+    OK_GREEN,
     ReportSettings,
     field_grid,
     fmt_date,
@@ -47,6 +51,17 @@ TITLE = "Case summary"
 _LEVELS_BESIDE_DRAWING = 14
 
 Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class BlockFacts:
+    """What the summary prints about a case read under the clinic's policy, from the patient's whole history."""
+
+    #: The policy's relief threshold: a block's result and duration are read against it.
+    threshold_percent: int
+    #: A block's number in the patient's series at its joints (1 = first).
+    series: int | None = None
+
 
 _FLUSH: list[tuple[Any, ...]] = [
     ("FONT", (0, 0), (-1, -1), FONT, 8, 10),
@@ -76,14 +91,17 @@ def write_case_summaries(
     settings: ReportSettings,
     generated_at: dt.datetime | None = None,
     progress: Progress | None = None,
+    facts: Mapping[str, BlockFacts] | None = None,
 ) -> None:
     """Write one summary per case into one PDF at `output`, each case starting on a new page.
 
     Raises InvalidInput (exit 2) before any work when the output folder is missing or not writable
     or the configured logo is unusable; the file appears complete or not at all.
     `progress(done, total, message)` is called as each case is laid out (for the desktop app's dialog).
+    `facts` (by case number) holds what the clinic's policy and the patient's history say of each case.
     """
     cases = list(cases)
+    known = facts or {}
     total = len(cases)
 
     def make_story() -> list[Flowable]:
@@ -94,7 +112,8 @@ def write_case_summaries(
             reached = None
             if progress is not None:
                 reached = _reporter(progress, index, total, case.case_number)
-            story.extend(case_story(case, settings=settings, group=f"{index}:{case.case_number}", on_reached=reached))
+            story.extend(case_story(case, settings=settings, group=f"{index}:{case.case_number}", on_reached=reached,
+                                    facts=known.get(case.case_number)))  # fmt: skip
         if not cases:
             context = Context(group="empty", title=TITLE, facility=settings.facility_name or "CaseLog")
             story = [PageContext(context), para("No cases were selected for printing.", styles().notice)]
@@ -115,6 +134,7 @@ def case_story(
     settings: ReportSettings,
     group: str | None = None,
     on_reached: Callable[[], None] | None = None,
+    facts: BlockFacts | None = None,
 ) -> list[Flowable]:
     """The flowables of one case's summary, starting with the marker that sets its page header."""
     record = case.record
@@ -140,6 +160,7 @@ def case_story(
     story += _address_lines(record)
     story += _summary_block(record, width)
     story += _details_blocks(record, width)
+    story += _block_section(record, width, facts)
     story += _complications_block(record, width)
     story += _outcomes_block(record, width)
     signature = _signature_lines(case)
@@ -286,7 +307,13 @@ def _levels_table(record: CaseRecord, width: float) -> Table:
             row.append(para(text(vocab.region_of(lv.level).capitalize()) if lv.level in vocab.LEVEL_INDEX else BLANK))
         rows.append(row)
     header = ["Level", "Side", "Nerves targeted" if facet else "Region"]
-    return grid_table(header, rows, [58.0, 62.0, width - 120.0])
+    widths = [58.0, 62.0, width - 120.0]
+    if any(lv.volume_ml is not None for lv in record.levels):  # a diagnostic block's volume at each level
+        for row, lv in zip(rows, record.levels, strict=True):
+            row.append(f"{lv.volume_ml:g} mL" if lv.volume_ml is not None else BLANK)
+        header.append("Volume")
+        widths = [58.0, 62.0, width - 170.0, 50.0]
+    return grid_table(header, rows, widths, numeric=(3,) if len(header) == 4 else ())
 
 
 def _timing_pairs(record: CaseRecord) -> list[tuple[str, str]]:
@@ -405,3 +432,98 @@ def _signature_lines(case: CaseView) -> list[Flowable]:
             para(f'<font color="#{ALERT.hexval()[2:]}">Draft: not signed, contents may still change.</font>', st.muted)
         )
     return parts
+
+
+def _block_section(record: CaseRecord, width: float, facts: BlockFacts | None) -> list[Flowable]:
+    """A diagnostic block read from its diary: what was injected, the pain before, the diary, and the result
+    under the clinic's policy (relief threshold) with the block's number in the patient's series."""
+    if record.procedure != "medial_branch_block":
+        return []
+    block = record.block
+    if block is None:
+        unread = "No anesthetic or pain diary recorded: the block's result cannot be read."
+        return [*section("Diagnostic block", room=50), para(unread, styles().body)]
+    threshold = facts.threshold_percent if facts is not None else None
+    pairs = _block_pairs(block, facts)
+    diary = _diary_table(block, threshold)
+    if diary is None:
+        grid = field_grid(pairs, width, columns=1)
+        _, needed = grid.wrap(width, 10_000)
+        return [*section("Diagnostic block", room=needed + 30), grid]
+    left_w = width - _DIARY_WIDTH - 14
+    pair = Table([[field_grid(pairs, left_w, columns=1), diary]], colWidths=[left_w + 14, _DIARY_WIDTH], hAlign="LEFT")
+    pair.setStyle(TableStyle(_FLUSH))
+    _, needed = pair.wrap(width, 10_000)
+    return [*section("Diagnostic block", room=needed + 30), pair]
+
+
+_DIARY_WIDTH = 150.0
+
+
+def _block_pairs(block: BlockDetails, facts: BlockFacts | None) -> list[tuple[str, str]]:
+    anesthetic = text(vocab.label(vocab.BLOCK_ANESTHETICS, block.anesthetic))
+    if block.anesthetic_detail:
+        anesthetic += f" ({text(block.anesthetic_detail)})"
+    hours = vocab.ANESTHETIC_HOURS.get(block.anesthetic)
+    if hours is not None:
+        anesthetic += f"  ·  usually relieves {hours[0]:g}–{hours[1]:g} h"
+    activities = {True: "Yes: could do what usually hurts", False: "No", None: BLANK}[block.activities_possible]
+    pairs = [
+        ("Anesthetic", anesthetic),
+        ("Pain before", f"{block.pain_before} / 10" if block.pain_before is not None else BLANK),
+    ]
+    if facts is None:
+        peak = pathway.peak_relief(block)
+        pairs.append(("Peak relief", f"<b>{pathway.percent_text(peak)}</b>" if peak is not None else BLANK))
+        pairs.append(("Activities", activities))
+        return pairs
+    threshold = facts.threshold_percent
+    reading = pathway.read_block(block, threshold)
+    judged = reading.peak_relief is not None
+    pairs += [
+        ("Peak relief", f"<b>{pathway.percent_text(reading.peak_relief)}</b>" if judged else BLANK),
+        (f"Relief ≥{threshold}% lasted", pathway.duration_text(reading.relief_minutes) if judged else BLANK),
+        ("Duration vs anesthetic", text(pathway.CONCORDANCE_TEXT[reading.concordance].capitalize())),
+        ("Activities", activities),
+        ("Result", _block_result(reading, threshold)),
+    ]
+    if facts.series is not None:
+        pairs.append(("In the series", f"Block {facts.series} at these joints"))
+    return pairs
+
+
+def _block_result(reading: pathway.BlockReading, threshold: int) -> str:
+    """POSITIVE or NEGATIVE in colour with the reason, as the clinic's policy reads the block."""
+    if reading.positive is None:
+        return "<b>Not judged</b>: no diary, or no pain score before the block."
+    if reading.positive:
+        return f"{_coloured('POSITIVE', OK_GREEN)} by the clinic's policy ({threshold}% relief)"
+    reasons = []
+    if reading.peak_relief is not None and reading.peak_relief < threshold:
+        reasons.append(f"peak relief below {threshold}%")
+    if reading.concordance == "shorter":
+        reasons.append("relief shorter than the anesthetic lasts")
+    return f"{_coloured('NEGATIVE', ALERT)} by the clinic's policy: {'; '.join(reasons)}"
+
+
+def _coloured(word: str, colour: Color) -> str:
+    """A bold word in a colour, as Paragraph markup."""
+    return f'<font color="#{colour.hexval()[2:]}"><b>{word}</b></font>'
+
+
+def _diary_table(block: BlockDetails, threshold: int | None) -> Table | None:
+    """The patient's diary as printed: time, pain, relief against the pain before (bold at the threshold)."""
+    if not block.diary:
+        return None
+    reliefs = dict(pathway.diary_relief(block))
+    rows: list[list[Any]] = []
+    bold: list[tuple[Any, ...]] = []
+    for index, entry in enumerate(block.diary, start=1):
+        relief = reliefs.get(entry.time)
+        rows.append([vocab.label(vocab.DIARY_TIMES, entry.time), str(entry.pain),
+                     pathway.percent_text(relief) if relief is not None else BLANK])  # fmt: skip
+        if relief is not None and threshold is not None and relief >= threshold:
+            bold.append(("FONT", (2, index), (2, index), FONT_BOLD, 8, 10))
+    compact = [("TOPPADDING", (0, 1), (-1, -1), 1), ("BOTTOMPADDING", (0, 1), (-1, -1), 1.5)]
+    widths = [70.0, 36.0, _DIARY_WIDTH - 106.0]
+    return grid_table(["Diary", "Pain", "Relief"], rows, widths, numeric=(1, 2), extra=[*compact, *bold])
