@@ -7,16 +7,15 @@ MRN head every page so a loose sheet can always be filed.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from reportlab.lib.colors import Color
 from reportlab.platypus import Flowable, KeepTogether, Spacer, Table, TableStyle
 from reportlab.platypus.doctemplate import NotAtTopPageBreak
 
 from caselog import fields, pathway, vocab
+from caselog.pathway import CaseOnPathway, Pathway
 from caselog.records import BlockDetails, CaseRecord, CaseView
 from caselog.reports.chart import ordered_outcomes, pain_chart
 from caselog.reports.common import (
@@ -40,6 +39,16 @@ from caselog.reports.common import (
     text,
 )
 from caselog.reports.page import Context, PageContext, render
+from caselog.reports.pathway import (
+    block_line,
+    coloured,
+    entry_of,
+    findings_table,
+    followed_blocks,
+    pathways_by_case,
+    policy_name,
+    verdict,
+)
 from caselog.reports.plan import WHEN_TO_CALL, next_timepoint, standard_plan
 from caselog.reports.spine import WIDTH as SPINE_WIDTH
 from caselog.reports.spine import SpineFigure
@@ -51,17 +60,6 @@ TITLE = "Case summary"
 _LEVELS_BESIDE_DRAWING = 14
 
 Progress = Callable[[int, int, str], None]
-
-
-@dataclass(frozen=True, slots=True)
-class BlockFacts:
-    """What the summary prints about a case read under the clinic's policy, from the patient's whole history."""
-
-    #: The policy's relief threshold: a block's result and duration are read against it.
-    threshold_percent: int
-    #: A block's number in the patient's series at its joints (1 = first).
-    series: int | None = None
-
 
 _FLUSH: list[tuple[Any, ...]] = [
     ("FONT", (0, 0), (-1, -1), FONT, 8, 10),
@@ -91,17 +89,19 @@ def write_case_summaries(
     settings: ReportSettings,
     generated_at: dt.datetime | None = None,
     progress: Progress | None = None,
-    facts: Mapping[str, BlockFacts] | None = None,
+    pathways: Sequence[Pathway] = (),
 ) -> None:
     """Write one summary per case into one PDF at `output`, each case starting on a new page.
 
     Raises InvalidInput (exit 2) before any work when the output folder is missing or not writable
     or the configured logo is unusable; the file appears complete or not at all.
     `progress(done, total, message)` is called as each case is laid out (for the desktop app's dialog).
-    `facts` (by case number) holds what the clinic's policy and the patient's history say of each case.
+    `pathways` (CaseService.patient_pathway of each patient printed) give each case's place in its patient's
+    pathway under the clinic's policy: a block's result and series, an ablation's indication check. A case
+    printed without its pathway shows neither (only the policy-free readings, and a reason recorded).
     """
     cases = list(cases)
-    known = facts or {}
+    known = pathways_by_case(pathways)
     total = len(cases)
 
     def make_story() -> list[Flowable]:
@@ -113,7 +113,7 @@ def write_case_summaries(
             if progress is not None:
                 reached = _reporter(progress, index, total, case.case_number)
             story.extend(case_story(case, settings=settings, group=f"{index}:{case.case_number}", on_reached=reached,
-                                    facts=known.get(case.case_number)))  # fmt: skip
+                                    on_pathway=known.get(case.case_number)))  # fmt: skip
         if not cases:
             context = Context(group="empty", title=TITLE, facility=settings.facility_name or "CaseLog")
             story = [PageContext(context), para("No cases were selected for printing.", styles().notice)]
@@ -134,7 +134,7 @@ def case_story(
     settings: ReportSettings,
     group: str | None = None,
     on_reached: Callable[[], None] | None = None,
-    facts: BlockFacts | None = None,
+    on_pathway: Pathway | None = None,
 ) -> list[Flowable]:
     """The flowables of one case's summary, starting with the marker that sets its page header."""
     record = case.record
@@ -160,7 +160,9 @@ def case_story(
     story += _address_lines(record)
     story += _summary_block(record, width)
     story += _details_blocks(record, width)
-    story += _block_section(record, width, facts)
+    entry = entry_of(on_pathway, case.case_number) if on_pathway is not None else None
+    story += _block_section(record, width, on_pathway, entry)
+    story += _indication_section(record, width, on_pathway, entry)
     story += _complications_block(record, width)
     story += _outcomes_block(record, width)
     signature = _signature_lines(case)
@@ -434,7 +436,9 @@ def _signature_lines(case: CaseView) -> list[Flowable]:
     return parts
 
 
-def _block_section(record: CaseRecord, width: float, facts: BlockFacts | None) -> list[Flowable]:
+def _block_section(
+    record: CaseRecord, width: float, on_pathway: Pathway | None, entry: CaseOnPathway | None
+) -> list[Flowable]:
     """A diagnostic block read from its diary: what was injected, the pain before, the diary, and the result
     under the clinic's policy (relief threshold) with the block's number in the patient's series."""
     if record.procedure != "medial_branch_block":
@@ -443,8 +447,8 @@ def _block_section(record: CaseRecord, width: float, facts: BlockFacts | None) -
     if block is None:
         unread = "No anesthetic or pain diary recorded: the block's result cannot be read."
         return [*section("Diagnostic block", room=50), para(unread, styles().body)]
-    threshold = facts.threshold_percent if facts is not None else None
-    pairs = _block_pairs(block, facts)
+    threshold = on_pathway.policy.relief_threshold_percent if on_pathway is not None else None
+    pairs = _block_pairs(block, threshold, entry.series if entry is not None else None)
     diary = _diary_table(block, threshold)
     if diary is None:
         grid = field_grid(pairs, width, columns=1)
@@ -460,7 +464,7 @@ def _block_section(record: CaseRecord, width: float, facts: BlockFacts | None) -
 _DIARY_WIDTH = 150.0
 
 
-def _block_pairs(block: BlockDetails, facts: BlockFacts | None) -> list[tuple[str, str]]:
+def _block_pairs(block: BlockDetails, threshold: int | None, series: int | None) -> list[tuple[str, str]]:
     anesthetic = text(vocab.label(vocab.BLOCK_ANESTHETICS, block.anesthetic))
     if block.anesthetic_detail:
         anesthetic += f" ({text(block.anesthetic_detail)})"
@@ -472,12 +476,11 @@ def _block_pairs(block: BlockDetails, facts: BlockFacts | None) -> list[tuple[st
         ("Anesthetic", anesthetic),
         ("Pain before", f"{block.pain_before} / 10" if block.pain_before is not None else BLANK),
     ]
-    if facts is None:
+    if threshold is None:
         peak = pathway.peak_relief(block)
         pairs.append(("Peak relief", f"<b>{pathway.percent_text(peak)}</b>" if peak is not None else BLANK))
         pairs.append(("Activities", activities))
         return pairs
-    threshold = facts.threshold_percent
     reading = pathway.read_block(block, threshold)
     judged = reading.peak_relief is not None
     pairs += [
@@ -487,8 +490,8 @@ def _block_pairs(block: BlockDetails, facts: BlockFacts | None) -> list[tuple[st
         ("Activities", activities),
         ("Result", _block_result(reading, threshold)),
     ]
-    if facts.series is not None:
-        pairs.append(("In the series", f"Block {facts.series} at these joints"))
+    if series is not None:
+        pairs.append(("In the series", f"Block {series} at these joints"))
     return pairs
 
 
@@ -497,18 +500,13 @@ def _block_result(reading: pathway.BlockReading, threshold: int) -> str:
     if reading.positive is None:
         return "<b>Not judged</b>: no diary, or no pain score before the block."
     if reading.positive:
-        return f"{_coloured('POSITIVE', OK_GREEN)} by the clinic's policy ({threshold}% relief)"
+        return f"{coloured('POSITIVE', OK_GREEN)} by the clinic's policy ({threshold}% relief)"
     reasons = []
     if reading.peak_relief is not None and reading.peak_relief < threshold:
         reasons.append(f"peak relief below {threshold}%")
     if reading.concordance == "shorter":
         reasons.append("relief shorter than the anesthetic lasts")
-    return f"{_coloured('NEGATIVE', ALERT)} by the clinic's policy: {'; '.join(reasons)}"
-
-
-def _coloured(word: str, colour: Color) -> str:
-    """A bold word in a colour, as Paragraph markup."""
-    return f'<font color="#{colour.hexval()[2:]}"><b>{word}</b></font>'
+    return f"{coloured('NEGATIVE', ALERT)} by the clinic's policy: {'; '.join(reasons)}"
 
 
 def _diary_table(block: BlockDetails, threshold: int | None) -> Table | None:
@@ -527,3 +525,36 @@ def _diary_table(block: BlockDetails, threshold: int | None) -> Table | None:
     compact = [("TOPPADDING", (0, 1), (-1, -1), 1), ("BOTTOMPADDING", (0, 1), (-1, -1), 1.5)]
     widths = [70.0, 36.0, _DIARY_WIDTH - 106.0]
     return grid_table(["Diary", "Pain", "Relief"], rows, widths, numeric=(1, 2), extra=[*compact, *bold])
+
+
+def _indication_section(
+    record: CaseRecord, width: float, on_pathway: Pathway | None, entry: CaseOnPathway | None
+) -> list[Flowable]:
+    """An ablation checked against the clinic's policy: the verdict, each rule with its evidence, the positive
+    blocks it follows, and the reason recorded for doing it outside the policy (printed nowhere else)."""
+    if record.procedure not in vocab.ABLATIONS:
+        return []
+    st = styles()
+    reason = text(record.outside_policy_reason) if record.outside_policy_reason else None
+    if on_pathway is None or entry is None:  # printed without the patient's other cases: no verdict to give
+        if not reason:
+            return []
+        parts = [
+            para("Not checked here: this summary was printed without the patient's other cases.", st.body),
+            para(f"<b>Reason recorded for doing it outside the policy:</b> {reason}", st.body),
+        ]
+        return [*section("Indication check", room=60), *parts]
+    check = entry.check
+    threshold = on_pathway.policy.relief_threshold_percent
+    pairs = [("*Verdict", f"{verdict(check)} ({text(policy_name(on_pathway.policy))})")]
+    followed = followed_blocks(on_pathway, entry)
+    if followed:
+        pairs.append(("*Follows", "<br/>".join(block_line(b, threshold) for b in followed)))
+    if reason:
+        pairs.append(("*Reason recorded", reason))
+    elif check.outside_policy:
+        pairs.append(("*Reason recorded", coloured("None: required before the case is signed.", ALERT)))
+    grid = field_grid(pairs, width)
+    table = findings_table(check, width)
+    _, head = grid.wrap(width, 10_000)
+    return [*section("Indication check", room=head + 60), grid, Spacer(1, 4), table]
