@@ -178,7 +178,7 @@ def long_history(count: int = 40, **patient: Any) -> list[CaseView]:
     lidocaine then a bupivacaine block (one negative now and then), an RF ablation or rhizotomy with its
     follow-ups, a repeat after relief faded, a complication on some; a laminectomy among them."""
     views: list[CaseView] = []
-    day = dt.date(2017, 1, 9)
+    day = dt.date(2015, 1, 5)
     step = 0
     while len(views) < count:
         group = _GROUPS[(step // 4) % len(_GROUPS)]
@@ -196,7 +196,7 @@ def long_history(count: int = 40, **patient: Any) -> list[CaseView]:
             procedure = "radiofrequency_ablation" if step % 3 else "endoscopic_rhizotomy"
             follow = tuple(
                 OutcomeScore(tp, day + dt.timedelta(days=days), nrs_back=3, relief_percent=relief)
-                for tp, days, relief in (("6w", 42, 80), ("3m", 91, 75), ("6m", 182, 60), ("12m", 365, 30))
+                for tp, days, relief in (("6w", 42, 80), ("3m", 91, 75), ("6m", 190, 60), ("12m", 370, 30))
             )
             issues = (
                 (Complication("hematoma", "postoperative", day + dt.timedelta(days=3), "I"),) if step % 5 == 2 else ()
@@ -206,7 +206,8 @@ def long_history(count: int = 40, **patient: Any) -> list[CaseView]:
                                    complications=issues, prior_block_relief_percent=None,
                                    outside_policy_reason=reason, **patient))  # fmt: skip
         step += 1
-        day += dt.timedelta(days=(21, 35, 290, 60, 60, 60, 60, 60, 60, 60)[kind])  # a repeat once relief fades
+        gap = (21, 35, 290, 60, 60, 60, 60, 60, 60, 60)[kind]  # a repeat once relief fades ...
+        day += dt.timedelta(days=120 if kind == 2 and step % 3 == 0 else gap)  # ... or too soon: outside policy
     return views
 
 

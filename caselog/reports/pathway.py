@@ -101,14 +101,15 @@ def verdict(check: IndicationCheck) -> str:
 
 
 def findings_table(check: IndicationCheck, width: float) -> RowTable:
-    """Each rule of the policy applied at a joint or region: met or not, the finding, the cases it rests on.
+    """Each rule of the policy applied at a joint or region (those not met first): met or not, the finding, the
+    cases it rests on.
 
     Plain pre-wrapped cells (a 40-case pathway has a hundred findings); nothing is cut short of 40 lines."""
     widths = column_widths(width, {0: 46.0}, {1: 0.5, 2: 0.5})
     room = [w - 6 for w in widths]
     rows: list[list[Any]] = []
     row_styles: dict[int, list[tuple[Any, ...]]] = {}
-    for index, finding in enumerate(check.findings):
+    for index, finding in enumerate(sorted(check.findings, key=lambda f: f.met)):  # the rules not met first
         evidence = [f"{e.case_number or 'This case'} ({fmt_date(e.date)}): {e.text}" for e in finding.evidence]
         rows.append(
             [
