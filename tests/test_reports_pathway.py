@@ -14,6 +14,7 @@ from caselog.policy import PRESETS, IndicationPolicy, default_policy
 from caselog.records import BlockDetails, CaseView, Complication, DiaryEntry, OutcomeScore, TreatedLevel
 from caselog.reports.pathway import latest_ablations, timeline_rows, write_patient_pathway
 from caselog.reports.summary import write_case_summaries
+from caselog.reports.timeline import LABEL_W, Mark, Row, timelines
 from tests.factories import case_file, simple_case
 from tests.test_cli import run, write
 from tests.test_reports import GENERATED, SETTINGS, flat, make_view, pages_text
@@ -339,3 +340,18 @@ def test_caselog_summary_prints_the_block_result_and_the_indication_check(db_tar
     assert "Outside the clinic's policy (Two blocks at 80% (Medicare LCD))" in text
     assert "Follows 2025-00001 (2025-01-10, L4-L5 bilateral): positive" in text
     assert "Reason recorded Second block at L5-S1 refused; payer agreed by phone" in text
+
+
+def test_a_draft_is_marked_in_the_table_of_cases(tmp_path: Path) -> None:
+    views = two_blocks_then_ablation(status="draft", signed=False)
+    assert "2025-00003 Draft RF ablation" in " ".join(pdf_pages(tmp_path, views))
+
+
+def test_many_joints_are_drawn_in_several_timelines_on_one_date_axis() -> None:
+    """30 joints: a drawing of 24 rows and one of 6, the same dates across, the legend under the last only."""
+    rows = [Row(f"joint {i}", (Mark(dt.date(2020, 1, 1) + dt.timedelta(days=40 * i), "block_positive", "88%"),))
+            for i in range(30)]  # fmt: skip
+    drawings = timelines(rows, 540.0)
+    assert [len(d.rows) for d in drawings] == [24, 6] and [d.legend for d in drawings] == [False, True]
+    assert {(d.start, d.end) for d in drawings} == {(dt.date(2019, 12, 2), dt.date(2023, 4, 5))}
+    assert drawings[0].x_of(dt.date(2019, 12, 2)) == LABEL_W and drawings[1].x_of(dt.date(2023, 4, 5)) == 534.0

@@ -20,7 +20,19 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable
 
-from caselog.reports.common import ALERT, AMBER, FONT, FONT_BOLD, INK, MUTED, NAVY, OK_GREEN, RULE, STRIPE
+from caselog.reports.common import (
+    ALERT,
+    AMBER,
+    FONT,
+    FONT_BOLD,
+    INK,
+    MUTED,
+    NAVY,
+    OK_GREEN,
+    RULE,
+    STRIPE,
+    register_fonts,
+)
 
 MarkKind = Literal["block_positive", "block_negative", "block_unread", "ablation", "rhizotomy", "other"]
 
@@ -195,6 +207,7 @@ def _legend_gap(kind: str) -> float:
 
 def legend_layout(width: float) -> list[tuple[str, str, float, int]]:
     """(kind, words, x, line) of each legend item, wrapped onto as many lines as `width` needs."""
+    register_fonts()  # measured before any page exists
     placed: list[tuple[str, str, float, int]] = []
     x, line = 2.0, 0
     for kind, words in _LEGEND:
