@@ -16,6 +16,7 @@ from pytestqt.qtbot import QtBot
 from caselog.audit import entries
 from caselog.records import CaseFilter
 from caselog.reports import write_case_summaries
+from caselog.reports.pathway import pathways_for
 from caselog.service import CaseService
 from ui.desks import open_print_desk
 from ui.desks.print_desk import PrintDesk
@@ -56,7 +57,8 @@ def test_todays_cases_are_listed_ticked_and_previewed(desk: PrintDesk, tmp_path:
     assert desk.heading.text() == f"Today, {day:%A %Y-%m-%d}: {len(rows)} cases"
     expected = tmp_path / "expected.pdf"
     views = desk.services.cases.get_cases(desk.model.ticked())
-    write_case_summaries(views, expected, settings=desk.settings.report_settings())
+    pathways = pathways_for(views, desk.services.cases.patient_pathway)
+    write_case_summaries(views, expected, settings=desk.settings.report_settings(), pathways=pathways)
     assert desk.preview.page_count == pages(expected) >= len(rows)
     assert desk.preview.page_label.text() == f"Page 1 of {pages(expected)}"
 
