@@ -9,9 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Mapping
+from html import escape
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
@@ -30,17 +31,22 @@ from PySide6.QtWidgets import (
 
 from caselog import drafts, vocab
 from caselog.errors import CaselogError, Conflict, InvalidInput
+from caselog.pathway import IndicationCheck
+from caselog.policy import default_policy
 from caselog.records import CaseRecord, CaseView, Patient, case_to_contract
 from caselog.service import classify_change
 from caselog.validation import Problem, validate_case
 from ui import shortcuts
 from ui.case_fields import SPOKEN_NAMES, CaseFields, Slot
+from ui.indication_strip import CHECK_KEYS, check_html, record_to_check
 from ui.messages import show_error
 from ui.rows_editor import RowsEditor
 from ui.services import AppSettings, Services
-from ui.style import app_style_sheet
+from ui.style import app_style_sheet, colours
 
 AUTOSAVE_MS = 600
+#: The indication check waits for a pause in the typing this long, then runs off the GUI thread.
+CHECK_MS = 300
 #: Where a form with a locked patient starts: the first of these that still needs input.
 FIRST_NEEDS = (
     "procedure_date", "procedure", "procedure_detail", "surgeon", "levels", "start_time", "end_time",
@@ -60,12 +66,18 @@ REPEAT_KEYS = (
     "patient", "facility", "surgeon", "procedure", "procedure_detail", "cpt_codes", "diagnosis_codes",
     "indication", "injury_related", "levels", "anesthesia", "disposition", "referring_physician", "copy_to",
 )  # fmt: skip
+#: A repeated block keeps its anesthetic (and, with the levels, the volume at each); the pain before it, the diary
+#: and the activities question belong to the earlier day. The reason a case was outside policy never comes over.
+REPEAT_BLOCK_KEYS = ("anesthetic", "anesthetic_detail")
 #: Extra style of the form: a locked field looks locked, and the repeat banner stands out.
 FORM_STYLE = """
 QLineEdit[readOnly="true"] { background: palette(window); }
 QLabel#formBanner { background: palette(alternate-base); border: 1px solid palette(mid); padding: 4px 8px; }
+QLabel#policyNote { padding: 2px 4px; }
+QLabel#policyNote[outside="true"] { background: palette(alternate-base); border: 1px solid palette(mid); }
 """
 _INDEX_RE = re.compile(r"\[(\d+)\]")
+_VOLUME_RE = re.compile(r"levels\[(\d+)\]\.volume_ml")
 
 
 def template_from(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -77,6 +89,9 @@ def repeat_data(view: CaseView) -> dict[str, Any]:
     full = case_to_contract(view.record)
     data = {k: full[k] for k in REPEAT_KEYS if k in full}  # the referral is there only when set
     data["anesthesia"] = {k: v for k, v in full["anesthesia"].items() if k not in ("provider", "emergency")}
+    block = full.get("block")
+    if block:  # how the block is done comes over; what the patient felt after the earlier one does not
+        data["block"] = {k: block[k] for k in REPEAT_BLOCK_KEYS if k in block}
     return data
 
 
@@ -85,11 +100,16 @@ def repeat_note(view: CaseView) -> str:
     record = view.record
     day = record.procedure_date
     procedure = vocab.label(vocab.PROCEDURE_SHORT, record.procedure)
+    block = (
+        " The block's anesthetic and volumes came over; pain before, diary and activities start empty."
+        if record.block is not None
+        else ""
+    )
     return (
         f"Repeat of {view.case_number} ({procedure}, {day.day} {day:%b} {day.year}): patient, procedure, levels "
         "and sides carried over, with surgeon, facility, referral, codes, indication, anesthesia and disposition; "
         "check them. "
-        "Date, times, duration, assistants, anesthesia provider and block relief start empty."
+        "Date, times, duration, assistants, anesthesia provider and block relief start empty." + block
     )
 
 
@@ -102,6 +122,9 @@ def edit_data(view: CaseView) -> dict[str, Any]:
 
 class CaseForm(QDialog):
     """New case, edit, repeat, template or restored draft: all one form. `saved` holds the stored case."""
+
+    #: The indication check's result is shown (tests wait for it).
+    checked = Signal()
 
     def __init__(
         self,
@@ -134,6 +157,9 @@ class CaseForm(QDialog):
         self._autofilled = False
         self._cpt_auto = True
         self._loading = True
+        #: The latest indication check of this case (None: not an ablation, or not checkable yet).
+        self.check: IndicationCheck | None = None
+        self._check_generation = 0
 
         if repeat_of is not None:
             data = data if data is not None else repeat_data(repeat_of)
@@ -188,6 +214,7 @@ class CaseForm(QDialog):
         layout.setContentsMargins(10, 8, 10, 8)
         layout.addWidget(self.banner)
         layout.addWidget(scroll, 1)
+        layout.addWidget(self.fields.policy_box)
         if self.signed:
             reason_row = QHBoxLayout()
             reason_row.addWidget(QLabel("Reason for the amendment *"))
@@ -200,6 +227,10 @@ class CaseForm(QDialog):
         self._autosave.setSingleShot(True)
         self._autosave.setInterval(AUTOSAVE_MS)
         self._autosave.timeout.connect(self.autosave_now)
+        self._check_timer = QTimer(self)
+        self._check_timer.setSingleShot(True)
+        self._check_timer.setInterval(CHECK_MS)
+        self._check_timer.timeout.connect(self.check_now)
         self.fields.edited.connect(self._edited)
         self.reason.textEdited.connect(lambda _t: self._edited("reason"))
         self.fields.cpt_suggest.clicked.connect(self.suggest_cpt_now)
@@ -225,10 +256,12 @@ class CaseForm(QDialog):
             self.touched.update(self._keys_in(initial))
             self._cpt_auto = self.fields.cpt_codes.text().split() == self._suggestion()
         self._loading = False
+        self._read_policy()
         self._sync_sedation()
         self._sync_duration()
         self._suggest_cpt(force=False)
         self.revalidate()
+        self.check_now()
         self._fit_screen()
         if (editing is not None or repeat_of is not None or draft is not None) and self._patient_on_file():
             self.lock_patient()
@@ -263,7 +296,7 @@ class CaseForm(QDialog):
     def _keys_in(data: Mapping[str, Any]) -> set[str]:
         keys: set[str] = set()
         for key, value in data.items():
-            if isinstance(value, Mapping) and key in ("patient", "anesthesia"):
+            if isinstance(value, Mapping) and key in ("patient", "anesthesia", "block"):
                 keys.update(f"{key}.{k}" for k in value)
             else:
                 keys.add(key)
@@ -400,6 +433,8 @@ class CaseForm(QDialog):
             self._update_cpt_hint()
         if key == "anesthesia.type":
             self._sync_sedation()
+        if key in CHECK_KEYS:
+            self._check_timer.start()
         self.dirty = True
         self._autosave.start()
         self.revalidate()
@@ -490,6 +525,8 @@ class CaseForm(QDialog):
 
     def slot_for(self, path: str) -> Slot | None:
         slots = self.fields.slots
+        if _VOLUME_RE.fullmatch(path):  # a block's volume at one level: the block's volume box, not the picker
+            return slots["volume_ml"]
         candidate = path
         while candidate:
             if candidate in slots:
@@ -525,7 +562,7 @@ class CaseForm(QDialog):
                 wrong.extend(self._row_name(editor, key, row, column) for row, column, _ in rows)
                 continue
             visible = bool(found) and (self.show_all or key in self.touched)
-            slot.error.setText("\n".join(self._message(key, p) for p in found) if visible else "")
+            slot.error.setText("\n".join(self._message_at(key, p) for p in found) if visible else "")
             slot.error.setVisible(visible)
             if found:
                 (wrong if visible else waiting).append(slot.name)
@@ -550,6 +587,14 @@ class CaseForm(QDialog):
             return True
         kind, _ = classify_change(self.editing.record, record)
         return kind == "edit"
+
+    def _message_at(self, key: str, problem: Problem) -> str:
+        volume = _VOLUME_RE.fullmatch(problem.path)
+        if volume:  # "L5-S1: 6 mL is out of range ...": the level, as the volume boxes name it
+            levels = self.fields.levels.levels()
+            index = int(volume.group(1))
+            return f"{levels[index][0]}: {problem.message}" if index < len(levels) else problem.message
+        return self._message(key, problem)
 
     @staticmethod
     def _message(key: str, problem: Problem) -> str:
@@ -602,10 +647,70 @@ class CaseForm(QDialog):
             parts.append(f"To correct: {listed(wrong)}.")
         if waiting:
             parts.append(f"Still needed: {listed(waiting)}.")
+        if not parts and self._reason_wanted():
+            parts.append("Outside the clinic's policy: it saves as a draft; signing needs the reason outside policy.")
         self.status.setText(" ".join(parts) if parts else "Ready to save.")
         self.status.setProperty("ready", not parts)
         self.status.style().unpolish(self.status)
         self.status.style().polish(self.status)
+
+    # ---- the clinic's policy -----------------------------------------------------------------------------
+
+    def _read_policy(self) -> None:
+        """The clinic's relief threshold for the block's read-out (the default preset if it cannot be read)."""
+        try:
+            policy = self._services.cases.indication_policy()
+        except CaselogError:
+            policy = default_policy()
+        self.fields.block.set_threshold(policy.relief_threshold_percent)
+
+    def _reason_wanted(self) -> bool:
+        return (
+            self.check is not None
+            and self.check.outside_policy
+            and not self.fields.outside_policy_reason.text().strip()
+        )
+
+    def check_now(self) -> None:
+        """Check an ablation against the clinic's policy off the GUI thread; a later edit makes this result stale."""
+        self._check_timer.stop()
+        self._check_generation += 1
+        data = self.fields.data()
+        if data.get("procedure") not in vocab.ABLATIONS:
+            self._show_check(None)
+            return
+        record = record_to_check(data, self._today())
+        if record is None:
+            self._show_check(None, "The clinic's policy is checked once MRN, date, procedure and levels are in.")
+            return
+        generation, cases, number = self._check_generation, self._services.cases, self.case_number
+        self._services.tasks.run(
+            lambda _progress: (generation, cases.indication_check(record, number)),
+            on_result=self._checked,
+            on_error=self._check_failed,
+        )
+
+    def _checked(self, result: tuple[int, IndicationCheck]) -> None:
+        generation, check = result
+        if generation == self._check_generation:
+            self._show_check(check)
+
+    def _check_failed(self, exc: BaseException) -> None:
+        self._show_check(None, f"The clinic's policy could not be checked: {exc}")
+
+    def _show_check(self, check: IndicationCheck | None, note: str = "") -> None:
+        self.check = check if check is not None and check.applies else None
+        label = self.fields.policy_note
+        outside = self.check is not None and self.check.outside_policy
+        text = check_html(self.check, colours(self.palette())) if self.check is not None else escape(note)
+        label.setText(text)
+        label.setVisible(bool(text))
+        label.setProperty("outside", outside)
+        label.style().unpolish(label)
+        label.style().polish(label)
+        self.fields.set_reason_shown(outside)
+        self.checked.emit()
+        self.revalidate()
 
     # ---- drafts, templates ------------------------------------------------------------------------------
 
