@@ -4,18 +4,22 @@ duration and concordance, the clinic's policy rule by rule, and the patient's ti
 from __future__ import annotations
 
 import datetime as dt
+import json
 from fractions import Fraction
 from typing import Any
 
 import pytest
 
+from caselog.errors import NotFound
 from caselog.pathway import (
     PathwayCase,
     add_months,
+    build_pathway,
     check_indication,
     concordance,
     duration_text,
     joints_of,
+    pathway_to_json,
     peak_relief,
     percent_text,
     read_block,
@@ -23,7 +27,7 @@ from caselog.pathway import (
     whole_months,
 )
 from caselog.policy import PRESETS, IndicationPolicy
-from caselog.records import BlockDetails, CaseRecord, DiaryEntry, OutcomeScore, TreatedLevel
+from caselog.records import BlockDetails, CaseRecord, Complication, DiaryEntry, OutcomeScore, Patient, TreatedLevel
 from caselog.service import CaseService
 from tests.factories import simple_case
 
@@ -272,3 +276,202 @@ def test_positive_needs_the_peak_and_a_duration_not_shorter_than_the_anesthetic(
     reading = read_block(brief, threshold)
     assert (reading.peak_relief, reading.relief_minutes, reading.concordance) == (90, 15, "shorter")
     assert reading.positive is False
+
+
+PATIENT = Patient("MRN-7", "Okoye", "Ada", dt.date(1960, 5, 1), "female")
+
+
+def story() -> list[PathwayCase]:
+    """A patient's pathway, in time order (the numbers say which case is which)."""
+    followed = (outcome("baseline", "2024-02-20", None), outcome("6w", "2024-04-12", 80),
+                outcome("6m", "2024-09-02", 60))  # fmt: skip
+    onset = Complication("numbness", "postoperative", dt.date(2024, 3, 3), "I")
+    return [
+        block("2024-00001", "2024-01-10", "L4-L5 bilateral", LIDOCAINE_80),  # 60 min at 80%
+        block("2024-00002", "2024-01-24", "L4-L5 bilateral", BUPIVACAINE_80),  # 240 min at 80%
+        block("2024-00003", "2024-02-01", "L5-S1 left", LIDOCAINE_80),
+        block("2024-00004", "2024-02-08", "L4-L5 left; L5-S1 left", BUPIVACAINE_80),
+        rfa("2024-00005", "2024-03-01", "L4-L5 bilateral", outcomes=followed, complications=(onset,)),
+        rfa("2025-00001", "2025-01-15", "L4-L5 left"),
+    ]
+
+
+def test_series_numbers_count_earlier_blocks_at_any_of_the_joints() -> None:
+    pathway = build_pathway(PATIENT, reversed(story()), MEDICARE)  # any order in, time order out
+    series = {e.case.case_number: e.series for e in pathway.cases}
+    # 00001 first at L4-L5; 00002 second there; 00003 first at L5-S1 left; 00004 at L4-L5 left and L5-S1 left
+    # follows 00001, 00002 (L4-L5 left) and 00003 (L5-S1 left): fourth.
+    assert series == {"2024-00001": 1, "2024-00002": 2, "2024-00003": 1, "2024-00004": 4, "2024-00005": None,
+                      "2025-00001": None}  # fmt: skip
+
+
+def test_a_comparative_pair_is_concordant_when_the_long_acting_block_lasted_longer() -> None:
+    pathway = build_pathway(PATIENT, story(), MEDICARE)
+    # Only 00001 (lidocaine) and 00002 (bupivacaine) are at exactly the same joints; 00004's differ from 00003's.
+    [pair] = pathway.pairs
+    assert (pair.short_acting.case_number, pair.long_acting.case_number) == ("2024-00001", "2024-00002")
+    assert (pair.short_minutes, pair.long_minutes, pair.concordant) == (60, 240, True)  # 240 > 60
+    # The same diary after both anesthetics: 60 min each, the long-acting one did not last longer.
+    same = BlockDetails("bupivacaine", pain_before=8, diary=LIDOCAINE_80.diary)
+    flat = [block("2024-00001", "2024-01-10", "L4-L5 left", LIDOCAINE_80),
+            block("2024-00002", "2024-01-24", "L4-L5 left", same)]  # fmt: skip
+    [discordant] = build_pathway(PATIENT, flat, MEDICARE).pairs
+    assert (discordant.short_minutes, discordant.long_minutes, discordant.concordant) == (60, 60, False)
+    no_diary = [flat[0], block("2024-00002", "2024-01-24", "L4-L5 left", BlockDetails("ropivacaine"))]
+    assert build_pathway(PATIENT, no_diary, MEDICARE).pairs[0].concordant is None
+
+
+def test_rows_per_joint_with_blocks_ablations_their_relief_and_complications() -> None:
+    pathway = build_pathway(PATIENT, story(), MEDICARE)
+    assert [row.text for row in pathway.rows] == ["L4-L5 left", "L4-L5 right", "L5-S1 left"]
+    left, right, lower = pathway.rows
+    assert [(e.kind, e.case_number) for e in left.events] == [
+        ("block", "2024-00001"), ("block", "2024-00002"), ("block", "2024-00004"), ("ablation", "2024-00005"),
+        ("complication", "2024-00005"), ("ablation", "2025-00001"),
+    ]  # fmt: skip
+    first = left.events[3]
+    # At L4-L5 left the relief of 2024-00005 lasts until the next ablation there (15 January 2025); its
+    # follow-ups after the procedure are in it (the baseline before it, without relief, is not).
+    assert (first.relief_until, first.relief_ended_by) == (dt.date(2025, 1, 15), "next_ablation")
+    assert first.relief == ((dt.date(2024, 4, 12), 80), (dt.date(2024, 9, 2), 60))
+    # At L4-L5 right nothing followed: until its last follow-up, 2 September 2024.
+    [ablation] = [e for e in right.events if e.kind == "ablation"]
+    assert (ablation.relief_until, ablation.relief_ended_by) == (dt.date(2024, 9, 2), "last_follow_up")
+    assert [e.complication.category for e in right.events if e.complication] == ["numbness"]
+    last = left.events[-1]
+    assert (last.relief_until, last.relief_ended_by, last.relief) == (None, None, ())  # no follow-up yet
+    assert [(e.kind, e.series) for e in lower.events] == [("block", 1), ("block", 4)]
+    assert left.events[0].reading is not None and left.events[0].reading.relief_minutes == 60
+
+
+def test_each_ablation_is_checked_against_the_cases_before_it() -> None:
+    checks = {e.case.case_number: e.check for e in build_pathway(PATIENT, story(), MEDICARE).cases}
+    assert not checks["2024-00001"].applies
+    # 2024-00005 at L4-L5 left: 00001, 00002 and 00004 positive (3 of 3); at right 00001 and 00002 (2 of 2).
+    assert checks["2024-00005"].meets, checks["2024-00005"].summary
+    # 2025-00001, a repeat at L4-L5 left: 10 whole months after 1 March 2024; 60% on 2 September 2024, on or
+    # after 1 September (6 months): met; lumbar sessions after 15 January 2024: 2024-00005 and itself, 2 <= 2.
+    assert checks["2025-00001"].meets, checks["2025-00001"].summary
+    assert "10 months after 2024-00005" in checks["2025-00001"].findings[0].text
+
+
+def test_the_pathway_as_json() -> None:
+    data = pathway_to_json(build_pathway(PATIENT, story(), MEDICARE))
+    assert data["patient"] == {"mrn": "MRN-7", "family_name": "Okoye", "given_name": "Ada",
+                               "birth_date": "1960-05-01", "sex": "female"}  # fmt: skip
+    assert data["policy"]["preset"] == "medicare_lcd" and data["policy"]["blocks_required"] == 2
+    first = data["cases"][0]
+    assert first["block"] == {"series": 1, "peak_relief_percent": 88, "relief_minutes": 60,
+                              "concordance": "concordant", "positive": True}  # fmt: skip
+    assert first["indication"] is None
+    assert data["cases"][5]["indication"]["meets"] is True
+    assert data["cases"][5]["indication"]["findings"][0]["evidence"][0] == {
+        "case_number": "2024-00005", "date": "2024-03-01", "text": "RF ablation at L4-L5 left"}  # fmt: skip
+    ablation = data["joints"][0]["events"][3]
+    assert ablation == {"kind": "ablation", "date": "2024-03-01", "case_number": "2024-00005",
+                        "procedure": "radiofrequency_ablation", "relief_until": "2025-01-15",
+                        "relief_ended_by": "next_ablation", "outside_policy": False,
+                        "relief": [{"date": "2024-04-12", "relief_percent": 80},
+                                   {"date": "2024-09-02", "relief_percent": 60}]}  # fmt: skip
+    assert data["comparative_pairs"] == [{"levels": [{"level": "L4-L5", "side": "left"},
+                                                     {"level": "L4-L5", "side": "right"}],
+                                          "short_acting": "2024-00001", "long_acting": "2024-00002",
+                                          "short_acting_minutes": 60, "long_acting_minutes": 240,
+                                          "concordant": True}]  # fmt: skip
+    json.dumps(data)  # plain data throughout
+
+
+def test_the_service_builds_a_patients_pathway(service: CaseService) -> None:
+    data_ = {"format": "caselog-cases", "version": 2, "cases": [
+        mbb("2025-01-10", LEFT, GOOD_DIARY),
+        simple_case("2025-02-20", levels=LEFT, prior_block_relief_percent=None,
+                    complications=[{"category": "numbness", "timing": "postoperative", "onset_date": "2025-02-22",
+                                    "clavien_dindo": "I"}],
+                    outcomes=[{"timepoint": "6w", "date": "2025-04-03", "relief_percent": 70}]),
+        simple_case("2025-02-21", procedure="laminotomy", patient={**simple_case("x")["patient"], "mrn": "OTHER-1"}),
+    ]}  # fmt: skip
+    service.import_cases(data_)
+    pathway = service.patient_pathway(" MRN-1001 ")
+    assert pathway.patient.mrn == "MRN-1001" and [e.case.case_number for e in pathway.cases] == [
+        "2025-00001", "2025-00002"]  # fmt: skip
+    [row] = pathway.rows
+    assert [(e.kind, e.date) for e in row.events] == [
+        ("block", dt.date(2025, 1, 10)),
+        ("ablation", dt.date(2025, 2, 20)),
+        ("complication", dt.date(2025, 2, 22)),
+    ]
+    assert row.events[1].relief == ((dt.date(2025, 4, 3), 70),)
+    # One positive block; the default policy asks for two.
+    assert row.events[1].outside_policy and [e.case.case_number for e in pathway.outside_policy] == ["2025-00002"]
+    with pytest.raises(NotFound, match="No patient with MRN 'NOBODY'"):
+        service.patient_pathway("NOBODY")
+
+
+def other_patient(mrn: str) -> dict[str, Any]:
+    return {**simple_case("2025-01-01")["patient"], "mrn": mrn, "family_name": f"Family {mrn}"}
+
+
+def test_the_quality_desk_lists_every_ablation_outside_the_policy(service: CaseService) -> None:
+    service.set_indication_policy(ONE_BLOCK)  # one block at 50%
+    amara, lee = "Dr. Amara Okafor", "Dr. Lee Chen"
+    cases = [
+        # MRN-1001: a positive block (87.5% at 50%), then an ablation that meets the policy, then a repeat
+        # two months later (too soon) with a reason.
+        mbb("2024-11-04", LEFT, GOOD_DIARY),  # 2024-00001
+        simple_case("2024-12-02", levels=LEFT, prior_block_relief_percent=None),  # 2024-00002 meets
+        simple_case("2025-02-03", levels=LEFT, prior_block_relief_percent=None,
+                    outside_policy_reason="Severe pain returned early"),  # 2025-00001 too soon
+        # P-2: no block anywhere, no relief recorded: outside, without reason; another surgeon, rhizotomy.
+        simple_case("2025-01-20", procedure="radiofrequency_ablation", surgeon=lee, patient=other_patient("P-2"),
+                    prior_block_relief_percent=None),  # 2025-00002
+        # P-3: a laminotomy is never checked.
+        simple_case("2025-01-21", procedure="laminotomy", patient=other_patient("P-3")),  # 2025-00003
+    ]  # fmt: skip
+    service.import_cases({"format": "caselog-cases", "version": 2, "cases": cases})
+    listed = service.outside_policy()
+    # In date order: 2025-00002 (20 January) before 2025-00001 (3 February).
+    assert [(i.case_number, i.mrn, i.case.surgeon) for i in listed] == [
+        ("2025-00002", "P-2", lee), ("2025-00001", "MRN-1001", amara)]  # fmt: skip
+    nothing, early = listed
+    assert early.reason == "Severe pain returned early" and nothing.reason is None
+    assert [f.rule for f in early.findings] == ["repeat_interval", "repeat_relief"]
+    assert early.patient_name == "Nguyễn, Thị Hồng" and nothing.patient_name == "Family P-2, Thị Hồng"
+    assert "no block at this joint is recorded" in nothing.check.summary
+    # Filters: with or without a reason, surgeon, procedure, dates (inclusive).
+    assert [i.case_number for i in service.outside_policy(with_reason=True)] == ["2025-00001"]
+    assert [i.case_number for i in service.outside_policy(with_reason=False)] == ["2025-00002"]
+    assert [i.case_number for i in service.outside_policy(surgeon=lee)] == ["2025-00002"]
+    assert [i.case_number for i in service.outside_policy(procedure="endoscopic_rhizotomy")] == ["2025-00001"]
+    assert service.outside_policy(procedure="laminotomy") == []
+    in_range = service.outside_policy(date_from=dt.date(2025, 2, 3), date_to=dt.date(2025, 2, 3))
+    # The cases before the range still count as history: 2025-00001 is a repeat of 2024-00002, not a first.
+    assert [(i.case_number, [f.rule for f in i.findings]) for i in in_range] == [
+        ("2025-00001", ["repeat_interval", "repeat_relief"])]  # fmt: skip
+    assert service.outside_policy(date_to=dt.date(2025, 1, 19)) == []
+    # Under the two-block preset the first ablation is outside too (one positive block of two).
+    service.set_indication_policy(MEDICARE)
+    assert [i.case_number for i in service.outside_policy()] == ["2024-00002", "2025-00002", "2025-00001"]
+
+
+def test_the_list_judges_each_case_as_the_check_of_one_case_does(service: CaseService) -> None:
+    """The list reads the cases in bulk and the single check case by case: the same verdicts."""
+    cases = [
+        mbb("2024-11-04", LEFT, GOOD_DIARY),
+        simple_case("2024-12-02", levels=[{"level": "L4-L5", "side": "bilateral"}], prior_block_relief_percent=90,
+                    outcomes=[{"timepoint": "6m", "date": "2025-06-03", "relief_percent": 60}]),
+        mbb("2024-11-18", [{"level": "L4-L5", "side": "bilateral"}],
+            {**GOOD_DIARY, "anesthetic": "bupivacaine"}),
+        simple_case("2025-06-20", levels=LEFT, prior_block_relief_percent=None),
+    ]  # fmt: skip
+    numbers = service.import_cases({"format": "caselog-cases", "version": 2, "cases": cases})
+    listed = {i.case_number: i.check for i in service.outside_policy()}
+    for number in numbers:
+        view = service.get_case(number)
+        check = service.indication_check(view.record, number)
+        assert (check.outside_policy, check.summary) == (
+            (True, listed[number].summary) if number in listed else (False, check.summary)
+        )
+    # 2024-00002 at L4-L5 left: 2024-00001 positive, 2024-00003 (bupivacaine, 60 min at 80%: shorter than its
+    # 2 h) negative: 1 of 2. 2025-00001 repeats it 6 whole months later with 60% on 3 June 2025, on or after
+    # 2 June (6 months): met.
+    assert set(listed) == {"2024-00002"}
