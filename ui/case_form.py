@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from caselog import drafts, vocab
-from caselog.errors import CaselogError, Conflict, InvalidInput
+from caselog.errors import CaselogError, Conflict, InvalidInput, NotFound
 from caselog.pathway import IndicationCheck
 from caselog.policy import default_policy
 from caselog.records import CaseRecord, CaseView, Patient, case_to_contract
@@ -38,7 +38,7 @@ from caselog.service import classify_change
 from caselog.validation import Problem, validate_case
 from ui import shortcuts
 from ui.case_fields import SPOKEN_NAMES, CaseFields, Slot
-from ui.indication_strip import CHECK_KEYS, check_html, record_to_check
+from ui.indication_strip import CHECK_KEYS, block_series, check_html, record_to_check
 from ui.messages import show_error
 from ui.rows_editor import RowsEditor
 from ui.services import AppSettings, Services
@@ -123,7 +123,7 @@ def edit_data(view: CaseView) -> dict[str, Any]:
 class CaseForm(QDialog):
     """New case, edit, repeat, template or restored draft: all one form. `saved` holds the stored case."""
 
-    #: The indication check's result is shown (tests wait for it).
+    #: An answer from the background is shown: an ablation's indication check, a block's series.
     checked = Signal()
 
     def __init__(
@@ -672,14 +672,21 @@ class CaseForm(QDialog):
         )
 
     def check_now(self) -> None:
-        """Check an ablation against the clinic's policy off the GUI thread; a later edit makes this result stale."""
+        """Check an ablation against the clinic's policy, or place a block in the patient's series, off the GUI
+        thread; a later edit makes the answer stale."""
         self._check_timer.stop()
         self._check_generation += 1
         data = self.fields.data()
-        if data.get("procedure") not in vocab.ABLATIONS:
+        procedure = data.get("procedure")
+        if procedure not in vocab.ABLATIONS:
             self._show_check(None)
-            return
         record = record_to_check(data, self._today())
+        if procedure == "medial_branch_block":
+            self._place_block(record)
+            return
+        self.fields.block.set_series("")
+        if procedure not in vocab.ABLATIONS:
+            return
         if record is None:
             self._show_check(None, "The clinic's policy is checked once MRN, date, procedure and levels are in.")
             return
@@ -690,10 +697,37 @@ class CaseForm(QDialog):
             on_error=self._check_failed,
         )
 
+    def _place_block(self, record: CaseRecord | None) -> None:
+        """ "Second block at L4-L5 bilateral", from the patient's other blocks (none yet for a new MRN)."""
+        block = self.fields.block
+        if record is None:
+            block.set_series("")
+            return
+        generation, cases, number = self._check_generation, self._services.cases, self.case_number
+
+        def work(_progress: object) -> tuple[int, str]:
+            try:
+                pathway = cases.patient_pathway(record.patient.mrn)
+            except NotFound:
+                pathway = None
+            return generation, block_series(pathway, record, number)
+
+        self._services.tasks.run(work, on_result=self._placed, on_error=self._place_failed)
+
+    def _place_failed(self, _exc: BaseException) -> None:
+        self.fields.block.set_series("")  # the read-out stands without it
+
+    def _placed(self, result: tuple[int, str]) -> None:
+        generation, text = result
+        if generation == self._check_generation:
+            self.fields.block.set_series(text)
+            self.checked.emit()
+
     def _checked(self, result: tuple[int, IndicationCheck]) -> None:
         generation, check = result
         if generation == self._check_generation:
             self._show_check(check)
+            self.checked.emit()
 
     def _check_failed(self, exc: BaseException) -> None:
         self._show_check(None, f"The clinic's policy could not be checked: {exc}")
@@ -709,7 +743,6 @@ class CaseForm(QDialog):
         label.style().unpolish(label)
         label.style().polish(label)
         self.fields.set_reason_shown(outside)
-        self.checked.emit()
         self.revalidate()
 
     # ---- drafts, templates ------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from html import escape
+from typing import TypedDict
 
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
@@ -16,7 +17,7 @@ from caselog.records import BlockDetails, CaseRecord, CaseView
 from caselog.service import CaseService
 from ui.block_section import reading_html
 from ui.case_model import duration_text
-from ui.indication_strip import check_html
+from ui.indication_strip import block_series, check_html
 from ui.style import LIGHT, Colours, colours
 
 
@@ -76,14 +77,16 @@ def _volume(volume: float | None) -> str:
     return f"{volume:g} mL" if volume is not None else ""
 
 
-def block_html(record: CaseRecord, block: BlockDetails, threshold: int, c: Colours) -> str:
-    """A block's anesthetic, pain before and diary with the relief at each time, and its reading."""
+def block_html(block: BlockDetails, threshold: int, c: Colours, series: str = "") -> str:
+    """A block's place in the series, anesthetic, pain before and diary with the relief at each time, and its
+    reading."""
     anesthetic = vocab.label(vocab.BLOCK_ANESTHETICS, block.anesthetic)
     if block.anesthetic_detail:
         anesthetic += f" ({block.anesthetic_detail})"
     activities = {True: "could do what usually hurts", False: "still could not"}.get(block.activities_possible)  # type: ignore[arg-type]
     parts = [
         "<h3>Diagnostic block</h3>",
+        f"<div><b>{_e(series)}</b></div>" if series else "",
         _pairs(
             [
                 ("Anesthetic", anesthetic),
@@ -105,10 +108,16 @@ def block_html(record: CaseRecord, block: BlockDetails, threshold: int, c: Colou
 
 
 def case_html(
-    view: CaseView, c: Colours = LIGHT, *, threshold: int | None = None, check: IndicationCheck | None = None
+    view: CaseView,
+    c: Colours = LIGHT,
+    *,
+    threshold: int | None = None,
+    check: IndicationCheck | None = None,
+    series: str = "",
 ) -> str:
     """The pane's content; every value escaped (names and notes are typed by people). A block is read under the
-    clinic's `threshold` (the default policy's when not given); `check` is the ablation's indication check."""
+    clinic's `threshold` (the default policy's when not given), with its place in the patient's `series`; `check`
+    is an ablation's indication check."""
     r = view.record
     p = r.patient
     a = r.anesthesia
@@ -131,7 +140,7 @@ def case_html(
             for lv in r.levels
         )
         + "</table>",
-        block_html(r, r.block, threshold or default_policy().relief_threshold_percent, c) if r.block else "",
+        block_html(r.block, threshold or default_policy().relief_threshold_percent, c, series) if r.block else "",
         _indication_html(r, check, c),
         "<h3>Timing and anesthesia</h3>",
         _pairs(
@@ -193,6 +202,12 @@ def _indication_html(record: CaseRecord, check: IndicationCheck | None, c: Colou
     return f"<h3>Indication check</h3><div>{check_html(check, c)}</div>{said}"
 
 
+class PolicyReading(TypedDict, total=False):
+    threshold: int
+    check: IndicationCheck
+    series: str
+
+
 #: The pane's narrowest width, in average characters of its font.
 MIN_WIDTH_CHARS = 44
 
@@ -216,18 +231,22 @@ class CaseDetailPane(QTextBrowser):
         if view is None:
             self.setHtml(style(c) + "<p class='muted'>Select a case to see its details.</p>")
         else:
-            threshold, check = self._policy_reading(view)
-            self.setHtml(case_html(view, c, threshold=threshold, check=check))
+            self.setHtml(case_html(view, c, **self._policy_reading(view)))
 
-    def _policy_reading(self, view: CaseView) -> tuple[int | None, IndicationCheck | None]:
-        """The clinic's threshold and the case's indication check (an ablation's), read when the case is shown."""
+    def _policy_reading(self, view: CaseView) -> PolicyReading:
+        """The clinic's threshold, a block's place in the series and an ablation's indication check, read when
+        the case is shown (one patient's cases: quick)."""
+        found: PolicyReading = {}
         if self._cases is None:
-            return None, None
+            return found
+        record = view.record
         try:
-            threshold = self._cases.indication_policy().relief_threshold_percent
-            check = None
-            if view.record.procedure in vocab.ABLATIONS:
-                check = self._cases.indication_check(view.record, view.case_number)
+            found["threshold"] = self._cases.indication_policy().relief_threshold_percent
+            if record.procedure in vocab.ABLATIONS:
+                found["check"] = self._cases.indication_check(record, view.case_number)
+            if record.block is not None:
+                pathway = self._cases.patient_pathway(record.patient.mrn)
+                found["series"] = block_series(pathway, record, view.case_number)
         except CaselogError:
-            return None, None
-        return threshold, check
+            pass  # shown without what could not be read
+        return found

@@ -10,7 +10,7 @@ from html import escape
 from typing import Any
 
 from caselog import vocab
-from caselog.pathway import Evidence, IndicationCheck, joints_text
+from caselog.pathway import Evidence, IndicationCheck, Joint, Pathway, joints_text, pathway_case
 from caselog.records import CaseRecord
 from caselog.validation import validate_case
 from ui.style import Colours
@@ -111,3 +111,32 @@ def check_html(check: IndicationCheck, c: Colours) -> str:
         f"<b style='color: {c.warning}'>⚠ Outside the clinic's policy.</b> Saving is possible; signing needs the "
         f"reason it was done.{unmet_html(check)}"
     )
+
+
+ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
+
+
+def series_text(number: int, joints: tuple[Joint, ...]) -> str:
+    """ "Second block at L4-L5 bilateral": a block's place in the patient's series at these joints."""
+    word = ORDINALS[number - 1] if 0 < number <= len(ORDINALS) else f"{number}th"
+    return f"{word.capitalize()} block at {joints_text(joints)}"
+
+
+def block_series(pathway: Pathway | None, record: CaseRecord, case_number: str | None) -> str:
+    """Where this block stands among the patient's blocks (1 + earlier blocks at any of its joints, as
+    caselog.pathway counts them); a block not saved yet comes after the others of its day."""
+    case = pathway_case(record, case_number)
+    if pathway is not None and case_number is not None:
+        for entry in pathway.cases:
+            if entry.case.case_number == case_number and entry.series is not None:
+                return series_text(entry.series, case.joints)
+    joints = set(case.joints)
+    earlier = [
+        entry.case
+        for entry in (pathway.cases if pathway is not None else ())
+        if entry.case.is_block
+        and entry.case.case_number != case_number
+        and entry.case.order < case.order
+        and joints & set(entry.case.joints)
+    ]
+    return series_text(1 + len(earlier), case.joints)

@@ -108,7 +108,8 @@ def test_a_block_typed_by_keyboard_is_saved_with_its_diary_and_volumes(window: M
     assert "Peak relief <b>86%</b>" in f.block.result.text()
     assert "at least 80% for 30 min" in f.block.result.text()  # 86%, 86%, 71%: the run at 80% ends at 30 min
     assert "Negative" in f.block.result.text() and "shorter than the anesthetic lasts" in f.block.result.text()
-    keys.press(Qt.Key.Key_Tab)
+    keys.press(Qt.Key.Key_Return)  # Return moves on, as Tab does
+    assert focus() is f.block.activities
     keys.type("y")  # could do what usually hurts
     keys.press(Qt.Key.Key_Tab)
     keys.type("0.5")
@@ -261,6 +262,21 @@ def test_a_repeat_of_a_block_keeps_the_anesthetic_not_the_diary(window: MainWind
     assert "anesthetic and volumes came over" in form.banner.text()
 
 
+def test_a_new_block_shows_its_place_in_the_series(window: MainWindow, qtbot: QtBot) -> None:
+    window.services.cases.create_case(block_case(40))  # PW-1: a first block at L4-L5 bilateral
+    form = open_new(window)
+    f = form.fields
+    qtbot.keyClicks(f.mrn, "PW-1")
+    choose(f.procedure, "medial_branch_block")
+    with qtbot.waitSignal(form.checked, timeout=5000):
+        click_level(form, "L4-L5", "left")
+    assert "Second block at L4-L5 left" in f.block.result.text()
+    with qtbot.waitSignal(form.checked, timeout=5000):
+        click_level(form, "L4-L5", "left")  # off again; L3-L4 was never blocked
+        click_level(form, "L3-L4", "right")
+    assert "First block at L3-L4 right" in f.block.result.text()
+
+
 # ---- the indication check at entry ------------------------------------------------------------------------
 
 
@@ -289,7 +305,7 @@ def test_an_ablation_without_blocks_shows_the_warning_and_keeps_the_reason(windo
     wait_for_check(qtbot, form)
     note = f.policy_note.text()
     assert form.check is not None and form.check.outside_policy
-    assert "Outside the clinic's policy" in note and "L4-L5 left" in note, note
+    assert "Outside the clinic's policy" in note and "L4-L5 bilateral: first ablation, but no block" in note, note
     assert f.outside_policy_reason.isVisible()
     assert "signing needs the reason outside policy" in form.status.text()
     assert form.save_button.isEnabled()  # a draft may be saved; signing asks for the reason
@@ -370,6 +386,19 @@ def test_the_detail_pane_shows_the_block_reading(window: MainWindow) -> None:
     text = document.toPlainText()
     assert "Diagnostic block" in text and "Bupivacaine" in text and "Peak relief 88%" in text, text
     assert "Positive" in text and "at least 80% for 2 h" in text
+
+
+def test_the_main_window_pane_reads_the_policy_and_the_series(window: MainWindow) -> None:
+    cases = window.services.cases
+    cases.create_case(block_case(40))
+    second = cases.create_case(block_case(20))
+    ablation = cases.create_case(block_case(1, procedure="radiofrequency_ablation", block=None, cpt_codes=[],
+                                            levels=[{"level": "L4-L5", "side": "bilateral"}]))  # fmt: skip
+    window.detail.show_case(second)
+    assert "Second block at L4-L5 bilateral" in window.detail.toPlainText()
+    window.detail.show_case(ablation)
+    text = window.detail.toPlainText()
+    assert "Indication check" in text and "Meets the clinic's policy (2 positive blocks" in text, text
 
 
 def test_the_detail_pane_shows_the_indication_check(window: MainWindow, qtbot: QtBot) -> None:
