@@ -81,7 +81,12 @@ _VOLUME_RE = re.compile(r"levels\[(\d+)\]\.volume_ml")
 
 
 def template_from(data: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: data[k] for k in TEMPLATE_KEYS if data.get(k) not in (None, "", [], {})}
+    """How the procedure is done; a block's anesthetic with it (its volumes ride on the levels), never its diary."""
+    template = {k: data[k] for k in TEMPLATE_KEYS if data.get(k) not in (None, "", [], {})}
+    block = data.get("block")
+    if isinstance(block, Mapping) and block.get("anesthetic"):
+        template["block"] = {k: block.get(k) for k in REPEAT_BLOCK_KEYS}
+    return template
 
 
 def repeat_data(view: CaseView) -> dict[str, Any]:
@@ -118,6 +123,29 @@ def edit_data(view: CaseView) -> dict[str, Any]:
     full.pop("case_number", None)
     full.pop("status", None)
     return full
+
+
+def ask_for_policy_reason(
+    parent: QWidget, case_number: str, refusal: InvalidInput, open_case: Callable[[], CaseForm | None]
+) -> bool:
+    """Signing refused for want of the reason a case outside the clinic's policy was done: say so in words and
+    offer the case's form at that field. False when the refusal is about something else."""
+    wanted = [p for p in refusal.problems if p.path == "outside_policy_reason"]
+    if not wanted:
+        return False
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle(f"Case {case_number} was not signed")
+    box.setText(f"Case {case_number} is outside the clinic's policy: signing it needs the reason it was done.")
+    box.setInformativeText(f"The reason outside policy {wanted[0].message}.")
+    write = box.addButton("Write the reason…", QMessageBox.ButtonRole.AcceptRole)
+    later = box.addButton("Not now", QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(write)
+    box.setEscapeButton(later)
+    box.exec()
+    if box.clickedButton() is write and (form := open_case()) is not None:
+        form.show_reason_field()
+    return True
 
 
 class CaseForm(QDialog):
@@ -663,6 +691,11 @@ class CaseForm(QDialog):
         except CaselogError:
             policy = default_policy()
         self.fields.block.set_threshold(policy.relief_threshold_percent)
+
+    def show_reason_field(self) -> None:
+        """Straight to the reason outside policy (signing asked for it): shown at once, the check follows."""
+        self.fields.set_reason_shown(True)
+        self.fields.outside_policy_reason.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _reason_wanted(self) -> bool:
         return (

@@ -15,14 +15,14 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from caselog import drafts
-from caselog.records import BlockDetails, CaseView, DiaryEntry
+from caselog.records import BlockDetails, DiaryEntry
 from caselog.validation import validate_case
 from tests.factories import simple_case
 from tests.ui.conftest import choose
 from tests.ui.test_case_form import click_level, fill_valid, open_new
 from tests.ui.test_case_form_keyboard import CTRL, Keyboard, active_form
 from ui.block_section import diary_text, diary_tokens
-from ui.case_form import CaseForm, repeat_data
+from ui.case_form import CaseForm, edit_data, repeat_data, template_from
 from ui.detail_pane import case_html
 from ui.main_window import MainWindow
 
@@ -212,7 +212,7 @@ def test_a_block_case_round_trips_through_the_form_unchanged(window: MainWindow,
                    block={**BLOCK, "activities_possible": None,
                           "diary": [{"time": "30min", "pain": 0}, {"time": "next_morning", "pain": 10}]})
     )  # fmt: skip
-    form = CaseForm(window.services, window.settings, editing=stored, data=_edit_data(stored))
+    form = CaseForm(window.services, window.settings, editing=stored, data=edit_data(stored))
     qtbot.addWidget(form)
     assert form.fields.block.diary.text() == "- 0 - - - - - 10"
     again, problems = validate_case(form.fields.data(), today=TODAY)
@@ -220,12 +220,6 @@ def test_a_block_case_round_trips_through_the_form_unchanged(window: MainWindow,
     assert again == dataclasses.replace(stored.record, case_number=None, status="draft")
     form.accept()
     assert form.saved is not None and form.saved.record == stored.record
-
-
-def _edit_data(view: CaseView) -> dict[str, Any]:
-    from ui.case_form import edit_data
-
-    return edit_data(view)
 
 
 def test_a_draft_keeps_the_block(window: MainWindow, qtbot: QtBot) -> None:
@@ -275,6 +269,18 @@ def test_a_new_block_shows_its_place_in_the_series(window: MainWindow, qtbot: Qt
         click_level(form, "L4-L5", "left")  # off again; L3-L4 was never blocked
         click_level(form, "L3-L4", "right")
     assert "First block at L3-L4 right" in f.block.result.text()
+
+
+def test_a_template_keeps_the_anesthetic_and_volumes_not_the_diary(window: MainWindow, qtbot: QtBot) -> None:
+    view = window.services.cases.create_case(block_case(10))
+    template = template_from(edit_data(view))
+    assert template["block"] == {"anesthetic": "bupivacaine", "anesthetic_detail": None}
+    assert template["levels"] == [{"level": "L4-L5", "side": "bilateral", "volume_ml": 0.5}]
+    form = open_new(window)
+    window.settings.save_template("MBB L4-L5", template)
+    form.apply_template("MBB L4-L5")
+    b = form.fields.block
+    assert (b.anesthetic.currentData(), b.volume.text(), b.diary.text()) == ("bupivacaine", "0.5", "")
 
 
 # ---- the indication check at entry ------------------------------------------------------------------------
