@@ -188,7 +188,8 @@ def test_other_anesthetic_asks_for_its_name(window: MainWindow, qtbot: QtBot) ->
 
 
 def test_each_level_may_have_its_own_volume(window: MainWindow, qtbot: QtBot) -> None:
-    form = open_new(window)
+    open_new(window)
+    form = active_form(qtbot, window)
     fill_valid(qtbot, form)
     f = form.fields
     choose(f.procedure, "medial_branch_block")
@@ -197,7 +198,12 @@ def test_each_level_may_have_its_own_volume(window: MainWindow, qtbot: QtBot) ->
     qtbot.mouseClick(f.block.each_level, Qt.MouseButton.LeftButton)
     edits = f.block._level_edits
     assert [e.text() for e in edits.values()] == ["0.5", "0.5"]  # each level starts from the one volume
-    edits["L5-S1"].clear()
+    f.block.each_level.setFocus()
+    qtbot.keyClick(f.block.each_level, Qt.Key.Key_Tab)  # on to the levels' own boxes
+    assert focus() is edits["L4-L5"]
+    qtbot.keyClick(edits["L4-L5"], Qt.Key.Key_Tab)
+    assert focus() is edits["L5-S1"]
+    edits["L5-S1"].selectAll()
     qtbot.keyClicks(edits["L5-S1"], "0.75")
     assert [lv.get("volume_ml") for lv in f.data()["levels"]] == [0.5, 0.75]
     assert form.save_button.isEnabled(), form.status.text()
