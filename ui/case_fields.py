@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from caselog import fields, vocab
+from ui.block_section import BlockSection
 from ui.level_picker import LevelPickerPanel
 from ui.rows_editor import RowColumn, RowsEditor, parse_int
 
@@ -60,8 +61,12 @@ SPOKEN_NAMES = {
     "patient.mrn": "MRN", "patient.family_name": "family name", "patient.given_name": "given name",
     "patient.birth_date": "birth date", "patient.sex": "sex", "anesthesia.type": "anesthesia type",
     "anesthesia.sedation": "sedation", "anesthesia.asa_class": "ASA class",
-    "anesthesia.provider": "anesthesia provider",
+    "anesthesia.provider": "anesthesia provider", "block.anesthetic": "block anesthetic",
+    "block.anesthetic_detail": "other anesthetic", "block.pain_before": "pain before the block",
+    "block.diary": "pain diary", "block.activities_possible": "activities", "volume_ml": "volume per level",
 }  # fmt: skip
+#: The tab of the block's details: shown for a medial branch block only.
+BLOCK_TAB = 3
 
 
 def normalize_time(text: str) -> str | None:
@@ -249,6 +254,17 @@ class CaseFields(QWidget):
         self.copy_to = self._widget("copy_to", QLineEdit)
         self.indication = self._widget("indication", QPlainTextEdit)
         self.notes = self._widget("notes", QPlainTextEdit)
+        # a diagnostic block's details, and why a case outside the clinic's policy was done
+        self.block = BlockSection(self._slot)
+        self.policy_note = QLabel()
+        self.policy_note.setObjectName("policyNote")
+        self.policy_note.setWordWrap(True)
+        self.policy_note.setTextFormat(Qt.TextFormat.RichText)
+        self.policy_note.setAccessibleName("Indication check")
+        self.policy_note.hide()
+        reason = fields.BY_KEY["outside_policy_reason"]
+        self.outside_policy_reason = _line(reason.label, "why this case was done outside the policy (needed to sign)")
+        self.outside_policy_reason.setMaxLength(reason.max_len)
 
         self._layout()
         for box in self.findChildren(QComboBox):
@@ -413,8 +429,18 @@ class CaseFields(QWidget):
             nl.addWidget(self._slot(f.key, f.label, self.widgets[f.key]))
         nv.addLayout(nl, 1)
         self.tabs.addTab(notes, "Referral, indication and notes")
+        self.tabs.addTab(self.block, "Diagnostic block")
+        self.tabs.setTabVisible(BLOCK_TAB, False)
         self.tabs.setMinimumHeight(160)
         self.tabs.setMaximumHeight(190)
+        # under the warning of the indication check (the form puts it beside its buttons, always in view)
+        self.policy_box = QWidget()
+        pl = QFormLayout(self.policy_box)
+        pl.setContentsMargins(0, 0, 0, 0)
+        pl.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        pl.addRow(self.policy_note)
+        self._add(pl, "Reason outside policy", "outside_policy_reason", self.outside_policy_reason)
+        self.set_reason_shown(False)
 
         # The wrapped message lines ask their height for the width they get: with every message showing, the
         # form scrolls rather than pressing fields below their height (as at 1280×720 it once did).
@@ -429,11 +455,39 @@ class CaseFields(QWidget):
             self.cpt_codes, self.cpt_suggest, *self._section_widgets("codes"),
             self.start_time, self.end_time, self.duration,
             self.anesthesia_type, self.sedation, self.asa_class, self.emergency, self.anesthesia_provider,
-            *self._section_widgets("course"), self.tabs,
+            *self._section_widgets("course"), self.tabs, *self.block.focus_order(),
             self.complications.view, self.complications.add_button, self.complications.remove_button,
         ]  # fmt: skip
         for first, second in itertools.pairwise(order):
             QWidget.setTabOrder(first, second)
+
+    def _chain_block(self) -> None:
+        """The block's fields after the tab bar, its volume boxes included (they come and go with the levels)."""
+        for first, second in itertools.pairwise([self.tabs, *self.block.focus_order(), self.complications.view]):
+            QWidget.setTabOrder(first, second)
+
+    def set_reason_shown(self, shown: bool) -> None:
+        """The reason's row shows when the check finds the case outside the policy, or a reason is written."""
+        shown = shown or bool(self.outside_policy_reason.text().strip())
+        self.outside_policy_reason.setVisible(shown)
+        self.labels["outside_policy_reason"].setVisible(shown)
+        if not shown:
+            self.slots["outside_policy_reason"].error.hide()
+
+    def is_block(self) -> bool:
+        return bool(self.procedure.currentData() == "medial_branch_block")
+
+    def _sync_block(self) -> None:
+        """The block's tab shows for a medial branch block only, and comes forward when that is chosen."""
+        was = self.tabs.isTabVisible(BLOCK_TAB)
+        self.tabs.setTabVisible(BLOCK_TAB, self.is_block())
+        if self.is_block() and not was:
+            self.tabs.setCurrentIndex(BLOCK_TAB)
+        self.tabs.setMaximumHeight(230 if self.is_block() else 190)
+
+    def _levels_changed(self) -> None:
+        self.block.set_levels(self.levels.levels())
+        self._chain_block()
 
     def _connect(self) -> None:
         def hook(signal: Any, key: str) -> None:
@@ -455,7 +509,11 @@ class CaseFields(QWidget):
             hook(_edited_signal(widget), key)
         hook(self.duration.valueChanged, "duration_minutes")
         hook(self.emergency.toggled, "anesthesia.asa_class")
+        self.levels.changed.connect(self._levels_changed)
         hook(self.levels.changed, "levels")
+        self.block.edited.connect(self.edited.emit)
+        hook(self.outside_policy_reason.textEdited, "outside_policy_reason")
+        self.procedure.currentIndexChanged.connect(lambda _i: self._sync_block())
         hook(self.complications.changed, "complications")
         self.complications.model.dataChanged.connect(self._complication_edited)
         hook(self.outcomes.changed, "outcomes")
@@ -497,7 +555,7 @@ class CaseFields(QWidget):
                 "sex": self.sex.currentData(),
             },
             "cpt_codes": _words(self.cpt_codes),
-            "levels": [{"level": level, "side": side} for level, side in self.levels.levels()],
+            "levels": self._levels_data(),
             "start_time": self._time(self.start_time),
             "end_time": self._time(self.end_time),
             "duration_minutes": None if times_given or not self.duration.value() else self.duration.value(),
@@ -517,7 +575,24 @@ class CaseFields(QWidget):
             # The format's extensions are written only when they hold something (as an export writes them).
             if not (f.extension and fields.is_empty(value)):
                 data[key] = value
+        block = self.block.block_data() if self.is_block() else None
+        if block is not None:
+            data["block"] = block
+        reason = self.outside_policy_reason.text().strip()
+        if reason:
+            data["outside_policy_reason"] = reason
         return data
+
+    def _levels_data(self) -> list[dict[str, Any]]:
+        """The chosen levels; a block's with the volume injected at each (only when typed)."""
+        volumes = self.block.volumes() if self.is_block() else {}
+        levels: list[dict[str, Any]] = []
+        for level, side in self.levels.levels():
+            item: dict[str, Any] = {"level": level, "side": side}
+            if level in volumes:
+                item["volume_ml"] = volumes[level]
+            levels.append(item)
+        return levels
 
     def set_data(self, data: Mapping[str, Any]) -> None:
         """Fill the fields from a (possibly partial, possibly invalid) CASE object; absent keys are left alone."""
@@ -536,7 +611,15 @@ class CaseFields(QWidget):
             if key in data:
                 _put_value(fields.BY_KEY[key], widget, data.get(key))
         if "levels" in data:
-            self.levels.set_levels([lv for lv in data.get("levels") or [] if isinstance(lv, Mapping)])
+            levels = [lv for lv in data.get("levels") or [] if isinstance(lv, Mapping)]
+            self.levels.set_levels(levels)
+            self.block.set_volumes(levels)
+        if "block" in data:
+            self.block.set_block(data.get("block"))
+        if "outside_policy_reason" in data:
+            value = data.get("outside_policy_reason")
+            put(self.outside_policy_reason, value)
+            self.set_reason_shown(False)
         if "cpt_codes" in data:
             put(self.cpt_codes, " ".join(str(c) for c in data.get("cpt_codes") or []))
         for key, edit in (("start_time", self.start_time), ("end_time", self.end_time)):

@@ -1,15 +1,23 @@
-"""The read-only detail pane beside the case list: one case with its levels, complications and outcomes."""
+"""The read-only detail pane beside the case list: one case with its levels, a block's diary and reading, the
+indication check of an ablation, complications and outcomes."""
 
 from __future__ import annotations
 
 import datetime as dt
 from html import escape
+from typing import TypedDict
 
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
-from caselog import fields, vocab
-from caselog.records import CaseRecord, CaseView
+from caselog import fields, pathway, vocab
+from caselog.errors import CaselogError
+from caselog.pathway import IndicationCheck
+from caselog.policy import default_policy
+from caselog.records import BlockDetails, CaseRecord, CaseView
+from caselog.service import CaseService
+from ui.block_section import reading_html
 from ui.case_model import duration_text
+from ui.indication_strip import block_series, check_html
 from ui.style import LIGHT, Colours, colours
 
 
@@ -65,8 +73,51 @@ def _signature(view: CaseView) -> str:
     return f"<div class='signed'>Signed by {_e(view.signed_by)}{when}</div>"
 
 
-def case_html(view: CaseView, c: Colours = LIGHT) -> str:
-    """The pane's content; every value escaped (names and notes are typed by people)."""
+def _volume(volume: float | None) -> str:
+    return f"{volume:g} mL" if volume is not None else ""
+
+
+def block_html(block: BlockDetails, threshold: int, c: Colours, series: str = "") -> str:
+    """A block's place in the series, anesthetic, pain before and diary with the relief at each time, and its
+    reading."""
+    anesthetic = vocab.label(vocab.BLOCK_ANESTHETICS, block.anesthetic)
+    if block.anesthetic_detail:
+        anesthetic += f" ({block.anesthetic_detail})"
+    activities = {True: "could do what usually hurts", False: "still could not"}.get(block.activities_possible)  # type: ignore[arg-type]
+    parts = [
+        "<h3>Diagnostic block</h3>",
+        f"<div><b>{_e(series)}</b></div>" if series else "",
+        _pairs(
+            [
+                ("Anesthetic", anesthetic),
+                ("Pain before", f"{block.pain_before} of 10" if block.pain_before is not None else None),
+                ("Activities", activities),
+            ]
+        ),
+    ]
+    if block.diary:
+        reliefs = dict(pathway.diary_relief(block))
+        cells = "".join(
+            f"<tr><td>{_e(vocab.DIARY_TIMES[e.time])}</td><td>{e.pain}</td>"
+            f"<td>{_e(pathway.percent_text(reliefs.get(e.time)))}</td></tr>"
+            for e in block.diary
+        )
+        parts.append(f"<table class='grid'><tr><th>After</th><th>Pain</th><th>Relief</th></tr>{cells}</table>")
+        parts.append(f"<div>{reading_html(block, threshold, c.success, c.error)}</div>")
+    return "".join(parts)
+
+
+def case_html(
+    view: CaseView,
+    c: Colours = LIGHT,
+    *,
+    threshold: int | None = None,
+    check: IndicationCheck | None = None,
+    series: str = "",
+) -> str:
+    """The pane's content; every value escaped (names and notes are typed by people). A block is read under the
+    clinic's `threshold` (the default policy's when not given), with its place in the patient's `series`; `check`
+    is an ablation's indication check."""
     r = view.record
     p = r.patient
     a = r.anesthesia
@@ -85,10 +136,12 @@ def case_html(view: CaseView, c: Colours = LIGHT) -> str:
         "<table>"
         + "".join(
             f"<tr><td><b>{_e(lv.level)}</b></td><td>{_e(vocab.label(vocab.SIDES, lv.side))}</td>"
-            f"<td class='muted'>{_e(_nerves(r.procedure, lv.level))}</td></tr>"
+            f"<td class='muted'>{_e(_nerves(r.procedure, lv.level))}</td><td>{_e(_volume(lv.volume_ml))}</td></tr>"
             for lv in r.levels
         )
         + "</table>",
+        block_html(r.block, threshold or default_policy().relief_threshold_percent, c, series) if r.block else "",
+        _indication_html(r, check, c),
         "<h3>Timing and anesthesia</h3>",
         _pairs(
             [
@@ -141,6 +194,20 @@ def case_html(view: CaseView, c: Colours = LIGHT) -> str:
     return "".join(parts)
 
 
+def _indication_html(record: CaseRecord, check: IndicationCheck | None, c: Colours) -> str:
+    if check is None or not check.applies:
+        return ""
+    reason = record.outside_policy_reason
+    said = f"<div>Reason outside policy: {_e(reason)}</div>" if reason else ""
+    return f"<h3>Indication check</h3><div>{check_html(check, c)}</div>{said}"
+
+
+class PolicyReading(TypedDict, total=False):
+    threshold: int
+    check: IndicationCheck
+    series: str
+
+
 #: The pane's narrowest width, in average characters of its font.
 MIN_WIDTH_CHARS = 44
 
@@ -148,8 +215,9 @@ MIN_WIDTH_CHARS = 44
 class CaseDetailPane(QTextBrowser):
     """Shows one case, or a hint when nothing is selected. Read-only; text can be selected and copied."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, cases: CaseService | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._cases = cases
         self.setAccessibleName("Case details")
         # Room for a label and a long word beside it: narrower, "Radiofrequency" and dates broke inside the word
         # (the splitter gave the pane 190 points on 1366×768 at 150%).
@@ -163,4 +231,22 @@ class CaseDetailPane(QTextBrowser):
         if view is None:
             self.setHtml(style(c) + "<p class='muted'>Select a case to see its details.</p>")
         else:
-            self.setHtml(case_html(view, c))
+            self.setHtml(case_html(view, c, **self._policy_reading(view)))
+
+    def _policy_reading(self, view: CaseView) -> PolicyReading:
+        """The clinic's threshold, a block's place in the series and an ablation's indication check, read when
+        the case is shown (one patient's cases: quick)."""
+        found: PolicyReading = {}
+        if self._cases is None:
+            return found
+        record = view.record
+        try:
+            found["threshold"] = self._cases.indication_policy().relief_threshold_percent
+            if record.procedure in vocab.ABLATIONS:
+                found["check"] = self._cases.indication_check(record, view.case_number)
+            if record.block is not None:
+                pathway = self._cases.patient_pathway(record.patient.mrn)
+                found["series"] = block_series(pathway, record, view.case_number)
+        except CaselogError:
+            pass  # shown without what could not be read
+        return found

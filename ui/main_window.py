@@ -64,7 +64,7 @@ class MainWindow(CaseOutputActions):
         self.model = CaseTableModel(services, self)
         self.table = paged_table(self.model, "Cases", selection=Selection.ExtendedSelection)
         self.table.horizontalHeader().setHighlightSections(False)
-        self.detail = CaseDetailPane()
+        self.detail = CaseDetailPane(services.cases)
         self.filters = FilterBar(today=today)
         self.greeting = Greeting()
         self.greeting.set_database(services.database_name)

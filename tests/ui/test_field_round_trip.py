@@ -51,6 +51,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "referring_physician": {"referring_physician": "Dr. Maria López, Riverside Family Practice"},
     "copy_to": {"copy_to": ["Dr. Ken Ito, Pain Clinic", "Physiotherapy Dept."]},
     "fluoroscopy_time_s": {"fluoroscopy_time_s": 95},
+    "outside_policy_reason": {"outside_policy_reason": "Second block declined: severe pain; payer agreed"},
 }  # fmt: skip
 #: Set by the service (a new case's number, a draft), never typed on the form.
 NOT_ON_FORM = {"case_number", "status"}
