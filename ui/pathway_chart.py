@@ -2,8 +2,8 @@
 
 It paints plain `TimelineRow`s (built from caselog.pathway's Pathway by ui.pathway_view), with the palette's
 colours only, so it reads on light and dark palettes. Meaning never rests on colour alone: a block's result is
-a symbol and a word ("85% +"), a bar's end says why it ends (a solid cap at the next treatment, an open arrow at
-the last follow-up), a complication carries its Clavien-Dindo grade. The keyboard walks the marks (Left/Right,
+a symbol and a word ("85% +"), a bar's end says why it ends (a solid cap at the joint's next ablation, an arrow
+head at the last follow-up), a complication carries its Clavien-Dindo grade. The keyboard walks the marks (Left/Right,
 Up/Down between rows, Home/End) and Return opens the case under the current mark.
 """
 
@@ -31,9 +31,9 @@ from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from ui.style import colours
 
-MarkKind = Literal["block", "ablation", "complication", "other"]
+MarkKind = Literal["block", "ablation", "complication", "procedure"]
 #: Why an ablation's relief bar ends where it does.
-BarEnd = Literal["next_treatment", "last_follow_up", "no_follow_up"]
+BarEnd = Literal["next_ablation", "last_follow_up", "no_follow_up"]
 RESULT_SIGN = {True: "+", False: "−", None: "?"}
 RESULT_WORD = {True: "positive", False: "negative", None: "result unknown"}
 MONTHS_SHORT = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -165,7 +165,7 @@ class TimelineChart(QWidget):
         x = self.x_of(mark.date)
         if mark.kind == "ablation":
             end = self.x_of(mark.until) if mark.until is not None else x + 2 * MARK
-            if mark.bar_end == "next_treatment":
+            if mark.bar_end == "next_ablation":
                 end -= 4  # a gap before the next bar, so that this one's end shows
             return QRectF(x - 2, middle - 9, max(end - x, 2 * MARK) + 4, 18)
         return QRectF(x - MARK - 2, middle - MARK - 2, 2 * MARK + 4, 2 * MARK + 4)
@@ -225,19 +225,17 @@ class TimelineChart(QWidget):
         painter.setPen(QPen(palette.color(QPalette.ColorRole.Mid), 1))
         middle = top + ROW_HEIGHT / 2
         painter.drawLine(QPointF(LABEL_WIDTH, middle), QPointF(self.width() - RIGHT_MARGIN / 2, middle))
-        # Bars first, so the blocks and complications on them stay visible.
+        # Bars first, so the blocks and complications on them stay visible; then the words, left to right.
         order = sorted(range(len(row.marks)), key=lambda i: row.marks[i].kind != "ablation")
-        taken_above: list[tuple[float, float]] = []
         for i in order:
-            mark = row.marks[i]
-            rect = self.mark_rect(r, i)
-            self._paint_mark(painter, palette, mark, rect)
-            self._paint_label(painter, palette, mark, rect, top, taken_above)
-            if self.current == (r, i):
-                pen = QPen(palette.color(QPalette.ColorRole.Highlight), 2 if self.hasFocus() else 1)
-                painter.setPen(pen)
-                painter.setBrush(Qt.BrushStyle.NoBrush)
-                painter.drawRect(rect.adjusted(-3, -3, 3, 3))
+            self._paint_mark(painter, palette, row.marks[i], self.mark_rect(r, i))
+        lanes: tuple[list[tuple[float, float]], list[tuple[float, float]]] = ([], [])
+        for i in sorted(range(len(row.marks)), key=lambda i: (row.marks[i].date, row.marks[i].kind)):
+            self._paint_label(painter, palette, row.marks[i], self.mark_rect(r, i), top, lanes)
+        if self.current is not None and self.current[0] == r:
+            painter.setPen(QPen(palette.color(QPalette.ColorRole.Highlight), 2 if self.hasFocus() else 1))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(self.mark_rect(r, self.current[1]).adjusted(-3, -3, 3, 3))
 
     def _paint_mark(self, painter: QPainter, palette: QPalette, mark: TimelineMark, rect: QRectF) -> None:
         meaning = colours(palette)
@@ -255,7 +253,7 @@ class TimelineChart(QWidget):
                                                QPointF(body.right(), body.bottom() + 3)]))  # fmt: skip
             else:
                 painter.drawRect(body)
-                painter.setPen(QPen(text, 3))  # the end: the next treatment, or no follow-up at all
+                painter.setPen(QPen(text, 3))  # the end: the next ablation there, or no follow-up at all
                 painter.drawLine(QPointF(body.right(), rect.top()), QPointF(body.right(), rect.bottom()))
             return
         if mark.kind == "block":
@@ -278,17 +276,21 @@ class TimelineChart(QWidget):
         painter.drawRect(QRectF(centre.x() - MARK + 1, centre.y() - MARK + 1, 2 * MARK - 2, 2 * MARK - 2))
 
     def _paint_label(self, painter: QPainter, palette: QPalette, mark: TimelineMark, rect: QRectF, top: float,
-                     taken_above: list[tuple[float, float]]) -> None:  # fmt: skip
-        """Write a mark's words above it, or below it when an earlier label on the row already holds the place."""
+                     lanes: tuple[list[tuple[float, float]], list[tuple[float, float]]]) -> None:  # fmt: skip
+        """Write a mark's words above it or below it (a complication's below first, under the bar's name), where
+        no earlier label of the row is; when both places are taken, below and moved right past the last one."""
         metrics = QFontMetrics(painter.font())
         width = metrics.horizontalAdvance(mark.text) + 4
         left = rect.left() if mark.kind == "ablation" else rect.center().x() - width / 2
         left = min(max(left, LABEL_WIDTH + 2), self.width() - width - 2)
-        above = all(right <= left or start >= left + width for start, right in taken_above)
+        order = (1, 0) if mark.kind == "complication" else (0, 1)
+        free = [lane for lane in order if all(end <= left or start >= left + width for start, end in lanes[lane])]
+        lane = free[0] if free else 1
+        if not free:
+            left = max(end for _start, end in lanes[1]) + 6
+        lanes[lane].append((left, left + width))
         height = metrics.height()
-        y = top + 2 if above else top + ROW_HEIGHT - height - 2
-        if above:
-            taken_above.append((left, left + width))
+        y = top + 2 if lane == 0 else top + ROW_HEIGHT - height - 2
         if mark.kind == "complication":
             painter.setPen(QColor(colours(palette).error))
         else:

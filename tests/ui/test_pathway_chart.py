@@ -22,7 +22,7 @@ def rows() -> list[TimelineRow]:
         TimelineMark("block", "2024-0001", D(2024, 1, 10), "MBB 90% +", "first block, positive", True),
         TimelineMark("block", "2024-0002", D(2024, 2, 1), "MBB 85% +", "second block, positive", True),
         TimelineMark(
-            "ablation", "2024-0003", D(2024, 3, 5), "RFA", "ablation", until=D(2024, 11, 1), bar_end="next_treatment"
+            "ablation", "2024-0003", D(2024, 3, 5), "RFA", "ablation", until=D(2024, 11, 1), bar_end="next_ablation"
         ),
         TimelineMark("complication", "2024-0003", D(2024, 3, 9), "CD II", "complication grade II"),
     )
