@@ -148,7 +148,8 @@ class TimelineChart(QWidget):
         return QSize(900, AXIS_HEIGHT + ROW_HEIGHT * max(len(self.rows), 1) + 8)
 
     def minimumSizeHint(self) -> QSize:
-        return QSize(LABEL_WIDTH + 300, AXIS_HEIGHT + ROW_HEIGHT)
+        """Every row at its full height: in a smaller window the chart scrolls rather than losing rows."""
+        return QSize(LABEL_WIDTH + 300, self.sizeHint().height())
 
     def x_of(self, day: dt.date) -> float:
         span = max((self.last - self.first).days, 1)

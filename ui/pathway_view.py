@@ -41,7 +41,7 @@ from caselog.records import CaseListItem
 from ui import shortcuts
 from ui.desks.menu import open_case_number
 from ui.messages import show_error
-from ui.pathway_chart import RESULT_SIGN, TimelineChart, TimelineMark, TimelineRow
+from ui.pathway_chart import RESULT_SIGN, ROW_HEIGHT, TimelineChart, TimelineMark, TimelineRow
 from ui.style import app_style_sheet
 from ui.tables import HeadedTableModel, Selection, list_table, select_row
 from ui.widgets import named_button
@@ -374,13 +374,20 @@ class PathwayView(QDialog):
             self.open_case.emit(number)
 
     def _chart_chose(self, case_number: str) -> None:
+        self._show_current_mark()
         if case_number and self.chosen_case() != case_number:
             select_row(self.table, self.model.row_of(case_number))
 
     def _table_chose(self, index: QModelIndex) -> None:
         case = index.data(CASE_ROLE) if index.isValid() else None
-        if isinstance(case, CaseLine):
-            self.chart.choose_case(case.case_number)
+        if isinstance(case, CaseLine) and self.chart.choose_case(case.case_number):
+            self._show_current_mark()
+
+    def _show_current_mark(self) -> None:
+        """Scroll the chart (in a small window) to the chosen mark's row."""
+        if self.chart.current is not None:
+            top = self.chart.row_top(self.chart.current[0])
+            self.chart_area.ensureVisible(0, top + ROW_HEIGHT // 2, 0, ROW_HEIGHT // 2 + 2)
 
     def done(self, result: int) -> None:
         save_geometry(self, "pathway")

@@ -5,15 +5,18 @@ complications with their grade, and the cases under it; a case opens from it, an
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
+from caselog.accounts import AccountService
 from caselog.errors import NotFound
 from caselog.records import CaseFilter
 from tests.ui.pathway_story import MRN, story_file
+from tests.ui.test_accounts_ui import PASSWORD, accounts_db, signed_in  # noqa: F401  (fixtures: accounts)
 from ui.main_window import MainWindow
 from ui.pathway_view import PathwayView
 from ui.tables import select_row
@@ -58,6 +61,9 @@ def test_ctrl_shift_t_on_any_case_opens_its_patients_timeline(window: MainWindow
     assert lines[n[2]].result.startswith("negative · 2nd block (bupivacaine) · peak 38%")
     assert lines[n[6]].complications == "CD II nerve irritation / dysesthesia"
     assert "Medicare LCD" in view.policy.text()
+    view.resize(911, 512)  # a 1366×768 screen at 150%: the chart scrolls, every row keeps its height
+    qtbot.waitUntil(lambda: view.chart_area.viewport().height() < view.chart.sizeHint().height(), timeout=5000)
+    assert view.chart.height() >= view.chart.sizeHint().height()
     view.close()
 
 
@@ -133,3 +139,17 @@ def test_the_action_needs_one_chosen_case(window: MainWindow) -> None:
     assert window.pathway_action.isEnabled() and window.pathway_action.isVisible()
     window.table.selectAll()
     assert not window.pathway_action.isEnabled()
+
+
+def test_locking_hides_the_view_and_another_user_signing_in_closes_it(
+    signed_in: Callable[[str], MainWindow],  # noqa: F811
+    qtbot: QtBot,
+) -> None:
+    window = signed_in("hlind")
+    story_window(window, qtbot)
+    view = open_view(window, qtbot, window.model.row_at(0).case_number)  # type: ignore[union-attr]
+    window.session.lock()
+    assert not view.isVisible()  # no patient's pathway readable at the lock screen
+    other = AccountService(window.services.cases.db).sign_in("coord", PASSWORD)
+    window.session.signed_in_at_lock(other)
+    assert not [w for w in window.findChildren(PathwayView) if w.isVisible()]
