@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QSize, Qt, Signal
-from PySide6.QtGui import QAction
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QSize, Qt, QUrl, Signal
+from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QHBoxLayout,
     QLabel,
     QScrollArea,
@@ -24,28 +25,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from caselog import vocab
 from caselog.errors import CaselogError
-from caselog.pathway import (
-    CONCORDANCE_TEXT,
-    CaseOnPathway,
-    Pathway,
-    PathwayEvent,
-    block_result_text,
-    duration_text,
-    joints_text,
-    percent_text,
-)
-from caselog.policy import PRESETS, IndicationPolicy, preset_of
-from caselog.records import CaseListItem
+from caselog.reports.pathway import write_patient_pathway
 from ui import shortcuts
 from ui.desks.menu import open_case_number
 from ui.messages import show_error
-from ui.pathway_chart import RESULT_SIGN, ROW_HEIGHT, TimelineChart, TimelineMark, TimelineRow
+from ui.pathway_chart import ROW_HEIGHT, TimelineChart
+from ui.pathway_words import CaseLine, PatientTimeline, patient_timeline
+from ui.progress import run_job
 from ui.style import app_style_sheet
 from ui.tables import HeadedTableModel, Selection, list_table, select_row
+from ui.tasks import Progress, Task
 from ui.widgets import named_button
-from ui.window_state import restore_geometry, save_geometry
+from ui.window_state import last_folder, remember_folder, restore_geometry, save_geometry
 
 if TYPE_CHECKING:
     from ui.window_parts import MainWindowParts
@@ -58,163 +50,8 @@ LEGEND = (
     "□ other procedure"
 )
 CASE_ROLE = Qt.ItemDataRole.UserRole + 1
-
-
-@dataclass(frozen=True, slots=True)
-class CaseLine:
-    """One case of the patient as the list under the chart shows it."""
-
-    case_number: str
-    date: dt.date
-    procedure: str
-    levels: str
-    #: The block's reading or the ablation's relief, in words ("peak 85%, 6 h, positive (2nd block)").
-    result: str
-    #: The indication check ("meets the policy", "outside the policy: ...") or "" when it does not apply.
-    indication: str
-    #: The check's full summary (the findings and their evidence), shown as the cell's tooltip.
-    indication_detail: str
-    complications: str
-    status: str
-
-
-@dataclass(frozen=True, slots=True)
-class PatientTimeline:
-    """Everything the patient view shows, as plain words and rows."""
-
-    title: str  # "Ada Lovelace · MRN 12345"
-    facts: str  # "born 1960-01-01 · female · 10 cases, 2023-01-05 to 2025-08-01"
-    policy: str  # the policy the results were read under
-    rows: tuple[TimelineRow, ...]
-    cases: tuple[CaseLine, ...]
-
-
-def ordinal(n: int) -> str:
-    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
-
-
-def policy_text(policy: IndicationPolicy) -> str:
-    """The policy the results were read under, in one sentence."""
-    key = preset_of(policy)
-    name = PRESETS[key].label if key else "the clinic's own numbers"
-    blocks = f"{policy.blocks_required} positive block{'s' if policy.blocks_required > 1 else ''}"
-    return (
-        f"Read under the clinic's policy ({name}): {blocks} at {policy.relief_threshold_percent}% relief or more "
-        f"before a first ablation at a joint; a repeat at least {policy.repeat_min_interval_months} months after the "
-        f"last, which gave {policy.repeat_relief_percent}% relief or more for {policy.repeat_relief_months} months; "
-        f"at most {policy.max_sessions_per_12_months} ablation sessions per region in 12 months."
-    )
-
-
-def _procedure(key: str) -> str:
-    return vocab.label(vocab.PROCEDURE_SHORT, key)
-
-
-def _block_words(entry: CaseOnPathway, threshold: int) -> str:
-    """A block's reading, its result first: "positive · 2nd block (lidocaine) · peak 88%, 1 h at 80% or more, as
-    long as the anesthetic lasts"."""
-    reading, block = entry.reading, entry.case.block
-    series = f"{ordinal(entry.series)} block" if entry.series else "block"
-    anesthetic = f" ({vocab.label(vocab.BLOCK_ANESTHETICS, block.anesthetic).lower()})" if block else ""
-    words = f"{block_result_text(reading)} · {series}{anesthetic}"
-    if reading is None or reading.peak_relief is None:
-        return words
-    lasted = f"{duration_text(reading.relief_minutes)} at {threshold}% or more"
-    return f"{words} · peak {percent_text(reading.peak_relief)}, {lasted}, {CONCORDANCE_TEXT[reading.concordance]}"
-
-
-def _relief_words(event: PathwayEvent) -> str:
-    """An ablation's relief, the latest first, and why its period ends where it does."""
-    if event.relief_until is None:
-        return "no follow-up recorded yet"
-    why = "the next ablation at this joint" if event.relief_ended_by == "next_ablation" else "the last follow-up"
-    period = f"relief period until {event.relief_until} ({why})"
-    if not event.relief:
-        return f"no relief recorded · {period}"
-    day, percent = event.relief[-1]
-    return f"{percent}% relief on {day} · {period}"
-
-
-def _mark(event: PathwayEvent, entry: CaseOnPathway | None, threshold: int) -> TimelineMark:
-    number = event.case_number or ""
-    day = event.date.isoformat()
-    if event.kind == "block":
-        reading = event.reading
-        sign = RESULT_SIGN[reading.positive if reading else None]
-        peak = percent_text(reading.peak_relief) if reading and reading.peak_relief is not None else ""
-        text = f"Block {event.series or ''}: {peak} {sign}".replace("  ", " ").replace(" :", ":")
-        words = _block_words(entry, threshold) if entry else block_result_text(reading)
-        return TimelineMark("block", number, event.date, text, f"Case {number}, {day}. {words}",
-                            reading.positive if reading else None)  # fmt: skip
-    if event.kind == "ablation":
-        short = "Rhizotomy" if event.procedure == "endoscopic_rhizotomy" else "RFA"
-        latest = f" · relief {event.relief[-1][1]}%" if event.relief else ""
-        flag = " · outside policy" if event.outside_policy else ""
-        bar_end = event.relief_ended_by or "no_follow_up"
-        description = f"Case {number}, {day}. {_procedure(event.procedure)}: {_relief_words(event)}"
-        if entry is not None and entry.check.applies:
-            description += f". {entry.check.summary}"
-        return TimelineMark("ablation", number, event.date, f"{short}{latest}{flag}", description,
-                            until=event.relief_until, bar_end=bar_end)  # fmt: skip
-    if event.kind == "complication" and event.complication is not None:
-        c = event.complication
-        what = vocab.label(vocab.COMPLICATION_CATEGORIES, c.category)
-        return TimelineMark("complication", number, event.date, f"CD {c.clavien_dindo}",
-                            f"Complication of case {number}, onset {day}: {what}, Clavien-Dindo grade "
-                            f"{c.clavien_dindo}")  # fmt: skip
-    return TimelineMark("procedure", number, event.date, _procedure(event.procedure),
-                        f"Case {number}, {day}. {_procedure(event.procedure)}")  # fmt: skip
-
-
-def _case_line(entry: CaseOnPathway, events: dict[str, PathwayEvent], threshold: int) -> CaseLine:
-    case = entry.case
-    if case.is_block:
-        result = _block_words(entry, threshold)
-    elif case.is_ablation and case.case_number in events:
-        result = _relief_words(events[case.case_number])
-    else:
-        result = ""
-    detail = entry.check.summary if entry.check.applies else ""
-    if not entry.check.applies:
-        indication = ""
-    elif entry.check.meets:
-        indication = "Meets the policy"
-    elif case.outside_policy_reason:
-        indication = "Outside the policy, reason given"
-        detail += f"\nReason: {case.outside_policy_reason}"
-    else:
-        indication = "Outside the policy, no reason given"
-    grades = ", ".join(f"CD {c.clavien_dindo} {vocab.label(vocab.COMPLICATION_CATEGORIES, c.category).lower()}"
-                       for c in case.complications)  # fmt: skip
-    return CaseLine(case.case_number or "", case.date, _procedure(case.procedure), joints_text(case.joints), result,
-                    indication, detail, grades,
-                    vocab.label(vocab.CASE_STATUSES, case.status))  # fmt: skip
-
-
-def patient_timeline(pathway: Pathway) -> PatientTimeline:
-    """What the patient view shows of a pathway, in words and rows (nothing is computed here)."""
-    threshold = pathway.policy.relief_threshold_percent
-    by_number = {entry.case.case_number: entry for entry in pathway.cases}
-    rows = tuple(
-        TimelineRow(row.text, tuple(_mark(e, by_number.get(e.case_number), threshold) for e in row.events))
-        for row in pathway.rows
-    )
-    ablations = {e.case_number or "": e for row in pathway.rows for e in row.events if e.kind == "ablation"}
-    cases = tuple(_case_line(entry, ablations, threshold) for entry in pathway.cases)
-    p = pathway.patient
-    count = len(pathway.cases)
-    span = f", {pathway.cases[0].case.date} to {pathway.cases[-1].case.date}" if count else ""
-    cases_text = f"{count} case{'s' if count != 1 else ''}{span}"
-    facts = f"born {p.birth_date} · {vocab.label(vocab.SEXES, p.sex).lower()} · {cases_text}"
-    pairs = [
-        f"Comparative blocks at {joints_text(pair.joints)}: {duration_text(pair.short_minutes)} (short-acting, "
-        f"{pair.short_acting.case_number}) and {duration_text(pair.long_minutes)} (long-acting, "
-        f"{pair.long_acting.case_number}): "
-        + {True: "concordant", False: "not concordant", None: "not judged"}[pair.concordant]
-        for pair in pathway.pairs
-    ]
-    policy = " ".join([policy_text(pathway.policy), *pairs])
-    return PatientTimeline(f"{p.display_name} · MRN {p.mrn}", facts, policy, rows, cases)
+#: Where the save dialog opens: the folder a patient pathway PDF was last saved to.
+PDF_FOLDER = "pathway_pdf"
 
 
 class PathwayCasesModel(HeadedTableModel):
@@ -263,11 +100,19 @@ class PathwayView(QDialog):
 
     open_case = Signal(str)
 
-    def __init__(self, load: Callable[[], PatientTimeline], *, today: dt.date, chosen: str | None = None,
-                 print_pdf: Callable[[], object] | None = None, parent: QWidget | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        load: Callable[[], PatientTimeline],
+        *,
+        today: dt.date,
+        chosen: str | None = None,
+        print_pdf: Callable[[PathwayView], object] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self._load = load
         self._today = today
+        self.last_output: Path | None = None
         self.setStyleSheet(app_style_sheet(self.palette()))
         self.title = QLabel()
         self.title.setObjectName("deskHeading")
@@ -309,7 +154,7 @@ class PathwayView(QDialog):
         self.open_button = named_button("&Open case", "Open the chosen case")
         self.print_button = named_button("&Print / Save as PDF…", "Print or save the patient pathway as a PDF")
         if print_pdf is not None:
-            self.print_button.clicked.connect(lambda _c=False: print_pdf())
+            self.print_button.clicked.connect(lambda _c=False: print_pdf(self))
         buttons.addButton(self.open_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(self.print_button, QDialogButtonBox.ButtonRole.ActionRole)
         self.print_button.setVisible(print_pdf is not None)  # after addButton, which shows it
@@ -394,10 +239,6 @@ class PathwayView(QDialog):
         super().done(result)
 
 
-def can_open_pathway(row: CaseListItem | None) -> bool:
-    return row is not None
-
-
 def open_pathway(window: MainWindowParts) -> PathwayView | None:
     """The patient view of the selected case's patient, over the main window (it locks with it)."""
     row = window.current_row()
@@ -409,7 +250,8 @@ def open_pathway(window: MainWindowParts) -> PathwayView | None:
         return patient_timeline(services.cases.patient_pathway(mrn))
 
     try:
-        view = PathwayView(load, today=window._today(), chosen=row.case_number, parent=window)
+        view = PathwayView(load, today=window._today(), chosen=row.case_number, parent=window,
+                           print_pdf=lambda shown: save_pathway_pdf(window, shown, mrn))  # fmt: skip
     except CaselogError as exc:
         show_error(window, "The patient's pathway could not be read", exc)
         return None
@@ -426,3 +268,42 @@ def open_pathway(window: MainWindowParts) -> PathwayView | None:
     view.activateWindow()
     view.chart.setFocus()  # the keys walk the timeline at once
     return view
+
+
+def save_pathway_pdf(window: MainWindowParts, view: PathwayView, mrn: str) -> Task | None:
+    """The "patient pathway" PDF (caselog.reports.pathway) written in the background, then opened to print. Each
+    case in it gets a print entry in the audit trail, as a case summary does; a PDF whose printing could not be
+    recorded is removed (no patient data leaves unrecorded)."""
+    start = last_folder(PDF_FOLDER) / f"patient-pathway-{safe_file_stem(mrn)}.pdf"
+    name, _ = QFileDialog.getSaveFileName(view, "Save the patient pathway PDF", str(start), "PDF (*.pdf)")
+    if not name:
+        return None
+    path = Path(name) if name.lower().endswith(".pdf") else Path(f"{name}.pdf")
+    remember_folder(PDF_FOLDER, path)
+    services, settings = window.services, window.settings.report_settings()
+
+    def work(_progress: Progress) -> tuple[Path, list[str]]:
+        pathway = services.cases.patient_pathway(mrn)  # read afresh: what is printed is what is stored now
+        write_patient_pathway(pathway, path, settings=settings)
+        return path, [e.case.case_number for e in pathway.cases if e.case.case_number]
+
+    def done(result: tuple[Path, list[str]]) -> None:
+        written, numbers = result
+        try:
+            for number in numbers:
+                services.cases.record_event("print", record_id=number,
+                                            details={"document": "patient pathway", "mrn": mrn})  # fmt: skip
+        except CaselogError as exc:
+            written.unlink(missing_ok=True)
+            show_error(view, "The patient pathway PDF was removed: its printing could not be recorded", exc)
+            return
+        view.last_output = written
+        window.statusBar().showMessage(f"Saved {written}.", 10000)
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(written)))
+
+    return run_job(view, services, "Writing the patient pathway…", work, done)
+
+
+def safe_file_stem(text: str) -> str:
+    """An MRN as part of a file name: letters, digits, '-' and '_' kept, anything else '_'."""
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in text) or "patient"

@@ -32,7 +32,8 @@ def main() -> int:
     from caselog.policy import PRESETS
     from caselog.service import CaseService
     from tests.ui.pathway_story import MRN, story_file
-    from ui.pathway_view import PathwayView, patient_timeline
+    from ui.pathway_view import PathwayView
+    from ui.pathway_words import patient_timeline
     from ui.policy_dialog import PolicyDialog
     from ui.services import Services
     from ui.style import app_style_sheet, dark_palette
@@ -59,7 +60,7 @@ def main() -> int:
         app.setPalette(palette)
         app.setStyleSheet(app_style_sheet(palette))
         view = PathwayView(lambda: patient_timeline(service.patient_pathway(MRN)), today=dt.date(2025, 6, 30),
-                           chosen="2024-00003")  # fmt: skip
+                           chosen="2024-00003", print_pdf=lambda _view: None)  # fmt: skip
         shoot(view, f"patient-pathway{suffix}.png", SIZE)
         view.close()
         dialog = PolicyDialog(services, PRESETS["medicare_lcd"].policy)

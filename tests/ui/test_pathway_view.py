@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 from pytestqt.qtbot import QtBot
 
+from caselog import audit
 from caselog.accounts import AccountService
-from caselog.errors import NotFound
+from caselog.errors import NotFound, StorageError
 from caselog.records import CaseFilter
 from tests.ui.pathway_story import MRN, story_file
 from tests.ui.test_accounts_ui import PASSWORD, accounts_db, signed_in  # noqa: F401  (fixtures: accounts)
@@ -153,3 +156,49 @@ def test_locking_hides_the_view_and_another_user_signing_in_closes_it(
     other = AccountService(window.services.cases.db).sign_in("coord", PASSWORD)
     window.session.signed_in_at_lock(other)
     assert not [w for w in window.findChildren(PathwayView) if w.isVisible()]
+
+
+def save_pdf_by_keyboard(view: PathwayView, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, path: Path) -> list[str]:
+    """Alt+P (Print / Save as PDF…), the file chosen in the save dialog; returns the files opened to print."""
+    opened: list[str] = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *_a, **_k: (str(path), "PDF (*.pdf)"))
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile()))
+    view.activateWindow()
+    qtbot.waitUntil(view.isActiveWindow, timeout=5000)
+    qtbot.keyClick(view.table, Qt.Key.Key_P, Qt.KeyboardModifier.AltModifier)
+    return opened
+
+
+def test_the_pathway_pdf_is_saved_opened_and_each_case_audited(
+    window: MainWindow, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    n = story_window(window, qtbot)
+    view = open_view(window, qtbot, n[3])
+    path = tmp_path / "pathway.pdf"
+    opened = save_pdf_by_keyboard(view, qtbot, monkeypatch, path)
+    qtbot.waitUntil(lambda: opened == [str(path)], timeout=20000)
+    assert path.read_bytes().startswith(b"%PDF")
+    printed = [e for e in audit.entries(window.services.cases.db) if e.action == "print"]
+    assert sorted(e.record_id or "" for e in printed) == sorted(n)
+    assert all(e.details == {"document": "patient pathway", "mrn": MRN} for e in printed)
+    view.close()
+
+
+def test_a_pathway_pdf_whose_printing_cannot_be_recorded_is_removed(
+    window: MainWindow, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    n = story_window(window, qtbot)
+    view = open_view(window, qtbot, n[0])
+    shown: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda _parent, title, _text: shown.append(title))
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise StorageError("The database is read-only")
+
+    monkeypatch.setattr(window.services.cases, "record_event", refuse)
+    path = tmp_path / "pathway.pdf"
+    opened = save_pdf_by_keyboard(view, qtbot, monkeypatch, path)
+    qtbot.waitUntil(lambda: bool(shown), timeout=20000)
+    assert shown == ["The patient pathway PDF was removed: its printing could not be recorded"]
+    assert not path.exists() and opened == []
+    view.close()
