@@ -14,6 +14,8 @@ from caselog.policy import PRESETS, IndicationPolicy, default_policy
 from caselog.records import BlockDetails, CaseView, Complication, DiaryEntry, OutcomeScore, TreatedLevel
 from caselog.reports.pathway import latest_ablations, timeline_rows, write_patient_pathway
 from caselog.reports.summary import write_case_summaries
+from tests.factories import case_file, simple_case
+from tests.test_cli import run, write
 from tests.test_reports import GENERATED, SETTINGS, flat, make_view, pages_text
 
 #: Pain 8 before; relief 63% at 15 min, 88% from 30 min to 2 h, 75% at 4 h, then 38%, 25%, 0%.
@@ -292,3 +294,47 @@ def test_the_checks_in_detail_are_those_of_the_latest_ablation_at_each_joint() -
         "2026-00004",
         "2026-00005",
     ]
+
+
+# ---------------------------------------------------------------- from the command line, against a database
+
+
+def _diary(*pains: int) -> list[dict[str, Any]]:
+    return [{"time": t, "pain": p} for t, p in zip(("15min", "30min", "1h", "2h", "4h"), pains, strict=False)]
+
+
+def pathway_file() -> dict[str, Any]:
+    """Two blocks at L4-L5 bilateral, then an RF ablation there and at L5-S1 left (no block), with its reason."""
+    levels = [{"level": "L4-L5", "side": "bilateral", "volume_ml": 0.5}]
+    block = {"procedure": "medial_branch_block", "prior_block_relief_percent": None, "levels": levels}
+    lidocaine = {"anesthetic": "lidocaine", "pain_before": 10, "diary": _diary(1, 1, 1, 5, 7)}
+    bupivacaine = {"anesthetic": "bupivacaine", "pain_before": 8, "diary": _diary(3, 1, 1, 1, 2)}
+    reason = "Second block at L5-S1 refused; payer agreed by phone"
+    return case_file(
+        simple_case("2025-01-10", **block, block=lidocaine),
+        simple_case("2025-01-31", **block, block=bupivacaine),
+        simple_case(
+            "2025-03-14",
+            procedure="radiofrequency_ablation",
+            prior_block_relief_percent=None,
+            outside_policy_reason=reason,
+        ),
+    )
+
+
+def imported(tmp_path: Path, db: str) -> str:
+    result = run("import", write(tmp_path / "pathway.json", pathway_file()), db=db)
+    assert result.returncode == 0, result.stderr
+    return db
+
+
+def test_caselog_summary_prints_the_block_result_and_the_indication_check(db_target: str, tmp_path: Path) -> None:
+    db = imported(tmp_path, db_target)
+    out = tmp_path / "summaries.pdf"
+    result = run("summary", "2025-00002", "2025-00003", "--output", str(out), db=db)
+    assert result.returncode == 0, result.stderr
+    text = flat(" ".join(pages_text(out)))
+    assert "POSITIVE by the clinic's policy (80% relief)" in text and "Block 2 at these joints" in text
+    assert "Outside the clinic's policy (Two blocks at 80% (Medicare LCD))" in text
+    assert "Follows 2025-00001 (2025-01-10, L4-L5 bilateral): positive" in text
+    assert "Reason recorded Second block at L5-S1 refused; payer agreed by phone" in text

@@ -9,7 +9,7 @@ The parts the case summary shares (the policy in words, the table of findings) l
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from caselog.pathway import (
     percent_text,
 )
 from caselog.policy import PAYERS_NOTE, PRESETS, IndicationPolicy, preset_of
+from caselog.records import CaseView
 from caselog.reports.common import (
     ALERT,
     AMBER,
@@ -438,6 +439,11 @@ def _pairs_block(pathway: Pathway, width: float) -> list[Flowable]:
     header = ["Joints", f"Short-acting (relief ≥{threshold}%)", f"Long-acting (relief ≥{threshold}%)", "Check"]
     widths = [110.0, 120.0, 120.0, width - 350.0]
     return [*section("Comparative blocks", room=80), grid_table(header, rows, widths)]
+
+
+def pathways_for(views: Iterable[CaseView], patient_pathway: Callable[[str], Pathway]) -> list[Pathway]:
+    """The pathway of each patient among `views`, read once per MRN with `patient_pathway` (the service's)."""
+    return [patient_pathway(mrn) for mrn in dict.fromkeys(v.record.patient.mrn for v in views)]
 
 
 def pathways_by_case(pathways: Iterable[Pathway]) -> dict[str, Pathway]:
