@@ -5,6 +5,7 @@ offered the dialog, and the service refuses them anyway, which the dialog says w
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import SimpleNamespace
 
 import pytest
 from PySide6.QtCore import Qt
@@ -12,8 +13,9 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from caselog import audit
-from caselog.errors import NotPermitted
+from caselog.errors import InvalidInput, NotPermitted
 from caselog.policy import PRESETS, IndicationPolicy
+from caselog.validation import Problem
 from tests.ui.test_accounts_ui import accounts_db, signed_in  # noqa: F401  (fixtures: a database with accounts)
 from ui.main_window import MainWindow
 from ui.policy_dialog import CUSTOM, PolicyDialog
@@ -101,3 +103,23 @@ def test_the_service_refuses_anyone_else_and_the_dialog_says_so(
     assert dialog.error.text() == f"Not saved: {refused.value.message}"
     assert window.services.cases.indication_policy() == MEDICARE.policy
     dialog.reject()
+
+
+def test_a_refused_number_is_named_beside_its_field(qtbot: QtBot) -> None:
+    """The service checks the numbers again (caselog.policy.LIMITS); its message shows next to the field it names."""
+
+    def refuse(_policy: IndicationPolicy) -> None:
+        raise InvalidInput([Problem("relief_threshold_percent", "is 45; must be from 50 to 100")])
+
+    services = SimpleNamespace(cases=SimpleNamespace(set_indication_policy=refuse))
+    dialog = PolicyDialog(services, MEDICARE.policy)  # type: ignore[arg-type]
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.numbers["relief_threshold_percent"].setValue(45)
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    assert dialog.saved is None and dialog.isVisible()
+    assert dialog.errors["relief_threshold_percent"].isVisible()
+    assert dialog.errors["relief_threshold_percent"].text() == "is 45; must be from 50 to 100"
+    assert not dialog.errors["blocks_required"].isVisible()
+    dialog.numbers["relief_threshold_percent"].setValue(50)  # changing a number clears the old message
+    assert not dialog.errors["relief_threshold_percent"].isVisible()
