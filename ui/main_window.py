@@ -39,6 +39,8 @@ from ui.greeting import Greeting
 from ui.help_dialogs import add_help_menu
 from ui.messages import show_error
 from ui.paged_model import paged_table
+from ui.pathway_view import open_pathway
+from ui.policy_dialog import may_set_policy, open_policy_dialog
 from ui.services import AppSettings, Services
 from ui.session import SessionController
 from ui.settings_dialog import SettingsDialog
@@ -154,6 +156,10 @@ class MainWindow(CaseOutputActions):
                                         "Sign your draft: it becomes final, with your name and the time")  # fmt: skip
         self.history_action = self._action("Case &history…", lambda: case_actions.show_history(self), "history",
                                            "Who changed the selected case, when, what and why")  # fmt: skip
+        self.pathway_action = self._action("Patient &pathway…", lambda: open_pathway(self), "pathway",
+                                           "Every case of the selected patient on a time axis")  # fmt: skip
+        self.policy_action = self._action("Indication &policy…", lambda: open_policy_dialog(self), None,
+                                          "The clinic's selection and repeat rules (administrators)")  # fmt: skip
         self.trail_action = self._action("&Audit trail…", lambda: case_actions.show_audit_trail(self), "audit_trail",
                                          "Every recorded change, sign-in, print and export, with filters")  # fmt: skip
         self.protect_action = self._action("&Protect with accounts…", self.session.protect, None,
@@ -169,13 +175,14 @@ class MainWindow(CaseOutputActions):
             file_menu.addAction(action)
         file_menu.addSeparator()
         file_menu.addAction(self.settings_action)
+        file_menu.addAction(self.policy_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         case_menu = self.menuBar().addMenu("&Case")
         case_menu.addAction(self.new_action)
         self.template_menu = case_menu.addMenu("New from &template")
         for action in (self.edit_action, self.repeat_action, self.delete_action, self.sign_action,
-                       self.history_action):  # fmt: skip
+                       self.history_action, self.pathway_action):  # fmt: skip
             case_menu.addAction(action)
         self.case_menu = case_menu
         view_menu = self.menuBar().addMenu("&View")
@@ -192,6 +199,7 @@ class MainWindow(CaseOutputActions):
         toolbar.setMovable(False)
         for action in (self.new_action, self.edit_action, self.repeat_action, self.delete_action, self.sign_action):
             toolbar.addAction(action)
+        toolbar.addAction(self.pathway_action)
         toolbar.addSeparator()
         toolbar.addAction(self.pdf_action)
         toolbar.addAction(self.export_action)
@@ -238,6 +246,7 @@ class MainWindow(CaseOutputActions):
         self.delete_action.setEnabled(one and rows[0].status == "draft")
         self.sign_action.setEnabled(one and case_actions.can_sign(self.services, rows[0]))
         self.history_action.setEnabled(one and case_actions.can_read_history(self.services, rows[0]))
+        self.pathway_action.setEnabled(one)
         self.pdf_action.setEnabled(bool(rows))
         self.export_action.setEnabled(self.model.matching > 0)
         view = None
@@ -301,6 +310,10 @@ class MainWindow(CaseOutputActions):
             action.setVisible(view)
         self.sign_action.setVisible(view and cases.allows(Action.SIGN))
         self.history_action.setVisible(view and audit)
+        self.pathway_action.setVisible(view)
+        self.policy_action.setVisible(
+            may_set_policy(self.services) and not (actor is None and self.session.has_accounts())
+        )
         # The whole trail: quality staff here, administrators in their own view; surgeons read case by case.
         self.trail_action.setVisible(audit and (actor is None or actor.role == "quality"))
         self.protect_action.setVisible(actor is None and not self.session.has_accounts())

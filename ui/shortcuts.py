@@ -41,6 +41,7 @@ SHORTCUTS: dict[str, Shortcut] = {
     "sign": Shortcut(("Ctrl+Shift+S",), "Sign the selected case"),
     "history": Shortcut(("Ctrl+Shift+H",), "History of the selected case"),
     "audit_trail": Shortcut(("Ctrl+Shift+A",), "Audit trail"),
+    "pathway": Shortcut(("Ctrl+Shift+T",), "Patient pathway (timeline) of the selected case's patient"),
     "print_desk": Shortcut(("Ctrl+Shift+P",), "Print desk"),
     "quality_desk": Shortcut(("Ctrl+Shift+Q",), "Quality desk"),
     "dashboard": Shortcut(("Ctrl+Shift+D",), "Dashboard"),
