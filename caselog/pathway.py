@@ -1,20 +1,26 @@
-"""A diagnostic block read from its diary: relief against the pain before, how long it lasted, and whether that
-matches the anesthetic used (the comparative-block check).
+"""A patient's pathway: diagnostic blocks read from their diary, each ablation checked against the clinic's
+policy, and one timeline per treated joint.
 
-Pure functions of the recorded values (caselog.records.BlockDetails): nothing here is stored, so a change of
-the clinic's threshold re-reads every block. Relief at a diary time is (before - then) / before; the duration at
-a threshold is the time of the last diary entry of the first unbroken run of entries at or above it, a lower
-bound of the true duration (the diary is read at fixed times). docs/decisions.md works examples by hand.
+A block read from its diary: relief against the pain before, how long it lasted, and whether that matches the
+anesthetic used (the comparative-block check). Pure functions of the recorded values (caselog.records): nothing
+here is stored, so a change of the clinic's threshold or policy re-reads every case. Relief at a diary time is
+(before - then) / before; the duration at a threshold is the time of the last diary entry of the first unbroken
+run of entries at or above it, a lower bound of the true duration (the diary is read at fixed times).
+docs/decisions.md ("Pathway and policy") states the rules; tests/test_pathway.py works examples by hand.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import calendar
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Literal
 
 from caselog import vocab
-from caselog.records import BlockDetails
+from caselog.policy import IndicationPolicy, policy_to_json, preset_of
+from caselog.records import BlockDetails, CaseRecord, Complication, OutcomeScore, Patient, TreatedLevel
 
 Concordance = Literal["concordant", "shorter", "longer", "not_judged"]
 CONCORDANCE_TEXT: dict[str, str] = {
@@ -105,3 +111,529 @@ def duration_text(minutes: int) -> str:
         return f"{minutes} min"
     hours = Fraction(minutes, 60)
     return f"{float(hours):g} h"
+
+
+# ---- one case as the pathway sees it ------------------------------------------------------------------------
+
+#: A facet joint: (level, side) with side "left" or "right"; a bilateral level is two joints.
+Joint = tuple[str, str]
+BLOCK = "medial_branch_block"
+
+
+def joint_key(joint: Joint) -> tuple[int, str, str]:
+    """Head-to-tail order of joints, left before right."""
+    return (vocab.LEVEL_INDEX.get(joint[0], len(vocab.LEVELS)), joint[0], joint[1])
+
+
+def joints_of(levels: Iterable[TreatedLevel]) -> tuple[Joint, ...]:
+    """The joints of these levels, from the head down, left before right (bilateral -> both)."""
+    found = {
+        (lv.level, side) for lv in levels for side in (("left", "right") if lv.side == "bilateral" else (lv.side,))
+    }
+    return tuple(sorted(found, key=joint_key))
+
+
+def joint_text(joint: Joint) -> str:
+    return f"{joint[0]} {joint[1]}"
+
+
+def joints_text(joints: Iterable[Joint]) -> str:
+    """Joints as staff write them, a level's two sides joined: "L4-L5 bilateral, L5-S1 left"."""
+    sides: dict[str, list[str]] = {}
+    for level, side in joints:
+        sides.setdefault(level, []).append(side)
+    return ", ".join(f"{level} {'bilateral' if len(s) == 2 else s[0]}" for level, s in sides.items())
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """The same day `months` later (earlier when negative), or that month's last day when it has no such day
+    (31 August + 6 months = 28 or 29 February)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def whole_months(start: dt.date, end: dt.date) -> int:
+    """Whole months from `start` to `end` (0 when `end` is earlier): 10 January to 9 July is 5, to 10 July 6."""
+    months = (end.year - start.year) * 12 + end.month - start.month
+    while months > 0 and add_months(start, months) > end:
+        months -= 1
+    return max(months, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class PathwayCase:
+    """The slim view of one case the pathway and the policy check read (any case of the patient)."""
+
+    #: None for a case being entered (not saved yet).
+    case_number: str | None
+    date: dt.date
+    procedure: str
+    levels: tuple[TreatedLevel, ...]
+    block: BlockDetails | None = None
+    prior_block_relief_percent: int | None = None
+    outcomes: tuple[OutcomeScore, ...] = ()
+    complications: tuple[Complication, ...] = ()
+    outside_policy_reason: str | None = None
+    surgeon: str = ""
+    status: str = "draft"
+    joints: tuple[Joint, ...] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "joints", joints_of(self.levels))
+
+    @property
+    def is_ablation(self) -> bool:
+        return self.procedure in vocab.ABLATIONS
+
+    @property
+    def is_block(self) -> bool:
+        return self.procedure == BLOCK
+
+    @property
+    def order(self) -> tuple[dt.date, bool, str]:
+        """Time order: by date, then case number; a case not saved yet comes last on its day."""
+        return (self.date, self.case_number is None, self.case_number or "")
+
+    @property
+    def name(self) -> str:
+        """How a sentence names the case: "2025-00012 (2025-03-14)", or "this case" before it has a number."""
+        return f"{self.case_number} ({self.date})" if self.case_number else f"this case ({self.date})"
+
+
+def pathway_case(record: CaseRecord, case_number: str | None = None) -> PathwayCase:
+    """The pathway's view of a case record (`case_number` for a record that does not carry its own)."""
+    return PathwayCase(
+        case_number=case_number or record.case_number,
+        date=record.procedure_date,
+        procedure=record.procedure,
+        levels=record.levels,
+        block=record.block,
+        prior_block_relief_percent=record.prior_block_relief_percent,
+        outcomes=record.outcomes,
+        complications=record.complications,
+        outside_policy_reason=record.outside_policy_reason,
+        surgeon=record.surgeon,
+        status=record.status,
+    )
+
+
+# ---- the indication check ---------------------------------------------------------------------------------
+
+Rule = Literal["blocks", "repeat_interval", "repeat_relief", "sessions"]
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """A case a finding rests on: its number (None for the case being entered), date and what it shows."""
+
+    case_number: str | None
+    date: dt.date
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One rule of the policy applied at one joint ("L4-L5 left") or one region ("lumbar")."""
+
+    rule: Rule
+    where: str
+    met: bool
+    text: str
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class IndicationCheck:
+    """Whether a case meets the clinic's policy, rule by rule. Only ablations are checked (`applies`)."""
+
+    applies: bool
+    meets: bool
+    findings: tuple[Finding, ...]
+    summary: str
+
+    @property
+    def outside_policy(self) -> bool:
+        return self.applies and not self.meets
+
+    @property
+    def unmet(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if not f.met)
+
+
+NOT_APPLICABLE = IndicationCheck(False, True, (), "Not an ablation: the clinic's policy does not apply.")
+
+
+def block_result_text(reading: BlockReading | None) -> str:
+    """A block's result in words: "positive", "negative" or why it cannot be judged."""
+    if reading is None or reading.positive is None:
+        return "not measurable (no diary or no pain score before)"
+    return "positive" if reading.positive else "negative"
+
+
+def block_evidence(case: PathwayCase, threshold_percent: int) -> Evidence:
+    """A block as evidence: its anesthetic, peak relief, how long relief stayed at the threshold, its result."""
+    reading = read_block(case.block, threshold_percent) if case.block else None
+    parts = ["medial branch block"]
+    if case.block is not None:
+        parts.append(f"({vocab.label(vocab.BLOCK_ANESTHETICS, case.block.anesthetic).lower()})")
+    text = " ".join(parts)
+    if reading is not None and reading.peak_relief is not None:
+        text += (
+            f": {percent_text(reading.peak_relief)} peak relief, {duration_text(reading.relief_minutes)} at "
+            f"{threshold_percent}% or more, {CONCORDANCE_TEXT[reading.concordance]}"
+        )
+    return Evidence(case.case_number, case.date, f"{text}: {block_result_text(reading)}")
+
+
+def _blocks_finding(case: PathwayCase, joint: Joint, others: Sequence[PathwayCase],
+                    policy: IndicationPolicy) -> Finding:  # fmt: skip
+    """First ablation at a joint: enough positive blocks at it before the case (or the case's own block relief
+    when CaseLog holds no block there)."""
+    where, threshold, required = joint_text(joint), policy.relief_threshold_percent, policy.blocks_required
+    need = f"{required} positive block{'s' if required > 1 else ''} at {threshold}% relief required"
+    blocks = sorted((h for h in others if h.is_block and h.date < case.date and joint in h.joints),
+                    key=lambda h: h.order)  # fmt: skip
+    if blocks:
+        evidence = tuple(block_evidence(b, threshold) for b in blocks)
+        positive = sum(1 for b in blocks if b.block and read_block(b.block, threshold).positive)
+        met = positive >= required
+        text = f"{where}: first ablation; {positive} of {len(blocks)} block{'s' if len(blocks) > 1 else ''} at this "
+        text += f"joint before it positive ({need})"
+        return Finding("blocks", where, met, text, evidence)
+    relief = case.prior_block_relief_percent
+    if relief is None:
+        return Finding("blocks", where, False, f"{where}: first ablation, but no block at this joint is recorded "
+                       f"before it, in CaseLog or on this case ({need})")  # fmt: skip
+    counted = relief >= threshold
+    evidence = (Evidence(case.case_number, case.date, f"block relief recorded on this case: {relief}%"),)
+    if not counted:
+        text = f"{where}: first ablation; the block relief recorded on this case, {relief}%, is below {threshold}%"
+        return Finding("blocks", where, False, f"{text} ({need})", evidence)
+    met = required <= 1
+    text = f"{where}: first ablation; the block relief recorded on this case ({relief}%) counts as one positive "
+    text += f"block, CaseLog holding no block at this joint ({need})"
+    return Finding("blocks", where, met, text, evidence)
+
+
+def _repeat_findings(case: PathwayCase, joint: Joint, last: PathwayCase, policy: IndicationPolicy) -> list[Finding]:
+    """A repeat at a joint: far enough after the last ablation there, which gave lasting relief."""
+    where = joint_text(joint)
+    earlier = Evidence(last.case_number, last.date, f"{vocab.label(vocab.PROCEDURE_SHORT, last.procedure)} at {where}")
+    months, required = whole_months(last.date, case.date), policy.repeat_min_interval_months
+    due = add_months(last.date, required)
+    interval_met = case.date >= due
+    text = f"{where}: repeat {months} month{'s' if months != 1 else ''} after {last.name}"
+    text += f" (at least {required} required" + ("" if interval_met else f": not before {due}") + ")"
+    findings = [Finding("repeat_interval", where, interval_met, text, (earlier,))]
+    relief_from = add_months(last.date, policy.repeat_relief_months)
+    need = f"at least {policy.repeat_relief_percent}% relief lasting {policy.repeat_relief_months} months required"
+    late = [o for o in last.outcomes
+            if o.relief_percent is not None and relief_from <= o.date <= case.date]  # fmt: skip
+    good = [o for o in late if o.relief_percent is not None and o.relief_percent >= policy.repeat_relief_percent]
+    if good:
+        shown = max(good, key=lambda o: o.date)
+        relief = Evidence(last.case_number, shown.date, f"{shown.relief_percent}% relief at follow-up "
+                          f"{vocab.label(vocab.TIMEPOINTS, shown.timepoint).lower()}")  # fmt: skip
+        text = f"{where}: {last.name} gave {shown.relief_percent}% relief at its follow-up of {shown.date} ({need})"
+        findings.append(Finding("repeat_relief", where, True, text, (earlier, relief)))
+    elif late:
+        best = max(late, key=lambda o: (o.relief_percent or 0, o.date))
+        relief = Evidence(last.case_number, best.date, f"{best.relief_percent}% relief at follow-up")
+        text = f"{where}: the best relief recorded {policy.repeat_relief_months} months or more after {last.name} "
+        text += f"is {best.relief_percent}% ({need})"
+        findings.append(Finding("repeat_relief", where, False, text, (earlier, relief)))
+    else:
+        text = f"{where}: no relief recorded {policy.repeat_relief_months} months or more after {last.name} ({need})"
+        findings.append(Finding("repeat_relief", where, False, text, (earlier,)))
+    return findings
+
+
+def _sessions_finding(case: PathwayCase, region: str, others: Sequence[PathwayCase],
+                      policy: IndicationPolicy) -> Finding:  # fmt: skip
+    """Ablation sessions of the patient in this region in the 12 months up to this case, this one included."""
+    start = add_months(case.date, -12)
+    sessions = sorted(
+        (h for h in others if h.is_ablation and start < h.date <= case.date
+         and any(vocab.region_of(level) == region for level, _ in h.joints)),
+        key=lambda h: h.order,
+    )  # fmt: skip
+    count, limit = len(sessions) + 1, policy.max_sessions_per_12_months
+    text = f"{region}: {count} ablation session{'s' if count != 1 else ''} in the 12 months up to {case.date}, "
+    text += f"this one included (at most {limit})"
+    evidence = tuple(Evidence(h.case_number, h.date, f"{vocab.label(vocab.PROCEDURE_SHORT, h.procedure)} at "
+                              f"{joints_text(h.joints)}") for h in sessions)  # fmt: skip
+    return Finding("sessions", region, count <= limit, text, evidence)
+
+
+def check_indication(case: PathwayCase, history: Iterable[PathwayCase], policy: IndicationPolicy) -> IndicationCheck:
+    """Whether an ablation meets the clinic's policy at each of its joints and in each of its regions.
+
+    `history` is the patient's other cases (the case itself, by number, is skipped if present). Each joint is a
+    first ablation (positive blocks before it) or a repeat (interval and lasting relief since the last one);
+    each region limits sessions per rolling 12 months.
+    """
+    if not case.is_ablation:
+        return NOT_APPLICABLE
+    others = [h for h in history if h is not case and (case.case_number is None or h.case_number != case.case_number)]
+    findings: list[Finding] = []
+    for joint in case.joints:
+        earlier = [h for h in others if h.is_ablation and h.date < case.date and joint in h.joints]
+        if earlier:
+            findings.extend(_repeat_findings(case, joint, max(earlier, key=lambda h: h.order), policy))
+        else:
+            findings.append(_blocks_finding(case, joint, others, policy))
+    regions = dict.fromkeys(vocab.region_of(level) for level, _ in case.joints)
+    findings.extend(_sessions_finding(case, region, others, policy) for region in regions)
+    unmet = [f for f in findings if not f.met]
+    if unmet:
+        summary = "Outside the clinic's policy: " + "; ".join(f.text for f in unmet)
+    else:
+        summary = "Meets the clinic's policy."
+    return IndicationCheck(True, not unmet, tuple(findings), summary)
+
+
+# ---- the patient's pathway: every case on a time axis, a row per treated joint -----------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CaseOnPathway:
+    """A case with what the pathway reads from it: a block's reading and series number, an ablation's check."""
+
+    case: PathwayCase
+    #: A block's diary read at the policy's threshold (None for other cases and for a block without details).
+    reading: BlockReading | None
+    #: The policy check (NOT_APPLICABLE for anything but an ablation).
+    check: IndicationCheck
+    #: A block's place in the patient's series: 1 + the earlier blocks at any of its joints (None otherwise).
+    series: int | None
+
+
+EventKind = Literal["block", "ablation", "procedure", "complication"]
+ReliefEnd = Literal["next_ablation", "last_follow_up"]
+
+
+@dataclass(frozen=True, slots=True)
+class PathwayEvent:
+    """One mark on a joint's row: a block, an ablation with its period of relief, another procedure, or a
+    complication of a case at that joint (on its onset date)."""
+
+    kind: EventKind
+    date: dt.date
+    case_number: str | None
+    procedure: str
+    reading: BlockReading | None = None
+    series: int | None = None
+    #: An ablation's relief period ends at the next ablation at this joint, else at its last follow-up; None
+    #: when neither exists (no follow-up recorded yet).
+    relief_until: dt.date | None = None
+    relief_ended_by: ReliefEnd | None = None
+    #: (date, relief %) of the ablation's follow-ups within its period, in time order.
+    relief: tuple[tuple[dt.date, int], ...] = ()
+    outside_policy: bool = False
+    complication: Complication | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JointRow:
+    joint: Joint
+    events: tuple[PathwayEvent, ...]
+
+    @property
+    def text(self) -> str:
+        return joint_text(self.joint)
+
+
+@dataclass(frozen=True, slots=True)
+class ComparativePair:
+    """A short-acting and a long-acting block at the same joints: concordant when the long-acting one's relief
+    at the threshold lasted longer (None when either diary cannot tell)."""
+
+    joints: tuple[Joint, ...]
+    short_acting: PathwayCase
+    long_acting: PathwayCase
+    short_minutes: int
+    long_minutes: int
+    concordant: bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class Pathway:
+    patient: Patient
+    policy: IndicationPolicy
+    cases: tuple[CaseOnPathway, ...]
+    rows: tuple[JointRow, ...]
+    pairs: tuple[ComparativePair, ...]
+
+    @property
+    def outside_policy(self) -> tuple[CaseOnPathway, ...]:
+        return tuple(c for c in self.cases if c.check.outside_policy)
+
+
+def _series(cases: Sequence[PathwayCase]) -> dict[int, int]:
+    """Each block's series number by its index in `cases` (time order)."""
+    numbers: dict[int, int] = {}
+    for i, case in enumerate(cases):
+        if case.is_block:
+            joints = set(case.joints)
+            numbers[i] = 1 + sum(1 for earlier in cases[:i] if earlier.is_block and joints & set(earlier.joints))
+    return numbers
+
+
+def _pairs(cases: Sequence[PathwayCase], threshold_percent: int) -> list[ComparativePair]:
+    """Each short- or long-acting block paired with the latest earlier unpaired block of the other kind at
+    exactly the same joints."""
+    pairs: list[ComparativePair] = []
+    paired: set[int] = set()
+
+    def acting(case: PathwayCase) -> str | None:
+        anesthetic = case.block.anesthetic if case.block else None
+        return "short" if anesthetic in vocab.SHORT_ACTING else "long" if anesthetic in vocab.LONG_ACTING else None
+
+    for i, case in enumerate(cases):
+        kind = acting(case) if case.is_block else None
+        if kind is None:
+            continue
+        match = next((j for j in range(i - 1, -1, -1) if j not in paired and cases[j].is_block
+                      and acting(cases[j]) not in (None, kind) and cases[j].joints == case.joints), None)  # fmt: skip
+        if match is None:
+            continue
+        paired.update((i, match))
+        short, long = (cases[match], case) if kind == "long" else (case, cases[match])
+        assert short.block is not None and long.block is not None
+        short_minutes = relief_minutes(short.block, threshold_percent)
+        long_minutes = relief_minutes(long.block, threshold_percent)
+        judged = bool(diary_relief(short.block)) and bool(diary_relief(long.block))
+        concordant = long_minutes > short_minutes if judged else None
+        pairs.append(ComparativePair(case.joints, short, long, short_minutes, long_minutes, concordant))
+    return pairs
+
+
+def _ablation_event(
+    case: PathwayCase, joint: Joint, later: Sequence[PathwayCase], check: IndicationCheck
+) -> PathwayEvent:
+    """An ablation at a joint with its period of relief: until the next ablation there, else its last follow-up."""
+    following = next((h for h in later if h.is_ablation and joint in h.joints and h.date > case.date), None)
+    follow_ups = [o.date for o in case.outcomes if o.date > case.date]
+    until: dt.date | None
+    ended: ReliefEnd | None
+    if following is not None:
+        until, ended = following.date, "next_ablation"
+    elif follow_ups:
+        until, ended = max(follow_ups), "last_follow_up"
+    else:
+        until, ended = None, None
+    relief = tuple(sorted((o.date, o.relief_percent) for o in case.outcomes if o.relief_percent is not None
+                          and case.date < o.date and (until is None or o.date <= until)))  # fmt: skip
+    return PathwayEvent("ablation", case.date, case.case_number, case.procedure, relief_until=until,
+                        relief_ended_by=ended, relief=relief, outside_policy=check.outside_policy)  # fmt: skip
+
+
+def build_pathway(patient: Patient, cases: Iterable[PathwayCase], policy: IndicationPolicy) -> Pathway:
+    """The patient's pathway from all their cases: readings, checks, series numbers, rows and pairs."""
+    ordered = sorted(cases, key=lambda c: c.order)
+    threshold = policy.relief_threshold_percent
+    series = _series(ordered)
+    entries: list[CaseOnPathway] = []
+    events: dict[Joint, list[PathwayEvent]] = {}
+    for i, case in enumerate(ordered):
+        reading = read_block(case.block, threshold) if case.is_block and case.block else None
+        check = check_indication(case, ordered, policy)
+        entries.append(CaseOnPathway(case, reading, check, series.get(i)))
+        for joint in case.joints:
+            row = events.setdefault(joint, [])
+            if case.is_ablation:
+                row.append(_ablation_event(case, joint, ordered[i + 1 :], check))
+            else:
+                kind: EventKind = "block" if case.is_block else "procedure"
+                row.append(PathwayEvent(kind, case.date, case.case_number, case.procedure, reading=reading,
+                                        series=series.get(i)))  # fmt: skip
+            row.extend(PathwayEvent("complication", c.onset_date, case.case_number, case.procedure, complication=c)
+                       for c in case.complications)  # fmt: skip
+    rows = tuple(
+        JointRow(joint, tuple(sorted(found, key=lambda e: (e.date, e.kind == "complication"))))
+        for joint, found in sorted(events.items(), key=lambda item: joint_key(item[0]))
+    )
+    return Pathway(patient, policy, tuple(entries), rows, tuple(_pairs(ordered, threshold)))
+
+
+# ---- the pathway as JSON (`caselog patient MRN --json`) ------------------------------------------------------
+
+
+def _percent(value: Fraction | None) -> int | None:
+    """A relief as printed (whole percent, half up), so the JSON says what the screen and the PDF say."""
+    return None if value is None else int(percent_text(value).rstrip("%"))
+
+
+def _reading_json(reading: BlockReading | None, series: int | None) -> dict[str, object] | None:
+    if reading is None:
+        return None if series is None else {"series": series}
+    return {"series": series, "peak_relief_percent": _percent(reading.peak_relief),
+            "relief_minutes": reading.relief_minutes, "concordance": reading.concordance,
+            "positive": reading.positive}  # fmt: skip
+
+
+def _evidence_json(e: Evidence) -> dict[str, object]:
+    return {"case_number": e.case_number, "date": e.date.isoformat(), "text": e.text}
+
+
+def check_to_json(check: IndicationCheck) -> dict[str, object]:
+    """An indication check as data: whether it applies and is met, its summary and every finding's evidence."""
+    return {
+        "applies": check.applies,
+        "meets": check.meets,
+        "summary": check.summary,
+        "findings": [{"rule": f.rule, "where": f.where, "met": f.met, "text": f.text,
+                      "evidence": [_evidence_json(e) for e in f.evidence]} for f in check.findings],
+    }  # fmt: skip
+
+
+def _event_json(event: PathwayEvent) -> dict[str, object]:
+    found: dict[str, object] = {"kind": event.kind, "date": event.date.isoformat(), "case_number": event.case_number,
+                                "procedure": event.procedure}  # fmt: skip
+    if event.kind == "block":
+        found["block"] = _reading_json(event.reading, event.series)
+    elif event.kind == "ablation":
+        found.update(
+            relief_until=event.relief_until.isoformat() if event.relief_until else None,
+            relief_ended_by=event.relief_ended_by,
+            relief=[{"date": day.isoformat(), "relief_percent": percent} for day, percent in event.relief],
+            outside_policy=event.outside_policy,
+        )
+    elif event.complication is not None:
+        c = event.complication
+        found.update(category=c.category, clavien_dindo=c.clavien_dindo, timing=c.timing)
+    return found
+
+
+def pathway_to_json(pathway: Pathway) -> dict[str, object]:
+    """The whole pathway as plain data: the patient, the policy applied, each case, each joint's row, the pairs."""
+    p = pathway.patient
+    return {
+        "patient": {"mrn": p.mrn, "family_name": p.family_name, "given_name": p.given_name,
+                    "birth_date": p.birth_date.isoformat(), "sex": p.sex},
+        "policy": {**policy_to_json(pathway.policy), "preset": preset_of(pathway.policy)},
+        "cases": [
+            {
+                "case_number": entry.case.case_number,
+                "date": entry.case.date.isoformat(),
+                "procedure": entry.case.procedure,
+                "levels": [{"level": lv.level, "side": lv.side} for lv in entry.case.levels],
+                "status": entry.case.status,
+                "surgeon": entry.case.surgeon,
+                "block": _reading_json(entry.reading, entry.series),
+                "indication": check_to_json(entry.check) if entry.check.applies else None,
+                "outside_policy_reason": entry.case.outside_policy_reason,
+            }
+            for entry in pathway.cases
+        ],
+        "joints": [{"level": row.joint[0], "side": row.joint[1], "events": [_event_json(e) for e in row.events]}
+                   for row in pathway.rows],
+        "comparative_pairs": [
+            {"levels": [{"level": level, "side": side} for level, side in pair.joints],
+             "short_acting": pair.short_acting.case_number, "long_acting": pair.long_acting.case_number,
+             "short_acting_minutes": pair.short_minutes, "long_acting_minutes": pair.long_minutes,
+             "concordant": pair.concordant}
+            for pair in pathway.pairs
+        ],
+    }  # fmt: skip

@@ -17,13 +17,16 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy import text as sa_text
 from sqlalchemy.orm import Session
 
-from caselog import audit, clinic, vocab
+from caselog import audit, clinic, policy, vocab
 from caselog.accounts import ROLES, Action, Actor, accounts_exist, allowed, entries_for, refusal, refuse
 from caselog.bulk import cyclic_gc_paused
 from caselog.db import queries, store
 from caselog.db.engine import Database
 from caselog.db.models import CaseAmendmentRow
+from caselog.db.pathway_queries import load_pathway_cases, patient_condition
 from caselog.errors import Conflict, InvalidInput, NotFound, NotPermitted
+from caselog.pathway import NOT_APPLICABLE, IndicationCheck, Pathway, build_pathway, check_indication, pathway_case
+from caselog.policy import IndicationPolicy
 from caselog.records import CaseFilter, CaseListItem, CaseRecord, CaseView, Patient, case_to_contract
 from caselog.validation import Problem, validate_case, validate_file
 
@@ -596,6 +599,43 @@ class CaseService:
             old = clinic.write_setting(session, name, value, self._who)
             audit.record(session, username=self._who, action="clinic_setting", record_type="setting",
                          record_id=name, details={"changes": {name: [old, value]}})  # fmt: skip
+
+    # ---- the indication policy and the patient's pathway -----------------------------------------------
+
+    def indication_policy(self) -> IndicationPolicy:
+        """The clinic's indication policy (caselog.policy), the default preset until an administrator sets one."""
+        return policy.policy_from_setting(self.clinic_setting(policy.SETTING))
+
+    def set_indication_policy(self, new: IndicationPolicy) -> None:
+        """Change the clinic's indication policy: administrators only, audited with the old and new values."""
+        problems = policy.policy_problems(policy.policy_to_json(new))
+        if problems:
+            raise InvalidInput(problems)
+        self.set_clinic_setting(policy.SETTING, policy.policy_to_json(new))
+
+    def indication_check(self, record: CaseRecord, case_number: str | None = None) -> IndicationCheck:
+        """Whether this case (saved as `case_number`, or being entered) meets the clinic's policy, judged against
+        every other case of its patient on file."""
+        self._require(Action.VIEW)
+        with self.db.read() as session:
+            current = policy.policy_from_setting(clinic.read_setting(session, policy.SETTING))
+            if record.procedure not in vocab.ABLATIONS:
+                return NOT_APPLICABLE
+            found = load_pathway_cases(session, patient_condition(record.patient.mrn), complications=False)
+        history = [case for patient in found.values() for case in patient.cases]
+        return check_indication(pathway_case(record, case_number), history, current)
+
+    def patient_pathway(self, mrn: str) -> Pathway:
+        """Every case of the patient with this MRN on one time axis, read under the clinic's policy."""
+        self._require(Action.VIEW)
+        with self.db.read() as session:
+            patient = queries.patient_by_mrn(session, mrn.strip())
+            if patient is None:
+                raise NotFound(f"No patient with MRN {mrn.strip()!r}")
+            current = policy.policy_from_setting(clinic.read_setting(session, policy.SETTING))
+            found = load_pathway_cases(session, patient_condition(patient.mrn))
+        cases = [case for p in found.values() for case in p.cases]
+        return build_pathway(patient, cases, current)
 
     def history(self, case_number: str) -> list[audit.AuditEntry]:
         """Who did what to this case, when and why; for the roles allowed to read the audit trail."""
