@@ -14,9 +14,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from caselog import vocab
+from caselog import policy, vocab
 from caselog.demo import DEPARTURES, add_months, block_peak, generate_cases, generate_marked
-from caselog.pathway import read_block
+from caselog.pathway import check_indication, pathway_case, read_block
 from caselog.records import CaseRecord, case_to_contract
 from caselog.validation import FORMAT_NAME, validate_file
 
@@ -184,3 +184,14 @@ def test_other_procedures_stay_single_cases(marked: Marked) -> None:
     assert others and all(r.block is None and r.outside_policy_reason is None for r in others)
     by_mrn = _patients(marked)
     assert all(len(by_mrn[r.patient.mrn]) == 1 for r in others)
+
+
+def test_the_policy_check_finds_exactly_the_marked_departures(marked: Marked) -> None:
+    """caselog.pathway.check_indication under the default policy agrees with what the demo says it made."""
+    default = policy.default_policy()
+    for cases in _patients(marked).values():
+        history = [pathway_case(record, f"D-{i}") for i, (record, _) in enumerate(cases)]
+        for case, (record, departure) in zip(history, cases, strict=True):
+            if record.procedure in vocab.ABLATIONS:
+                check = check_indication(case, history, default)
+                assert check.outside_policy == (departure is not None), (record.patient.mrn, check.summary)
