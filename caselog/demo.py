@@ -15,6 +15,7 @@ import datetime as dt
 import random
 
 from caselog import vocab
+from caselog.pathway import add_months
 from caselog.records import (
     Anesthesia,
     BlockDetails,
@@ -321,18 +322,6 @@ def block_peak(block: BlockDetails) -> int:
 
 #: Nominal months of each follow-up visit; the 6-month visit is the one payers ask for before a repeat.
 VISIT_MONTHS = {"2w": 0.5, "6w": 1.5, "3m": 3, "6m": 6, "12m": 12, "24m": 24, "5y": 60}
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    """The same day `months` calendar months later (the month's last day when it has no such day)."""
-    month = day.month - 1 + months
-    year, month = day.year + month // 12, month % 12 + 1
-    for last in (31, 30, 29, 28):
-        try:
-            return dt.date(year, month, min(day.day, last))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
 
 
 def _visit_date(day: dt.date, timepoint: str, jitter: int) -> dt.date:

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 import pytest
 
 from caselog import policy, vocab
-from caselog.demo import DEPARTURES, add_months, block_peak, generate_cases, generate_marked
-from caselog.pathway import check_indication, pathway_case, read_block
+from caselog.demo import DEPARTURES, block_peak, generate_cases, generate_marked
+from caselog.pathway import add_months, check_indication, pathway_case, read_block
 from caselog.records import CaseRecord, case_to_contract
 from caselog.validation import FORMAT_NAME, validate_file
 
