@@ -265,6 +265,11 @@ CONCORDANT_ENDS = {"lidocaine": ["1h", "2h"], "bupivacaine": ["4h", "6h", "8h"],
 Response = str
 
 
+def _pick(r: random.Random, low: int, high: int) -> int:
+    """randint's number, at a third of its cost (blocks and follow-ups draw many)."""
+    return low + int(r.random() * (high - low + 1))
+
+
 def _diary(c: _Clinic, anesthetic: str, before: int, response: Response) -> tuple[DiaryEntry, ...]:
     """The patient's diary after a block, read at every usual time (some skip the next morning)."""
     r = c.rnd
@@ -281,7 +286,7 @@ def _diary(c: _Clinic, anesthetic: str, before: int, response: Response) -> tupl
         best = [before - max(full + 1, round(before * (1 - r.uniform(0.5, 0.7)))) for _ in times]
     else:
         lowest = r.choice([0, 0, full])  # some patients never write down a 0
-        best = [before - r.randint(lowest, full) for _ in times]
+        best = [before - _pick(r, lowest, full) for _ in times]
     entries = []
     relieved, returning = True, False
     pain = 0
@@ -289,12 +294,12 @@ def _diary(c: _Clinic, anesthetic: str, before: int, response: Response) -> tupl
         if relieved:
             pain = before - best[i]
             if i == 0 and response == "positive" and r.random() < 0.25:
-                pain = min(before, full + r.randint(1, 2))  # still taking effect at 15 minutes
+                pain = min(before, full + _pick(r, 1, 2))  # still taking effect at 15 minutes
         elif returning:
             pain = min(before, max(pain + 1, round(before * r.uniform(0.35, 0.7))))
             returning = False
         else:
-            pain = min(before, pain + r.randint(0, 2))
+            pain = min(before, pain + _pick(r, 0, 2))
         entries.append(DiaryEntry(t, pain))
         if t == end:
             relieved = False
@@ -339,19 +344,19 @@ def _ablation_outcomes(c: _Clinic, day: dt.date, lasting: int, ends: dt.date) ->
     found = [OutcomeScore("baseline", day - dt.timedelta(days=r.randint(0, 21)), back0, leg0, odi0, None)]
     best = r.randint(60, 95)
     for timepoint, months in VISIT_MONTHS.items():
-        when = _visit_date(day, timepoint, r.randint(0, 10))
+        when = _visit_date(day, timepoint, _pick(r, 0, 10))
         if when >= ends or when > c.until:
             break
         if timepoint != "6m" and r.random() < 0.2:
             continue  # a missed visit; the 6-month one is kept, as payers ask for it
         if months < lasting:
-            relief = round(best - (best - 55) * (months / lasting) ** 2 + r.gauss(0, 4))
+            relief = round(best - (best - 55) * (months / lasting) ** 2 + (r.random() - 0.5) * 12)
             relief = max(50, min(100, relief))
         else:
-            relief = r.randint(5, 40)
+            relief = _pick(r, 5, 40)
         back = max(0, min(10, round(back0 * (100 - relief) / 100)))
-        leg = max(0, min(10, round(leg0 * (100 - relief * 0.8) / 100 + r.gauss(0, 1))))
-        odi = max(0, min(100, round(odi0 * (100 - relief * 0.7) / 100 + r.gauss(0, 5))))
+        leg = max(0, min(10, round(leg0 * (100 - relief * 0.8) / 100 + (r.random() - 0.5) * 3)))
+        odi = max(0, min(100, round(odi0 * (100 - relief * 0.7) / 100 + (r.random() - 0.5) * 15)))
         found.append(OutcomeScore(timepoint, when, back, leg, odi, relief))
     return tuple(found)
 
