@@ -24,6 +24,7 @@ from caselog.policy_exports import export_outside_policy, stream_outside_policy
 from caselog.quality import PolicyFilter, cases_by_procedure
 from caselog.records import CaseFilter, CaseListItem, CaseView, case_to_contract
 from caselog.reports import ReportSettings, write_case_summaries, write_complication_log, write_surgeon_log
+from caselog.reports.pathway import pathways_for
 from caselog.service import CaseService
 from caselog.settings import load_settings
 from caselog.signin import audit_command, report_verification, require, sign_command, sign_in, user_command
@@ -286,7 +287,8 @@ def _summary(service: CaseService, args: argparse.Namespace) -> int:
         views.sort(key=lambda v: v.case_number)
     else:
         views = service.get_cases(list(args.cases))
-    write_case_summaries(views, args.output, settings=report_settings())
+    pathways = pathways_for(views, service.patient_pathway)  # each block's result, each ablation's check
+    write_case_summaries(views, args.output, settings=report_settings(), pathways=pathways)
     with _kept_only_if_audited(args.output):
         for view in views:
             service.record_event("print", record_id=view.case_number, details={"document": "case summary"})

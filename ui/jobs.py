@@ -10,6 +10,7 @@ from caselog.demo import generate_cases
 from caselog.exports import FORMATS
 from caselog.records import CaseFilter
 from caselog.reports import ReportSettings, write_case_summaries
+from caselog.reports.pathway import pathways_for
 from caselog.service import CaseService
 
 Progress = Callable[[int, int, str], None]
@@ -43,7 +44,8 @@ def case_summaries(
 ) -> Callable[[Progress], Path]:
     def work(progress: Progress) -> Path:
         views = service.get_cases(case_numbers)
-        write_case_summaries(views, path, settings=settings, progress=progress)
+        pathways = pathways_for(views, service.patient_pathway)
+        write_case_summaries(views, path, settings=settings, progress=progress, pathways=pathways)
         return path
 
     return work

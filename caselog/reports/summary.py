@@ -14,13 +14,16 @@ from typing import Any
 from reportlab.platypus import Flowable, KeepTogether, Spacer, Table, TableStyle
 from reportlab.platypus.doctemplate import NotAtTopPageBreak
 
-from caselog import fields, vocab
-from caselog.records import CaseRecord, CaseView
+from caselog import fields, pathway, vocab
+from caselog.pathway import CaseOnPathway, Pathway
+from caselog.records import BlockDetails, CaseRecord, CaseView
 from caselog.reports.chart import ordered_outcomes, pain_chart
 from caselog.reports.common import (
     ALERT,
     BLANK,
     FONT,
+    FONT_BOLD,
+    OK_GREEN,
     ReportSettings,
     field_grid,
     fmt_date,
@@ -36,6 +39,16 @@ from caselog.reports.common import (
     text,
 )
 from caselog.reports.page import Context, PageContext, render
+from caselog.reports.pathway import (
+    block_line,
+    coloured,
+    entry_of,
+    findings_table,
+    followed_blocks,
+    pathways_by_case,
+    policy_name,
+    verdict,
+)
 from caselog.reports.plan import WHEN_TO_CALL, next_timepoint, standard_plan
 from caselog.reports.spine import WIDTH as SPINE_WIDTH
 from caselog.reports.spine import SpineFigure
@@ -76,14 +89,19 @@ def write_case_summaries(
     settings: ReportSettings,
     generated_at: dt.datetime | None = None,
     progress: Progress | None = None,
+    pathways: Sequence[Pathway] = (),
 ) -> None:
     """Write one summary per case into one PDF at `output`, each case starting on a new page.
 
     Raises InvalidInput (exit 2) before any work when the output folder is missing or not writable
     or the configured logo is unusable; the file appears complete or not at all.
     `progress(done, total, message)` is called as each case is laid out (for the desktop app's dialog).
+    `pathways` (CaseService.patient_pathway of each patient printed) give each case's place in its patient's
+    pathway under the clinic's policy: a block's result and series, an ablation's indication check. A case
+    printed without its pathway shows neither (only the policy-free readings, and a reason recorded).
     """
     cases = list(cases)
+    known = pathways_by_case(pathways)
     total = len(cases)
 
     def make_story() -> list[Flowable]:
@@ -94,7 +112,8 @@ def write_case_summaries(
             reached = None
             if progress is not None:
                 reached = _reporter(progress, index, total, case.case_number)
-            story.extend(case_story(case, settings=settings, group=f"{index}:{case.case_number}", on_reached=reached))
+            story.extend(case_story(case, settings=settings, group=f"{index}:{case.case_number}", on_reached=reached,
+                                    on_pathway=known.get(case.case_number)))  # fmt: skip
         if not cases:
             context = Context(group="empty", title=TITLE, facility=settings.facility_name or "CaseLog")
             story = [PageContext(context), para("No cases were selected for printing.", styles().notice)]
@@ -115,6 +134,7 @@ def case_story(
     settings: ReportSettings,
     group: str | None = None,
     on_reached: Callable[[], None] | None = None,
+    on_pathway: Pathway | None = None,
 ) -> list[Flowable]:
     """The flowables of one case's summary, starting with the marker that sets its page header."""
     record = case.record
@@ -140,6 +160,9 @@ def case_story(
     story += _address_lines(record)
     story += _summary_block(record, width)
     story += _details_blocks(record, width)
+    entry = entry_of(on_pathway, case.case_number) if on_pathway is not None else None
+    story += _block_section(record, width, on_pathway, entry)
+    story += _indication_section(record, width, on_pathway, entry)
     story += _complications_block(record, width)
     story += _outcomes_block(record, width)
     signature = _signature_lines(case)
@@ -286,7 +309,13 @@ def _levels_table(record: CaseRecord, width: float) -> Table:
             row.append(para(text(vocab.region_of(lv.level).capitalize()) if lv.level in vocab.LEVEL_INDEX else BLANK))
         rows.append(row)
     header = ["Level", "Side", "Nerves targeted" if facet else "Region"]
-    return grid_table(header, rows, [58.0, 62.0, width - 120.0])
+    widths = [58.0, 62.0, width - 120.0]
+    if any(lv.volume_ml is not None for lv in record.levels):  # a diagnostic block's volume at each level
+        for row, lv in zip(rows, record.levels, strict=True):
+            row.append(f"{lv.volume_ml:g} mL" if lv.volume_ml is not None else BLANK)
+        header.append("Volume")
+        widths = [58.0, 62.0, width - 170.0, 50.0]
+    return grid_table(header, rows, widths, numeric=(3,) if len(header) == 4 else ())
 
 
 def _timing_pairs(record: CaseRecord) -> list[tuple[str, str]]:
@@ -405,3 +434,127 @@ def _signature_lines(case: CaseView) -> list[Flowable]:
             para(f'<font color="#{ALERT.hexval()[2:]}">Draft: not signed, contents may still change.</font>', st.muted)
         )
     return parts
+
+
+def _block_section(
+    record: CaseRecord, width: float, on_pathway: Pathway | None, entry: CaseOnPathway | None
+) -> list[Flowable]:
+    """A diagnostic block read from its diary: what was injected, the pain before, the diary, and the result
+    under the clinic's policy (relief threshold) with the block's number in the patient's series."""
+    if record.procedure != "medial_branch_block":
+        return []
+    block = record.block
+    if block is None:
+        unread = "No anesthetic or pain diary recorded: the block's result cannot be read."
+        return [*section("Diagnostic block", room=50), para(unread, styles().body)]
+    threshold = on_pathway.policy.relief_threshold_percent if on_pathway is not None else None
+    pairs = _block_pairs(block, threshold, entry.series if entry is not None else None)
+    diary = _diary_table(block, threshold)
+    if diary is None:
+        grid = field_grid(pairs, width, columns=1)
+        _, needed = grid.wrap(width, 10_000)
+        return [*section("Diagnostic block", room=needed + 30), grid]
+    left_w = width - _DIARY_WIDTH - 14
+    pair = Table([[field_grid(pairs, left_w, columns=1), diary]], colWidths=[left_w + 14, _DIARY_WIDTH], hAlign="LEFT")
+    pair.setStyle(TableStyle(_FLUSH))
+    _, needed = pair.wrap(width, 10_000)
+    return [*section("Diagnostic block", room=needed + 30), pair]
+
+
+_DIARY_WIDTH = 150.0
+
+
+def _block_pairs(block: BlockDetails, threshold: int | None, series: int | None) -> list[tuple[str, str]]:
+    anesthetic = text(vocab.label(vocab.BLOCK_ANESTHETICS, block.anesthetic))
+    if block.anesthetic_detail:
+        anesthetic += f" ({text(block.anesthetic_detail)})"
+    hours = vocab.ANESTHETIC_HOURS.get(block.anesthetic)
+    if hours is not None:
+        anesthetic += f"  ·  usually relieves {hours[0]:g}–{hours[1]:g} h"
+    activities = {True: "Yes: could do what usually hurts", False: "No", None: BLANK}[block.activities_possible]
+    pairs = [
+        ("Anesthetic", anesthetic),
+        ("Pain before", f"{block.pain_before} / 10" if block.pain_before is not None else BLANK),
+    ]
+    if threshold is None:
+        peak = pathway.peak_relief(block)
+        pairs.append(("Peak relief", f"<b>{pathway.percent_text(peak)}</b>" if peak is not None else BLANK))
+        pairs.append(("Activities", activities))
+        return pairs
+    reading = pathway.read_block(block, threshold)
+    judged = reading.peak_relief is not None
+    pairs += [
+        ("Peak relief", f"<b>{pathway.percent_text(reading.peak_relief)}</b>" if judged else BLANK),
+        (f"Relief ≥{threshold}% lasted", pathway.duration_text(reading.relief_minutes) if judged else BLANK),
+        ("Duration vs anesthetic", text(pathway.CONCORDANCE_TEXT[reading.concordance].capitalize())),
+        ("Activities", activities),
+        ("Result", _block_result(reading, threshold)),
+    ]
+    if series is not None:
+        pairs.append(("In the series", f"Block {series} at these joints"))
+    return pairs
+
+
+def _block_result(reading: pathway.BlockReading, threshold: int) -> str:
+    """POSITIVE or NEGATIVE in colour with the reason, as the clinic's policy reads the block."""
+    if reading.positive is None:
+        return "<b>Not judged</b>: no diary, or no pain score before the block."
+    if reading.positive:
+        return f"{coloured('POSITIVE', OK_GREEN)} by the clinic's policy ({threshold}% relief)"
+    reasons = []
+    if reading.peak_relief is not None and reading.peak_relief < threshold:
+        reasons.append(f"peak relief below {threshold}%")
+    if reading.concordance == "shorter":
+        reasons.append("relief shorter than the anesthetic lasts")
+    return f"{coloured('NEGATIVE', ALERT)} by the clinic's policy: {'; '.join(reasons)}"
+
+
+def _diary_table(block: BlockDetails, threshold: int | None) -> Table | None:
+    """The patient's diary as printed: time, pain, relief against the pain before (bold at the threshold)."""
+    if not block.diary:
+        return None
+    reliefs = dict(pathway.diary_relief(block))
+    rows: list[list[Any]] = []
+    bold: list[tuple[Any, ...]] = []
+    for index, entry in enumerate(block.diary, start=1):
+        relief = reliefs.get(entry.time)
+        rows.append([vocab.label(vocab.DIARY_TIMES, entry.time), str(entry.pain),
+                     pathway.percent_text(relief) if relief is not None else BLANK])  # fmt: skip
+        if relief is not None and threshold is not None and relief >= threshold:
+            bold.append(("FONT", (2, index), (2, index), FONT_BOLD, 8, 10))
+    compact = [("TOPPADDING", (0, 1), (-1, -1), 1), ("BOTTOMPADDING", (0, 1), (-1, -1), 1.5)]
+    widths = [70.0, 36.0, _DIARY_WIDTH - 106.0]
+    return grid_table(["Diary", "Pain", "Relief"], rows, widths, numeric=(1, 2), extra=[*compact, *bold])
+
+
+def _indication_section(
+    record: CaseRecord, width: float, on_pathway: Pathway | None, entry: CaseOnPathway | None
+) -> list[Flowable]:
+    """An ablation checked against the clinic's policy: the verdict, each rule with its evidence, the positive
+    blocks it follows, and the reason recorded for doing it outside the policy (printed nowhere else)."""
+    if record.procedure not in vocab.ABLATIONS:
+        return []
+    st = styles()
+    reason = text(record.outside_policy_reason) if record.outside_policy_reason else None
+    if on_pathway is None or entry is None:  # printed without the patient's other cases: no verdict to give
+        if not reason:
+            return []
+        parts = [
+            para("Not checked here: this summary was printed without the patient's other cases.", st.body),
+            para(f"<b>Reason recorded for doing it outside the policy:</b> {reason}", st.body),
+        ]
+        return [*section("Indication check", room=60), *parts]
+    check = entry.check
+    threshold = on_pathway.policy.relief_threshold_percent
+    pairs = [("*Verdict", f"{verdict(check)} ({text(policy_name(on_pathway.policy))})")]
+    followed = followed_blocks(on_pathway, entry)
+    if followed:
+        pairs.append(("*Follows", "<br/>".join(block_line(b, threshold) for b in followed)))
+    if reason:
+        pairs.append(("*Reason recorded", reason))
+    elif check.outside_policy:
+        pairs.append(("*Reason recorded", coloured("None: required before the case is signed.", ALERT)))
+    grid = field_grid(pairs, width)
+    table = findings_table(check, width)
+    _, head = grid.wrap(width, 10_000)
+    return [*section("Indication check", room=head + 60), grid, Spacer(1, 4), table]

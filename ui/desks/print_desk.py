@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from caselog.exchange import atomic_output
 from caselog.records import CaseFilter, CaseListItem
 from caselog.reports import write_case_summaries
+from caselog.reports.pathway import pathways_for
 from ui.desks.common import Desk, desk_action
 from ui.desks.pdf_preview import PdfPreview, prepare_printer, print_document
 from ui.desks.print_list import COL_PRINT, COLUMNS, PrintListModel
@@ -266,7 +267,8 @@ class PrintDesk(Desk):
 
         def work(progress: Progress) -> Path:
             views = service.get_cases(list(numbers))
-            write_case_summaries(views, path, settings=report_settings, progress=progress)
+            pathways = pathways_for(views, service.patient_pathway)
+            write_case_summaries(views, path, settings=report_settings, progress=progress, pathways=pathways)
             return path
 
         def done(result: Path) -> None:
