@@ -4,7 +4,7 @@
 
 - patient_pathway_view: `CaseService.patient_pathway` for a patient with 40 cases (blocks, ablations and
   rhizotomies over years, with follow-ups and complications), and the "patient pathway" PDF of it
-  (`caselog.reports.pathway.write_patient_pathway`, when this branch has it): < 300 ms together.
+  (`caselog.reports.pathway.write_patient_pathway`): < 300 ms together.
 - indication_check: `CaseService.indication_check` of that patient's last ablation against their other 39 cases,
   as the case form asks while a surgeon types: < 20 ms.
 - outside_policy_list: the quality desk's list (`caselog.quality.list_outside_policy`) over every case: < 2 s.
@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
-import importlib.util
 import json
 import os
 import statistics
@@ -37,6 +36,8 @@ from caselog.demo import generate_marked
 from caselog.errors import NotFound
 from caselog.quality import list_outside_policy
 from caselog.records import CaseFilter, CaseRecord, Patient
+from caselog.reports import ReportSettings
+from caselog.reports.pathway import write_patient_pathway
 from caselog.service import CaseService
 
 MRN = "BENCH-PATHWAY-40"
@@ -79,13 +80,6 @@ def bench_view(service: CaseService, folder: Path, repeats: int) -> dict[str, An
     result: dict[str, Any] = {"name": "patient_pathway_view", "patient_cases": len(pathway.cases),
                               "joints": len(pathway.rows), "view_ms": round(view_ms, 1),
                               "view_runs_ms": [round(t, 1) for t in view_runs]}  # fmt: skip
-    if importlib.util.find_spec("caselog.reports.pathway") is None:
-        result["pdf"] = "not measured: caselog.reports.pathway (the pdfs branch) is not on this branch"
-        result["target"] = "< 300 ms (view and PDF); view alone here"
-        return result
-    from caselog.reports import ReportSettings
-
-    write_patient_pathway = importlib.import_module("caselog.reports.pathway").write_patient_pathway
     settings = ReportSettings()
     pdf_ms, pdf_runs = _median_ms(
         lambda: write_patient_pathway(service.patient_pathway(MRN), folder / "pathway.pdf", settings=settings),
