@@ -35,6 +35,7 @@ from caselog.quality import (
 from caselog.service import CaseService
 from tests.factories import simple_case
 from tests.test_cli import run, write
+from tests.test_cli_accounts import as_user, protected  # noqa: F401  (the fixture)
 
 RAMAN = "Dr. Priya Raman"
 LEFT = [{"level": "L4-L5", "side": "left"}]
@@ -238,3 +239,18 @@ def test_the_policy_the_list_is_judged_against_in_words() -> None:
     )
     own = policy_in_words(IndicationPolicy(2, 70, 9, 60, 3, 1))
     assert own.startswith("Policy – the clinic's own rules: 2 positive blocks at 70%") and "lasting 3 months" in own
+
+
+def test_quality_staff_read_the_list_and_an_administrator_may_not(protected: str, tmp_path: Path) -> None:  # noqa: F811
+    """Administrators may not view cases (contract section 4): exit 4, nothing printed, no file written."""
+    folder = tmp_path / "output"
+    folder.mkdir()
+    for args in (["--output", str(folder / "o.csv")], ["--format", "json"]):
+        refused = run("report", "outside-policy", *args, db=protected, env=as_user("boss"))
+        assert refused.returncode == 4 and refused.stdout == "", refused.stderr
+        assert "may not view cases" in refused.stderr and "Traceback" not in refused.stderr
+    assert list(folder.iterdir()) == []
+    # Two rhizotomies whose only block evidence is the relief recorded on them: one block of the two required.
+    shown = run("report", "outside-policy", "--format", "json", db=protected, env=as_user("quinn"))
+    assert shown.returncode == 0, shown.stderr
+    assert [c["rules"] for c in json.loads(shown.stdout)["cases"]] == [["blocks"], ["blocks"]]
