@@ -43,6 +43,7 @@ bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/bench_ui.py
 	$(BIN)/python benchmarks/bench_reports.py
 	$(BIN)/python benchmarks/bench_dashboard.py
+	$(BIN)/python benchmarks/bench_pathway.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/bench_encryption.py $(if $(BENCH_WORKDIR),--workdir $(BENCH_WORKDIR))
 
 # The installable bundle (docs/install.md): PyInstaller builds dist/caselog/ (the desktop app `caselog-desktop` and

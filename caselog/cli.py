@@ -190,6 +190,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--from", dest="date_from", type=_date, metavar="DATE")
     r.add_argument("--to", dest="date_to", type=_date, metavar="DATE")
     r.add_argument("--output", type=Path, required=True, metavar="FILE")
+    r = reports.add_parser("outside-policy", help="ablations outside the clinic's indication policy (CSV, JSON, "
+                           "XLSX)", parents=[common])  # fmt: skip
+    r.add_argument("--from", dest="date_from", type=_date, metavar="DATE")
+    r.add_argument("--to", dest="date_to", type=_date, metavar="DATE")
+    r.add_argument("--format", choices=["csv", "json", "xlsx"], default="csv")
+    r.add_argument("--output", type=Path, metavar="FILE", help="default: standard output (CSV or JSON)")
     p = command("sign", "the signed-in surgeon signs the case: final, locked")
     p.add_argument("case", metavar="CASE")
     p = command("user", "accounts: add, list, disable, enable, role, reset-password (administrators); passwd")

@@ -20,7 +20,8 @@ from caselog.db.transfer import copy_database
 from caselog.errors import EXIT_OK, EXIT_OTHER, InvalidInput, StorageError
 from caselog.exchange import MAX_FILE_BYTES, parse_interchange, read_interchange, single_case
 from caselog.passphrases import new_passphrase, plain_warning, unlock_backup
-from caselog.quality import cases_by_procedure
+from caselog.policy_exports import export_outside_policy, stream_outside_policy
+from caselog.quality import PolicyFilter, cases_by_procedure
 from caselog.records import CaseFilter, CaseListItem, CaseView, case_to_contract
 from caselog.reports import ReportSettings, write_case_summaries, write_complication_log, write_surgeon_log
 from caselog.reports.pathway import pathways_for
@@ -334,6 +335,8 @@ def _summary(service: CaseService, args: argparse.Namespace) -> int:
 def _report(service: CaseService, args: argparse.Namespace) -> int:
     if args.date_from and args.date_to and args.date_from > args.date_to:
         raise InvalidInput([Problem("--from", f"{args.date_from} is after --to {args.date_to}")])
+    if args.report == "outside-policy":
+        return _outside_policy(service, args)
     if args.report == "complications":
         in_range = CaseFilter(date_from=args.date_from, date_to=args.date_to)
         # Only cases with a complication are loaded whole; the rates' denominators are counted in SQL.
@@ -365,6 +368,16 @@ def _report(service: CaseService, args: argparse.Namespace) -> int:
                                  "surgeon": args.surgeon, "from": str(args.date_from), "to": str(args.date_to),
                                  "cases": len(views)})  # fmt: skip
         print(f"Wrote the case log of {args.surgeon} ({len(views)} cases) to {args.output}.")
+    return EXIT_OK
+
+
+def _outside_policy(service: CaseService, args: argparse.Namespace) -> int:
+    f = PolicyFilter(date_from=args.date_from, date_to=args.date_to)
+    if args.output is None:
+        stream_outside_policy(service, f, args.format, sys.stdout)
+    else:
+        count = export_outside_policy(service, f, args.output, args.format)
+        print(f"Wrote {count} case{'' if count == 1 else 's'} outside the clinic's policy to {args.output}.")
     return EXIT_OK
 
 

@@ -1,8 +1,12 @@
 """Synthetic cases a spine clinic would recognise, for trying CaseLog out and for load tests. Never real people.
 
-Patients follow the usual pathway: a diagnostic medial branch block, then an ablation or an endoscopic
-rhizotomy at the same levels, repeated when pain returns (ablations after months, rhizotomies after years);
-a few have open decompressions. The same seed and the same end date give the same cases.
+Patients follow the usual pathway: diagnostic medial branch blocks with the anesthetic, the volume per level
+and the patient's pain diary (often a comparative pair, lidocaine then bupivacaine; some blocks negative), then
+a radiofrequency ablation or an endoscopic rhizotomy at the joints that responded, with follow-up relief that
+fades as the nerve regrows, and a repeat when the pain returns (months after an ablation, years after a
+rhizotomy). A few ablations are done outside the clinic's usual policy (one block only, a negative block,
+blocks done elsewhere, a repeat after short relief), some with the reason recorded. A few patients have open
+decompressions. The same seed and the same end date give the same cases.
 """
 
 from __future__ import annotations
@@ -11,7 +15,17 @@ import datetime as dt
 import random
 
 from caselog import vocab
-from caselog.records import Anesthesia, CaseRecord, Complication, OutcomeScore, Patient, TreatedLevel
+from caselog.pathway import add_months
+from caselog.records import (
+    Anesthesia,
+    BlockDetails,
+    CaseRecord,
+    Complication,
+    DiaryEntry,
+    OutcomeScore,
+    Patient,
+    TreatedLevel,
+)
 
 # (family name, given name, sex): Latin with diacritics, Greek and Cyrillic scripts, mononyms.
 NAMES: list[tuple[str, str, str]] = [
@@ -173,10 +187,22 @@ def _sides(c: _Clinic) -> str:
     return "bilateral" if c.rnd.random() < 0.6 else c.rnd.choice(["left", "right"])
 
 
+NOTES = {
+    "any": ["Tolerated well. Discharged ambulating."],
+    "medial_branch_block": ["Fluoroscopic confirmation of needle placement at each level; no vascular uptake."],
+    "radiofrequency_ablation": ["Fluoroscopic confirmation of needle placement at each level.\n"
+                                "Sensory and motor testing before lesioning."],
+    "endoscopic_rhizotomy": ["Endoscopic visualisation of the medial branch; ablated under direct vision."],
+}  # fmt: skip
+REPEAT_NOTE = "Patient reports return of axial pain; repeat treatment at the same levels."
+
+
 def _case(c: _Clinic, patient: Patient, procedure: str, day: dt.date, levels: list[str], region: str,
-          relief: int | None, sides: str) -> CaseRecord:  # fmt: skip
+          relief: int | None, sides: str, *, block: BlockDetails | None = None, reason: str | None = None,
+          follow_up: tuple[OutcomeScore, ...] | None = None, repeat: bool = False) -> CaseRecord:  # fmt: skip
     r = c.rnd
-    treated = tuple(TreatedLevel(level, sides) for level in levels)
+    volume = r.choice(BLOCK_VOLUMES_ML[region]) if block is not None else None
+    treated = tuple(TreatedLevel(level, sides, volume) for level in levels)
     low, high = DURATION[procedure]
     minutes = r.randint(low, high) + 10 * max(0, len(levels) - 1)
     timed = r.random() < 0.8
@@ -184,16 +210,12 @@ def _case(c: _Clinic, patient: Patient, procedure: str, day: dt.date, levels: li
     open_surgery = procedure in ("laminectomy", "laminotomy")
     diagnoses = OPEN_DIAGNOSES[region] if open_surgery else DIAGNOSES[region]
     notes = None
-    if r.random() < 0.3:
-        notes = r.choice(
-            [
-                "Tolerated well. Discharged ambulating.",
-                "Fluoroscopic confirmation of needle placement at each level.\n"
-                "Sensory and motor testing before lesioning.",
-                "Patient reports return of axial pain; repeat treatment at the same levels.",
-                "Endoscopic visualisation of the medial branch; ablated under direct vision.",
-            ]
-        )
+    if repeat and r.random() < 0.5:
+        notes = REPEAT_NOTE
+    elif r.random() < 0.3:
+        notes = r.choice(NOTES["any"] + NOTES.get(procedure, []))
+    if follow_up is None:
+        follow_up = _outcomes(c, procedure, day) if procedure != "medial_branch_block" else ()
     # Surgeons sign within days; the last week still holds a few drafts.
     signed = (c.until - day).days > 7 or r.random() < 0.3
     return CaseRecord(
@@ -224,47 +246,244 @@ def _case(c: _Clinic, patient: Patient, procedure: str, day: dt.date, levels: li
             else "same_day_discharge"
         ),
         complications=_complications(c, procedure, day),
-        outcomes=_outcomes(c, procedure, day) if procedure != "medial_branch_block" else (),
+        outcomes=follow_up,
         notes=notes,
+        block=block,
+        outside_policy_reason=reason,
     )
+
+
+# ---- diagnostic blocks ---------------------------------------------------------------------------------------
+
+#: Injected volume per level (mL): lumbar medial branches take 0.5 mL, cervical ones less.
+BLOCK_VOLUMES_ML = {"lumbar": [0.5, 0.5, 0.3, 1.0], "cervical": [0.25, 0.3, 0.5], "thoracic": [0.5]}
+#: The last diary time of relief that matches each anesthetic's usual duration (vocab.ANESTHETIC_HOURS):
+#: lidocaine ends by 2 h and bupivacaine lasts 4 h or more, so a comparative pair reads concordant.
+CONCORDANT_ENDS = {"lidocaine": ["1h", "2h"], "bupivacaine": ["4h", "6h", "8h"], "ropivacaine": ["2h", "4h", "6h"]}
+#: How a block reads: "positive" (>= 80% for as long as the anesthetic lasts), "partial" (50-79% relief),
+#: "none" (under 40%) and "short" (>= 80% that wears off before the anesthetic does: discordant).
+Response = str
+
+
+def _pick(r: random.Random, low: int, high: int) -> int:
+    """randint's number, at a third of its cost (blocks and follow-ups draw many)."""
+    return low + int(r.random() * (high - low + 1))
+
+
+def _diary(c: _Clinic, anesthetic: str, before: int, response: Response) -> tuple[DiaryEntry, ...]:
+    """The patient's diary after a block, read at every usual time (some skip the next morning)."""
+    r = c.rnd
+    times = list(vocab.DIARY_TIMES)
+    if r.random() < 0.15:
+        times.remove("next_morning")
+    full = before // 5  # the most pain left at >= 80% relief: 1 from a pain of 5 to 9
+    if response == "none":
+        return tuple(DiaryEntry(t, max(0, before - r.choice([0, 0, 1]) - (before >= 8 and r.random() < 0.3)))
+                     for t in times)  # fmt: skip
+    end = {"positive": r.choice(CONCORDANT_ENDS.get(anesthetic, ["4h"])), "short": "30min"}.get(response)
+    if end is None:  # partial: a half relief for an hour or two
+        end = r.choice(["1h", "2h"])
+        best = [before - max(full + 1, round(before * (1 - r.uniform(0.5, 0.7)))) for _ in times]
+    else:
+        lowest = r.choice([0, 0, full])  # some patients never write down a 0
+        best = [before - _pick(r, lowest, full) for _ in times]
+    entries = []
+    relieved, returning = True, False
+    pain = 0
+    for i, t in enumerate(times):
+        if relieved:
+            pain = before - best[i]
+            if i == 0 and response == "positive" and r.random() < 0.25:
+                pain = min(before, full + _pick(r, 1, 2))  # still taking effect at 15 minutes
+        elif returning:
+            pain = min(before, max(pain + 1, round(before * r.uniform(0.35, 0.7))))
+            returning = False
+        else:
+            pain = min(before, pain + _pick(r, 0, 2))
+        entries.append(DiaryEntry(t, pain))
+        if t == end:
+            relieved = False
+            returning = True
+    return tuple(entries)
+
+
+def _block(c: _Clinic, anesthetic: str, response: Response) -> BlockDetails:
+    before = c.rnd.randint(5, 9)
+    return BlockDetails(
+        anesthetic=anesthetic,
+        pain_before=before,
+        diary=_diary(c, anesthetic, before, response),
+        activities_possible=response in ("positive", "short") if c.rnd.random() < 0.85 else None,
+    )
+
+
+def block_peak(block: BlockDetails) -> int:
+    """The block's best relief in whole percent (what a later case records as the prior block's relief)."""
+    before = block.pain_before or 1
+    return max(round(100 * (before - e.pain) / before) for e in block.diary)
+
+
+# ---- ablations and their follow-up -----------------------------------------------------------------------------
+
+#: Nominal months of each follow-up visit; the 6-month visit is the one payers ask for before a repeat.
+VISIT_MONTHS = {"2w": 0.5, "6w": 1.5, "3m": 3, "6m": 6, "12m": 12, "24m": 24, "5y": 60}
+
+
+def _visit_date(day: dt.date, timepoint: str, jitter: int) -> dt.date:
+    months = VISIT_MONTHS[timepoint]
+    if months < 3:
+        return day + dt.timedelta(days=int(months * 28) + jitter)
+    return add_months(day, int(months)) + dt.timedelta(days=jitter)
+
+
+def _ablation_outcomes(c: _Clinic, day: dt.date, lasting: int, ends: dt.date) -> tuple[OutcomeScore, ...]:
+    """Follow-up of an ablation whose relief lasts `lasting` months, seen until `ends` (the next treatment at
+    these joints, or today): relief near its best at first, fading as the nerve regrows, then gone."""
+    r = c.rnd
+    back0, leg0, odi0 = r.randint(5, 9), r.randint(2, 8), r.randint(30, 60)
+    found = [OutcomeScore("baseline", day - dt.timedelta(days=r.randint(0, 21)), back0, leg0, odi0, None)]
+    best = r.randint(60, 95)
+    for timepoint, months in VISIT_MONTHS.items():
+        when = _visit_date(day, timepoint, _pick(r, 0, 10))
+        if when >= ends or when > c.until:
+            break
+        if timepoint != "6m" and r.random() < 0.2:
+            continue  # a missed visit; the 6-month one is kept, as payers ask for it
+        if months < lasting:
+            relief = round(best - (best - 55) * (months / lasting) ** 2 + (r.random() - 0.5) * 12)
+            relief = max(50, min(100, relief))
+        else:
+            relief = _pick(r, 5, 40)
+        back = max(0, min(10, round(back0 * (100 - relief) / 100)))
+        leg = max(0, min(10, round(leg0 * (100 - relief * 0.8) / 100 + (r.random() - 0.5) * 3)))
+        odi = max(0, min(100, round(odi0 * (100 - relief * 0.7) / 100 + (r.random() - 0.5) * 15)))
+        found.append(OutcomeScore(timepoint, when, back, leg, odi, relief))
+    return tuple(found)
+
+
+#: Departures from the clinic's usual policy (the default preset: two positive blocks at >= 80%, a repeat after
+#: >= 50% relief lasting >= 6 months), with the reasons a surgeon might record. Some are left without one.
+DEPARTURES: dict[str, list[str]] = {
+    "one_block": ["The patient's payer accepts one block with >= 80% relief; second block not done.",
+                  "Patient travels 300 km; ablation after one clearly positive block, agreed with the patient."],
+    "negative_block": ["Partial relief with a clear gain in function; ablation agreed after discussion.",
+                       "Second opinion supports facet origin despite the partial block response."],
+    "blocks_elsewhere": ["Two blocks done at the referring clinic; their diaries are scanned into the chart."],
+    "early_repeat": ["Pain returned within months; repeat at the patient's request after discussing the evidence.",
+                     "Early repeat: the first lesion was incomplete at one level (see operative note)."],
+}  # fmt: skip
+
+
+def _departure_reason(c: _Clinic, kind: str) -> str | None:
+    return c.rnd.choice(DEPARTURES[kind]) if c.rnd.random() < 0.6 else None
 
 
 def generate_cases(count: int, *, seed: int = 1, until: dt.date | None = None, years: int = 6) -> list[CaseRecord]:
     """`count` cases ending on `until` (today by default), in date order."""
+    return [record for record, _ in generate_marked(count, seed=seed, until=until, years=years)]
+
+
+def generate_marked(
+    count: int, *, seed: int = 1, until: dt.date | None = None, years: int = 6
+) -> list[tuple[CaseRecord, str | None]]:
+    """As generate_cases, each case with the DEPARTURES key it was made to break the default policy by (None
+    for a case made within it), so tests can check the demo's pathways keep what they claim."""
     c = _Clinic(seed, until or dt.date.today(), years)
-    cases: list[CaseRecord] = []
+    cases: list[tuple[CaseRecord, str | None]] = []
     patient_number = 0
     while len(cases) < count:
         patient_number += 1
         cases.extend(_pathway(c, c.patient(seed, patient_number)))
     cases = cases[:count]
-    cases.sort(key=lambda rec: (rec.procedure_date, rec.start_time or dt.datetime.min))
+    cases.sort(key=lambda pair: (pair[0].procedure_date, pair[0].start_time or dt.datetime.min))
     return cases
 
 
-def _pathway(c: _Clinic, patient: Patient) -> list[CaseRecord]:
-    """One patient's cases: block, then treatment, then repeats when the pain returns."""
+def _pathway(c: _Clinic, patient: Patient) -> list[tuple[CaseRecord, str | None]]:
+    """One patient's cases: blocks, then treatment at the joints that responded, then repeats as pain returns."""
     r = c.rnd
     earliest = max(c.start, dt.date(patient.birth_date.year + 25, 1, 1))
     day = c.day(earliest)
     if r.random() < 0.12:
         procedure = r.choices(["laminectomy", "laminotomy", "other"], weights=[45, 45, 10])[0]
         levels, region = c.levels(procedure)
-        return [_case(c, patient, procedure, day, levels, region, None, _sides(c))]
+        return [(_case(c, patient, procedure, day, levels, region, None, _sides(c)), None)]
     levels, region = c.levels("medial_branch_block")
-    # The block, the treatment and its repeats are at the same joints on the same side: the painful ones.
     sides = _sides(c)
-    cases = [_case(c, patient, "medial_branch_block", day, levels, region, None, sides)]
-    relief = r.choice([40, 60, 70, 80, 80, 90, 100])
-    if relief < 50 or r.random() < 0.15:
-        return cases
+    cases: list[tuple[CaseRecord, str | None]] = []
+    departure: str | None = None
+
+    def block(anesthetic: str, response: Response) -> BlockDetails:
+        details = _block(c, anesthetic, response)
+        cases.append((_case(c, patient, "medial_branch_block", day, levels, region, None, sides, block=details), None))
+        return details
+
+    if r.random() < 0.03:
+        departure = "blocks_elsewhere"  # referred after blocks at another clinic: none held here
+        relief = r.choice([80, 85, 90, 100])
+    else:
+        # A comparative pair (lidocaine, then bupivacaine) most often; else the same long-acting one twice.
+        comparative = r.random() < 0.6
+        first = "lidocaine" if comparative else r.choice(["bupivacaine", "bupivacaine", "ropivacaine"])
+        facet = r.random() < 0.72  # the pain comes from these facet joints
+        response = "positive" if facet else r.choices(["none", "partial", "short"], weights=[55, 35, 10])[0]
+        details = block(first, response)
+        if response != "positive":
+            if response != "partial" or r.random() > 0.08:
+                return cases  # negative: no ablation
+            departure = "negative_block"
+        elif r.random() < 0.04:
+            departure = "one_block"
+        else:
+            day = day + dt.timedelta(days=r.randint(14, 42))
+            if day > c.until:
+                return cases  # the confirming block is still to come
+            if len(levels) > 1 and r.random() < 0.2:
+                levels = levels[1:] if r.random() < 0.5 else levels[:-1]  # the confirming block narrows down
+            if sides == "bilateral" and r.random() < 0.15:
+                sides = r.choice(["left", "right"])
+            second = "bupivacaine" if comparative else first
+            response = "positive" if r.random() < 0.9 else r.choice(["partial", "short"])
+            details = block(second, response)
+            if response != "positive":
+                return cases  # the confirming block was negative
+        relief = block_peak(details)
+    return cases + _treatments(c, patient, day, levels, region, sides, relief, departure)
+
+
+def _treatments(c: _Clinic, patient: Patient, day: dt.date, levels: list[str], region: str, sides: str,
+                relief: int, departure: str | None) -> list[tuple[CaseRecord, str | None]]:  # fmt: skip
+    """The first ablation or rhizotomy weeks after the last block, and its repeats once its relief fades."""
+    r = c.rnd
     treatment = "endoscopic_rhizotomy" if r.random() < 0.4 else "radiofrequency_ablation"
     day = day + dt.timedelta(days=r.randint(14, 60))
+    cases: list[tuple[CaseRecord, str | None]] = []
+    sessions: list[dt.date] = []
+    first = True
     while day <= c.until:
-        cases.append(_case(c, patient, treatment, day, levels, region, relief, sides))
-        # Pain returns as the medial branch regrows: months after an ablation, years after a rhizotomy.
-        months = r.gauss(9, 3) if treatment == "radiofrequency_ablation" else r.gauss(40, 12)
-        day = day + dt.timedelta(days=max(120, int(months * 30.4)))
+        # Relief lasts months after an ablation, years after a rhizotomy (the nerve regrows more slowly).
+        mean, spread = (10, 3) if treatment == "radiofrequency_ablation" else (36, 10)
+        lasting = max(3, round(r.gauss(mean, spread)))
+        next_day: dt.date | None = add_months(day, lasting + r.randint(1, 4)) + dt.timedelta(days=r.randint(0, 20))
+        next_departure = None
         if r.random() < 0.25:
+            next_day = None  # no repeat: the patient moved, or lives with the pain
+        elif lasting <= 6:
+            # Relief too short for the policy's repeat rule: most are not repeated; a few are, outside it.
+            next_departure = "early_repeat" if r.random() < 0.35 else None
+            next_day = next_day if next_departure else None
+        if next_day is not None and next_departure is None:
+            while sum(1 for s in [*sessions, day] if s > add_months(next_day, -12)) >= 2:
+                next_day = add_months(next_day, 1)  # at most two sessions per region in twelve months
+        follow_up = _ablation_outcomes(c, day, lasting, next_day or dt.date.max)
+        reason = _departure_reason(c, departure) if departure else None
+        record = _case(c, patient, treatment, day, levels, region, relief if first else None, sides,
+                       reason=reason, follow_up=follow_up, repeat=not first)  # fmt: skip
+        cases.append((record, departure))
+        sessions.append(day)
+        if next_day is None:
             break
+        first, departure, day = False, next_departure, next_day
+        if treatment == "radiofrequency_ablation" and r.random() < 0.15:
+            treatment = "endoscopic_rhizotomy"  # after ablations wear off, a rhizotomy for longer relief
     return cases

@@ -200,16 +200,22 @@ def write_complications_xlsx(
             row.append(cell)
         sheet.append(row)
         count += 1
+    filters_sheet(book, "CaseLog complications export", made_at, ("Complications", count), filters)
+    book.save(out)
+    return count
+
+
+def filters_sheet(book: Any, title: str, made_at: dt.datetime, counted: tuple[str, int],
+                  filters: Iterable[tuple[str, str]]) -> None:  # fmt: skip
+    """An export's second sheet, "Filters": what it is, when it was made, how many rows, what was selected."""
     about = book.create_sheet("Filters")
     about.column_dimensions["A"].width = 22
     about.column_dimensions["B"].width = 50
-    about.append(["CaseLog complications export", None])
+    about.append([title, None])
     about.append(["Made", made_at.strftime("%Y-%m-%d %H:%M")])
-    about.append(["Complications", count])
+    about.append(list(counted))
     for name, value in filters:
         about.append([name, value])
-    book.save(out)
-    return count
 
 
 def export_complications(

@@ -1,4 +1,5 @@
-"""The quality desk's complications list: one row per complication across all cases, filtered and sorted in SQL.
+"""The quality desk's lists: one row per complication across all cases, filtered and sorted in SQL; and every
+ablation outside the clinic's indication policy, with the rules it does not meet and the reason recorded.
 
 For quality staff (and everyone who may view cases); the rows are frozen dataclasses the desktop app
 shows in a table model and exports. Setting a review goes through `CaseService.set_review`, with the
@@ -8,6 +9,7 @@ row's `case_number` and `position`. No Qt here.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +18,8 @@ from sqlalchemy import case as sql_case
 
 from caselog import vocab
 from caselog.db import queries, store
+from caselog.pathway import OutsidePolicyCase
+from caselog.policy import PRESETS, IndicationPolicy, preset_of
 from caselog.records import CaseFilter
 from caselog.service import CaseService
 
@@ -192,3 +196,131 @@ def review_counts(service: CaseService, f: ComplicationFilter | None = None) -> 
             session.execute(_filtered(select(K.review_status, func.count()), f).group_by(K.review_status)).all()
         )
     return {status: int(found.get(status, 0)) for status in vocab.REVIEW_STATUSES}
+
+
+# ---- cases outside the clinic's policy ----------------------------------------------------------------------
+
+#: Each rule of the policy (caselog.pathway.Finding.rule) in a few words, for the list's "Rule not met" column.
+RULE_SHORT: dict[str, str] = {
+    "blocks": "Positive blocks",
+    "repeat_interval": "Repeat interval",
+    "repeat_relief": "Relief before repeat",
+    "sessions": "Sessions in 12 months",
+}
+NO_REASON = "no reason"
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyFilter:
+    """The outside-policy list's filters; None means "any". Dates are inclusive, on the procedure date.
+    `with_reason`: True lists the cases whose reason was recorded, False those without one."""
+
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    surgeon: str | None = None
+    procedure: str | None = None
+    with_reason: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutsidePolicyEntry:
+    """One ablation outside the policy, as listed and exported: the case, the rules it does not meet (keys of
+    RULE_SHORT, in the check's order, once each), the sentences saying why, and the reason recorded."""
+
+    case_number: str
+    case_status: str
+    procedure_date: dt.date
+    mrn: str
+    patient_name: str
+    surgeon: str
+    procedure: str
+    levels_text: str
+    rules: tuple[str, ...]
+    findings: tuple[str, ...]
+    reason: str | None
+
+    @property
+    def procedure_label(self) -> str:
+        return vocab.label(vocab.PROCEDURES, self.procedure)
+
+    @property
+    def rules_text(self) -> str:
+        return "; ".join(RULE_SHORT.get(rule, rule) for rule in self.rules)
+
+    @property
+    def reason_text(self) -> str:
+        return self.reason if self.reason else NO_REASON
+
+
+def outside_policy_entry(found: OutsidePolicyCase) -> OutsidePolicyEntry:
+    case = found.case
+    unmet = found.findings
+    return OutsidePolicyEntry(
+        case_number=case.case_number or "",
+        case_status=case.status,
+        procedure_date=case.date,
+        mrn=found.mrn,
+        patient_name=found.patient_name,
+        surgeon=case.surgeon,
+        procedure=case.procedure,
+        levels_text="; ".join(lv.text for lv in case.levels),
+        rules=tuple(dict.fromkeys(f.rule for f in unmet)),
+        findings=tuple(f.text for f in unmet),
+        reason=case.outside_policy_reason or None,
+    )
+
+
+#: Sort keys the list accepts (each ends with the case number, so equal keys keep a stable order).
+POLICY_SORT_KEYS: dict[str, Callable[[OutsidePolicyEntry], Any]] = {
+    "case_number": lambda e: e.case_number,
+    "procedure_date": lambda e: (e.procedure_date, e.case_number),
+    "patient": lambda e: (e.patient_name.casefold(), e.mrn, e.procedure_date, e.case_number),
+    "surgeon": lambda e: (e.surgeon, e.procedure_date, e.case_number),
+    "procedure": lambda e: (e.procedure, e.procedure_date, e.case_number),
+    "levels": lambda e: (e.levels_text, e.procedure_date, e.case_number),
+    "rules": lambda e: (e.rules_text, e.procedure_date, e.case_number),
+    "reason": lambda e: (e.reason is None, (e.reason or "").casefold(), e.procedure_date, e.case_number),
+}
+
+
+def list_outside_policy(
+    service: CaseService, f: PolicyFilter | None = None, *, sort: str = "procedure_date", descending: bool = False
+) -> list[OutsidePolicyEntry]:
+    """Every ablation the filter selects that is outside the clinic's policy (`CaseService.outside_policy`).
+
+    Raises ValueError for an unknown sort key, rather than silently sorting by something else.
+    """
+    f = f or PolicyFilter()
+    if sort not in POLICY_SORT_KEYS:
+        raise ValueError(f"unknown sort key {sort!r}; one of {', '.join(POLICY_SORT_KEYS)}")
+    found = service.outside_policy(date_from=f.date_from, date_to=f.date_to, surgeon=f.surgeon,
+                                   procedure=f.procedure, with_reason=f.with_reason)  # fmt: skip
+    entries = [outside_policy_entry(item) for item in found]
+    entries.sort(key=POLICY_SORT_KEYS[sort], reverse=descending)
+    return entries
+
+
+def policy_filter_lines(f: PolicyFilter) -> list[tuple[str, str]]:
+    """The filters in words, as an export's "Filters" sheet and its audit entry record them."""
+    dates = "any" if f.date_from is None and f.date_to is None else f"{f.date_from or '…'} to {f.date_to or '…'}"
+    reason = {None: "with or without", True: "recorded", False: "not recorded"}[f.with_reason]
+    return [
+        ("Procedure date", dates),
+        ("Procedure", vocab.label(vocab.PROCEDURES, f.procedure) if f.procedure else "any ablation"),
+        ("Surgeon", f.surgeon or "any"),
+        ("Reason", reason),
+    ]
+
+
+def policy_in_words(current: IndicationPolicy) -> str:
+    """The policy the list is judged against, in one sentence (the preset's name when it is one)."""
+    preset = preset_of(current)
+    name = PRESETS[preset].label if preset else "the clinic's own rules"
+    blocks = current.blocks_required
+    return (
+        f"Policy – {name}: {blocks} positive block{'s' if blocks > 1 else ''} at "
+        f"{current.relief_threshold_percent}% before a first ablation; a repeat {current.repeat_min_interval_months}"
+        f" months or more after the last, with {current.repeat_relief_percent}% relief lasting "
+        f"{current.repeat_relief_months} months; at most {current.max_sessions_per_12_months} sessions per region "
+        "in 12 months."
+    )

@@ -1,9 +1,10 @@
 """Renders the main window and the desks on a 1280×720 screen to PNG files in this folder, on Fusion's light
 palette and on a dark one: `python docs/screenshots/render_desks.py`.
 
-Writes main-window.png, main-window-dark.png, quality-desk.png, print-desk.png and the print desk with a day's
-schedule waiting to be completed, schedule-to-complete(-dark).png. Uses a throwaway database and data folder
-with 300 demo cases (seeded, so the pictures are stable) and a made-up schedule of five procedures.
+Writes main-window.png, main-window-dark.png, quality-desk.png, quality-desk-outside-policy.png (and -dark),
+print-desk.png and the print desk with a day's schedule waiting to be completed, schedule-to-complete(-dark).png.
+Uses a throwaway database and data folder with 300 demo cases (2,000 for the outside-policy list; seeded, so the
+pictures are stable) and a made-up schedule of five procedures.
 """
 
 from __future__ import annotations
@@ -73,6 +74,21 @@ def main() -> int:
         widget.grab().save(str(HERE / name))
         print("wrote", HERE / name)
 
+    # The "Outside policy" page over more cases than the rest: 300 hold only a handful outside the policy.
+    pathways = CaseService(open_database(home / "pathways.sqlite3"))
+    pathways.add_records(generate_cases(2000, seed=7))
+
+    def shoot_outside_policy(name: str) -> None:
+        """The quality desk's "Outside policy" page, its second case selected."""
+        runner = Services(pathways, TaskRunner(app), str(home / "pathways.sqlite3"))
+        quality = QualityDesk(runner, settings, None)
+        quality.show_outside_policy()
+        settle(runner)
+        quality.outside.table.selectRow(1)
+        shoot(quality, name)
+        quality.close()
+        runner.tasks.wait()
+
     db = open_database(home / "demo.sqlite3")
     service = CaseService(db)
     service.add_records(generate_cases(300, seed=7))
@@ -116,6 +132,7 @@ def main() -> int:
             settle(services)
             quality.table.selectRow(0)
             shoot(quality, "quality-desk.png")
+            shoot_outside_policy("quality-desk-outside-policy.png")
             quality.close()
             window.desk_actions[0].trigger()
             settle(services)
@@ -126,6 +143,7 @@ def main() -> int:
             printer.close()
             shoot_schedule(services, "schedule-to-complete.png")
         else:  # the case form on a dark palette: a repeat of the selected case, its patient locked
+            shoot_outside_policy("quality-desk-outside-policy-dark.png")
             form = window.repeat_case()
             assert form is not None
             shoot(form, "case-form-dark.png")
@@ -135,6 +153,7 @@ def main() -> int:
         window.close()
         services.tasks.wait()
     db.close()
+    pathways.db.close()
     return 0
 
 

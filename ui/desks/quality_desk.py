@@ -1,5 +1,6 @@
 """The quality desk: every complication across all cases, filtered and sorted, with the review workflow,
-the complication log PDF and an Excel export of exactly what the filters show.
+the complication log PDF and an Excel export of exactly what the filters show; and, on its "Outside policy"
+page (ui.desks.outside_policy), every ablation outside the clinic's indication policy.
 
 Open reviews are counted in the banner above the list and in the window title, whatever the filters.
 """
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -28,6 +30,7 @@ from caselog.quality import ComplicationEntry, ComplicationFilter, review_counts
 from caselog.records import CaseFilter
 from ui.desks import quality_jobs
 from ui.desks.common import DateRange, Desk, desk_action, set_combo_items
+from ui.desks.outside_policy import OutsidePolicyPage
 from ui.desks.quality_model import ComplicationTableModel, entry_key
 from ui.desks.review_panel import ReviewPanel
 from ui.messages import show_error
@@ -89,7 +92,7 @@ class QualityDesk(Desk):
         self.log_action = desk_action(self, "Complication &log PDF…", self.complication_log, "complication_log",
                                       log_tip)  # fmt: skip
         export_tip = "Save exactly the complications the filters show as an Excel workbook"
-        self.export_action = desk_action(self, "E&xport to Excel…", self.export_xlsx, "export", export_tip)
+        self.export_action = desk_action(self, "E&xport to Excel…", self._export, "export", export_tip)
         research_tip = "Cases of the date range, procedure and surgeon chosen, de-identified for research (ZIP)"
         self.research_action = desk_action(self, "Re&search export…", self.research_export, "research_export",
                                            research_tip)  # fmt: skip
@@ -136,7 +139,14 @@ class QualityDesk(Desk):
         cl.setSpacing(0)
         cl.addWidget(filters)
         cl.addWidget(splitter, 1)
-        self.setCentralWidget(central)
+        self.outside = OutsidePolicyPage(self.services, today=self._today)
+        self._outside_read = False  # read when first shown: opening the desk checks no policy
+        self.tabs = QTabWidget()
+        self.tabs.setAccessibleName("Quality desk pages")
+        self.tabs.addTab(central, "Co&mplications")
+        self.tabs.addTab(self.outside, "Outside &policy")
+        self.tabs.setTabToolTip(1, "Every ablation outside the clinic's indication policy, with or without a reason")
+        self.setCentralWidget(self.tabs)
         restore_geometry(self, "quality-desk", QSize(1280, 760))
 
         self.dates.changed.connect(self._filters_changed)
@@ -153,9 +163,49 @@ class QualityDesk(Desk):
         self.table.doubleClicked.connect(lambda _i: self._open_selected())
         self.panel.save_requested.connect(self.save_review)
         self.panel.open_requested.connect(self._open_selected)
+        self.outside.open_case.connect(self.open_case)
+        self.outside.say.connect(self.say)
+        self.outside.model.loaded.connect(self._page_changed)
+        self.outside.model.failed.connect(lambda exc: show_error(self, "The cases could not be checked", exc))
+        self.outside.table.selectionModel().selectionChanged.connect(self._page_changed)
+        self.outside.model.modelReset.connect(self._page_changed)
+        self.tabs.currentChanged.connect(self._page_changed)
 
     def say(self, message: str) -> None:
         self.statusBar().showMessage(message, 15000)
+
+    # ---- the two pages ------------------------------------------------------------------------------------
+
+    def outside_shown(self) -> bool:
+        return self.tabs.currentWidget() is self.outside
+
+    def show_outside_policy(self) -> None:
+        """Bring the "Outside policy" page forward (read on first showing)."""
+        self.tabs.setCurrentWidget(self.outside)
+
+    def _page_changed(self, *_args: object) -> None:
+        """The toolbar acts on the page shown: open its selected case, export its list."""
+        outside = self.outside_shown()
+        if outside and not self._outside_read:
+            self._outside_read = True
+            self.outside.refresh()
+        self.log_action.setEnabled(not outside)
+        if outside:
+            self.open_action.setEnabled(self.outside.selected() is not None)
+            self.export_action.setEnabled(self.outside.model.rowCount() > 0)
+            self.export_action.setText("E&xport list…")
+            self.export_action.setToolTip("Save exactly the cases outside the policy shown, as Excel or CSV")
+        else:
+            self.open_action.setEnabled(self.selected() is not None)
+            self.export_action.setEnabled(self.model.matching > 0)
+            self.export_action.setText("E&xport to Excel…")
+            self.export_action.setToolTip("Save exactly the complications the filters show as an Excel workbook")
+
+    def _export(self) -> None:
+        if self.outside_shown():
+            self.outside.export()
+        else:
+            self.export_xlsx()
 
     # ---- filters and loading ------------------------------------------------------------------------------
 
@@ -200,6 +250,8 @@ class QualityDesk(Desk):
 
         self.services.tasks.run(work, on_result=loaded, on_error=lambda exc: self.say(f"Counts not loaded: {exc}"))
         self.model.set_filter(self.complication_filter())
+        if self._outside_read:
+            self.outside.refresh()
 
     def _show_counts(self, counts: dict[str, int]) -> None:
         self.counts = counts
@@ -224,7 +276,8 @@ class QualityDesk(Desk):
             self.model.sort_column(),
             Qt.SortOrder.DescendingOrder if self.model.descending else Qt.SortOrder.AscendingOrder,
         )
-        self.export_action.setEnabled(shown > 0)
+        if not self.outside_shown():
+            self.export_action.setEnabled(shown > 0)
         if self._select_after is not None:
             wanted, self._select_after = self._select_after, None
             if wanted[0] == "next open":
@@ -252,7 +305,7 @@ class QualityDesk(Desk):
         if self.panel.dirty() and shown is not None:
             if entry is None:
                 # The list reloaded (a filter, a sort): the review being typed stays in the panel, and can be saved.
-                self.open_action.setEnabled(False)
+                self.open_action.setEnabled(self.outside_shown() and self.outside.selected() is not None)
                 return
             wanted = entry_key(entry)
             # One key press may move the selection twice (the view re-applies it): one question, not two.
@@ -261,7 +314,7 @@ class QualityDesk(Desk):
                 self._reselect(entry_key(shown))
                 return
         self.panel.show_entry(entry)
-        self.open_action.setEnabled(entry is not None)
+        self.open_action.setEnabled((self.outside.selected() if self.outside_shown() else entry) is not None)
 
     #: The row the reviewer just declined to move to, until the events of that key press or click are done.
     _declined: tuple[str, int] | None = None
@@ -306,6 +359,9 @@ class QualityDesk(Desk):
         super().closeEvent(event)
 
     def _open_selected(self) -> None:
+        if self.outside_shown():
+            self.outside.open_selected()
+            return
         entry = self.selected()
         if entry is not None:
             self.open_case.emit(entry.case_number)

@@ -1,5 +1,6 @@
-"""Long work for the quality desk, without widgets: the XLSX of exactly what the filters show, and the
-complication log PDF. Both write atomically (complete or not at all) and leave an audit entry."""
+"""Long work for the quality desk, without widgets: the XLSX of exactly what the filters show, the complication
+log PDF, and the CSV or XLSX of the cases outside the policy. All write atomically (complete or not at all) and
+leave an audit entry."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
-from caselog import audit, exports
-from caselog.quality import ComplicationFilter
+from caselog import audit, exports, policy_exports
+from caselog.quality import ComplicationFilter, PolicyFilter
 from caselog.records import CaseFilter
 from caselog.reports import ReportSettings, write_complication_log
 from caselog.service import CaseService
@@ -48,5 +49,17 @@ def complication_log(
         service.record_event("print", record_type="report", details={"document": "complication log",
                              "from": str(date_from), "to": str(date_to), "cases": len(views)})  # fmt: skip
         return len(views), events
+
+    return work
+
+
+def export_outside_policy(
+    service: CaseService, f: PolicyFilter, path: Path, fmt: str, *, sort: str, descending: bool
+) -> Callable[[Progress], int]:
+    """Work: every case outside the policy the filter selects, in the list's order, to `path`; returns how many."""
+
+    def work(progress: Progress) -> int:
+        return policy_exports.export_outside_policy(service, f, path, fmt, sort=sort, descending=descending,
+                                                    progress=progress)  # fmt: skip
 
     return work
