@@ -20,8 +20,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
 
 TODAY = dt.date(2026, 5, 20)
+DIARY = (("15min", 1), ("30min", 1), ("1h", 1), ("2h", 1), ("4h", 2))
 BLOCK = {"anesthetic": "bupivacaine", "pain_before": 8, "activities_possible": True,
-         "diary": [{"time": t, "pain": p} for t, p in (("15min", 1), ("30min", 1), ("1h", 1), ("2h", 1), ("4h", 2))]}  # fmt: skip
+         "diary": [{"time": t, "pain": p} for t, p in DIARY]}  # fmt: skip
 
 
 def case(day: dt.date, mrn: str, **changes: Any) -> dict[str, Any]:
@@ -76,8 +77,8 @@ def main() -> int:
     db = open_database(home / "pathway.sqlite3")
     service = CaseService(db, today=lambda: TODAY)
     first = service.create_case(case(TODAY - dt.timedelta(days=49), "PW-1001"))
-    lidocaine = {**BLOCK, "anesthetic": "lidocaine",
-                 "diary": [{"time": t, "pain": p} for t, p in (("15min", 0), ("30min", 1), ("1h", 1), ("2h", 6))]}  # fmt: skip
+    short = (("15min", 0), ("30min", 1), ("1h", 1), ("2h", 6))
+    lidocaine = {**BLOCK, "anesthetic": "lidocaine", "diary": [{"time": t, "pain": p} for t, p in short]}
     service.create_case(case(TODAY - dt.timedelta(days=28), "PW-1001", block=lidocaine))
     service.create_case(case(TODAY - dt.timedelta(days=30), "PW-1002"))
     settings = AppSettings(Settings(facility_name="Riverside Spine Center", default_surgeon="Dr. Amara Okafor"))
