@@ -182,6 +182,10 @@ def whole_months(start: dt.date, end: dt.date) -> int:
 _REGIONS = {level: vocab.region_of(level) for level in vocab.LEVELS}
 
 
+def _region(level: str) -> str:
+    return _REGIONS.get(level) or vocab.region_of(level)
+
+
 @dataclass(frozen=True, slots=True)
 class PathwayCase:
     """The slim view of one case the pathway and the policy check read (any case of the patient)."""
@@ -210,8 +214,11 @@ class PathwayCase:
         joints = joints_of(self.levels)
         setattr_ = object.__setattr__
         setattr_(self, "joints", joints)
-        setattr_(self, "regions", tuple(dict.fromkeys(_REGIONS.get(level) or vocab.region_of(level)
-                                                      for level, _ in joints)))  # fmt: skip
+        if len(joints) == 1:
+            regions: tuple[str, ...] = (_region(joints[0][0]),)
+        else:
+            regions = tuple(dict.fromkeys(_region(level) for level, _ in joints))
+        setattr_(self, "regions", regions)
         setattr_(self, "is_ablation", self.procedure in vocab.ABLATIONS)
         setattr_(self, "is_block", self.procedure == BLOCK)
         setattr_(self, "_readings", {})
