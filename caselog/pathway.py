@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Literal
@@ -43,21 +43,32 @@ def diary_relief(block: BlockDetails) -> list[tuple[str, Fraction]]:
     return [(e.time, relief_percent(block.pain_before, e.pain)) for e in block.diary]
 
 
+def _measurable(block: BlockDetails) -> bool:
+    return bool(block.diary) and bool(block.pain_before)
+
+
 def peak_relief(block: BlockDetails) -> Fraction | None:
-    """The best relief in the diary, or None when it cannot be measured."""
-    reliefs = diary_relief(block)
-    return max(r for _, r in reliefs) if reliefs else None
+    """The best relief in the diary (at its lowest pain), or None when it cannot be measured."""
+    if not _measurable(block):
+        return None
+    assert block.pain_before is not None
+    return relief_percent(block.pain_before, min(e.pain for e in block.diary))
 
 
 def relief_minutes(block: BlockDetails, threshold_percent: int) -> int:
     """Minutes after the injection that relief stayed at or above the threshold: the diary time ending the first
     unbroken run of entries at or above it (0 when no entry reaches it)."""
+    if not _measurable(block):
+        return 0
+    before = block.pain_before
+    assert before is not None
+    needed = threshold_percent * before  # relief >= threshold  <=>  100 * (before - pain) >= threshold * before
     last = 0
     started = False
-    for time, relief in diary_relief(block):
-        if relief >= threshold_percent:
+    for entry in block.diary:
+        if 100 * (before - entry.pain) >= needed:
             started = True
-            last = vocab.DIARY_MINUTES[time]
+            last = vocab.DIARY_MINUTES[entry.time]
         elif started:
             break
     return last
@@ -65,10 +76,13 @@ def relief_minutes(block: BlockDetails, threshold_percent: int) -> int:
 
 def concordance(block: BlockDetails, threshold_percent: int) -> Concordance:
     """Whether relief at the threshold lasted as long as the anesthetic usually does (vocab.ANESTHETIC_HOURS)."""
+    return _concordance(block, relief_minutes(block, threshold_percent))
+
+
+def _concordance(block: BlockDetails, minutes: int) -> Concordance:
     hours = vocab.ANESTHETIC_HOURS.get(block.anesthetic)
-    if hours is None or not diary_relief(block):
+    if hours is None or not _measurable(block):
         return "not_judged"
-    minutes = relief_minutes(block, threshold_percent)
     shortest, longest = hours
     if minutes < shortest * 60:
         return "shorter"
@@ -93,7 +107,7 @@ def read_block(block: BlockDetails, threshold_percent: int) -> BlockReading:
     """Peak relief, duration, concordance and the result of a block under a relief threshold."""
     peak = peak_relief(block)
     minutes = relief_minutes(block, threshold_percent)
-    agreement = concordance(block, threshold_percent)
+    agreement = _concordance(block, minutes)
     positive = None if peak is None else peak >= threshold_percent and agreement != "shorter"
     return BlockReading(peak, minutes, agreement, positive)
 
@@ -127,10 +141,13 @@ def joint_key(joint: Joint) -> tuple[int, str, str]:
 
 def joints_of(levels: Iterable[TreatedLevel]) -> tuple[Joint, ...]:
     """The joints of these levels, from the head down, left before right (bilateral -> both)."""
-    found = {
-        (lv.level, side) for lv in levels for side in (("left", "right") if lv.side == "bilateral" else (lv.side,))
-    }
-    return tuple(sorted(found, key=joint_key))
+    found: list[Joint] = []
+    for lv in levels:
+        if lv.side == "bilateral":
+            found += [(lv.level, "left"), (lv.level, "right")]
+        else:
+            found.append((lv.level, lv.side))
+    return tuple(found) if len(found) <= 1 else tuple(sorted(set(found), key=joint_key))
 
 
 def joint_text(joint: Joint) -> str:
@@ -148,8 +165,9 @@ def joints_text(joints: Iterable[Joint]) -> str:
 def add_months(day: dt.date, months: int) -> dt.date:
     """The same day `months` later (earlier when negative), or that month's last day when it has no such day
     (31 August + 6 months = 28 or 29 February)."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
+    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
+    if day.day <= 28:  # every month has it
+        return dt.date(year, month + 1, day.day)
     return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
@@ -159,6 +177,13 @@ def whole_months(start: dt.date, end: dt.date) -> int:
     while months > 0 and add_months(start, months) > end:
         months -= 1
     return max(months, 0)
+
+
+_REGIONS = {level: vocab.region_of(level) for level in vocab.LEVELS}
+
+
+def _region(level: str) -> str:
+    return _REGIONS.get(level) or vocab.region_of(level)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,18 +202,35 @@ class PathwayCase:
     outside_policy_reason: str | None = None
     surgeon: str = ""
     status: str = "draft"
+    # Derived once (the quality desk's list reads them for 100,000 cases): not compared, not given.
     joints: tuple[Joint, ...] = field(init=False, compare=False, repr=False)
+    #: The spinal regions of its joints, from the head down ("cervical", "thoracic", "lumbar").
+    regions: tuple[str, ...] = field(init=False, compare=False, repr=False)
+    is_ablation: bool = field(init=False, compare=False, repr=False)
+    is_block: bool = field(init=False, compare=False, repr=False)
+    _readings: dict[int, BlockReading] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "joints", joints_of(self.levels))
+        joints = joints_of(self.levels)
+        setattr_ = object.__setattr__
+        setattr_(self, "joints", joints)
+        if len(joints) == 1:
+            regions: tuple[str, ...] = (_region(joints[0][0]),)
+        else:
+            regions = tuple(dict.fromkeys(_region(level) for level, _ in joints))
+        setattr_(self, "regions", regions)
+        setattr_(self, "is_ablation", self.procedure in vocab.ABLATIONS)
+        setattr_(self, "is_block", self.procedure == BLOCK)
+        setattr_(self, "_readings", {})
 
-    @property
-    def is_ablation(self) -> bool:
-        return self.procedure in vocab.ABLATIONS
-
-    @property
-    def is_block(self) -> bool:
-        return self.procedure == BLOCK
+    def reading(self, threshold_percent: int) -> BlockReading | None:
+        """The block's reading at this threshold (None without block details), read once per threshold."""
+        if self.block is None:
+            return None
+        found = self._readings.get(threshold_percent)
+        if found is None:
+            found = self._readings[threshold_percent] = read_block(self.block, threshold_percent)
+        return found
 
     @property
     def order(self) -> tuple[dt.date, bool, str]:
@@ -273,7 +315,7 @@ def block_result_text(reading: BlockReading | None) -> str:
 
 def block_evidence(case: PathwayCase, threshold_percent: int) -> Evidence:
     """A block as evidence: its anesthetic, peak relief, how long relief stayed at the threshold, its result."""
-    reading = read_block(case.block, threshold_percent) if case.block else None
+    reading = case.reading(threshold_percent)
     parts = ["medial branch block"]
     if case.block is not None:
         parts.append(f"({vocab.label(vocab.BLOCK_ANESTHETICS, case.block.anesthetic).lower()})")
@@ -286,111 +328,141 @@ def block_evidence(case: PathwayCase, threshold_percent: int) -> Evidence:
     return Evidence(case.case_number, case.date, f"{text}: {block_result_text(reading)}")
 
 
-def _blocks_finding(case: PathwayCase, joint: Joint, others: Sequence[PathwayCase],
-                    policy: IndicationPolicy) -> Finding:  # fmt: skip
+#: A rule's verdict at one joint or region: whether it is met, and how to write out why (only called for the
+#: checks someone reads: the quality desk's list writes out only the cases outside the policy).
+Verdict = tuple[bool, Callable[[], list[Finding]]]
+
+
+def _blocks_rule(case: PathwayCase, joint: Joint, others: Sequence[PathwayCase], policy: IndicationPolicy) -> Verdict:
     """First ablation at a joint: enough positive blocks at it before the case (or the case's own block relief
     when CaseLog holds no block there)."""
-    where, threshold, required = joint_text(joint), policy.relief_threshold_percent, policy.blocks_required
-    need = f"{required} positive block{'s' if required > 1 else ''} at {threshold}% relief required"
-    blocks = sorted((h for h in others if h.is_block and h.date < case.date and joint in h.joints),
-                    key=lambda h: h.order)  # fmt: skip
-    if blocks:
-        evidence = tuple(block_evidence(b, threshold) for b in blocks)
-        positive = sum(1 for b in blocks if b.block and read_block(b.block, threshold).positive)
-        met = positive >= required
-        text = f"{where}: first ablation; {positive} of {len(blocks)} block{'s' if len(blocks) > 1 else ''} at this "
-        text += f"joint before it positive ({need})"
-        return Finding("blocks", where, met, text, evidence)
+    threshold, required = policy.relief_threshold_percent, policy.blocks_required
+    blocks = [h for h in others if h.is_block and h.date < case.date and joint in h.joints]
     relief = case.prior_block_relief_percent
-    if relief is None:
-        return Finding("blocks", where, False, f"{where}: first ablation, but no block at this joint is recorded "
-                       f"before it, in CaseLog or on this case ({need})")  # fmt: skip
-    counted = relief >= threshold
-    evidence = (Evidence(case.case_number, case.date, f"block relief recorded on this case: {relief}%"),)
-    if not counted:
-        text = f"{where}: first ablation; the block relief recorded on this case, {relief}%, is below {threshold}%"
-        return Finding("blocks", where, False, f"{text} ({need})", evidence)
-    met = required <= 1
-    text = f"{where}: first ablation; the block relief recorded on this case ({relief}%) counts as one positive "
-    text += f"block, CaseLog holding no block at this joint ({need})"
-    return Finding("blocks", where, met, text, evidence)
+    if blocks:
+        positive = sum(1 for b in blocks if (r := b.reading(threshold)) is not None and r.positive)
+        met = positive >= required
+    else:
+        met = relief is not None and relief >= threshold and required <= 1
+
+    def explain() -> list[Finding]:
+        where = joint_text(joint)
+        need = f"{required} positive block{'s' if required > 1 else ''} at {threshold}% relief required"
+        if blocks:
+            ordered = sorted(blocks, key=lambda h: h.order)
+            evidence = tuple(block_evidence(b, threshold) for b in ordered)
+            text = f"{where}: first ablation; {positive} of {len(blocks)} block{'s' if len(blocks) > 1 else ''} at "
+            return [Finding("blocks", where, met, f"{text}this joint before it positive ({need})", evidence)]
+        if relief is None:
+            text = f"{where}: first ablation, but no block at this joint is recorded before it, in CaseLog or on this "
+            return [Finding("blocks", where, met, f"{text}case ({need})")]
+        evidence = (Evidence(case.case_number, case.date, f"block relief recorded on this case: {relief}%"),)
+        if relief < threshold:
+            text = f"{where}: first ablation; the block relief recorded on this case, {relief}%, is below {threshold}%"
+        else:
+            text = f"{where}: first ablation; the block relief recorded on this case ({relief}%) counts as one "
+            text += "positive block, CaseLog holding no block at this joint"
+        return [Finding("blocks", where, met, f"{text} ({need})", evidence)]
+
+    return met, explain
 
 
-def _repeat_findings(case: PathwayCase, joint: Joint, last: PathwayCase, policy: IndicationPolicy) -> list[Finding]:
+def _repeat_rules(case: PathwayCase, joint: Joint, last: PathwayCase, policy: IndicationPolicy) -> Verdict:
     """A repeat at a joint: far enough after the last ablation there, which gave lasting relief."""
-    where = joint_text(joint)
-    earlier = Evidence(last.case_number, last.date, f"{vocab.label(vocab.PROCEDURE_SHORT, last.procedure)} at {where}")
-    months, required = whole_months(last.date, case.date), policy.repeat_min_interval_months
+    required = policy.repeat_min_interval_months
     due = add_months(last.date, required)
     interval_met = case.date >= due
-    text = f"{where}: repeat {months} month{'s' if months != 1 else ''} after {last.name}"
-    text += f" (at least {required} required" + ("" if interval_met else f": not before {due}") + ")"
-    findings = [Finding("repeat_interval", where, interval_met, text, (earlier,))]
     relief_from = add_months(last.date, policy.repeat_relief_months)
-    need = f"at least {policy.repeat_relief_percent}% relief lasting {policy.repeat_relief_months} months required"
-    late = [o for o in last.outcomes
-            if o.relief_percent is not None and relief_from <= o.date <= case.date]  # fmt: skip
+    late = [o for o in last.outcomes if o.relief_percent is not None and relief_from <= o.date <= case.date]
     good = [o for o in late if o.relief_percent is not None and o.relief_percent >= policy.repeat_relief_percent]
-    if good:
-        shown = max(good, key=lambda o: o.date)
-        relief = Evidence(last.case_number, shown.date, f"{shown.relief_percent}% relief at follow-up "
-                          f"{vocab.label(vocab.TIMEPOINTS, shown.timepoint).lower()}")  # fmt: skip
-        text = f"{where}: {last.name} gave {shown.relief_percent}% relief at its follow-up of {shown.date} ({need})"
-        findings.append(Finding("repeat_relief", where, True, text, (earlier, relief)))
-    elif late:
-        best = max(late, key=lambda o: (o.relief_percent or 0, o.date))
-        relief = Evidence(last.case_number, best.date, f"{best.relief_percent}% relief at follow-up")
-        text = f"{where}: the best relief recorded {policy.repeat_relief_months} months or more after {last.name} "
-        text += f"is {best.relief_percent}% ({need})"
-        findings.append(Finding("repeat_relief", where, False, text, (earlier, relief)))
-    else:
-        text = f"{where}: no relief recorded {policy.repeat_relief_months} months or more after {last.name} ({need})"
-        findings.append(Finding("repeat_relief", where, False, text, (earlier,)))
-    return findings
+
+    def explain() -> list[Finding]:
+        where = joint_text(joint)
+        earlier = Evidence(last.case_number, last.date, f"{vocab.label(vocab.PROCEDURE_SHORT, last.procedure)} at "
+                           f"{where}")  # fmt: skip
+        months = whole_months(last.date, case.date)
+        text = f"{where}: repeat {months} month{'s' if months != 1 else ''} after {last.name}"
+        text += f" (at least {required} required" + ("" if interval_met else f": not before {due}") + ")"
+        findings = [Finding("repeat_interval", where, interval_met, text, (earlier,))]
+        need = f"at least {policy.repeat_relief_percent}% relief lasting {policy.repeat_relief_months} months required"
+        if good:
+            shown = max(good, key=lambda o: o.date)
+            relief = Evidence(last.case_number, shown.date, f"{shown.relief_percent}% relief at follow-up "
+                              f"{vocab.label(vocab.TIMEPOINTS, shown.timepoint).lower()}")  # fmt: skip
+            text = f"{where}: {last.name} gave {shown.relief_percent}% relief at its follow-up of {shown.date} ({need})"
+            findings.append(Finding("repeat_relief", where, True, text, (earlier, relief)))
+        elif late:
+            best = max(late, key=lambda o: (o.relief_percent or 0, o.date))
+            relief = Evidence(last.case_number, best.date, f"{best.relief_percent}% relief at follow-up")
+            text = f"{where}: the best relief recorded {policy.repeat_relief_months} months or more after "
+            text += f"{last.name} is {best.relief_percent}% ({need})"
+            findings.append(Finding("repeat_relief", where, False, text, (earlier, relief)))
+        else:
+            text = f"{where}: no relief recorded {policy.repeat_relief_months} months or more after {last.name} "
+            findings.append(Finding("repeat_relief", where, False, f"{text}({need})", (earlier,)))
+        return findings
+
+    return interval_met and bool(good), explain
 
 
-def _sessions_finding(case: PathwayCase, region: str, others: Sequence[PathwayCase],
-                      policy: IndicationPolicy) -> Finding:  # fmt: skip
+def _sessions_rule(case: PathwayCase, region: str, others: Sequence[PathwayCase], policy: IndicationPolicy) -> Verdict:
     """Ablation sessions of the patient in this region in the 12 months up to this case, this one included."""
     start = add_months(case.date, -12)
-    sessions = sorted(
-        (h for h in others if h.is_ablation and start < h.date <= case.date
-         and any(vocab.region_of(level) == region for level, _ in h.joints)),
-        key=lambda h: h.order,
-    )  # fmt: skip
+    sessions = [h for h in others if h.is_ablation and start < h.date <= case.date and region in h.regions]
     count, limit = len(sessions) + 1, policy.max_sessions_per_12_months
-    text = f"{region}: {count} ablation session{'s' if count != 1 else ''} in the 12 months up to {case.date}, "
-    text += f"this one included (at most {limit})"
-    evidence = tuple(Evidence(h.case_number, h.date, f"{vocab.label(vocab.PROCEDURE_SHORT, h.procedure)} at "
-                              f"{joints_text(h.joints)}") for h in sessions)  # fmt: skip
-    return Finding("sessions", region, count <= limit, text, evidence)
+
+    def explain() -> list[Finding]:
+        text = f"{region}: {count} ablation session{'s' if count != 1 else ''} in the 12 months up to {case.date}, "
+        text += f"this one included (at most {limit})"
+        ordered = sorted(sessions, key=lambda h: h.order)
+        evidence = tuple(Evidence(h.case_number, h.date, f"{vocab.label(vocab.PROCEDURE_SHORT, h.procedure)} at "
+                                  f"{joints_text(h.joints)}") for h in ordered)  # fmt: skip
+        return [Finding("sessions", region, count <= limit, text, evidence)]
+
+    return count <= limit, explain
 
 
-def check_indication(case: PathwayCase, history: Iterable[PathwayCase], policy: IndicationPolicy) -> IndicationCheck:
-    """Whether an ablation meets the clinic's policy at each of its joints and in each of its regions.
-
-    `history` is the patient's other cases (the case itself, by number, is skipped if present). Each joint is a
-    first ablation (positive blocks before it) or a repeat (interval and lasting relief since the last one);
-    each region limits sessions per rolling 12 months.
-    """
-    if not case.is_ablation:
-        return NOT_APPLICABLE
+def _verdicts(case: PathwayCase, history: Iterable[PathwayCase], policy: IndicationPolicy) -> list[Verdict]:
+    """Each joint is a first ablation (positive blocks before it) or a repeat (interval and lasting relief since
+    the last ablation there); each region limits the sessions in a rolling 12 months."""
     others = [h for h in history if h is not case and (case.case_number is None or h.case_number != case.case_number)]
-    findings: list[Finding] = []
+    verdicts: list[Verdict] = []
     for joint in case.joints:
         earlier = [h for h in others if h.is_ablation and h.date < case.date and joint in h.joints]
         if earlier:
-            findings.extend(_repeat_findings(case, joint, max(earlier, key=lambda h: h.order), policy))
+            verdicts.append(_repeat_rules(case, joint, max(earlier, key=lambda h: h.order), policy))
         else:
-            findings.append(_blocks_finding(case, joint, others, policy))
-    regions = dict.fromkeys(vocab.region_of(level) for level, _ in case.joints)
-    findings.extend(_sessions_finding(case, region, others, policy) for region in regions)
+            verdicts.append(_blocks_rule(case, joint, others, policy))
+    verdicts.extend(_sessions_rule(case, region, others, policy) for region in case.regions)
+    return verdicts
+
+
+def _explained(verdicts: list[Verdict]) -> IndicationCheck:
+    findings = tuple(finding for _, explain in verdicts for finding in explain())
     unmet = [f for f in findings if not f.met]
-    if unmet:
-        summary = "Outside the clinic's policy: " + "; ".join(f.text for f in unmet)
-    else:
-        summary = "Meets the clinic's policy."
-    return IndicationCheck(True, not unmet, tuple(findings), summary)
+    summary = (
+        "Outside the clinic's policy: " + "; ".join(f.text for f in unmet) if unmet else "Meets the clinic's policy."
+    )
+    return IndicationCheck(True, not unmet, findings, summary)
+
+
+def check_indication(case: PathwayCase, history: Iterable[PathwayCase], policy: IndicationPolicy) -> IndicationCheck:
+    """Whether an ablation meets the clinic's policy at each of its joints and in each of its regions, with the
+    evidence of each finding. `history` is the patient's other cases (the case itself, by number, is skipped)."""
+    if not case.is_ablation:
+        return NOT_APPLICABLE
+    return _explained(_verdicts(case, history, policy))
+
+
+def outside_policy_check(
+    case: PathwayCase, history: Iterable[PathwayCase], policy: IndicationPolicy
+) -> IndicationCheck | None:
+    """The check of an ablation outside the policy; None when it meets it or is no ablation. Only the cases
+    outside it are written out (the quality desk's list judges every ablation of the clinic)."""
+    if not case.is_ablation:
+        return None
+    verdicts = _verdicts(case, history, policy)
+    return None if all(met for met, _ in verdicts) else _explained(verdicts)
 
 
 # ---- the patient's pathway: every case on a time axis, a row per treated joint -----------------------------
@@ -503,7 +575,7 @@ def _pairs(cases: Sequence[PathwayCase], threshold_percent: int) -> list[Compara
         assert short.block is not None and long.block is not None
         short_minutes = relief_minutes(short.block, threshold_percent)
         long_minutes = relief_minutes(long.block, threshold_percent)
-        judged = bool(diary_relief(short.block)) and bool(diary_relief(long.block))
+        judged = _measurable(short.block) and _measurable(long.block)
         concordant = long_minutes > short_minutes if judged else None
         pairs.append(ComparativePair(case.joints, short, long, short_minutes, long_minutes, concordant))
     return pairs
@@ -537,7 +609,7 @@ def build_pathway(patient: Patient, cases: Iterable[PathwayCase], policy: Indica
     entries: list[CaseOnPathway] = []
     events: dict[Joint, list[PathwayEvent]] = {}
     for i, case in enumerate(ordered):
-        reading = read_block(case.block, threshold) if case.is_block and case.block else None
+        reading = case.reading(threshold) if case.is_block else None
         check = check_indication(case, ordered, policy)
         entries.append(CaseOnPathway(case, reading, check, series.get(i)))
         for joint in case.joints:
@@ -637,3 +709,30 @@ def pathway_to_json(pathway: Pathway) -> dict[str, object]:
             for pair in pathway.pairs
         ],
     }  # fmt: skip
+
+
+# ---- the quality desk's list of cases outside the policy ---------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OutsidePolicyCase:
+    """One ablation outside the clinic's policy, as the quality desk lists it: the case, its patient, the
+    findings not met with their evidence, and the reason recorded for doing it (None when none was given)."""
+
+    case: PathwayCase
+    mrn: str
+    patient_name: str
+    check: IndicationCheck
+
+    @property
+    def case_number(self) -> str | None:
+        return self.case.case_number
+
+    @property
+    def reason(self) -> str | None:
+        return self.case.outside_policy_reason
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        """The rules not met."""
+        return self.check.unmet

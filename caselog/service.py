@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy import text as sa_text
 from sqlalchemy.orm import Session
 
@@ -25,7 +25,18 @@ from caselog.db.engine import Database
 from caselog.db.models import CaseAmendmentRow
 from caselog.db.pathway_queries import load_pathway_cases, patient_condition
 from caselog.errors import Conflict, InvalidInput, NotFound, NotPermitted
-from caselog.pathway import NOT_APPLICABLE, IndicationCheck, Pathway, build_pathway, check_indication, pathway_case
+from caselog.pathway import (
+    BLOCK,
+    NOT_APPLICABLE,
+    IndicationCheck,
+    OutsidePolicyCase,
+    Pathway,
+    PathwayCase,
+    build_pathway,
+    check_indication,
+    outside_policy_check,
+    pathway_case,
+)
 from caselog.policy import IndicationPolicy
 from caselog.records import CaseFilter, CaseListItem, CaseRecord, CaseView, Patient, case_to_contract
 from caselog.validation import Problem, validate_case, validate_file
@@ -138,6 +149,7 @@ class CaseService:
             raise InvalidInput(problems)
         if record.status != "draft":
             self._require(Action.SIGN, case_surgeon=record.surgeon)
+            self._require_policy_reason(record, None)
         numbers = self._insert([record], [""], action="create")
         return self.get_case(numbers[0])
 
@@ -515,6 +527,7 @@ class CaseService:
         self._require(Action.SIGN, case_number=case_number, case_surgeon=surgeon)
         if status in SIGNED_STATUSES:
             raise Conflict(f"Case {case_number} is already signed")
+        self._require_policy_reason(self.get_case(case_number).record, case_number)
         signer = self.actor.full_name if self.actor else surgeon
         now = store.utcnow()
         with self.db.write() as session:
@@ -530,6 +543,18 @@ class CaseService:
                          details={"changes": {"status": [status, "final"], "signed_by": [None, signer]},
                                   "version": version + 1})  # fmt: skip
             return queries.load_views(session, [case_id])[0]
+
+    def _require_policy_reason(self, record: CaseRecord, case_number: str | None) -> None:
+        """A case outside the clinic's policy is signed only with the reason it was done (the form asks for it);
+        drafts and imported history are kept as they are, and the quality desk lists them."""
+        if record.procedure not in vocab.ABLATIONS or record.outside_policy_reason:
+            return
+        check = self.indication_check(record, case_number)
+        if check.outside_policy:
+            which = f"case {case_number}" if case_number else "the case"
+            unmet = "; ".join(f.text for f in check.unmet)
+            raise InvalidInput([Problem("outside_policy_reason", f"is required to sign {which}: it is outside the "
+                                        f"clinic's policy ({unmet})")])  # fmt: skip
 
     def add_addendum(
         self,
@@ -636,6 +661,64 @@ class CaseService:
             found = load_pathway_cases(session, patient_condition(patient.mrn))
         cases = [case for p in found.values() for case in p.cases]
         return build_pathway(patient, cases, current)
+
+    def outside_policy(
+        self,
+        *,
+        date_from: dt.date | None = None,
+        date_to: dt.date | None = None,
+        surgeon: str | None = None,
+        procedure: str | None = None,
+        with_reason: bool | None = None,
+    ) -> list[OutsidePolicyCase]:
+        """Every ablation outside the clinic's policy (dates inclusive, on the procedure date), by date and number.
+
+        `with_reason` True keeps the cases whose reason was recorded, False those without, None both. The
+        patients' blocks and ablations are read in four set-based queries (the ablations' outcomes with a
+        relief only; no complications) and judged in Python, patient by patient.
+        """
+        self._require(Action.VIEW)
+        if procedure is not None and procedure not in vocab.ABLATIONS:
+            return []
+        c = store.cases_t.c
+        listed: list[ColumnElement[bool]] = [c.procedure.in_(sorted(vocab.ABLATIONS))]
+        if date_from is not None:
+            listed.append(c.procedure_date >= date_from)
+        if date_to is not None:
+            listed.append(c.procedure_date <= date_to)
+        if surgeon:
+            listed.append(c.surgeon == surgeon)
+        if procedure:
+            listed.append(c.procedure == procedure)
+        patients = select(c.patient_id).where(*listed).distinct()
+        relevant = c.patient_id.in_(patients) & c.procedure.in_(sorted(vocab.ABLATIONS | {BLOCK}))
+        if date_to is not None:
+            relevant &= c.procedure_date <= date_to  # later cases never bear on a check
+        relief = c.procedure.in_(sorted(vocab.ABLATIONS)) & store.outcomes_t.c.relief_percent.is_not(None)
+
+        def is_listed(case: PathwayCase) -> bool:
+            return (
+                case.is_ablation
+                and (date_from is None or case.date >= date_from)
+                and (date_to is None or case.date <= date_to)
+                and (not surgeon or case.surgeon == surgeon)
+                and (procedure is None or case.procedure == procedure)
+                and (with_reason is None or (case.outside_policy_reason is not None) == with_reason)
+            )
+
+        items: list[OutsidePolicyCase] = []
+        with cyclic_gc_paused():
+            with self.db.read() as session:
+                current = policy.policy_from_setting(clinic.read_setting(session, policy.SETTING))
+                found = load_pathway_cases(session, relevant, outcomes=relief, complications=False)
+            for patient in found.values():
+                for case in patient.cases:
+                    check = outside_policy_check(case, patient.cases, current) if is_listed(case) else None
+                    if check is not None:
+                        items.append(OutsidePolicyCase(case, patient.mrn, patient.patient_name, check))
+            found.clear()  # freed now, by reference counting: the collector will not walk them when resumed
+            items.sort(key=lambda item: item.case.order)
+        return items
 
     def history(self, case_number: str) -> list[audit.AuditEntry]:
         """Who did what to this case, when and why; for the roles allowed to read the audit trail."""

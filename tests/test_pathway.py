@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from caselog.errors import NotFound
+from caselog.errors import InvalidInput, NotFound
 from caselog.pathway import (
     PathwayCase,
     add_months,
@@ -405,3 +405,103 @@ def test_the_service_builds_a_patients_pathway(service: CaseService) -> None:
     assert row.events[1].outside_policy and [e.case.case_number for e in pathway.outside_policy] == ["2025-00002"]
     with pytest.raises(NotFound, match="No patient with MRN 'NOBODY'"):
         service.patient_pathway("NOBODY")
+
+
+def other_patient(mrn: str) -> dict[str, Any]:
+    return {**simple_case("2025-01-01")["patient"], "mrn": mrn, "family_name": f"Family {mrn}"}
+
+
+def test_the_quality_desk_lists_every_ablation_outside_the_policy(service: CaseService) -> None:
+    service.set_indication_policy(ONE_BLOCK)  # one block at 50%
+    amara, lee = "Dr. Amara Okafor", "Dr. Lee Chen"
+    cases = [
+        # MRN-1001: a positive block (87.5% at 50%), then an ablation that meets the policy, then a repeat
+        # two months later (too soon) with a reason.
+        mbb("2024-11-04", LEFT, GOOD_DIARY),  # 2024-00001
+        simple_case("2024-12-02", levels=LEFT, prior_block_relief_percent=None),  # 2024-00002 meets
+        simple_case("2025-02-03", levels=LEFT, prior_block_relief_percent=None,
+                    outside_policy_reason="Severe pain returned early"),  # 2025-00001 too soon
+        # P-2: no block anywhere, no relief recorded: outside, without reason; another surgeon, rhizotomy.
+        simple_case("2025-01-20", procedure="radiofrequency_ablation", surgeon=lee, patient=other_patient("P-2"),
+                    prior_block_relief_percent=None),  # 2025-00002
+        # P-3: a laminotomy is never checked.
+        simple_case("2025-01-21", procedure="laminotomy", patient=other_patient("P-3")),  # 2025-00003
+    ]  # fmt: skip
+    service.import_cases({"format": "caselog-cases", "version": 2, "cases": cases})
+    listed = service.outside_policy()
+    # In date order: 2025-00002 (20 January) before 2025-00001 (3 February).
+    assert [(i.case_number, i.mrn, i.case.surgeon) for i in listed] == [
+        ("2025-00002", "P-2", lee), ("2025-00001", "MRN-1001", amara)]  # fmt: skip
+    nothing, early = listed
+    assert early.reason == "Severe pain returned early" and nothing.reason is None
+    assert [f.rule for f in early.findings] == ["repeat_interval", "repeat_relief"]
+    assert early.patient_name == "Nguyễn, Thị Hồng" and nothing.patient_name == "Family P-2, Thị Hồng"
+    assert "no block at this joint is recorded" in nothing.check.summary
+    # Filters: with or without a reason, surgeon, procedure, dates (inclusive).
+    assert [i.case_number for i in service.outside_policy(with_reason=True)] == ["2025-00001"]
+    assert [i.case_number for i in service.outside_policy(with_reason=False)] == ["2025-00002"]
+    assert [i.case_number for i in service.outside_policy(surgeon=lee)] == ["2025-00002"]
+    assert [i.case_number for i in service.outside_policy(procedure="endoscopic_rhizotomy")] == ["2025-00001"]
+    assert service.outside_policy(procedure="laminotomy") == []
+    in_range = service.outside_policy(date_from=dt.date(2025, 2, 3), date_to=dt.date(2025, 2, 3))
+    # The cases before the range still count as history: 2025-00001 is a repeat of 2024-00002, not a first.
+    assert [(i.case_number, [f.rule for f in i.findings]) for i in in_range] == [
+        ("2025-00001", ["repeat_interval", "repeat_relief"])]  # fmt: skip
+    assert service.outside_policy(date_to=dt.date(2025, 1, 19)) == []
+    # Under the two-block preset the first ablation is outside too (one positive block of two).
+    service.set_indication_policy(MEDICARE)
+    assert [i.case_number for i in service.outside_policy()] == ["2024-00002", "2025-00002", "2025-00001"]
+
+
+def test_the_list_judges_each_case_as_the_check_of_one_case_does(service: CaseService) -> None:
+    """The list reads the cases in bulk and the single check case by case: the same verdicts."""
+    cases = [
+        mbb("2024-11-04", LEFT, GOOD_DIARY),
+        simple_case("2024-12-02", levels=[{"level": "L4-L5", "side": "bilateral"}], prior_block_relief_percent=90,
+                    outcomes=[{"timepoint": "6m", "date": "2025-06-03", "relief_percent": 60}]),
+        mbb("2024-11-18", [{"level": "L4-L5", "side": "bilateral"}],
+            {**GOOD_DIARY, "anesthetic": "bupivacaine"}),
+        simple_case("2025-06-20", levels=LEFT, prior_block_relief_percent=None),
+    ]  # fmt: skip
+    numbers = service.import_cases({"format": "caselog-cases", "version": 2, "cases": cases})
+    listed = {i.case_number: i.check for i in service.outside_policy()}
+    for number in numbers:
+        view = service.get_case(number)
+        check = service.indication_check(view.record, number)
+        assert (check.outside_policy, check.summary) == (
+            (True, listed[number].summary) if number in listed else (False, check.summary)
+        )
+    # 2024-00002 at L4-L5 left: 2024-00001 positive, 2024-00003 (bupivacaine, 60 min at 80%: shorter than its
+    # 2 h) negative: 1 of 2. 2025-00001 repeats it 6 whole months later with 60% on 3 June 2025, on or after
+    # 2 June (6 months): met.
+    assert set(listed) == {"2024-00002"}
+
+
+def test_signing_a_case_outside_the_policy_needs_the_reason(service: CaseService) -> None:
+    # No block on file and no block relief recorded: outside the policy at L4-L5 left.
+    outside = simple_case("2025-02-20", levels=LEFT, prior_block_relief_percent=None)
+    [number] = service.import_cases({"format": "caselog-cases", "version": 2, "cases": [outside]})
+    with pytest.raises(InvalidInput) as refused:
+        service.sign_case(number)
+    [problem] = refused.value.problems
+    assert problem.path == "outside_policy_reason"
+    assert problem.message.startswith(f"is required to sign case {number}: it is outside the clinic's policy (")
+    assert service.get_case(number).status == "draft"  # nothing written
+    assert not [e for e in service.audit_trail() if e.action == "sign"]
+    # A draft is saved with the reason, then signed.
+    service.update_case(number, {**outside, "outside_policy_reason": "Cannot tolerate a second block"})
+    assert service.sign_case(number).status == "final"
+    # Created signed: the same rule.
+    with pytest.raises(InvalidInput, match="outside_policy_reason: is required to sign the case"):
+        service.create_case({**outside, "status": "final"})
+    # Imported signed: history is kept as it was (and the quality desk lists it).
+    [kept] = service.import_cases({"format": "caselog-cases", "version": 2, "cases": [{**outside, "status": "final"}]})
+    assert kept in [i.case_number for i in service.outside_policy(with_reason=False)]
+
+
+def test_a_case_within_the_policy_or_no_ablation_signs_without_a_reason(service: CaseService) -> None:
+    service.set_indication_policy(ONE_BLOCK)
+    within = simple_case("2025-02-20", levels=LEFT, prior_block_relief_percent=70)  # 70% >= 50%: one block
+    block_case = mbb("2025-01-10", LEFT, GOOD_DIARY)
+    numbers = service.import_cases({"format": "caselog-cases", "version": 2, "cases": [within, block_case]})
+    assert [service.sign_case(n).status for n in numbers] == ["final", "final"]
