@@ -246,6 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
                            "the policy check and their relief")  # fmt: skip
     p.add_argument("mrn", metavar="MRN")
     p.add_argument("--json", action="store_true", help="print the pathway as JSON")
+    p.add_argument("--output", type=Path, metavar="FILE",
+                   help="write the patient pathway PDF to FILE (recorded in the audit trail as a print)")  # fmt: skip
     _add_policy_parser(command("policy", "the clinic's indication policy: show it; set it (administrators)"), common)
     return parser
 

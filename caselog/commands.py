@@ -26,7 +26,7 @@ from caselog.policy_exports import export_outside_policy, stream_outside_policy
 from caselog.quality import PolicyFilter, cases_by_procedure
 from caselog.records import CaseFilter, CaseListItem, CaseView, case_to_contract
 from caselog.reports import ReportSettings, write_case_summaries, write_complication_log, write_surgeon_log
-from caselog.reports.pathway import pathways_for
+from caselog.reports.pathway import pathways_for, write_patient_pathway
 from caselog.service import CaseService
 from caselog.settings import load_settings
 from caselog.signin import audit_command, report_verification, require, sign_command, sign_in, user_command
@@ -510,10 +510,22 @@ def restore(args: argparse.Namespace, target: str | None) -> int:
 
 
 def _patient(service: CaseService, args: argparse.Namespace) -> int:
-    """`caselog patient MRN`: read like `show` (not audited: nothing leaves but the screen)."""
+    """`caselog patient MRN`: read like `show` (not audited: nothing leaves but the screen); with `--output` the
+    PDF, each of its cases audited as printed, as a case summary is."""
     from caselog.pathway import pathway_to_json
 
     pathway = service.patient_pathway(args.mrn)
+    if args.output is not None:
+        write_patient_pathway(pathway, args.output, settings=report_settings())
+        with _kept_only_if_audited(args.output):
+            for entry in pathway.cases:
+                service.record_event("print", record_id=entry.case.case_number,
+                                     details={"document": "patient pathway", "mrn": pathway.patient.mrn})  # fmt: skip
+        # With --json the JSON alone goes to stdout, so that it can be piped.
+        print(f"Wrote the pathway of {pathway.patient.mrn} ({len(pathway.cases)} cases) to {args.output}.",
+              file=sys.stderr if args.json else sys.stdout)  # fmt: skip
+        if not args.json:
+            return EXIT_OK
     if args.json:
         print(json.dumps(pathway_to_json(pathway), ensure_ascii=False, indent=2))
     else:

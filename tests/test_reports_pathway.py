@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
+from caselog import audit
+from caselog.db.schema import open_database
 from caselog.pathway import Pathway, build_pathway, pathway_case
 from caselog.policy import PRESETS, IndicationPolicy, default_policy
 from caselog.records import BlockDetails, CaseView, Complication, DiaryEntry, OutcomeScore, TreatedLevel
@@ -342,6 +345,39 @@ def test_caselog_summary_prints_the_block_result_and_the_indication_check(db_tar
     assert "Reason recorded Second block at L5-S1 refused; payer agreed by phone" in text
 
 
+def test_caselog_patient_output_writes_the_pathway_pdf_and_audits_it_as_a_print(db_target: str, tmp_path: Path) -> None:
+    db = imported(tmp_path, db_target)
+    out = tmp_path / "pathway.pdf"
+    result = run("patient", "MRN-1001", "--output", str(out), db=db)
+    assert result.returncode == 0, result.stderr
+    assert str(out) in result.stdout and out.stat().st_mode & 0o777 == 0o600
+    text = flat(" ".join(pages_text(out)))
+    assert "Patient pathway" in text and "Nguyễn, Thị Hồng" in text and "Cases (3)" in text
+    assert "Reason recorded: Second block at L5-S1 refused; payer agreed by phone" in text
+    database = open_database(db)
+    try:
+        printed = [e for e in audit.entries(database, record_type="case") if e.action == "print"]
+    finally:
+        database.close()
+    assert sorted(e.record_id for e in printed) == ["2025-00001", "2025-00002", "2025-00003"]
+    assert all(e.details == {"document": "patient pathway", "mrn": "MRN-1001"} for e in printed)
+
+
+def test_caselog_patient_output_refuses_an_unknown_patient_or_folder_and_writes_nothing(
+    db_target: str, tmp_path: Path
+) -> None:
+    db = imported(tmp_path, db_target)
+    unknown = run("patient", "NO-SUCH-MRN", "--output", str(tmp_path / "a.pdf"), db=db)
+    assert unknown.returncode == 3 and "NO-SUCH-MRN" in unknown.stderr and not (tmp_path / "a.pdf").exists()
+    no_folder = run("patient", "MRN-1001", "--output", str(tmp_path / "missing" / "b.pdf"), db=db)
+    assert no_folder.returncode == 2 and "does not exist" in no_folder.stderr and "Traceback" not in no_folder.stderr
+    database = open_database(db)
+    try:
+        assert not [e for e in audit.entries(database) if e.action == "print"]
+    finally:
+        database.close()
+
+
 def test_a_draft_is_marked_in_the_table_of_cases(tmp_path: Path) -> None:
     views = two_blocks_then_ablation(status="draft", signed=False)
     assert "2025-00003 Draft RF ablation" in " ".join(pdf_pages(tmp_path, views))
@@ -355,3 +391,11 @@ def test_many_joints_are_drawn_in_several_timelines_on_one_date_axis() -> None:
     assert [len(d.rows) for d in drawings] == [24, 6] and [d.legend for d in drawings] == [False, True]
     assert {(d.start, d.end) for d in drawings} == {(dt.date(2019, 12, 2), dt.date(2023, 4, 5))}
     assert drawings[0].x_of(dt.date(2019, 12, 2)) == LABEL_W and drawings[1].x_of(dt.date(2023, 4, 5)) == 534.0
+
+
+def test_caselog_patient_json_with_output_keeps_stdout_to_the_json(db_target: str, tmp_path: Path) -> None:
+    db = imported(tmp_path, db_target)
+    out = tmp_path / "pathway.pdf"
+    result = run("patient", "MRN-1001", "--json", "--output", str(out), db=db)
+    assert result.returncode == 0, result.stderr
+    assert len(json.loads(result.stdout)["cases"]) == 3 and str(out) in result.stderr and out.exists()
