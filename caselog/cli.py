@@ -218,7 +218,45 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("delete", "delete a draft case")
     p.add_argument("case", metavar="CASE")
     p.add_argument("--reason", required=True, metavar="TEXT")
+    p = command("patient", "the patient's pathway: every case by joint, blocks with their relief, ablations with "
+                           "the policy check and their relief")  # fmt: skip
+    p.add_argument("mrn", metavar="MRN")
+    p.add_argument("--json", action="store_true", help="print the pathway as JSON")
+    _add_policy_parser(command("policy", "the clinic's indication policy: show it; set it (administrators)"), common)
     return parser
+
+
+def _whole(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
+#: `caselog policy set` options, with the policy field each one sets (caselog.policy.IndicationPolicy).
+POLICY_OPTIONS: dict[str, tuple[str, str, str]] = {
+    "--blocks": ("blocks_required", "N", "positive blocks required before a first ablation at a joint (1 or 2)"),
+    "--threshold": ("relief_threshold_percent", "P", "relief (%%) that makes a block positive"),
+    "--repeat-interval-months": ("repeat_min_interval_months", "M", "months at least between ablations at a joint"),
+    "--repeat-relief": ("repeat_relief_percent", "P", "relief (%%) the previous ablation must have given"),
+    "--repeat-relief-months": ("repeat_relief_months", "M", "... recorded at least this many months after it"),
+    "--max-sessions": ("max_sessions_per_12_months", "N", "ablation sessions per region in 12 months, at most"),
+}
+
+
+def _add_policy_parser(p: argparse.ArgumentParser, common: _Parser) -> None:
+    from caselog.policy import PRESETS
+
+    actions = p.add_subparsers(dest="policy_command", metavar="ACTION", parser_class=_Parser)
+    actions.required = True
+    shown = actions.add_parser("show", help="the policy in force and where its preset comes from", parents=[common])
+    shown.add_argument("--json", action="store_true", help="print the policy's fields as JSON")
+    changed = actions.add_parser("set", help="change the policy: a preset, then any value (administrators; audited)",
+                                 parents=[common])  # fmt: skip
+    changed.add_argument("--preset", choices=list(PRESETS), metavar="KEY",
+                         help="start from a preset: " + ", ".join(PRESETS))  # fmt: skip
+    for option, (field, metavar, help_text) in POLICY_OPTIONS.items():
+        changed.add_argument(option, dest=field, type=_whole, metavar=metavar, help=help_text)
 
 
 def _target(args: argparse.Namespace) -> str | None:
@@ -227,7 +265,7 @@ def _target(args: argparse.Namespace) -> str | None:
 
 #: Commands that change cases or accounts: a damaged database is refused before they write into it.
 #: Reading commands stay open so that people can still export what a damaged file holds.
-WRITING_COMMANDS = frozenset({"import", "demo", "update", "delete", "sign", "user"})
+WRITING_COMMANDS = frozenset({"import", "demo", "update", "delete", "sign", "user", "policy"})
 
 
 def _open(args: argparse.Namespace) -> Database:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import json
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from caselog import audit, exports, fields, vocab
 from caselog.accounts import Action, Actor
@@ -27,6 +29,10 @@ from caselog.service import CaseService
 from caselog.settings import load_settings
 from caselog.signin import audit_command, report_verification, require, sign_command, sign_in, user_command
 from caselog.validation import Problem
+
+if TYPE_CHECKING:
+    from caselog.pathway import BlockReading, Pathway
+    from caselog.policy import IndicationPolicy
 
 FilterOf = Callable[[argparse.Namespace], CaseFilter]
 
@@ -63,6 +69,10 @@ def run(args: argparse.Namespace, db: Database, filter_of: FilterOf, actor: Acto
         service.delete_case(args.case, reason=args.reason)
         print(f"Deleted draft {args.case}.")
         return EXIT_OK
+    if command == "patient":
+        return _patient(service, args)
+    if command == "policy":
+        return _policy(service, args)
     raise InvalidInput([Problem("", f"unknown command {command!r}")])
 
 
@@ -443,4 +453,167 @@ def restore(args: argparse.Namespace, target: str | None) -> int:
     warning = plain_warning(db)  # an encrypted backup's cases are plain now, in a plain database
     if warning:
         print(warning, file=sys.stderr)
+    return EXIT_OK
+
+
+# ---- the patient's pathway and the clinic's policy --------------------------------------------------------
+
+
+def _patient(service: CaseService, args: argparse.Namespace) -> int:
+    """`caselog patient MRN`: read like `show` (not audited: nothing leaves but the screen)."""
+    from caselog.pathway import pathway_to_json
+
+    pathway = service.patient_pathway(args.mrn)
+    if args.json:
+        print(json.dumps(pathway_to_json(pathway), ensure_ascii=False, indent=2))
+    else:
+        print(format_pathway(pathway))
+    return EXIT_OK
+
+
+def _reading_text(reading: BlockReading | None, threshold: int) -> str:
+    from caselog.pathway import CONCORDANCE_TEXT, block_result_text, duration_text, percent_text
+
+    if reading is None or reading.peak_relief is None:
+        return block_result_text(reading)
+    lasted = f"{duration_text(reading.relief_minutes)} at {threshold}% or more"
+    return (f"peak relief {percent_text(reading.peak_relief)}, {lasted} ({CONCORDANCE_TEXT[reading.concordance]}): "
+            f"{block_result_text(reading)}")  # fmt: skip
+
+
+def _relief_period_lines(pathway: Pathway, case_number: str | None) -> list[str]:
+    """An ablation's relief period at each of its joints, joints with the same period together."""
+    from caselog.pathway import joints_text
+
+    periods: dict[tuple[dt.date | None, str | None, tuple[tuple[dt.date, int], ...]], list[tuple[str, str]]] = {}
+    for row in pathway.rows:
+        for e in row.events:
+            if e.kind == "ablation" and e.case_number == case_number:
+                periods.setdefault((e.relief_until, e.relief_ended_by, e.relief), []).append(row.joint)
+    lines = []
+    for (until, ended, relief), joints in periods.items():
+        if until is None:
+            period = "no follow-up recorded yet"
+        else:
+            period = f"until {until} ({'next ablation there' if ended == 'next_ablation' else 'last follow-up'})"
+        scores = ", ".join(f"{percent}% on {day}" for day, percent in relief)
+        lines.append(f"    relief at {joints_text(joints)}: {period}" + (f"; {scores}" if scores else ""))
+    return lines
+
+
+def format_pathway(pathway: Pathway) -> str:
+    """The pathway as readable text: the policy, each case in time order, then each joint's story."""
+    from caselog.pathway import joint_text
+    from caselog.policy import PRESETS, preset_of
+
+    p, policy = pathway.patient, pathway.policy
+    threshold = policy.relief_threshold_percent
+    preset = preset_of(policy)
+    lines = [
+        f"Patient  {p.display_name}   MRN {p.mrn}   born {p.birth_date}",
+        f"Policy   {PRESETS[preset].label if preset else 'set by the clinic'}: {_policy_summary(policy)}",
+        "",
+    ]
+    if not pathway.cases:
+        return "\n".join([*lines, "No cases."])
+    for entry in pathway.cases:
+        c = entry.case
+        status = vocab.label(vocab.CASE_STATUSES, c.status)
+        levels = "; ".join(lv.text for lv in c.levels)
+        lines.append(f"{c.case_number}  {c.date}  {vocab.label(vocab.PROCEDURE_SHORT, c.procedure)}  {levels}  "
+                     f"({status}, {c.surgeon})")  # fmt: skip
+        if c.is_block:
+            anesthetic = vocab.label(vocab.BLOCK_ANESTHETICS, c.block.anesthetic).lower() if c.block else "no details"
+            lines.append(
+                f"    block {entry.series} in its series; {anesthetic}; {_reading_text(entry.reading, threshold)}"
+            )
+        if entry.check.applies:
+            verdict = "meets the clinic's policy" if entry.check.meets else "OUTSIDE the clinic's policy"
+            lines.append(f"    indication: {verdict}")
+            for f in entry.check.findings:
+                lines.append(f"      [{'met' if f.met else 'NOT MET'}] {f.text}")
+                lines.extend(f"          {e.case_number or 'this case'} ({e.date}): {e.text}" for e in f.evidence)
+            if c.outside_policy_reason:
+                lines.append(f"    reason given: {c.outside_policy_reason}")
+            lines.extend(_relief_period_lines(pathway, c.case_number))
+        for k in c.complications:
+            lines.append(f"    complication: {vocab.label(vocab.COMPLICATION_CATEGORIES, k.category)} (onset "
+                         f"{k.onset_date}, Clavien-Dindo {k.clavien_dindo})")  # fmt: skip
+    lines += ["", "By joint"]
+    for row in pathway.rows:
+        marks = []
+        for e in row.events:
+            if e.kind == "block":
+                result = "" if e.reading is None else f" {_block_result_word(e.reading)}"
+                marks.append(f"{e.date} block {e.series}{result}")
+            elif e.kind == "ablation":
+                until = f" to {e.relief_until}" if e.relief_until else ""
+                marks.append(f"{e.date} {vocab.label(vocab.PROCEDURE_SHORT, e.procedure)}{until}"
+                             + (" (outside policy)" if e.outside_policy else ""))  # fmt: skip
+            elif e.kind == "complication":
+                marks.append(f"{e.date} complication")
+            else:
+                marks.append(f"{e.date} {vocab.label(vocab.PROCEDURE_SHORT, e.procedure)}")
+        lines.append(f"  {joint_text(row.joint):<16} " + "; ".join(marks))
+    if pathway.pairs:
+        lines += ["", "Comparative blocks"]
+        for pair in pathway.pairs:
+            verdict = {True: "concordant", False: "discordant", None: "not judged"}[pair.concordant]
+            short = f"{pair.short_acting.case_number} (short-acting, {pair.short_minutes} min)"
+            long = f"{pair.long_acting.case_number} (long-acting, {pair.long_minutes} min)"
+            lines.append(f"  {short} and {long}: {verdict}")
+    return "\n".join(lines)
+
+
+def _block_result_word(reading: BlockReading) -> str:
+    from caselog.pathway import percent_text
+
+    word = {True: "positive", False: "negative", None: "not measurable"}[reading.positive]
+    return f"{percent_text(reading.peak_relief)} {word}".strip()
+
+
+def _policy_summary(policy: IndicationPolicy) -> str:
+    blocks = f"{policy.blocks_required} block{'s' if policy.blocks_required > 1 else ''}"
+    return (f"{blocks} at {policy.relief_threshold_percent}% relief before a first ablation; a repeat "
+            f"{policy.repeat_min_interval_months} months apart after {policy.repeat_relief_percent}% relief lasting "
+            f"{policy.repeat_relief_months} months; at most {policy.max_sessions_per_12_months} sessions per region "
+            "in 12 months")  # fmt: skip
+
+
+def format_policy(policy: IndicationPolicy) -> str:
+    """The policy in force, field by field, and the preset it is (with its source) or that the clinic set it."""
+    from caselog.policy import LABELS, PRESETS, policy_to_json, preset_of
+
+    preset = preset_of(policy)
+    lines = [f"Indication policy: {PRESETS[preset].label if preset else 'set by the clinic (no preset)'}"]
+    lines += [f"  {LABELS[name]:<52} {value}" for name, value in policy_to_json(policy).items()]
+    if preset:
+        lines += ["", f"Source: {PRESETS[preset].source}"]
+    return "\n".join(lines)
+
+
+def _policy(service: CaseService, args: argparse.Namespace) -> int:
+    from caselog.cli import POLICY_OPTIONS
+    from caselog.policy import PRESETS, policy_from_json, policy_problems, policy_to_json
+
+    if args.policy_command == "show":
+        current = service.indication_policy()
+        print(json.dumps(policy_to_json(current), indent=2) if args.json else format_policy(current))
+        return EXIT_OK
+    fields_set = {
+        field: getattr(args, field) for field, _, _ in POLICY_OPTIONS.values() if getattr(args, field) is not None
+    }
+    if args.preset is None and not fields_set:
+        raise InvalidInput(
+            [Problem("policy set", "give --preset KEY or a value to change (see 'caselog policy set --help')")]
+        )
+    base = PRESETS[args.preset].policy if args.preset else service.indication_policy()
+    values = {**policy_to_json(base), **fields_set}
+    option_of = {field: option for option, (field, _, _) in POLICY_OPTIONS.items()}
+    problems = policy_problems(values)
+    if problems:
+        raise InvalidInput([Problem(option_of.get(p.path, p.path), p.message) for p in problems])
+    new = policy_from_json(values)
+    service.set_indication_policy(new)
+    print(format_policy(new))
     return EXIT_OK

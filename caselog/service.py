@@ -149,6 +149,7 @@ class CaseService:
             raise InvalidInput(problems)
         if record.status != "draft":
             self._require(Action.SIGN, case_surgeon=record.surgeon)
+            self._require_policy_reason(record, None)
         numbers = self._insert([record], [""], action="create")
         return self.get_case(numbers[0])
 
@@ -526,6 +527,7 @@ class CaseService:
         self._require(Action.SIGN, case_number=case_number, case_surgeon=surgeon)
         if status in SIGNED_STATUSES:
             raise Conflict(f"Case {case_number} is already signed")
+        self._require_policy_reason(self.get_case(case_number).record, case_number)
         signer = self.actor.full_name if self.actor else surgeon
         now = store.utcnow()
         with self.db.write() as session:
@@ -541,6 +543,18 @@ class CaseService:
                          details={"changes": {"status": [status, "final"], "signed_by": [None, signer]},
                                   "version": version + 1})  # fmt: skip
             return queries.load_views(session, [case_id])[0]
+
+    def _require_policy_reason(self, record: CaseRecord, case_number: str | None) -> None:
+        """A case outside the clinic's policy is signed only with the reason it was done (the form asks for it);
+        drafts and imported history are kept as they are, and the quality desk lists them."""
+        if record.procedure not in vocab.ABLATIONS or record.outside_policy_reason:
+            return
+        check = self.indication_check(record, case_number)
+        if check.outside_policy:
+            which = f"case {case_number}" if case_number else "the case"
+            unmet = "; ".join(f.text for f in check.unmet)
+            raise InvalidInput([Problem("outside_policy_reason", f"is required to sign {which}: it is outside the "
+                                        f"clinic's policy ({unmet})")])  # fmt: skip
 
     def add_addendum(
         self,

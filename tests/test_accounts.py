@@ -19,7 +19,7 @@ from caselog.db.models import AccountRow
 from caselog.errors import InvalidInput, NotFound, NotPermitted
 from caselog.records import case_to_contract
 from caselog.service import CaseService
-from tests.factories import TODAY, case_file, make_case, simple_case
+from tests.factories import POLICY_REASON, TODAY, case_file, make_case, simple_case
 
 OKAFOR = "Dr. Amara Okafor"
 RAMAN = "Dr. Priya Raman"
@@ -38,7 +38,7 @@ def clinic(db: Database) -> Database:
     single = CaseService(db, today=lambda: TODAY)
     single.import_cases(
         case_file(
-            make_case(surgeon=OKAFOR),  # 2025-00001 own draft
+            make_case(surgeon=OKAFOR, outside_policy_reason=POLICY_REASON),  # 2025-00001 own draft
             make_case(surgeon=OKAFOR, status="final"),  # 2025-00002 own signed
             make_case(surgeon=RAMAN),  # 2025-00003 other's draft
             make_case(surgeon=RAMAN, status="final"),  # 2025-00004 other's signed
@@ -248,7 +248,9 @@ def test_a_known_password_appears_nowhere_in_the_database_file(tmp_path: Path) -
 
 def test_single_user_mode_signs_as_the_case_surgeon(db: Database) -> None:
     service = CaseService(db, today=lambda: TODAY)
-    number = service.create_case(simple_case("2025-05-01", surgeon=RAMAN)).case_number
+    number = service.create_case(
+        simple_case("2025-05-01", surgeon=RAMAN, outside_policy_reason=POLICY_REASON)
+    ).case_number
     assert service.sign_case(number).signed_by == RAMAN
     entries = audit.entries(db, record_type="case", record_id=number)
     assert [e.action for e in entries] == ["create", "sign"] and entries[0].who == audit.SINGLE_USER

@@ -19,13 +19,13 @@ from caselog.db.schema import open_database
 from caselog.errors import CaselogError, Conflict
 from caselog.records import case_to_contract
 from caselog.service import CaseService
-from tests.factories import TODAY, make_case, simple_case
+from tests.factories import POLICY_REASON, TODAY, make_case, simple_case
 
 
 def _some_history(db: Database) -> CaseService:
     service = CaseService(db, today=lambda: TODAY)
     for day in ("2025-01-02", "2025-01-03", "2025-01-04"):
-        number = service.create_case(simple_case(day)).case_number
+        number = service.create_case(simple_case(day, outside_policy_reason=POLICY_REASON)).case_number
         service.sign_case(number)
     return service
 
@@ -106,7 +106,7 @@ def _apply(service: CaseService, operation: str, number: str | None, step: int) 
     assert actor is not None
     if operation == "create" or number is None:
         surgeon = actor.full_name if actor.role == "surgeon" else PEOPLE[step % 2].full_name
-        service.create_case(make_case(surgeon=surgeon, notes=f"step {step}"))
+        service.create_case(make_case(surgeon=surgeon, notes=f"step {step}", outside_policy_reason=POLICY_REASON))
         return
     content = case_to_contract(service.get_case(number).record)
     if operation in ("update", "amend"):

@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from caselog.cli import main
 from caselog.db.schema import open_database
 from tests.conftest import PG_SKIP, PG_URL, drop_pg_database, new_pg_database
-from tests.factories import case_file, make_case, simple_case
+from tests.factories import POLICY_REASON, case_file, make_case, simple_case
 
 ADMIN_URL = os.environ.get("CASELOG_TEST_PG_ADMIN_URL") or PG_URL
 
@@ -98,12 +98,15 @@ def test_the_app_role_does_all_normal_work(
 ) -> None:
     app_url = _granted(owned_database, capsys)
     source = tmp_path / "cases.json"
-    source.write_text(json.dumps(case_file(make_case(), simple_case("2025-01-02"))), encoding="utf-8")
+    source.write_text(
+        json.dumps(case_file(make_case(outside_policy_reason=POLICY_REASON), simple_case("2025-01-02"))),
+        encoding="utf-8",
+    )
     status, out, err = _cli(capsys, "--db", app_url, "import", str(source))
     assert status == 0, err
     first, second = out.split()
     changed = tmp_path / "one.json"
-    changed.write_text(json.dumps(make_case(notes="Reviewed.")), encoding="utf-8")
+    changed.write_text(json.dumps(make_case(notes="Reviewed.", outside_policy_reason=POLICY_REASON)), encoding="utf-8")
     for args in (["update", first, str(changed)], ["sign", first], ["delete", second, "--reason", "duplicate"],
                  ["update", first, str(changed.with_name("one.json")), "--reason", "same"],
                  ["audit", "verify"], ["check"], ["list"]):  # fmt: skip

@@ -12,7 +12,7 @@ import pytest
 from caselog.accounts import AccountService, Actor
 from caselog.db.schema import open_database
 from caselog.service import CaseService
-from tests.factories import TODAY, case_file, make_case
+from tests.factories import POLICY_REASON, TODAY, case_file, make_case
 from tests.helpers.raw import raw_connect
 from tests.test_cli import run, write
 
@@ -31,7 +31,10 @@ def protected(db_target: str) -> str:
     """Two surgeons' cases, then accounts: set up in-process (the commands under test run as subprocesses)."""
     db = open_database(db_target)
     CaseService(db, today=lambda: TODAY).import_cases(
-        case_file(make_case(surgeon="Dr. Amara Okafor"), make_case(surgeon="Dr. Priya Raman"))
+        case_file(
+            make_case(surgeon="Dr. Amara Okafor", outside_policy_reason=POLICY_REASON),
+            make_case(surgeon="Dr. Priya Raman"),
+        )
     )
     AccountService(db).add_account("boss", role="admin", full_name="Clinic Admin", password=PASSWORD)
     admin = AccountService(db, Actor("boss", "Clinic Admin", "admin"))

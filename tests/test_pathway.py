@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from caselog.errors import NotFound
+from caselog.errors import InvalidInput, NotFound
 from caselog.pathway import (
     PathwayCase,
     add_months,
@@ -475,3 +475,33 @@ def test_the_list_judges_each_case_as_the_check_of_one_case_does(service: CaseSe
     # 2 h) negative: 1 of 2. 2025-00001 repeats it 6 whole months later with 60% on 3 June 2025, on or after
     # 2 June (6 months): met.
     assert set(listed) == {"2024-00002"}
+
+
+def test_signing_a_case_outside_the_policy_needs_the_reason(service: CaseService) -> None:
+    # No block on file and no block relief recorded: outside the policy at L4-L5 left.
+    outside = simple_case("2025-02-20", levels=LEFT, prior_block_relief_percent=None)
+    [number] = service.import_cases({"format": "caselog-cases", "version": 2, "cases": [outside]})
+    with pytest.raises(InvalidInput) as refused:
+        service.sign_case(number)
+    [problem] = refused.value.problems
+    assert problem.path == "outside_policy_reason"
+    assert problem.message.startswith(f"is required to sign case {number}: it is outside the clinic's policy (")
+    assert service.get_case(number).status == "draft"  # nothing written
+    assert not [e for e in service.audit_trail() if e.action == "sign"]
+    # A draft is saved with the reason, then signed.
+    service.update_case(number, {**outside, "outside_policy_reason": "Cannot tolerate a second block"})
+    assert service.sign_case(number).status == "final"
+    # Created signed: the same rule.
+    with pytest.raises(InvalidInput, match="outside_policy_reason: is required to sign the case"):
+        service.create_case({**outside, "status": "final"})
+    # Imported signed: history is kept as it was (and the quality desk lists it).
+    [kept] = service.import_cases({"format": "caselog-cases", "version": 2, "cases": [{**outside, "status": "final"}]})
+    assert kept in [i.case_number for i in service.outside_policy(with_reason=False)]
+
+
+def test_a_case_within_the_policy_or_no_ablation_signs_without_a_reason(service: CaseService) -> None:
+    service.set_indication_policy(ONE_BLOCK)
+    within = simple_case("2025-02-20", levels=LEFT, prior_block_relief_percent=70)  # 70% >= 50%: one block
+    block_case = mbb("2025-01-10", LEFT, GOOD_DIARY)
+    numbers = service.import_cases({"format": "caselog-cases", "version": 2, "cases": [within, block_case]})
+    assert [service.sign_case(n).status for n in numbers] == ["final", "final"]
