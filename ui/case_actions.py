@@ -11,7 +11,8 @@ from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
 from caselog.accounts import Action
 from caselog.errors import CaselogError, InvalidInput
 from caselog.records import CaseListItem, CaseView
-from ui.case_form import CaseForm, ask_for_policy_reason, edit_data
+from ui.case_form import CaseForm, edit_data
+from ui.entry_check import ask_for_policy_reason
 from ui.history_view import AuditTrailView, CaseHistoryDialog
 from ui.messages import show_error
 from ui.services import AppSettings, Services
