@@ -233,19 +233,8 @@ def _whole(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
 
 
-#: `caselog policy set` options, with the policy field each one sets (caselog.policy.IndicationPolicy).
-POLICY_OPTIONS: dict[str, tuple[str, str, str]] = {
-    "--blocks": ("blocks_required", "N", "positive blocks required before a first ablation at a joint (1 or 2)"),
-    "--threshold": ("relief_threshold_percent", "P", "relief (%%) that makes a block positive"),
-    "--repeat-interval-months": ("repeat_min_interval_months", "M", "months at least between ablations at a joint"),
-    "--repeat-relief": ("repeat_relief_percent", "P", "relief (%%) the previous ablation must have given"),
-    "--repeat-relief-months": ("repeat_relief_months", "M", "... recorded at least this many months after it"),
-    "--max-sessions": ("max_sessions_per_12_months", "N", "ablation sessions per region in 12 months, at most"),
-}
-
-
 def _add_policy_parser(p: argparse.ArgumentParser, common: _Parser) -> None:
-    from caselog.policy import PRESETS
+    from caselog.policy import LABELS, OPTIONS, PRESETS
 
     actions = p.add_subparsers(dest="policy_command", metavar="ACTION", parser_class=_Parser)
     actions.required = True
@@ -255,8 +244,8 @@ def _add_policy_parser(p: argparse.ArgumentParser, common: _Parser) -> None:
                                  parents=[common])  # fmt: skip
     changed.add_argument("--preset", choices=list(PRESETS), metavar="KEY",
                          help="start from a preset: " + ", ".join(PRESETS))  # fmt: skip
-    for option, (field, metavar, help_text) in POLICY_OPTIONS.items():
-        changed.add_argument(option, dest=field, type=_whole, metavar=metavar, help=help_text)
+    for field, option in OPTIONS.items():
+        changed.add_argument(option, dest=field, type=_whole, metavar="N", help=LABELS[field])
 
 
 def _target(args: argparse.Namespace) -> str | None:

@@ -593,26 +593,22 @@ def format_policy(policy: IndicationPolicy) -> str:
 
 
 def _policy(service: CaseService, args: argparse.Namespace) -> int:
-    from caselog.cli import POLICY_OPTIONS
-    from caselog.policy import PRESETS, policy_from_json, policy_problems, policy_to_json
+    from caselog.policy import OPTIONS, PRESETS, policy_from_json, policy_problems, policy_to_json
 
     if args.policy_command == "show":
         current = service.indication_policy()
         print(json.dumps(policy_to_json(current), indent=2) if args.json else format_policy(current))
         return EXIT_OK
-    fields_set = {
-        field: getattr(args, field) for field, _, _ in POLICY_OPTIONS.values() if getattr(args, field) is not None
-    }
+    fields_set = {field: getattr(args, field) for field in OPTIONS if getattr(args, field) is not None}
     if args.preset is None and not fields_set:
         raise InvalidInput(
             [Problem("policy set", "give --preset KEY or a value to change (see 'caselog policy set --help')")]
         )
     base = PRESETS[args.preset].policy if args.preset else service.indication_policy()
     values = {**policy_to_json(base), **fields_set}
-    option_of = {field: option for option, (field, _, _) in POLICY_OPTIONS.items()}
     problems = policy_problems(values)
     if problems:
-        raise InvalidInput([Problem(option_of.get(p.path, p.path), p.message) for p in problems])
+        raise InvalidInput([Problem(OPTIONS.get(p.path, p.path), p.message) for p in problems])
     new = policy_from_json(values)
     service.set_indication_policy(new)
     print(format_policy(new))

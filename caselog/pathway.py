@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -77,10 +76,13 @@ def relief_minutes(block: BlockDetails, threshold_percent: int) -> int:
 
 def concordance(block: BlockDetails, threshold_percent: int) -> Concordance:
     """Whether relief at the threshold lasted as long as the anesthetic usually does (vocab.ANESTHETIC_HOURS)."""
+    return _concordance(block, relief_minutes(block, threshold_percent))
+
+
+def _concordance(block: BlockDetails, minutes: int) -> Concordance:
     hours = vocab.ANESTHETIC_HOURS.get(block.anesthetic)
     if hours is None or not _measurable(block):
         return "not_judged"
-    minutes = relief_minutes(block, threshold_percent)
     shortest, longest = hours
     if minutes < shortest * 60:
         return "shorter"
@@ -101,13 +103,11 @@ class BlockReading:
     positive: bool | None
 
 
-@functools.lru_cache(maxsize=4096)
 def read_block(block: BlockDetails, threshold_percent: int) -> BlockReading:
-    """Peak relief, duration, concordance and the result of a block under a relief threshold (remembered for
-    the last few thousand blocks: the policy check and the pathway read each block several times)."""
+    """Peak relief, duration, concordance and the result of a block under a relief threshold."""
     peak = peak_relief(block)
     minutes = relief_minutes(block, threshold_percent)
-    agreement = concordance(block, threshold_percent)
+    agreement = _concordance(block, minutes)
     positive = None if peak is None else peak >= threshold_percent and agreement != "shorter"
     return BlockReading(peak, minutes, agreement, positive)
 
@@ -165,8 +165,9 @@ def joints_text(joints: Iterable[Joint]) -> str:
 def add_months(day: dt.date, months: int) -> dt.date:
     """The same day `months` later (earlier when negative), or that month's last day when it has no such day
     (31 August + 6 months = 28 or 29 February)."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
+    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
+    if day.day <= 28:  # every month has it
+        return dt.date(year, month + 1, day.day)
     return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
@@ -179,6 +180,10 @@ def whole_months(start: dt.date, end: dt.date) -> int:
 
 
 _REGIONS = {level: vocab.region_of(level) for level in vocab.LEVELS}
+
+
+def _region(level: str) -> str:
+    return _REGIONS.get(level) or vocab.region_of(level)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,23 +202,35 @@ class PathwayCase:
     outside_policy_reason: str | None = None
     surgeon: str = ""
     status: str = "draft"
+    # Derived once (the quality desk's list reads them for 100,000 cases): not compared, not given.
     joints: tuple[Joint, ...] = field(init=False, compare=False, repr=False)
     #: The spinal regions of its joints, from the head down ("cervical", "thoracic", "lumbar").
     regions: tuple[str, ...] = field(init=False, compare=False, repr=False)
+    is_ablation: bool = field(init=False, compare=False, repr=False)
+    is_block: bool = field(init=False, compare=False, repr=False)
+    _readings: dict[int, BlockReading] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         joints = joints_of(self.levels)
-        object.__setattr__(self, "joints", joints)
-        regions = tuple(dict.fromkeys(_REGIONS.get(level) or vocab.region_of(level) for level, _ in joints))
-        object.__setattr__(self, "regions", regions)
+        setattr_ = object.__setattr__
+        setattr_(self, "joints", joints)
+        if len(joints) == 1:
+            regions: tuple[str, ...] = (_region(joints[0][0]),)
+        else:
+            regions = tuple(dict.fromkeys(_region(level) for level, _ in joints))
+        setattr_(self, "regions", regions)
+        setattr_(self, "is_ablation", self.procedure in vocab.ABLATIONS)
+        setattr_(self, "is_block", self.procedure == BLOCK)
+        setattr_(self, "_readings", {})
 
-    @property
-    def is_ablation(self) -> bool:
-        return self.procedure in vocab.ABLATIONS
-
-    @property
-    def is_block(self) -> bool:
-        return self.procedure == BLOCK
+    def reading(self, threshold_percent: int) -> BlockReading | None:
+        """The block's reading at this threshold (None without block details), read once per threshold."""
+        if self.block is None:
+            return None
+        found = self._readings.get(threshold_percent)
+        if found is None:
+            found = self._readings[threshold_percent] = read_block(self.block, threshold_percent)
+        return found
 
     @property
     def order(self) -> tuple[dt.date, bool, str]:
@@ -298,7 +315,7 @@ def block_result_text(reading: BlockReading | None) -> str:
 
 def block_evidence(case: PathwayCase, threshold_percent: int) -> Evidence:
     """A block as evidence: its anesthetic, peak relief, how long relief stayed at the threshold, its result."""
-    reading = read_block(case.block, threshold_percent) if case.block else None
+    reading = case.reading(threshold_percent)
     parts = ["medial branch block"]
     if case.block is not None:
         parts.append(f"({vocab.label(vocab.BLOCK_ANESTHETICS, case.block.anesthetic).lower()})")
@@ -323,7 +340,7 @@ def _blocks_rule(case: PathwayCase, joint: Joint, others: Sequence[PathwayCase],
     blocks = [h for h in others if h.is_block and h.date < case.date and joint in h.joints]
     relief = case.prior_block_relief_percent
     if blocks:
-        positive = sum(1 for b in blocks if b.block is not None and read_block(b.block, threshold).positive)
+        positive = sum(1 for b in blocks if (r := b.reading(threshold)) is not None and r.positive)
         met = positive >= required
     else:
         met = relief is not None and relief >= threshold and required <= 1
@@ -592,7 +609,7 @@ def build_pathway(patient: Patient, cases: Iterable[PathwayCase], policy: Indica
     entries: list[CaseOnPathway] = []
     events: dict[Joint, list[PathwayEvent]] = {}
     for i, case in enumerate(ordered):
-        reading = read_block(case.block, threshold) if case.is_block and case.block else None
+        reading = case.reading(threshold) if case.is_block else None
         check = check_indication(case, ordered, policy)
         entries.append(CaseOnPathway(case, reading, check, series.get(i)))
         for joint in case.joints:

@@ -53,6 +53,16 @@ LABELS: dict[str, str] = {
     "max_sessions_per_12_months": "Ablation sessions per region in 12 months, at most",
 }
 
+#: `caselog policy set` names each field by an option.
+OPTIONS: dict[str, str] = {
+    "blocks_required": "--blocks",
+    "relief_threshold_percent": "--threshold",
+    "repeat_min_interval_months": "--repeat-interval-months",
+    "repeat_relief_percent": "--repeat-relief",
+    "repeat_relief_months": "--repeat-relief-months",
+    "max_sessions_per_12_months": "--max-sessions",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Preset:
