@@ -174,6 +174,7 @@ def test_each_block_problem_lands_on_its_field(
     assert form.isVisible() and form.saved is None
     error = f.slots[slot].error
     assert error.isVisible() and message in error.text(), (error.text(), form.status.text())
+    assert "Peak relief" not in b.result.text()  # nothing measured from a block that is not whole
     assert not form.save_button.isEnabled()
 
 
