@@ -43,6 +43,7 @@ class FollowUpForm(CaseForm):
         self.show_all = True
         self.fields.tabs.setCurrentIndex(0)
         self.revalidate()
+        self.check_now()  # against the patient's other cases, this one known by its number now
         self.lock_patient()
 
 

@@ -23,6 +23,7 @@ from tests.ui.test_accounts_ui import select_first
 from tests.ui.test_case_form import click_level, fill_valid, open_new
 from tests.ui.test_case_form_keyboard import CTRL, Keyboard, active_form
 from ui.block_section import diary_text, diary_tokens
+from ui.case_actions import FollowUpForm
 from ui.case_form import CaseForm, edit_data, repeat_data, template_from
 from ui.detail_pane import case_html
 from ui.main_window import MainWindow
@@ -359,6 +360,24 @@ def test_the_check_follows_the_typing(window: MainWindow, qtbot: QtBot) -> None:
         qtbot.keyClick(picker, Qt.Key.Key_Left)  # L5-S1 left: no block there
     assert form.check is not None and form.check.outside_policy
     assert "L5-S1 left" in form.fields.policy_note.text()
+
+
+def test_a_follow_up_form_checks_the_case_as_itself_not_as_a_second_session(window: MainWindow, qtbot: QtBot) -> None:
+    """Opened to add follow-up, the case is checked under its number: counted once in the sessions of 12 months."""
+    cases = window.services.cases
+    cases.create_case(block_case(40))
+    cases.create_case(block_case(20))
+    ablation = {"procedure": "radiofrequency_ablation", "block": None, "cpt_codes": [],
+                "outside_policy_reason": "Payer agreed after one block"}  # fmt: skip
+    cases.create_case(block_case(100, levels=[{"level": "L3-L4", "side": "bilateral"}], **ablation))
+    view = cases.create_case(block_case(10, levels=[{"level": "L4-L5", "side": "bilateral"}], **ablation))
+    form = FollowUpForm(window.services, window.settings, view=view, today=dt.date.today)
+    qtbot.addWidget(form)
+    with qtbot.waitSignal(form.checked, timeout=5000):
+        pass
+    window.services.tasks.wait()
+    QApplication.processEvents()
+    assert form.check is not None and form.check.meets, form.fields.policy_note.text()
 
 
 def test_the_form_is_not_checked_for_other_procedures(window: MainWindow, qtbot: QtBot) -> None:
