@@ -420,7 +420,7 @@ class BlockSection(QWidget):
         c = colours(self.palette())
         block = self.details()
         series = f"<b>{escape(self.series_text)}</b>. " if self.series_text else ""
-        if block is None or block.pain_before is None or not block.diary:
+        if block is None or not block.pain_before or not block.diary:  # no relief is measured from no pain
             return f"{series}<span style='color: {c.hint}'>The result shows once the anesthetic, the pain before " \
                    "and the diary are in.</span>"  # fmt: skip
         return series + reading_html(block, self.threshold, c.success, c.error)
@@ -430,6 +430,8 @@ def reading_html(block: BlockDetails, threshold: int, good: str, bad: str) -> st
     """The block's reading under the threshold, as one line of rich text (the form and the detail pane)."""
     reading = pathway.read_block(block, threshold)
     peak = reading.peak_relief
+    if peak is None:
+        return "Relief is not measured: the diary or the pain before the block is missing."
     parts = [f"Peak relief <b>{pathway.percent_text(peak)}</b>"]
     if reading.relief_minutes:
         parts.append(f"at least {threshold}% for {pathway.duration_text(reading.relief_minutes)}")

@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
 
 from caselog.accounts import Action
-from caselog.errors import CaselogError
+from caselog.errors import CaselogError, InvalidInput
 from caselog.records import CaseListItem, CaseView
 from ui.case_form import CaseForm, edit_data
+from ui.entry_check import ask_for_policy_reason
 from ui.history_view import AuditTrailView, CaseHistoryDialog
 from ui.messages import show_error
 from ui.services import AppSettings, Services
@@ -42,6 +43,7 @@ class FollowUpForm(CaseForm):
         self.show_all = True
         self.fields.tabs.setCurrentIndex(0)
         self.revalidate()
+        self.check_now()  # against the patient's other cases, this one known by its number now
         self.lock_patient()
 
 
@@ -79,7 +81,13 @@ def sign_case(window: MainWindowParts) -> CaseView | None:
     try:
         view = services.cases.sign_case(row.case_number, expected_version=row.version)
     except CaselogError as exc:
-        show_error(window, "The case was not signed", exc)
+
+        def open_case() -> CaseForm | None:
+            view = services.cases.get_case(row.case_number)
+            return window._open_form(data=edit_data(view), editing=view)
+
+        if not (isinstance(exc, InvalidInput) and ask_for_policy_reason(window, row.case_number, exc, open_case)):
+            show_error(window, "The case was not signed", exc)
         window.refresh(select=row.case_number)
         return None
     window.statusBar().showMessage(f"Signed case {row.case_number} as {view.signed_by}.", 8000)

@@ -9,10 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Mapping
-from html import escape
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
@@ -30,23 +29,21 @@ from PySide6.QtWidgets import (
 )
 
 from caselog import drafts, vocab
-from caselog.errors import CaselogError, Conflict, InvalidInput, NotFound
+from caselog.errors import CaselogError, Conflict, InvalidInput
 from caselog.pathway import IndicationCheck
-from caselog.policy import default_policy
 from caselog.records import CaseRecord, CaseView, Patient, case_to_contract
 from caselog.service import classify_change
 from caselog.validation import Problem, validate_case
 from ui import shortcuts
 from ui.case_fields import SPOKEN_NAMES, CaseFields, Slot
-from ui.indication_strip import CHECK_KEYS, block_series, check_html, record_to_check
+from ui.entry_check import EntryCheck
+from ui.indication_strip import CHECK_KEYS
 from ui.messages import show_error
 from ui.rows_editor import RowsEditor
 from ui.services import AppSettings, Services
-from ui.style import app_style_sheet, colours
+from ui.style import app_style_sheet
 
 AUTOSAVE_MS = 600
-#: The indication check waits for a pause in the typing this long, then runs off the GUI thread.
-CHECK_MS = 300
 #: Where a form with a locked patient starts: the first of these that still needs input.
 FIRST_NEEDS = (
     "procedure_date", "procedure", "procedure_detail", "surgeon", "levels", "start_time", "end_time",
@@ -125,34 +122,8 @@ def edit_data(view: CaseView) -> dict[str, Any]:
     return full
 
 
-def ask_for_policy_reason(
-    parent: QWidget, case_number: str, refusal: InvalidInput, open_case: Callable[[], CaseForm | None]
-) -> bool:
-    """Signing refused for want of the reason a case outside the clinic's policy was done: say so in words and
-    offer the case's form at that field. False when the refusal is about something else."""
-    wanted = [p for p in refusal.problems if p.path == "outside_policy_reason"]
-    if not wanted:
-        return False
-    box = QMessageBox(parent)
-    box.setIcon(QMessageBox.Icon.Warning)
-    box.setWindowTitle(f"Case {case_number} was not signed")
-    box.setText(f"Case {case_number} is outside the clinic's policy: signing it needs the reason it was done.")
-    box.setInformativeText(f"The reason outside policy {wanted[0].message}.")
-    write = box.addButton("Write the reason…", QMessageBox.ButtonRole.AcceptRole)
-    later = box.addButton("Not now", QMessageBox.ButtonRole.RejectRole)
-    box.setDefaultButton(write)
-    box.setEscapeButton(later)
-    box.exec()
-    if box.clickedButton() is write and (form := open_case()) is not None:
-        form.show_reason_field()
-    return True
-
-
 class CaseForm(QDialog):
     """New case, edit, repeat, template or restored draft: all one form. `saved` holds the stored case."""
-
-    #: An answer from the background is shown: an ablation's indication check, a block's series.
-    checked = Signal()
 
     def __init__(
         self,
@@ -188,9 +159,6 @@ class CaseForm(QDialog):
         self._autofilled = False
         self._cpt_auto = True
         self._loading = True
-        #: The latest indication check of this case (None: not an ablation, or not checkable yet).
-        self.check: IndicationCheck | None = None
-        self._check_generation = 0
 
         if repeat_of is not None:
             data = data if data is not None else repeat_data(repeat_of)
@@ -258,10 +226,10 @@ class CaseForm(QDialog):
         self._autosave.setSingleShot(True)
         self._autosave.setInterval(AUTOSAVE_MS)
         self._autosave.timeout.connect(self.autosave_now)
-        self._check_timer = QTimer(self)
-        self._check_timer.setSingleShot(True)
-        self._check_timer.setInterval(CHECK_MS)
-        self._check_timer.timeout.connect(self.check_now)
+        self._entry = EntryCheck(services, self.fields, today=today, case_number=lambda: self.case_number,
+                                 shown=self.revalidate, parent=self)  # fmt: skip
+        #: An answer from the background is shown: an ablation's indication check, a block's series.
+        self.checked = self._entry.checked
         self.fields.edited.connect(self._edited)
         self.reason.textEdited.connect(lambda _t: self._edited("reason"))
         self.fields.cpt_suggest.clicked.connect(self.suggest_cpt_now)
@@ -287,7 +255,7 @@ class CaseForm(QDialog):
             self.touched.update(self._keys_in(initial))
             self._cpt_auto = self.fields.cpt_codes.text().split() == self._suggestion()
         self._loading = False
-        self._read_policy()
+        self._entry.read_policy()
         self._sync_sedation()
         self._sync_duration()
         self._suggest_cpt(force=False)
@@ -465,7 +433,7 @@ class CaseForm(QDialog):
         if key == "anesthesia.type":
             self._sync_sedation()
         if key in CHECK_KEYS:
-            self._check_timer.start()
+            self._entry.schedule()
         self.dirty = True
         self._autosave.start()
         self.revalidate()
@@ -678,7 +646,7 @@ class CaseForm(QDialog):
             parts.append(f"To correct: {listed(wrong)}.")
         if waiting:
             parts.append(f"Still needed: {listed(waiting)}.")
-        if not parts and self._reason_wanted():
+        if not parts and self._entry.reason_wanted():
             parts.append("Outside the clinic's policy: it saves as a draft; signing needs the reason outside policy.")
         self.status.setText(" ".join(parts) if parts else "Ready to save.")
         self.status.setProperty("ready", not parts)
@@ -687,99 +655,19 @@ class CaseForm(QDialog):
 
     # ---- the clinic's policy -----------------------------------------------------------------------------
 
-    def _read_policy(self) -> None:
-        """The clinic's relief threshold for the block's read-out (the default preset if it cannot be read)."""
-        try:
-            policy = self._services.cases.indication_policy()
-        except CaselogError:
-            policy = default_policy()
-        self.fields.block.set_threshold(policy.relief_threshold_percent)
-
     def show_reason_field(self) -> None:
         """Straight to the reason outside policy (signing asked for it): shown at once, the check follows."""
         self.fields.set_reason_shown(True)
         self.fields.outside_policy_reason.setFocus(Qt.FocusReason.OtherFocusReason)
 
-    def _reason_wanted(self) -> bool:
-        return (
-            self.check is not None
-            and self.check.outside_policy
-            and not self.fields.outside_policy_reason.text().strip()
-        )
-
     def check_now(self) -> None:
-        """Check an ablation against the clinic's policy, or place a block in the patient's series, off the GUI
-        thread; a later edit makes the answer stale."""
-        self._check_timer.stop()
-        self._check_generation += 1
-        data = self.fields.data()
-        procedure = data.get("procedure")
-        if procedure not in vocab.ABLATIONS:
-            self._show_check(None)
-        record = record_to_check(data, self._today())
-        if procedure == "medial_branch_block":
-            self._place_block(record)
-            return
-        self.fields.block.set_series("")
-        if procedure not in vocab.ABLATIONS:
-            return
-        if record is None:
-            self._show_check(None, "The clinic's policy is checked once MRN, date, procedure and levels are in.")
-            return
-        generation, cases, number = self._check_generation, self._services.cases, self.case_number
-        self._services.tasks.run(
-            lambda _progress: (generation, cases.indication_check(record, number)),
-            on_result=self._checked,
-            on_error=self._check_failed,
-        )
+        """Check the case against the clinic's policy now (or place a block in the series), not after a pause."""
+        self._entry.check_now()
 
-    def _place_block(self, record: CaseRecord | None) -> None:
-        """ "Second block at L4-L5 bilateral", from the patient's other blocks (none yet for a new MRN)."""
-        block = self.fields.block
-        if record is None:
-            block.set_series("")
-            return
-        generation, cases, number = self._check_generation, self._services.cases, self.case_number
-
-        def work(_progress: object) -> tuple[int, str]:
-            try:
-                pathway = cases.patient_pathway(record.patient.mrn)
-            except NotFound:
-                pathway = None
-            return generation, block_series(pathway, record, number)
-
-        self._services.tasks.run(work, on_result=self._placed, on_error=self._place_failed)
-
-    def _place_failed(self, _exc: BaseException) -> None:
-        self.fields.block.set_series("")  # the read-out stands without it
-
-    def _placed(self, result: tuple[int, str]) -> None:
-        generation, text = result
-        if generation == self._check_generation:
-            self.fields.block.set_series(text)
-            self.checked.emit()
-
-    def _checked(self, result: tuple[int, IndicationCheck]) -> None:
-        generation, check = result
-        if generation == self._check_generation:
-            self._show_check(check)
-            self.checked.emit()
-
-    def _check_failed(self, exc: BaseException) -> None:
-        self._show_check(None, f"The clinic's policy could not be checked: {exc}")
-
-    def _show_check(self, check: IndicationCheck | None, note: str = "") -> None:
-        self.check = check if check is not None and check.applies else None
-        label = self.fields.policy_note
-        outside = self.check is not None and self.check.outside_policy
-        text = check_html(self.check, colours(self.palette())) if self.check is not None else escape(note)
-        label.setText(text)
-        label.setVisible(bool(text))
-        label.setProperty("outside", outside)
-        label.style().unpolish(label)
-        label.style().polish(label)
-        self.fields.set_reason_shown(outside)
-        self.revalidate()
+    @property
+    def check(self) -> IndicationCheck | None:
+        """The latest indication check of this case (None: not an ablation, or not checkable yet)."""
+        return self._entry.check
 
     # ---- drafts, templates ------------------------------------------------------------------------------
 

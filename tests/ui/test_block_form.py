@@ -15,13 +15,15 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from caselog import drafts
-from caselog.records import BlockDetails, DiaryEntry
+from caselog.records import BlockDetails, CaseFilter, DiaryEntry
 from caselog.validation import validate_case
 from tests.factories import simple_case
 from tests.ui.conftest import choose
+from tests.ui.test_accounts_ui import select_first
 from tests.ui.test_case_form import click_level, fill_valid, open_new
 from tests.ui.test_case_form_keyboard import CTRL, Keyboard, active_form
 from ui.block_section import diary_text, diary_tokens
+from ui.case_actions import FollowUpForm
 from ui.case_form import CaseForm, edit_data, repeat_data, template_from
 from ui.detail_pane import case_html
 from ui.main_window import MainWindow
@@ -173,6 +175,7 @@ def test_each_block_problem_lands_on_its_field(
     assert form.isVisible() and form.saved is None
     error = f.slots[slot].error
     assert error.isVisible() and message in error.text(), (error.text(), form.status.text())
+    assert "Peak relief" not in b.result.text()  # nothing measured from a block that is not whole
     assert not form.save_button.isEnabled()
 
 
@@ -359,6 +362,24 @@ def test_the_check_follows_the_typing(window: MainWindow, qtbot: QtBot) -> None:
     assert "L5-S1 left" in form.fields.policy_note.text()
 
 
+def test_a_follow_up_form_checks_the_case_as_itself_not_as_a_second_session(window: MainWindow, qtbot: QtBot) -> None:
+    """Opened to add follow-up, the case is checked under its number: counted once in the sessions of 12 months."""
+    cases = window.services.cases
+    cases.create_case(block_case(40))
+    cases.create_case(block_case(20))
+    ablation = {"procedure": "radiofrequency_ablation", "block": None, "cpt_codes": [],
+                "outside_policy_reason": "Payer agreed after one block"}  # fmt: skip
+    cases.create_case(block_case(100, levels=[{"level": "L3-L4", "side": "bilateral"}], **ablation))
+    view = cases.create_case(block_case(10, levels=[{"level": "L4-L5", "side": "bilateral"}], **ablation))
+    form = FollowUpForm(window.services, window.settings, view=view, today=dt.date.today)
+    qtbot.addWidget(form)
+    with qtbot.waitSignal(form.checked, timeout=5000):
+        pass
+    window.services.tasks.wait()
+    QApplication.processEvents()
+    assert form.check is not None and form.check.meets, form.fields.policy_note.text()
+
+
 def test_the_form_is_not_checked_for_other_procedures(window: MainWindow, qtbot: QtBot) -> None:
     form = open_new(window)
     fill_valid(qtbot, form)
@@ -386,6 +407,47 @@ def test_a_refused_save_keeps_the_form_and_names_the_reason_field(
     error = form.fields.slots["outside_policy_reason"].error
     assert error.isVisible() and "is required to sign" in error.text()
     assert "reason outside policy" in form.status.text()
+
+
+def test_signing_without_the_reason_asks_for_it_in_the_form(
+    window: MainWindow, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The service refuses to sign an ablation outside the policy without a reason; the message says why in words
+    and opens the case at the reason; written and saved, the case signs."""
+    cases = window.services.cases
+    ablation = block_case(1, "PW-SIGN", procedure="radiofrequency_ablation", block=None, cpt_codes=[],
+                          levels=[{"level": "L4-L5", "side": "bilateral"}])  # fmt: skip
+    number = cases.create_case(ablation).case_number
+    assert number is not None
+    select_first(window, qtbot, CaseFilter(case_numbers=(number,)))
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    shown: list[str] = []
+
+    def answer(box: QMessageBox) -> int:
+        shown.append(f"{box.text()} {box.informativeText()}")
+        for button in box.buttons():
+            if button.text() == "Write the reason…":
+                button.click()
+        return 0
+
+    monkeypatch.setattr(QMessageBox, "exec", answer)
+    monkeypatch.setattr(QMessageBox, "warning", lambda _parent, _title, text, *a: shown.append(text))
+    window.sign_action.trigger()
+    assert cases.get_case(number).status == "draft"
+    assert f"Case {number} is outside the clinic's policy: signing it needs the reason it was done." in shown[0]
+    assert "The reason outside policy is required to sign" in shown[0] and "outside_policy_reason" not in shown[0]
+    form = active_form(qtbot, window)
+    reason = form.fields.outside_policy_reason
+    assert reason.isVisible() and focus() is reason
+    keys = Keyboard(qtbot)
+    keys.type("Patient could not tolerate a second block")
+    with qtbot.waitSignal(window.model.loaded, timeout=10000):
+        keys.press(Qt.Key.Key_S, CTRL)
+    select_first(window, qtbot, CaseFilter(case_numbers=(number,)))
+    with qtbot.waitSignal(window.model.loaded, timeout=10000):
+        window.sign_action.trigger()
+    view = cases.get_case(number)
+    assert view.status == "final" and view.record.outside_policy_reason == "Patient could not tolerate a second block"
 
 
 # ---- the detail pane --------------------------------------------------------------------------------------
