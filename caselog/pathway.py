@@ -186,6 +186,12 @@ def _region(level: str) -> str:
     return _REGIONS.get(level) or vocab.region_of(level)
 
 
+#: Joints and regions of the level lists seen: a clinic treats few distinct combinations, and the quality desk's
+#: list derives them for 100,000 cases at once. Bounded, so odd data cannot grow it without end.
+_DERIVED: dict[tuple[TreatedLevel, ...], tuple[tuple[Joint, ...], tuple[str, ...]]] = {}
+_DERIVED_MAX = 20_000
+
+
 @dataclass(frozen=True, slots=True)
 class PathwayCase:
     """The slim view of one case the pathway and the policy check read (any case of the patient)."""
@@ -211,14 +217,16 @@ class PathwayCase:
     _readings: dict[int, BlockReading] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        joints = joints_of(self.levels)
-        setattr_ = object.__setattr__
-        setattr_(self, "joints", joints)
-        if len(joints) == 1:
-            regions: tuple[str, ...] = (_region(joints[0][0]),)
-        else:
+        derived = _DERIVED.get(self.levels)
+        if derived is None:
+            joints = joints_of(self.levels)
             regions = tuple(dict.fromkeys(_region(level) for level, _ in joints))
-        setattr_(self, "regions", regions)
+            derived = (joints, regions)
+            if len(_DERIVED) < _DERIVED_MAX:
+                _DERIVED[self.levels] = derived
+        setattr_ = object.__setattr__
+        setattr_(self, "joints", derived[0])
+        setattr_(self, "regions", derived[1])
         setattr_(self, "is_ablation", self.procedure in vocab.ABLATIONS)
         setattr_(self, "is_block", self.procedure == BLOCK)
         setattr_(self, "_readings", {})

@@ -696,8 +696,9 @@ class CaseService:
             listed.append(c.surgeon == surgeon)
         if procedure:
             listed.append(c.procedure == procedure)
-        patients = select(c.patient_id).where(*listed).distinct()
-        relevant = c.patient_id.in_(patients) & c.procedure.in_(sorted(vocab.ABLATIONS | {BLOCK}))
+        relevant: ColumnElement[bool] = c.procedure.in_(sorted(vocab.ABLATIONS | {BLOCK}))
+        if len(listed) > 1:  # a filter: only the patients it lists (without one, the subquery costs more than it saves)
+            relevant &= c.patient_id.in_(select(c.patient_id).where(*listed).distinct())
         if date_to is not None:
             relevant &= c.procedure_date <= date_to  # later cases never bear on a check
         relief = c.procedure.in_(sorted(vocab.ABLATIONS)) & store.outcomes_t.c.relief_percent.is_not(None)

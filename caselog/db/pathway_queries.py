@@ -71,8 +71,13 @@ def load_pathway_cases(
         .where(condition)
         .order_by(levels_t.c.case_id, levels_t.c.position)
     )
+    shared: dict[tuple[str, str, float | None], TreatedLevel] = {}  # few distinct levels: made once each
     for case_id, level, side, volume in level_rows.all():  # fetched at once: row by row costs twice the time
-        levels[case_id].append(TreatedLevel(level, side, volume))
+        key = (level, side, volume)
+        found_level = shared.get(key)
+        if found_level is None:
+            found_level = shared[key] = TreatedLevel(level, side, volume)
+        levels[case_id].append(found_level)
     scores: dict[int, list[OutcomeScore]] = defaultdict(list)
     o = outcomes_t.c
     outcome_query = select(o.case_id, o.timepoint, _raw(o.date), o.nrs_back, o.nrs_leg, o.odi, o.relief_percent)
