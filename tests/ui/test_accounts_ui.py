@@ -19,6 +19,7 @@ from caselog.db.engine import Database
 from caselog.db.schema import open_database
 from caselog.records import CaseFilter
 from caselog.service import CaseService
+from tests.factories import make_case
 from tests.ui.conftest import choose
 from ui import app as app_module
 from ui.accounts_dialogs import AccountDialog, PasswordDialog, RoleDialog, SignInDialog
@@ -36,11 +37,14 @@ ACCOUNTS = [  # username, full name, role (the first must be the administrator)
     ("coord", "Carla Coordinator", "coordinator"),
     ("qual", "Quinn Quality", "quality"),
 ]
+#: A draft of each: the demo's drafts are its last week's few cases, by whichever surgeons its seed drew, so
+#: a test that needs one surgeon's draft (or a colleague's) gets it here rather than by the seed's luck.
+DRAFT_SURGEONS = ["Dr. Henrik Lindqvist", "Dr. Amara Okafor"]
 
 
 @pytest.fixture
 def accounts_db(tmp_path: Path, demo_template: Path) -> Iterator[Database]:
-    """The demo cases, protected by one account per role."""
+    """The demo cases and a draft of each of DRAFT_SURGEONS, protected by one account per role."""
     path = tmp_path / "accounts.sqlite3"
     shutil.copy(demo_template, path)
     db = open_database(path)
@@ -49,6 +53,9 @@ def accounts_db(tmp_path: Path, demo_template: Path) -> Iterator[Database]:
         AccountService(db, admin).add_account(username, role=role, full_name=full_name, password=PASSWORD)
         if admin is None:
             admin = AccountService(db).sign_in(username, PASSWORD)
+    coordinator = CaseService(db, actor=AccountService(db).sign_in("coord", PASSWORD))
+    for surgeon in DRAFT_SURGEONS:
+        coordinator.create_case(make_case(surgeon=surgeon))
     yield db
     db.close()
 
