@@ -39,13 +39,14 @@ class CaseOutputActions(MainWindowParts):
         return run_job(self, self.services, title, work, done, write=write, on_end=say, atomic=atomic)
 
     def export_cases(self) -> Task | None:
-        filters = ";;".join(jobs.EXPORT_FILTERS.values())
+        offered = jobs.export_filters(self.services.cases)
         start = str(Path.home() / f"caselog-cases-{self._today():%Y-%m-%d}.csv")
-        name, chosen = QFileDialog.getSaveFileName(self, "Export the cases in the list", start, filters)
+        name, chosen = QFileDialog.getSaveFileName(self, "Export the cases in the list", start,
+                                                   ";;".join(offered.values()))  # fmt: skip
         if not name:
             return None
         path = Path(name)
-        fmt = jobs.export_format(path, chosen)
+        fmt = jobs.export_format(path, chosen, offered)
         path = jobs.export_path(path, fmt)
         work = jobs.export_cases(self.services.cases, self.model.case_filter, path, fmt)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from caselog import exports
@@ -11,23 +11,30 @@ from caselog.exports import FORMATS
 from caselog.records import CaseFilter
 from caselog.reports import ReportSettings, write_case_summaries
 from caselog.reports.pathway import pathways_for
+from caselog.research import may_release
 from caselog.service import CaseService
 
 Progress = Callable[[int, int, str], None]
 
-#: The save dialog's filters, CSV first (what most people open the list in).
+#: Every format's save dialog filter, CSV first (what most people open the list in).
 EXPORT_FILTERS = {f.name: f.dialog_filter for f in sorted(FORMATS.values(), key=lambda f: f.name != "csv")}
 
 
-def export_format(path: Path, chosen_filter: str) -> str:
+def export_filters(service: CaseService) -> dict[str, str]:
+    """The save dialog's filters for this account: the de-identified research export only to those the service
+    lets release it (quality staff), as the quality desk offers it; the others would only meet a refusal."""
+    return {name: label for name, label in EXPORT_FILTERS.items() if name != "research" or may_release(service)}
+
+
+def export_format(path: Path, chosen_filter: str, offered: Mapping[str, str] = EXPORT_FILTERS) -> str:
     """The format from the file's ending (the longest that fits: `x.fhir.json` is FHIR, not CaseLog JSON),
-    else from the filter the user picked in the dialog."""
+    else from the filter the user picked in the dialog; only among the formats `offered`."""
     name = path.name.lower()
-    endings = sorted((f for f in FORMATS.values() if f.name in EXPORT_FILTERS), key=lambda f: -len(f.extension))
+    endings = sorted((f for f in FORMATS.values() if f.name in offered), key=lambda f: -len(f.extension))
     for form in endings:
         if name.endswith(f".{form.extension}"):
             return form.name
-    for key, label in EXPORT_FILTERS.items():
+    for key, label in offered.items():
         if label == chosen_filter:
             return key
     return "csv"

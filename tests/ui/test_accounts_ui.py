@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QMessageBox
+from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from caselog import audit, drafts
@@ -19,8 +19,10 @@ from caselog.db.engine import Database
 from caselog.db.schema import open_database
 from caselog.records import CaseFilter
 from caselog.service import CaseService
+from tests.factories import make_case
 from tests.ui.conftest import choose
 from ui import app as app_module
+from ui import jobs
 from ui.accounts_dialogs import AccountDialog, PasswordDialog, RoleDialog, SignInDialog
 from ui.admin_view import AdminView
 from ui.case_actions import FollowUpForm
@@ -36,11 +38,14 @@ ACCOUNTS = [  # username, full name, role (the first must be the administrator)
     ("coord", "Carla Coordinator", "coordinator"),
     ("qual", "Quinn Quality", "quality"),
 ]
+#: A draft of each: the demo's drafts are its last week's few cases, by whichever surgeons its seed drew, so
+#: a test that needs one surgeon's draft (or a colleague's) gets it here rather than by the seed's luck.
+DRAFT_SURGEONS = ["Dr. Henrik Lindqvist", "Dr. Amara Okafor"]
 
 
 @pytest.fixture
 def accounts_db(tmp_path: Path, demo_template: Path) -> Iterator[Database]:
-    """The demo cases, protected by one account per role."""
+    """The demo cases and a draft of each of DRAFT_SURGEONS, protected by one account per role."""
     path = tmp_path / "accounts.sqlite3"
     shutil.copy(demo_template, path)
     db = open_database(path)
@@ -49,6 +54,9 @@ def accounts_db(tmp_path: Path, demo_template: Path) -> Iterator[Database]:
         AccountService(db, admin).add_account(username, role=role, full_name=full_name, password=PASSWORD)
         if admin is None:
             admin = AccountService(db).sign_in(username, PASSWORD)
+    coordinator = CaseService(db, actor=AccountService(db).sign_in("coord", PASSWORD))
+    for surgeon in DRAFT_SURGEONS:
+        coordinator.create_case(make_case(surgeon=surgeon))
     yield db
     db.close()
 
@@ -271,6 +279,23 @@ def test_a_surgeon_cannot_sign_a_colleagues_draft(signed_in: Callable[[str], Mai
     select_first(window, qtbot, CaseFilter(status="draft", surgeon="Dr. Amara Okafor"))
     assert window.sign_action.isVisible() and not window.sign_action.isEnabled()
     assert not window.history_action.isEnabled()  # a surgeon reads the history of their own cases only
+
+
+@pytest.mark.parametrize(("username", "offered"), [("qual", True), ("hlind", False), ("coord", False)])
+def test_the_export_dialog_offers_the_research_export_to_quality_staff_only(
+    signed_in: Callable[[str], MainWindow], username: str, offered: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only quality staff release de-identified data (the service refuses the others): the rest are not offered
+    it, and a file name ending in .zip does not make one for them."""
+    window = signed_in(username)
+    filters: list[str] = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda _p, _t, _s, shown: filters.extend(shown.split(";;"))
+                        or ("", ""))  # fmt: skip
+    assert window.export_cases() is None  # the dialog was cancelled
+    assert "CSV for spreadsheets (*.csv)" in filters
+    assert ("De-identified research export (ZIP) (*.zip)" in filters) is offered
+    chosen = jobs.export_format(Path("cases.zip"), "", jobs.export_filters(window.services.cases))
+    assert (chosen == "research") is offered
 
 
 def test_history_shows_the_amendment_reason_and_the_changed_field(

@@ -142,15 +142,19 @@ class OutsidePolicyPage(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 2)
+        # As on the complications page, short rows: the desk fits a 1366×768 screen at 150% (911 points).
         first = QHBoxLayout()
-        for w in (self.dates, self.procedure, self.surgeon, self.reason, self.clear):
+        for w in (self.dates, self.procedure, self.surgeon):
             first.addWidget(w)
         first.addStretch(1)
         second = QHBoxLayout()
-        second.addWidget(self.policy, 1)
+        second.addWidget(self.reason)
+        second.addWidget(self.clear)
+        second.addStretch(1)
         second.addWidget(self.count)
-        layout.addLayout(first)
-        layout.addLayout(second)
+        for row in (first, second):
+            layout.addLayout(row)
+        layout.addWidget(self.policy)
         layout.addWidget(self.table, 1)
 
         self.dates.changed.connect(self._filters_changed)

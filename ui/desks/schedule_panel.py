@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QInputDialog, QLabel, QPushButton, QVBoxLayout, QWidget
 
@@ -93,6 +94,7 @@ class SchedulePanel(QWidget):
         self.cancel_button.setToolTip("The selected procedure will not happen: take it off the list, with a reason")
         hint = QLabel("Scheduled procedures become cases once the form is completed and saved.")
         hint.setObjectName("hint")
+        hint.setWordWrap(True)  # beside the PDF preview the desk still fits a narrow screen
         enter = desk_action(self.table, "Complete case", self.complete_selected, "open",
                             "Complete the selected scheduled procedure")  # fmt: skip
         enter.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
@@ -135,6 +137,8 @@ class SchedulePanel(QWidget):
             return schedule.to_complete(service)
 
         def loaded(rows: list[ScheduledProcedure]) -> None:
+            if not shiboken6.isValid(self.model):
+                return  # the desk was closed and deleted while the list was read
             self.model.set_rows(rows)
             n = len(rows)
             self.heading.setText(f"To complete: {n} scheduled procedure{'' if n == 1 else 's'}" if n else
@@ -143,7 +147,8 @@ class SchedulePanel(QWidget):
                 select_row(self.table, 0)
 
         def failed(exc: BaseException) -> None:
-            show_error(self, "The schedule could not be loaded", exc)
+            if shiboken6.isValid(self):
+                show_error(self, "The schedule could not be loaded", exc)
 
         self.desk.services.tasks.run(work, on_result=loaded, on_error=failed)
 
