@@ -74,6 +74,7 @@ def test_a_block_summary_prints_the_anesthetic_volumes_diary_and_its_result(tmp_
     ]  # fmt: skip
     missing = [item for item in expected if item not in text]
     assert not missing, missing
+    assert "Prior block relief" not in text  # a block's own relief is its diary: no empty line for another's
 
 
 def test_the_clinics_threshold_decides_how_long_relief_lasted(tmp_path: Path) -> None:
