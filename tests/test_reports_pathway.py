@@ -64,30 +64,32 @@ def test_a_block_summary_prints_the_anesthetic_volumes_diary_and_its_result(tmp_
     view = block_view("2025-00002", procedure_date=dt.date(2025, 1, 31))
     text = summary_text(tmp_path, [view], [pathway_of([first, view])])
     expected = [
-        "Diagnostic block", "Bupivacaine (0.5%)", "usually relieves 2–8 h", "Pain before 8 / 10",
+        "Diagnostic block", "Anesthetic Bupivacaine (0.5%)", "Activities Yes: could do what usually hurts",
         "Volume", "L3 medial branch, L4 medial branch 0.5 mL", "L4 medial branch, L5 dorsal ramus 0.4 mL",
-        "Diary Pain Relief", "15 min 3 63%", "30 min 1 88%", "4 h 2 75%", "6 h 5 38%", "Next morning 8 0%",
-        "Peak relief 88%", "Relief ≥80% lasted 2 h", "As long as the anesthetic lasts",
-        "Yes: could do what usually hurts", "POSITIVE by the clinic's policy (80% relief)",
-        "In the series Block 2 at these joints",
+        # The diary across: the pain before, then each time; a pain and a relief under each.
+        "Diary Before 15 min 30 min 1 h 2 h 4 h 6 h 8 h Next morning", "Pain 8 3 1 1 1 2 5 6 8",
+        "Relief — 63% 88% 88% 88% 75% 38% 25% 0%",
+        "Peak relief 88%, relief ≥80% lasted 2 h, as long as the anesthetic lasts (bupivacaine usually relieves "
+        "2–8 h): POSITIVE by the clinic's policy (80% relief) · block 2 in the series at these joints",
     ]  # fmt: skip
     missing = [item for item in expected if item not in text]
     assert not missing, missing
+    assert "Prior block relief" not in text  # a block's own relief is its diary: no empty line for another's
 
 
 def test_the_clinics_threshold_decides_how_long_relief_lasted(tmp_path: Path) -> None:
     """At 50% the run of entries at or above it ends at 4 h (75%), not at 2 h as at 80%."""
     view = block_view()
     text = summary_text(tmp_path, [view], [pathway_of([view], ONE_BLOCK_50)])
-    assert "Relief ≥50% lasted 4 h" in text and "POSITIVE by the clinic's policy (50% relief)" in text
-    assert "In the series Block 1 at these joints" in text
+    assert "relief ≥50% lasted 4 h" in text and "POSITIVE by the clinic's policy (50% relief)" in text
+    assert "block 1 in the series at these joints" in text
 
 
 def test_a_block_whose_relief_ends_before_the_anesthetic_would_is_negative(tmp_path: Path) -> None:
     """Lidocaine usually relieves 1-2 h; 90% relief gone by 1 h (30 min at 80%) is shorter: negative."""
     view = block_view(anesthetic="lidocaine", diary=(("15min", 1), ("30min", 1), ("1h", 6), ("2h", 9)), pain_before=10)
     text = summary_text(tmp_path, [view], [pathway_of([view])])
-    assert "Peak relief 90%" in text and "Relief ≥80% lasted 30 min" in text
+    assert "Peak relief 90%, relief ≥80% lasted 30 min, shorter than the anesthetic lasts" in text
     assert "NEGATIVE by the clinic's policy: relief shorter than the anesthetic lasts" in text
 
 
@@ -95,6 +97,32 @@ def test_a_block_below_the_threshold_says_why_it_is_negative(tmp_path: Path) -> 
     view = block_view(diary=(("30min", 4), ("2h", 4), ("4h", 6)))
     text = summary_text(tmp_path, [view], [pathway_of([view])])
     assert "Peak relief 50%" in text and "NEGATIVE by the clinic's policy: peak relief below 80%" in text
+
+
+def test_a_block_printed_without_its_pathway_shows_its_peak_relief_but_no_result(tmp_path: Path) -> None:
+    """No pathway, no policy: the result and the series would be judged on part of the history."""
+    text = summary_text(tmp_path, [block_view()])
+    assert "Peak relief 88%; bupivacaine usually relieves 2–8 h" in text and "Relief — 63% 88%" in text
+    assert "POSITIVE" not in text and "NEGATIVE" not in text and "in the series" not in text
+
+
+def test_block_and_ablation_summaries_fit_one_page(tmp_path: Path) -> None:
+    """Coordinators print these for the chart: a block with a full diary at 3 levels, an ablation outside the
+    policy with its reason, one meeting it after 2 blocks (each took two pages when the check was a table)."""
+    joints = (("L3-L4", "bilateral"), ("L4-L5", "bilateral"), ("L5-S1", "left"))
+    first = block_view("2025-00001", anesthetic="lidocaine", joints=joints, volumes=(0.5, 0.5, 0.4),
+                       procedure_date=dt.date(2025, 1, 10))  # fmt: skip
+    block = block_view("2025-00002", joints=joints, volumes=(0.5, 0.5, 0.4), procedure_date=dt.date(2025, 1, 31))
+    outside = two_blocks_then_ablation(outside_policy_reason="Second block at L5-S1 refused; payer agreed by letter.")
+    unexplained = two_blocks_then_ablation(status="draft", signed=False)
+    meets = two_blocks_then_ablation(levels=(("L4-L5", "bilateral"),))
+    for name, views, printed in [("block", [first, block], block), ("outside", outside, outside[2]),
+                                 ("unexplained", unexplained, unexplained[2]), ("meets", meets, meets[2])]:  # fmt: skip
+        out = tmp_path / f"{name}.pdf"
+        write_case_summaries([printed], out, settings=SETTINGS, generated_at=GENERATED, pathways=[pathway_of(views)])
+        pages = pages_text(out)
+        assert len(pages) == 1, (name, pages[-1][:300])
+        assert "Signed:" in pages[0] and ("Diagnostic block" in pages[0] or "Indication check" in pages[0])
 
 
 def test_a_block_without_its_details_says_its_result_cannot_be_read(tmp_path: Path) -> None:
@@ -129,8 +157,10 @@ def test_an_ablation_that_meets_the_policy_shows_each_rule_and_the_blocks_it_fol
         "Indication check", "Meets the clinic's policy (Two blocks at 80% (Medicare LCD))",
         "Follows 2025-00001 (2025-01-10, L4-L5 bilateral): positive, 90% peak relief, 1 h at 80% or more",
         "2025-00002 (2025-01-31, L4-L5 bilateral): positive, 88% peak relief, 2 h at 80% or more",
-        "Result Finding Evidence (case, date)", "L4-L5 left: first ablation; 2 of 2 blocks",
-        "L4-L5 right: first ablation", "lumbar: 1 ablation session",
+        # One line per rule (both sides of L4-L5 alike: one line); the blocks under "Follows" by number and date.
+        "Met L4-L5 left, L4-L5 right: first ablation; 2 of 2 blocks at this joint before it positive (2 positive "
+        "blocks at 80% relief required) · evidence 2025-00001 (2025-01-10); 2025-00002 (2025-01-31)",
+        "Met lumbar: 1 ablation session in the 12 months up to 2025-03-14, this one included (at most 2)",
     ]  # fmt: skip
     missing = [item for item in expected if item not in text]
     assert not missing, (missing, text)
@@ -141,9 +171,11 @@ def test_an_ablation_outside_the_policy_prints_the_rule_not_met_and_the_reason_r
     reason = "Severe pain; the patient could not attend a second block (lives 300 km away)."
     views = two_blocks_then_ablation(outside_policy_reason=reason)
     text = summary_text(tmp_path, views[2:], [pathway_of(views)])
-    assert "Outside the clinic's policy" in text and "Not met" in text
-    assert "L5-S1 left: first ablation, but no block at this joint is recorded" in text
-    assert f"Reason recorded {reason}" in text
+    assert "Outside the clinic's policy" in text
+    rules = ["Not met L5-S1 left: first ablation, but no block at this joint is recorded",
+             "Met L4-L5 left, L4-L5 right: first ablation", "Met lumbar", f"Reason recorded {reason}"]  # fmt: skip
+    positions = [text.find(rule) for rule in rules]  # the rule not met first, the reason after the rules
+    assert min(positions) >= 0 and positions == sorted(positions), (positions, text)
 
 
 def test_an_ablation_outside_the_policy_without_a_reason_says_one_is_required(tmp_path: Path) -> None:
@@ -339,7 +371,7 @@ def test_caselog_summary_prints_the_block_result_and_the_indication_check(db_tar
     result = run("summary", "2025-00002", "2025-00003", "--output", str(out), db=db)
     assert result.returncode == 0, result.stderr
     text = flat(" ".join(pages_text(out)))
-    assert "POSITIVE by the clinic's policy (80% relief)" in text and "Block 2 at these joints" in text
+    assert "POSITIVE by the clinic's policy (80% relief)" in text and "block 2 in the series at these joints" in text
     assert "Outside the clinic's policy (Two blocks at 80% (Medicare LCD))" in text
     assert "Follows 2025-00001 (2025-01-10, L4-L5 bilateral): positive" in text
     assert "Reason recorded Second block at L5-S1 refused; payer agreed by phone" in text

@@ -11,11 +11,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable, KeepTogether, Spacer, Table, TableStyle
 from reportlab.platypus.doctemplate import NotAtTopPageBreak
 
 from caselog import fields, pathway, vocab
-from caselog.pathway import CaseOnPathway, Pathway
+from caselog.pathway import CaseOnPathway, IndicationCheck, Pathway
 from caselog.records import BlockDetails, CaseRecord, CaseView
 from caselog.reports.chart import ordered_outcomes, pain_chart
 from caselog.reports.common import (
@@ -23,6 +24,7 @@ from caselog.reports.common import (
     BLANK,
     FONT,
     FONT_BOLD,
+    MUTED,
     OK_GREEN,
     ReportSettings,
     field_grid,
@@ -43,7 +45,6 @@ from caselog.reports.pathway import (
     block_line,
     coloured,
     entry_of,
-    findings_table,
     followed_blocks,
     pathways_by_case,
     policy_name,
@@ -163,8 +164,12 @@ def case_story(
     entry = entry_of(on_pathway, case.case_number) if on_pathway is not None else None
     story += _block_section(record, width, on_pathway, entry)
     story += _indication_section(record, width, on_pathway, entry)
-    story += _complications_block(record, width)
-    story += _outcomes_block(record, width)
+    if record.complications or record.outcomes:
+        story += _complications_block(record, width)
+        story += _outcomes_block(record, width)
+    else:  # two empty sections say so under one heading: a block's or an ablation's summary then fits one page
+        nothing = para("No complications recorded. No outcome scores recorded.", styles().body)
+        story += [*section("Complications and outcomes", room=50), nothing]
     signature = _signature_lines(case)
     story += _notes_block(record, width, signature)
     story.append(KeepTogether(signature))
@@ -283,11 +288,13 @@ _PRINTED_ELSEWHERE = frozenset(
 
 def _shown(record: CaseRecord, group: str) -> list[tuple[str, str]]:
     """The table's fields of this group with their label and unit, a dash where nothing was recorded. A format
-    extension not recorded is left out: a clinic that does not log it gets no empty line on every summary."""
+    extension not recorded is left out: a clinic that does not log it gets no empty line on every summary; nor does
+    a block get an empty "Prior block relief" (its own relief is in its diary)."""
     pairs = []
     for f in fields.FIELDS:
         value = getattr(record, f.key)
-        if f.shown == group and f.key not in _PRINTED_ELSEWHERE and not (f.extension and fields.is_empty(value)):
+        unused = f.extension or (f.key == "prior_block_relief_percent" and record.procedure == "medial_branch_block")
+        if f.shown == group and f.key not in _PRINTED_ELSEWHERE and not (unused and fields.is_empty(value)):
             pairs.append((f.label, text(fields.display(f, value)) or BLANK))
     return pairs
 
@@ -412,8 +419,7 @@ def _notes_block(record: CaseRecord, width: float, signature: list[Flowable]) ->
         return []
     body = para(text(record.notes), styles().body)
     heading = section("Notes")[1:]  # the heading and its rule, measured as they will be drawn
-    needed = sum(f.wrap(width, 10_000)[1] + f.getSpaceBefore() + f.getSpaceAfter()
-                 for f in [*heading, body, *signature])  # fmt: skip
+    needed = _height([*heading, body, *signature], width)
     return [*section("Notes", room=min(needed, 260)), body]
 
 
@@ -439,8 +445,9 @@ def _signature_lines(case: CaseView) -> list[Flowable]:
 def _block_section(
     record: CaseRecord, width: float, on_pathway: Pathway | None, entry: CaseOnPathway | None
 ) -> list[Flowable]:
-    """A diagnostic block read from its diary: what was injected, the pain before, the diary, and the result
-    under the clinic's policy (relief threshold) with the block's number in the patient's series."""
+    """A diagnostic block read from its diary, compact: what was injected, the diary in one table (the pain
+    before, then the times across), and its read-out in one line: peak relief, and under the clinic's policy how
+    long relief stayed at the threshold, its concordance with the anesthetic and the result."""
     if record.procedure != "medial_branch_block":
         return []
     block = record.block
@@ -448,57 +455,55 @@ def _block_section(
         unread = "No anesthetic or pain diary recorded: the block's result cannot be read."
         return [*section("Diagnostic block", room=50), para(unread, styles().body)]
     threshold = on_pathway.policy.relief_threshold_percent if on_pathway is not None else None
-    pairs = _block_pairs(block, threshold, entry.series if entry is not None else None)
-    diary = _diary_table(block, threshold)
-    if diary is None:
-        grid = field_grid(pairs, width, columns=1)
-        _, needed = grid.wrap(width, 10_000)
-        return [*section("Diagnostic block", room=needed + 30), grid]
-    left_w = width - _DIARY_WIDTH - 14
-    pair = Table([[field_grid(pairs, left_w, columns=1), diary]], colWidths=[left_w + 14, _DIARY_WIDTH], hAlign="LEFT")
-    pair.setStyle(TableStyle(_FLUSH))
-    _, needed = pair.wrap(width, 10_000)
-    return [*section("Diagnostic block", room=needed + 30), pair]
+    series = entry.series if entry is not None else None
+    parts: list[Flowable] = [
+        field_grid(_block_pairs(block), width),
+        Spacer(1, 3),
+        _diary_table(block, threshold, width),
+        Spacer(1, 2),
+        para(_read_out(block, threshold, series), styles().body),
+    ]
+    return [*section("Diagnostic block", room=_height(parts, width) + 30), *parts]
 
 
-_DIARY_WIDTH = 150.0
+def _height(flowables: Sequence[Flowable], width: float) -> float:
+    """How tall these flowables print, one under the other."""
+    return float(sum(f.wrap(width, 10_000)[1] + f.getSpaceBefore() + f.getSpaceAfter() for f in flowables))
 
 
-def _block_pairs(block: BlockDetails, threshold: int | None, series: int | None) -> list[tuple[str, str]]:
+def _block_pairs(block: BlockDetails) -> list[tuple[str, str]]:
+    """What was injected and what the patient could do, side by side on one line."""
     anesthetic = text(vocab.label(vocab.BLOCK_ANESTHETICS, block.anesthetic))
     if block.anesthetic_detail:
         anesthetic += f" ({text(block.anesthetic_detail)})"
-    hours = vocab.ANESTHETIC_HOURS.get(block.anesthetic)
-    if hours is not None:
-        anesthetic += f"  ·  usually relieves {hours[0]:g}–{hours[1]:g} h"
     activities = {True: "Yes: could do what usually hurts", False: "No", None: BLANK}[block.activities_possible]
-    pairs = [
-        ("Anesthetic", anesthetic),
-        ("Pain before", f"{block.pain_before} / 10" if block.pain_before is not None else BLANK),
-    ]
+    return [("Anesthetic", anesthetic), ("Activities", activities)]
+
+
+def _read_out(block: BlockDetails, threshold: int | None, series: int | None) -> str:
+    """The block's reading in one line (two at most): peak relief, how long relief stayed at the clinic's
+    threshold against how long the anesthetic usually relieves, the result and the block's number in its
+    series. Printed without the pathway (no threshold) only what needs no policy."""
+    hours = vocab.ANESTHETIC_HOURS.get(block.anesthetic)
+    usual = ""
+    if hours is not None:
+        usual = f"{text(vocab.label(vocab.BLOCK_ANESTHETICS, block.anesthetic).lower())} usually relieves "
+        usual += f"{hours[0]:g}–{hours[1]:g} h"
+    peak = pathway.peak_relief(block)
+    if peak is None:
+        return "<b>Not judged</b>: no diary, or no pain score before the block" + (f"; {usual}." if usual else ".")
+    words = f"<b>Peak relief {pathway.percent_text(peak)}</b>"
     if threshold is None:
-        peak = pathway.peak_relief(block)
-        pairs.append(("Peak relief", f"<b>{pathway.percent_text(peak)}</b>" if peak is not None else BLANK))
-        pairs.append(("Activities", activities))
-        return pairs
+        return words + (f"; {usual}" if usual else "")
     reading = pathway.read_block(block, threshold)
-    judged = reading.peak_relief is not None
-    pairs += [
-        ("Peak relief", f"<b>{pathway.percent_text(reading.peak_relief)}</b>" if judged else BLANK),
-        (f"Relief ≥{threshold}% lasted", pathway.duration_text(reading.relief_minutes) if judged else BLANK),
-        ("Duration vs anesthetic", text(pathway.CONCORDANCE_TEXT[reading.concordance].capitalize())),
-        ("Activities", activities),
-        ("Result", _block_result(reading, threshold)),
-    ]
-    if series is not None:
-        pairs.append(("In the series", f"Block {series} at these joints"))
-    return pairs
+    words += f", relief ≥{threshold}% lasted {pathway.duration_text(reading.relief_minutes)}, "
+    words += text(pathway.CONCORDANCE_TEXT[reading.concordance]) + (f" ({usual})" if usual else "")
+    words += f": {_block_result(reading, threshold)}"
+    return words + (f"  ·  block {series} in the series at these joints" if series is not None else "")
 
 
 def _block_result(reading: pathway.BlockReading, threshold: int) -> str:
     """POSITIVE or NEGATIVE in colour with the reason, as the clinic's policy reads the block."""
-    if reading.positive is None:
-        return "<b>Not judged</b>: no diary, or no pain score before the block."
     if reading.positive:
         return f"{coloured('POSITIVE', OK_GREEN)} by the clinic's policy ({threshold}% relief)"
     reasons = []
@@ -509,29 +514,53 @@ def _block_result(reading: pathway.BlockReading, threshold: int) -> str:
     return f"{coloured('NEGATIVE', ALERT)} by the clinic's policy: {'; '.join(reasons)}"
 
 
-def _diary_table(block: BlockDetails, threshold: int | None) -> Table | None:
-    """The patient's diary as printed: time, pain, relief against the pain before (bold at the threshold)."""
-    if not block.diary:
-        return None
+#: The diary table's first column ("Diary", "Pain", "Relief"); the times share the rest of the line, up to
+#: `_DIARY_TIME_W` each.
+_DIARY_LABEL_W = 40.0
+_DIARY_TIME_W = 60.0
+
+
+def _diary_table(block: BlockDetails, threshold: int | None, width: float) -> Table:
+    """The diary in three rows: the times across (the pain before the block first), the pain at each, and the
+    relief against the pain before (bold at or above the clinic's threshold)."""
     reliefs = dict(pathway.diary_relief(block))
-    rows: list[list[Any]] = []
+    times = ["Before", *(vocab.label(vocab.DIARY_TIMES, entry.time) for entry in block.diary)]
+    pains = [str(block.pain_before) if block.pain_before is not None else BLANK, *(str(e.pain) for e in block.diary)]
+    relief_cells = [BLANK]
     bold: list[tuple[Any, ...]] = []
-    for index, entry in enumerate(block.diary, start=1):
+    for column, entry in enumerate(block.diary, start=2):
         relief = reliefs.get(entry.time)
-        rows.append([vocab.label(vocab.DIARY_TIMES, entry.time), str(entry.pain),
-                     pathway.percent_text(relief) if relief is not None else BLANK])  # fmt: skip
+        relief_cells.append(pathway.percent_text(relief) if relief is not None else BLANK)
         if relief is not None and threshold is not None and relief >= threshold:
-            bold.append(("FONT", (2, index), (2, index), FONT_BOLD, 8, 10))
+            bold.append(("FONT", (column, 2), (column, 2), FONT_BOLD, 8, 10))
+    widths = [_DIARY_LABEL_W, *_even_widths([stringWidth(t, FONT_BOLD, 8) + 8 for t in times], width - _DIARY_LABEL_W)]
+    labels = [("FONT", (0, 1), (0, -1), FONT_BOLD, 8, 10), ("TEXTCOLOR", (0, 1), (0, -1), MUTED)]
     compact = [("TOPPADDING", (0, 1), (-1, -1), 1), ("BOTTOMPADDING", (0, 1), (-1, -1), 1.5)]
-    widths = [70.0, 36.0, _DIARY_WIDTH - 106.0]
-    return grid_table(["Diary", "Pain", "Relief"], rows, widths, numeric=(1, 2), extra=[*compact, *bold])
+    rows = [["Pain", *pains], ["Relief", *relief_cells]]
+    numeric = range(1, len(widths))
+    return grid_table(["Diary", *times], rows, widths, numeric=numeric, extra=[*compact, *labels, *bold])
+
+
+def _even_widths(needed: Sequence[float], room: float) -> list[float]:
+    """Columns of one width (at most `_DIARY_TIME_W`) across `room`, but each at least as wide as it `needed` (a
+    label such as "Next morning" takes its width; the others share what is left)."""
+    wide = [False] * len(needed)
+    while True:
+        narrow = wide.count(False)
+        rest = room - sum(n for n, w in zip(needed, wide, strict=True) if w)
+        even = min(_DIARY_TIME_W, rest / narrow) if narrow else 0.0
+        grown = [w or n > even for n, w in zip(needed, wide, strict=True)]
+        if grown == wide:
+            return [n if w else even for n, w in zip(needed, wide, strict=True)]
+        wide = grown
 
 
 def _indication_section(
     record: CaseRecord, width: float, on_pathway: Pathway | None, entry: CaseOnPathway | None
 ) -> list[Flowable]:
-    """An ablation checked against the clinic's policy: the verdict, each rule with its evidence, the positive
-    blocks it follows, and the reason recorded for doing it outside the policy (printed nowhere else)."""
+    """An ablation checked against the clinic's policy: the verdict, the positive blocks it follows, one line per
+    rule (met or not, and the cases it rests on), and the reason recorded for doing it outside the policy
+    (printed nowhere else)."""
     if record.procedure not in vocab.ABLATIONS:
         return []
     st = styles()
@@ -539,22 +568,67 @@ def _indication_section(
     if on_pathway is None or entry is None:  # printed without the patient's other cases: no verdict to give
         if not reason:
             return []
-        parts = [
+        unchecked = [
             para("Not checked here: this summary was printed without the patient's other cases.", st.body),
             para(f"<b>Reason recorded for doing it outside the policy:</b> {reason}", st.body),
         ]
-        return [*section("Indication check", room=60), *parts]
+        return [*section("Indication check", room=60), *unchecked]
     check = entry.check
     threshold = on_pathway.policy.relief_threshold_percent
     pairs = [("*Verdict", f"{verdict(check)} ({text(policy_name(on_pathway.policy))})")]
     followed = followed_blocks(on_pathway, entry)
     if followed:
         pairs.append(("*Follows", "<br/>".join(block_line(b, threshold) for b in followed)))
+    shown = {b.case.case_number for b in followed}
+    parts: list[Flowable] = [field_grid(pairs, width), _rule_lines(check, shown, width)]
     if reason:
-        pairs.append(("*Reason recorded", reason))
+        parts.append(field_grid([("*Reason recorded", reason)], width))
     elif check.outside_policy:
-        pairs.append(("*Reason recorded", coloured("None: required before the case is signed.", ALERT)))
-    grid = field_grid(pairs, width)
-    table = findings_table(check, width)
-    _, head = grid.wrap(width, 10_000)
-    return [*section("Indication check", room=head + 60), grid, Spacer(1, 4), table]
+        parts.append(field_grid([("*Reason recorded", coloured("None: required before the case is signed.", ALERT))],
+                                width))  # fmt: skip
+    return [*section("Indication check", room=min(_height(parts, width), 400) + 30), *parts]
+
+
+def _rule_lines(check: IndicationCheck, shown: set[str | None], width: float) -> Table:
+    """One line per rule of the policy (those not met first): "Met" or "Not met" where the field labels are, then
+    the finding and the cases it rests on. The same finding with the same evidence at several joints (both sides
+    of a bilateral level) is one line naming each joint. A block printed under "Follows" is named by its number
+    and date only; any other evidence keeps what it shows."""
+    lines: dict[tuple[Any, ...], tuple[bool, list[str], str]] = {}
+    for finding in sorted(check.findings, key=lambda f: f.met):
+        evidence = "; ".join(
+            f"{e.case_number or 'this case'} ({fmt_date(e.date)})"
+            + ("" if e.case_number in shown and e.case_number is not None else f": {e.text}")
+            for e in finding.evidence
+        )
+        rest = finding.text + (f"  ·  evidence {evidence}" if evidence else "")
+        prefix = f"{finding.where}: "
+        if not finding.text.startswith(prefix):  # not worded by joint: a line of its own
+            lines[(id(finding),)] = (finding.met, [], rest)
+            continue
+        key = (finding.rule, finding.met, rest[len(prefix) :])
+        lines.setdefault(key, (finding.met, [], rest[len(prefix) :]))[1].append(finding.where)
+    rows: list[list[Any]] = []
+    for met, wheres, rest in lines.values():
+        word = coloured("Met", OK_GREEN) if met else coloured("Not met", ALERT)
+        line = text(", ".join(wheres) + ": " + rest if wheres else rest)
+        rows.append([para(word, styles().cell), para(line, styles().cell)])
+    if not rows:
+        rows.append(["", para(BLANK, styles().cell)])
+    table = Table(rows, colWidths=[_LABEL_W, width - _LABEL_W], hAlign="LEFT")
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 2),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 4),
+                ("TOPPADDING", (0, 0), (-1, -1), 0.5),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
+            ]
+        )
+    )
+    return table
+
+
+#: The label column of a two-column field grid, which the rule lines line up with.
+_LABEL_W = 27 * 4.0
