@@ -41,6 +41,9 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No test ever touches a real profile or a database named in the caller's environment."""
     monkeypatch.setenv("CASELOG_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("CASELOG_DB", raising=False)
+    # The app's start seals this process's drafts with its encrypted database's key; a later test's plain
+    # window must not inherit it (it would write sealed drafts where it reads plain ones).
+    monkeypatch.setattr("caselog.drafts._protection", None)
 
 
 @pytest.fixture(scope="session")
