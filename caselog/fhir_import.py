@@ -65,10 +65,15 @@ def _read_bundle(data: object, where: str) -> _Bundle:
             problems.append(Problem(f"Bundle.entry[{i}]", "holds no resource"))
             continue
         full_url = entry.get("fullUrl")
-        if isinstance(full_url, str):
-            bundle.resources[full_url] = resource
-        if isinstance(resource.get("id"), str):
-            bundle.resources[_Bundle.address(resource)] = resource
+        addresses = [a for a in (full_url, _Bundle.address(resource) if isinstance(resource.get("id"), str) else None)
+                     if isinstance(a, str)]  # fmt: skip
+        twice = [a for a in addresses if a in bundle.resources]
+        if twice:
+            # Two resources at one address: which patient or case a reference means would be a guess.
+            problems.append(Problem(f"Bundle.entry[{i}]", f"{twice[0]} appears twice in the bundle"))
+            continue
+        for address in addresses:
+            bundle.resources[address] = resource
         if resource["resourceType"] == "Procedure":
             bundle.procedures.append(resource)
         elif resource["resourceType"] == "Observation":
