@@ -243,8 +243,14 @@ class _Case:
         mrns = [i.get("value") for i in identifiers if i.get("system") == self.mrn_system]
         if not mrns:
             self.fail(patient, "identifier", f"missing: an MRN of this clinic's system {self.mrn_system}")
+        elif len(set(map(repr, mrns))) > 1:  # one patient, two of this clinic's MRNs: which one is theirs?
+            listed = ", ".join(dict.fromkeys(map(repr, mrns)))
+            self.fail(patient, "identifier", f"holds two MRNs of this clinic's system {self.mrn_system} ({listed})")
         names = self.objects(patient, "name", patient.get("name"))
-        official = next((n for n in names if n.get("use") == "official"), names[0] if names else None)
+        officials = [n for n in names if n.get("use") == "official"]
+        if len({(repr(n.get("family")), repr(n.get("given"))) for n in officials}) > 1:
+            self.fail(patient, "name", "holds two different official names: which one is the patient's is unknown")
+        official = officials[0] if officials else names[0] if names else None
         if official is None or not official.get("family"):
             self.fail(patient, "name.family", "missing: the patient's family name")
             official = {}

@@ -132,3 +132,33 @@ def test_an_other_procedure_on_the_schedule_is_kept_not_dropped(tmp_path: Path) 
     with raw_connect(db, readonly=True) as con:
         rows = con.execute("SELECT mrn, procedure FROM scheduled_procedures ORDER BY source_line").fetchall()
     assert rows == [("MRN-9", "other"), ("MRN-10", "laminotomy")]
+
+
+def _patient_of(bundle: dict[str, Any]) -> dict[str, Any]:
+    patient: dict[str, Any] = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")
+    return patient
+
+
+def _import_refused(tmp_path: Path, bundle: dict[str, Any]) -> str:
+    target = str(tmp_path / "target.sqlite3")
+    assert run("init", db=target).returncode == 0
+    result = run("import", "--format", "fhir", write(tmp_path / "b.json", bundle), db=target)
+    assert result.returncode == 2, result.stderr
+    assert _count(target, "cases") == 0 and _count(target, "patients") == 0
+    return result.stderr
+
+
+def test_a_patient_with_two_of_the_clinics_mrns_is_refused(tmp_path: Path) -> None:
+    """The first MRN was taken in silence: the cases could land on another patient of the clinic."""
+    bundle = _bundle(tmp_path, _clinic(tmp_path))
+    patient = _patient_of(bundle)
+    patient["identifier"].append({**patient["identifier"][0], "value": "MRN-2002"})
+    stderr = _import_refused(tmp_path, bundle)
+    assert "identifier: holds two MRNs of this clinic's system urn:caselog:mrn ('MRN-1001', 'MRN-2002')" in stderr
+
+
+def test_a_patient_with_two_different_official_names_is_refused(tmp_path: Path) -> None:
+    """The first official name was taken in silence, whichever the sending system meant."""
+    bundle = _bundle(tmp_path, _clinic(tmp_path))
+    _patient_of(bundle)["name"].append({"use": "official", "family": "Smith", "given": ["Anna"]})
+    assert "name: holds two different official names" in _import_refused(tmp_path, bundle)
