@@ -90,6 +90,10 @@ def _read_bundle(data: object, where: str) -> _Bundle:
             if (target := bundle.resources.get(str(ref.get("reference")))) is not None
             and target.get("resourceType") == "Procedure"
         }
+        if len(procedures) > 1:  # one measurement belongs to one case; read into each, it would count twice
+            problems.append(Problem(_Bundle.address(observation), f"refers to {len(procedures)} Procedures "
+                                    "(focus and partOf): whose case it belongs to is unknown"))  # fmt: skip
+            continue
         for address in procedures:
             bundle.about.setdefault(address, []).append(observation)
         if not procedures and _is_caselog_observation(observation):

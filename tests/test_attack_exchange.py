@@ -162,3 +162,18 @@ def test_a_patient_with_two_different_official_names_is_refused(tmp_path: Path) 
     bundle = _bundle(tmp_path, _clinic(tmp_path))
     _patient_of(bundle)["name"].append({"use": "official", "family": "Smith", "given": ["Anna"]})
     assert "name: holds two different official names" in _import_refused(tmp_path, bundle)
+
+
+def test_an_observation_of_two_procedures_is_refused(tmp_path: Path) -> None:
+    """An outcome whose focus is one case and partOf another was read into both: one score counted twice."""
+    db = str(tmp_path / "same-day.sqlite3")
+    block = make_case(procedure="medial_branch_block", cpt_codes=["64493"], complications=[],
+                      levels=[{"level": "L3-L4", "side": "left"}])  # fmt: skip
+    assert run("import", write(tmp_path / "in.json", case_file(make_case(), block)), db=db).returncode == 0
+    bundle = _bundle(tmp_path, db)
+    procedures = [e["fullUrl"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Procedure"]
+    outcome = next(e["resource"] for e in bundle["entry"] if "focus" in e["resource"])
+    (other,) = [url for url in procedures if url != outcome["focus"][0]["reference"]]
+    outcome["partOf"] = [{"reference": other}]
+    stderr = _import_refused(tmp_path, bundle)
+    assert f"Observation/{outcome['id']}: refers to 2 Procedures (focus and partOf)" in stderr
