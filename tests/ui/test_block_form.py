@@ -511,3 +511,19 @@ def test_a_damaged_policy_judges_no_block_on_the_form(window: MainWindow, qtbot:
     assert "threshold" not in result and "Positive" not in result and "Negative" not in result
     assert "87.5%" in f.block.readout.text() or "88%" in f.block.readout.text()
     form.grab().save("/tmp/atk/damaged-policy-block.png")
+
+
+def test_a_damaged_policy_judges_no_block_in_the_detail_pane(window: MainWindow) -> None:
+    """The pane read a block under the default policy's 80% when the clinic's could not be read, and said so as if it
+    were the clinic's threshold."""
+    from caselog.db.tables import clinic_settings_t, utcnow
+
+    view = window.services.cases.create_case(block_case(5))
+    with window.services.cases.db.write() as session:
+        session.execute(clinic_settings_t.insert().values(name="indication_policy", value="null", updated_at=utcnow()))
+    window.detail.show_case(view)
+    text = window.detail.toPlainText()
+    assert "Diagnostic block" in text and "88%" in text, text  # the diary's relief still shows
+    assert "Not judged: the clinic's policy could not be read" in text and "null instead of a value" in text, text
+    assert "Positive" not in text and "threshold" not in text
+    window.detail.grab().save("/tmp/atk/damaged-policy-pane.png")
