@@ -13,26 +13,76 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from caselog import fhir, policy
 from caselog.db.tables import clinic_settings_t, utcnow
+from caselog.errors import CaselogError, InvalidInput
+
+#: How an administrator sets each setting again when the stored value is damaged.
+_SET_AGAIN = {
+    policy.SETTING: "caselog policy set --preset KEY",
+    fhir.MRN_SYSTEM_SETTING: "caselog clinic set fhir-mrn-system URI",
+}
+
+
+def _damaged(name: str, what: str) -> CaselogError:
+    how = _SET_AGAIN.get(name)
+    again = f" ('{how}')" if how else ""
+    return CaselogError(
+        f"The clinic's setting {name} stored in the database is not valid ({what}); an administrator sets it "
+        f"again{again}."
+    )
+
+
+def _check_mrn_system(value: object) -> None:
+    """A stored MRN system goes into every FHIR id and MRN: text exactly as `caselog clinic set` stores it."""
+    if not isinstance(value, str):
+        raise _damaged(fhir.MRN_SYSTEM_SETTING, f"must be text, not {value!r}")
+    try:
+        checked = fhir.check_mrn_system(value)
+    except InvalidInput as exc:
+        raise _damaged(fhir.MRN_SYSTEM_SETTING, exc.problems[0].message) from None
+    if checked != value:
+        raise _damaged(fhir.MRN_SYSTEM_SETTING, f"{value!r} has blanks around it")
+
+
+_CHECKS = {fhir.MRN_SYSTEM_SETTING: _check_mrn_system}
 
 
 def read_setting(session: Session, name: str) -> Any | None:
-    """The stored value, or None when the clinic never set it (callers apply their default)."""
+    """The stored value, or None when the clinic never set it (callers apply their default).
+
+    A row that holds no JSON, JSON `null`, or (for the settings checked here) a value of the wrong kind was
+    edited outside CaseLog: it is refused with a message, never read as "not set" and replaced by a default.
+    """
     text = session.execute(select(clinic_settings_t.c.value).where(clinic_settings_t.c.name == name)).scalar()
-    return None if text is None else json.loads(text)
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):  # not JSON; a number too long for Python; nested past the stack
+        raise _damaged(name, "not JSON") from None
+    if value is None:
+        raise _damaged(name, "null instead of a value")
+    check = _CHECKS.get(name)
+    if check is not None:
+        check(value)
+    return value
 
 
 def write_setting(session: Session, name: str, value: Any, username: str | None) -> Any | None:
-    """Store `value` under `name` in the caller's transaction; returns the value it replaces (None if new)."""
-    old = read_setting(session, name)
+    """Store `value` under `name` in the caller's transaction; returns the value it replaces (None if new).
+
+    A damaged stored value can be replaced (that is how an administrator repairs it); the text it held is
+    returned as it was, for the audit entry."""
+    stored = session.execute(select(clinic_settings_t.c.value).where(clinic_settings_t.c.name == name)).scalar()
+    try:
+        old = read_setting(session, name)
+    except CaselogError:
+        old = stored
     row = {"value": json.dumps(value, ensure_ascii=False, sort_keys=True), "updated_at": utcnow(),
            "updated_by": username}  # fmt: skip
-    if old is None and not _exists(session, name):
+    if stored is None:
         session.execute(clinic_settings_t.insert().values(name=name, **row))
     else:
         session.execute(clinic_settings_t.update().where(clinic_settings_t.c.name == name).values(**row))
     return old
-
-
-def _exists(session: Session, name: str) -> bool:
-    return session.execute(select(clinic_settings_t.c.name).where(clinic_settings_t.c.name == name)).first() is not None

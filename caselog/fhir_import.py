@@ -65,10 +65,15 @@ def _read_bundle(data: object, where: str) -> _Bundle:
             problems.append(Problem(f"Bundle.entry[{i}]", "holds no resource"))
             continue
         full_url = entry.get("fullUrl")
-        if isinstance(full_url, str):
-            bundle.resources[full_url] = resource
-        if isinstance(resource.get("id"), str):
-            bundle.resources[_Bundle.address(resource)] = resource
+        addresses = [a for a in (full_url, _Bundle.address(resource) if isinstance(resource.get("id"), str) else None)
+                     if isinstance(a, str)]  # fmt: skip
+        twice = [a for a in addresses if a in bundle.resources]
+        if twice:
+            # Two resources at one address: which patient or case a reference means would be a guess.
+            problems.append(Problem(f"Bundle.entry[{i}]", f"{twice[0]} appears twice in the bundle"))
+            continue
+        for address in addresses:
+            bundle.resources[address] = resource
         if resource["resourceType"] == "Procedure":
             bundle.procedures.append(resource)
         elif resource["resourceType"] == "Observation":
@@ -85,6 +90,10 @@ def _read_bundle(data: object, where: str) -> _Bundle:
             if (target := bundle.resources.get(str(ref.get("reference")))) is not None
             and target.get("resourceType") == "Procedure"
         }
+        if len(procedures) > 1:  # one measurement belongs to one case; read into each, it would count twice
+            problems.append(Problem(_Bundle.address(observation), f"refers to {len(procedures)} Procedures "
+                                    "(focus and partOf): whose case it belongs to is unknown"))  # fmt: skip
+            continue
         for address in procedures:
             bundle.about.setdefault(address, []).append(observation)
         if not procedures and _is_caselog_observation(observation):
@@ -238,8 +247,14 @@ class _Case:
         mrns = [i.get("value") for i in identifiers if i.get("system") == self.mrn_system]
         if not mrns:
             self.fail(patient, "identifier", f"missing: an MRN of this clinic's system {self.mrn_system}")
+        elif len(set(map(repr, mrns))) > 1:  # one patient, two of this clinic's MRNs: which one is theirs?
+            listed = ", ".join(dict.fromkeys(map(repr, mrns)))
+            self.fail(patient, "identifier", f"holds two MRNs of this clinic's system {self.mrn_system} ({listed})")
         names = self.objects(patient, "name", patient.get("name"))
-        official = next((n for n in names if n.get("use") == "official"), names[0] if names else None)
+        officials = [n for n in names if n.get("use") == "official"]
+        if len({(repr(n.get("family")), repr(n.get("given"))) for n in officials}) > 1:
+            self.fail(patient, "name", "holds two different official names: which one is the patient's is unknown")
+        official = officials[0] if officials else names[0] if names else None
         if official is None or not official.get("family"):
             self.fail(patient, "name.family", "missing: the patient's family name")
             official = {}

@@ -29,11 +29,13 @@ from sqlalchemy.orm import Session
 from caselog import audit, pathway
 from caselog.accounts import ROLES, accounts_exist, refuse
 from caselog.db.tables import clinic_secrets_t, utcnow
-from caselog.errors import NotPermitted
+from caselog.errors import CaselogError, NotPermitted
 from caselog.records import CaseRecord, CaseView
 from caselog.service import CaseService
 
 KEY_NAME = "research_pseudonym_key"
+#: The key's length in bytes (stored as twice as many hex digits).
+KEY_BYTES = 32
 #: Roles that may release de-identified data outside the clinic (a database without accounts: its one user).
 RESEARCH_ROLES = frozenset({"quality"})
 #: Ages above this are written as "90+" (Safe Harbor: ages over 89 are one group).
@@ -83,12 +85,16 @@ def research_key(service: CaseService) -> bytes:
     """
     with service.db.read() as session:
         stored = _stored_key(session)
+    if stored is None and any(
+        entry.action == "research_key" for entry in audit.entries(service.db, record_type="setting", record_id=KEY_NAME)
+    ):
+        raise _damaged_key("removed from the database after it was made")
     if stored is None:
         with service.db.write() as session:
             dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
             made = session.execute(
                 dialect.insert(clinic_secrets_t)
-                .values(name=KEY_NAME, value=secrets.token_hex(32), created_at=utcnow())
+                .values(name=KEY_NAME, value=secrets.token_hex(KEY_BYTES), created_at=utcnow())
                 .on_conflict_do_nothing(index_elements=["name"])
                 .returning(clinic_secrets_t.c.name)
             ).first()
@@ -99,7 +105,27 @@ def research_key(service: CaseService) -> bytes:
                              details=made_key)  # fmt: skip
             stored = _stored_key(session)
     assert stored is not None
-    return bytes.fromhex(stored)
+    return _key_bytes(stored)
+
+
+def _key_bytes(stored: str) -> bytes:
+    """The stored key as made: 64 hex digits. Anything else was edited outside CaseLog; a short or empty key
+    would give pseudonyms anyone can recompute from an MRN, and a new key would break every linkage, so the
+    export is refused rather than made under either."""
+    try:
+        key = bytes.fromhex(stored)
+    except ValueError:
+        key = b""
+    if len(key) != KEY_BYTES or len(stored) != 2 * KEY_BYTES:
+        raise _damaged_key("edited outside CaseLog")
+    return key
+
+
+def _damaged_key(how: str) -> CaselogError:
+    return CaselogError(
+        f"The research export's pseudonym key was {how}: no research export is made. Restore the database from "
+        "a backup made before the damage; a new key would give every patient new pseudonyms."
+    )
 
 
 @dataclass(frozen=True)

@@ -211,12 +211,16 @@ def _line(cells: Mapping[str, str], number: int, today: dt.date) -> tuple[_Line 
         "procedure_date": date_text, "procedure": _procedure(cells["procedure"]), "levels": levels,
         "surgeon": cells["surgeon"], **_NOT_SCHEDULED,
     }  # fmt: skip
+    if case["procedure"] == "other":
+        # "Other procedure" needs its detail, asked for in the case form; a stand-in lets validation read the
+        # rest of the line (left out, the line failed with no message to show and was dropped in silence).
+        case["procedure_detail"] = "asked for in the case form"
     # A schedule plans days ahead: "not in the future" is the completed case's rule, checked when it is saved.
     record, problems = validate_case(case, today=max(today, planned or today))
     messages = [f"levels: {item!r} is not a level and a side (e.g. 'L4-L5 bilateral')" for item in bad]
     for p in problems:
-        if p.path == "procedure_detail" or (bad and p.path == "levels"):
-            continue  # "Other procedure" needs its detail: asked for in the case form; a level not read is named
+        if bad and p.path == "levels":
+            continue  # a level not read is named above
         field = p.path.split("[")[0]
         column = _COLUMN_OF.get(p.path) or _COLUMN_OF.get(field) or p.path
         what = {"patient.family_name": " (family name)", "patient.given_name": " (given name)"}.get(p.path, "")

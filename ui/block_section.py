@@ -97,6 +97,8 @@ class BlockSection(QWidget):
     def __init__(self, make_slot: MakeSlot, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.threshold = 80
+        #: Why the clinic's policy could not be read (a damaged setting): the block is then not judged at all.
+        self.policy_problem: str | None = None
         self.series_text = ""
         self._levels: list[tuple[str, str]] = []
         self._level_edits: dict[str, QLineEdit] = {}
@@ -381,6 +383,13 @@ class BlockSection(QWidget):
 
     def set_threshold(self, percent: int) -> None:
         self.threshold = percent
+        self.policy_problem = None
+        self.update_readout()
+
+    def set_policy_unread(self, problem: str) -> None:
+        """The policy could not be read: the relief is shown, no result (a default threshold would judge the block
+        by a rule the clinic may not have)."""
+        self.policy_problem = problem
         self.update_readout()
 
     def set_series(self, text: str) -> None:
@@ -423,6 +432,10 @@ class BlockSection(QWidget):
         if block is None or not block.pain_before or not block.diary:  # no relief is measured from no pain
             return f"{series}<span style='color: {c.hint}'>The result shows once the anesthetic, the pain before " \
                    "and the diary are in.</span>"  # fmt: skip
+        if self.policy_problem is not None:
+            return (
+                f"{series}<span style='color: {c.error}'>Not judged: {escape(self.policy_problem, quote=False)}</span>"
+            )
         return series + reading_html(block, self.threshold, c.success, c.error)
 
 

@@ -77,9 +77,11 @@ def _volume(volume: float | None) -> str:
     return f"{volume:g} mL" if volume is not None else ""
 
 
-def block_html(block: BlockDetails, threshold: int, c: Colours, series: str = "") -> str:
+def block_html(
+    block: BlockDetails, threshold: int, c: Colours, series: str = "", policy_problem: str | None = None
+) -> str:
     """A block's place in the series, anesthetic, pain before and diary with the relief at each time, and its
-    reading."""
+    reading (none when the clinic's policy could not be read: `policy_problem` says why)."""
     anesthetic = vocab.label(vocab.BLOCK_ANESTHETICS, block.anesthetic)
     if block.anesthetic_detail:
         anesthetic += f" ({block.anesthetic_detail})"
@@ -103,7 +105,10 @@ def block_html(block: BlockDetails, threshold: int, c: Colours, series: str = ""
             for e in block.diary
         )
         parts.append(f"<table class='grid'><tr><th>After</th><th>Pain</th><th>Relief</th></tr>{cells}</table>")
-        parts.append(f"<div>{reading_html(block, threshold, c.success, c.error)}</div>")
+        if policy_problem is not None:
+            parts.append(f"<div style='color: {c.error}'>Not judged: {_e(policy_problem)}</div>")
+        else:
+            parts.append(f"<div>{reading_html(block, threshold, c.success, c.error)}</div>")
     return "".join(parts)
 
 
@@ -114,10 +119,11 @@ def case_html(
     threshold: int | None = None,
     check: IndicationCheck | None = None,
     series: str = "",
+    policy_problem: str | None = None,
 ) -> str:
     """The pane's content; every value escaped (names and notes are typed by people). A block is read under the
-    clinic's `threshold` (the default policy's when not given), with its place in the patient's `series`; `check`
-    is an ablation's indication check."""
+    clinic's `threshold` (the default policy's when not given; not at all with a `policy_problem`), with its place
+    in the patient's `series`; `check` is an ablation's indication check."""
     r = view.record
     p = r.patient
     a = r.anesthesia
@@ -140,7 +146,9 @@ def case_html(
             for lv in r.levels
         )
         + "</table>",
-        block_html(r.block, threshold or default_policy().relief_threshold_percent, c, series) if r.block else "",
+        block_html(r.block, threshold or default_policy().relief_threshold_percent, c, series, policy_problem)
+        if r.block
+        else "",
         _indication_html(r, check, c),
         "<h3>Timing and anesthesia</h3>",
         _pairs(
@@ -206,6 +214,7 @@ class PolicyReading(TypedDict, total=False):
     threshold: int
     check: IndicationCheck
     series: str
+    policy_problem: str
 
 
 #: The pane's narrowest width, in average characters of its font.
@@ -242,6 +251,10 @@ class CaseDetailPane(QTextBrowser):
         record = view.record
         try:
             found["threshold"] = self._cases.indication_policy().relief_threshold_percent
+        except CaselogError as exc:  # a damaged policy: no block is judged under a default it may not be
+            found["policy_problem"] = f"the clinic's policy could not be read. {exc.message}"
+            return found
+        try:
             if record.procedure in vocab.ABLATIONS:
                 found["check"] = self._cases.indication_check(record, view.case_number)
             if record.block is not None:

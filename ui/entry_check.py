@@ -18,7 +18,6 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 from caselog import vocab
 from caselog.errors import CaselogError, InvalidInput, NotFound
 from caselog.pathway import IndicationCheck
-from caselog.policy import default_policy
 from caselog.records import CaseRecord
 from ui.case_fields import CaseFields
 from ui.indication_strip import block_series, check_html, record_to_check
@@ -60,11 +59,12 @@ class EntryCheck(QObject):
         self._timer.timeout.connect(self.check_now)
 
     def read_policy(self) -> None:
-        """The clinic's relief threshold for the block's read-out (the default preset if it cannot be read)."""
+        """The clinic's relief threshold for the block's read-out; a policy that cannot be read judges no block."""
         try:
             policy = self._services.cases.indication_policy()
-        except CaselogError:
-            policy = default_policy()
+        except CaselogError as exc:
+            self._fields.block.set_policy_unread(f"the clinic's policy could not be read. {exc.message}")
+            return
         self._fields.block.set_threshold(policy.relief_threshold_percent)
 
     def schedule(self) -> None:

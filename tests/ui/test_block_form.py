@@ -485,3 +485,45 @@ def test_the_detail_pane_shows_the_indication_check(window: MainWindow, qtbot: Q
     document.setHtml(case_html(view, check=check))
     assert "Indication check" in document.toPlainText() and "Outside the clinic's policy" in document.toPlainText()
     QApplication.processEvents()
+
+
+def test_a_damaged_policy_judges_no_block_on_the_form(window: MainWindow, qtbot: QtBot) -> None:
+    """A policy edited outside CaseLog was replaced by the default's 80% here in silence: 'Negative at the clinic's
+    80% threshold' for a clinic that may judge at 50%. The relief shows; the result names the damage instead."""
+    from caselog.db.tables import clinic_settings_t, utcnow
+
+    with window.services.cases.db.write() as session:
+        session.execute(clinic_settings_t.insert().values(name="indication_policy", value="{oops", updated_at=utcnow()))
+    open_new(window)
+    form = active_form(qtbot, window)
+    f = form.fields
+    choose(f.procedure, "medial_branch_block")
+    keys = Keyboard(qtbot)
+    f.block.anesthetic.setFocus()
+    keys.type("l")  # Lidocaine
+    assert f.block.anesthetic.currentData() == "lidocaine"
+    f.block.pain_before.setFocus()
+    keys.type("8")
+    f.block.diary.setFocus()
+    keys.type("1123")
+    result = f.block.result.text()
+    assert "Not judged: the clinic's policy could not be read" in result and "not valid (not JSON)" in result, result
+    assert "threshold" not in result and "Positive" not in result and "Negative" not in result
+    assert "87.5%" in f.block.readout.text() or "88%" in f.block.readout.text()
+    form.grab().save("/tmp/atk/damaged-policy-block.png")
+
+
+def test_a_damaged_policy_judges_no_block_in_the_detail_pane(window: MainWindow) -> None:
+    """The pane read a block under the default policy's 80% when the clinic's could not be read, and said so as if it
+    were the clinic's threshold."""
+    from caselog.db.tables import clinic_settings_t, utcnow
+
+    view = window.services.cases.create_case(block_case(5))
+    with window.services.cases.db.write() as session:
+        session.execute(clinic_settings_t.insert().values(name="indication_policy", value="null", updated_at=utcnow()))
+    window.detail.show_case(view)
+    text = window.detail.toPlainText()
+    assert "Diagnostic block" in text and "88%" in text, text  # the diary's relief still shows
+    assert "Not judged: the clinic's policy could not be read" in text and "null instead of a value" in text, text
+    assert "Positive" not in text and "threshold" not in text
+    window.detail.grab().save("/tmp/atk/damaged-policy-pane.png")
