@@ -59,7 +59,7 @@ class Action(StrEnum):
     ADDENDUM = "addendum"  # add outcomes and complications to a signed case
     REVIEW = "review"  # complication review status and notes
     READ_AUDIT = "read_audit"  # surgeons: own cases only
-    ADMINISTER = "administer"  # accounts, backup, restore
+    ADMINISTER = "administer"  # accounts, backup, restore, clinic settings and policy
 
 
 #: The contract's roles table. "own" means only cases whose surgeon is the account's full name.
@@ -82,7 +82,7 @@ ACTION_WORDS: dict[Action, str] = {
     Action.ADDENDUM: "add follow-up to a signed case",
     Action.REVIEW: "review complications",
     Action.READ_AUDIT: "read this audit trail",
-    Action.ADMINISTER: "manage accounts, back up or restore",
+    Action.ADMINISTER: "administer CaseLog (accounts, backups, restores, the clinic's settings and policy)",
 }
 
 

@@ -199,7 +199,8 @@ REPEAT_NOTE = "Patient reports return of axial pain; repeat treatment at the sam
 
 def _case(c: _Clinic, patient: Patient, procedure: str, day: dt.date, levels: list[str], region: str,
           relief: int | None, sides: str, *, block: BlockDetails | None = None, reason: str | None = None,
-          follow_up: tuple[OutcomeScore, ...] | None = None, repeat: bool = False) -> CaseRecord:  # fmt: skip
+          follow_up: tuple[OutcomeScore, ...] | None = None, repeat: bool = False,
+          may_sign: bool = True) -> CaseRecord:  # fmt: skip
     r = c.rnd
     volume = r.choice(BLOCK_VOLUMES_ML[region]) if block is not None else None
     treated = tuple(TreatedLevel(level, sides, volume) for level in levels)
@@ -218,6 +219,8 @@ def _case(c: _Clinic, patient: Patient, procedure: str, day: dt.date, levels: li
         follow_up = _outcomes(c, procedure, day) if procedure != "medial_branch_block" else ()
     # Surgeons sign within days; the last week still holds a few drafts.
     signed = (c.until - day).days > 7 or r.random() < 0.3
+    # A case outside the policy is signed only with its reason, as the service requires: without one it waits.
+    signed = signed and may_sign
     return CaseRecord(
         status="final" if signed else "draft",
         patient=patient,
@@ -478,7 +481,8 @@ def _treatments(c: _Clinic, patient: Patient, day: dt.date, levels: list[str], r
         follow_up = _ablation_outcomes(c, day, lasting, next_day or dt.date.max)
         reason = _departure_reason(c, departure) if departure else None
         record = _case(c, patient, treatment, day, levels, region, relief if first else None, sides,
-                       reason=reason, follow_up=follow_up, repeat=not first)  # fmt: skip
+                       reason=reason, follow_up=follow_up, repeat=not first,
+                       may_sign=departure is None or reason is not None)  # fmt: skip
         cases.append((record, departure))
         sessions.append(day)
         if next_day is None:

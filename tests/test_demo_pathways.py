@@ -195,3 +195,11 @@ def test_the_policy_check_finds_exactly_the_marked_departures(marked: Marked) ->
             if record.procedure in vocab.ABLATIONS:
                 check = check_indication(case, history, default)
                 assert check.outside_policy == (departure is not None), (record.patient.mrn, check.summary)
+
+
+def test_no_demo_case_outside_the_policy_is_signed_without_its_reason(marked: Marked) -> None:
+    """The service refuses to sign such a case; the demo, another door into the data, keeps the same rule."""
+    departures = [record for record, departure in marked if departure is not None]
+    unexplained = [r for r in departures if r.outside_policy_reason is None]
+    assert unexplained and any(r.outside_policy_reason for r in departures)  # both kinds are there
+    assert all(r.status == "draft" for r in unexplained)
