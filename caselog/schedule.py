@@ -22,10 +22,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from caselog import audit, vocab
-from caselog.accounts import Action, accounts_exist, allowed, refusal, refuse
+from caselog.accounts import Action
 from caselog.db.store import describe_patient, patient_from_row, same_patient
 from caselog.db.tables import patients_t, scheduled_t, utcnow
-from caselog.errors import CaselogError, Conflict, InvalidInput, NotFound, NotPermitted
+from caselog.errors import CaselogError, Conflict, InvalidInput, NotFound
 from caselog.exchange import read_regular_file
 from caselog.records import CaseView, Patient, TreatedLevel
 from caselog.service import CaseService
@@ -89,14 +89,8 @@ class _Line:
 
 
 def _permit(service: CaseService, action: Action, what: str) -> None:
-    """The roles table, as the case service applies it (a refusal is audited)."""
-    actor = service.actor
-    if actor is None:
-        if accounts_exist(service.db):
-            raise NotPermitted("This database has accounts: sign in first")
-        return
-    if not allowed(actor, action):
-        refuse(service.db, actor, what, "schedule", None, refusal(actor, action))
+    """The roles table, as the case service applies it (a refusal is audited against the schedule)."""
+    service.require(action, what=what, record_type="schedule")
 
 
 # ---- reading the file -----------------------------------------------------------------------------------------

@@ -119,12 +119,18 @@ class CaseService:
 
     def _require(self, action: Action, *, case_number: str | None = None, case_surgeon: str | None = None) -> None:
         """Refuse (NotPermitted, exit 4) what the actor's role may not do; the refusal itself is audited."""
+        self.require(action, record_id=case_number, case_surgeon=case_surgeon)
+
+    def require(self, action: Action, *, what: str | None = None, record_type: str = "case",
+                record_id: str | None = None, case_surgeon: str | None = None) -> None:  # fmt: skip
+        """The roles table for any record (a case, the day's schedule): refused as `what` (the action's name by
+        default) on `record_type`/`record_id`, audited; nobody signed in is refused once accounts exist."""
         if self.actor is None:
             if accounts_exist(self.db):
                 raise NotPermitted("This database has accounts: sign in first")
             return
         if not allowed(self.actor, action, case_surgeon=case_surgeon):
-            refuse(self.db, self.actor, str(action), "case", case_number,
+            refuse(self.db, self.actor, what or str(action), record_type, record_id,
                    refusal(self.actor, action, case_surgeon=case_surgeon))  # fmt: skip
 
     def allows(self, action: Action, *, case_surgeon: str | None = None) -> bool:
