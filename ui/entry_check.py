@@ -102,6 +102,7 @@ class EntryCheck(QObject):
             lambda _progress: (generation, cases.indication_check(record, number)),
             on_result=self._checked,
             on_error=self._check_failed,
+            owner=self,
         )
 
     def _place_block(self, record: CaseRecord | None) -> None:
@@ -118,7 +119,7 @@ class EntryCheck(QObject):
                 pathway = None
             return generation, block_series(pathway, record, number)
 
-        self._services.tasks.run(work, on_result=self._placed, on_error=self._place_failed)
+        self._services.tasks.run(work, on_result=self._placed, on_error=self._place_failed, owner=self)
 
     def _place_failed(self, _exc: BaseException) -> None:
         self._fields.block.set_series("")  # the read-out stands without it

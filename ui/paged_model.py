@@ -136,7 +136,7 @@ class PagedTableModel(HeadedTableModel, Generic[R, Q]):
             matching, total = self._count(service, query)
             return Page(generation, self._fetch(service, query, sort, descending, 0), matching, total)
 
-        self._services.tasks.run(work, on_result=self._apply, on_error=self._failed)
+        self._services.tasks.run(work, on_result=self._apply, on_error=self._failed, owner=self)
 
     def _apply(self, page: Page[R]) -> None:
         if page.generation != self._generation:
@@ -168,7 +168,7 @@ class PagedTableModel(HeadedTableModel, Generic[R, Q]):
         def work(_progress: Any) -> More[R]:
             return More(generation, offset, self._fetch(service, query, sort, descending, offset))
 
-        self._services.tasks.run(work, on_result=self._append, on_error=self._fetch_failed)
+        self._services.tasks.run(work, on_result=self._append, on_error=self._fetch_failed, owner=self)
 
     @property
     def fetching(self) -> bool:

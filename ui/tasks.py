@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
 log = logging.getLogger(__name__)
@@ -94,16 +95,20 @@ class TaskRunner(QObject):
         on_progress: Callable[[int, int, str], None] | None = None,
         on_cancelled: Callable[[], None] | None = None,
         write: bool = False,
+        owner: QObject | None = None,
     ) -> Task:
+        """Start `work`; the callbacks run on the GUI thread. With an `owner` (the desk or widget that shows the
+        result), a result that arrives after the owner was closed and deleted is dropped instead of reaching a
+        dead widget."""
         task = Task(work)
-        if on_result is not None:
-            task.signals.succeeded.connect(on_result)
-        if on_error is not None:
-            task.signals.failed.connect(on_error)
-        if on_progress is not None:
-            task.signals.progress.connect(on_progress)
-        if on_cancelled is not None:
-            task.signals.cancelled.connect(on_cancelled)
+        for signal, callback in (
+            (task.signals.succeeded, on_result),
+            (task.signals.failed, on_error),
+            (task.signals.progress, on_progress),
+            (task.signals.cancelled, on_cancelled),
+        ):
+            if callback is not None:
+                signal.connect(callback if owner is None else _while_alive(owner, callback))
         self._running.add(task)
         task.signals.finished.connect(lambda: self._running.discard(task))
         (self._writes if write else self._reads).start(task)
@@ -116,6 +121,14 @@ class TaskRunner(QObject):
     def wait(self, msecs: int = 30000) -> bool:
         """Block until every task ended (closing the window, tests)."""
         return self._reads.waitForDone(msecs) and self._writes.waitForDone(msecs)
+
+
+def _while_alive(owner: QObject, callback: Callable[..., None]) -> Callable[..., None]:
+    def call(*args: Any) -> None:
+        if shiboken6.isValid(owner):
+            callback(*args)
+
+    return call
 
 
 class GuiThreadGarbageCollector(QObject):

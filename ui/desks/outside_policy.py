@@ -193,7 +193,8 @@ class OutsidePolicyPage(QWidget):
             set_combo_items(self.surgeon, ("All surgeons", None), [(s, s) for s in surgeons])
             self.policy.setText(words)
 
-        self.services.tasks.run(work, on_result=loaded, on_error=lambda exc: self.say.emit(f"Not loaded: {exc}"))
+        self.services.tasks.run(work, on_result=loaded, on_error=lambda exc: self.say.emit(f"Not loaded: {exc}"),
+                                owner=self)  # fmt: skip
         self._filters_changed()
 
     def _loaded(self) -> None:

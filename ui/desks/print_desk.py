@@ -241,7 +241,7 @@ class PrintDesk(Desk):
                 self.heading.setText(f"{heading}: could not be loaded")
                 show_error(self, "The cases could not be loaded", exc)
 
-        self.services.tasks.run(work, on_result=loaded, on_error=failed)
+        self.services.tasks.run(work, on_result=loaded, on_error=failed, owner=self)
 
     def _ticked_changed(self) -> None:
         ticked = self.model.ticked()

@@ -248,7 +248,8 @@ class QualityDesk(Desk):
             set_combo_items(self.surgeon, ("All surgeons", None), [(s, s) for s in surgeons])
             self._show_counts(counts)
 
-        self.services.tasks.run(work, on_result=loaded, on_error=lambda exc: self.say(f"Counts not loaded: {exc}"))
+        self.services.tasks.run(work, on_result=loaded, on_error=lambda exc: self.say(f"Counts not loaded: {exc}"),
+                                owner=self)  # fmt: skip
         self.model.set_filter(self.complication_filter())
         if self._outside_read:
             self.outside.refresh()
@@ -395,7 +396,7 @@ class QualityDesk(Desk):
             self.panel.show_entry(self.selected())
             show_error(self, "The review was not saved", exc)
 
-        return self.services.tasks.run(work, on_result=saved, on_error=failed, write=True)
+        return self.services.tasks.run(work, on_result=saved, on_error=failed, write=True, owner=self)
 
     # ---- outputs ---------------------------------------------------------------------------------------------
 

@@ -150,7 +150,7 @@ class SchedulePanel(QWidget):
             if shiboken6.isValid(self):
                 show_error(self, "The schedule could not be loaded", exc)
 
-        self.desk.services.tasks.run(work, on_result=loaded, on_error=failed)
+        self.desk.services.tasks.run(work, on_result=loaded, on_error=failed, owner=self)
 
     def import_schedule(self, path: Path | None = None) -> Task | None:
         """Ask for the day's CSV, import it whole or not at all (the problems named by line), list it."""
