@@ -449,6 +449,8 @@ class CaseService:
             raise InvalidInput([Problem("reason", f"case {case_number} is signed: an amendment needs a reason")])
         if amending and self.actor is not None and record.surgeon != surgeon:
             raise InvalidInput([Problem("surgeon", "an amendment cannot hand the case to another surgeon")])
+        if amending:
+            self._require_policy_reason(record, case_number, unless_outside_before=current.record)
         new_status = "amended" if amending else status
         record = replace(record, case_number=case_number, status=new_status)
         with self.db.write() as session:
@@ -556,17 +558,28 @@ class CaseService:
                                   "version": version + 1})  # fmt: skip
             return queries.load_views(session, [case_id])[0]
 
-    def _require_policy_reason(self, record: CaseRecord, case_number: str | None) -> None:
+    def _require_policy_reason(
+        self, record: CaseRecord, case_number: str | None, *, unless_outside_before: CaseRecord | None = None
+    ) -> None:
         """A case outside the clinic's policy is signed only with the reason it was done (the form asks for it);
-        drafts and imported history are kept as they are, and the quality desk lists them."""
+        drafts and imported history are kept as they are, and the quality desk lists them.
+
+        An amendment is signed content too: one that moves a case outside the policy needs the reason as a
+        signature does; `unless_outside_before` (the case before the amendment) lets a case that was already
+        outside without a reason (history from before the policy) be corrected in other fields."""
         if record.procedure not in vocab.ABLATIONS or record.outside_policy_reason:
             return
         check = self.indication_check(record, case_number)
-        if check.outside_policy:
-            which = f"case {case_number}" if case_number else "the case"
-            unmet = "; ".join(f.text for f in check.unmet)
-            raise InvalidInput([Problem("outside_policy_reason", f"is required to sign {which}: it is outside the "
-                                        f"clinic's policy ({unmet})")])  # fmt: skip
+        if not check.outside_policy:
+            return
+        before = unless_outside_before
+        if before is not None and _outside_without_reason(before, self.indication_check(before, case_number)):
+            return
+        which = f"case {case_number}" if case_number else "the case"
+        doing = "amend" if before is not None else "sign"
+        unmet = "; ".join(f.text for f in check.unmet)
+        raise InvalidInput([Problem("outside_policy_reason", f"is required to {doing} {which}: it is outside the "
+                                    f"clinic's policy ({unmet})")])  # fmt: skip
 
     def add_addendum(
         self,
@@ -784,3 +797,7 @@ class CaseService:
             for row in rows
             if folded(row.family_name) == family and folded(row.given_name) == given
         ]
+
+
+def _outside_without_reason(record: CaseRecord, check: IndicationCheck) -> bool:
+    return record.procedure in vocab.ABLATIONS and not record.outside_policy_reason and check.outside_policy
