@@ -214,6 +214,32 @@ class PatientResolution:
     problems: list[Problem]
 
 
+def _letter_case_twins(
+    session: Session, first_seen: dict[str, tuple[str, Patient]], known: dict[str, Any]
+) -> list[Problem]:
+    """A new MRN that differs from another only in letter case (ab-1001 beside AB-1001) is a typing slip, not a
+    second patient: filing it as one would split a patient's record in two. Refused, naming the MRN to type."""
+    problems: list[Problem] = []
+    by_folded: dict[str, str] = {}
+    for mrn, (path, _patient) in first_seen.items():
+        twin = by_folded.setdefault(mrn.upper(), mrn)
+        if twin != mrn:
+            where = first_seen[twin][0]
+            problems.append(Problem(join(path, "mrn"), f"MRN {mrn} differs from MRN {twin} at {where} only in "
+                                    "letter case: one patient has one MRN; type it the same way"))  # fmt: skip
+    new = [mrn for mrn in first_seen if mrn not in known]
+    for part in chunks(new):
+        folded = {mrn.upper(): mrn for mrn in part}
+        stmt = select(patients_t.c.mrn).where(func.upper(patients_t.c.mrn).in_(list(folded)))
+        for (registered,) in session.execute(stmt):
+            typed = folded.get(registered.upper())
+            if typed is not None and registered != typed:
+                text = (f"MRN {typed} differs from the registered MRN {registered} only in letter case: type it as "
+                        f"{registered} (one patient, one MRN)")  # fmt: skip
+                problems.append(Problem(join(first_seen[typed][0], "mrn"), text))
+    return problems
+
+
 def resolve_patients(
     session: Session, items: Sequence[tuple[str, Patient]], *, editable_mrn: tuple[str, int] | None = None
 ) -> PatientResolution:
@@ -269,6 +295,7 @@ def resolve_patients(
                 )
                 continue
         ids[mrn] = row.id
+    problems.extend(_letter_case_twins(session, first_seen, known))
     if problems:
         return PatientResolution(ids, problems)
     new = [first_seen[m][1] for m in mrns if m not in known]
