@@ -17,11 +17,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, and_, exists, literal, select, union_all
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from caselog import clinic, vocab
 from caselog.accounts import Action
+from caselog.bulk import cyclic_gc_paused
 from caselog.dates import add_months
 from caselog.db.pathway_queries import _day, _raw
 from caselog.db.queries import filtered
@@ -306,8 +307,8 @@ class FollowUpService:
     # ---- the schedule
 
     def schedule(self) -> FollowUpSchedule:
-        """The clinic's schedule (the default until an administrator sets one); every role that views cases."""
-        self.service.require(Action.VIEW, what="follow_up_schedule", record_type="setting", record_id=SETTING)
+        """The clinic's schedule (the default until an administrator sets one). Anyone signed in may read it, as
+        every clinic setting: it holds no patient data, and administrators read what they change."""
         return schedule_from_setting(self.service.clinic_setting(SETTING))
 
     def set_schedule(self, schedule: FollowUpSchedule) -> None:
@@ -335,7 +336,7 @@ class FollowUpService:
         if not 0 <= within_days <= MAX_WITHIN_DAYS:
             raise InvalidInput([Problem("within", f"{within_days} days: between 0 and {MAX_WITHIN_DAYS}")])
         today = self.today()
-        with self.service.db.read() as session:
+        with cyclic_gc_paused(), self.service.db.read() as session:
             schedule = schedule_from_setting(clinic.read_setting(session, SETTING))
             selects = []
             for key, timepoints in schedule.entries:
@@ -348,10 +349,7 @@ class FollowUpService:
             if not selects:
                 return []
             rows = session.execute(union_all(*selects) if len(selects) > 1 else selects[0]).all()
-            ids = sorted({row.id for row in rows})
-            levels = _levels(session, ids)
-            tried = _attempts_by_timepoint(session, ids)
-        items = [_due_item(row, today, levels.get(row.id, []), tried.get((row.id, row.timepoint), [])) for row in rows]
+            items = _due_items(rows, today)
         items.sort(key=lambda item: (item.due_date, item.case_number, _ORDER[item.timepoint]))
         return items
 
@@ -482,83 +480,125 @@ def _due_select(procedure: str, tp: str, low: dt.date, high: dt.date, today: dt.
                   ~_final_attempt(today)]  # fmt: skip
     if surgeon:
         conditions.append(c.surgeon == surgeon)
-    return (
-        select(
-            c.id,
-            c.case_number,
-            c.procedure,
-            c.procedure_date,
-            c.surgeon,
-            patients_t.c.mrn,
-            patients_t.c.family_name,
-            patients_t.c.given_name,
-            patients_t.c.birth_date,
-            literal(tp).label("timepoint"),
-        )
-        .join(patients_t, patients_t.c.id == c.patient_id)
-        .where(and_(*conditions))
-    )
-
-
-def _levels(session: Session, ids: Sequence[int]) -> dict[int, list[tuple[str, str]]]:
-    found: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    for start in range(0, len(ids), 500):
-        for case_id, level, side in session.execute(
-            select(levels_t.c.case_id, levels_t.c.level, levels_t.c.side)
-            .where(levels_t.c.case_id.in_(ids[start : start + 500]))
-            .order_by(levels_t.c.case_id, levels_t.c.position)
-        ):
-            found[case_id].append((level, side))
-    return found
-
-
-def _attempts_by_timepoint(session: Session, ids: Sequence[int]) -> dict[tuple[int, str], list[tuple[dt.date, str]]]:
-    """(case id, timepoint) -> the attempts made for it: (date, result)."""
-    found: dict[tuple[int, str], list[tuple[dt.date, str]]] = defaultdict(list)
     a = attempts_t.c
-    for start in range(0, len(ids), 500):
-        for case_id, tp, day, result in session.execute(
-            select(a.case_id, a.timepoint, a.date, a.result).where(a.case_id.in_(ids[start : start + 500]))
-        ):
-            found[(case_id, tp)].append((day, result))
-    return found
-
-
-def _due_item(row: Any, today: dt.date, levels: list[tuple[str, str]],
-              tried: list[tuple[dt.date, str]]) -> DueFollowUp:  # fmt: skip
-    due = due_date(row.procedure_date, row.timepoint)
-    return DueFollowUp(
-        case_number=row.case_number, mrn=row.mrn, patient_name=_name(row.family_name, row.given_name),
-        birth_date=row.birth_date, procedure=row.procedure, procedure_date=row.procedure_date, surgeon=row.surgeon,
-        levels=", ".join(f"{level} {side}" for level, side in levels), timepoint=row.timepoint, due_date=due,
-        status="upcoming" if due > today else "overdue", days_overdue=max((today - due).days, 0),
-        attempts=sum(1 for _, result in tried if result == "could_not_reach"),
-        last_attempt=max((day for day, _ in tried), default=None),
-        region=vocab.region_of(levels[0][0]) if levels else "",
+    tried = and_(a.case_id == c.id, a.timepoint == tp)
+    unreached = select(func.count()).where(tried, a.result == "could_not_reach").scalar_subquery()
+    last = select(func.max(_raw(a.date))).where(tried).scalar_subquery()
+    p, lv = patients_t.c, levels_t.c
+    return (
+        select(c.id, c.case_number, c.procedure, _raw(c.procedure_date).label("procedure_date"), c.surgeon, p.mrn,
+               p.family_name, p.given_name, _raw(p.birth_date).label("birth_date"), literal(tp).label("timepoint"),
+               lv.position, lv.level, lv.side, unreached.label("attempts"), last.label("last_attempt"))
+        .join(patients_t, p.id == c.patient_id)
+        .join(levels_t, lv.case_id == c.id)
+        .where(and_(*conditions))
     )  # fmt: skip
 
 
+def _due_items(rows: Iterable[Any], today: dt.date) -> list[DueFollowUp]:
+    """One item per case and timepoint from the query's rows (one row per treated level, in the column order of
+    _due_select)."""
+    levels: dict[tuple[int, str], list[tuple[int, str, str]]] = defaultdict(list)
+    first: dict[tuple[int, str], Any] = {}
+    for row in rows:
+        key = (row[0], row[9])
+        first.setdefault(key, row)
+        levels[key].append((row[10], row[11], row[12]))
+    items = []
+    for key, row in first.items():
+        _, number, procedure, day, surgeon, mrn, family, given, born, tp, _, _, _, unreached, last = row
+        treated = sorted(levels[key])
+        procedure_date = _day(day)
+        due = due_date(procedure_date, tp)
+        items.append(DueFollowUp(
+            number, mrn, f"{family}, {given}" if given else family, _day(born), procedure, procedure_date, surgeon,
+            ", ".join(f"{level} {side}" for _, level, side in treated), tp, due,
+            "upcoming" if due > today else "overdue", max((today - due).days, 0), unreached,
+            None if last is None else _day(last), vocab.region_of(treated[0][1]),
+        ))  # fmt: skip
+    return items
+
+
+def _last_procedure_date_due_by(timepoint: str, day: dt.date) -> dt.date:
+    """The latest procedure date whose follow-up at `timepoint` falls due on or before `day`."""
+    return procedure_dates_due(timepoint, day - dt.timedelta(days=62), day)[1]
+
+
+#: Each timepoint's bit in the mask of timepoints a case has outcomes at, in timepoint order.
+_BIT = {tp: 1 << i for i, tp in enumerate(vocab.TIMEPOINTS)}
+
+
+def _plans(schedule: FollowUpSchedule, today: dt.date) -> dict[str, list[tuple[int, int, dt.date, dt.date]]]:
+    """Per procedure, each owed timepoint as (its bit, the bits of every later timepoint, the last procedure date
+    for which it is missed today, the last for which it is due today): `case_follow_up` as date comparisons."""
+    plans: dict[str, list[tuple[int, int, dt.date, dt.date]]] = {}
+    for procedure, timepoints in schedule.entries:
+        plans[procedure] = [
+            (_BIT[tp], ~(2 * _BIT[tp] - 1),
+             _last_procedure_date_due_by(tp, today - dt.timedelta(days=grace_days(tp) + 1)),
+             _last_procedure_date_due_by(tp, today))
+            for tp in timepoints
+        ]  # fmt: skip
+    return plans
+
+
 def _states(session: Session, case_ids: Select[Any], today: dt.date) -> dict[int, CaseFollowUp]:
-    schedule = schedule_from_setting(clinic.read_setting(session, SETTING)).as_dict()
-    chosen = case_ids
-    outcomes: dict[int, dict[str, dt.date]] = defaultdict(dict)
-    o = outcomes_t.c
-    for case_id, tp, day in session.execute(select(o.case_id, o.timepoint, _raw(o.date)).where(o.case_id.in_(chosen))):
-        outcomes[case_id][tp] = _day(day)
-    attempts: dict[int, list[tuple[str, dt.date, str]]] = defaultdict(list)
-    a = attempts_t.c
-    for case_id, tp, day, result in session.execute(
-        select(a.case_id, a.timepoint, _raw(a.date), a.result).where(a.case_id.in_(chosen))
-    ):
-        attempts[case_id].append((tp, _day(day), result))
+    """`case_follow_up` for many cases at once: the outcomes come as one row per case (the mask of their
+    timepoints and the latest follow-up date, summed up in SQL), the statuses as comparisons of procedure dates
+    with each timepoint's limits as of today. tests/test_followup.py checks both give the same states."""
+    plans = _plans(schedule_from_setting(clinic.read_setting(session, SETTING)), today)
+    o, a, c = outcomes_t.c, attempts_t.c, cases_t.c
+    mask = func.sum(case(*((o.timepoint == tp, bit) for tp, bit in _BIT.items()), else_=0))
+    contact = func.max(case((o.timepoint != "baseline", o.date), else_=None))
+    seen = (
+        select(o.case_id, mask.label("mask"), _raw(contact).label("contact"))
+        .where(o.case_id.in_(case_ids))
+        .group_by(o.case_id)
+        .subquery()
+    )
+    ended: dict[int, tuple[str, dt.date]] = {}
+    finals = select(a.case_id, a.result, _raw(a.date)).where(
+        a.case_id.in_(case_ids), a.result.in_(sorted(vocab.FINAL_FOLLOW_UP_RESULTS))
+    )
+    for case_id, result, day in session.execute(finals):
+        found_on = _day(day)
+        if found_on <= today and (case_id not in ended or (result != "died", found_on) < _rank(ended[case_id])):
+            ended[case_id] = (result, found_on)
     found: dict[int, CaseFollowUp] = {}
-    empty: dict[str, dt.date] = {}
-    for case_id, procedure, day in session.execute(
-        select(cases_t.c.id, cases_t.c.procedure, _raw(cases_t.c.procedure_date)).where(cases_t.c.id.in_(chosen))
-    ):
-        found[case_id] = case_follow_up(_day(day), schedule.get(procedure, ()), outcomes.get(case_id, empty),
-                                        attempts.get(case_id, []), today)  # fmt: skip
+    rows = session.execute(
+        select(c.id, c.procedure, _raw(c.procedure_date), seen.c.mask, seen.c.contact)
+        .outerjoin(seen, seen.c.case_id == c.id)
+        .where(c.id.in_(case_ids))
+    )
+    complete: dict[dt.date | None, CaseFollowUp] = {}
+    for case_id, procedure, day, done, last in rows:
+        contact_on = None if last is None else _day(last)
+        final = ended.get(case_id)
+        if final is not None:
+            found[case_id] = CaseFollowUp("died" if final[0] == "died" else "lost", contact_on, final[1])
+            continue
+        procedure_date = _day(day)
+        done = done or 0
+        state: CaseState = "complete"
+        for bit, later, missed_by, due_by in plans.get(procedure, ()):
+            if done & bit or procedure_date > due_by:
+                continue
+            if procedure_date <= missed_by:
+                if not done & later:
+                    state = "lost"
+                    break
+            else:
+                state = "overdue"
+        if state == "complete":  # most cases: one shared object per last contact
+            found[case_id] = complete.setdefault(contact_on, CaseFollowUp("complete", contact_on))
+        else:
+            found[case_id] = CaseFollowUp(state, contact_on)
     return found
+
+
+def _rank(final: tuple[str, dt.date]) -> tuple[bool, dt.date]:
+    """A death first, then the earliest final attempt (as `_final`)."""
+    return final[0] != "died", final[1]
 
 
 __all__ = [

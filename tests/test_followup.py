@@ -434,3 +434,27 @@ def test_case_timepoints_show_each_status(service: CaseService, clinic: list[str
     ]
     follow.record_outcome(clinic[RFA_OVERDUE], OutcomeScore("3m", TODAY, nrs_back=3))
     assert follow.case_timepoints(service.get_case(clinic[RFA_OVERDUE]))[2][2] == "done"
+
+
+def test_states_in_bulk_equal_the_rule_case_by_case(service: CaseService, clinic: list[str]):
+    """states() judges many cases by date comparisons and a mask summed in SQL; on every day of a year and a
+    half it gives what case_follow_up gives each case from its record."""
+    follow = FollowUpService(service)
+    follow.record_outcome(clinic[RFA_SIGNED], OutcomeScore("12m", TODAY, nrs_back=2))  # after missing 2w..6m
+    follow.record_attempt(clinic[OTHER_OVERDUE], FollowUpAttempt("6w", D(2025, 6, 25), "could_not_reach"))
+    follow.record_attempt(clinic[BLOCK], FollowUpAttempt("2w", D(2025, 6, 29), "declined"))
+    follow.record_attempt(clinic[LAMINECTOMY_DONE], FollowUpAttempt("6m", D(2025, 6, 10), "moved_away"))
+    follow.record_attempt(clinic[LAMINECTOMY_DONE], FollowUpAttempt("6m", TODAY, "died"))
+    schedule = follow.schedule()
+    records = {view.id: view.record for view in service.get_cases(clinic)}
+    for offset in range(-200, 400, 3):
+        day = TODAY + dt.timedelta(days=offset)
+        with service.db.read() as session:
+            found = FollowUpService(service, today=lambda day=day: day).states(session, select(cases_t.c.id))
+        expected = {
+            case_id: case_follow_up(r.procedure_date, schedule.for_procedure(r.procedure),
+                                    {o.timepoint: o.date for o in r.outcomes},
+                                    [(a.timepoint, a.date, a.result) for a in r.follow_up_attempts], day)
+            for case_id, r in records.items()
+        }  # fmt: skip
+        assert found == expected, day
