@@ -184,10 +184,13 @@ class CaseFollowUp:
     ended_on: dt.date | None = None
 
 
-def _final(attempts: Iterable[tuple[str, dt.date, str]], today: dt.date) -> tuple[str, dt.date] | None:
-    """The first final attempt (died before the others) dated on or before today: (result, date)."""
+def _final(attempts: Iterable[tuple[str, dt.date, str]], today: dt.date,
+           last_outcome: dt.date | None) -> tuple[str, dt.date] | None:  # fmt: skip
+    """The attempt that ended the follow-up, as (result, date): a death, else the earliest moved-away or declined
+    dated on or before today, unless an outcome dated after it shows the patient came back (followed again)."""
     finals = sorted((result != "died", day, result) for _, day, result in attempts
-                    if result in vocab.FINAL_FOLLOW_UP_RESULTS and day <= today)  # fmt: skip
+                    if result in vocab.FINAL_FOLLOW_UP_RESULTS and day <= today
+                    and (result == "died" or last_outcome is None or last_outcome <= day))  # fmt: skip
     return (finals[0][2], finals[0][1]) if finals else None
 
 
@@ -203,7 +206,7 @@ def case_follow_up(
     missed timepoint with no outcome at any later one); overdue; else complete."""
     contacts = [day for tp, day in outcomes.items() if tp != "baseline"]
     last_contact = max(contacts) if contacts else None
-    final = _final(attempts, today)
+    final = _final(attempts, today, max(outcomes.values(), default=None))
     if final is not None:
         return CaseFollowUp("died" if final[0] == "died" else "lost", last_contact, final[1])
     latest_outcome = max((_ORDER[tp] for tp in outcomes if tp in _ORDER), default=-1)
@@ -384,7 +387,8 @@ class FollowUpService:
         record = view.record
         today = self.today()
         done = {o.timepoint for o in record.outcomes}
-        ended = _final([(a.timepoint, a.date, a.result) for a in record.follow_up_attempts], today) is not None
+        attempts = [(a.timepoint, a.date, a.result) for a in record.follow_up_attempts]
+        ended = _final(attempts, today, max((o.date for o in record.outcomes), default=None)) is not None
         found: list[tuple[str, dt.date, TimepointStatus]] = []
         for tp in self.schedule().for_procedure(record.procedure):
             due = due_date(record.procedure_date, tp)
@@ -465,10 +469,12 @@ def _due_window(tp: str, today: dt.date, within_days: int, *, overdue: bool,
 
 
 def _final_attempt(today: dt.date) -> ColumnElement[bool]:
-    """The case has an attempt that ended its follow-up (moved away, declined, died) dated on or before today."""
-    a = attempts_t.c
+    """The case has an attempt that ended its follow-up (moved away, declined, died) dated on or before today,
+    with no outcome dated after it (a patient who came back is followed again)."""
+    a, o = attempts_t.c, outcomes_t.c
+    came_back = exists().where(o.case_id == a.case_id, o.date > a.date)
     return exists().where(
-        a.case_id == cases_t.c.id, a.result.in_(sorted(vocab.FINAL_FOLLOW_UP_RESULTS)), a.date <= today
+        a.case_id == cases_t.c.id, a.result.in_(sorted(vocab.FINAL_FOLLOW_UP_RESULTS)), a.date <= today, ~came_back
     )
 
 
@@ -556,14 +562,12 @@ def _states(session: Session, case_ids: Select[Any], today: dt.date) -> dict[int
         .group_by(o.case_id)
         .subquery()
     )
-    ended: dict[int, tuple[str, dt.date]] = {}
-    finals = select(a.case_id, a.result, _raw(a.date)).where(
+    ended: dict[int, list[tuple[str, dt.date, str]]] = defaultdict(list)
+    finals = select(a.case_id, a.timepoint, _raw(a.date), a.result).where(
         a.case_id.in_(case_ids), a.result.in_(sorted(vocab.FINAL_FOLLOW_UP_RESULTS))
     )
-    for case_id, result, day in session.execute(finals):
-        found_on = _day(day)
-        if found_on <= today and (case_id not in ended or (result != "died", found_on) < _rank(ended[case_id])):
-            ended[case_id] = (result, found_on)
+    for case_id, tp, day, result in session.execute(finals):
+        ended[case_id].append((tp, _day(day), result))
     found: dict[int, CaseFollowUp] = {}
     rows = session.execute(
         select(c.id, c.procedure, _raw(c.procedure_date), seen.c.mask, seen.c.contact)
@@ -573,7 +577,7 @@ def _states(session: Session, case_ids: Select[Any], today: dt.date) -> dict[int
     complete: dict[dt.date | None, CaseFollowUp] = {}
     for case_id, procedure, day, done, last in rows:
         contact_on = None if last is None else _day(last)
-        final = ended.get(case_id)
+        final = _final(ended[case_id], today, contact_on) if case_id in ended else None
         if final is not None:
             found[case_id] = CaseFollowUp("died" if final[0] == "died" else "lost", contact_on, final[1])
             continue
@@ -594,11 +598,6 @@ def _states(session: Session, case_ids: Select[Any], today: dt.date) -> dict[int
         else:
             found[case_id] = CaseFollowUp(state, contact_on)
     return found
-
-
-def _rank(final: tuple[str, dt.date]) -> tuple[bool, dt.date]:
-    """A death first, then the earliest final attempt (as `_final`)."""
-    return final[0] != "died", final[1]
 
 
 __all__ = [

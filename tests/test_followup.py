@@ -139,6 +139,15 @@ def test_moved_away_or_declined_is_lost_at_once(result: str):
     assert found == CaseFollowUp("lost", D(2025, 4, 10), D(2025, 4, 20))
 
 
+def test_a_patient_who_comes_back_after_moving_away_is_followed_again():
+    back = {**DONE, "12m": D(2026, 1, 12)}
+    moved = [("6m", D(2025, 7, 1), "moved_away")]
+    assert state(back, D(2026, 2, 1), moved) == CaseFollowUp("complete", D(2026, 1, 12))
+    assert state(back, D(2026, 2, 1), [*moved, ("24m", D(2026, 1, 20), "declined")]) == CaseFollowUp(
+        "lost", D(2026, 1, 12), D(2026, 1, 20)
+    )
+
+
 def test_died_wins_over_lost():
     attempts = [("6m", D(2025, 4, 20), "moved_away"), ("12m", D(2025, 5, 2), "died")]
     assert state(DONE, D(2025, 6, 1), attempts) == CaseFollowUp("died", D(2025, 4, 10), D(2025, 5, 2))
@@ -441,6 +450,9 @@ def test_states_in_bulk_equal_the_rule_case_by_case(service: CaseService, clinic
     half it gives what case_follow_up gives each case from its record."""
     follow = FollowUpService(service)
     follow.record_outcome(clinic[RFA_SIGNED], OutcomeScore("12m", TODAY, nrs_back=2))  # after missing 2w..6m
+    follow.record_attempt(clinic[RFA_SIGNED], FollowUpAttempt("6m", D(2025, 6, 1), "moved_away"))  # came back
+    follow.record_attempt(clinic[RFA_OVERDUE], FollowUpAttempt("2w", D(2025, 4, 20), "declined"))
+    follow.record_attempt(clinic[RFA_OVERDUE], FollowUpAttempt("6w", D(2025, 5, 20), "moved_away"))
     follow.record_attempt(clinic[OTHER_OVERDUE], FollowUpAttempt("6w", D(2025, 6, 25), "could_not_reach"))
     follow.record_attempt(clinic[BLOCK], FollowUpAttempt("2w", D(2025, 6, 29), "declined"))
     follow.record_attempt(clinic[LAMINECTOMY_DONE], FollowUpAttempt("6m", D(2025, 6, 10), "moved_away"))
@@ -458,3 +470,11 @@ def test_states_in_bulk_equal_the_rule_case_by_case(service: CaseService, clinic
             for case_id, r in records.items()
         }  # fmt: skip
         assert found == expected, day
+
+
+def test_a_patient_who_comes_back_is_on_the_due_list_again(service: CaseService, clinic: list[str]):
+    follow = FollowUpService(service)
+    follow.record_attempt(clinic[RFA_OVERDUE], FollowUpAttempt("2w", D(2025, 4, 20), "moved_away"))
+    assert RFA_OVERDUE not in _which(follow.due(), clinic)
+    follow.record_outcome(clinic[RFA_OVERDUE], OutcomeScore("6w", D(2025, 5, 12), nrs_back=4))
+    assert RFA_OVERDUE in _which(follow.due(), clinic)
