@@ -362,23 +362,25 @@ class FollowUpService:
         """Each selected case's follow-up state and last contact, as of today (for the durability figures).
 
         `case_ids` selects case ids; read in the caller's session, three queries whatever the number of cases."""
-        return _states(session, case_ids, self.today())
+        with cyclic_gc_paused():
+            return _states(session, case_ids, self.today())
 
     def counts(self, case_filter: CaseFilter | None = None) -> list[FollowUpCounts]:
         """Cases by follow-up state per procedure and surgeon (the contract's filters), by procedure then
         surgeon; `total_counts` adds them up."""
         self.service.require(Action.VIEW, what="follow_up_counts")
         ids = filtered(select(cases_t.c.id), case_filter or CaseFilter())
-        with self.service.db.read() as session:
-            found = _states(session, ids, self.today())
-            owners = session.execute(filtered(select(cases_t.c.id, cases_t.c.procedure, cases_t.c.surgeon),
-                                              case_filter or CaseFilter())).all()  # fmt: skip
-        tally: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
-        for case_id, key, surgeon in owners:
-            tally[(key, surgeon)].update({"cases": 1, found[case_id].state: 1})
+        owners: dict[int, tuple[str, str]] = {}
+        with cyclic_gc_paused(), self.service.db.read() as session:
+            found = _states(session, ids, self.today(), owners=owners)
+        tally: dict[tuple[str, str], dict[str, int]] = {}
+        for case_id, owner in owners.items():
+            counted = tally.setdefault(owner, {"cases": 0, "complete": 0, "overdue": 0, "lost": 0, "died": 0})
+            counted["cases"] += 1
+            counted[found[case_id].state] += 1
         order = {key: i for i, key in enumerate(vocab.PROCEDURES)}
         return [
-            FollowUpCounts(key, surgeon, **{k: n for k, n in counted.items()})
+            FollowUpCounts(key, surgeon, **counted)
             for (key, surgeon), counted in sorted(tally.items(), key=lambda kv: (order.get(kv[0][0], 99), kv[0]))
         ]
 
@@ -548,7 +550,8 @@ def _plans(schedule: FollowUpSchedule, today: dt.date) -> dict[str, list[tuple[i
     return plans
 
 
-def _states(session: Session, case_ids: Select[Any], today: dt.date) -> dict[int, CaseFollowUp]:
+def _states(session: Session, case_ids: Select[Any], today: dt.date, *,
+            owners: dict[int, tuple[str, str]] | None = None) -> dict[int, CaseFollowUp]:  # fmt: skip
     """`case_follow_up` for many cases at once: the outcomes come as one row per case (the mask of their
     timepoints and the latest follow-up date, summed up in SQL), the statuses as comparisons of procedure dates
     with each timepoint's limits as of today. tests/test_followup.py checks both give the same states."""
@@ -570,12 +573,14 @@ def _states(session: Session, case_ids: Select[Any], today: dt.date) -> dict[int
         ended[case_id].append((tp, _day(day), result))
     found: dict[int, CaseFollowUp] = {}
     rows = session.execute(
-        select(c.id, c.procedure, _raw(c.procedure_date), seen.c.mask, seen.c.contact)
+        select(c.id, c.procedure, _raw(c.procedure_date), seen.c.mask, seen.c.contact, c.surgeon)
         .outerjoin(seen, seen.c.case_id == c.id)
         .where(c.id.in_(case_ids))
     )
     complete: dict[dt.date | None, CaseFollowUp] = {}
-    for case_id, procedure, day, done, last in rows:
+    for case_id, procedure, day, done, last, surgeon in rows:
+        if owners is not None:  # counts: per procedure and surgeon
+            owners[case_id] = (procedure, surgeon)
         contact_on = None if last is None else _day(last)
         final = _final(ended[case_id], today, contact_on) if case_id in ended else None
         if final is not None:
