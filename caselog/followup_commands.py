@@ -90,8 +90,9 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, parser_class: type[arg
     what = rec.add_mutually_exclusive_group(required=True)
     what.add_argument("--result", choices=list(vocab.FOLLOW_UP_RESULTS), metavar="RESULT",
                       help="an attempt that gave no scores: " + ", ".join(vocab.FOLLOW_UP_RESULTS))  # fmt: skip
-    what.add_argument("--score", action="append", metavar="KEY=VALUE",
-                      help="a score or answer (repeat): " + ", ".join(SCORE_KEYS))  # fmt: skip
+    what.add_argument("--score", action="extend", nargs="+", metavar="KEY=VALUE",
+                      help="scores and answers (--score odi=32 pgic=2, or --score repeated): "
+                           + ", ".join(SCORE_KEYS))  # fmt: skip
     rec.add_argument("--note", metavar="TEXT", help="with --result: a note (up to 500 characters)")
     rec.add_argument("--date", type=date_type, metavar="DATE", help="when (default: today)")
     rec.add_argument(
@@ -155,7 +156,7 @@ def _emit(service: CaseService, args: argparse.Namespace, count: int, rows: str,
     with atomic_output(args.output, "w", newline="" if args.format == "csv" else None) as out:
         write(out)
         record_export(service, args.format, count, filters, args.output, rows=rows)
-    print(f"Wrote {count} {rows} to {args.output}.", file=sys.stderr)
+    print(f"Wrote {count} {rows} to {args.output}.")
 
 
 # -- due

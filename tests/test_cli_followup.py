@@ -89,7 +89,7 @@ def test_due_filters_and_a_file(db_target: str, numbers: list[str], capsys: pyte
     assert [row["case_number"] for row in json.loads(out)["follow_ups"]] == [numbers[2]]
     target = tmp_path / "calls.csv"
     status, out, err = cli(capsys, db_target, "followups", "due", "--format", "csv", "--output", str(target))
-    assert status == 0 and out == "" and f"Wrote 3 follow-ups due to {target}." in err
+    assert (status, out, err) == (0, f"Wrote 3 follow-ups due to {target}.\n", "")
     assert target.read_text(encoding="utf-8-sig").splitlines()[0].startswith("due_date,status,days_overdue")
     db = open_database(db_target)
     entry = audit.entries(db)[-1]
@@ -122,7 +122,7 @@ def _case(db_target: str, number: str) -> Any:
 
 def test_record_scores_then_an_attempt(db_target: str, numbers: list[str], capsys: pytest.CaptureFixture[str]):
     status, out, err = cli(capsys, db_target, "followups", "record", numbers[0], "--timepoint", "2w",
-                           "--score", "nrs_back=3", "--score", "pgic=2", "--score", "physical_therapy=yes",
+                           "--score", "nrs_back=3", "pgic=2", "--score", "physical_therapy=yes",
                            "--score", "work_status=working")  # fmt: skip
     assert status == 0, err
     assert out == f"Recorded the 2 weeks follow-up (scores) of case {numbers[0]}, now at version 2.\n"
