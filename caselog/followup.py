@@ -290,10 +290,6 @@ def total_counts(rows: Iterable[FollowUpCounts]) -> FollowUpCounts:
     return FollowUpCounts(None, None, **found)
 
 
-def _name(family: str, given: str) -> str:
-    return f"{family}, {given}" if given else family
-
-
 # ---- the service ----------------------------------------------------------------------------------------------
 
 
@@ -361,7 +357,9 @@ class FollowUpService:
     def states(self, session: Session, case_ids: Select[Any]) -> dict[int, CaseFollowUp]:
         """Each selected case's follow-up state and last contact, as of today (for the durability figures).
 
-        `case_ids` selects case ids; read in the caller's session, three queries whatever the number of cases."""
+        `case_ids` selects case ids; read in the caller's session, two queries whatever the number of cases.
+        Whoever may view cases may ask."""
+        self.service.require(Action.VIEW, what="follow_up_states")
         with cyclic_gc_paused():
             return _states(session, case_ids, self.today())
 

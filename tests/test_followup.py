@@ -478,3 +478,15 @@ def test_a_patient_who_comes_back_is_on_the_due_list_again(service: CaseService,
     assert RFA_OVERDUE not in _which(follow.due(), clinic)
     follow.record_outcome(clinic[RFA_OVERDUE], OutcomeScore("6w", D(2025, 5, 12), nrs_back=4))
     assert RFA_OVERDUE in _which(follow.due(), clinic)
+
+
+def test_an_administrator_sees_no_follow_up_list_or_states(accounts: Database, clinic: list[str]):
+    """Administrators do not view cases (contract): the due list, counts and states are refused and audited."""
+    follow = _as(accounts, "admin")
+    for attempt in (follow.due, follow.counts):
+        with pytest.raises(NotPermitted):
+            attempt()
+    with accounts.read() as session, pytest.raises(NotPermitted):
+        follow.states(session, select(cases_t.c.id))
+    assert [e.action for e in audit.entries(accounts)[-3:]] == ["refused"] * 3
+    assert _as(accounts, "quality").due() and _as(accounts, "admin").schedule().is_default
