@@ -593,9 +593,11 @@ class CaseService:
         expected_version: int | None = None,
     ) -> CaseView:
         """Add follow-up complications, outcome scores and attempts to reach the patient to a case without
-        reopening it (signed stays signed)."""
+        reopening it (signed stays signed). A follow-up alone (no complication) is the contract's addendum on a
+        draft too: whoever may add follow-up outcomes records it (caselog.followup, docs/decisions.md)."""
         status, _ = self._state(case_number)
-        self._require(Action.ADDENDUM if status in SIGNED_STATUSES else Action.EDIT_DRAFT, case_number=case_number)
+        addendum = status in SIGNED_STATUSES or not complications
+        self._require(Action.ADDENDUM if addendum else Action.EDIT_DRAFT, case_number=case_number)
         current = self.get_case(case_number)
         content = case_to_contract(current.record)
         content["complications"] = content["complications"] + [dict(c) for c in complications]
