@@ -32,6 +32,12 @@ DURABILITY_PROCEDURES: tuple[str, ...] = ("radiofrequency_ablation", "endoscopic
 #: Times (months) at which relief and the number still at risk are read: the claims speak of 12 months and 5 years.
 AT_RISK_MONTHS: tuple[int, ...] = (6, 12, 24, 36, 60)
 DAYS_PER_MONTH = 365.25 / 12
+#: The censoring rule in one sentence, printed beside the figures wherever they go (report, exports, desk).
+CENSORING_RULE = (
+    "A side not treated again is followed until the last real contact with the patient (the latest follow-up "
+    "outcome of its case, or a later case of the same patient) and censored there; a side nobody saw again is "
+    "censored at day 0, never at today."
+)
 #: The log-rank test compares these two: the rhizotomy is offered as the longer-lasting treatment.
 COMPARED: tuple[str, str] = ("endoscopic_rhizotomy", "radiofrequency_ablation")
 
