@@ -174,6 +174,22 @@ def test_lost_sides_are_counted_and_fail_on_their_last_contact_in_the_sensitivit
     assert [(s.time, s.events) for s in rhizotomy.sensitivity.curve.steps] == [(185, 1)]
 
 
+FAY = {"mrn": "MRN-F", "family_name": "Moreau", "given_name": "Fay", "birth_date": "1940-04-04", "sex": "female"}
+
+
+def test_a_death_is_counted_beside_the_curve_and_is_no_contact(service: CaseService) -> None:
+    """Fay was seen at 3 months (day 96) and died before her 6-month visit: her side is censored on day 96 (a
+    death tells nothing about her pain), counted as died, not lost, and stays censored in the sensitivity curve."""
+    case = _case("2024-01-15", "radiofrequency_ablation", FAY, "L4-L5", "right", ("3m", "2024-04-20"))
+    case["follow_up_attempts"] = [{"timepoint": "6m", "date": "2024-07-01", "result": "died"}]
+    service.import_cases({**case_file(case), "version": 3})
+    rfa = DashboardService(service, today=lambda: TODAY).durability().curve("radiofrequency_ablation")
+    assert rfa is not None and rfa.sensitivity is not None
+    assert [(s.time, s.censored) for s in rfa.curve.steps] == [(96, 1)]
+    assert (rfa.lost, rfa.died, rfa.no_contact) == (0, 1, 0)
+    assert rfa.sensitivity.curve.events == 0
+
+
 def test_the_figures_never_depend_on_today(service: CaseService) -> None:
     """The old rule censored unseen sides on today, so a later day lengthened every curve; now only the
     follow-up states beside it change with the day."""
