@@ -1,4 +1,5 @@
-"""Plain statistics for CaseLog's reports and dashboard: rates with Wilson intervals, quartiles, Kaplan-Meier.
+"""Plain statistics for CaseLog's reports and dashboard: rates with Wilson intervals, quartiles, Kaplan-Meier
+with its Greenwood band and the median's interval, and the log-rank test.
 
 Pure functions on plain numbers, no I/O and no Qt, so every figure a chart shows can be checked by hand.
 """
@@ -169,6 +170,16 @@ class SurvivalStep:
     events: int
     censored: int
     survival: float
+    #: Greenwood's sum of d / (n (n - d)) over the event times up to this one (lifelines' `cumulative_sq_`).
+    greenwood: float = 0.0
+    #: The 95% band at this time (exponential Greenwood, see `band`); 1.0 before the first event.
+    lower: float = 1.0
+    upper: float = 1.0
+
+    @property
+    def variance(self) -> float:
+        """Greenwood's variance of the survival estimate: S(t)^2 times the sum."""
+        return self.survival * self.survival * self.greenwood
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +223,72 @@ class KaplanMeier:
                 return step.time
         return None
 
+    def band_at(self, time: float) -> tuple[float, float]:
+        """The 95% band (lower, upper) at `time`, read like `survival_at` (1.0 before the first event)."""
+        found = (1.0, 1.0)
+        for step in self.steps:
+            if step.time > time:
+                break
+            found = (step.lower, step.upper)
+        return found
+
+    @property
+    def median_ci(self) -> tuple[float | None, float | None]:
+        """The median's 95% interval: the first times the band's lower and upper edges are at or below 0.5.
+
+        This is lifelines' `median_survival_times(kmf.confidence_interval_)` (Brookmeyer and Crowley's idea read
+        off the band); None is an edge that never gets there ("not reached", lifelines' infinity).
+        """
+        return (_first_at_or_below(self.steps, 0.5, lower=True), _first_at_or_below(self.steps, 0.5, lower=False))
+
+    def estimate_at(self, time: float) -> SurvivalEstimate:
+        """Survival with its band and the number at risk at `time`; survival None beyond the last follow-up.
+
+        Beyond the longest follow-up the curve says nothing (unless it already reached zero): a figure at
+        60 months from sides followed for 2 years would be invented, so it is left blank.
+        """
+        at_risk = self.at_risk(time)
+        survival = self.survival_at(time)
+        if at_risk == 0 and (self.n == 0 or survival > 0):  # no side followed this long
+            return SurvivalEstimate(time=time, at_risk=at_risk, survival=None, lower=None, upper=None)
+        lower, upper = self.band_at(time)
+        return SurvivalEstimate(time=time, at_risk=at_risk, survival=survival, lower=lower, upper=upper)
+
+
+@dataclass(frozen=True, slots=True)
+class SurvivalEstimate:
+    """The curve read at one time: survival and its 95% band, None when the time lies beyond all follow-up."""
+
+    time: float
+    at_risk: int
+    survival: float | None
+    lower: float | None
+    upper: float | None
+
+
+def _first_at_or_below(steps: Sequence[SurvivalStep], q: float, *, lower: bool) -> float | None:
+    """The first step time where the band's edge is at or below q; None when its last value stays above q."""
+    if not steps or (steps[-1].lower if lower else steps[-1].upper) > q:
+        return None
+    return next(s.time for s in steps if (s.lower if lower else s.upper) <= q)
+
+
+def band(survival: float, greenwood: float, z: float = Z_95) -> tuple[float, float]:
+    """The exponential Greenwood (log(-log)) interval of one survival value, as lifelines' KaplanMeierFitter.
+
+    With v = log S: exp(-exp(log(-v) -/+ z sqrt(greenwood) / v)). It stays inside [0, 1], unlike the plain
+    S +/- z sqrt(Var). At S = 1 there is no information yet, so the band is (1, 1) (lifelines fills its
+    0/0 with 1); at S = 0 it is (0, 0).
+    """
+    if survival >= 1.0:
+        return (1.0, 1.0)
+    if survival <= 0.0:
+        return (0.0, 0.0)
+    v = math.log(survival)
+    spread = z * math.sqrt(greenwood) / v  # negative: v < 0
+    log_minus_v = math.log(-v)
+    return (math.exp(-math.exp(log_minus_v - spread)), math.exp(-math.exp(log_minus_v + spread)))
+
 
 def kaplan_meier(observations: Iterable[Observation | tuple[float, bool]]) -> KaplanMeier:
     """Product-limit estimate from right-censored observations (time, event).
@@ -239,12 +316,89 @@ def kaplan_meier_counts(events_at: Mapping[float, int], censored_at: Mapping[flo
     steps: list[SurvivalStep] = []
     at_risk = n
     survival = 1.0
+    greenwood = 0.0
+    lower = upper = 1.0
     for time in sorted(
         t for t in events_at.keys() | censored_at.keys() if events_at.get(t, 0) or censored_at.get(t, 0)
     ):
         d, c = events_at.get(time, 0), censored_at.get(time, 0)
         if d:
             survival *= 1.0 - d / at_risk
-        steps.append(SurvivalStep(time=time, at_risk=at_risk, events=d, censored=c, survival=survival))
+            if d < at_risk:  # when all at risk fail the term is infinite; lifelines counts it as 0 (S is 0 then)
+                greenwood += d / (at_risk * (at_risk - d))
+            lower, upper = band(survival, greenwood)
+        steps.append(
+            SurvivalStep(time=time, at_risk=at_risk, events=d, censored=c, survival=survival, greenwood=greenwood,
+                         lower=lower, upper=upper)
+        )  # fmt: skip
         at_risk -= d + c
     return KaplanMeier(n=n, events=sum(events_at.values()), steps=tuple(steps))
+
+
+# ---- log-rank ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LogRank:
+    """The log-rank test of two curves: chi-square with 1 degree of freedom and its p-value.
+
+    `observed_a`/`expected_a` are group A's events and those expected if both groups shared one curve.
+    With a group empty there is nothing to compare: statistic and p-value are None.
+    """
+
+    n_a: int
+    n_b: int
+    observed_a: int
+    expected_a: float
+    observed_b: int
+    expected_b: float
+    variance: float
+    statistic: float | None
+    p_value: float | None
+    degrees_of_freedom: int = 1
+
+
+def chi_square_sf_1(x: float) -> float:
+    """P(X >= x) for a chi-square with one degree of freedom: erfc(sqrt(x / 2))."""
+    return math.erfc(math.sqrt(max(x, 0.0) / 2.0))
+
+
+def log_rank(a: KaplanMeier, b: KaplanMeier) -> LogRank:
+    """Mantel's log-rank test from two curves' count tables, as lifelines.statistics.logrank_test.
+
+    At each event time: expected events in A = d * n_A / n, variance d (n_A / n)(1 - n_A / n)(n - d) / (n - 1)
+    (hypergeometric; the (n - d) / (n - 1) factor is 1 when n is 1). Statistic (O_A - E_A)^2 / V; when V is 0
+    (no events at all) the statistic is 0 and p is 1, as lifelines' pseudo-inverse gives.
+    """
+    observed_a, expected_a, variance = 0, 0.0, 0.0
+    events_b = 0
+    steps_a, steps_b = a.steps, b.steps
+    i = j = 0
+    at_risk_a, at_risk_b = a.n, b.n
+    while i < len(steps_a) or j < len(steps_b):
+        time = min(steps_a[i].time if i < len(steps_a) else math.inf, steps_b[j].time if j < len(steps_b) else math.inf)
+        d_a = c_a = d_b = c_b = 0
+        if i < len(steps_a) and steps_a[i].time == time:
+            d_a, c_a = steps_a[i].events, steps_a[i].censored
+            i += 1
+        if j < len(steps_b) and steps_b[j].time == time:
+            d_b, c_b = steps_b[j].events, steps_b[j].censored
+            j += 1
+        d, n = d_a + d_b, at_risk_a + at_risk_b
+        if d:
+            share = at_risk_a / n
+            expected_a += d * share
+            variance += d * share * (1.0 - share) * ((n - d) / (n - 1) if n > 1 else 1.0)
+            observed_a += d_a
+            events_b += d_b
+        at_risk_a -= d_a + c_a
+        at_risk_b -= d_b + c_b
+    expected_b = observed_a + events_b - expected_a
+    if a.n == 0 or b.n == 0:
+        statistic: float | None = None
+        p_value: float | None = None
+    else:
+        statistic = (observed_a - expected_a) ** 2 / variance if variance > 0 else 0.0
+        p_value = chi_square_sf_1(statistic)
+    return LogRank(n_a=a.n, n_b=b.n, observed_a=observed_a, expected_a=expected_a, observed_b=events_b,
+                   expected_b=expected_b, variance=variance, statistic=statistic, p_value=p_value)  # fmt: skip

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import math
+import random
 import statistics
 from collections import Counter
+from typing import Any
 
+import lifelines
+import lifelines.statistics
+import lifelines.utils
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -15,7 +20,9 @@ from caselog.stats import (
     Z_95,
     Observation,
     Quartiles,
+    chi_square_sf_1,
     kaplan_meier,
+    log_rank,
     median,
     quantile,
     rate,
@@ -260,3 +267,169 @@ def test_an_event_at_time_zero_counts() -> None:
 def test_impossible_times_are_refused(time: float) -> None:
     with pytest.raises(ValueError):
         kaplan_meier([(time, True)])
+
+
+# ---- Greenwood band, the median's interval, survival at set times -------------------------------------
+
+
+def test_greenwood_variance_and_log_log_band_match_the_textbook_at_six_weeks() -> None:
+    """6-MP at 6 weeks: S = 18/21, Greenwood 3/(21*18), SE 0.0764; R's survfit(conf.type="log-log")
+    prints 0.620 to 0.952 there. Worked by hand: v = log S = -0.15415, z sqrt(G) / v = -1.1327."""
+    step = kaplan_meier(SIX_MP).steps[0]
+    assert step.greenwood == pytest.approx(3 / (21 * 18))
+    assert math.sqrt(step.variance) == pytest.approx(0.0764, abs=5e-5)
+    assert (step.lower, step.upper) == pytest.approx((0.6197, 0.9516), abs=5e-5)
+
+
+def test_band_is_one_before_the_first_event_and_zero_once_everyone_failed() -> None:
+    km = kaplan_meier([(1, False), (2, True), (2, True), (3, True)])
+    assert (km.steps[0].lower, km.steps[0].upper) == (1.0, 1.0)
+    assert km.band_at(0.5) == (1.0, 1.0)
+    assert (km.steps[-1].survival, km.steps[-1].lower, km.steps[-1].upper) == (0.0, 0.0, 0.0)
+    # 2/3 failed at t=2: S = 1/3, Greenwood 2/(3*1) (the final step's infinite term is left out, as lifelines).
+    assert km.steps[1].greenwood == pytest.approx(2 / 3) and km.steps[2].greenwood == pytest.approx(2 / 3)
+
+
+def test_the_band_always_contains_the_estimate() -> None:
+    for step in kaplan_meier(SIX_MP).steps:
+        assert step.lower <= step.survival <= step.upper
+
+
+def test_median_interval_reads_the_band_edges() -> None:
+    """6-MP: the lower edge first reaches 0.5 at 13 weeks; the upper edge never does (R prints 13 and NA)."""
+    km = kaplan_meier(SIX_MP)
+    assert km.median_ci == (13, None)
+    assert kaplan_meier([(1, False)]).median_ci == (None, None)
+    assert kaplan_meier([]).median_ci == (None, None)
+
+
+def test_survival_at_a_time_beyond_all_follow_up_is_left_blank() -> None:
+    km = kaplan_meier([(2, True), (10, False), (12, False)])
+    inside = km.estimate_at(11)
+    assert (inside.at_risk, inside.survival) == (1, pytest.approx(2 / 3))
+    assert inside.lower == km.steps[0].lower and inside.upper == km.steps[0].upper
+    beyond = km.estimate_at(13)
+    assert (beyond.at_risk, beyond.survival, beyond.lower, beyond.upper) == (0, None, None, None)
+    # A curve that reached zero is known to stay there.
+    assert kaplan_meier([(1, True)]).estimate_at(5).survival == 0.0
+    assert kaplan_meier([]).estimate_at(0).survival is None
+
+
+# ---- log-rank -----------------------------------------------------------------------------------------
+
+# Freireich et al. (1963), placebo arm: every child relapsed.
+PLACEBO = [(t, True) for t in (1, 1, 2, 2, 3, 4, 4, 5, 5, 8, 8, 8, 8, 11, 11, 12, 12, 15, 17, 22, 23)]
+
+
+def test_log_rank_reproduces_the_textbook_comparison() -> None:
+    """6-MP against placebo: observed 9 and 21, expected 19.25 and 10.75, chi-square 16.79 (R's survdiff)."""
+    result = log_rank(kaplan_meier(SIX_MP), kaplan_meier(PLACEBO))
+    assert (result.observed_a, result.observed_b) == (9, 21)
+    assert result.expected_a == pytest.approx(19.25, abs=0.01)
+    assert result.expected_b == pytest.approx(10.75, abs=0.01)
+    assert result.statistic == pytest.approx(16.79, abs=0.01)
+    assert result.p_value == pytest.approx(4.17e-5, rel=0.01)
+    assert result.degrees_of_freedom == 1
+
+
+def test_log_rank_is_symmetric_between_the_groups() -> None:
+    ab = log_rank(kaplan_meier(SIX_MP), kaplan_meier(PLACEBO))
+    ba = log_rank(kaplan_meier(PLACEBO), kaplan_meier(SIX_MP))
+    assert ab.statistic == pytest.approx(ba.statistic) and ab.p_value == pytest.approx(ba.p_value)
+
+
+def test_log_rank_of_identical_groups_finds_no_difference() -> None:
+    result = log_rank(kaplan_meier(SIX_MP), kaplan_meier(SIX_MP))
+    assert result.statistic == pytest.approx(0.0, abs=1e-12) and result.p_value == pytest.approx(1.0)
+
+
+def test_log_rank_with_an_empty_group_has_nothing_to_compare() -> None:
+    result = log_rank(kaplan_meier(SIX_MP), kaplan_meier([]))
+    assert (result.statistic, result.p_value, result.n_b) == (None, None, 0)
+
+
+def test_chi_square_tail_with_one_degree_of_freedom() -> None:
+    assert chi_square_sf_1(3.841458820694124) == pytest.approx(0.05, abs=1e-12)
+    assert chi_square_sf_1(0.0) == 1.0
+
+
+# ---- cross-check against lifelines (an independent implementation) ----------------------------------
+
+
+def _random_sides(seed: int, n: int, *, top: int, censored_share: float) -> list[tuple[float, bool]]:
+    """Whole-day times in a short range, so ties between events and censorings are common."""
+    rng = random.Random(seed)
+    return [(float(rng.randint(0, top)), rng.random() >= censored_share) for _ in range(n)]
+
+
+CROSS_CHECK_SETS: dict[str, list[tuple[float, bool]]] = {
+    "6-MP": [(float(t), e) for t, e in SIX_MP],
+    "placebo": [(float(t), e) for t, e in PLACEBO],
+    "ties": [(3.0, True), (3.0, True), (3.0, False), (5.0, True), (5.0, False), (5.0, False), (8.0, True)],
+    "censored at 0": [(0.0, False), (0.0, False), (0.0, True), (4.0, True), (6.0, False), (9.0, True)],
+    "all censored": [(2.0, False), (7.0, False), (7.0, False), (11.0, False)],
+    "all fail": [(1.0, True), (2.0, True), (2.0, True), (5.0, True)],
+    "one side": [(30.0, True)],
+    **{f"random {seed}": _random_sides(seed, 200, top=40, censored_share=0.4) for seed in range(4)},
+    "random heavy censoring": _random_sides(7, 300, top=900, censored_share=0.85),
+}
+
+
+def _lifelines_fit(data: list[tuple[float, bool]]) -> Any:
+    fitter = lifelines.KaplanMeierFitter()
+    return fitter.fit([t for t, _ in data], [e for _, e in data])
+
+
+def _inf_to_none(value: float) -> float | None:
+    return None if math.isinf(value) else float(value)
+
+
+@pytest.mark.parametrize("name", list(CROSS_CHECK_SETS))
+def test_curve_band_and_median_agree_with_lifelines(name: str) -> None:
+    data = CROSS_CHECK_SETS[name]
+    ours = kaplan_meier(data)
+    theirs = _lifelines_fit(data)
+    band = theirs.confidence_interval_
+    for time, survival, greenwood, lower, upper in zip(
+        theirs.timeline, theirs.survival_function_.iloc[:, 0], theirs._cumulative_sq_, band.iloc[:, 0],
+        band.iloc[:, 1], strict=True,
+    ):  # fmt: skip
+        assert ours.survival_at(time) == pytest.approx(survival, abs=1e-9)
+        assert ours.band_at(time) == pytest.approx((lower, upper), abs=1e-9)
+        step = next((s for s in reversed(ours.steps) if s.time <= time), None)
+        assert (step.greenwood if step else 0.0) == pytest.approx(greenwood, abs=1e-9)
+    assert ours.median == _inf_to_none(theirs.median_survival_time_)
+    medians = lifelines.utils.median_survival_times(band)
+    assert ours.median_ci == (_inf_to_none(medians.iloc[0, 0]), _inf_to_none(medians.iloc[0, 1]))
+    months = [t for t in (0.0, 6.0, 12.0, 24.0, 36.0) if t <= max(t for t, _ in data)]
+    for time, survival in zip(months, theirs.survival_function_at_times(months), strict=True):
+        assert ours.estimate_at(time).survival == pytest.approx(survival, abs=1e-9)
+
+
+LOG_RANK_PAIRS = [
+    ("6-MP", "placebo"),
+    ("ties", "censored at 0"),
+    ("all censored", "ties"),
+    ("all censored", "all censored"),
+    ("one side", "all fail"),
+    ("random 0", "random 1"),
+    ("random 2", "random heavy censoring"),
+    ("random 3", "random 3"),
+]
+
+
+@pytest.mark.parametrize(("a", "b"), LOG_RANK_PAIRS)
+def test_log_rank_agrees_with_lifelines(a: str, b: str) -> None:
+    first, second = CROSS_CHECK_SETS[a], CROSS_CHECK_SETS[b]
+    ours = log_rank(kaplan_meier(first), kaplan_meier(second))
+    theirs = lifelines.statistics.logrank_test(
+        [t for t, _ in first], [t for t, _ in second], [e for _, e in first], [e for _, e in second]
+    )
+    assert ours.statistic == pytest.approx(theirs.test_statistic, abs=1e-9)
+    assert ours.p_value == pytest.approx(theirs.p_value, abs=1e-9)
+
+
+def test_log_rank_with_an_empty_group_is_not_computable_in_lifelines_either() -> None:
+    ours = log_rank(kaplan_meier(SIX_MP), kaplan_meier([]))
+    theirs = lifelines.statistics.logrank_test([t for t, _ in SIX_MP], [], [e for _, e in SIX_MP], [])
+    assert ours.p_value is None and math.isnan(theirs.p_value)
