@@ -45,6 +45,20 @@ COMMON_MEASURES: tuple[str, ...] = (
 ALL_SCORES: tuple[str, ...] = ("odi", "nrs_back", "nrs_leg", "ndi", "nrs_neck", "nrs_arm")
 
 
+#: Short names of the answers that are not scores (the scores' are the format's, vocab.OUTCOME_MEASURE_LABELS).
+_LABELS: dict[str, str] = {
+    "work_status": "Work",
+    "analgesics": "Analgesics",
+    "returned_to_activities": "Back to activities",
+    "physical_therapy": "Physical therapy",
+}
+
+
+def measure_label(measure: str) -> str:
+    """The short name of a measure, as tables and charts head it ("NRS neck", "PGIC")."""
+    return _LABELS.get(measure) or vocab.label(vocab.OUTCOME_MEASURE_LABELS, measure)
+
+
 def region_of_levels(levels: Sequence[TreatedLevel | str]) -> str:
     """The region whose measures a case asks: that of its first level (lumbar when it has none yet)."""
     if not levels:
@@ -56,6 +70,35 @@ def region_of_levels(levels: Sequence[TreatedLevel | str]) -> str:
 def measures_for(levels: Sequence[TreatedLevel | str]) -> tuple[str, ...]:
     """The outcome fields a follow-up of a case at these levels asks, in display order."""
     return REGION_SCORES[region_of_levels(levels)] + COMMON_MEASURES
+
+
+def scores_shown(levels: Sequence[TreatedLevel | str], held: Iterable[OutcomeScore]) -> tuple[str, ...]:
+    """The score columns a table of these outcomes shows: the region's, then any other score an outcome holds
+    (a cervical case with an ODI shows it: nothing recorded is ever hidden)."""
+    found = tuple(held)
+    region = REGION_SCORES[region_of_levels(levels)]
+    others = tuple(m for m in ALL_SCORES if m not in region and any(getattr(o, m) is not None for o in found))
+    return region + others
+
+
+def answers_text(outcome: OutcomeScore) -> str:
+    """The answers beside the scores in words, for a line under a table: "working, opioid pain medication,
+    back to usual activities on 2025-05-02, physical therapy prescribed"; blank when none was asked."""
+    parts = []
+    if outcome.work_status is not None:
+        parts.append(vocab.label(vocab.WORK_STATUSES, outcome.work_status).lower())
+    if outcome.analgesics is not None:
+        parts.append(vocab.label(vocab.ANALGESIC_USE, outcome.analgesics).lower())
+    if outcome.returned_to_activities is not None:
+        parts.append(f"back to usual activities on {outcome.returned_to_activities.isoformat()}")
+    if outcome.physical_therapy is not None:
+        parts.append("physical therapy prescribed" if outcome.physical_therapy else "no physical therapy")
+    return ", ".join(parts)
+
+
+def pgic_text(pgic: int | None) -> str:
+    """ "2 much improved"; blank when not asked."""
+    return "" if pgic is None else f"{pgic} {vocab.PGIC.get(pgic, '').lower()}".strip()
 
 
 # ---- MCID rules ------------------------------------------------------------------------------------------
@@ -152,6 +195,15 @@ def case_mcid(levels: Sequence[TreatedLevel | str], outcomes: Iterable[OutcomeSc
     baseline = next((o for o in found if o.timepoint == "baseline"), None)
     region = region_of_levels(levels)
     return {o.timepoint: mcid(baseline, o, region) for o in found if o.timepoint != "baseline"}
+
+
+def reached_text(flags: MCIDFlags) -> str:
+    """The measures that reached MCID ("ODI, NRS back, PGIC"), "none" when none did among those measurable, and
+    blank when nothing was measurable (no baseline, no PGIC)."""
+    if not flags.measurable:
+        return ""
+    reached = [measure_label(m) for m, hit in flags.flags if hit]
+    return ", ".join(reached) if reached else "none"
 
 
 # ---- shares per procedure and timepoint ------------------------------------------------------------------

@@ -77,3 +77,36 @@ def test_case_mcid_flags_each_follow_up_against_the_baseline() -> None:
 def test_every_score_has_a_rule_with_a_source() -> None:
     assert set(MCID_RULES) == set(outcomes.ALL_SCORES)
     assert all(rule.source for rule in MCID_RULES.values())
+
+
+def test_cervical_follow_ups_are_judged_on_ndi_and_neck_and_arm_pain() -> None:
+    """NDI 40 -> 28 and arm pain 6 -> 4 reach it; the case's ODI is not judged in the cervical region."""
+    baseline = _score("baseline", ndi=40, nrs_neck=7, nrs_arm=6, odi=50)
+    flags = mcid(baseline, _score(ndi=28, nrs_neck=6, nrs_arm=4, odi=10, pgic=3), "cervical")
+    assert flags.flags == (("ndi", True), ("nrs_neck", False), ("nrs_arm", True), ("pgic", False))
+    assert outcomes.reached_text(flags) == "NDI, NRS arm"
+
+
+def test_pgic_much_or_very_much_improved_reaches_it_without_a_baseline() -> None:
+    assert [mcid(None, _score(pgic=p), "lumbar").get("pgic") for p in range(1, 8)] == [True, True] + [False] * 5
+    assert mcid(None, _score(nrs_back=3), "lumbar").get("pgic") is None
+    assert outcomes.reached_text(mcid(None, _score(pgic=5), "lumbar")) == "none"
+    assert outcomes.reached_text(mcid(None, _score(nrs_back=3), "lumbar")) == ""
+
+
+def test_a_score_outside_the_region_is_still_shown() -> None:
+    """A cervical case with an ODI keeps it in view: nothing recorded is hidden by the region's choice."""
+    held = [_score("baseline", ndi=30, odi=44)]
+    assert outcomes.scores_shown(["C5-C6"], held) == ("ndi", "nrs_neck", "nrs_arm", "odi")
+    assert outcomes.scores_shown(["L4-L5"], held) == ("odi", "nrs_back", "nrs_leg", "ndi")
+    assert outcomes.scores_shown(["L4-L5"], []) == ("odi", "nrs_back", "nrs_leg")
+
+
+def test_answers_are_said_in_words() -> None:
+    o = _score(work_status="off_work_pain", analgesics="opioid", returned_to_activities=dt.date(2025, 2, 3),
+               physical_therapy=False)  # fmt: skip
+    assert outcomes.answers_text(o) == (
+        "off work because of pain, opioid pain medication, back to usual activities on 2025-02-03, no physical therapy"
+    )
+    assert outcomes.answers_text(_score(odi=3)) == ""
+    assert outcomes.pgic_text(2) == "2 much improved" and outcomes.pgic_text(None) == ""

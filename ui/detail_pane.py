@@ -9,7 +9,7 @@ from typing import TypedDict
 
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
-from caselog import fields, pathway, vocab
+from caselog import fields, outcomes, pathway, vocab
 from caselog.errors import CaselogError
 from caselog.pathway import IndicationCheck
 from caselog.policy import default_policy
@@ -179,27 +179,81 @@ def case_html(
         )
     else:
         parts.append("<div class='muted'>None recorded.</div>")
-    parts.append(f"<h3>Outcomes ({len(r.outcomes)})</h3>")
-    if r.outcomes:
-        rows = "".join(
-            f"<tr><td style='white-space: nowrap'>{_e(vocab.label(vocab.TIMEPOINTS, o.timepoint))}<br>"
-            f"<span class=muted>{o.date.isoformat()}</span></td>"
-            + "".join(f"<td>{'' if v is None else v}</td>" for v in (o.nrs_back, o.nrs_leg, o.odi, o.relief_percent))
-            + "</tr>"
-            for o in r.outcomes
-        )
-        parts.append(
-            # four scores beside the time point and date in one column: it fits the pane on a small screen
-            "<div class='muted'>Pain NRS 0-10 (back, leg), ODI 0-100, relief %</div>"
-            "<table class='grid'><tr><th>When</th><th>Back</th><th>Leg</th><th>ODI</th>"
-            f"<th>Relief</th></tr>{rows}</table>"
-        )
-    else:
-        parts.append("<div class='muted'>None recorded.</div>")
+    parts.append(outcomes_html(r))
     if r.notes:
         parts.append("<h3>Notes</h3>")
         parts.append(f"<div>{_e(r.notes).replace(chr(10), '<br>')}</div>")
     return "".join(parts)
+
+
+#: What a ✓ beside a score means, under the outcome table.
+MCID_LEGEND = "✓ reached the minimal clinically important difference against baseline"
+
+
+def outcomes_html(r: CaseRecord) -> str:
+    """The outcomes with the region's measures (and any other score held), a ✓ beside each score and PGIC that
+    reached MCID, the answers of each follow-up in words under the table, and the follow-up attempts."""
+    parts = [f"<h3>Outcomes ({len(r.outcomes)})</h3>"]
+    if r.outcomes:
+        scores = outcomes.scores_shown(r.levels, r.outcomes)
+        flags = outcomes.case_mcid(r.levels, r.outcomes)
+        show_relief = any(o.relief_percent is not None for o in r.outcomes)
+        show_pgic = any(o.pgic is not None for o in r.outcomes)
+        heads = [*(outcomes.measure_label(m).removeprefix("NRS ").capitalize() if m.startswith("nrs") else
+                   outcomes.measure_label(m) for m in scores)]  # fmt: skip
+        heads += ["Relief"] * show_relief + ["PGIC"] * show_pgic
+        rows = []
+        answers = []
+        order = list(vocab.TIMEPOINTS)
+        for o in sorted(r.outcomes, key=lambda o: (order.index(o.timepoint) if o.timepoint in order else 99, o.date)):
+            flag = flags.get(o.timepoint)
+            cells = [_mark(getattr(o, m), flag.get(m) if flag else None) for m in scores]
+            cells += [_e(o.relief_percent)] * show_relief
+            cells += [_mark(o.pgic, flag.get("pgic") if flag else None)] * show_pgic
+            when = _e(vocab.label(vocab.TIMEPOINTS, o.timepoint))
+            rows.append(
+                f"<tr><td style='white-space: nowrap'>{when}<br><span class=muted>{o.date.isoformat()}</span></td>"
+                + "".join(f"<td>{c}</td>" for c in cells)
+                + "</tr>"
+            )
+            said = outcomes.answers_text(o)
+            if said:
+                answers.append(f"<div><b>{when}:</b> {_e(said)}</div>")
+        parts.append(
+            # the scores beside the time point and date in one column: it fits the pane on a small screen
+            f"<div class='muted'>{_e(_scales(scores, show_relief, show_pgic))}</div>"
+            "<table class='grid'><tr><th>When</th>"
+            + "".join(f"<th>{_e(h)}</th>" for h in heads)
+            + f"</tr>{''.join(rows)}</table>"
+        )
+        if any(f.any_reached for f in flags.values()):
+            parts.append(f"<div class='muted'>{_e(MCID_LEGEND)}</div>")
+        parts += answers
+    else:
+        parts.append("<div class='muted'>None recorded.</div>")
+    if r.follow_up_attempts:
+        parts.append(f"<h3>Follow-up attempts ({len(r.follow_up_attempts)})</h3>")
+        rows = [
+            f"<tr><td>{a.date.isoformat()}</td><td>{_e(vocab.label(vocab.TIMEPOINTS, a.timepoint))}</td>"
+            f"<td>{_e(vocab.label(vocab.FOLLOW_UP_RESULTS, a.result))}"
+            f"{'<br><span class=muted>' + _e(a.note) + '</span>' if a.note else ''}</td></tr>"
+            for a in r.follow_up_attempts
+        ]
+        parts.append(f"<table class='grid'><tr><th>Date</th><th>For</th><th>Result</th></tr>{''.join(rows)}</table>")
+    return "".join(parts)
+
+
+def _mark(value: object, reached: bool | None) -> str:
+    return "" if value is None else f"{_e(value)}{' ✓' if reached else ''}"
+
+
+def _scales(scores: tuple[str, ...], relief: bool, pgic: bool) -> str:
+    """The scales of the table's columns in one line: "Pain NRS 0-10 (back, leg), ODI 0-100, relief %"."""
+    pains = [outcomes.measure_label(m).removeprefix("NRS ") for m in scores if m.startswith("nrs")]
+    indexes = [f"{outcomes.measure_label(m)} 0-100" for m in scores if not m.startswith("nrs")]
+    parts = [f"Pain NRS 0-10 ({', '.join(pains)})", *indexes] + ["relief %"] * relief
+    parts += ["PGIC 1 (very much improved) to 7 (very much worse)"] * pgic
+    return ", ".join(parts)
 
 
 def _indication_html(record: CaseRecord, check: IndicationCheck | None, c: Colours) -> str:
