@@ -81,6 +81,14 @@ def scores_shown(levels: Sequence[TreatedLevel | str], held: Iterable[OutcomeSco
     return region + others
 
 
+def scores_held(levels: Sequence[TreatedLevel | str], held: Iterable[OutcomeScore]) -> tuple[str, ...]:
+    """The score columns a printed or read-only table shows: those holding a value, the region's first; the
+    region's when none holds one (nothing to fill in there, and a narrow pane has no room for empty columns)."""
+    found = tuple(held)
+    shown = tuple(m for m in scores_shown(levels, found) if any(getattr(o, m) is not None for o in found))
+    return shown or REGION_SCORES[region_of_levels(levels)]
+
+
 def answers_text(outcome: OutcomeScore) -> str:
     """The answers beside the scores in words, for a line under a table: "working, opioid pain medication,
     back to usual activities on 2025-05-02, physical therapy prescribed"; blank when none was asked."""

@@ -110,3 +110,11 @@ def test_answers_are_said_in_words() -> None:
     )
     assert outcomes.answers_text(_score(odi=3)) == ""
     assert outcomes.pgic_text(2) == "2 much improved" and outcomes.pgic_text(None) == ""
+
+
+def test_read_only_tables_show_the_scores_held_region_first() -> None:
+    """A cervical case scored only with the ODI and back pain shows those, not three empty neck columns."""
+    held = [_score("baseline", odi=44, nrs_back=6), _score(nrs_back=3, ndi=None)]
+    assert outcomes.scores_held(["C5-C6"], held) == ("odi", "nrs_back")
+    assert outcomes.scores_held(["C5-C6"], [_score(ndi=20, nrs_back=2)]) == ("ndi", "nrs_back")
+    assert outcomes.scores_held(["C5-C6"], [_score(relief_percent=50)]) == ("ndi", "nrs_neck", "nrs_arm")

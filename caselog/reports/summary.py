@@ -221,7 +221,7 @@ def _result(record: CaseRecord) -> str:
     latest = scored[-1]
     baseline = next((o for o in record.outcomes if o.timepoint == "baseline"), None)
     parts = []
-    shown = outcomes.scores_shown(record.levels, record.outcomes)
+    shown = outcomes.scores_held(record.levels, record.outcomes)
     # pain first, then the disability index, as a referring physician reads them
     for measure in sorted(shown, key=lambda m: not m.startswith("nrs")):
         now, before = getattr(latest, measure), getattr(baseline, measure) if baseline else None
@@ -395,7 +395,7 @@ def _outcomes_block(record: CaseRecord, width: float) -> list[Flowable]:
     def score(value: int | None, suffix: str = "") -> str:
         return f"{value}{suffix}" if value is not None else BLANK
 
-    scores = outcomes.scores_shown(record.levels, record.outcomes)
+    scores = outcomes.scores_held(record.levels, record.outcomes)
     flags = outcomes.case_mcid(record.levels, record.outcomes)
     pgic = any(o.pgic is not None for o in record.outcomes)
     ordered = ordered_outcomes(record.outcomes)
