@@ -196,6 +196,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--to", dest="date_to", type=_date, metavar="DATE")
     r.add_argument("--format", choices=["csv", "json", "xlsx"], default="csv")
     r.add_argument("--output", type=Path, metavar="FILE", help="default: standard output (CSV or JSON)")
+    r = reports.add_parser("outcomes", help="share of follow-ups reaching MCID per procedure, timepoint and "
+                           "measure (CSV, JSON, PDF)", parents=[common])  # fmt: skip
+    _add_filters(r)
+    r.add_argument("--format", choices=["csv", "json", "pdf"], default="csv")
+    r.add_argument("--output", type=Path, metavar="FILE", help="default: standard output (CSV or JSON)")
     p = command("sign", "the signed-in surgeon signs the case: final, locked")
     p.add_argument("case", metavar="CASE")
     p = command("user", "accounts: add, list, disable, enable, role, reset-password (administrators); passwd")
@@ -392,6 +397,10 @@ def _dispatch(args: argparse.Namespace) -> int:
                 return audit_key_renew(db, getattr(args, "user", None))
             return audit_key_command(db, None, list(args.more))
         actor = sign_in(db, args)
+        if args.command == "report" and args.report == "outcomes":
+            from caselog import outcomes_commands
+
+            return outcomes_commands.run(db, actor, args, _filter(args))
         return commands.run(args, db, _filter, actor)
     finally:
         db.close()
