@@ -785,14 +785,12 @@ def _outcomes(
                                           required=False)  # fmt: skip
         answers["analgesics"] = r.choice(data, "analgesics", item_path, vocab.ANALGESIC_USE, "pain medication use",
                                          required=False)  # fmt: skip
-        answers["returned_to_activities"] = _returned(r, data, item_path, procedure_date, day)
+        answers["returned_to_activities"] = _returned(r, data, item_path, procedure_date, day, timepoint)
         answers["physical_therapy"] = _optional_bool(r, data, "physical_therapy", item_path)
         if all(data.get(key) is None for key in OUTCOME_ANSWERS):
             r.fail(item_path, f"needs at least one of {', '.join(OUTCOME_ANSWERS)}")
-        if timepoint == "baseline":
-            for key, what in (("pgic", "a change"), ("returned_to_activities", "a return to activities")):
-                if data.get(key) is not None:
-                    r.fail(join(item_path, key), f"is not asked at baseline: {what} is measured after the procedure")
+        if timepoint == "baseline" and data.get("pgic") is not None:
+            r.fail(join(item_path, "pgic"), "is not asked at baseline: a change is measured after the procedure")
         if timepoint is None or day is None:
             continue
         found.append((i, OutcomeScore(timepoint=timepoint, date=day, **answers)))
@@ -809,11 +807,20 @@ def _optional_bool(r: _Reader, data: Mapping[str, Any], key: str, path: str) -> 
 
 
 def _returned(
-    r: _Reader, data: Mapping[str, Any], path: str, procedure_date: dt.date | None, day: dt.date | None
+    r: _Reader,
+    data: Mapping[str, Any],
+    path: str,
+    procedure_date: dt.date | None,
+    day: dt.date | None,
+    timepoint: str | None,
 ) -> dt.date | None:
-    """When the patient went back to their usual activities: between the procedure and the outcome's date."""
+    """When the patient went back to their usual activities: between the procedure and the outcome's date, so
+    never at baseline."""
     returned = r.date(data, "returned_to_activities", path, required=False)
     where = join(path, "returned_to_activities")
+    if returned is not None and timepoint == "baseline":
+        r.fail(where, "is not asked at baseline: a return to activities is after the procedure")
+        return None
     if returned is not None and procedure_date is not None and returned < procedure_date:
         r.fail(where, f"{returned} is before the procedure date {procedure_date}")
         return None
