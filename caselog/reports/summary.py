@@ -232,6 +232,9 @@ def _result(record: CaseRecord) -> str:
         parts.append(f"relief {latest.relief_percent}%")
     if latest.pgic is not None:
         parts.append(f"PGIC {text(outcomes.pgic_text(latest.pgic))}")
+    answers = _answers(latest)
+    if answers:
+        parts.append(text(answers))
     when = f"{vocab.label(vocab.TIMEPOINTS, latest.timepoint)} ({fmt_date(latest.date)})"
     return result + f" At {when}: " + (", ".join(parts) or "no scores") + "."
 
@@ -414,38 +417,25 @@ def _outcomes_block(record: CaseRecord, width: float) -> list[Flowable]:
         )
     header = ["Timepoint", "Date", *(_SCORE_HEADS[m] for m in scores), "Relief", *(["PGIC"] if pgic else []), "MCID"]
     narrow = [30.0] * len(scores) + [34.0] + [30.0] * pgic
-    table_w = max(310.0, 52 + 56 + sum(narrow) + 80)
+    table_w = max(330.0, 52 + 56 + sum(narrow) + 96)
     chart = pain_chart(record.outcomes, width=width - table_w - 16, height=84) if width - table_w >= 150 else None
     widths = [52.0, 56.0, *narrow, table_w - 108 - sum(narrow)]
     compact = [("TOPPADDING", (0, 1), (-1, -1), 1), ("BOTTOMPADDING", (0, 1), (-1, -1), 1.5)]
     table = grid_table(header, rows, widths, numeric=tuple(range(2, 2 + len(narrow))), extra=compact)
     note = [Spacer(1, 2), para(text(MCID_NOTE), st.muted)] if any(map(_reached, flags.values())) else []
-    under = _outcome_lines(record, ordered)
+    # The latest follow-up's answers are in the summary's result; the attempts go under the table.
+    under = [Spacer(1, 2), *_attempts(record)] if record.follow_up_attempts else []
     if chart is None:
         return [*section("Outcomes"), table, *note, *under]
-    # the note under the table, beside the chart (taller than a few rows): it costs the page no height
-    pair = Table([[[table, *note], chart]], colWidths=[table_w + 16, width - table_w - 16], hAlign="LEFT")
+    # the note and the attempts under the table, beside the chart (taller than a few rows): no extra height
+    pair = Table([[[table, *note, *under], chart]], colWidths=[table_w + 16, width - table_w - 16], hAlign="LEFT")
     pair.setStyle(TableStyle(_FLUSH))
     _, needed = pair.wrap(width, 10_000)
-    return [*section("Outcomes", room=needed + 30), pair, *under]
-
-
-def _outcome_lines(record: CaseRecord, ordered: Sequence[OutcomeScore]) -> list[Flowable]:
-    """The answers of each follow-up in words, then the attempts."""
-    st = styles()
-    lines: list[Flowable] = []
-    answers = [(o, outcomes.answers_text(o)) for o in ordered]
-    said = "; ".join(f"<b>{text(vocab.label(vocab.TIMEPOINTS, o.timepoint))}:</b> {text(a)}" for o, a in answers if a)
-    if said:
-        lines.append(para(said + ".", st.body))
-    return [Spacer(1, 3), *lines, *_attempts(record)] if lines or record.follow_up_attempts else []
+    return [*section("Outcomes", room=needed + 30), pair]
 
 
 #: Under the outcome table: what its MCID column lists.
-MCID_NOTE = (
-    "MCID: better than this case's baseline by the minimal clinically important difference (ODI, NDI 10 points; "
-    "pain 2 points or 30%; PGIC much or very much improved)."
-)
+MCID_NOTE = "MCID, better than baseline by: ODI or NDI 10 points, pain 2 points or 30%, PGIC 1-2."
 
 
 def _reached(flags: outcomes.MCIDFlags | None) -> str:
@@ -453,6 +443,23 @@ def _reached(flags: outcomes.MCIDFlags | None) -> str:
     if flags is None or not flags.measurable:
         return ""
     return ", ".join(_SCORE_HEADS.get(m, "PGIC") for m, hit in flags.flags if hit) or "none"
+
+
+#: The follow-up's answers in the fewest words a reader still understands.
+_WORK_SHORT = {"working": "working", "off_work_pain": "off work (pain)", "not_working_other": "not working (other)",
+               "retired": "retired"}  # fmt: skip
+_ANALGESICS_SHORT = {"none": "no pain medication", "non_opioid": "non-opioid", "opioid": "opioid"}
+
+
+def _answers(o: OutcomeScore) -> str:
+    """ "working, non-opioid, back to activities 2025-05-02, PT": one follow-up's answers, short."""
+    parts = [
+        _WORK_SHORT.get(o.work_status or "", o.work_status or ""),
+        _ANALGESICS_SHORT.get(o.analgesics or "", o.analgesics or ""),
+        f"back to activities {fmt_date(o.returned_to_activities)}" if o.returned_to_activities else "",
+        {True: "PT prescribed", False: "no PT", None: ""}[o.physical_therapy],
+    ]
+    return ", ".join(p for p in parts if p)
 
 
 def _attempts(record: CaseRecord) -> list[Flowable]:
