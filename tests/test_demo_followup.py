@@ -14,14 +14,18 @@ from collections import Counter, defaultdict
 import pytest
 
 from caselog import vocab
+from caselog.db.engine import Database
 from caselog.demo import generate_cases
 from caselog.followup import (
     DEFAULT_TIMEPOINTS,
+    FollowUpService,
     case_follow_up,
     due_date,
     grace_days,
+    total_counts,
 )
 from caselog.records import CaseRecord, OutcomeScore, case_to_contract
+from caselog.service import CaseService
 from caselog.validation import FORMAT_NAME, FORMAT_VERSION, validate_file
 
 UNTIL = dt.date(2026, 6, 30)
@@ -208,3 +212,17 @@ def test_the_same_seed_gives_the_same_follow_up() -> None:
     assert first == generate_cases(400, seed=5, until=UNTIL)
     other = generate_cases(400, seed=6, until=UNTIL)
     assert [r.outcomes for r in first] != [r.outcomes for r in other]
+
+
+def test_the_follow_up_desk_finds_complete_overdue_lost_and_dead(db: Database) -> None:
+    """Stored through the demo's door, the cases read back with every follow-up state, and the due list of
+    the demo's last day is not empty."""
+    service = CaseService(db, today=lambda: UNTIL)
+    service.add_records(generate_cases(1500, seed=11, until=UNTIL))
+    desk = FollowUpService(service, today=lambda: UNTIL)
+    totals = total_counts(desk.counts())
+    assert totals.cases == 1500
+    assert totals.complete > totals.lost > totals.overdue > 0 and totals.died > 0, totals
+    due = desk.due(within_days=0, upcoming=False)
+    assert due and all(item.status == "overdue" for item in due)
+    assert any(item.attempts for item in due)
