@@ -15,6 +15,7 @@ import pytest
 
 from caselog import vocab
 from caselog.db.engine import Database
+from caselog.db.schema import open_database
 from caselog.demo import generate_cases
 from caselog.followup import (
     DEFAULT_TIMEPOINTS,
@@ -27,6 +28,7 @@ from caselog.followup import (
 from caselog.records import CaseRecord, OutcomeScore, case_to_contract
 from caselog.service import CaseService
 from caselog.validation import FORMAT_NAME, FORMAT_VERSION, validate_file
+from tests.test_cli import run
 
 UNTIL = dt.date(2026, 6, 30)
 LUMBAR_MEASURES = ("nrs_back", "nrs_leg", "odi")
@@ -226,3 +228,25 @@ def test_the_follow_up_desk_finds_complete_overdue_lost_and_dead(db: Database) -
     due = desk.due(within_days=0, upcoming=False)
     assert due and all(item.status == "overdue" for item in due)
     assert any(item.attempts for item in due)
+
+
+def test_caselog_demo_follows_the_schedule_the_clinic_set(db_target: str) -> None:
+    """An administrator who set the clinic's schedule before adding demo data sees it followed: visits only at
+    the clinic's timepoints, none where it owes none."""
+    db = open_database(db_target)
+    try:
+        desk = FollowUpService(CaseService(db))
+        own = desk.schedule().with_procedure("radiofrequency_ablation", ["3m", "12m"])
+        desk.set_schedule(own.with_procedure("medial_branch_block", []))
+    finally:
+        db.close()
+    added = run("demo", "--cases", "300", "--seed", "4", db=db_target)
+    assert added.returncode == 0, added.stderr
+    db = open_database(db_target)
+    try:
+        views = list(CaseService(db).iter_cases())
+    finally:
+        db.close()
+    rfa = {o.timepoint for v in views if v.record.procedure == "radiofrequency_ablation" for o in v.record.outcomes}
+    assert rfa == {"baseline", "3m", "12m"}
+    assert all(len(v.record.outcomes) == 1 for v in views if v.record.procedure == "medial_branch_block")
