@@ -11,7 +11,6 @@ docs/decisions.md ("Pathway and policy") states the rules; tests/test_pathway.py
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +18,8 @@ from fractions import Fraction
 from typing import Literal
 
 from caselog import vocab
+from caselog.dates import add_months as add_months  # re-exported: callers of the pathway use it
+from caselog.dates import whole_months as whole_months
 from caselog.policy import IndicationPolicy, policy_to_json, preset_of
 from caselog.records import BlockDetails, CaseRecord, Complication, OutcomeScore, Patient, TreatedLevel
 
@@ -160,23 +161,6 @@ def joints_text(joints: Iterable[Joint]) -> str:
     for level, side in joints:
         sides.setdefault(level, []).append(side)
     return ", ".join(f"{level} {'bilateral' if len(s) == 2 else s[0]}" for level, s in sides.items())
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    """The same day `months` later (earlier when negative), or that month's last day when it has no such day
-    (31 August + 6 months = 28 or 29 February)."""
-    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
-    if day.day <= 28:  # every month has it
-        return dt.date(year, month + 1, day.day)
-    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
-
-
-def whole_months(start: dt.date, end: dt.date) -> int:
-    """Whole months from `start` to `end` (0 when `end` is earlier): 10 January to 9 July is 5, to 10 July 6."""
-    months = (end.year - start.year) * 12 + end.month - start.month
-    while months > 0 and add_months(start, months) > end:
-        months -= 1
-    return max(months, 0)
 
 
 _REGIONS = {level: vocab.region_of(level) for level in vocab.LEVELS}

@@ -107,6 +107,28 @@ class OutcomeScore:
     nrs_leg: int | None = None
     odi: int | None = None
     relief_percent: int | None = None
+    # Format version 3: the neck's and arm's scores, the Neck Disability Index, the patient's impression of change
+    # (1..7, vocab.PGIC) and the answers asked at a follow-up call. Only numbers and keys: no questionnaire text.
+    nrs_neck: int | None = None
+    nrs_arm: int | None = None
+    ndi: int | None = None
+    pgic: int | None = None
+    work_status: str | None = None
+    analgesics: str | None = None
+    returned_to_activities: dt.date | None = None
+    #: Was physical therapy prescribed; None when not asked.
+    physical_therapy: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpAttempt:
+    """An attempt to reach the patient for a follow-up that gave no outcome (format version 3): who could not be
+    reached, moved away, declined or died. A final result (vocab.FINAL_FOLLOW_UP_RESULTS) ends the follow-up."""
+
+    timepoint: str
+    date: dt.date
+    result: str
+    note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +166,8 @@ class CaseRecord:
     # Format version 2: the block's anesthetic and diary, and why a case outside the clinic's policy was done.
     block: BlockDetails | None = None
     outside_policy_reason: str | None = None
+    # Format version 3: attempts to reach the patient for a follow-up, in the order given.
+    follow_up_attempts: tuple[FollowUpAttempt, ...] = ()
 
     @property
     def procedure_label(self) -> str:

@@ -737,7 +737,7 @@ def _outcomes(
                 r.fail(join(item_path, "date"), f"a baseline is taken on or before the procedure date {procedure_date}")
             elif timepoint != "baseline" and day <= procedure_date:
                 r.fail(join(item_path, "date"), f"a follow-up is after the procedure date {procedure_date}")
-        scores: dict[str, int | None] = {}
+        scores: dict[str, Any] = {}
         measured = False
         for measure, (low, high) in vocab.OUTCOME_MEASURES.items():
             score = data.get(measure)

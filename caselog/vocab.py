@@ -125,22 +125,80 @@ TIMEPOINTS: dict[str, str] = {
     "6m": "6 months",
     "12m": "12 months",
     "24m": "24 months",
+    "36m": "36 months",
+    "48m": "48 months",
     "5y": "5 years",
 }
+#: When each follow-up falls due after the procedure date: (days, whole calendar months), exactly one non-zero
+#: (baseline: none). Months count as caselog.dates.add_months does (31 August + 6 months = 28/29 February).
+TIMEPOINT_DUE: dict[str, tuple[int, int]] = {
+    "baseline": (0, 0),
+    "2w": (14, 0),
+    "6w": (42, 0),
+    "3m": (0, 3),
+    "6m": (0, 6),
+    "12m": (0, 12),
+    "24m": (0, 24),
+    "36m": (0, 36),
+    "48m": (0, 48),
+    "5y": (0, 60),
+}
+#: Timepoints format version 3 added: a version 1 or 2 file holding one is refused, not guessed at.
+V3_TIMEPOINTS: frozenset[str] = frozenset({"36m", "48m"})
 
-#: Outcome measures with their inclusive range.
+#: Outcome measures with their inclusive range, in the OUTCOME object's order. The first four are format
+#: version 1's; the neck and arm pain scores, the Neck Disability Index (%) and the Patient Global Impression of
+#: Change (1 very much improved .. 7 very much worse) are version 3's.
 OUTCOME_MEASURES: dict[str, tuple[int, int]] = {
     "nrs_back": (0, 10),
     "nrs_leg": (0, 10),
     "odi": (0, 100),
     "relief_percent": (0, 100),
+    "nrs_neck": (0, 10),
+    "nrs_arm": (0, 10),
+    "ndi": (0, 100),
+    "pgic": (1, 7),
 }
 OUTCOME_MEASURE_LABELS: dict[str, str] = {
     "nrs_back": "NRS back",
     "nrs_leg": "NRS leg",
     "odi": "ODI",
     "relief_percent": "Relief %",
+    "nrs_neck": "NRS neck",
+    "nrs_arm": "NRS arm",
+    "ndi": "NDI",
+    "pgic": "PGIC",
 }
+#: Patient Global Impression of Change: the score (1..7) and the answer it stands for.
+PGIC: dict[int, str] = {
+    1: "Very much improved",
+    2: "Much improved",
+    3: "Minimally improved",
+    4: "No change",
+    5: "Minimally worse",
+    6: "Much worse",
+    7: "Very much worse",
+}
+WORK_STATUSES: dict[str, str] = {
+    "working": "Working",
+    "off_work_pain": "Off work because of pain",
+    "not_working_other": "Not working for another reason",
+    "retired": "Retired",
+}
+ANALGESIC_USE: dict[str, str] = {
+    "none": "No pain medication",
+    "non_opioid": "Non-opioid pain medication",
+    "opioid": "Opioid pain medication",
+}
+#: What came of an attempt to reach a patient for a follow-up (format version 3's FOLLOW_UP_ATTEMPT).
+FOLLOW_UP_RESULTS: dict[str, str] = {
+    "could_not_reach": "Could not reach",
+    "moved_away": "Moved away",
+    "declined": "Declined follow-up",
+    "died": "Died",
+}
+#: Results after which no further follow-up is owed.
+FINAL_FOLLOW_UP_RESULTS: frozenset[str] = frozenset({"moved_away", "declined", "died"})
 
 #: Procedures that destroy the medial branch nerves: the clinic's selection and repeat rules apply to them.
 ABLATIONS: frozenset[str] = frozenset({"endoscopic_rhizotomy", "radiofrequency_ablation"})

@@ -17,6 +17,10 @@ from caselog.service import CaseService
 from caselog.validation import INVISIBLE_RE, validate_case
 from tests.factories import TODAY, case_file
 
+#: Format version 1's outcome measures and timepoints (version 3's are drawn by tests/test_format_v3.py).
+_V1_MEASURES = ("nrs_back", "nrs_leg", "odi", "relief_percent")
+_V1_TIMEPOINTS = [t for t in vocab.TIMEPOINTS if t not in vocab.V3_TIMEPOINTS]
+
 # Printable text in any script, already trimmed (stored text is trimmed, so only trimmed text round-trips).
 # No text may hold bidi overrides or isolates; names may not hold invisible characters (docs/format.md).
 _BIDI = "".join(chr(c) for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
@@ -74,7 +78,7 @@ def valid_cases(draw: st.DrawFn) -> dict[str, Any]:
             "review_status": draw(st.sampled_from(list(vocab.REVIEW_STATUSES))),
         })  # fmt: skip
     outcomes = []
-    timepoints = draw(st.lists(st.sampled_from(list(vocab.TIMEPOINTS)), unique=True, max_size=4))
+    timepoints = draw(st.lists(st.sampled_from(_V1_TIMEPOINTS), unique=True, max_size=4))
     for timepoint in timepoints:
         if timepoint == "baseline":
             when = day - dt.timedelta(days=draw(st.integers(0, 60)))
@@ -82,7 +86,7 @@ def valid_cases(draw: st.DrawFn) -> dict[str, Any]:
             when = day + dt.timedelta(days=draw(st.integers(1, days_left)))
         else:
             continue
-        scores = {m: draw(_optional(st.integers(lo, hi))) for m, (lo, hi) in vocab.OUTCOME_MEASURES.items()}
+        scores = {m: draw(_optional(st.integers(*vocab.OUTCOME_MEASURES[m]))) for m in _V1_MEASURES}
         if all(v is None for v in scores.values()):
             scores["odi"] = draw(st.integers(0, 100))
         outcomes.append({"timepoint": timepoint, "date": when.isoformat(), **scores})

@@ -152,7 +152,7 @@ def _children(session: Session, table: Table, case_ids: Sequence[int], kind: typ
     """A case part's rows (levels, complications, outcomes) of these cases, by case, in their order.
 
     Each column has the name of a field of the part's record class, so the row fills it field by field."""
-    values = attrgetter(*(f.name for f in dataclasses.fields(kind)))
+    values = attrgetter(*(f.name for f in dataclasses.fields(kind) if f.name in table.c))
     found: dict[int, list[C]] = defaultdict(list)
     order = (table.c.case_id, table.c.position)
     for row in session.execute(select(table).where(table.c.case_id.in_(case_ids)).order_by(*order)):
