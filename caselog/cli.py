@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from caselog import paths, vocab
+from caselog import followup_commands, paths, vocab
 from caselog.db.engine import Database, describe_storage_error, open_engine
 from caselog.db.health import verify_storage
 from caselog.db.schema import open_database, upgrade
@@ -26,6 +26,7 @@ from caselog.exports import FORMATS
 from caselog.fhir import SETTINGS as FHIR_SETTINGS
 from caselog.files import FULL_DISK_ERRNOS, open_private_append, private_folder, private_process, write_error
 from caselog.records import CaseFilter
+from caselog.service import CaseService
 from caselog.signin import sign_in
 from caselog.validation import Problem
 
@@ -249,6 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", type=Path, metavar="FILE",
                    help="write the patient pathway PDF to FILE (recorded in the audit trail as a print)")  # fmt: skip
     _add_policy_parser(command("policy", "the clinic's indication policy: show it; set it (administrators)"), common)
+    followup_commands.add_parser(sub, common, _Parser, _add_filters, _date, _positive)
     return parser
 
 
@@ -284,7 +286,8 @@ WRITING_COMMANDS = frozenset({"import", "demo", "update", "delete", "sign", "use
 
 
 def _open(args: argparse.Namespace) -> Database:
-    db = open_database(_target(args), verify=args.command in WRITING_COMMANDS)
+    writes = args.command in WRITING_COMMANDS or (args.command == "followups" and followup_commands.writes(args))
+    db = open_database(_target(args), verify=writes)
     for warning in storage_warnings(db):
         print(warning, file=sys.stderr)
     return db
@@ -392,6 +395,8 @@ def _dispatch(args: argparse.Namespace) -> int:
                 return audit_key_renew(db, getattr(args, "user", None))
             return audit_key_command(db, None, list(args.more))
         actor = sign_in(db, args)
+        if args.command == "followups":
+            return followup_commands.run(args, CaseService(db, actor=actor), _filter)
         return commands.run(args, db, _filter, actor)
     finally:
         db.close()

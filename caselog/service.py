@@ -574,15 +574,23 @@ class CaseService:
         *,
         complications: list[Mapping[str, Any]] = (),  # type: ignore[assignment]
         outcomes: list[Mapping[str, Any]] = (),  # type: ignore[assignment]
+        follow_up_attempts: list[Mapping[str, Any]] = (),  # type: ignore[assignment]
         expected_version: int | None = None,
     ) -> CaseView:
-        """Add follow-up complications and outcome scores to a case without reopening it (signed stays signed)."""
+        """Add follow-up complications, outcome scores and attempts to reach the patient to a case without
+        reopening it (signed stays signed). A follow-up alone (no complication) is the contract's addendum on a
+        draft too: whoever may add follow-up outcomes records it (caselog.followup, docs/decisions.md)."""
         status, _ = self._state(case_number)
-        self._require(Action.ADDENDUM if status in SIGNED_STATUSES else Action.EDIT_DRAFT, case_number=case_number)
+        addendum = status in SIGNED_STATUSES or not complications
+        self._require(Action.ADDENDUM if addendum else Action.EDIT_DRAFT, case_number=case_number)
         current = self.get_case(case_number)
         content = case_to_contract(current.record)
         content["complications"] = content["complications"] + [dict(c) for c in complications]
         content["outcomes"] = content["outcomes"] + [dict(o) for o in outcomes]
+        if follow_up_attempts:
+            content["follow_up_attempts"] = content.get("follow_up_attempts", []) + [
+                dict(a) for a in follow_up_attempts
+            ]
         record, problems = validate_case(content, today=self._today(), allowed_statuses=frozenset(vocab.CASE_STATUSES))
         if record is None:
             raise InvalidInput(problems)

@@ -1,0 +1,525 @@
+"""Follow-up: the clinic's schedule per procedure, when each follow-up falls due, and who is owed one now.
+
+The schedule is a clinic setting (caselog.clinic: administrators set it, audited; a damaged stored value is
+refused, never replaced by the default). Due dates are computed from the procedure date whenever they are
+asked for, never stored: every path into the data (form, import, demo, restore, a direct edit) gives a case its
+due dates the moment it is saved, and a changed schedule applies to every case at once. Statuses and states are
+defined in docs/decisions.md ("Follow-up"); the functions here are pure, the service reads the rows they need
+in a few set-based queries (the due list: one range query on procedure dates per procedure and timepoint).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import Select, and_, exists, literal, select, union_all
+from sqlalchemy.orm import Session
+
+from caselog import clinic, vocab
+from caselog.accounts import Action
+from caselog.dates import add_months
+from caselog.db.pathway_queries import _day, _raw
+from caselog.db.queries import filtered
+from caselog.db.tables import cases_t, levels_t, outcomes_t, patients_t
+from caselog.errors import CaselogError, InvalidInput
+from caselog.records import CaseFilter, CaseView, FollowUpAttempt, OutcomeScore
+from caselog.service import CaseService
+from caselog.validation import Problem
+
+#: The clinic setting's name (caselog.clinic).
+SETTING = "follow_up_schedule"
+
+_ABLATION_SCHEDULE = ("2w", "6w", "3m", "6m", "12m", "24m", "36m", "48m", "5y")
+_DECOMPRESSION_SCHEDULE = ("2w", "6w", "3m", "6m", "12m", "24m")
+#: The default schedule (sources in docs/decisions.md, "Follow-up"): ablations to 5 years, as the published
+#: durability claims they test; a diagnostic block has its pain diary on the case and a 2-week check;
+#: decompressions to 2 years; other procedures to 3 months.
+DEFAULT_TIMEPOINTS: dict[str, tuple[str, ...]] = {
+    "endoscopic_rhizotomy": _ABLATION_SCHEDULE,
+    "radiofrequency_ablation": _ABLATION_SCHEDULE,
+    "medial_branch_block": ("2w",),
+    "laminectomy": _DECOMPRESSION_SCHEDULE,
+    "laminotomy": _DECOMPRESSION_SCHEDULE,
+    "other": ("2w", "6w", "3m"),
+}
+#: Follow-up timepoints in their order (baseline is before the procedure: never owed by the schedule).
+FOLLOW_UP_TIMEPOINTS: tuple[str, ...] = tuple(tp for tp in vocab.TIMEPOINTS if tp != "baseline")
+_ORDER = {tp: i for i, tp in enumerate(vocab.TIMEPOINTS)}
+#: Longest `within_days` of the due list: ten years ahead is every follow-up the schedule can owe.
+MAX_WITHIN_DAYS = 3660
+
+TimepointStatus = Literal["done", "ended", "upcoming", "overdue", "missed"]
+CaseState = Literal["complete", "overdue", "lost", "died"]
+CASE_STATES: dict[str, str] = {"complete": "Complete", "overdue": "Overdue", "lost": "Lost to follow-up",
+                               "died": "Died"}  # fmt: skip
+
+
+# ---- the schedule ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpSchedule:
+    """Procedure key -> the timepoints a follow-up is owed at, in timepoint order; every procedure listed."""
+
+    entries: tuple[tuple[str, tuple[str, ...]], ...]
+
+    def for_procedure(self, procedure: str) -> tuple[str, ...]:
+        """The timepoints owed after this procedure (none for a key the vocabulary does not know)."""
+        return dict(self.entries).get(procedure, ())
+
+    def as_dict(self) -> dict[str, tuple[str, ...]]:
+        return dict(self.entries)
+
+    def to_json(self) -> dict[str, list[str]]:
+        """As stored in the clinic setting: {procedure: [timepoint, ...]}."""
+        return {procedure: list(timepoints) for procedure, timepoints in self.entries}
+
+    def with_procedure(self, procedure: str, timepoints: Iterable[str]) -> FollowUpSchedule:
+        """This schedule with one procedure's timepoints replaced (checked: InvalidInput naming the problem)."""
+        return schedule_from_json({**self.to_json(), procedure: list(timepoints)})
+
+    @property
+    def is_default(self) -> bool:
+        return self == default_schedule()
+
+
+def default_schedule() -> FollowUpSchedule:
+    return FollowUpSchedule(tuple((p, DEFAULT_TIMEPOINTS[p]) for p in vocab.PROCEDURES))
+
+
+def schedule_problems(value: object) -> list[Problem]:
+    """What is wrong with a stored or given schedule, each at its procedure (empty when it is valid)."""
+    if not isinstance(value, dict):
+        return [Problem(SETTING, f"must be an object of procedures, not {type(value).__name__}")]
+    problems = [Problem(str(key), "is not a procedure key") for key in value if key not in vocab.PROCEDURES]
+    problems += [Problem(key, "is missing: every procedure has a schedule (an empty one owes no follow-up)")
+                 for key in vocab.PROCEDURES if key not in value]  # fmt: skip
+    for key, timepoints in value.items():
+        if key not in vocab.PROCEDURES:
+            continue
+        if not isinstance(timepoints, list) or not all(isinstance(tp, str) for tp in timepoints):
+            problems.append(Problem(key, "must be a list of timepoints"))
+            continue
+        for tp in timepoints:
+            if tp == "baseline":
+                problems.append(Problem(key, "baseline is recorded before the procedure, not a follow-up"))
+            elif tp not in vocab.TIMEPOINTS:
+                problems.append(Problem(key, f"unknown timepoint {tp!r}; one of {', '.join(FOLLOW_UP_TIMEPOINTS)}"))
+        problems += [Problem(key, f"timepoint {tp} appears twice") for tp in sorted(set(timepoints))
+                     if timepoints.count(tp) > 1]  # fmt: skip
+    return problems
+
+
+def schedule_from_json(value: object) -> FollowUpSchedule:
+    """A schedule from its JSON form, timepoints put in their order; InvalidInput naming every problem."""
+    problems = schedule_problems(value)
+    if problems:
+        raise InvalidInput(problems)
+    assert isinstance(value, dict)
+    return FollowUpSchedule(tuple((p, tuple(sorted(value[p], key=_ORDER.__getitem__))) for p in vocab.PROCEDURES))
+
+
+def schedule_from_setting(value: object | None) -> FollowUpSchedule:
+    """The schedule from the clinic setting's stored value: the default when never set. A stored value that is
+    not a valid schedule (the database edited outside CaseLog) is refused, never replaced by the default."""
+    if value is None:
+        return default_schedule()
+    try:
+        return schedule_from_json(value)
+    except InvalidInput as exc:
+        raise CaselogError(
+            f"The clinic's follow-up schedule stored in the database is not valid ({exc.message}); an "
+            "administrator sets it again ('caselog followups schedule set PROCEDURE TIMEPOINT...')."
+        ) from None
+
+
+# ---- due dates and statuses (pure) ----------------------------------------------------------------------------
+
+
+def due_date(procedure_date: dt.date, timepoint: str) -> dt.date:
+    """When a follow-up falls due: 14 or 42 days after the procedure, or whole calendar months after it."""
+    days, months = vocab.TIMEPOINT_DUE[timepoint]
+    return procedure_date + dt.timedelta(days=days) if days else add_months(procedure_date, months)
+
+
+def offset_days(timepoint: str) -> int:
+    """The timepoint's distance from the procedure in days, nominally (a month is 365.25 / 12 days)."""
+    days, months = vocab.TIMEPOINT_DUE[timepoint]
+    return days or int(months * 365.25 / 12)
+
+
+def grace_days(timepoint: str) -> int:
+    """Days after the due date a follow-up is still overdue rather than missed: a quarter of the time since the
+    procedure, at least 2 weeks and at most 90 days (2w and 6w: 14; 3m: 22; 6m: 45; 12m and later: 90)."""
+    return min(max(offset_days(timepoint) // 4, 14), 90)
+
+
+def timepoint_status(due: dt.date, timepoint: str, *, done: bool, ended: bool, today: dt.date) -> TimepointStatus:
+    """One timepoint of one case, as of `today` (`ended`: a final attempt dated on or before today)."""
+    if done:
+        return "done"
+    if ended:
+        return "ended"
+    if due > today:
+        return "upcoming"
+    if today <= due + dt.timedelta(days=grace_days(timepoint)):
+        return "overdue"
+    return "missed"
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFollowUp:
+    """One case's follow-up as of a day: its state and its last real contact with the patient."""
+
+    state: CaseState
+    #: The latest date of an outcome after the procedure (baseline is no follow-up contact); None without one.
+    last_contact: dt.date | None
+    #: The date of the attempt that ended the follow-up (moved away, declined, died), if any.
+    ended_on: dt.date | None = None
+
+
+def _final(attempts: Iterable[tuple[str, dt.date, str]], today: dt.date) -> tuple[str, dt.date] | None:
+    """The first final attempt (died before the others) dated on or before today: (result, date)."""
+    finals = sorted((result != "died", day, result) for _, day, result in attempts
+                    if result in vocab.FINAL_FOLLOW_UP_RESULTS and day <= today)  # fmt: skip
+    return (finals[0][2], finals[0][1]) if finals else None
+
+
+def case_follow_up(
+    procedure_date: dt.date,
+    timepoints: Sequence[str],
+    outcomes: Mapping[str, dt.date],
+    attempts: Sequence[tuple[str, dt.date, str]],
+    today: dt.date,
+) -> CaseFollowUp:
+    """A case's state from its procedure date, the schedule's `timepoints` for its procedure, its outcomes
+    (timepoint -> date) and its attempts (timepoint, date, result): died; lost (moved away, declined, or a
+    missed timepoint with no outcome at any later one); overdue; else complete."""
+    contacts = [day for tp, day in outcomes.items() if tp != "baseline"]
+    last_contact = max(contacts) if contacts else None
+    final = _final(attempts, today)
+    if final is not None:
+        return CaseFollowUp("died" if final[0] == "died" else "lost", last_contact, final[1])
+    latest_outcome = max((_ORDER[tp] for tp in outcomes if tp in _ORDER), default=-1)
+    overdue = False
+    for tp in timepoints:
+        status = timepoint_status(due_date(procedure_date, tp), tp, done=tp in outcomes, ended=False, today=today)
+        if status == "missed" and _ORDER[tp] > latest_outcome:
+            return CaseFollowUp("lost", last_contact)
+        overdue = overdue or status == "overdue"
+    return CaseFollowUp("overdue" if overdue else "complete", last_contact)
+
+
+def procedure_dates_due(timepoint: str, first: dt.date, last: dt.date) -> tuple[dt.date, dt.date]:
+    """The procedure dates whose follow-up at `timepoint` falls due from `first` to `last` (inclusive): a range,
+    since a later procedure never falls due earlier. Empty when the first date returned is after the last."""
+    days, months = vocab.TIMEPOINT_DUE[timepoint]
+    if days:
+        return first - dt.timedelta(days=days), last - dt.timedelta(days=days)
+    one = dt.timedelta(days=1)
+    low = add_months(first, -months)
+    while add_months(low, months) < first:
+        low += one
+    while add_months(low - one, months) >= first:
+        low -= one
+    high = add_months(last, -months)
+    while add_months(high, months) > last:
+        high -= one
+    while add_months(high + one, months) <= last:
+        high += one
+    return low, high
+
+
+# ---- what the service returns ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DueFollowUp:
+    """One row of the coordinator's list: whom to call, about which procedure, for which follow-up.
+
+    There is no phone number in the data: the call list prints MRN, name and birth date, and the coordinator
+    dials from the clinic's record (docs/decisions.md)."""
+
+    case_number: str
+    mrn: str
+    patient_name: str
+    birth_date: dt.date
+    procedure: str
+    procedure_date: dt.date
+    surgeon: str
+    levels: str  # "L4-L5 left, L5-S1 bilateral"
+    timepoint: str
+    due_date: dt.date
+    status: Literal["upcoming", "overdue"]
+    days_overdue: int
+    #: could_not_reach attempts already made for this timepoint, and the latest attempt's date.
+    attempts: int
+    last_attempt: dt.date | None
+    #: "lumbar" / "cervical" / "thoracic": the measures to ask (the first level's region).
+    region: str
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpCounts:
+    """Cases of one procedure and surgeon by follow-up state (both None: every case, the totals row)."""
+
+    procedure: str | None
+    surgeon: str | None
+    cases: int = 0
+    complete: int = 0
+    overdue: int = 0
+    lost: int = 0
+    died: int = 0
+
+
+def total_counts(rows: Iterable[FollowUpCounts]) -> FollowUpCounts:
+    """The totals row of a counts table."""
+    found = Counter[str]()
+    for row in rows:
+        found.update({"cases": row.cases, "complete": row.complete, "overdue": row.overdue, "lost": row.lost,
+                      "died": row.died})  # fmt: skip
+    return FollowUpCounts(None, None, **found)
+
+
+def _name(family: str, given: str) -> str:
+    return f"{family}, {given}" if given else family
+
+
+# ---- the service ----------------------------------------------------------------------------------------------
+
+
+class FollowUpService:
+    """Follow-up over one database as one signed-in account sees it (roles as CaseService applies them)."""
+
+    def __init__(self, service: CaseService, *, today: Callable[[], dt.date] | None = None) -> None:
+        self.service = service
+        self._today = today or service.today
+
+    def today(self) -> dt.date:
+        return self._today()
+
+    # ---- the schedule
+
+    def schedule(self) -> FollowUpSchedule:
+        """The clinic's schedule (the default until an administrator sets one); every role that views cases."""
+        self.service.require(Action.VIEW, what="follow_up_schedule", record_type="setting", record_id=SETTING)
+        return schedule_from_setting(self.service.clinic_setting(SETTING))
+
+    def set_schedule(self, schedule: FollowUpSchedule) -> None:
+        """Change the clinic's schedule: administrators only, audited with the old and the new value."""
+        problems = schedule_problems(schedule.to_json())
+        if problems:
+            raise InvalidInput(problems)
+        self.service.set_clinic_setting(SETTING, schedule.to_json())
+
+    # ---- the due list
+
+    def due(
+        self,
+        *,
+        within_days: int = 7,
+        overdue: bool = True,
+        upcoming: bool = True,
+        surgeon: str | None = None,
+        procedure: str | None = None,
+    ) -> list[DueFollowUp]:
+        """Follow-ups owed now (overdue: due and within the grace window) and falling due in the next
+        `within_days` days (upcoming), by due date, then case number and timepoint. Draft and signed cases
+        alike. One range query on procedure dates per procedure and timepoint of the schedule."""
+        self.service.require(Action.VIEW, what="follow_up_due")
+        if not 0 <= within_days <= MAX_WITHIN_DAYS:
+            raise InvalidInput([Problem("within", f"{within_days} days: between 0 and {MAX_WITHIN_DAYS}")])
+        today = self.today()
+        with self.service.db.read() as session:
+            schedule = schedule_from_setting(clinic.read_setting(session, SETTING))
+            selects = []
+            for key, timepoints in schedule.entries:
+                if procedure is not None and key != procedure:
+                    continue
+                for tp in timepoints:
+                    window = _due_window(tp, today, within_days, overdue=overdue, upcoming=upcoming)
+                    if window is not None:
+                        selects.append(_due_select(key, tp, *procedure_dates_due(tp, *window), today, surgeon))
+            if not selects:
+                return []
+            rows = session.execute(union_all(*selects) if len(selects) > 1 else selects[0]).all()
+            ids = sorted({row.id for row in rows})
+            levels = _levels(session, ids)
+        items = [_due_item(row, today, levels.get(row.id, []), []) for row in rows]
+        items.sort(key=lambda item: (item.due_date, item.case_number, _ORDER[item.timepoint]))
+        return items
+
+    # ---- states and counts
+
+    def states(self, session: Session, case_ids: Select[Any]) -> dict[int, CaseFollowUp]:
+        """Each selected case's follow-up state and last contact, as of today (for the durability figures).
+
+        `case_ids` selects case ids; read in the caller's session, three queries whatever the number of cases."""
+        return _states(session, case_ids, self.today())
+
+    def counts(self, case_filter: CaseFilter | None = None) -> list[FollowUpCounts]:
+        """Cases by follow-up state per procedure and surgeon (the contract's filters), by procedure then
+        surgeon; `total_counts` adds them up."""
+        self.service.require(Action.VIEW, what="follow_up_counts")
+        ids = filtered(select(cases_t.c.id), case_filter or CaseFilter())
+        with self.service.db.read() as session:
+            found = _states(session, ids, self.today())
+            owners = session.execute(filtered(select(cases_t.c.id, cases_t.c.procedure, cases_t.c.surgeon),
+                                              case_filter or CaseFilter())).all()  # fmt: skip
+        tally: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+        for case_id, key, surgeon in owners:
+            tally[(key, surgeon)].update({"cases": 1, found[case_id].state: 1})
+        order = {key: i for i, key in enumerate(vocab.PROCEDURES)}
+        return [
+            FollowUpCounts(key, surgeon, **{k: n for k, n in counted.items()})
+            for (key, surgeon), counted in sorted(tally.items(), key=lambda kv: (order.get(kv[0][0], 99), kv[0]))
+        ]
+
+    def case_timepoints(self, view: CaseView) -> list[tuple[str, dt.date, TimepointStatus]]:
+        """Every timepoint the schedule owes for this case, with its due date and status as of today."""
+        record = view.record
+        today = self.today()
+        done = {o.timepoint for o in record.outcomes}
+        ended = _final([(a.timepoint, a.date, a.result) for a in record.follow_up_attempts], today) is not None
+        found: list[tuple[str, dt.date, TimepointStatus]] = []
+        for tp in self.schedule().for_procedure(record.procedure):
+            due = due_date(record.procedure_date, tp)
+            found.append((tp, due, timepoint_status(due, tp, done=tp in done, ended=ended, today=today)))
+        return found
+
+    # ---- recording a follow-up
+
+    def record_outcome(self, case_number: str, outcome: OutcomeScore, *,
+                       expected_version: int | None = None) -> CaseView:  # fmt: skip
+        """Add the scores and answers of one follow-up to a case (draft or signed: an addendum, no reopening),
+        checked as the whole case is; a timepoint already recorded is refused."""
+        return self.service.add_addendum(case_number, outcomes=[_outcome_json(outcome)],
+                                          expected_version=expected_version)  # fmt: skip
+
+    def record_attempt(self, case_number: str, attempt: FollowUpAttempt, *,
+                       expected_version: int | None = None) -> CaseView:  # fmt: skip
+        """Add an attempt to reach the patient (could not reach, moved away, declined, died) to a case, as an
+        addendum; checked as the whole case is (at most one death, nothing dated after it)."""
+        return self.service.add_addendum(case_number, follow_up_attempts=[_attempt_json(attempt)],
+                                          expected_version=expected_version)  # fmt: skip
+
+
+def _outcome_json(outcome: OutcomeScore) -> dict[str, Any]:
+    """The OUTCOME object of the interchange format, with the fields that hold something."""
+    values: dict[str, Any] = {}
+    for name in OutcomeScore.__slots__:
+        value = getattr(outcome, name)
+        if value is not None:
+            values[name] = value.isoformat() if isinstance(value, dt.date) else value
+    return values
+
+
+def _attempt_json(attempt: FollowUpAttempt) -> dict[str, Any]:
+    return {"timepoint": attempt.timepoint, "date": attempt.date.isoformat(), "result": attempt.result,
+            "note": attempt.note}  # fmt: skip
+
+
+# ---- queries --------------------------------------------------------------------------------------------------
+
+
+def _due_window(tp: str, today: dt.date, within_days: int, *, overdue: bool,
+                upcoming: bool) -> tuple[dt.date, dt.date] | None:  # fmt: skip
+    """The due dates the list shows for this timepoint: overdue ones (today back to the grace window) and
+    upcoming ones (tomorrow to `within_days` ahead)."""
+    first = today - dt.timedelta(days=grace_days(tp)) if overdue else today + dt.timedelta(days=1)
+    last = today + dt.timedelta(days=within_days) if upcoming else today
+    return (first, last) if first <= last else None
+
+
+def _due_select(procedure: str, tp: str, low: dt.date, high: dt.date, today: dt.date,
+                surgeon: str | None) -> Select[Any]:  # fmt: skip
+    c = cases_t.c
+    conditions = [c.procedure == procedure, c.procedure_date >= low, c.procedure_date <= high,
+                  ~exists().where(outcomes_t.c.case_id == c.id, outcomes_t.c.timepoint == tp)]  # fmt: skip
+    if surgeon:
+        conditions.append(c.surgeon == surgeon)
+    return (
+        select(
+            c.id,
+            c.case_number,
+            c.procedure,
+            c.procedure_date,
+            c.surgeon,
+            patients_t.c.mrn,
+            patients_t.c.family_name,
+            patients_t.c.given_name,
+            patients_t.c.birth_date,
+            literal(tp).label("timepoint"),
+        )
+        .join(patients_t, patients_t.c.id == c.patient_id)
+        .where(and_(*conditions))
+    )
+
+
+def _levels(session: Session, ids: Sequence[int]) -> dict[int, list[tuple[str, str]]]:
+    found: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for start in range(0, len(ids), 500):
+        for case_id, level, side in session.execute(
+            select(levels_t.c.case_id, levels_t.c.level, levels_t.c.side)
+            .where(levels_t.c.case_id.in_(ids[start : start + 500]))
+            .order_by(levels_t.c.case_id, levels_t.c.position)
+        ):
+            found[case_id].append((level, side))
+    return found
+
+
+def _due_item(row: Any, today: dt.date, levels: list[tuple[str, str]],
+              tried: list[tuple[dt.date, str]]) -> DueFollowUp:  # fmt: skip
+    due = due_date(row.procedure_date, row.timepoint)
+    return DueFollowUp(
+        case_number=row.case_number, mrn=row.mrn, patient_name=_name(row.family_name, row.given_name),
+        birth_date=row.birth_date, procedure=row.procedure, procedure_date=row.procedure_date, surgeon=row.surgeon,
+        levels=", ".join(f"{level} {side}" for level, side in levels), timepoint=row.timepoint, due_date=due,
+        status="upcoming" if due > today else "overdue", days_overdue=max((today - due).days, 0),
+        attempts=sum(1 for _, result in tried if result == "could_not_reach"),
+        last_attempt=max((day for day, _ in tried), default=None),
+        region=vocab.region_of(levels[0][0]) if levels else "",
+    )  # fmt: skip
+
+
+def _states(session: Session, case_ids: Select[Any], today: dt.date) -> dict[int, CaseFollowUp]:
+    schedule = schedule_from_setting(clinic.read_setting(session, SETTING)).as_dict()
+    chosen = case_ids
+    outcomes: dict[int, dict[str, dt.date]] = defaultdict(dict)
+    o = outcomes_t.c
+    for case_id, tp, day in session.execute(select(o.case_id, o.timepoint, _raw(o.date)).where(o.case_id.in_(chosen))):
+        outcomes[case_id][tp] = _day(day)
+    attempts: dict[int, list[tuple[str, dt.date, str]]] = defaultdict(list)
+    found: dict[int, CaseFollowUp] = {}
+    empty: dict[str, dt.date] = {}
+    for case_id, procedure, day in session.execute(
+        select(cases_t.c.id, cases_t.c.procedure, _raw(cases_t.c.procedure_date)).where(cases_t.c.id.in_(chosen))
+    ):
+        found[case_id] = case_follow_up(_day(day), schedule.get(procedure, ()), outcomes.get(case_id, empty),
+                                        attempts.get(case_id, []), today)  # fmt: skip
+    return found
+
+
+__all__ = [
+    "CASE_STATES",
+    "DEFAULT_TIMEPOINTS",
+    "SETTING",
+    "CaseFollowUp",
+    "DueFollowUp",
+    "FollowUpCounts",
+    "FollowUpSchedule",
+    "FollowUpService",
+    "case_follow_up",
+    "default_schedule",
+    "due_date",
+    "grace_days",
+    "procedure_dates_due",
+    "schedule_from_json",
+    "schedule_from_setting",
+    "timepoint_status",
+    "total_counts",
+]
