@@ -21,6 +21,7 @@ from caselog.accounts import AccountService, Actor
 from caselog.audit import entries
 from caselog.db.engine import Database
 from caselog.db.schema import open_database
+from caselog.errors import StorageError
 from caselog.service import CaseService
 from tests.factories import POLICY_REASON, simple_case
 from ui.desks.followup_desk import FollowUpDesk
@@ -374,3 +375,20 @@ def test_a_list_read_after_the_desk_closed_is_dropped(
     shiboken6.delete(made)
     services.tasks.wait()
     qtbot.wait(50)  # the result's signal is delivered to nobody, without an error
+
+
+def test_a_saved_pdf_whose_print_entry_was_not_recorded_is_deleted(
+    desk: FollowUpDesk, qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No patient's page leaves the app unrecorded: the letters are written, the audit fails, the file goes."""
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise StorageError("The database is read-only: nothing can be recorded")
+
+    shown: list[str] = []
+    monkeypatch.setattr(desk.services.cases, "record_event", refuse)
+    monkeypatch.setattr("ui.progress.show_error", lambda _parent, title, exc: shown.append(f"{title}: {exc}"))
+    letters = tmp_path / "letters.pdf"
+    desk.save_letters(letters)
+    qtbot.waitUntil(lambda: bool(shown), timeout=20000)
+    assert "read-only" in shown[0] and not letters.exists() and desk.last_output is None

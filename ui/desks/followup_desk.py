@@ -9,8 +9,6 @@ Everything is read off the GUI thread; a result that comes back after the desk w
 from __future__ import annotations
 
 import datetime as dt
-import itertools
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,12 +16,9 @@ from typing import Any
 import shiboken6
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QSize, Qt, Signal
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtPdf import QPdfDocument
-from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import (
     QApplication,
-    QDialog,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QTabWidget,
@@ -35,17 +30,15 @@ from caselog import vocab
 from caselog.accounts import Action
 from caselog.followup import DueFollowUp, FollowUpCounts, FollowUpService, total_counts
 from caselog.records import CaseView, FollowUpAttempt, OutcomeScore
-from caselog.reports.followup_letters import by_patient, write_call_list, write_patient_letters
 from ui.desks.common import ROW_ROLE, SORT_ROLE, Desk, NumbersModel, desk_action, set_combo_items
-from ui.desks.pdf_preview import prepare_printer, print_document
+from ui.desks.followup_papers import FollowUpPapers
 from ui.followup_dialog import FollowUpDialog
 from ui.messages import show_error
-from ui.progress import run_job
 from ui.style import review_colour
 from ui.tables import HeadedTableModel, Selection, list_table, select_row
 from ui.tasks import Progress, Task
 from ui.widgets import combo, named_button
-from ui.window_state import last_folder, remember_folder, restore_geometry, save_geometry
+from ui.window_state import restore_geometry, save_geometry
 
 #: What the list shows: (label, key); a number is "due within that many days, and overdue".
 SHOWS: tuple[tuple[str, str], ...] = (
@@ -63,7 +56,6 @@ COL_DUE, COL_STATUS, COL_PATIENT, COL_CALLS = 0, 1, 2, 10
 COUNT_COLUMNS = ("Procedure", "Surgeon", "Cases", "Complete", "Overdue", "Lost to follow-up", "Died",
                  "Complete %")  # fmt: skip
 COUNT_WIDTHS = (170, 190, 80, 90, 90, 130, 80)
-SAVE_FOLDER = "followup-desk-pdf"
 
 
 def status_text(row: DueFollowUp, today: dt.date) -> str:
@@ -148,8 +140,7 @@ class FollowUpDesk(Desk):
         self._counts_generation = 0
         self._counts_read = False
         self._select_after: int | None = None
-        self._folder = tempfile.TemporaryDirectory(prefix="caselog-followup-")
-        self._builds = itertools.count(1)
+        self.papers = FollowUpPapers(self)
 
         self.show_box = combo("Follow-ups to show", [(label, key) for label, key in SHOWS])
         self.show_box.setMinimumContentsLength(max(len(label) for label, _ in SHOWS))
@@ -417,131 +408,19 @@ class FollowUpDesk(Desk):
         self.activateWindow()  # back to the list: Return records the next follow-up
         self.table.setFocus()
 
-    # ---- the call list and the letters --------------------------------------------------------------------
-
-    def _scope(self) -> str:
-        parts = [self.show_box.currentText()]
-        if self.surgeon.currentData() is not None:
-            parts.append(self.surgeon.currentText())
-        if self.procedure.currentData() is not None:
-            parts.append(self.procedure.currentText())
-        return ", ".join(parts)
-
-    def _writer(self, document: str) -> Callable[[list[DueFollowUp], Path], None]:
-        report_settings, today, scope = self.settings.report_settings(), self._today(), self._scope()
-        if document == "call list":
-            return lambda rows, path: write_call_list(rows, path, settings=report_settings, today=today, scope=scope)
-        return lambda rows, path: write_patient_letters(rows, path, settings=report_settings)
-
-    def _audit(self, document: str, rows: Sequence[DueFollowUp], to: str) -> Callable[[], None]:
-        """Every printed or saved call list or letter leaves an audit entry, as the print desk's summaries do:
-        the call list one entry naming its cases, the letters one entry per case (each is a patient's page)."""
-        service = self.services.cases
-        numbers = list(dict.fromkeys(r.case_number for r in rows))
-
-        def record() -> None:
-            if document == "call list":
-                details = {"document": "follow-up call list", "to": to, "cases": numbers}
-                service.record_event("print", record_type="report", details=details)
-            else:
-                for number in numbers:
-                    service.record_event("print", record_id=number, details={"document": "follow-up letter", "to": to})
-
-        return record
+    # ---- the call list and the letters (ui.desks.followup_papers) ---------------------------------------
 
     def save_call_list(self, path: Path | None = None) -> Task | None:
-        return self._save("call list", path)
+        return self.papers.save("call list", path)
 
     def save_letters(self, path: Path | None = None) -> Task | None:
-        return self._save("letters", path)
-
-    def _save(self, document: str, path: Path | None) -> Task | None:
-        rows = self.model.rows()
-        if not rows:
-            return None
-        if path is None:
-            stem = f"follow-up-{'call-list' if document == 'call list' else 'letters'}-{self._today()}"
-            name, _ = QFileDialog.getSaveFileName(self, f"Save the {document}", str(last_folder(SAVE_FOLDER) /
-                                                  f"{stem}.pdf"), "PDF (*.pdf)")  # fmt: skip
-            if not name:
-                return None
-            path = Path(name) if name.lower().endswith(".pdf") else Path(f"{name}.pdf")
-            remember_folder(SAVE_FOLDER, path)
-        write, audit, target = self._writer(document), self._audit(document, rows, "pdf"), path
-
-        def work(progress: Progress) -> Path:
-            progress(0, 1, f"Laying out {target.name}")
-            write(rows, target)
-            try:
-                audit()
-            except BaseException:
-                target.unlink(missing_ok=True)  # no patient's page leaves the app unrecorded
-                raise
-            return target
-
-        def done(result: Path) -> None:
-            self.last_output = result
-            what = f"{len(rows)} follow-ups" if document == "call list" else f"{len(by_patient(rows))} letters"
-            self.say(f"Saved the {document} ({what}) to {result}.")
-
-        return run_job(self, self.services, f"Saving the {document}…", work, done, write=True, on_end=self.say)
+        return self.papers.save("letters", path)
 
     def print_call_list(self, printer: QPrinter | None = None) -> Task | None:
-        return self._print("call list", printer)
+        return self.papers.print("call list", printer)
 
     def print_letters(self, printer: QPrinter | None = None) -> Task | None:
-        return self._print("letters", printer)
-
-    def _print(self, document: str, printer: QPrinter | None) -> Task | None:
-        """Lay the PDF out in the background, then ask for the printer (the system dialog) and print it."""
-        rows = self.model.rows()
-        if not rows:
-            return None
-        path = Path(self._folder.name) / f"{document.replace(' ', '-')}-{next(self._builds)}.pdf"
-        write = self._writer(document)
-
-        def work(progress: Progress) -> Path:
-            progress(0, 1, f"Laying out the {document}")
-            write(rows, path)
-            return path
-
-        def done(result: Path) -> None:
-            try:
-                self._send_to_printer(document, rows, result, printer)
-            finally:
-                result.unlink(missing_ok=True)
-
-        return run_job(self, self.services, f"Laying out the {document}…", work, done, on_end=self.say)
-
-    def _send_to_printer(self, document: str, rows: list[DueFollowUp], path: Path, printer: QPrinter | None) -> None:
-        pdf = QPdfDocument(self)
-        try:
-            pdf.load(str(path))
-            printer = printer or QPrinter(QPrinter.PrinterMode.HighResolution)
-            prepare_printer(printer, pdf)
-            printer.setDocName(f"CaseLog follow-up {document}")
-            dialog = QPrintDialog(printer, self)
-            dialog.setWindowTitle(f"Print the {document}")
-            if dialog.exec() != QDialog.DialogCode.Accepted:
-                self.say("Printing cancelled; nothing was sent to the printer.")
-                return
-            try:
-                sent = print_document(pdf, printer)
-            except OSError as exc:
-                show_error(self, "Printing did not start", exc)
-                return
-        finally:
-            pdf.close()
-            pdf.deleteLater()
-        where = printer.outputFileName() or printer.printerName() or "the printer"
-        self.say(f"Sent the {document} ({sent} page{'' if sent == 1 else 's'}) to {where}.")
-        audit = self._audit(document, rows, "printer")
-
-        def work(_progress: Progress) -> None:
-            audit()
-
-        self.services.tasks.run(work, on_error=lambda exc: show_error(self, "The print was not audited", exc),
-                                write=True)  # fmt: skip
+        return self.papers.print("letters", printer)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.dialog is not None:
