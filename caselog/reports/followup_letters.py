@@ -91,7 +91,7 @@ def write_call_list(
         if not rows:
             story.append(para("No follow-ups are due in this list: nobody to call.", styles().notice))
             return story
-        widths = column_widths(width, {1: 62.0, 2: 56.0, 3: 60.0, 6: 52.0, 7: 56.0, 8: 46.0, 9: 36.0},
+        widths = column_widths(width, {1: 78.0, 2: 56.0, 3: 60.0, 6: 54.0, 7: 56.0, 8: 46.0, 9: 36.0},
                                {0: 0.24, 4: 0.16, 5: 0.22, 10: 0.38})  # fmt: skip
         room = [w - 6 for w in widths]
         lines = [
