@@ -392,3 +392,21 @@ def test_a_saved_pdf_whose_print_entry_was_not_recorded_is_deleted(
     desk.save_letters(letters)
     qtbot.waitUntil(lambda: bool(shown), timeout=20000)
     assert "read-only" in shown[0] and not letters.exists() and desk.last_output is None
+
+
+def test_escape_records_nothing_and_ctrl_o_opens_the_case(desk: FollowUpDesk, qtbot: QtBot) -> None:
+    first = desk.model.rows()[0]
+    dialog = press_return_on_row(desk, qtbot)
+    qtbot.keyClicks(dialog.scores["odi"], "40")
+    qtbot.keyClick(dialog.scores["odi"], Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: desk.dialog is None, timeout=5000)
+    settle(desk, qtbot)
+    assert desk.services.cases.get_case(first.case_number).record.outcomes == ()
+    assert listed(desk)[0] == (first.case_number, first.timepoint, 0)
+    opened: list[str] = []
+    desk.open_case.connect(opened.append)
+    desk.activateWindow()  # as the window manager does once the dialog is gone
+    qtbot.waitUntil(desk.isActiveWindow, timeout=5000)
+    desk.table.setFocus()
+    qtbot.keyClick(desk.table, Qt.Key.Key_O, Qt.KeyboardModifier.ControlModifier)
+    assert opened == [first.case_number]
