@@ -45,6 +45,7 @@ SHORTCUTS: dict[str, Shortcut] = {
     "print_desk": Shortcut(("Ctrl+Shift+P",), "Print desk"),
     "quality_desk": Shortcut(("Ctrl+Shift+Q",), "Quality desk"),
     "dashboard": Shortcut(("Ctrl+Shift+D",), "Dashboard"),
+    "followup_desk": Shortcut(("Ctrl+Shift+F",), "Follow-up desk"),
     "settings": Shortcut(("Ctrl+,",), "Settings"),
     "lock": Shortcut(("Ctrl+L",), "Lock: hide patient data in every window"),
     "sign_out": Shortcut(("Ctrl+Shift+O",), "Sign out / switch user"),

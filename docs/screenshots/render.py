@@ -1,6 +1,8 @@
 """Renders the desktop app offscreen to PNG files in this folder: `python docs/screenshots/render.py`.
 
-Uses a throwaway database and data folder with 300 demo cases (seeded, so the pictures are stable).
+Uses a throwaway database and data folder with 300 demo cases (seeded, so the pictures are stable). The
+follow-up desk (followup-desk.png, -dark, followup-record.png, followup-counts.png) is drawn at 1280×720 over
+demo cases ending on a fixed day, so its due list is the same on every run; `render.py followup` draws only those.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from shots import fusion_app, settle, shoot, throwaway_home
 
@@ -15,8 +18,15 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
     home = throwaway_home()
+    if argv == ["followup"]:  # the follow-up desk's pictures only
+        from caselog.settings import Settings
+        from ui.services import AppSettings
+
+        app = fusion_app()
+        render_followup_desk(home, app, AppSettings(Settings(facility_name="Riverside Spine Center")))
+        return 0
 
     from caselog.db.schema import open_database
     from caselog.demo import generate_cases
@@ -109,8 +119,82 @@ def main() -> int:
     window.services.tasks.wait()
     db.close()
     empty_db.close()
+    render_followup_desk(home, app, settings)
     return 0
 
 
+#: The follow-up desk's day: its demo cases end here and its due list is read as of this day.
+FOLLOW_UP_DAY = "2026-11-30"
+
+
+def render_followup_desk(home: Path, app: Any, settings: Any) -> None:
+    """The coordinator's due list (light and dark), a follow-up being recorded and the counts page, 1280×720."""
+    import datetime as dt
+
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    from caselog.db.schema import open_database
+    from caselog.demo import generate_cases
+    from caselog.service import CaseService
+    from ui.desks.followup_desk import FollowUpDesk
+    from ui.services import Services
+    from ui.style import app_style_sheet, dark_palette
+    from ui.tasks import TaskRunner
+
+    day = dt.date.fromisoformat(FOLLOW_UP_DAY)
+    db = open_database(home / "followup.sqlite3")
+    service = CaseService(db, today=lambda: day)
+    service.add_records(generate_cases(600, seed=11, until=day))
+    services = Services(service, TaskRunner(app), str(home / "followup.sqlite3"))
+
+    def settle() -> None:
+        for _ in range(3):
+            for _ in range(20):
+                app.processEvents()
+            while services.tasks.busy:
+                services.tasks.wait(100)
+                app.processEvents()
+
+    def pause(ms: int = 300) -> None:
+        loop = QEventLoop()
+        QTimer.singleShot(ms, loop.quit)
+        loop.exec()
+
+    light = app.style().standardPalette()
+    for palette, name in ((light, "followup-desk.png"), (dark_palette(), "followup-desk-dark.png")):
+        app.setPalette(palette)
+        app.setStyleSheet(app_style_sheet(palette))
+        desk = FollowUpDesk(services, settings, today=lambda: day)
+        desk.resize(1280, 720)
+        desk.show()
+        settle()
+        desk.table.setFocus()
+        desk.table.selectRow(min(2, max(desk.model.rowCount() - 1, 0)))
+        pause()
+        shoot(desk, name)
+        if palette is light:
+            task = desk.record_selected()
+            settle()
+            if task is not None and desk.dialog is not None:
+                dialog = desk.dialog
+                first = next(iter(dialog.scores.values()))
+                first.setText("24")
+                dialog.pgic.setCurrentIndex(dialog.pgic.findData(2))
+                dialog.work_status.setCurrentIndex(dialog.work_status.findData("working"))
+                pause()
+                shoot(dialog, "followup-record.png")
+                dialog.reject()
+            desk.show_counts()
+            settle()
+            pause()
+            shoot(desk, "followup-counts.png")
+        desk.close()
+        settle()
+    app.setPalette(light)
+    app.setStyleSheet("")
+    services.tasks.wait()
+    db.close()
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

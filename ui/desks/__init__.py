@@ -1,4 +1,5 @@
-"""The desks: the print desk (OR coordinators), the quality desk (quality staff) and the dashboard (everyone).
+"""The desks: the print desk (OR coordinators), the quality desk (quality staff), the dashboard (everyone) and
+the follow-up desk (whoever adds follow-up: surgeons, coordinators, quality staff).
 
 Each opens as its own window over the main window's services; opening one again brings the open one forward.
 """
@@ -6,12 +7,15 @@ Each opens as its own window over the main window's services; opening one again 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
 from ui.services import AppSettings, Services
+
+if TYPE_CHECKING:
+    from ui.desks.common import Desk
 
 W = TypeVar("W", bound=QWidget)
 
@@ -46,21 +50,32 @@ def open_print_desk(
     return desk
 
 
+def _open_listing(
+    parent: QWidget,
+    kind: type[Desk],
+    services: Services,
+    settings: AppSettings,
+    open_case: Callable[[str], None] | None,
+) -> Desk:
+    """A desk that lists cases (quality, follow-up): made once, its `open_case` signal joined to `open_case`."""
+    desk = _existing(parent, kind)
+    if desk is None:
+        desk = kind(services, settings, parent)
+        if open_case is not None:
+            getattr(desk, "open_case").connect(open_case)  # each listing desk's own signal  # noqa: B009
+    else:
+        desk.refresh()
+    _forward(desk)
+    return desk
+
+
 def open_quality_desk(
     parent: QWidget, services: Services, settings: AppSettings, *, open_case: Callable[[str], None] | None = None
 ) -> QWidget:
     """The quality desk; its `open_case(str)` signal carries the case number of a row the user opens."""
     from ui.desks.quality_desk import QualityDesk
 
-    desk = _existing(parent, QualityDesk)
-    if desk is None:
-        desk = QualityDesk(services, settings, parent)
-        if open_case is not None:
-            desk.open_case.connect(open_case)
-    else:
-        desk.refresh()
-    _forward(desk)
-    return desk
+    return _open_listing(parent, QualityDesk, services, settings, open_case)
 
 
 def open_dashboard(parent: QWidget, services: Services, settings: AppSettings) -> QWidget:
@@ -75,13 +90,24 @@ def open_dashboard(parent: QWidget, services: Services, settings: AppSettings) -
     return desk
 
 
+def open_followup_desk(
+    parent: QWidget, services: Services, settings: AppSettings, *, open_case: Callable[[str], None] | None = None
+) -> QWidget:
+    """The follow-up desk; its `open_case(str)` signal carries the case number of a row the user opens."""
+    from ui.desks.followup_desk import FollowUpDesk
+
+    return _open_listing(parent, FollowUpDesk, services, settings, open_case)
+
+
 def desk_classes() -> list[tuple[str, type[QWidget]]]:
     """Each desk's name and class, in the order of the Desks menu."""
     from ui.desks.dashboard_desk import DashboardDesk
+    from ui.desks.followup_desk import FollowUpDesk
     from ui.desks.print_desk import PrintDesk
     from ui.desks.quality_desk import QualityDesk
 
-    return [("Print desk", PrintDesk), ("Quality desk", QualityDesk), ("Dashboard", DashboardDesk)]
+    return [("Print desk", PrintDesk), ("Quality desk", QualityDesk), ("Dashboard", DashboardDesk),
+            ("Follow-up desk", FollowUpDesk)]  # fmt: skip
 
 
-__all__ = ["desk_classes", "open_dashboard", "open_print_desk", "open_quality_desk"]
+__all__ = ["desk_classes", "open_dashboard", "open_followup_desk", "open_print_desk", "open_quality_desk"]

@@ -1,4 +1,4 @@
-"""Puts the three desks into the main window: a Desks menu, toolbar buttons and shortcuts, shown by role."""
+"""Puts the desks into the main window: a Desks menu, toolbar buttons and shortcuts, shown by role."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from PySide6.QtGui import QAction
 
 from caselog.accounts import Action
 from caselog.errors import CaselogError
-from ui.desks import open_dashboard, open_print_desk, open_quality_desk
+from ui import shortcuts
+from ui.desks import open_dashboard, open_followup_desk, open_print_desk, open_quality_desk
 from ui.messages import show_error
 
 if TYPE_CHECKING:
@@ -51,7 +52,15 @@ def add_desk_actions(window: MainWindowParts) -> list[QAction]:
         "dashboard",
         "Cases, complication rates, durations, pain scores and durability of relief",
     )
-    actions = [print_desk, quality_desk, dashboard]
+    followup_desk = window._action(
+        "&Follow-up desk…",
+        lambda: window.guard_window(
+            open_followup_desk(window, services, settings, open_case=lambda n: open_case_number(window, n))
+        ),
+        "followup_desk",
+        "Follow-ups due this week and overdue: record them, print the call list and the patient letters",
+    )
+    actions = [print_desk, quality_desk, dashboard, followup_desk]
     menu = window.menuBar().addMenu("&Desks")
     for action in actions:
         menu.addAction(action)
@@ -63,8 +72,11 @@ def add_desk_actions(window: MainWindowParts) -> list[QAction]:
 
 
 def apply_role_to_desks(window: MainWindowParts, actions: list[QAction]) -> None:
-    """Every desk shows cases: none of them for a role that may not view cases (administrators)."""
+    """Every desk shows cases: none of them for a role that may not view cases (administrators). The follow-up
+    desk is for those who may add follow-up to a case (the contract's addendum: surgeons, coordinators, quality)."""
     visible = window.can_view() and window.services.cases.allows(Action.VIEW)
     for action in actions:
         action.setVisible(visible)
+        if action.property(shortcuts.MEANING) == "followup_desk":
+            action.setVisible(visible and window.services.cases.allows(Action.ADDENDUM))
     window.desks_menu.menuAction().setVisible(visible)
