@@ -135,12 +135,11 @@ class FollowUpDesk(Desk):
     def _build(self) -> None:
         self.setWindowTitle("Follow-up desk – CaseLog")
         self.dialog: FollowUpDialog | None = None
-        self.last_output: Path | None = None
         self._generation = 0
         self._counts_generation = 0
         self._counts_read = False
         self._select_after: int | None = None
-        self.papers = FollowUpPapers(self)
+        self.papers = FollowUpPapers(self, self, self.say)
 
         self.show_box = combo("Follow-ups to show", [(label, key) for label, key in SHOWS])
         self.show_box.setMinimumContentsLength(max(len(label) for label, _ in SHOWS))
@@ -237,6 +236,24 @@ class FollowUpDesk(Desk):
 
     def say(self, message: str) -> None:
         self.statusBar().showMessage(message, 15000)
+
+    @property
+    def last_output(self) -> Path | None:
+        """Where the last call list or letters were saved."""
+        return self.papers.last_output
+
+    def rows(self) -> list[DueFollowUp]:
+        """The follow-ups listed, in the list's order (what the papers print)."""
+        return self.model.rows()
+
+    def scope(self) -> str:
+        """The filters in words, printed on the call list."""
+        parts = [self.show_box.currentText()]
+        if self.surgeon.currentData() is not None:
+            parts.append(self.surgeon.currentText())
+        if self.procedure.currentData() is not None:
+            parts.append(self.procedure.currentText())
+        return ", ".join(parts)
 
     def followups(self) -> FollowUpService:
         """Over the signed-in account's case service (read at each use: a sign-in replaces it)."""

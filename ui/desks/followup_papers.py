@@ -7,7 +7,7 @@ import itertools
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
@@ -15,14 +15,21 @@ from PySide6.QtWidgets import QDialog, QFileDialog
 
 from caselog.followup import DueFollowUp
 from caselog.reports.followup_letters import by_patient, write_call_list, write_patient_letters
+from ui.desks.common import Desk
 from ui.desks.pdf_preview import prepare_printer, print_document
 from ui.messages import show_error
 from ui.progress import run_job
 from ui.tasks import Progress, Task
 from ui.window_state import last_folder, remember_folder
 
-if TYPE_CHECKING:
-    from ui.desks.followup_desk import FollowUpDesk
+
+class Listing(Protocol):
+    """What the papers read from the desk: the rows it lists, in its order, and the filters' words."""
+
+    def rows(self) -> list[DueFollowUp]: ...
+
+    def scope(self) -> str: ...
+
 
 #: The save dialog opens where the last call list or letters were saved.
 SAVE_FOLDER = "followup-desk-pdf"
@@ -32,21 +39,15 @@ class FollowUpPapers:
     """`save(document, path)` and `print(document, printer)` for the "call list" or the "letters" of the rows
     the desk lists, in its order; printing lays the PDF out in a private temporary folder first."""
 
-    def __init__(self, desk: FollowUpDesk) -> None:
-        self.desk = desk
+    def __init__(self, desk: Desk, listing: Listing, say: Callable[[str], None]) -> None:
+        self.desk, self.listing, self.say = desk, listing, say
+        #: Where the last call list or letters were saved (the desk's tests read it).
+        self.last_output: Path | None = None
         self._folder = tempfile.TemporaryDirectory(prefix="caselog-followup-")
         self._builds = itertools.count(1)
 
-    def _scope(self) -> str:
-        parts = [self.desk.show_box.currentText()]
-        if self.desk.surgeon.currentData() is not None:
-            parts.append(self.desk.surgeon.currentText())
-        if self.desk.procedure.currentData() is not None:
-            parts.append(self.desk.procedure.currentText())
-        return ", ".join(parts)
-
     def _writer(self, document: str) -> Callable[[list[DueFollowUp], Path], None]:
-        report_settings, today, scope = self.desk.settings.report_settings(), self.desk._today(), self._scope()
+        report_settings, today, scope = self.desk.settings.report_settings(), self.desk._today(), self.listing.scope()
         if document == "call list":
             return lambda rows, path: write_call_list(rows, path, settings=report_settings, today=today, scope=scope)
         return lambda rows, path: write_patient_letters(rows, path, settings=report_settings)
@@ -68,7 +69,7 @@ class FollowUpPapers:
         return record
 
     def save(self, document: str, path: Path | None) -> Task | None:
-        rows = self.desk.model.rows()
+        rows = self.listing.rows()
         if not rows:
             return None
         if path is None:
@@ -92,17 +93,17 @@ class FollowUpPapers:
             return target
 
         def done(result: Path) -> None:
-            self.desk.last_output = result
+            self.last_output = result
             what = f"{len(rows)} follow-ups" if document == "call list" else f"{len(by_patient(rows))} letters"
-            self.desk.say(f"Saved the {document} ({what}) to {result}.")
+            self.say(f"Saved the {document} ({what}) to {result}.")
 
         return run_job(
-            self.desk, self.desk.services, f"Saving the {document}…", work, done, write=True, on_end=self.desk.say
+            self.desk, self.desk.services, f"Saving the {document}…", work, done, write=True, on_end=self.say
         )
 
     def print(self, document: str, printer: QPrinter | None) -> Task | None:
         """Lay the PDF out in the background, then ask for the printer (the system dialog) and print it."""
-        rows = self.desk.model.rows()
+        rows = self.listing.rows()
         if not rows:
             return None
         path = Path(self._folder.name) / f"{document.replace(' ', '-')}-{next(self._builds)}.pdf"
@@ -119,7 +120,7 @@ class FollowUpPapers:
             finally:
                 result.unlink(missing_ok=True)
 
-        return run_job(self.desk, self.desk.services, f"Laying out the {document}…", work, done, on_end=self.desk.say)
+        return run_job(self.desk, self.desk.services, f"Laying out the {document}…", work, done, on_end=self.say)
 
     def _send_to_printer(self, document: str, rows: list[DueFollowUp], path: Path, printer: QPrinter | None) -> None:
         pdf = QPdfDocument(self.desk)
@@ -131,7 +132,7 @@ class FollowUpPapers:
             dialog = QPrintDialog(printer, self.desk)
             dialog.setWindowTitle(f"Print the {document}")
             if dialog.exec() != QDialog.DialogCode.Accepted:
-                self.desk.say("Printing cancelled; nothing was sent to the printer.")
+                self.say("Printing cancelled; nothing was sent to the printer.")
                 return
             try:
                 sent = print_document(pdf, printer)
@@ -142,7 +143,7 @@ class FollowUpPapers:
             pdf.close()
             pdf.deleteLater()
         where = printer.outputFileName() or printer.printerName() or "the printer"
-        self.desk.say(f"Sent the {document} ({sent} page{'' if sent == 1 else 's'}) to {where}.")
+        self.say(f"Sent the {document} ({sent} page{'' if sent == 1 else 's'}) to {where}.")
         audit = self._audit(document, rows, "printer")
 
         def work(_progress: Progress) -> None:
