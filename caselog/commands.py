@@ -29,6 +29,7 @@ from caselog.reports import ReportSettings, write_case_summaries, write_complica
 from caselog.reports.pathway import pathways_for, write_patient_pathway
 from caselog.service import CaseService
 from caselog.settings import load_settings
+from caselog.settings_check import setting_problems
 from caselog.signin import audit_command, report_verification, require, sign_command, sign_in, user_command
 from caselog.validation import Problem
 
@@ -409,9 +410,17 @@ def check(args: argparse.Namespace, target: str | None) -> int:
     try:
         _sign_in_if_readable(db, args)
         report = check_database(db)
+        settings = setting_problems(db) if report.ok else []
         verified = audit.verify(db) if report.ok else None
     finally:
         db.close()
+    if settings:
+        print(f"{db.display_name}: the clinic's settings were changed outside CaseLog:", file=sys.stderr)
+        for problem in settings:
+            print(f"  {problem}", file=sys.stderr)
+        if verified is not None and verified.altered:
+            return report_verification(verified)
+        return EXIT_OTHER
     if report.ok and verified is not None:
         if not verified.altered:
             encrypted = ", encrypted" if db.encrypted else ""

@@ -70,7 +70,7 @@ def may_release(service: CaseService) -> bool:
     return actor.role in RESEARCH_ROLES and not actor.must_change_password
 
 
-def _stored_key(session: Session) -> str | None:
+def stored_key(session: Session) -> str | None:
     found: str | None = session.execute(
         select(clinic_secrets_t.c.value).where(clinic_secrets_t.c.name == KEY_NAME)
     ).scalar()
@@ -84,11 +84,11 @@ def research_key(service: CaseService) -> bytes:
     reads it back.
     """
     with service.db.read() as session:
-        stored = _stored_key(session)
+        stored = stored_key(session)
     if stored is None and any(
         entry.action == "research_key" for entry in audit.entries(service.db, record_type="setting", record_id=KEY_NAME)
     ):
-        raise _damaged_key("removed from the database after it was made")
+        raise damaged_key("removed from the database after it was made")
     if stored is None:
         with service.db.write() as session:
             dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
@@ -103,12 +103,12 @@ def research_key(service: CaseService) -> bytes:
                 audit.record(session, username=service.actor.username if service.actor else None,
                              action="research_key", record_type="setting", record_id=KEY_NAME,
                              details=made_key)  # fmt: skip
-            stored = _stored_key(session)
+            stored = stored_key(session)
     assert stored is not None
-    return _key_bytes(stored)
+    return key_bytes(stored)
 
 
-def _key_bytes(stored: str) -> bytes:
+def key_bytes(stored: str) -> bytes:
     """The stored key as made: 64 hex digits. Anything else was edited outside CaseLog; a short or empty key
     would give pseudonyms anyone can recompute from an MRN, and a new key would break every linkage, so the
     export is refused rather than made under either."""
@@ -117,11 +117,11 @@ def _key_bytes(stored: str) -> bytes:
     except ValueError:
         key = b""
     if len(key) != KEY_BYTES or len(stored) != 2 * KEY_BYTES:
-        raise _damaged_key("edited outside CaseLog")
+        raise damaged_key("edited outside CaseLog")
     return key
 
 
-def _damaged_key(how: str) -> CaselogError:
+def damaged_key(how: str) -> CaselogError:
     return CaselogError(
         f"The research export's pseudonym key was {how}: no research export is made. Restore the database from "
         "a backup made before the damage; a new key would give every patient new pseudonyms."
