@@ -1,0 +1,236 @@
+"""Outcome measures by spine region and minimal clinically important difference (MCID) flags.
+
+Which measures a follow-up asks depends on the region treated (the case's first level: the call list, the
+form and the reports all use the same one): the Oswestry Disability Index and back/leg pain for lumbar and
+thoracic cases, the Neck Disability Index and neck/arm pain for cervical ones, and for everyone the
+Patient Global Impression of Change, work status, analgesic use, the date of return to normal activities and
+whether physical therapy was prescribed. Only numbers and keys are stored, never questionnaire text.
+
+MCID is judged against the case's own baseline outcome. The rules are data (`MCID_RULES`), read both by
+`mcid` for one follow-up and, as SQL, by `mcid_shares` for the share of follow-ups reaching it per procedure
+and timepoint; a test checks that both agree. No Qt here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
+from sqlalchemy.orm import Session
+
+from caselog import stats, vocab
+from caselog.db import store
+from caselog.records import CaseFilter, OutcomeScore, TreatedLevel
+
+LUMBAR, CERVICAL, THORACIC = "lumbar", "cervical", "thoracic"
+
+#: The scores asked in each region, in the order forms and reports show them.
+REGION_SCORES: dict[str, tuple[str, ...]] = {
+    LUMBAR: ("odi", "nrs_back", "nrs_leg"),
+    THORACIC: ("odi", "nrs_back", "nrs_leg"),
+    CERVICAL: ("ndi", "nrs_neck", "nrs_arm"),
+}
+#: Asked at every follow-up whatever the region (relief % is the clinic's older overall question, kept).
+COMMON_MEASURES: tuple[str, ...] = (
+    "relief_percent",
+    "pgic",
+    "work_status",
+    "analgesics",
+    "returned_to_activities",
+    "physical_therapy",
+)
+#: Every score any region asks, in display order (a case may hold one its region does not ask: shown too).
+ALL_SCORES: tuple[str, ...] = ("odi", "nrs_back", "nrs_leg", "ndi", "nrs_neck", "nrs_arm")
+
+
+def region_of_levels(levels: Sequence[TreatedLevel | str]) -> str:
+    """The region whose measures a case asks: that of its first level (lumbar when it has none yet)."""
+    if not levels:
+        return LUMBAR
+    first = levels[0]
+    return vocab.region_of(first if isinstance(first, str) else first.level)
+
+
+def measures_for(levels: Sequence[TreatedLevel | str]) -> tuple[str, ...]:
+    """The outcome fields a follow-up of a case at these levels asks, in display order."""
+    return REGION_SCORES[region_of_levels(levels)] + COMMON_MEASURES
+
+
+# ---- MCID rules ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ImprovementRule:
+    """A score where lower is better: reached when it fell by at least `points` from baseline, or (when
+    `percent` is set) by at least `percent` % of the baseline. Not measurable without both scores, or when
+    the baseline leaves no room for the smallest improvement that counts (0, or under `points` without a
+    percent rule): a floor effect is not a failure to improve."""
+
+    measure: str
+    points: int
+    percent: int | None
+    source: str
+
+    def reached(self, baseline: int | None, follow_up: int | None) -> bool | None:
+        if baseline is None or follow_up is None or baseline <= 0:
+            return None
+        if self.percent is None and baseline < self.points:
+            return None
+        gain = baseline - follow_up
+        return gain >= self.points or (self.percent is not None and gain * 100 >= self.percent * baseline)
+
+
+#: Oswestry Disability Index (0-100 %): 10 points. Ostelo RWJG et al. Interpreting change scores for pain and
+#: functional status in low back pain: towards international consensus regarding minimal important change.
+#: Spine 2008;33(1):90-94.
+ODI_RULE = ImprovementRule("odi", 10, None, "Ostelo et al., Spine 2008;33:90-94")
+#: Neck Disability Index (0-100 %): 10 points (the usual 5 of 50). MacDermid JC et al. Measurement properties of
+#: the Neck Disability Index: a systematic review. J Orthop Sports Phys Ther 2009;39(5):400-417; Carreon LY et
+#: al. Spine J 2010;10(6):469-474 (7.5 points after cervical fusion): the stricter 10 is used.
+NDI_RULE = ImprovementRule("ndi", 10, None, "MacDermid et al., JOSPT 2009;39:400-417")
+#: Pain NRS (0-10): 2 points or 30 %. Farrar JT et al. Clinical importance of changes in chronic pain intensity
+#: measured on an 11-point numerical pain rating scale. Pain 2001;94(2):149-158; Ostelo et al. 2008.
+NRS_SOURCE = "Farrar et al., Pain 2001;94:149-158"
+NRS_RULES = tuple(ImprovementRule(m, 2, 30, NRS_SOURCE) for m in ("nrs_back", "nrs_leg", "nrs_neck", "nrs_arm"))
+
+#: Score measures and their rule.
+MCID_RULES: dict[str, ImprovementRule] = {r.measure: r for r in (ODI_RULE, NDI_RULE, *NRS_RULES)}
+
+#: PGIC (1 very much improved ... 7 very much worse) at or below this is "much" or "very much improved", the
+#: anchor Farrar et al. 2001 used for the NRS's MCID; it needs no baseline.
+PGIC_REACHED_AT_MOST = 2
+PGIC_SOURCE = "Farrar et al., Pain 2001;94:149-158 (PGIC anchor)"
+
+#: The measures MCID is judged on in each region, in display order.
+MCID_MEASURES: dict[str, tuple[str, ...]] = {region: (*scores, "pgic") for region, scores in REGION_SCORES.items()}
+
+
+def pgic_reached(pgic: int | None) -> bool | None:
+    return None if pgic is None else pgic <= PGIC_REACHED_AT_MOST
+
+
+@dataclass(frozen=True, slots=True)
+class MCIDFlags:
+    """One follow-up's MCID per measure of its region: True reached, False not, None not measurable."""
+
+    region: str
+    flags: tuple[tuple[str, bool | None], ...]
+
+    def get(self, measure: str) -> bool | None:
+        return dict(self.flags).get(measure)
+
+    @property
+    def any_reached(self) -> bool:
+        return any(reached for _, reached in self.flags)
+
+    @property
+    def measurable(self) -> bool:
+        return any(reached is not None for _, reached in self.flags)
+
+
+def _value(outcome: OutcomeScore | None, measure: str) -> Any:
+    return None if outcome is None else getattr(outcome, measure, None)
+
+
+def mcid(baseline: OutcomeScore | None, follow_up: OutcomeScore, region: str) -> MCIDFlags:
+    """The MCID flags of one follow-up against the case's baseline (None: no baseline recorded)."""
+    flags: list[tuple[str, bool | None]] = []
+    for measure in MCID_MEASURES[region]:
+        if measure == "pgic":
+            flags.append((measure, pgic_reached(_value(follow_up, "pgic"))))
+        else:
+            rule = MCID_RULES[measure]
+            flags.append((measure, rule.reached(_value(baseline, measure), _value(follow_up, measure))))
+    return MCIDFlags(region, tuple(flags))
+
+
+def case_mcid(levels: Sequence[TreatedLevel | str], outcomes: Iterable[OutcomeScore]) -> dict[str, MCIDFlags]:
+    """MCID flags of every follow-up (non-baseline outcome) of a case, by timepoint."""
+    found = tuple(outcomes)
+    baseline = next((o for o in found if o.timepoint == "baseline"), None)
+    region = region_of_levels(levels)
+    return {o.timepoint: mcid(baseline, o, region) for o in found if o.timepoint != "baseline"}
+
+
+# ---- shares per procedure and timepoint ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MCIDShare:
+    """Follow-ups at `timepoint` after `procedure` where `measure` was measurable (`n`) and reached MCID."""
+
+    procedure: str
+    timepoint: str
+    measure: str
+    n: int
+    reached: int
+    rate: stats.Rate
+
+
+def _rule_sql(rule: ImprovementRule, base: ColumnElement[Any], follow: ColumnElement[Any]) -> tuple[Any, Any]:
+    """(measurable, reached) of an improvement rule as SQL conditions, exactly `ImprovementRule.reached`."""
+    measurable = and_(base.is_not(None), follow.is_not(None), base > 0)
+    if rule.percent is None:
+        measurable = and_(measurable, base >= rule.points)
+    gain = base - follow
+    reached: Any = gain >= rule.points
+    if rule.percent is not None:
+        reached = or_(reached, gain * 100 >= base * rule.percent)
+    return measurable, and_(measurable, reached)
+
+
+def _count(condition: Any) -> Any:
+    return func.sum(case((condition, 1), else_=0))
+
+
+def mcid_shares(session: Session, case_filter: CaseFilter | None = None) -> list[MCIDShare]:
+    """The share of follow-ups reaching MCID per procedure, timepoint and measure, with Wilson intervals.
+
+    One grouped query: each follow-up joined with its case's baseline and first level (for the region), the
+    counts summed per procedure, timepoint and region in SQL. Rows come in the contract's procedure order,
+    then timepoint order, then the region's measure order; a combination without any measurable follow-up
+    is left out.
+    """
+    f = case_filter or CaseFilter()
+    cases_t, levels_t, outcomes_t = store.cases_t, store.levels_t, store.outcomes_t
+    follow = outcomes_t.alias("follow_up")
+    base = outcomes_t.alias("baseline")
+    first = levels_t.alias("first_level")
+    cervical = func.substr(first.c.level, 1, 1) == "C"
+    columns: list[Any] = []
+    plan: list[tuple[str, str]] = []  # (region group, measure) per pair of count columns
+    for group, measures in (("cervical", MCID_MEASURES[CERVICAL]), ("other", MCID_MEASURES[LUMBAR])):
+        in_group = cervical if group == "cervical" else or_(~cervical, first.c.level.is_(None))
+        for measure in measures:
+            if measure == "pgic":
+                measurable: Any = follow.c.pgic.is_not(None)
+                reached: Any = and_(measurable, follow.c.pgic <= PGIC_REACHED_AT_MOST)
+            else:
+                measurable, reached = _rule_sql(MCID_RULES[measure], base.c[measure], follow.c[measure])
+            columns += [_count(and_(in_group, measurable)), _count(and_(in_group, reached))]
+            plan.append((group, measure))
+    stmt = (
+        select(cases_t.c.procedure, follow.c.timepoint, *columns)
+        .select_from(follow)
+        .join(cases_t, cases_t.c.id == follow.c.case_id)
+        .outerjoin(base, and_(base.c.case_id == follow.c.case_id, base.c.timepoint == literal("baseline")))
+        .outerjoin(first, and_(first.c.case_id == follow.c.case_id, first.c.position == 0))
+        .where(follow.c.timepoint != "baseline")
+        .group_by(cases_t.c.procedure, follow.c.timepoint)
+    )
+    totals: dict[tuple[str, str, str], list[int]] = {}
+    for procedure, timepoint, *counts in session.execute(store.filtered(stmt, f)):
+        for (_, measure), n, hits in zip(plan, counts[::2], counts[1::2], strict=True):
+            total = totals.setdefault((procedure, timepoint, measure), [0, 0])
+            total[0] += int(n or 0)
+            total[1] += int(hits or 0)
+    procedures = {p: i for i, p in enumerate(vocab.PROCEDURES)}
+    timepoints = {t: i for i, t in enumerate(vocab.TIMEPOINTS)}
+    order = {m: i for i, m in enumerate((*ALL_SCORES, "pgic"))}
+    keys = sorted(
+        (k for k, (n, _) in totals.items() if n),
+        key=lambda k: (procedures.get(k[0], len(procedures)), k[0], timepoints.get(k[1], 99), k[1], order[k[2]]),
+    )
+    return [MCIDShare(p, t, m, n, hits, stats.rate(hits, n)) for p, t, m in keys for n, hits in [totals[(p, t, m)]]]
