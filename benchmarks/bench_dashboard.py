@@ -3,7 +3,8 @@
     python benchmarks/bench_dashboard.py [--db FILE] [--cases 100000] [--repeats 5]
 
 In-process, through the service layer the desktop app calls: `DashboardService.build` (whole, then each
-chart on its own) and `caselog.quality.list_complications` / `count_complications` (each filter's first
+chart on its own), the durability figures alone (with what they say: sides, lost, medians, the log-rank
+test) and `caselog.quality.list_complications` / `count_complications` (each filter's first
 page of rows plus its count, as the view shows them). `--db` names an existing database (100,000 cases for
 the targets); otherwise `caselog demo` makes one in a temporary folder (about a minute). Figures are
 medians of `--repeats` runs.
@@ -71,6 +72,35 @@ def bench_dashboard(service: CaseService, repeats: int) -> dict[str, Any]:
     }
 
 
+def bench_durability(service: CaseService, repeats: int) -> dict[str, Any]:
+    """The durability figures alone (curves with bands, follow-up states, sensitivity, log-rank), and what they say."""
+    dashboard = DashboardService(service)
+    ms, durability = _median_ms(lambda: dashboard.durability(CaseFilter()), repeats)
+    cpu = []  # the processor time alone: on a shared, loaded machine the wall clock says more about the others
+    for _ in range(repeats):
+        start = time.process_time()
+        dashboard.durability(CaseFilter())
+        cpu.append(time.process_time() - start)
+    comparison = durability.comparison
+    return {
+        "name": "durability_figures",
+        "ms": ms,
+        "cpu_ms": round(statistics.median(cpu) * 1000, 1),
+        "target": "< 2000 ms (within the dashboard's build)",
+        "curves": {
+            c.procedure: {
+                "sides": c.n, "patients": c.patients, "repeats": c.repeats, "lost": c.lost, "died": c.died,
+                "never_seen_again": c.no_contact, "steps": len(c.curve.steps), "median_days": c.median_days,
+                "median_ci_days": list(c.median_ci_days),
+                "relief": {r.months: None if r.survival is None else round(r.survival, 4) for r in c.relief},
+            }
+            for c in durability.curves
+        },
+        "log_rank": None if comparison is None else {"chi_square": comparison.result.statistic,
+                                                     "p_value": comparison.result.p_value},
+    }  # fmt: skip
+
+
 def bench_complications(service: CaseService, repeats: int) -> dict[str, Any]:
     """Each filter: the count plus the first page, as the complications view shows them."""
     surgeon = service.surgeons()[0]
@@ -122,7 +152,11 @@ def main() -> None:
         report = {
             "machine": {"python": sys.version.split()[0], "cpus": os.cpu_count(), "load_1_5_15": os.getloadavg()},
             "database": {"cases": service.count()},
-            "results": [bench_dashboard(service, args.repeats), bench_complications(service, args.repeats)],
+            "results": [
+                bench_dashboard(service, args.repeats),
+                bench_durability(service, args.repeats),
+                bench_complications(service, args.repeats),
+            ],
         }
         database.close()
     print(json.dumps(report, indent=2, ensure_ascii=False))

@@ -197,6 +197,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--to", dest="date_to", type=_date, metavar="DATE")
     r.add_argument("--format", choices=["csv", "json", "xlsx"], default="csv")
     r.add_argument("--output", type=Path, metavar="FILE", help="default: standard output (CSV or JSON)")
+    r = reports.add_parser("durability", help="durability of relief after ablations and rhizotomies: curves with "
+                           "95%% bands, loss to follow-up, the claims, the log-rank test (CSV, JSON, PDF)",
+                           parents=[common])  # fmt: skip
+    _add_filters(r)
+    r.add_argument("--format", choices=["csv", "json", "pdf"], default="csv")
+    r.add_argument("--output", type=Path, metavar="FILE", help="default: standard output (CSV or JSON); a PDF needs it")
     p = command("sign", "the signed-in surgeon signs the case: final, locked")
     p.add_argument("case", metavar="CASE")
     p = command("user", "accounts: add, list, disable, enable, role, reset-password (administrators); passwd")

@@ -69,6 +69,10 @@ def run(args: argparse.Namespace, db: Database, filter_of: FilterOf, actor: Acto
         return _copy_to(db, args.target)
     if command == "summary":
         return _summary(service, args)
+    if command == "report" and args.report == "durability":
+        from caselog.durability_commands import durability_command
+
+        return durability_command(service, args, filter_of(args))
     if command == "report":
         return _report(service, args)
     if command == "delete":

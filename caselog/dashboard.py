@@ -1,7 +1,8 @@
 """The dashboard's numbers for every role that may view cases, as frozen dataclasses the desktop app charts.
 
 Counts per month, complication rates with Wilson intervals, durations and pain scores as quartiles, and
-durability of relief after ablations and rhizotomies as Kaplan-Meier curves. Everything is computed from
+durability of relief after ablations and rhizotomies as Kaplan-Meier curves with their bands (caselog.durability).
+Everything is computed from
 grouped SQL (frequency tables, not every value), so 100,000 cases take a fraction of a second; each
 result also gives `table()`: the numbers behind its chart. No Qt here.
 """
@@ -12,45 +13,43 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from operator import itemgetter
-from typing import Any
 
-from sqlalchemy import ColumnElement, CursorResult, Date, Integer, Select, case, cast, func, literal, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from caselog import stats, vocab
 from caselog.db import store
+from caselog.durability import (
+    AT_RISK_MONTHS,
+    DAYS_PER_MONTH,
+    DURABILITY_PROCEDURES,
+    AtRisk,
+    ClaimCheck,
+    Durability,
+    DurabilityCurve,
+    LogRankComparison,
+    ReliefAt,
+    Sensitivity,
+    StatesReader,
+    read_durability,
+)
+from caselog.followup import FollowUpService
 from caselog.records import CaseFilter
 from caselog.service import CaseService
+from caselog.tables import Cell, Table
+from caselog.tables import label as _label
+from caselog.tables import ordered as _ordered
+from caselog.tables import percent as _percent
 
-#: Procedures whose relief is followed to the next treatment at the same level and side.
-DURABILITY_PROCEDURES: tuple[str, ...] = ("radiofrequency_ablation", "endoscopic_rhizotomy")
-#: Times (months) at which the number still at risk is printed under the curves.
-AT_RISK_MONTHS: tuple[int, ...] = (6, 12, 24, 36)
-DAYS_PER_MONTH = 365.25 / 12
+__all__ = [  # the durability figures live in caselog.durability; the desk still finds them here
+    "AT_RISK_MONTHS", "DAYS_PER_MONTH", "DURABILITY_PROCEDURES", "QUARTILE_COLUMNS", "SCORE_MEASURES", "AtRisk",
+    "CasesPerMonth", "Cell", "ClaimCheck", "ComplicationRate", "ComplicationRates", "Dashboard", "DashboardService",
+    "Durability", "DurabilityCurve", "DurationSummary", "Durations", "LogRankComparison", "MonthCount", "PainScores",
+    "ReliefAt", "ScoreSummary", "Sensitivity", "Table",
+]  # fmt: skip
+
 #: Measures summarised by timepoint: the pain scales and the disability index.
 SCORE_MEASURES: tuple[str, ...] = ("nrs_back", "nrs_leg", "odi")
-
-Cell = str | int | float | dt.date | None
-
-
-@dataclass(frozen=True, slots=True)
-class Table:
-    """The numbers behind a chart: headings and rows of plain values (numbers stay numbers, so they sort)."""
-
-    title: str
-    columns: tuple[str, ...]
-    rows: tuple[tuple[Cell, ...], ...]
-
-
-def _ordered(procedures: Iterable[str]) -> tuple[str, ...]:
-    """Procedures in the contract's order (the order of every legend), unknown keys last."""
-    order = {key: i for i, key in enumerate(vocab.PROCEDURES)}
-    return tuple(sorted(set(procedures), key=lambda p: (order.get(p, len(order)), p)))
-
-
-def _label(procedure: str) -> str:
-    return vocab.label(vocab.PROCEDURES, procedure)
 
 
 # ---- cases per month -------------------------------------------------------------------------------------
@@ -127,10 +126,6 @@ class ComplicationRates:
         return Table("Complication rate by procedure (95% Wilson interval)", columns, rows)
 
 
-def _percent(value: float | None) -> float | None:
-    return None if value is None else round(100 * value, 1)
-
-
 # ---- durations and scores --------------------------------------------------------------------------------
 
 
@@ -188,67 +183,6 @@ class PainScores:
                                                                  *QUARTILE_COLUMNS), rows)  # fmt: skip
 
 
-# ---- durability of relief --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class AtRisk:
-    months: int
-    days: int
-    at_risk: int
-    survival: float  # share of treated sides not yet repeated at that time
-
-
-@dataclass(frozen=True, slots=True)
-class DurabilityCurve:
-    """Time from a procedure to the next ablation or rhizotomy at the same level and side (days).
-
-    The unit is one treated side of one level in one case (a bilateral level is two sides); `patients`
-    says how many people they come from. Sides of one patient are not independent, so read `n` as
-    treated sides, not as patients.
-    """
-
-    procedure: str
-    n: int
-    patients: int
-    repeats: int
-    censored: int
-    curve: stats.KaplanMeier
-    median_days: float | None
-    at_risk: tuple[AtRisk, ...]
-
-    @property
-    def median_months(self) -> float | None:
-        return None if self.median_days is None else round(self.median_days / DAYS_PER_MONTH, 1)
-
-    def table(self) -> Table:
-        """The curve's steps: what a reviewer checks the chart against."""
-        rows = tuple(
-            (int(s.time), round(s.time / DAYS_PER_MONTH, 1), s.at_risk, s.events, s.censored, round(s.survival, 4))
-            for s in self.curve.steps
-        )
-        columns = ("Days", "Months", "At risk", "Repeats", "Censored", "Not yet repeated")
-        return Table(f"Durability of relief: {_label(self.procedure)}", columns, rows)
-
-
-@dataclass(frozen=True, slots=True)
-class Durability:
-    curves: tuple[DurabilityCurve, ...]  # one per procedure in DURABILITY_PROCEDURES with any case
-
-    def curve(self, procedure: str) -> DurabilityCurve | None:
-        return next((c for c in self.curves if c.procedure == procedure), None)
-
-    def table(self) -> Table:
-        columns = ("Procedure", "Treated sides", "Patients", "Repeats", "Censored", "Median days", "Median months",
-                   *(f"At risk {m} months" for m in AT_RISK_MONTHS))  # fmt: skip
-        rows = tuple(
-            (_label(c.procedure), c.n, c.patients, c.repeats, c.censored, c.median_days, c.median_months,
-             *(a.at_risk for a in c.at_risk))
-            for c in self.curves
-        )  # fmt: skip
-        return Table("Durability of relief: time to repeat treatment at the same level and side", columns, rows)
-
-
 @dataclass(frozen=True, slots=True)
 class Dashboard:
     """The whole dashboard, read from one snapshot so every chart counts the same cases."""
@@ -267,8 +201,7 @@ class Dashboard:
             self.complication_rates.table(),
             self.durations.table(),
             self.pain_scores.table(),
-            self.durability.table(),
-            *(c.table() for c in self.durability.curves),
+            *self.durability.tables(),
         )
 
 
@@ -279,13 +212,15 @@ class DashboardService:
     """Dashboard figures for the cases a `CaseFilter` selects (the UI passes date range and surgeon).
 
     Every call reads through `CaseService.reading`, so the roles table applies (an administrator is
-    refused and the refusal audited) exactly as for the case list. `today` is where follow-up without
-    a repeat or a follow-up visit ends: the service's own clock unless given.
+    refused and the refusal audited) exactly as for the case list. `today` ends the months charted and dates
+    the follow-up states (lost, died) beside the durability curves: the service's own clock unless given.
+    Durability is censored at each side's last real contact, never at today.
     """
 
     def __init__(self, service: CaseService, *, today: Callable[[], dt.date] | None = None) -> None:
         self._service = service
         self._today = today or service.today
+        self._states: StatesReader = FollowUpService(service, today=self._today).states
 
     def build(self, case_filter: CaseFilter | None = None) -> Dashboard:
         f = case_filter or CaseFilter()
@@ -297,7 +232,7 @@ class DashboardService:
                 complication_rates=_complication_rates(session, f),
                 durations=_durations(session, f),
                 pain_scores=_pain_scores(session, f),
-                durability=_durability(session, f, self._today()),
+                durability=read_durability(session, f, self._states),
             )
 
     def cases_per_month(self, case_filter: CaseFilter | None = None) -> CasesPerMonth:
@@ -318,7 +253,7 @@ class DashboardService:
 
     def durability(self, case_filter: CaseFilter | None = None) -> Durability:
         with self._service.reading() as session:
-            return _durability(session, case_filter or CaseFilter(), self._today())
+            return read_durability(session, case_filter or CaseFilter(), self._states)
 
 
 cases_t = store.cases_t
@@ -438,100 +373,3 @@ def _pain_scores(session: Session, f: CaseFilter) -> PainScores:
     ranks = {p: i for i, p in enumerate(_ordered(p for p, _, _ in tables))}
     keys = sorted(tables, key=lambda k: (ranks[k[0]], order.get(k[1], 99), SCORE_MEASURES.index(k[2])))
     return PainScores(tuple(ScoreSummary(p, t, m, stats.summarize_counts(tables[(p, t, m)])) for p, t, m in keys))
-
-
-#: A bilateral level treats the left and the right side: it repeats, and is repeated by, either.
-SIDES: dict[str, tuple[str, ...]] = {"left": ("left",), "right": ("right",), "bilateral": ("left", "right")}
-
-
-def _day_number(session: Session, day: ColumnElement[dt.date]) -> ColumnElement[int]:
-    """A date as a whole day number computed in SQL (only differences matter): no date objects to build."""
-    if session.get_bind().dialect.name == "sqlite":  # dates are ISO text; julianday is x.5 at midnight
-        return cast(func.julianday(day), Integer)
-    return cast(day - literal(EPOCH, Date), Integer)
-
-
-EPOCH = dt.date(1970, 1, 1)
-
-
-def _plain_rows(session: Session, stmt: Select[Any]) -> list[Any]:
-    """The rows as the driver returns them, for statements of plain numbers and text only (nothing to convert):
-    SQLAlchemy's per-row handling would cost more than the query on 100,000 rows."""
-    result = session.execute(stmt)
-    assert isinstance(result, CursorResult)
-    try:
-        return list(result.cursor.fetchall())
-    finally:
-        result.close()
-
-
-def _durability(session: Session, f: CaseFilter, today: dt.date) -> Durability:
-    """Kaplan-Meier time to the next ablation or rhizotomy at the same patient, level and side.
-
-    The filter chooses the index procedures; repeats are looked for among all cases, because a repeat
-    by another surgeon or after the date range still ends the relief. The next treatment must fall on a
-    later day (two entries on one day are one treatment). Without a repeat, a side is censored at its
-    case's last follow-up score, or today when the case has none.
-
-    One pass over the treated levels with days as numbers and the filter's choice as a flag, both from SQL,
-    then each patient's level on its own (a handful of rows). A window over patient, level and side in SQL
-    gives the same numbers but costs SQLite more than this loop, as its sort touches every row.
-    """
-    lv = store.levels_t.c
-    index_ids = store.filtered(select(C.id).where(C.procedure.in_(DURABILITY_PROCEDURES)), f)
-    unfiltered = store.filtered(select(C.id), f).whereclause is None
-    day = _day_number(session, C.procedure_date)
-    treated = _plain_rows(
-        session,
-        select(C.patient_id, lv.level, lv.side, day, C.id, C.procedure,
-               literal(1) if unfiltered else C.id.in_(index_ids))
-        .select_from(store.levels_t)
-        .join(cases_t, C.id == lv.case_id)
-        .where(C.procedure.in_(DURABILITY_PROCEDURES)),
-    )  # fmt: skip
-    o = store.outcomes_t.c
-    last_seen: dict[int, int] = dict(
-        _plain_rows(
-            session,
-            select(o.case_id, _day_number(session, func.max(o.date)))
-            .where(o.timepoint != "baseline", o.case_id.in_(index_ids))
-            .group_by(o.case_id),
-        )
-    )
-    now = int(session.execute(select(_day_number(session, literal(today, Date)))).scalar_one())
-    # Each patient's level: its treatments (patient, level, side, day, case, procedure, chosen) by day.
-    by_level: dict[tuple[int, str], list[tuple[int, str, str, int, int, str, Any]]] = defaultdict(list)
-    for row in treated:
-        by_level[(row[0], row[1])].append(row)
-    repeats: dict[str, dict[float, int]] = defaultdict(lambda: defaultdict(int))
-    censored: dict[str, dict[float, int]] = defaultdict(lambda: defaultdict(int))
-    patients: dict[str, set[int]] = defaultdict(set)
-    for rows in by_level.values():
-        if len(rows) > 1:
-            rows.sort(key=itemgetter(3))
-        for i, (patient_id, _, side, start, case_id, procedure, chosen) in enumerate(rows):
-            if not chosen:
-                continue
-            patients[procedure].add(patient_id)
-            for s in SIDES[side]:
-                for later in rows[i + 1 :]:
-                    if later[3] > start and s in SIDES[later[2]]:
-                        repeats[procedure][later[3] - start] += 1
-                        break
-                else:
-                    censored[procedure][max(0, last_seen.get(case_id, now) - start)] += 1
-    return Durability(
-        tuple(
-            _curve(p, stats.kaplan_meier_counts(repeats[p], censored[p]), len(patients[p])) for p in _ordered(patients)
-        )
-    )
-
-
-def _curve(procedure: str, km: stats.KaplanMeier, patients: int) -> DurabilityCurve:
-    at_risk = tuple(
-        AtRisk(m, days, km.at_risk(days), km.survival_at(days))
-        for m in AT_RISK_MONTHS
-        for days in [round(m * DAYS_PER_MONTH)]
-    )
-    return DurabilityCurve(procedure=procedure, n=km.n, patients=patients, repeats=km.events, censored=km.censored,
-                           curve=km, median_days=km.median, at_risk=at_risk)  # fmt: skip

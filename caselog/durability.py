@@ -12,14 +12,13 @@ nothing about relief after the day he was last seen (docs/decisions.md, "Durabil
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, CursorResult, Date, Integer, Select, cast, func, literal, select
+from sqlalchemy import ColumnElement, CursorResult, Date, Integer, Select, cast, func, literal, select, text
 from sqlalchemy.orm import Session
 
 from caselog import stats
@@ -32,6 +31,12 @@ DURABILITY_PROCEDURES: tuple[str, ...] = ("radiofrequency_ablation", "endoscopic
 #: Times (months) at which relief and the number still at risk are read: the claims speak of 12 months and 5 years.
 AT_RISK_MONTHS: tuple[int, ...] = (6, 12, 24, 36, 60)
 DAYS_PER_MONTH = 365.25 / 12
+#: The censoring rule in one sentence, printed beside the figures wherever they go (report, exports, desk).
+CENSORING_RULE = (
+    "A side not treated again is followed until the last real contact with the patient (the latest follow-up "
+    "outcome of its case, or a later case of the same patient) and censored there; a side nobody saw again is "
+    "censored at day 0, never at today."
+)
 #: The log-rank test compares these two: the rhizotomy is offered as the longer-lasting treatment.
 COMPARED: tuple[str, str] = ("endoscopic_rhizotomy", "radiofrequency_ablation")
 
@@ -384,15 +389,21 @@ def read_durability(session: Session, f: CaseFilter, states: StatesReader) -> Du
     )  # fmt: skip
     # A patient's latest case: any case after the index one is a day he was seen (and the side not yet repeated).
     last_case: dict[int, int] = dict(_plain_rows(session, select(C.patient_id, func.max(day)).group_by(C.patient_id)))
-    epoch = int(session.execute(select(_day_number(session, literal(EPOCH, Date)))).scalar_one())
-    followed = states(session, index_ids)
-    contact = {i: epoch + (s.last_contact - EPOCH).days for i, s in followed.items() if s.last_contact is not None}
-    state = {i: s.state for i, s in followed.items()}
+    o = store.outcomes_t.c
+    last_outcome: dict[int, int] = dict(
+        _plain_rows(
+            session,
+            select(o.case_id, _day_number(session, func.max(o.date)))
+            .where(o.timepoint != "baseline", o.case_id.in_(index_ids))
+            .group_by(o.case_id),
+        )
+    )
     # Each patient's level: its treatments (patient, level, side, day, case, procedure, chosen) by day.
     by_level: dict[tuple[int, str], list[tuple[int, str, str, int, int, str, Any]]] = defaultdict(list)
     for row in treated:
         by_level[(row[0], row[1])].append(row)
     tallies: dict[str, SideTally] = defaultdict(SideTally)
+    censored: list[tuple[SideTally, int, int]] = []  # (tally, case, days) of each side without a repeat
     for rows in by_level.values():
         if len(rows) > 1:
             rows.sort(key=itemgetter(3))
@@ -407,13 +418,30 @@ def read_durability(session: Session, f: CaseFilter, states: StatesReader) -> Du
                         tally.repeats[later[3] - start] += 1
                         break
                 else:
-                    seen = max(contact.get(case_id, -math.inf), last_case.get(patient_id, -math.inf))
-                    time = max(0, int(seen) - start) if seen > start else 0
-                    tally.censored[time] += 1
-                    if seen <= start:
-                        tally.no_contact += 1
-                    if state.get(case_id) == "lost":
-                        tally.lost_at[time] += 1
-                    elif state.get(case_id) == "died":
-                        tally.died += 1
+                    seen = max(last_outcome.get(case_id, start), last_case.get(patient_id, start))
+                    tally.censored[seen - start] += 1
+                    tally.no_contact += seen == start
+                    censored.append((tally, case_id, seen - start))
+    # Lost and died only matter for the sides without a repeat: only their cases' follow-up is read.
+    followed = _states_of(session, states, sorted({case_id for _, case_id, _ in censored}))
+    for tally, case_id, time in censored:
+        state = followed.get(case_id)
+        if state == "lost":
+            tally.lost_at[time] += 1
+        elif state == "died":
+            tally.died += 1
     return durability_from_tallies(tallies)
+
+
+#: Case ids per query when reading follow-up states (well under SQLite's and PostgreSQL's parameter limits).
+STATES_BATCH = 5000
+
+
+def _states_of(session: Session, states: StatesReader, case_ids: list[int]) -> dict[int, str]:
+    found: dict[int, str] = {}
+    for start in range(0, len(case_ids), STATES_BATCH):
+        # Whole numbers of our own written into the SQL: binding thousands of parameters costs more than the query.
+        listed = ",".join(str(int(i)) for i in case_ids[start : start + STATES_BATCH])
+        chosen = select(C.id).where(text(f"{cases_t.name}.id IN ({listed})"))
+        found.update((i, s.state) for i, s in states(session, chosen).items())
+    return found

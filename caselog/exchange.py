@@ -299,6 +299,7 @@ _PART_COLUMNS: dict[str, list[Column]] = {
                lambda r: r.worst_grade),
     ],
     "outcomes": [_same("outcome_timepoints", None, 0, lambda r: " ".join(o.timepoint for o in r.outcomes))],
+    "follow_up_attempts": [_same("follow_up_attempts", None, 0, lambda r: len(r.follow_up_attempts))],
     "block": [
         Column("block_anesthetic", "Block anesthetic", 14, lambda r: _block_value(r, "anesthetic", ""),
                _block_anesthetic),
@@ -367,7 +368,8 @@ def write_csv(cases: Iterable[CaseView], out: IO[str]) -> int:
 
 
 def write_xlsx(cases: Iterable[CaseView], path_handle: IO[bytes]) -> int:
-    """Sheets Cases, Levels, Complications and Outcomes, with real date cells, a frozen header and widths."""
+    """Sheets Cases, Levels, Complications, Outcomes and Follow-up attempts, with real date cells, a frozen header
+    and widths."""
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
@@ -381,7 +383,12 @@ def write_xlsx(cases: Iterable[CaseView], path_handle: IO[bytes]) -> int:
         ],
         "Outcomes": [
             ("Case number", 13), ("Procedure date", 13), ("Timepoint", 10), ("Date", 12), ("NRS back", 8),
-            ("NRS leg", 8), ("ODI", 6), ("Relief %", 8),
+            ("NRS leg", 8), ("ODI", 6), ("Relief %", 8), ("NRS neck", 8), ("NRS arm", 8), ("NDI", 6), ("PGIC", 6),
+            ("Work status", 26), ("Pain medication", 24), ("Returned to activities", 12), ("Physical therapy", 9),
+        ],
+        "Follow-up attempts": [
+            ("Case number", 13), ("Procedure date", 13), ("Timepoint", 10), ("Date", 12), ("Result", 20),
+            ("Note", 40),
         ],
     }  # fmt: skip
     for name, columns in layouts.items():
@@ -407,12 +414,21 @@ def write_xlsx(cases: Iterable[CaseView], path_handle: IO[bytes]) -> int:
         for o in r.outcomes:
             add_row(
                 "Outcomes",
-                [number, r.procedure_date, o.timepoint, o.date, o.nrs_back, o.nrs_leg, o.odi,
-                 o.relief_percent]
+                [number, r.procedure_date, o.timepoint, o.date, o.nrs_back, o.nrs_leg, o.odi, o.relief_percent,
+                 o.nrs_neck, o.nrs_arm, o.ndi, o.pgic, vocab.label(vocab.WORK_STATUSES, o.work_status) or None,
+                 vocab.label(vocab.ANALGESIC_USE, o.analgesics) or None, o.returned_to_activities,
+                 _yes_no(o.physical_therapy)]
             )  # fmt: skip
+        for a in r.attempts_by_date:
+            add_row("Follow-up attempts", [number, r.procedure_date, a.timepoint, a.date,
+                                           vocab.label(vocab.FOLLOW_UP_RESULTS, a.result), a.note])  # fmt: skip
         count += 1
     _save_book(book, path_handle)
     return count
+
+
+def _yes_no(value: bool | None) -> str | None:
+    return None if value is None else ("yes" if value else "no")
 
 
 def _xlsx_cell(sheet: Any, value: Any) -> Any:

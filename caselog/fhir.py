@@ -70,12 +70,22 @@ OUTCOME_CODES: dict[str, tuple[str | None, str]] = {
     "nrs_leg": (PAIN_NRS_LOINC, "Leg"),
     "odi": (None, ""),
     "relief_percent": (None, ""),
+    # Format version 3's scores; its other answers (work, pain medication, return to activities, physical
+    # therapy) and the follow-up attempts are not carried (docs/format.md).
+    "nrs_neck": (PAIN_NRS_LOINC, "Neck"),
+    "nrs_arm": (PAIN_NRS_LOINC, "Arm"),
+    "ndi": (None, ""),
+    "pgic": (None, ""),
 }
 OBSERVATION_LABELS: dict[str, str] = {
     "nrs_back": "Back pain, numeric rating scale 0-10",
     "nrs_leg": "Leg pain, numeric rating scale 0-10",
     "odi": "Oswestry Disability Index (0-100)",
     "relief_percent": "Pain relief (%)",
+    "nrs_neck": "Neck pain, numeric rating scale 0-10",
+    "nrs_arm": "Arm pain, numeric rating scale 0-10",
+    "ndi": "Neck Disability Index (0-100)",
+    "pgic": "Patient Global Impression of Change (1 very much improved .. 7 very much worse)",
     "block_pain_before": "Pain before the medial branch block, numeric rating scale 0-10",
     "block_diary": "Pain after the medial branch block (patient's diary), numeric rating scale 0-10",
     "block_activities_possible": "Usually painful activities possible while the block worked",

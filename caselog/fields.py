@@ -184,7 +184,8 @@ FIELDS: tuple[Field, ...] = (
     Field("disposition", "Disposition", "disposition", "choice", choices=vocab.DISPOSITIONS, required=True,
           xlsx_width=22, shown="course", form=FormPlace("course", 3, "D&isposition")),
     _part("complications", "Complications", "list of complication objects"),
-    _part("outcomes", "Outcomes", "list of outcome scores, each timepoint once"),
+    _part("outcomes", "Outcomes", "list of outcome scores and answers, each timepoint once (see below: version 3 "
+          "added answers and timepoints)"),
     Field("notes", "Notes", "notes", "text", max_len=10000, xlsx_width=40,
           form=FormPlace("notes", 2, "Notes", "Notes (optional)", multiline=True)),
     # Extensions of the format (docs/format.md):
@@ -207,6 +208,10 @@ FIELDS: tuple[Field, ...] = (
     Field("outside_policy_reason", "Reason outside policy", "reason outside policy", "text", max_len=2000,
           extension=True, xlsx_width=30,
           doc="why a case the clinic's selection rules do not cover was done (format version 2)"),
+    # Format version 3 (docs/format.md):
+    Field("follow_up_attempts", "Follow-up attempts", "follow-up attempts", "part", csv=None, extension=True,
+          doc="list of `{timepoint, date, result, note}`: attempts to reach the patient for a follow-up that "
+              "gave no outcome (format version 3)"),
 )  # fmt: skip
 
 BY_KEY: dict[str, Field] = {f.key: f for f in FIELDS}
@@ -329,7 +334,7 @@ def markdown() -> str:
         "|---|---|---|---|---|",
     ]
     for f in FIELDS:
-        kind = types[f.kind] or ("object" if f.key in ("patient", "anesthesia") else "list")
+        kind = types[f.kind] or ("object" if f.key in ("patient", "anesthesia", "block") else "list")
         required = "yes" if f.required or f.key in ("patient", "levels", "anesthesia") else "no"
         if f.extension:
             required = "no (extension)"

@@ -10,13 +10,14 @@ in a few set-based queries (the due list: one range query on procedure dates per
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import Select, and_, exists, literal, select, union_all
+from sqlalchemy import ColumnElement, Select, and_, exists, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from caselog import clinic, vocab
@@ -24,7 +25,7 @@ from caselog.accounts import Action
 from caselog.dates import add_months
 from caselog.db.pathway_queries import _day, _raw
 from caselog.db.queries import filtered
-from caselog.db.tables import cases_t, levels_t, outcomes_t, patients_t
+from caselog.db.tables import attempts_t, cases_t, levels_t, outcomes_t, patients_t
 from caselog.errors import CaselogError, InvalidInput
 from caselog.records import CaseFilter, CaseView, FollowUpAttempt, OutcomeScore
 from caselog.service import CaseService
@@ -349,7 +350,8 @@ class FollowUpService:
             rows = session.execute(union_all(*selects) if len(selects) > 1 else selects[0]).all()
             ids = sorted({row.id for row in rows})
             levels = _levels(session, ids)
-        items = [_due_item(row, today, levels.get(row.id, []), []) for row in rows]
+            tried = _attempts_by_timepoint(session, ids)
+        items = [_due_item(row, today, levels.get(row.id, []), tried.get((row.id, row.timepoint), [])) for row in rows]
         items.sort(key=lambda item: (item.due_date, item.case_number, _ORDER[item.timepoint]))
         return items
 
@@ -393,19 +395,48 @@ class FollowUpService:
 
     # ---- recording a follow-up
 
-    def record_outcome(self, case_number: str, outcome: OutcomeScore, *,
-                       expected_version: int | None = None) -> CaseView:  # fmt: skip
+    def record_outcome(
+        self, case_number: str, outcome: OutcomeScore, *, expected_version: int | None = None
+    ) -> CaseView:
         """Add the scores and answers of one follow-up to a case (draft or signed: an addendum, no reopening),
-        checked as the whole case is; a timepoint already recorded is refused."""
-        return self.service.add_addendum(case_number, outcomes=[_outcome_json(outcome)],
-                                          expected_version=expected_version)  # fmt: skip
+        checked as the whole case is; a timepoint already recorded is refused. Problems of the new outcome are
+        named `outcome.FIELD`."""
+        current = self.service.get_case(case_number)
+        earlier = next((o for o in current.record.outcomes if o.timepoint == outcome.timepoint), None)
+        if earlier is not None:
+            label = vocab.label(vocab.TIMEPOINTS, outcome.timepoint)
+            raise InvalidInput([Problem("outcome.timepoint", f"the {label} follow-up of case {case_number} is "
+                                        f"already recorded (dated {earlier.date.isoformat()}); a correction is "
+                                        "an edit of the case ('caselog update')")])  # fmt: skip
+        where = f"outcomes[{len(current.record.outcomes)}]"
+        with _named(where, "outcome"):
+            return self.service.add_addendum(
+                case_number, outcomes=[_outcome_json(outcome)], expected_version=expected_version
+            )
 
-    def record_attempt(self, case_number: str, attempt: FollowUpAttempt, *,
-                       expected_version: int | None = None) -> CaseView:  # fmt: skip
+    def record_attempt(
+        self, case_number: str, attempt: FollowUpAttempt, *, expected_version: int | None = None
+    ) -> CaseView:
         """Add an attempt to reach the patient (could not reach, moved away, declined, died) to a case, as an
-        addendum; checked as the whole case is (at most one death, nothing dated after it)."""
-        return self.service.add_addendum(case_number, follow_up_attempts=[_attempt_json(attempt)],
-                                          expected_version=expected_version)  # fmt: skip
+        addendum; checked as the whole case is (at most one death, nothing dated after it). Problems of the new
+        attempt are named `attempt.FIELD`."""
+        current = self.service.get_case(case_number)
+        where = f"follow_up_attempts[{len(current.record.follow_up_attempts)}]"
+        with _named(where, "attempt"):
+            return self.service.add_addendum(
+                case_number, follow_up_attempts=[_attempt_json(attempt)], expected_version=expected_version
+            )
+
+
+@contextlib.contextmanager
+def _named(where: str, name: str) -> Iterator[None]:
+    """Problems found at `where` in the whole case (the new item) named `name` instead."""
+    try:
+        yield
+    except InvalidInput as exc:
+        problems = [Problem(name + p.path[len(where) :], p.message) if p.path == where or p.path.startswith(where + ".")
+                    else p for p in exc.problems]  # fmt: skip
+        raise InvalidInput(problems) from None
 
 
 def _outcome_json(outcome: OutcomeScore) -> dict[str, Any]:
@@ -435,11 +466,20 @@ def _due_window(tp: str, today: dt.date, within_days: int, *, overdue: bool,
     return (first, last) if first <= last else None
 
 
+def _final_attempt(today: dt.date) -> ColumnElement[bool]:
+    """The case has an attempt that ended its follow-up (moved away, declined, died) dated on or before today."""
+    a = attempts_t.c
+    return exists().where(
+        a.case_id == cases_t.c.id, a.result.in_(sorted(vocab.FINAL_FOLLOW_UP_RESULTS)), a.date <= today
+    )
+
+
 def _due_select(procedure: str, tp: str, low: dt.date, high: dt.date, today: dt.date,
                 surgeon: str | None) -> Select[Any]:  # fmt: skip
     c = cases_t.c
     conditions = [c.procedure == procedure, c.procedure_date >= low, c.procedure_date <= high,
-                  ~exists().where(outcomes_t.c.case_id == c.id, outcomes_t.c.timepoint == tp)]  # fmt: skip
+                  ~exists().where(outcomes_t.c.case_id == c.id, outcomes_t.c.timepoint == tp),
+                  ~_final_attempt(today)]  # fmt: skip
     if surgeon:
         conditions.append(c.surgeon == surgeon)
     return (
@@ -472,6 +512,18 @@ def _levels(session: Session, ids: Sequence[int]) -> dict[int, list[tuple[str, s
     return found
 
 
+def _attempts_by_timepoint(session: Session, ids: Sequence[int]) -> dict[tuple[int, str], list[tuple[dt.date, str]]]:
+    """(case id, timepoint) -> the attempts made for it: (date, result)."""
+    found: dict[tuple[int, str], list[tuple[dt.date, str]]] = defaultdict(list)
+    a = attempts_t.c
+    for start in range(0, len(ids), 500):
+        for case_id, tp, day, result in session.execute(
+            select(a.case_id, a.timepoint, a.date, a.result).where(a.case_id.in_(ids[start : start + 500]))
+        ):
+            found[(case_id, tp)].append((day, result))
+    return found
+
+
 def _due_item(row: Any, today: dt.date, levels: list[tuple[str, str]],
               tried: list[tuple[dt.date, str]]) -> DueFollowUp:  # fmt: skip
     due = due_date(row.procedure_date, row.timepoint)
@@ -494,6 +546,11 @@ def _states(session: Session, case_ids: Select[Any], today: dt.date) -> dict[int
     for case_id, tp, day in session.execute(select(o.case_id, o.timepoint, _raw(o.date)).where(o.case_id.in_(chosen))):
         outcomes[case_id][tp] = _day(day)
     attempts: dict[int, list[tuple[str, dt.date, str]]] = defaultdict(list)
+    a = attempts_t.c
+    for case_id, tp, day, result in session.execute(
+        select(a.case_id, a.timepoint, _raw(a.date), a.result).where(a.case_id.in_(chosen))
+    ):
+        attempts[case_id].append((tp, _day(day), result))
     found: dict[int, CaseFollowUp] = {}
     empty: dict[str, dt.date] = {}
     for case_id, procedure, day in session.execute(

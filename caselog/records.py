@@ -179,6 +179,12 @@ class CaseRecord:
         return "; ".join(lv.text for lv in self.levels)
 
     @property
+    def attempts_by_date(self) -> list[FollowUpAttempt]:
+        """The follow-up attempts by date, then in the order recorded, as exports list them."""
+        ordered = sorted(enumerate(self.follow_up_attempts), key=lambda pair: (pair[1].date, pair[0]))
+        return [a for _, a in ordered]
+
+    @property
     def worst_grade(self) -> str | None:
         if not self.complications:
             return None
@@ -304,9 +310,16 @@ def _complications(record: CaseRecord) -> list[dict[str, Any]]:
     ]
 
 
+#: Format version 3's answers on an outcome: written only when recorded, so an outcome without them is exactly
+#: the contract's OUTCOME object.
+V3_ANSWERS = ("nrs_neck", "nrs_arm", "ndi", "pgic", "work_status", "analgesics", "returned_to_activities",
+              "physical_therapy")  # fmt: skip
+
+
 def _outcomes(record: CaseRecord) -> list[dict[str, Any]]:
-    return [
-        {
+    found: list[dict[str, Any]] = []
+    for o in record.outcomes:
+        outcome: dict[str, Any] = {
             "timepoint": o.timepoint,
             "date": o.date.isoformat(),
             "nrs_back": o.nrs_back,
@@ -314,7 +327,21 @@ def _outcomes(record: CaseRecord) -> list[dict[str, Any]]:
             "odi": o.odi,
             "relief_percent": o.relief_percent,
         }
-        for o in record.outcomes
+        for key in V3_ANSWERS:
+            value = getattr(o, key)
+            if value is not None:
+                outcome[key] = value.isoformat() if isinstance(value, dt.date) else value
+        found.append(outcome)
+    return found
+
+
+def _follow_up_attempts(record: CaseRecord) -> list[dict[str, Any]] | None:
+    """The attempts in the order recorded; None (left out) when there are none."""
+    if not record.follow_up_attempts:
+        return None
+    return [
+        {"timepoint": a.timepoint, "date": a.date.isoformat(), "result": a.result, "note": a.note}
+        for a in record.follow_up_attempts
     ]
 
 
@@ -345,16 +372,18 @@ _case_to_contract = compiled(
     "case_to_contract",
     _contract_source(),
     {"_patient": _patient, "_levels": _levels, "_anesthesia": _anesthesia,
-     "_complications": _complications, "_outcomes": _outcomes, "_block": _block},
+     "_complications": _complications, "_outcomes": _outcomes, "_block": _block,
+     "_follow_up_attempts": _follow_up_attempts},
 )  # fmt: skip
 
 
 def case_to_contract(record: CaseRecord) -> dict[str, Any]:
     """The contract's CASE object with every field present, defaults filled in, in the contract's order.
 
-    The format's extensions (`referring_physician`, `copy_to`, `fluoroscopy_time_s`, and version 2's `block`,
-    `outside_policy_reason` and a level's `volume_ml`) follow, and only when they hold something, so a case
-    without them is exactly what the contract promises (docs/format.md).
+    The format's extensions (`referring_physician`, `copy_to`, `fluoroscopy_time_s`, version 2's `block`,
+    `outside_policy_reason` and a level's `volume_ml`, version 3's `follow_up_attempts` and an outcome's new
+    answers) follow, and only when they hold something, so a case without them is exactly what the contract
+    promises (docs/format.md).
     """
     case: dict[str, Any] = _case_to_contract(record)
     return case

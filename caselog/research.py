@@ -175,8 +175,10 @@ COMPLICATION_COLUMNS = (
 )  # fmt: skip
 OUTCOME_COLUMNS = (
     "case_pseudonym", "patient_pseudonym", "timepoint", "date", "day_after_procedure", "nrs_back", "nrs_leg", "odi",
-    "relief_percent",
+    "relief_percent", "nrs_neck", "nrs_arm", "ndi", "pgic", "work_status", "analgesics", "returned_to_activities",
+    "physical_therapy",
 )  # fmt: skip
+ATTEMPT_COLUMNS = ("case_pseudonym", "patient_pseudonym", "timepoint", "date", "day_after_procedure", "result")
 
 #: Everything the interchange format holds that the export leaves out, as the README lists it.
 REMOVED = (
@@ -185,7 +187,8 @@ REMOVED = (
     "surgeon names (a surgeon pseudonym instead); assistants and the anesthesia provider",
     "facility, referring physician and copy recipients (names and addresses)",
     "all free text: procedure detail, indication, notes, the reason a case was outside the clinic's policy, "
-    "complication descriptions and treatments, reviewers' notes, the block anesthetic's description",
+    "complication descriptions and treatments, reviewers' notes, the block anesthetic's description, notes on "
+    "follow-up attempts",
     "clock times of the procedure (its duration stays)",
 )
 
@@ -196,6 +199,10 @@ def _yes_no(value: bool | None) -> str:
 
 def _blank(value: Any) -> Any:
     return "" if value is None else value
+
+
+def _shifted(day: dt.date | None, shift: dt.timedelta) -> str:
+    return "" if day is None else (day + shift).isoformat()
 
 
 def _case_row(record: CaseRecord, number: str, names: Pseudonyms, shift: dt.timedelta) -> list[Any]:
@@ -217,13 +224,13 @@ def _case_row(record: CaseRecord, number: str, names: Pseudonyms, shift: dt.time
 
 
 class _Tables:
-    """The four CSV files, each written as the cases stream by (spooled: small exports stay in memory)."""
+    """The five CSV files, each written as the cases stream by (spooled: small exports stay in memory)."""
 
     def __init__(self) -> None:
         self.files: dict[str, tuple[IO[str], Any]] = {}
         self._stack = contextlib.ExitStack()
         tables = {"cases.csv": CASE_COLUMNS, "levels.csv": LEVEL_COLUMNS, "complications.csv": COMPLICATION_COLUMNS,
-                  "outcomes.csv": OUTCOME_COLUMNS}  # fmt: skip
+                  "outcomes.csv": OUTCOME_COLUMNS, "follow_up_attempts.csv": ATTEMPT_COLUMNS}  # fmt: skip
         for name, columns in tables.items():
             spool = self._stack.enter_context(  # closed with the stack (close())
                 tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024, mode="w+", encoding="utf-8", newline="")  # noqa: SIM115
@@ -246,7 +253,8 @@ class _Tables:
 
 
 def write_research_zip(views: Iterable[CaseView], out: IO[bytes], names: Pseudonyms, *, made_at: dt.datetime) -> int:
-    """The ZIP: README.txt, cases.csv, levels.csv, complications.csv, outcomes.csv. Returns how many cases."""
+    """The ZIP: README.txt, cases.csv, levels.csv, complications.csv, outcomes.csv, follow_up_attempts.csv.
+    Returns how many cases."""
     tables = _Tables()
     try:
         count = 0
@@ -258,7 +266,7 @@ def write_research_zip(views: Iterable[CaseView], out: IO[bytes], names: Pseudon
             for lv in r.levels:
                 tables.add("levels.csv", [case, lv.level, lv.side, _blank(lv.volume_ml)])
             for c in r.complications:
-                resolved = "" if c.resolved_date is None else (c.resolved_date + shift).isoformat()
+                resolved = _shifted(c.resolved_date, shift)
                 tables.add("complications.csv", [
                     case, patient, c.category, c.timing, (c.onset_date + shift).isoformat(),
                     (c.onset_date - r.procedure_date).days, c.clavien_dindo, resolved, c.review_status,
@@ -267,6 +275,13 @@ def write_research_zip(views: Iterable[CaseView], out: IO[bytes], names: Pseudon
                 tables.add("outcomes.csv", [
                     case, patient, o.timepoint, (o.date + shift).isoformat(), (o.date - r.procedure_date).days,
                     _blank(o.nrs_back), _blank(o.nrs_leg), _blank(o.odi), _blank(o.relief_percent),
+                    _blank(o.nrs_neck), _blank(o.nrs_arm), _blank(o.ndi), _blank(o.pgic), _blank(o.work_status),
+                    _blank(o.analgesics), _shifted(o.returned_to_activities, shift), _yes_no(o.physical_therapy),
+                ])  # fmt: skip
+            for a in r.attempts_by_date:  # never the note: free text
+                tables.add("follow_up_attempts.csv", [
+                    case, patient, a.timepoint, (a.date + shift).isoformat(), (a.date - r.procedure_date).days,
+                    a.result,
                 ])  # fmt: skip
             count += 1
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -299,7 +314,11 @@ Files (UTF-8 CSV, one header row):
   cases.csv          one row per procedure
   levels.csv         the treated levels of each case (case_pseudonym)
   complications.csv  complications: category, timing, Clavien-Dindo grade, shifted dates
-  outcomes.csv       pain (NRS 0-10), Oswestry Disability Index and relief scores at each timepoint
+  outcomes.csv       pain (NRS 0-10: back, leg, neck, arm), Oswestry and Neck Disability Index, relief,
+                     PGIC (1 very much improved .. 7 very much worse), work status, pain medication, the
+                     shifted date of the return to usual activities, physical therapy (yes/no) per timepoint
+  follow_up_attempts.csv  attempts to reach the patient that gave no outcome: timepoint, shifted date,
+                     result (could_not_reach, moved_away, declined, died)
 
 Removed:
 {removed}
@@ -308,7 +327,8 @@ Pseudonyms: patient_pseudonym (P-...), case_pseudonym (C-...) and surgeon_pseudo
 hashes (HMAC-SHA256) under a secret key that stays in the clinic's database. The same patient, case or
 surgeon has the same pseudonym in every research export of this clinic; only the clinic can link one back.
 
-Dates: every date of a patient (procedure, complication onset and resolution, outcome scores) is moved by
+Dates: every date of a patient (procedure, complication onset and resolution, outcome scores, return to
+activities, follow-up attempts) is moved by
 the same number of days, between 1 and 365 days earlier or later, kept secret by the clinic and different
 from patient to patient. Intervals between one patient's dates are true (onset_day_after_procedure and
 day_after_procedure give them directly); calendar dates, weekdays and seasons are not. The HIPAA Safe

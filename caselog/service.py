@@ -57,8 +57,8 @@ def _without_reviews(record: CaseRecord) -> CaseRecord:
 def classify_change(old: CaseRecord, new: CaseRecord) -> tuple[str, bool]:
     """What an update does: ("none" | "addendum" | "edit", whether any review status changes).
 
-    An addendum only appends complications and outcome scores; setting a review status (on an existing
-    complication, or a new one not left open) is a review.
+    An addendum only appends complications, outcome scores and follow-up attempts; setting a review status (on an
+    existing complication, or a new one not left open) is a review.
     """
     before, after = _without_reviews(old), _without_reviews(new)
     kept = len(old.complications)
@@ -69,8 +69,10 @@ def classify_change(old: CaseRecord, new: CaseRecord) -> tuple[str, bool]:
     appended = (
         after.complications[: len(before.complications)] == before.complications
         and after.outcomes[: len(before.outcomes)] == before.outcomes
-        and replace(after, complications=before.complications, outcomes=before.outcomes) == before
-    )
+        and after.follow_up_attempts[: len(before.follow_up_attempts)] == before.follow_up_attempts
+        and replace(after, complications=before.complications, outcomes=before.outcomes,
+                    follow_up_attempts=before.follow_up_attempts) == before
+    )  # fmt: skip
     return ("addendum" if appended else "edit"), reviewed
 
 
@@ -587,10 +589,9 @@ class CaseService:
         content = case_to_contract(current.record)
         content["complications"] = content["complications"] + [dict(c) for c in complications]
         content["outcomes"] = content["outcomes"] + [dict(o) for o in outcomes]
-        if follow_up_attempts:
-            content["follow_up_attempts"] = content.get("follow_up_attempts", []) + [
-                dict(a) for a in follow_up_attempts
-            ]
+        attempts = content.get("follow_up_attempts", []) + [dict(a) for a in follow_up_attempts]
+        if attempts:
+            content["follow_up_attempts"] = attempts
         record, problems = validate_case(content, today=self._today(), allowed_statuses=frozenset(vocab.CASE_STATUSES))
         if record is None:
             raise InvalidInput(problems)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +21,7 @@ from caselog.records import (
     CaseRecord,
     Complication,
     DiaryEntry,
+    FollowUpAttempt,
     OutcomeScore,
     Patient,
     TreatedLevel,
@@ -28,11 +29,19 @@ from caselog.records import (
 
 FORMAT_NAME = "caselog-cases"
 #: The version an export writes; import reads every version listed in READABLE_VERSIONS.
-FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 #: What version 2 added (docs/format.md): a version 1 file holding one of these is refused, not guessed at.
 V2_CASE_KEYS = frozenset({"block", "outside_policy_reason"})
 V2_LEVEL_KEYS = frozenset({"volume_ml"})
+#: What version 3 added: the follow-up's answers, the 36 and 48 month timepoints (vocab.V3_TIMEPOINTS) and the
+#: attempts to reach a patient. A version 1 or 2 file holding one is refused the same way.
+V3_CASE_KEYS = frozenset({"follow_up_attempts"})
+V3_OUTCOME_KEYS = frozenset(
+    {"nrs_neck", "nrs_arm", "ndi", "pgic", "work_status", "analgesics", "returned_to_activities", "physical_therapy"}
+)
+#: The longest note on a follow-up attempt: a line or two for the next caller ("number disconnected").
+ATTEMPT_NOTE_MAX = 500
 MAX_AGE_YEARS = 120
 POSTOPERATIVE_DAYS = 30
 
@@ -71,7 +80,10 @@ ANESTHESIA_KEYS = frozenset({"type", "sedation", "asa_class", "emergency", "prov
 COMPLICATION_KEYS = frozenset(
     {"category", "description", "timing", "onset_date", "clavien_dindo", "treatment", "resolved_date", "review_status"}
 )
-OUTCOME_KEYS = frozenset({"timepoint", "date", *vocab.OUTCOME_MEASURES})
+#: An outcome's scores and answers, in the OUTCOME object's order: one of them at least is required.
+OUTCOME_ANSWERS = (*vocab.OUTCOME_MEASURES, "work_status", "analgesics", "returned_to_activities", "physical_therapy")
+OUTCOME_KEYS = frozenset({"timepoint", "date", *OUTCOME_ANSWERS})
+ATTEMPT_KEYS = frozenset({"timepoint", "date", "result", "note"})
 FILE_KEYS = frozenset({"format", "version", "cases"})
 
 
@@ -264,6 +276,17 @@ class _Reader:
             return []
         return value
 
+    def objects(
+        self, data: Mapping[str, Any], key: str, path: str, allowed: frozenset[str]
+    ) -> Iterator[tuple[int, str, Mapping[str, Any]]]:
+        """Each object of a list (index, path, object); an item that is not an object is reported and skipped."""
+        base = join(path, key)
+        for i, value in enumerate(self.items(data, key, path)):
+            item_path = f"{base}[{i}]"
+            item = self.obj(value, item_path, allowed)
+            if item is not None:
+                yield i, item_path, item
+
     def codes(
         self, data: Mapping[str, Any], key: str, path: str, pattern: re.Pattern[str], example: str
     ) -> tuple[str, ...]:
@@ -374,6 +397,8 @@ def validate_case(
     block = _block(r, case.get("block"), join(path, "block"), procedure)
     complications = _complications(r, case, path, procedure_date, today)
     outcomes = _outcomes(r, case, path, procedure_date, today)
+    attempts = _attempts(r, case, path, procedure_date, today)
+    _after_death(r, path, outcomes, attempts)
 
     if problems:
         return None, _in_object_order(problems, path)
@@ -385,7 +410,8 @@ def validate_case(
         levels=tuple(levels),
         anesthesia=anesthesia,
         complications=tuple(complications),
-        outcomes=tuple(outcomes),
+        outcomes=tuple(o for _, o in outcomes),
+        follow_up_attempts=tuple(a for _, a in attempts),
         block=block,
         **values,
     )
@@ -589,24 +615,43 @@ def _block(r: _Reader, value: object, path: str, procedure: str | None) -> Block
 
 
 def version_problems(cases: object, version: object) -> list[Problem]:
-    """Problems of a file's format version: one CaseLog reads, and no version 2 field in a version 1 file."""
+    """Problems of a file's format version: one CaseLog reads, and no field of a later version than the file's
+    (a version 2 field in a version 1 file, a version 3 field or timepoint in a version 1 or 2 file)."""
     if type(version) is not int or version not in READABLE_VERSIONS:
-        readable = " or ".join(str(v) for v in READABLE_VERSIONS)
+        readable = ", ".join(str(v) for v in READABLE_VERSIONS[:-1]) + f" or {READABLE_VERSIONS[-1]}"
         return [Problem("version", f"must be {readable}, not {version!r}")]
-    if version != 1 or not isinstance(cases, list):
+    if version == FORMAT_VERSION or not isinstance(cases, list):
         return []
     problems: list[Problem] = []
+
+    def later(path: str, needed: int, what: str = "") -> None:
+        problems.append(Problem(path, f"{what}needs format version {needed} (this file says version {version})"))
+
     for i, case in enumerate(cases):
         if not isinstance(case, dict):
             continue
-        for key in V2_CASE_KEYS.intersection(case):
-            problems.append(Problem(f"cases[{i}].{key}", "needs format version 2 (this file says version 1)"))
-        levels = case.get("levels")
-        for j, level in enumerate(levels if isinstance(levels, list) else ()):
+        base = f"cases[{i}]"
+        for key in sorted(V2_CASE_KEYS.intersection(case)) if version < 2 else ():
+            later(f"{base}.{key}", 2)
+        for j, level in enumerate(_listed(case, "levels") if version < 2 else ()):
             if isinstance(level, dict) and not V2_LEVEL_KEYS.isdisjoint(level):
-                problems.append(Problem(f"cases[{i}].levels[{j}].volume_ml", "needs format version 2 (this file "
-                                        "says version 1)"))  # fmt: skip
+                later(f"{base}.levels[{j}].volume_ml", 2)
+        for j, outcome in enumerate(_listed(case, "outcomes")):
+            if not isinstance(outcome, dict):
+                continue
+            timepoint = outcome.get("timepoint")
+            if isinstance(timepoint, str) and timepoint in vocab.V3_TIMEPOINTS:
+                later(f"{base}.outcomes[{j}].timepoint", 3, f"{timepoint!r} ")
+            for key in (k for k in OUTCOME_ANSWERS if k in V3_OUTCOME_KEYS and k in outcome):
+                later(f"{base}.outcomes[{j}].{key}", 3)
+        for key in sorted(V3_CASE_KEYS.intersection(case)):
+            later(f"{base}.{key}", 3)
     return problems
+
+
+def _listed(case: Mapping[str, Any], key: str) -> list[Any]:
+    value = case.get(key)
+    return value if isinstance(value, list) else []
 
 
 def _timing(
@@ -715,15 +760,11 @@ def _complications(
 
 def _outcomes(
     r: _Reader, case: Mapping[str, Any], path: str, procedure_date: dt.date | None, today: dt.date
-) -> list[OutcomeScore]:
-    found: list[OutcomeScore] = []
+) -> list[tuple[int, OutcomeScore]]:
+    """Each outcome with its index in the list (the rules after a death name it)."""
+    found: list[tuple[int, OutcomeScore]] = []
     seen: dict[str, int] = {}
-    base = join(path, "outcomes")
-    for i, value in enumerate(r.items(case, "outcomes", path)):
-        item_path = f"{base}[{i}]"
-        data = r.obj(value, item_path, OUTCOME_KEYS)
-        if data is None:
-            continue
+    for i, item_path, data in r.objects(case, "outcomes", path, OUTCOME_KEYS):
         timepoint = r.choice(data, "timepoint", item_path, vocab.TIMEPOINTS, "timepoint", required=True)
         if timepoint is not None and timepoint in seen:
             r.fail(join(item_path, "timepoint"), f"{timepoint!r} is already recorded at outcomes[{seen[timepoint]}]")
@@ -737,18 +778,103 @@ def _outcomes(
                 r.fail(join(item_path, "date"), f"a baseline is taken on or before the procedure date {procedure_date}")
             elif timepoint != "baseline" and day <= procedure_date:
                 r.fail(join(item_path, "date"), f"a follow-up is after the procedure date {procedure_date}")
-        scores: dict[str, Any] = {}
-        measured = False
+        answers: dict[str, Any] = {}
         for measure, (low, high) in vocab.OUTCOME_MEASURES.items():
-            score = data.get(measure)
-            measured = measured or score is not None
-            scores[measure] = r.integer(data, measure, item_path, low, high, required=False)
-        if not measured:
-            r.fail(item_path, "needs at least one of nrs_back, nrs_leg, odi, relief_percent")
+            answers[measure] = r.integer(data, measure, item_path, low, high, required=False)
+        answers["work_status"] = r.choice(data, "work_status", item_path, vocab.WORK_STATUSES, "work status",
+                                          required=False)  # fmt: skip
+        answers["analgesics"] = r.choice(data, "analgesics", item_path, vocab.ANALGESIC_USE, "pain medication use",
+                                         required=False)  # fmt: skip
+        answers["returned_to_activities"] = _returned(r, data, item_path, procedure_date, day, timepoint)
+        answers["physical_therapy"] = _optional_bool(r, data, "physical_therapy", item_path)
+        if all(data.get(key) is None for key in OUTCOME_ANSWERS):
+            r.fail(item_path, f"needs at least one of {', '.join(OUTCOME_ANSWERS)}")
+        if timepoint == "baseline" and data.get("pgic") is not None:
+            r.fail(join(item_path, "pgic"), "is not asked at baseline: a change is measured after the procedure")
         if timepoint is None or day is None:
             continue
-        found.append(OutcomeScore(timepoint=timepoint, date=day, **scores))
+        found.append((i, OutcomeScore(timepoint=timepoint, date=day, **answers)))
     return found
+
+
+def _optional_bool(r: _Reader, data: Mapping[str, Any], key: str, path: str) -> bool | None:
+    """true, false, or null when not asked."""
+    value = data.get(key)
+    if value is not None and not isinstance(value, bool):
+        r.fail(join(path, key), f"must be true, false or null, not {_type_name(value)}")
+        return None
+    return value
+
+
+def _returned(
+    r: _Reader,
+    data: Mapping[str, Any],
+    path: str,
+    procedure_date: dt.date | None,
+    day: dt.date | None,
+    timepoint: str | None,
+) -> dt.date | None:
+    """When the patient went back to their usual activities: between the procedure and the outcome's date, so
+    never at baseline."""
+    returned = r.date(data, "returned_to_activities", path, required=False)
+    where = join(path, "returned_to_activities")
+    if returned is not None and timepoint == "baseline":
+        r.fail(where, "is not asked at baseline: a return to activities is after the procedure")
+        return None
+    if returned is not None and procedure_date is not None and returned < procedure_date:
+        r.fail(where, f"{returned} is before the procedure date {procedure_date}")
+        return None
+    if returned is not None and day is not None and returned > day:
+        r.fail(where, f"{returned} is after this outcome's date {day}: a return is reported once it happened")
+        return None
+    return returned
+
+
+def _attempts(
+    r: _Reader, case: Mapping[str, Any], path: str, procedure_date: dt.date | None, today: dt.date
+) -> list[tuple[int, FollowUpAttempt]]:
+    """Attempts to reach the patient for a follow-up (format version 3), each with its index in the list."""
+    found: list[tuple[int, FollowUpAttempt]] = []
+    died: int | None = None
+    for i, item_path, data in r.objects(case, "follow_up_attempts", path, ATTEMPT_KEYS):
+        timepoint = r.choice(data, "timepoint", item_path, vocab.TIMEPOINTS, "timepoint", required=True)
+        if timepoint == "baseline":
+            r.fail(join(item_path, "timepoint"), "an attempt is for a follow-up: baseline is taken before the "
+                   "procedure")  # fmt: skip
+            timepoint = None
+        day = _not_future(r, r.date(data, "date", item_path, required=True), item_path, "date", today)
+        if day is not None and procedure_date is not None and day <= procedure_date:
+            r.fail(join(item_path, "date"), f"a follow-up attempt is after the procedure date {procedure_date}")
+            day = None
+        result = r.choice(data, "result", item_path, vocab.FOLLOW_UP_RESULTS, "result", required=True)
+        if result == "died" and died is not None:
+            r.fail(join(item_path, "result"), f"the patient's death is already recorded at "
+                   f"follow_up_attempts[{died}]")  # fmt: skip
+            result = None
+        elif result == "died":
+            died = i
+        note = r.text(data, "note", item_path, required=False, max_len=ATTEMPT_NOTE_MAX)
+        if timepoint is None or day is None or result is None:
+            continue
+        found.append((i, FollowUpAttempt(timepoint=timepoint, date=day, result=result, note=note)))
+    return found
+
+
+def _after_death(
+    r: _Reader, path: str, outcomes: list[tuple[int, OutcomeScore]], attempts: list[tuple[int, FollowUpAttempt]]
+) -> None:
+    """Nothing is dated after a recorded death: no outcome, no other attempt."""
+    death = next(((i, a.date) for i, a in attempts if a.result == "died"), None)
+    if death is None:
+        return
+    where, when = death
+    said = f"is after the patient's death on {when} (follow_up_attempts[{where}])"
+    for i, o in outcomes:
+        if o.date > when:
+            r.fail(join(path, f"outcomes[{i}].date"), f"{o.date} {said}")
+    for i, a in attempts:
+        if a.date > when:
+            r.fail(join(path, f"follow_up_attempts[{i}].date"), f"{a.date} {said}")
 
 
 def validate_file(data: object, *, today: dt.date | None = None) -> tuple[list[CaseRecord], list[Problem]]:

@@ -129,18 +129,24 @@ def test_durability_follows_each_side_to_its_next_treatment(dashboard: Dashboard
     assert steps == [(92, 4, 0, 1), (180, 3, 1, 0), (182, 2, 1, 0), (362, 1, 1, 0)]
     assert [round(s.survival, 4) for s in rfa.curve.steps] == [1.0, 0.6667, 0.3333, 0.0]
     assert rfa.median_days == 182 and rfa.median_months == 6.0
+    # Read at 5 years too, where the rhizotomy's claim is tested.
     assert [(a.months, a.days, a.at_risk) for a in rfa.at_risk] == [(6, 183, 1), (12, 365, 0), (24, 730, 0),
-                                                                      (36, 1096, 0)]  # fmt: skip
+                                                                      (36, 1096, 0), (60, 1826, 0)]  # fmt: skip
+    # Boris's follow-up is lost (the 6-month visit missed, none after it): his side is the one lost.
+    assert (rfa.lost, rfa.died, rfa.no_contact) == (1, 0, 0)
 
 
-def test_durability_censors_at_today_without_follow_up(dashboard: DashboardService) -> None:
+def test_durability_censors_a_side_nobody_saw_again_at_day_0_not_today(dashboard: DashboardService) -> None:
+    """Alice's rhizotomy has no follow-up outcome and no later case: censoring it on TODAY (175 days) would count
+    half a year of relief nobody observed. Censored at day 0, it adds nothing to the curve and is counted as
+    never seen again (and lost: every visit since was missed)."""
     rhizotomy = dashboard.durability().curve("endoscopic_rhizotomy")
     assert rhizotomy is not None
-    # No repeat and no follow-up visit: both sides censored on TODAY, 175 days after 2025-01-06.
-    assert [(s.time, s.at_risk, s.censored) for s in rhizotomy.curve.steps] == [(175, 2, 2)]
+    assert [(s.time, s.at_risk, s.censored) for s in rhizotomy.curve.steps] == [(0, 2, 2)]
     assert rhizotomy.median_days is None and rhizotomy.median_months is None
+    assert (rhizotomy.lost, rhizotomy.died, rhizotomy.no_contact) == (2, 0, 2)
     table = dashboard.durability().table()
-    assert table.rows[0][:7] == ("Endoscopic rhizotomy (facet medial branch)", 2, 1, 0, 2, None, None)
+    assert table.rows[0][:8] == ("Endoscopic rhizotomy (facet medial branch)", 2, 1, 0, 2, 2, 0, 2)
 
 
 def test_surgeon_filter_applies_to_every_chart(dashboard: DashboardService) -> None:
@@ -170,7 +176,8 @@ def test_a_date_range_without_cases_shows_its_months_as_zeros(dashboard: Dashboa
 def test_build_collects_every_table(dashboard: DashboardService) -> None:
     board = dashboard.build()
     titles = [t.title for t in board.tables()]
-    assert len(titles) == 7 and titles[0] == "Cases per month"
+    # Four charts, then durability: summary, relief, claims, log-rank, and each curve and its sensitivity curve.
+    assert len(titles) == 12 and titles[0] == "Cases per month"
     assert all(len(row) == len(t.columns) for t in board.tables() for row in t.rows)
 
 
@@ -179,8 +186,11 @@ def test_an_empty_database_gives_empty_results(service: CaseService) -> None:
     assert board.cases == 0
     assert board.cases_per_month.months == () and board.cases_per_month.table().rows == ()
     assert board.complication_rates.rows == () and board.durations.rows == () and board.pain_scores.rows == ()
-    assert board.durability.curves == ()
-    assert all(t.rows == () for t in board.tables())
+    assert board.durability.curves == () and board.durability.comparison is None
+    claims = board.durability.claims_table()
+    # The claims are listed whatever the data, with nothing beside them: no sides, no figures.
+    assert [row[3:] for row in claims.rows] == [(0, *[None] * 9)] * 2
+    assert all(t.rows == () for t in board.tables() if t.title != claims.title)
 
 
 def test_an_administrator_may_not_see_the_dashboard(db: Database) -> None:

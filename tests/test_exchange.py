@@ -46,12 +46,12 @@ def test_csv_opens_in_excel_with_accents_and_one_row_per_case(seeded: CaseServic
     assert rows[1]["notes"].startswith("'=HYPERLINK")
 
 
-def test_xlsx_has_four_sheets_real_dates_and_frozen_headers(seeded: CaseService, tmp_path: Path) -> None:
+def test_xlsx_has_a_sheet_per_table_real_dates_and_frozen_headers(seeded: CaseService, tmp_path: Path) -> None:
     target = tmp_path / "cases.xlsx"
     with atomic_output(target, "wb") as out:
         write_xlsx(seeded.iter_cases(), out)
     book = openpyxl.load_workbook(target)
-    assert book.sheetnames == ["Cases", "Levels", "Complications", "Outcomes"]
+    assert book.sheetnames == ["Cases", "Levels", "Complications", "Outcomes", "Follow-up attempts"]
     cases = book["Cases"]
     assert cases.freeze_panes == "A2"
     assert cases["A1"].value == "Case number" and cases["A1"].font.b
@@ -85,7 +85,7 @@ def test_json_writer_is_the_contract_file(seeded: CaseService) -> None:
 def test_empty_export_is_a_valid_file() -> None:
     out = io.StringIO()
     assert write_json([], out) == 0
-    assert json.loads(out.getvalue()) == {"format": "caselog-cases", "version": 2, "cases": []}
+    assert json.loads(out.getvalue()) == {"format": "caselog-cases", "version": 3, "cases": []}
 
 
 def test_failed_export_leaves_no_file(tmp_path: Path) -> None:

@@ -54,7 +54,7 @@ def test_every_column_of_the_cases_table_is_a_field_or_said_otherwise() -> None:
 
 
 def test_every_field_of_the_record_is_in_the_table() -> None:
-    nested = {"patient", "levels", "anesthesia", "complications", "outcomes", "block"}
+    nested = {"patient", "levels", "anesthesia", "complications", "outcomes", "block", "follow_up_attempts"}
     record_fields = {f.name for f in dataclasses.fields(CaseRecord)}
     assert record_fields == set(fields.BY_KEY)
     assert {f.key for f in fields.FIELDS if f.kind == "part"} == nested

@@ -30,7 +30,7 @@ from caselog.followup import (
     total_counts,
 )
 from caselog.pathway import add_months
-from caselog.records import CaseFilter, OutcomeScore
+from caselog.records import CaseFilter, FollowUpAttempt, OutcomeScore
 from caselog.service import CaseService
 from tests.factories import POLICY_REASON, TODAY, case_file, simple_case
 
@@ -341,7 +341,9 @@ def test_every_clinical_role_records_a_follow_up_on_drafts_and_signed_cases(
 ):
     follow = _as(accounts, role)
     before = follow.service.get_case(clinic[case])
-    view = follow.record_outcome(clinic[case], OutcomeScore("3m", TODAY, nrs_back=3, odi=22))
+    view = follow.record_outcome(
+        clinic[case], OutcomeScore("3m", TODAY, nrs_back=3, odi=22, pgic=2, work_status="working")
+    )
     assert view.status == before.status and view.version == before.version + 1  # signed stays signed
     assert view.signed_by == before.signed_by
     assert [o.timepoint for o in view.record.outcomes][-1] == "3m"
@@ -360,7 +362,7 @@ def test_an_administrator_may_not_record_a_follow_up(accounts: Database, clinic:
 def test_a_timepoint_recorded_already_is_refused(service: CaseService, clinic: list[str]):
     follow = FollowUpService(service)
     follow.record_outcome(clinic[RFA_OVERDUE], OutcomeScore("3m", TODAY, nrs_back=3))
-    with pytest.raises(InvalidInput, match="3m"):
+    with pytest.raises(InvalidInput, match=r"outcome\.timepoint: the 3 months follow-up .* is already recorded"):
         follow.record_outcome(clinic[RFA_OVERDUE], OutcomeScore("3m", TODAY, nrs_back=2))
     assert len(service.get_case(clinic[RFA_OVERDUE]).record.outcomes) == 1
 
@@ -378,3 +380,57 @@ def test_someone_elses_change_first_is_a_conflict(service: CaseService, clinic: 
     with pytest.raises(Conflict):
         follow.record_outcome(clinic[RFA_OVERDUE], OutcomeScore("2w", D(2025, 4, 14), nrs_back=3),
                               expected_version=version)  # fmt: skip
+
+
+def test_could_not_reach_is_counted_on_the_list_and_keeps_the_follow_up_owed(service: CaseService, clinic: list[str]):
+    follow = FollowUpService(service)
+    follow.record_attempt(clinic[RFA_OVERDUE], FollowUpAttempt("3m", D(2025, 6, 28), "could_not_reach"))
+    view = follow.record_attempt(clinic[RFA_OVERDUE], FollowUpAttempt("3m", TODAY, "could_not_reach", "voicemail"))
+    assert view.record.follow_up_attempts[-1] == FollowUpAttempt("3m", TODAY, "could_not_reach", "voicemail")
+    row = next(i for i in follow.due() if i.case_number == clinic[RFA_OVERDUE])
+    assert (row.timepoint, row.attempts, row.last_attempt) == ("3m", 2, TODAY)
+
+
+@pytest.mark.parametrize(("result", "expected"), [("moved_away", "lost"), ("declined", "lost"), ("died", "died")])
+def test_a_final_attempt_ends_the_follow_up(service: CaseService, clinic: list[str], result: str, expected: str):
+    follow = FollowUpService(service)
+    follow.record_attempt(clinic[BLOCK], FollowUpAttempt("2w", TODAY, result))
+    assert BLOCK not in _which(follow.due(), clinic)
+    with service.db.read() as session:
+        found = follow.states(session, select(cases_t.c.id).where(cases_t.c.case_number == clinic[BLOCK]))
+    assert list(found.values()) == [CaseFollowUp(expected, None, TODAY)]  # type: ignore[arg-type]
+    view = service.get_case(clinic[BLOCK])
+    assert [t[2] for t in follow.case_timepoints(view)] == ["ended"]
+
+
+def test_nothing_is_recorded_after_a_death(service: CaseService, clinic: list[str]):
+    follow = FollowUpService(service)
+    follow.record_attempt(clinic[RFA_OVERDUE], FollowUpAttempt("3m", D(2025, 6, 1), "died"))
+    with pytest.raises(InvalidInput) as caught:
+        follow.record_outcome(clinic[RFA_OVERDUE], OutcomeScore("3m", TODAY, nrs_back=3))
+    assert caught.value.problems[0].path.startswith("outcome")
+
+
+def test_problems_of_the_new_follow_up_are_named_by_its_field(service: CaseService, clinic: list[str]):
+    follow = FollowUpService(service)
+    with pytest.raises(InvalidInput) as caught:
+        follow.record_outcome(clinic[RFA_OVERDUE], OutcomeScore("3m", TODAY, nrs_back=11))
+    assert [p.path for p in caught.value.problems] == ["outcome.nrs_back"]
+    with pytest.raises(InvalidInput) as caught:
+        follow.record_attempt(clinic[RFA_OVERDUE], FollowUpAttempt("3m", D(2025, 7, 2), "could_not_reach"))
+    assert [p.path for p in caught.value.problems] == ["attempt.date"]
+    assert service.get_case(clinic[RFA_OVERDUE]).version == 1  # nothing written
+
+
+def test_case_timepoints_show_each_status(service: CaseService, clinic: list[str]):
+    follow = FollowUpService(service)
+    statuses = follow.case_timepoints(service.get_case(clinic[RFA_OVERDUE]))
+    assert statuses[:5] == [
+        ("2w", D(2025, 4, 13), "missed"),
+        ("6w", D(2025, 5, 11), "missed"),
+        ("3m", D(2025, 6, 30), "overdue"),
+        ("6m", D(2025, 9, 30), "upcoming"),
+        ("12m", D(2026, 3, 30), "upcoming"),
+    ]
+    follow.record_outcome(clinic[RFA_OVERDUE], OutcomeScore("3m", TODAY, nrs_back=3))
+    assert follow.case_timepoints(service.get_case(clinic[RFA_OVERDUE]))[2][2] == "done"

@@ -15,7 +15,7 @@ import pytest
 from caselog.errors import InvalidInput
 from caselog.exchange import single_case, write_csv, write_json
 from caselog.service import CaseService
-from caselog.validation import validate_case, validate_file
+from caselog.validation import FORMAT_VERSION, validate_case, validate_file
 from tests.factories import TODAY, case_file, make_case
 
 DIARY = [
@@ -130,7 +130,7 @@ def test_export_import_export_keeps_every_block_value(service: CaseService, db_t
     first = io.StringIO()
     write_json(service.iter_cases(), first)
     exported = json.loads(first.getvalue())
-    assert exported["version"] == 2
+    assert exported["version"] == FORMAT_VERSION
     by_number = {c["case_number"]: c for c in exported["cases"]}
     held = list(by_number.values())
     assert held[0]["block"]["diary"] == DIARY and held[0]["levels"][1]["volume_ml"] == 0.25

@@ -6,6 +6,7 @@ Only the storage layer and the migrations use these classes; everything above wo
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import (
@@ -26,7 +27,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from caselog import vocab
 from caselog.fields import DURATION_MINUTES_MAX
+
+#: Format version 3's scores, each checked against its range by the database too.
+V3_MEASURES = ("nrs_neck", "nrs_arm", "ndi", "pgic")
 
 # Named constraints let Alembic's batch mode rebuild SQLite tables and alter them on PostgreSQL alike.
 NAMING_CONVENTION = {
@@ -168,9 +173,22 @@ class ComplicationRow(Base):
     review_notes: Mapped[str | None] = mapped_column(Text)
 
 
+def _in(column: str, keys: Iterable[object]) -> str:
+    """A CHECK that `column` is NULL or one of `keys` (a vocabulary, or the ends of a range given as numbers)."""
+    return f"{column} IN ({', '.join(repr(k) for k in keys)})"
+
+
 class OutcomeScoreRow(Base):
     __tablename__ = "outcome_scores"
-    __table_args__ = (UniqueConstraint("case_id", "timepoint", name="uq_outcome_scores_case_timepoint"),)
+    __table_args__ = (
+        UniqueConstraint("case_id", "timepoint", name="uq_outcome_scores_case_timepoint"),
+        # Format version 3's answers (schema 0009): their ranges and keys, so a direct edit of the file cannot
+        # store a value validation refuses.
+        *(CheckConstraint(f"{m} BETWEEN {vocab.OUTCOME_MEASURES[m][0]} AND {vocab.OUTCOME_MEASURES[m][1]}",
+                          name=m) for m in V3_MEASURES),
+        CheckConstraint(_in("work_status", vocab.WORK_STATUSES), name="work_status"),
+        CheckConstraint(_in("analgesics", vocab.ANALGESIC_USE), name="analgesics"),
+    )  # fmt: skip
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
@@ -181,6 +199,33 @@ class OutcomeScoreRow(Base):
     nrs_leg: Mapped[int | None] = mapped_column(Integer)
     odi: Mapped[int | None] = mapped_column(Integer)
     relief_percent: Mapped[int | None] = mapped_column(Integer)
+    # Format version 3 (schema 0009).
+    nrs_neck: Mapped[int | None] = mapped_column(Integer)
+    nrs_arm: Mapped[int | None] = mapped_column(Integer)
+    ndi: Mapped[int | None] = mapped_column(Integer)
+    pgic: Mapped[int | None] = mapped_column(Integer)
+    work_status: Mapped[str | None] = mapped_column(String(24))
+    analgesics: Mapped[str | None] = mapped_column(String(16))
+    returned_to_activities: Mapped[dt.date | None] = mapped_column(Date)
+    physical_therapy: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class FollowUpAttemptRow(Base):
+    """An attempt to reach a patient for a follow-up that gave no outcome (format version 3, schema 0009)."""
+
+    __tablename__ = "follow_up_attempts"
+    __table_args__ = (
+        CheckConstraint(_in("result", vocab.FOLLOW_UP_RESULTS), name="result"),
+        CheckConstraint(_in("timepoint", [t for t in vocab.TIMEPOINTS if t != "baseline"]), name="timepoint"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    timepoint: Mapped[str] = mapped_column(String(8))
+    date: Mapped[dt.date] = mapped_column(Date)
+    result: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class ClinicSettingRow(Base):

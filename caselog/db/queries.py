@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from caselog import vocab
 from caselog.db.tables import (
+    attempts_t,
     cases_t,
     chunks,
     complications_t,
@@ -28,9 +29,18 @@ from caselog.db.tables import (
     record_from_row,
     search_t,
 )
-from caselog.records import CaseFilter, CaseListItem, CaseView, Complication, OutcomeScore, Patient, TreatedLevel
+from caselog.records import (
+    CaseFilter,
+    CaseListItem,
+    CaseView,
+    Complication,
+    FollowUpAttempt,
+    OutcomeScore,
+    Patient,
+    TreatedLevel,
+)
 
-C = TypeVar("C", TreatedLevel, Complication, OutcomeScore)
+C = TypeVar("C", TreatedLevel, Complication, OutcomeScore, FollowUpAttempt)
 
 
 def filtered(stmt: Select[Any], f: CaseFilter) -> Select[Any]:
@@ -152,7 +162,7 @@ def _children(session: Session, table: Table, case_ids: Sequence[int], kind: typ
     """A case part's rows (levels, complications, outcomes) of these cases, by case, in their order.
 
     Each column has the name of a field of the part's record class, so the row fills it field by field."""
-    values = attrgetter(*(f.name for f in dataclasses.fields(kind) if f.name in table.c))
+    values = attrgetter(*(f.name for f in dataclasses.fields(kind)))
     found: dict[int, list[C]] = defaultdict(list)
     order = (table.c.case_id, table.c.position)
     for row in session.execute(select(table).where(table.c.case_id.in_(case_ids)).order_by(*order)):
@@ -161,12 +171,13 @@ def _children(session: Session, table: Table, case_ids: Sequence[int], kind: typ
 
 
 def load_views(session: Session, case_ids: Sequence[int]) -> list[CaseView]:
-    """Whole cases for these ids, in the order given: four queries per chunk, whatever its size."""
+    """Whole cases for these ids, in the order given: five queries per chunk, whatever its size."""
     views: dict[int, CaseView] = {}
     for part in chunks(case_ids):
         levels = _children(session, levels_t, part, TreatedLevel)
         complications = _children(session, complications_t, part, Complication)
         outcomes = _children(session, outcomes_t, part, OutcomeScore)
+        attempts = _children(session, attempts_t, part, FollowUpAttempt)
         query = select(
             cases_t,
             patients_t.c.mrn,
@@ -176,7 +187,7 @@ def load_views(session: Session, case_ids: Sequence[int]) -> list[CaseView]:
             patients_t.c.sex,
         ).join(patients_t, patients_t.c.id == cases_t.c.patient_id)
         for row in session.execute(query.where(cases_t.c.id.in_(part))):
-            record = record_from_row(row, levels[row.id], complications[row.id], outcomes[row.id])
+            record = record_from_row(row, levels[row.id], complications[row.id], outcomes[row.id], attempts[row.id])
             views[row.id] = CaseView(
                 id=row.id,
                 version=row.version,

@@ -251,6 +251,8 @@ def check_database(db: Database) -> CheckReport:
             "WHERE c.id IS NULL",
             "outcome scores": "SELECT count(*) FROM outcome_scores t LEFT JOIN cases c ON c.id = t.case_id "
             "WHERE c.id IS NULL",
+            "follow-up attempts": "SELECT count(*) FROM follow_up_attempts t LEFT JOIN cases c ON c.id = t.case_id "
+            "WHERE c.id IS NULL",
             "cases without levels": "SELECT count(*) FROM cases c WHERE NOT EXISTS "
             "(SELECT 1 FROM treated_levels t WHERE t.case_id = c.id)",
             "cases without a patient": "SELECT count(*) FROM cases c LEFT JOIN patients p ON p.id = c.patient_id "

@@ -26,6 +26,7 @@ from caselog.db.queries import list_rows as list_rows
 from caselog.db.queries import load_views as load_views
 from caselog.db.queries import patient_by_mrn as patient_by_mrn
 from caselog.db.tables import CHUNK as CHUNK
+from caselog.db.tables import attempts_t as attempts_t
 from caselog.db.tables import audit_t as audit_t
 from caselog.db.tables import case_values as case_values
 from caselog.db.tables import cases_t as cases_t
@@ -72,11 +73,13 @@ def insert_children(
     *,
     review_notes: dict[int, ReviewNotes] | None = None,
 ) -> None:
-    """Levels, complications and outcomes of each case; `review_notes` carries reviewers' notes across an edit."""
+    """Levels, complications, outcomes and follow-up attempts of each case; `review_notes` carries reviewers'
+    notes across an edit."""
     notes = review_notes or {}
     level_rows: list[dict[str, Any]] = []
     complication_rows: list[dict[str, Any]] = []
     outcome_rows: list[dict[str, Any]] = []
+    attempt_rows: list[dict[str, Any]] = []
     for case_id, record in zip(case_ids, records, strict=True):
         level_rows.extend(
             {"case_id": case_id, "position": i, "level": lv.level, "side": lv.side, "volume_ml": lv.volume_ml}
@@ -108,10 +111,28 @@ def insert_children(
                 "nrs_leg": o.nrs_leg,
                 "odi": o.odi,
                 "relief_percent": o.relief_percent,
+                "nrs_neck": o.nrs_neck,
+                "nrs_arm": o.nrs_arm,
+                "ndi": o.ndi,
+                "pgic": o.pgic,
+                "work_status": o.work_status,
+                "analgesics": o.analgesics,
+                "returned_to_activities": o.returned_to_activities,
+                "physical_therapy": o.physical_therapy,
             }
             for i, o in enumerate(record.outcomes)
         )
-    for table, rows in ((levels_t, level_rows), (complications_t, complication_rows), (outcomes_t, outcome_rows)):
+        attempt_rows.extend(
+            {"case_id": case_id, "position": i, "timepoint": a.timepoint, "date": a.date, "result": a.result,
+             "note": a.note}
+            for i, a in enumerate(record.follow_up_attempts)
+        )  # fmt: skip
+    for table, rows in (
+        (levels_t, level_rows),
+        (complications_t, complication_rows),
+        (outcomes_t, outcome_rows),
+        (attempts_t, attempt_rows),
+    ):
         bulk_insert(session, table, rows)
 
 
@@ -202,7 +223,7 @@ def set_review(
 
 
 def delete_children(session: Session, case_id: int) -> None:
-    for table in (levels_t, complications_t, outcomes_t):
+    for table in (levels_t, complications_t, outcomes_t, attempts_t):
         session.execute(delete(table).where(table.c.case_id == case_id))
 
 

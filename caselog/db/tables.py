@@ -20,6 +20,7 @@ from caselog.db.models import (
     ClinicSecretRow,
     ClinicSettingRow,
     ComplicationRow,
+    FollowUpAttemptRow,
     OutcomeScoreRow,
     PatientRow,
     ScheduledProcedureRow,
@@ -32,6 +33,7 @@ from caselog.records import (
     CaseRecord,
     Complication,
     DiaryEntry,
+    FollowUpAttempt,
     OutcomeScore,
     Patient,
     TreatedLevel,
@@ -45,6 +47,7 @@ patients_t = cast(Table, PatientRow.__table__)
 levels_t = cast(Table, TreatedLevelRow.__table__)
 complications_t = cast(Table, ComplicationRow.__table__)
 outcomes_t = cast(Table, OutcomeScoreRow.__table__)
+attempts_t = cast(Table, FollowUpAttemptRow.__table__)
 counters_t = cast(Table, CaseCounterRow.__table__)
 audit_t = cast(Table, AuditEntryRow.__table__)
 search_t = cast(Table, CaseSearchRow.__table__)
@@ -131,25 +134,27 @@ case_values: Callable[[CaseRecord], dict[str, Any]] = compiled(
 )
 
 #: A case record from its cases-table row joined with its patient, and its children (levels, complications,
-#: outcomes), written out from the table of fields.
-record_from_row: Callable[[Any, Iterable[TreatedLevel], Iterable[Complication], Iterable[OutcomeScore]], CaseRecord] = (
-    compiled(
-        "record_from_row",
-        [
-            "def record_from_row(row, levels, complications, outcomes):",
-            "    return CaseRecord(",
-            "        case_number=row.case_number, patient=patient_from_row(row), levels=tuple(levels),",
-            "        anesthesia=Anesthesia(type=row.anesthesia_type, sedation=row.sedation, asa_class=row.asa_class,",
-            "                              emergency=bool(row.emergency), provider=row.anesthesia_provider),",
-            "        complications=tuple(complications), outcomes=tuple(outcomes), block=block_from_row(row),",
-            *(f"        {f.key}={_record_value(f, f'row.{f.column}')}," for f in STORED),
-            "    )",
-        ],
-        {
-            "CaseRecord": CaseRecord,
-            "Anesthesia": Anesthesia,
-            "patient_from_row": patient_from_row,
-            "block_from_row": block_from_row,
-        },
-    )
+#: outcomes, follow-up attempts), written out from the table of fields.
+record_from_row: Callable[
+    [Any, Iterable[TreatedLevel], Iterable[Complication], Iterable[OutcomeScore], Iterable[FollowUpAttempt]],
+    CaseRecord,
+] = compiled(
+    "record_from_row",
+    [
+        "def record_from_row(row, levels, complications, outcomes, attempts=()):",
+        "    return CaseRecord(",
+        "        case_number=row.case_number, patient=patient_from_row(row), levels=tuple(levels),",
+        "        anesthesia=Anesthesia(type=row.anesthesia_type, sedation=row.sedation, asa_class=row.asa_class,",
+        "                              emergency=bool(row.emergency), provider=row.anesthesia_provider),",
+        "        complications=tuple(complications), outcomes=tuple(outcomes), block=block_from_row(row),",
+        "        follow_up_attempts=tuple(attempts),",
+        *(f"        {f.key}={_record_value(f, f'row.{f.column}')}," for f in STORED),
+        "    )",
+    ],
+    {
+        "CaseRecord": CaseRecord,
+        "Anesthesia": Anesthesia,
+        "patient_from_row": patient_from_row,
+        "block_from_row": block_from_row,
+    },
 )
