@@ -6,6 +6,8 @@ import copy
 import datetime as dt
 from typing import Any
 
+from caselog.validation import FORMAT_VERSION
+
 TODAY = dt.date(2025, 6, 30)
 #: make_case's rhizotomy has no block on file, so it is outside the clinic's default policy: a test that signs it
 #: gives the reason it was done (signing refuses such a case without one).
@@ -56,7 +58,7 @@ def make_case(**changes: Any) -> dict[str, Any]:
 
 
 def case_file(*cases: dict[str, Any]) -> dict[str, Any]:
-    return {"format": "caselog-cases", "version": 2, "cases": list(cases)}
+    return {"format": "caselog-cases", "version": FORMAT_VERSION, "cases": list(cases)}
 
 
 def simple_case(procedure_date: str, **changes: Any) -> dict[str, Any]:

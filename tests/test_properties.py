@@ -17,9 +17,10 @@ from caselog.service import CaseService
 from caselog.validation import INVISIBLE_RE, validate_case
 from tests.factories import TODAY, case_file
 
-#: Format version 1's outcome measures and timepoints (version 3's are drawn by tests/test_format_v3.py).
+#: Format version 1's outcome measures: always in an outcome (version 3's answers only when recorded).
 _V1_MEASURES = ("nrs_back", "nrs_leg", "odi", "relief_percent")
-_V1_TIMEPOINTS = [t for t in vocab.TIMEPOINTS if t not in vocab.V3_TIMEPOINTS]
+#: Attempts without a death: the rules around one are worked by hand in tests/test_format_v3.py.
+_LIVING_RESULTS = [r for r in vocab.FOLLOW_UP_RESULTS if r != "died"]
 
 # Printable text in any script, already trimmed (stored text is trimmed, so only trimmed text round-trips).
 # No text may hold bidi overrides or isolates; names may not hold invisible characters (docs/format.md).
@@ -78,7 +79,7 @@ def valid_cases(draw: st.DrawFn) -> dict[str, Any]:
             "review_status": draw(st.sampled_from(list(vocab.REVIEW_STATUSES))),
         })  # fmt: skip
     outcomes = []
-    timepoints = draw(st.lists(st.sampled_from(_V1_TIMEPOINTS), unique=True, max_size=4))
+    timepoints = draw(st.lists(st.sampled_from(list(vocab.TIMEPOINTS)), unique=True, max_size=4))
     for timepoint in timepoints:
         if timepoint == "baseline":
             when = day - dt.timedelta(days=draw(st.integers(0, 60)))
@@ -89,7 +90,14 @@ def valid_cases(draw: st.DrawFn) -> dict[str, Any]:
         scores = {m: draw(_optional(st.integers(*vocab.OUTCOME_MEASURES[m]))) for m in _V1_MEASURES}
         if all(v is None for v in scores.values()):
             scores["odi"] = draw(st.integers(0, 100))
-        outcomes.append({"timepoint": timepoint, "date": when.isoformat(), **scores})
+        outcomes.append({"timepoint": timepoint, "date": when.isoformat(), **scores,
+                         **_v3_answers(draw, timepoint, day, when)})  # fmt: skip
+    attempts = [
+        {"timepoint": draw(st.sampled_from([t for t in vocab.TIMEPOINTS if t != "baseline"])),
+         "date": (day + dt.timedelta(days=draw(st.integers(1, days_left)))).isoformat(),
+         "result": draw(st.sampled_from(_LIVING_RESULTS)), "note": draw(_optional(_text(500, _multiline)))}
+        for _ in range(draw(st.integers(0, 3)) if days_left >= 1 else 0)
+    ]  # fmt: skip
     return {
         "case_number": None,
         "status": draw(st.sampled_from(["draft", "final"])),
@@ -131,7 +139,24 @@ def valid_cases(draw: st.DrawFn) -> dict[str, Any]:
         "complications": complications,
         "outcomes": outcomes,
         "notes": draw(_optional(_text(10000, _multiline))),
+        **({"follow_up_attempts": attempts} if attempts else {}),
     }
+
+
+def _v3_answers(draw: st.DrawFn, timepoint: str, day: dt.date, when: dt.date) -> dict[str, Any]:
+    """Format version 3's answers on an outcome, each present only when recorded (as export writes them)."""
+    after = timepoint != "baseline"
+    drawn: dict[str, Any] = {
+        "nrs_neck": draw(_optional(st.integers(0, 10))),
+        "nrs_arm": draw(_optional(st.integers(0, 10))),
+        "ndi": draw(_optional(st.integers(0, 100))),
+        "pgic": draw(_optional(st.integers(1, 7))) if after else None,
+        "work_status": draw(_optional(st.sampled_from(list(vocab.WORK_STATUSES)))),
+        "analgesics": draw(_optional(st.sampled_from(list(vocab.ANALGESIC_USE)))),
+        "returned_to_activities": draw(_optional(st.dates(day, when).map(dt.date.isoformat))) if after else None,
+        "physical_therapy": draw(_optional(st.booleans())),
+    }
+    return {key: value for key, value in drawn.items() if value is not None}
 
 
 def _sparse(case: dict[str, Any], drop: list[bool]) -> dict[str, Any]:
