@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCharts import QAreaSeries, QLineSeries
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt, QThread
 from pytestqt.qtbot import QtBot
 
 from caselog.dashboard import DashboardService
@@ -30,9 +30,11 @@ def _patient(mrn: str, family: str) -> dict[str, str]:
     return {"mrn": mrn, "family_name": family, "given_name": "Test", "birth_date": "1960-01-01", "sex": "female"}
 
 
-def _case(day: str, procedure: str, patient: str, level: str, side: str, *outcomes: dict[str, Any]) -> dict[str, Any]:
+def _case(
+    day: str, procedure: str, patient: str, level: str, side: str, *outcomes: dict[str, Any], **changes: Any
+) -> dict[str, Any]:
     return simple_case(day, procedure=procedure, patient=_patient(patient, f"Family {patient}"),
-                       levels=[{"level": level, "side": side}], outcomes=list(outcomes))  # fmt: skip
+                       levels=[{"level": level, "side": side}], outcomes=list(outcomes), **changes)  # fmt: skip
 
 
 def _score(timepoint: str, day: str, **scores: int) -> dict[str, Any]:
@@ -42,9 +44,10 @@ def _score(timepoint: str, day: str, **scores: int) -> dict[str, Any]:
 #: Worked by hand (today 2025-06-30). RF ablation, 4 sides: P1's first left side repeated after 181 days; P1's
 #: second seen last at 12 months (371 days); P2's seen last at 6 months (181 days) and lost since (12 months
 #: missed, nothing later); P4's RFA never seen again (0 days, lost). Rhizotomy, 3 sides: P3's two seen at 24 months
-#: (733 days); P4's repeated by the RFA after 366 days.
+#: (733 days); P4's repeated by the RFA after 366 days; P5's seen at 3 months (92 days), then died.
 #: MCID: RFA 6 months NRS back 8 -> 3 reached (1/1); RFA 12 months NRS back 6 -> 5 not (0/1), ODI 40 -> 28
-#: reached (1/1); rhizotomy 24 months ODI 50 -> 45 not (0/1).
+#: reached (1/1); rhizotomy 24 months ODI 50 -> 45 not (0/1); P6's cervical block at 6 months: NDI 40 -> 24
+#: reached, NRS neck 7 -> 6 not (1 point, 14%), PGIC 2 (much improved) reached.
 CLINIC = [
     _case("2023-01-10", RFA, "P1", "L4-L5", "left"),
     _case("2023-07-10", RFA, "P1", "L4-L5", "left", _score("baseline", "2023-07-01", nrs_back=6, odi=40),
@@ -55,6 +58,10 @@ CLINIC = [
           _score("24m", "2025-03-03", odi=45)),
     _case("2023-04-01", RHIZOTOMY, "P4", "L3-L4", "right"),
     _case("2024-04-01", RFA, "P4", "L3-L4", "right"),
+    _case("2023-05-01", RHIZOTOMY, "P5", "L5-S1", "left", _score("3m", "2023-08-01", nrs_back=3),
+          follow_up_attempts=[{"timepoint": "12m", "date": "2024-05-10", "result": "died"}]),
+    _case("2024-01-10", "medial_branch_block", "P6", "C5-C6", "right",
+          _score("baseline", "2024-01-02", ndi=40, nrs_neck=7), _score("6m", "2024-07-10", ndi=24, nrs_neck=6, pgic=2)),
 ]  # fmt: skip
 
 
@@ -101,7 +108,7 @@ def test_durability_tab_draws_the_services_curves_bands_and_loss(
     rfa, rhizotomy = figures.curve(RFA), figures.curve(RHIZOTOMY)
     assert rfa is not None and rhizotomy is not None
     assert (rfa.n, rfa.repeats, rfa.lost, rfa.no_contact) == (4, 1, 2, 1)  # the hand count above
-    assert (rhizotomy.n, rhizotomy.repeats) == (3, 1)
+    assert (rhizotomy.n, rhizotomy.repeats, rhizotomy.died) == (4, 1, 1)
     chart = desk.panels["durability"].view.chart()
     lines = {s.name(): s for s in chart.series() if isinstance(s, QLineSeries) and s.name()}
     main = next(s for name, s in lines.items() if name.startswith("RF ablation: 4 sides"))
@@ -109,6 +116,7 @@ def test_durability_tab_draws_the_services_curves_bands_and_loss(
     # P4's side leaves at day 0; at 181 days one repeat among the three still followed: two thirds left.
     assert min(p.y() for p in main.points()) == pytest.approx(200 / 3)
     assert main.name() == "RF ablation: 4 sides, lost to follow-up 2, died 0"
+    assert "Endoscopic rhizotomy: 4 sides, lost to follow-up 0, died 1" in lines
     worst = next(s for name, s in lines.items() if name.startswith("RF ablation, lost counted as repeats"))
     assert worst.pen().style() == Qt.PenStyle.DashLine
     assert rfa.sensitivity is not None and rfa.sensitivity.failures == 3
@@ -157,7 +165,7 @@ def test_outcomes_view_draws_the_share_reaching_mcid(qtbot: QtBot, clinic: Servi
     with clinic.cases.reading() as session:
         shares = mcid_shares(session, CaseFilter())
     panel = desk.panels["outcomes"]
-    assert panel.numbers.rowCount() == len(shares) == 4
+    assert panel.numbers.rowCount() == len(shares) == 7
     choose(desk.mcid_measure, "odi")
     lines = [s for s in panel.view.chart().series() if isinstance(s, QLineSeries) and s.name()]
     by_name = {s.name().split(" (")[0]: [p.y() for p in s.points()] for s in lines}
@@ -166,8 +174,12 @@ def test_outcomes_view_draws_the_share_reaching_mcid(qtbot: QtBot, clinic: Servi
     choose(desk.mcid_measure, "nrs_back")
     lines = [s for s in panel.view.chart().series() if isinstance(s, QLineSeries) and s.name()]
     assert [[p.y() for p in s.points()] for s in lines] == [[100.0, 0.0]]  # RFA: 6 months reached, 12 months not
-    choose(desk.mcid_measure, "ndi")
-    assert not panel.has_chart and "NDI" in panel.empty.text()
+    for measure, share in (("ndi", 100.0), ("nrs_neck", 0.0), ("pgic", 100.0)):
+        choose(desk.mcid_measure, measure)
+        lines = [s for s in panel.view.chart().series() if isinstance(s, QLineSeries) and s.name()]
+        assert [(s.name(), [p.y() for p in s.points()]) for s in lines] == [("Medial branch block (n=1)", [share])]
+    choose(desk.mcid_measure, "nrs_arm")
+    assert not panel.has_chart and "NRS arm" in panel.empty.text()
 
 
 def test_the_keyboard_reaches_every_tab(qtbot: QtBot, clinic: Services, app_settings: AppSettings) -> None:
@@ -194,3 +206,26 @@ def test_empty_database_says_so_on_both_new_tabs(qtbot: QtBot, empty: Services, 
         assert not panel.has_chart and panel.stack.currentWidget() is panel.empty
         assert panel.empty.text() == "No cases in this range."
     assert desk.figures.isHidden() and desk.at_risk.text() == ""
+
+
+def test_figures_are_read_off_the_gui_thread(
+    qtbot: QtBot, clinic: Services, app_settings: AppSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both reads (the dashboard's figures and the MCID shares) run in the background: the desk stays responsive."""
+    import ui.desks.dashboard_desk as desk_module
+
+    threads: list[bool] = []
+    real_build, real_shares = DashboardService.build, desk_module.mcid_shares
+
+    def build(self: DashboardService, case_filter: CaseFilter | None = None) -> Any:
+        threads.append(QThread.currentThread() is QCoreApplication.instance().thread())  # type: ignore[union-attr]
+        return real_build(self, case_filter)
+
+    def shares(session: Any, case_filter: CaseFilter | None = None) -> Any:
+        threads.append(QThread.currentThread() is QCoreApplication.instance().thread())  # type: ignore[union-attr]
+        return real_shares(session, case_filter)
+
+    monkeypatch.setattr(DashboardService, "build", build)
+    monkeypatch.setattr(desk_module, "mcid_shares", shares)
+    desk = make(qtbot, clinic, app_settings)
+    assert threads == [False, False] and desk.result is not None and desk.shares

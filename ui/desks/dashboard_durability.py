@@ -107,7 +107,7 @@ def log_rank_text(data: Durability) -> str:
     return (
         f"{names}: chi-square {r.statistic:.1f}, {p_text(r.p_value)} (log-rank, 1 df; repeats observed "
         f"{r.observed_a:,} vs {r.expected_a:.1f} expected, and {r.observed_b:,} vs {r.expected_b:.1f}). Sides of one "
-        "patient are not independent: read p as approximate."
+        "patient are not independent (p is then too small) and the procedures were not randomised."
     )
 
 
