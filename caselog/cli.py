@@ -203,6 +203,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_filters(r)
     r.add_argument("--format", choices=["csv", "json", "pdf"], default="csv")
     r.add_argument("--output", type=Path, metavar="FILE", help="default: standard output (CSV or JSON); a PDF needs it")
+    r = reports.add_parser("outcomes", help="share of follow-ups reaching MCID per procedure, timepoint and "
+                           "measure (CSV, JSON, PDF)", parents=[common])  # fmt: skip
+    _add_filters(r)
+    r.add_argument("--format", choices=["csv", "json", "pdf"], default="csv")
+    r.add_argument("--output", type=Path, metavar="FILE", help="default: standard output (CSV or JSON)")
     p = command("sign", "the signed-in surgeon signs the case: final, locked")
     p.add_argument("case", metavar="CASE")
     p = command("user", "accounts: add, list, disable, enable, role, reset-password (administrators); passwd")
@@ -403,6 +408,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         actor = sign_in(db, args)
         if args.command == "followups":
             return followup_commands.run(args, CaseService(db, actor=actor), _filter)
+        if args.command == "report" and args.report == "outcomes":
+            from caselog import outcomes_commands
+
+            return outcomes_commands.run(db, actor, args, _filter(args))
         return commands.run(args, db, _filter, actor)
     finally:
         db.close()

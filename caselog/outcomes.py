@@ -45,6 +45,20 @@ COMMON_MEASURES: tuple[str, ...] = (
 ALL_SCORES: tuple[str, ...] = ("odi", "nrs_back", "nrs_leg", "ndi", "nrs_neck", "nrs_arm")
 
 
+#: Short names of the answers that are not scores (the scores' are the format's, vocab.OUTCOME_MEASURE_LABELS).
+_LABELS: dict[str, str] = {
+    "work_status": "Work",
+    "analgesics": "Analgesics",
+    "returned_to_activities": "Back to activities",
+    "physical_therapy": "Physical therapy",
+}
+
+
+def measure_label(measure: str) -> str:
+    """The short name of a measure, as tables and charts head it ("NRS neck", "PGIC")."""
+    return _LABELS.get(measure) or vocab.label(vocab.OUTCOME_MEASURE_LABELS, measure)
+
+
 def region_of_levels(levels: Sequence[TreatedLevel | str]) -> str:
     """The region whose measures a case asks: that of its first level (lumbar when it has none yet)."""
     if not levels:
@@ -56,6 +70,43 @@ def region_of_levels(levels: Sequence[TreatedLevel | str]) -> str:
 def measures_for(levels: Sequence[TreatedLevel | str]) -> tuple[str, ...]:
     """The outcome fields a follow-up of a case at these levels asks, in display order."""
     return REGION_SCORES[region_of_levels(levels)] + COMMON_MEASURES
+
+
+def scores_shown(levels: Sequence[TreatedLevel | str], held: Iterable[OutcomeScore]) -> tuple[str, ...]:
+    """The score columns a table of these outcomes shows: the region's, then any other score an outcome holds
+    (a cervical case with an ODI shows it: nothing recorded is ever hidden)."""
+    found = tuple(held)
+    region = REGION_SCORES[region_of_levels(levels)]
+    others = tuple(m for m in ALL_SCORES if m not in region and any(getattr(o, m) is not None for o in found))
+    return region + others
+
+
+def scores_held(levels: Sequence[TreatedLevel | str], held: Iterable[OutcomeScore]) -> tuple[str, ...]:
+    """The score columns a printed or read-only table shows: those holding a value, the region's first; the
+    region's when none holds one (nothing to fill in there, and a narrow pane has no room for empty columns)."""
+    found = tuple(held)
+    shown = tuple(m for m in scores_shown(levels, found) if any(getattr(o, m) is not None for o in found))
+    return shown or REGION_SCORES[region_of_levels(levels)]
+
+
+def answers_text(outcome: OutcomeScore) -> str:
+    """The answers beside the scores in words, for a line under a table: "working, opioid pain medication,
+    back to usual activities on 2025-05-02, physical therapy prescribed"; blank when none was asked."""
+    parts = []
+    if outcome.work_status is not None:
+        parts.append(vocab.label(vocab.WORK_STATUSES, outcome.work_status).lower())
+    if outcome.analgesics is not None:
+        parts.append(vocab.label(vocab.ANALGESIC_USE, outcome.analgesics).lower())
+    if outcome.returned_to_activities is not None:
+        parts.append(f"back to usual activities on {outcome.returned_to_activities.isoformat()}")
+    if outcome.physical_therapy is not None:
+        parts.append("physical therapy prescribed" if outcome.physical_therapy else "no physical therapy")
+    return ", ".join(parts)
+
+
+def pgic_text(pgic: int | None) -> str:
+    """ "2 much improved"; blank when not asked."""
+    return "" if pgic is None else f"{pgic} {vocab.PGIC.get(pgic, '').lower()}".strip()
 
 
 # ---- MCID rules ------------------------------------------------------------------------------------------
@@ -154,6 +205,15 @@ def case_mcid(levels: Sequence[TreatedLevel | str], outcomes: Iterable[OutcomeSc
     return {o.timepoint: mcid(baseline, o, region) for o in found if o.timepoint != "baseline"}
 
 
+def reached_text(flags: MCIDFlags) -> str:
+    """The measures that reached MCID ("ODI, NRS back, PGIC"), "none" when none did among those measurable, and
+    blank when nothing was measurable (no baseline, no PGIC)."""
+    if not flags.measurable:
+        return ""
+    reached = [measure_label(m) for m, hit in flags.flags if hit]
+    return ", ".join(reached) if reached else "none"
+
+
 # ---- shares per procedure and timepoint ------------------------------------------------------------------
 
 
@@ -169,63 +229,68 @@ class MCIDShare:
     rate: stats.Rate
 
 
-def _rule_sql(rule: ImprovementRule, base: ColumnElement[Any], follow: ColumnElement[Any]) -> tuple[Any, Any]:
-    """(measurable, reached) of an improvement rule as SQL conditions, exactly `ImprovementRule.reached`."""
-    measurable = and_(base.is_not(None), follow.is_not(None), base > 0)
+def _state_sql(measure: str, base: Any, follow: Any) -> ColumnElement[int]:
+    """0 not measurable, 1 measured without reaching MCID, 2 reached: exactly `ImprovementRule.reached` (or
+    `pgic_reached`), as SQL."""
+    if measure == "pgic":
+        return case((follow.c.pgic.is_(None), 0), (follow.c.pgic <= PGIC_REACHED_AT_MOST, 2), else_=1)
+    rule = MCID_RULES[measure]
+    before, after = base.c[measure], follow.c[measure]
+    unmeasurable = or_(before.is_(None), after.is_(None), before <= 0)
     if rule.percent is None:
-        measurable = and_(measurable, base >= rule.points)
-    gain = base - follow
-    reached: Any = gain >= rule.points
+        unmeasurable = or_(unmeasurable, before < rule.points)
+    reached: Any = before - after >= rule.points
     if rule.percent is not None:
-        reached = or_(reached, gain * 100 >= base * rule.percent)
-    return measurable, and_(measurable, reached)
+        reached = or_(reached, (before - after) * 100 >= before * rule.percent)
+    return case((unmeasurable, 0), (reached, 2), else_=1)
 
 
-def _count(condition: Any) -> Any:
-    return func.sum(case((condition, 1), else_=0))
+#: Levels of the cervical region (a case whose first level is one asks the neck's measures).
+CERVICAL_LEVELS = tuple(level for level in vocab.LEVELS if vocab.region_of(level) == CERVICAL)
+#: The measures one packed state stands for: the lumbar/thoracic ones, or (cervical) the neck's; then PGIC.
+_GROUPS = (MCID_MEASURES[LUMBAR], MCID_MEASURES[CERVICAL])
 
 
 def mcid_shares(session: Session, case_filter: CaseFilter | None = None) -> list[MCIDShare]:
     """The share of follow-ups reaching MCID per procedure, timepoint and measure, with Wilson intervals.
 
-    One grouped query: each follow-up joined with its case's baseline and first level (for the region), the
-    counts summed per procedure, timepoint and region in SQL. Rows come in the contract's procedure order,
-    then timepoint order, then the region's measure order; a combination without any measurable follow-up
-    is left out.
+    One grouped query: each follow-up joined with its case's baseline, its region read from its first level,
+    and the state of each of the region's measures (not measurable, not reached, reached) packed into one
+    integer with the region, so SQL groups on procedure, timepoint and that integer (a few hundred rows
+    for any number of cases; one integer rather than many CASE sums is what keeps 100,000 cases quick).
+    Rows come in the contract's procedure order, then timepoint order, then the measures' order; a
+    combination without any measurable follow-up is left out.
     """
     f = case_filter or CaseFilter()
-    cases_t, levels_t, outcomes_t = store.cases_t, store.levels_t, store.outcomes_t
-    follow = outcomes_t.alias("follow_up")
-    base = outcomes_t.alias("baseline")
-    first = levels_t.alias("first_level")
-    cervical = func.substr(first.c.level, 1, 1) == "C"
-    columns: list[Any] = []
-    plan: list[tuple[str, str]] = []  # (region group, measure) per pair of count columns
-    for group, measures in (("cervical", MCID_MEASURES[CERVICAL]), ("other", MCID_MEASURES[LUMBAR])):
-        in_group = cervical if group == "cervical" else or_(~cervical, first.c.level.is_(None))
+    cases_t, levels_t = store.cases_t, store.levels_t
+    follow = store.outcomes_t.alias("follow_up")
+    base = store.outcomes_t.alias("baseline")
+    first_cervical = select(levels_t.c.case_id).where(levels_t.c.level.in_(CERVICAL_LEVELS), levels_t.c.position == 0)
+    cervical = follow.c.case_id.in_(first_cervical)
+    states: list[ColumnElement[int]] = []
+    for measures in _GROUPS:
+        packed: ColumnElement[int] = literal(0)
         for measure in measures:
-            if measure == "pgic":
-                measurable: Any = follow.c.pgic.is_not(None)
-                reached: Any = and_(measurable, follow.c.pgic <= PGIC_REACHED_AT_MOST)
-            else:
-                measurable, reached = _rule_sql(MCID_RULES[measure], base.c[measure], follow.c[measure])
-            columns += [_count(and_(in_group, measurable)), _count(and_(in_group, reached))]
-            plan.append((group, measure))
+            packed = packed * 3 + _state_sql(measure, base, follow)
+        states.append(packed)
+    key = case((cervical, states[1] + 3 ** len(_GROUPS[0])), else_=states[0])
     stmt = (
-        select(cases_t.c.procedure, follow.c.timepoint, *columns)
+        select(cases_t.c.procedure, follow.c.timepoint, key, func.count())
         .select_from(follow)
         .join(cases_t, cases_t.c.id == follow.c.case_id)
         .outerjoin(base, and_(base.c.case_id == follow.c.case_id, base.c.timepoint == literal("baseline")))
-        .outerjoin(first, and_(first.c.case_id == follow.c.case_id, first.c.position == 0))
         .where(follow.c.timepoint != "baseline")
-        .group_by(cases_t.c.procedure, follow.c.timepoint)
+        .group_by(cases_t.c.procedure, follow.c.timepoint, key)
     )
     totals: dict[tuple[str, str, str], list[int]] = {}
-    for procedure, timepoint, *counts in session.execute(store.filtered(stmt, f)):
-        for (_, measure), n, hits in zip(plan, counts[::2], counts[1::2], strict=True):
-            total = totals.setdefault((procedure, timepoint, measure), [0, 0])
-            total[0] += int(n or 0)
-            total[1] += int(hits or 0)
+    for procedure, timepoint, packed_key, count in session.execute(store.filtered(stmt, f)):
+        group, code = divmod(int(packed_key), 3 ** len(_GROUPS[0]))
+        for measure in reversed(_GROUPS[group]):
+            code, state = divmod(code, 3)
+            if state:
+                total = totals.setdefault((procedure, timepoint, measure), [0, 0])
+                total[0] += count
+                total[1] += count * (state == 2)
     procedures = {p: i for i, p in enumerate(vocab.PROCEDURES)}
     timepoints = {t: i for i, t in enumerate(vocab.TIMEPOINTS)}
     order = {m: i for i, m in enumerate((*ALL_SCORES, "pgic"))}

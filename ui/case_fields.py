@@ -31,10 +31,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from caselog import fields, vocab
+from caselog import fields, outcomes, vocab
 from ui.block_section import BlockSection
 from ui.level_picker import LevelPickerPanel
-from ui.rows_editor import RowColumn, RowsEditor, parse_int
+from ui.rows_editor import YES_NO, RowColumn, RowsEditor, parse_int
 
 W = TypeVar("W", bound=QWidget)
 #: Fields of the table whose widgets are built here by hand: codes with a Suggest button, times, minutes.
@@ -174,13 +174,23 @@ COMPLICATION_COLUMNS = (
     RowColumn("resolved_date", "Resolved", "date", width=90, spoken="resolved date"),
     RowColumn("review_status", "Review", "choice", vocab.REVIEW_STATUSES, 90, default="open", spoken="review status"),
 )
+#: PGIC answers led by their score, so typing the digit picks the answer.
+PGIC_CHOICES = {str(score): f"{score} {label}" for score, label in vocab.PGIC.items()}
 OUTCOME_COLUMNS = (
-    RowColumn("timepoint", "Timepoint", "choice", vocab.TIMEPOINTS, 110),
-    RowColumn("date", "Date", "date", width=100),
-    RowColumn("nrs_back", "NRS back (0-10)", "int", width=110, spoken="NRS back"),
-    RowColumn("nrs_leg", "NRS leg (0-10)", "int", width=110, spoken="NRS leg"),
-    RowColumn("odi", "ODI (0-100)", "int", width=100, spoken="ODI"),
-    RowColumn("relief_percent", "Relief % (0-100)", "int", width=110, spoken="relief %"),
+    RowColumn("timepoint", "Timepoint", "choice", vocab.TIMEPOINTS, 90),
+    RowColumn("date", "Date", "date", width=85),
+    RowColumn("odi", "ODI (0-100)", "int", width=80, spoken="ODI"),
+    RowColumn("nrs_back", "NRS back (0-10)", "int", width=102, spoken="NRS back"),
+    RowColumn("nrs_leg", "NRS leg (0-10)", "int", width=97, spoken="NRS leg"),
+    RowColumn("ndi", "NDI (0-100)", "int", width=80, spoken="NDI"),
+    RowColumn("nrs_neck", "NRS neck (0-10)", "int", width=105, spoken="NRS neck"),
+    RowColumn("nrs_arm", "NRS arm (0-10)", "int", width=100, spoken="NRS arm"),
+    RowColumn("relief_percent", "Relief %", "int", width=60, spoken="relief %"),
+    RowColumn("pgic", "PGIC", "scale", PGIC_CHOICES, 115, spoken="PGIC"),
+    RowColumn("work_status", "Work", "choice", vocab.WORK_STATUSES, 145, spoken="work status"),
+    RowColumn("analgesics", "Pain medication", "choice", vocab.ANALGESIC_USE, 165, spoken="pain medication"),
+    RowColumn("returned_to_activities", "Back to activities", "date", width=110, spoken="return to activities"),
+    RowColumn("physical_therapy", "PT", "yesno", YES_NO, 40, spoken="physical therapy"),
 )
 
 
@@ -250,6 +260,14 @@ class CaseFields(QWidget):
             "Complications", COMPLICATION_COLUMNS, new_row=self._new_complication, add_text="&Add complication"
         )
         self.outcomes = RowsEditor("Outcomes", OUTCOME_COLUMNS)
+        #: The case's follow-up attempts (format version 3): recorded from the follow-up desk, shown here read-only
+        #: and handed back unchanged by `data()`, so an edit of the case never drops one.
+        self.attempts: list[dict[str, Any]] = []
+        self.attempts_label = QLabel()
+        self.attempts_label.setObjectName("hint")
+        self.attempts_label.setWordWrap(True)
+        self.attempts_label.setAccessibleName("Follow-up attempts")
+        self.attempts_label.hide()
         self.referring_physician = self._widget("referring_physician", QLineEdit)
         self.copy_to = self._widget("copy_to", QLineEdit)
         self.indication = self._widget("indication", QPlainTextEdit)
@@ -273,6 +291,7 @@ class CaseFields(QWidget):
             box.setMinimumContentsLength(14)
         self._connect()
         self.set_patient_locked(False)
+        self._sync_outcome_columns()
 
     def _widget(self, key: str, kind: type[W]) -> W:
         widget = self.widgets[key]
@@ -416,7 +435,11 @@ class CaseFields(QWidget):
         self.tabs = QTabWidget()
         self.tabs.setAccessibleName("Complications, outcomes and notes")
         self.tabs.addTab(self._slot("complications", "Complications", self.complications), "Complications")
-        self.tabs.addTab(self._slot("outcomes", "Outcomes", self.outcomes), "Outcomes")
+        outcomes_page = self._slot("outcomes", "Outcomes", self.outcomes)
+        outcomes_layout = outcomes_page.layout()
+        assert outcomes_layout is not None
+        outcomes_layout.addWidget(self.attempts_label)
+        self.tabs.addTab(outcomes_page, "Outcomes")
         notes = QWidget()
         nv = QVBoxLayout(notes)
         nv.setContentsMargins(0, 0, 0, 0)
@@ -483,11 +506,28 @@ class CaseFields(QWidget):
         self.tabs.setTabVisible(BLOCK_TAB, self.is_block())
         if self.is_block() and not was:
             self.tabs.setCurrentIndex(BLOCK_TAB)
-        self.tabs.setMaximumHeight(230 if self.is_block() else 190)
+        self._fit_tabs()
+
+    def _fit_tabs(self) -> None:
+        """The tabs' height: more for a block's details, and a line more for the follow-up attempts."""
+        self.tabs.setMaximumHeight((230 if self.is_block() else 190) + (34 if self.attempts else 0))
 
     def _levels_changed(self) -> None:
         self.block.set_levels(self.levels.levels())
         self._chain_block()
+        self._sync_outcome_columns()
+
+    def _sync_outcome_columns(self) -> None:
+        """The outcome table asks the measures of the levels' region (ODI and back/leg pain, or NDI and neck/arm);
+        the other region's columns show only where a row holds a value."""
+        asked = outcomes.measures_for([level for level, _ in self.levels.levels()])
+        self.outcomes.show_columns(asked, outcomes.ALL_SCORES)
+
+    def _show_attempts(self) -> None:
+        lines = [_attempt_text(a) for a in self.attempts]
+        self.attempts_label.setText("Follow-up attempts (recorded at the follow-up desk): " + "; ".join(lines))
+        self.attempts_label.setVisible(bool(lines))
+        self._fit_tabs()
 
     def _connect(self) -> None:
         def hook(signal: Any, key: str) -> None:
@@ -569,6 +609,8 @@ class CaseFields(QWidget):
             "complications": self.complications.items(),
             "outcomes": self.outcomes.items(),
         }
+        if self.attempts:
+            data["follow_up_attempts"] = [dict(a) for a in self.attempts]
         for key, widget in self.widgets.items():
             f = fields.BY_KEY[key]
             value = _value_of(f, widget)
@@ -641,6 +683,18 @@ class CaseFields(QWidget):
             self.complications.set_items([c for c in data.get("complications") or [] if isinstance(c, Mapping)])
         if "outcomes" in data:
             self.outcomes.set_items([o for o in data.get("outcomes") or [] if isinstance(o, Mapping)])
+        if "follow_up_attempts" in data:
+            self.attempts = [dict(a) for a in data.get("follow_up_attempts") or [] if isinstance(a, Mapping)]
+            self._show_attempts()
+        self._sync_outcome_columns()
+
+
+def _attempt_text(attempt: Mapping[str, Any]) -> str:
+    """ "2025-06-02 at 3 months: Could not reach (no answer twice)": one attempt in a line of them."""
+    timepoint = vocab.label(vocab.TIMEPOINTS, str(attempt.get("timepoint") or ""))
+    result = vocab.label(vocab.FOLLOW_UP_RESULTS, str(attempt.get("result") or ""))
+    note = f" ({attempt['note']})" if attempt.get("note") else ""
+    return f"{attempt.get('date') or ''} at {timepoint}: {result}{note}"
 
 
 def _names(edit: QLineEdit) -> list[str]:

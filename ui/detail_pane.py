@@ -9,7 +9,7 @@ from typing import TypedDict
 
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
-from caselog import fields, pathway, vocab
+from caselog import fields, outcomes, pathway, vocab
 from caselog.errors import CaselogError
 from caselog.pathway import IndicationCheck
 from caselog.policy import default_policy
@@ -179,27 +179,77 @@ def case_html(
         )
     else:
         parts.append("<div class='muted'>None recorded.</div>")
-    parts.append(f"<h3>Outcomes ({len(r.outcomes)})</h3>")
-    if r.outcomes:
-        rows = "".join(
-            f"<tr><td style='white-space: nowrap'>{_e(vocab.label(vocab.TIMEPOINTS, o.timepoint))}<br>"
-            f"<span class=muted>{o.date.isoformat()}</span></td>"
-            + "".join(f"<td>{'' if v is None else v}</td>" for v in (o.nrs_back, o.nrs_leg, o.odi, o.relief_percent))
-            + "</tr>"
-            for o in r.outcomes
-        )
-        parts.append(
-            # four scores beside the time point and date in one column: it fits the pane on a small screen
-            "<div class='muted'>Pain NRS 0-10 (back, leg), ODI 0-100, relief %</div>"
-            "<table class='grid'><tr><th>When</th><th>Back</th><th>Leg</th><th>ODI</th>"
-            f"<th>Relief</th></tr>{rows}</table>"
-        )
-    else:
-        parts.append("<div class='muted'>None recorded.</div>")
+    parts.append(outcomes_html(r))
     if r.notes:
         parts.append("<h3>Notes</h3>")
         parts.append(f"<div>{_e(r.notes).replace(chr(10), '<br>')}</div>")
     return "".join(parts)
+
+
+#: What a ✓ beside a score means, under the outcome table.
+MCID_LEGEND = "✓ reached the minimal clinically important difference against baseline"
+
+
+def outcomes_html(r: CaseRecord) -> str:
+    """The outcomes with the region's measures (and any other score held), a ✓ beside each score and PGIC that
+    reached MCID, and the follow-up's answers in words; then the follow-up attempts. Each follow-up is one row
+    whose scores wrap between items, never inside one: the pane may be a few words wide on a small screen."""
+    parts = [f"<h3>Outcomes ({len(r.outcomes)})</h3>"]
+    if r.outcomes:
+        scores = outcomes.scores_held(r.levels, r.outcomes)
+        flags = outcomes.case_mcid(r.levels, r.outcomes)
+        order = list(vocab.TIMEPOINTS)
+        rows = []
+        for o in sorted(r.outcomes, key=lambda o: (order.index(o.timepoint) if o.timepoint in order else 99, o.date)):
+            flag = flags.get(o.timepoint)
+            items = [_item(_HEADS[m], getattr(o, m), flag.get(m) if flag else None) for m in scores]
+            items += [_item("Relief", f"{o.relief_percent}%" if o.relief_percent is not None else None, None)]
+            items += [_item("PGIC", o.pgic, flag.get("pgic") if flag else None)]
+            said = outcomes.answers_text(o)
+            rows.append(
+                f"<tr><td style='white-space: nowrap'>{_e(vocab.label(vocab.TIMEPOINTS, o.timepoint))}<br>"
+                f"<span class=muted>{o.date.isoformat()}</span></td>"
+                f"<td>{' · '.join(i for i in items if i)}"
+                f"{'<br><span class=muted>' + _e(said) + '</span>' if said else ''}</td></tr>"
+            )
+        parts.append(
+            f"<div class='muted'>{_e(_scales(scores, any(o.pgic is not None for o in r.outcomes)))}</div>"
+            f"<table class='grid'><tr><th>When</th><th>Scores</th></tr>{''.join(rows)}</table>"
+        )
+        if any(f.any_reached for f in flags.values()):
+            parts.append(f"<div class='muted'>{_e(MCID_LEGEND)}</div>")
+    else:
+        parts.append("<div class='muted'>None recorded.</div>")
+    if r.follow_up_attempts:
+        parts.append(f"<h3>Follow-up attempts ({len(r.follow_up_attempts)})</h3>")
+        parts += [
+            f"<div><span style='white-space: nowrap'>{a.date.isoformat()}</span> · "
+            f"{_e(vocab.label(vocab.TIMEPOINTS, a.timepoint))}: "
+            f"<b>{_e(vocab.label(vocab.FOLLOW_UP_RESULTS, a.result))}</b>"
+            f"{' <span class=muted>(' + _e(a.note) + ')</span>' if a.note else ''}</div>"
+            for a in r.follow_up_attempts
+        ]
+    return "".join(parts)
+
+
+#: Each score's name in the pane's rows ("Back 3 ✓").
+_HEADS = {"nrs_back": "Back", "nrs_leg": "Leg", "nrs_neck": "Neck", "nrs_arm": "Arm", "odi": "ODI", "ndi": "NDI"}
+
+
+def _item(name: str, value: object, reached: bool | None) -> str:
+    """ "ODI 12 ✓" kept on one line; blank when not recorded."""
+    if value is None:
+        return ""
+    return f"<span style='white-space: nowrap'>{_e(name)} {_e(value)}{' ✓' if reached else ''}</span>"
+
+
+def _scales(scores: tuple[str, ...], pgic: bool) -> str:
+    """The scales in one line: "Pain NRS 0-10 (back, leg), ODI 0-100, PGIC 1 very much improved to 7 very much
+    worse"."""
+    pains = [_HEADS[m].lower() for m in scores if m.startswith("nrs")]
+    parts = [f"Pain NRS 0-10 ({', '.join(pains)})"] if pains else []
+    parts += [f"{_HEADS[m]} 0-100" for m in scores if not m.startswith("nrs")]
+    return ", ".join(parts + ["PGIC 1 very much improved to 7 very much worse"] * pgic)
 
 
 def _indication_html(record: CaseRecord, check: IndicationCheck | None, c: Colours) -> str:

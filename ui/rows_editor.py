@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,11 +52,16 @@ def parse_int(text: str) -> object:
         return text
 
 
+#: The two answers of a yes/no column, as its cells hold them.
+YES_NO = {"yes": "Yes", "no": "No"}
+
+
 @dataclass(frozen=True, slots=True)
 class RowColumn:
     key: str
     title: str
-    kind: str = "text"  # text | date | int | choice
+    #: text | date | int | choice (keys) | scale (a choice of whole numbers) | yesno (True/False)
+    kind: str = "text"
     choices: Mapping[str, str] = field(default_factory=dict)
     width: int = 110
     default: str = ""
@@ -67,10 +72,24 @@ class RowColumn:
     def name(self) -> str:
         return self.spoken or self.title.lower()
 
+    @property
+    def is_choice(self) -> bool:
+        return self.kind in ("choice", "scale", "yesno")
+
     def to_value(self, raw: str) -> object:
-        if self.kind == "int":
+        if self.kind in ("int", "scale"):
             return parse_int(raw)
+        if self.kind == "yesno" and raw in YES_NO:
+            return raw == "yes"
         return raw.strip() or None
+
+    def to_raw(self, value: object) -> str:
+        """A contract value as the cell holds it (a yes/no column's True is "yes"); None is blank."""
+        if value is None:
+            return ""
+        if self.kind == "yesno" and isinstance(value, bool):
+            return "yes" if value else "no"
+        return str(value)
 
 
 class RowsModel(QAbstractTableModel):
@@ -107,7 +126,7 @@ class RowsModel(QAbstractTableModel):
         column = self.columns[index.column()]
         raw = self.rows[index.row()].get(column.key, "")
         if role == Qt.ItemDataRole.DisplayRole:
-            return column.choices.get(raw, raw) if column.kind == "choice" else raw
+            return column.choices.get(raw, raw) if column.is_choice else raw
         if role == Qt.ItemDataRole.EditRole:
             return raw
         problem = self.problems.get((index.row(), column.key))
@@ -148,9 +167,7 @@ class RowsModel(QAbstractTableModel):
 
     def set_items(self, items: Sequence[Mapping[str, Any]]) -> None:
         self.beginResetModel()
-        self.rows = [
-            {c.key: "" if item.get(c.key) is None else str(item.get(c.key)) for c in self.columns} for item in items
-        ]
+        self.rows = [{c.key: c.to_raw(item.get(c.key)) for c in self.columns} for item in items]
         self.endResetModel()
 
     def items(self) -> list[dict[str, object]]:
@@ -175,7 +192,7 @@ class ChoiceDelegate(QStyledItemDelegate):
         self, parent: QWidget, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
     ) -> QWidget:
         column = self._columns[index.column()]
-        if column.kind != "choice":
+        if not column.is_choice:
             editor = super().createEditor(parent, option, index)
             editor.setAccessibleName(column.title)
             return editor
@@ -220,6 +237,8 @@ class RowsEditor(QWidget):
         self.name = name
         self.model = RowsModel(columns, self)
         self._new_row = new_row
+        self._shown: set[str] = set()
+        self._optional: set[str] = set()
         self.view = QTableView()
         self.view.setModel(self.model)
         self.view.setItemDelegate(ChoiceDelegate(self.model.columns, self.view))
@@ -269,6 +288,8 @@ class RowsEditor(QWidget):
         self.model.rowsInserted.connect(lambda *_: self.changed.emit())
         self.model.rowsRemoved.connect(lambda *_: self.changed.emit())
         self.model.modelReset.connect(lambda: self.changed.emit())
+        self.model.rowsRemoved.connect(lambda *_: self._sync_columns())
+        self.model.modelReset.connect(self._sync_columns)
         selection = self.view.selectionModel()
         selection.selectionChanged.connect(lambda *_: self.remove_button.setEnabled(selection.hasSelection()))
 
@@ -293,6 +314,18 @@ class RowsEditor(QWidget):
 
     def items(self) -> list[dict[str, object]]:
         return self.model.items()
+
+    def show_columns(self, shown: Iterable[str], optional: Iterable[str]) -> None:
+        """The `optional` columns show when in `shown`, or when any row holds a value in one: a column is never
+        hidden over data (a cervical case's ODI stays in view), so an edit can never drop what it cannot see."""
+        self._shown, self._optional = set(shown), set(optional)
+        self._sync_columns()
+
+    def _sync_columns(self) -> None:
+        for i, column in enumerate(self.model.columns):
+            if column.key in self._optional:
+                filled = any(row.get(column.key) for row in self.model.rows)
+                self.view.setColumnHidden(i, column.key not in self._shown and not filled)
 
     def set_items(self, items: Sequence[Mapping[str, Any]]) -> None:
         self.model.set_items(items)

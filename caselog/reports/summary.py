@@ -15,9 +15,9 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable, KeepTogether, Spacer, Table, TableStyle
 from reportlab.platypus.doctemplate import NotAtTopPageBreak
 
-from caselog import fields, pathway, vocab
+from caselog import fields, outcomes, pathway, vocab
 from caselog.pathway import CaseOnPathway, IndicationCheck, Pathway
-from caselog.records import BlockDetails, CaseRecord, CaseView
+from caselog.records import BlockDetails, CaseRecord, CaseView, OutcomeScore
 from caselog.reports.chart import ordered_outcomes, pain_chart
 from caselog.reports.common import (
     ALERT,
@@ -169,7 +169,7 @@ def case_story(
         story += _outcomes_block(record, width)
     else:  # two empty sections say so under one heading: a block's or an ablation's summary then fits one page
         nothing = para("No complications recorded. No outcome scores recorded.", styles().body)
-        story += [*section("Complications and outcomes", room=50), nothing]
+        story += [*section("Complications and outcomes", room=50), nothing, *_attempts(record)]
     signature = _signature_lines(case)
     story += _notes_block(record, width, signature)
     story.append(KeepTogether(signature))
@@ -221,17 +221,25 @@ def _result(record: CaseRecord) -> str:
     latest = scored[-1]
     baseline = next((o for o in record.outcomes if o.timepoint == "baseline"), None)
     parts = []
-    for label, now, before in (
-        ("back pain", latest.nrs_back, baseline.nrs_back if baseline else None),
-        ("leg pain", latest.nrs_leg, baseline.nrs_leg if baseline else None),
-        ("ODI", latest.odi, baseline.odi if baseline else None),
-    ):
+    shown = outcomes.scores_held(record.levels, record.outcomes)
+    # pain first, then the disability index, as a referring physician reads them
+    for measure in sorted(shown, key=lambda m: not m.startswith("nrs")):
+        now, before = getattr(latest, measure), getattr(baseline, measure) if baseline else None
         if now is not None:
+            label = _RESULT_NAMES.get(measure) or outcomes.measure_label(measure)
             parts.append(f"{label} {now}" + (f" (baseline {before})" if before is not None else ""))
     if latest.relief_percent is not None:
         parts.append(f"relief {latest.relief_percent}%")
+    if latest.pgic is not None:
+        parts.append(f"PGIC {text(outcomes.pgic_text(latest.pgic))}")
+    answers = _answers(latest)
+    if answers:
+        parts.append(text(answers))
     when = f"{vocab.label(vocab.TIMEPOINTS, latest.timepoint)} ({fmt_date(latest.date)})"
     return result + f" At {when}: " + (", ".join(parts) or "no scores") + "."
+
+
+_RESULT_NAMES = {"nrs_back": "back pain", "nrs_leg": "leg pain", "nrs_neck": "neck pain", "nrs_arm": "arm pain"}
 
 
 def _plan(record: CaseRecord) -> str:
@@ -376,37 +384,94 @@ def _complications_block(record: CaseRecord, width: float) -> list[Flowable]:
     return [*section(f"Complications ({len(record.complications)})", room=first + 30), grid_table(header, rows, widths)]
 
 
+#: Column heads of the scores in the summary's outcome table (pain: NRS 0-10, as the chart and legend say).
+_SCORE_HEADS = {"nrs_back": "Back", "nrs_leg": "Leg", "nrs_neck": "Neck", "nrs_arm": "Arm", "odi": "ODI", "ndi": "NDI"}
+
+
 def _outcomes_block(record: CaseRecord, width: float) -> list[Flowable]:
+    """The region's scores (and any other held) with relief, PGIC and the measures that reached MCID against the
+    baseline; the answers and the follow-up attempts each in a line under the table; the pain chart beside it."""
     st = styles()
     if not record.outcomes:
-        return [*section("Outcomes", room=50), para("No outcome scores recorded.", st.body)]
+        return [*section("Outcomes", room=50), para("No outcome scores recorded.", st.body), *_attempts(record)]
 
     def score(value: int | None, suffix: str = "") -> str:
         return f"{value}{suffix}" if value is not None else BLANK
 
-    rows = [
-        [
-            vocab.label(vocab.TIMEPOINTS, o.timepoint),
-            fmt_date(o.date),
-            score(o.nrs_back),
-            score(o.nrs_leg),
-            score(o.odi),
-            score(o.relief_percent, "%"),
-        ]
-        for o in ordered_outcomes(record.outcomes)
-    ]
-    header = ["Timepoint", "Date", "Back", "Leg", "ODI", "Relief"]  # back and leg: NRS 0-10, as the chart says
-    table_w = 290.0
-    chart = pain_chart(record.outcomes, width=width - table_w - 16, height=84)
-    widths = [table_w * f for f in (0.23, 0.23, 0.13, 0.13, 0.13, 0.15)]
+    scores = outcomes.scores_held(record.levels, record.outcomes)
+    flags = outcomes.case_mcid(record.levels, record.outcomes)
+    pgic = any(o.pgic is not None for o in record.outcomes)
+    ordered = ordered_outcomes(record.outcomes)
+    rows = []
+    for o in ordered:
+        flag = flags.get(o.timepoint)
+        rows.append(
+            [
+                vocab.label(vocab.TIMEPOINTS, o.timepoint),
+                fmt_date(o.date),
+                *(score(getattr(o, m)) for m in scores),
+                score(o.relief_percent, "%"),
+                *([score(o.pgic)] if pgic else []),
+                para(text(_reached(flag)), st.cell),
+            ]
+        )
+    header = ["Timepoint", "Date", *(_SCORE_HEADS[m] for m in scores), "Relief", *(["PGIC"] if pgic else []), "MCID"]
+    narrow = [30.0] * len(scores) + [34.0] + [30.0] * pgic
+    table_w = max(330.0, 52 + 56 + sum(narrow) + 96)
+    chart = pain_chart(record.outcomes, width=width - table_w - 16, height=84) if width - table_w >= 150 else None
+    widths = [52.0, 56.0, *narrow, table_w - 108 - sum(narrow)]
     compact = [("TOPPADDING", (0, 1), (-1, -1), 1), ("BOTTOMPADDING", (0, 1), (-1, -1), 1.5)]
-    table = grid_table(header, rows, widths, numeric=(2, 3, 4, 5), extra=compact)
+    table = grid_table(header, rows, widths, numeric=tuple(range(2, 2 + len(narrow))), extra=compact)
+    note = [Spacer(1, 2), para(text(MCID_NOTE), st.muted)] if any(map(_reached, flags.values())) else []
+    # The latest follow-up's answers are in the summary's result; the attempts go under the table.
+    under = [Spacer(1, 2), *_attempts(record)] if record.follow_up_attempts else []
     if chart is None:
-        return [*section("Outcomes"), table]
-    pair = Table([[table, chart]], colWidths=[table_w + 16, width - table_w - 16], hAlign="LEFT")
+        return [*section("Outcomes"), table, *note, *under]
+    # the note and the attempts under the table, beside the chart (taller than a few rows): no extra height
+    pair = Table([[[table, *note, *under], chart]], colWidths=[table_w + 16, width - table_w - 16], hAlign="LEFT")
     pair.setStyle(TableStyle(_FLUSH))
     _, needed = pair.wrap(width, 10_000)
     return [*section("Outcomes", room=needed + 30), pair]
+
+
+#: Under the outcome table: what its MCID column lists.
+MCID_NOTE = "MCID, better than baseline by: ODI or NDI 10 points, pain 2 points or 30%, PGIC 1-2."
+
+
+def _reached(flags: outcomes.MCIDFlags | None) -> str:
+    """The MCID column: "Back, Leg, PGIC", "none", or blank when nothing could be judged."""
+    if flags is None or not flags.measurable:
+        return ""
+    return ", ".join(_SCORE_HEADS.get(m, "PGIC") for m, hit in flags.flags if hit) or "none"
+
+
+#: The follow-up's answers in the fewest words a reader still understands.
+_WORK_SHORT = {"working": "working", "off_work_pain": "off work (pain)", "not_working_other": "not working (other)",
+               "retired": "retired"}  # fmt: skip
+_ANALGESICS_SHORT = {"none": "no pain medication", "non_opioid": "non-opioid", "opioid": "opioid"}
+
+
+def _answers(o: OutcomeScore) -> str:
+    """ "working, non-opioid, back to activities 2025-05-02, PT": one follow-up's answers, short."""
+    parts = [
+        _WORK_SHORT.get(o.work_status or "", o.work_status or ""),
+        _ANALGESICS_SHORT.get(o.analgesics or "", o.analgesics or ""),
+        f"back to activities {fmt_date(o.returned_to_activities)}" if o.returned_to_activities else "",
+        {True: "PT prescribed", False: "no PT", None: ""}[o.physical_therapy],
+    ]
+    return ", ".join(p for p in parts if p)
+
+
+def _attempts(record: CaseRecord) -> list[Flowable]:
+    """The follow-up attempts in one line: "Follow-up attempts: 2025-09-20 (6 months) could not reach; …"."""
+    if not record.follow_up_attempts:
+        return []
+    items = "; ".join(
+        f"{fmt_date(a.date)} ({text(vocab.label(vocab.TIMEPOINTS, a.timepoint))}) "
+        f"{text(vocab.label(vocab.FOLLOW_UP_RESULTS, a.result).lower())}" + (f": {text(a.note)}" if a.note else "")
+        for a in sorted(record.follow_up_attempts, key=lambda a: a.date)
+    )
+    return [para(f"<b>Follow-up attempts:</b> {items}.", styles().body)]
 
 
 def _notes_block(record: CaseRecord, width: float, signature: list[Flowable]) -> list[Flowable]:
