@@ -29,7 +29,7 @@ from PySide6.QtGui import QBrush, QColor, QGuiApplication, QPen
 from caselog import stats, vocab
 from caselog.dashboard import CasesPerMonth, ComplicationRates, Durations, PainScores
 from caselog.durability import DAYS_PER_MONTH, Durability, DurabilityCurve
-from caselog.outcomes import MCIDShare
+from caselog.outcomes import ALL_SCORES, MCIDShare, measure_label
 from ui.style import colours, is_dark
 
 COLOURS = {
@@ -366,6 +366,10 @@ def at_risk_rows(data: Durability) -> tuple[tuple[str, ...], list[tuple[str, ...
 # ---- outcomes: share reaching the minimal clinically important difference ----------------------------------
 
 
+#: The measures the MCID is judged on, in the outcomes view's order: every region's scores, then PGIC.
+MCID_MEASURES: tuple[str, ...] = (*ALL_SCORES, "pgic")
+
+
 def mcid_chart(shares: Sequence[MCIDShare], measure: str) -> QChart:
     """Share of follow-ups reaching the MCID on `measure` at each timepoint, a line per procedure with its 95%
     Wilson interval as a bar through each point (procedures side by side, a little apart, so bars never hide
@@ -408,19 +412,3 @@ def mcid_chart(shares: Sequence[MCIDShare], measure: str) -> QChart:
     y = _value_axis(f"Reaching the MCID on {measure_label(measure)} (%), 95% Wilson interval", 0, 100, ticks=6)
     _axes(chart, x, y, attached)
     return chart
-
-
-#: The measures the MCID is judged on, in the outcomes view's order; labels where the vocabulary has none.
-MCID_MEASURE_LABELS: dict[str, str] = {
-    "odi": "ODI",
-    "nrs_back": "NRS back",
-    "nrs_leg": "NRS leg",
-    "ndi": "NDI",
-    "nrs_neck": "NRS neck",
-    "nrs_arm": "NRS arm",
-    "pgic": "PGIC",
-}
-
-
-def measure_label(measure: str) -> str:
-    return vocab.OUTCOME_MEASURE_LABELS.get(measure) or MCID_MEASURE_LABELS.get(measure, measure)

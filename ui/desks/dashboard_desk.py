@@ -26,16 +26,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from caselog import vocab
 from caselog.dashboard import Dashboard, DashboardService
-from caselog.outcomes import MCIDShare, mcid_shares
+from caselog.outcomes import MCIDShare, mcid_shares, measure_label
+from caselog.outcomes_commands import COLUMNS, share_cells
 from caselog.records import CaseFilter
 from caselog.service import CaseService
-from caselog.tables import Table, percent
+from caselog.tables import Table
 from ui import shortcuts
 from ui.desks import dashboard_charts as charts
 from ui.desks.common import DateRange, Desk, NumbersModel, set_combo_items, sorted_view_model
-from ui.desks.dashboard_charts import MCID_MEASURE_LABELS, measure_label, short
+from ui.desks.dashboard_charts import MCID_MEASURES
 from ui.desks.dashboard_durability import CENSORING_RULE, DurabilityFigures
 from ui.messages import show_error
 from ui.tasks import Progress
@@ -200,7 +200,7 @@ class DashboardDesk(Desk):
         measure_row.addWidget(self.measure)
         measure_row.addStretch(1)
         self.panels["scores"].extra.addLayout(measure_row)
-        self.mcid_measure = combo("MCID measure", [(measure_label(m), m) for m in MCID_MEASURE_LABELS])
+        self.mcid_measure = combo("MCID measure", [(measure_label(m), m) for m in MCID_MEASURES])
         mcid_row = QHBoxLayout()
         mcid_row.addWidget(QLabel("Measure:"))
         mcid_row.addWidget(self.mcid_measure)
@@ -330,15 +330,8 @@ def read_mcid_shares(service: CaseService, case_filter: CaseFilter) -> list[MCID
 
 
 def mcid_table(shares: list[MCIDShare]) -> Table:
-    """The numbers behind the outcomes chart: every procedure, timepoint and measure with its n and interval."""
-    rows = tuple(
-        (short(r.procedure), vocab.label(vocab.TIMEPOINTS, r.timepoint), measure_label(r.measure), r.n, r.reached,
-         percent(r.rate.proportion), percent(r.rate.lower), percent(r.rate.upper))
-        for r in shares
-    )  # fmt: skip
-    columns = ("Procedure", "Timepoint", "Measure", "Follow-ups judged", "Reached MCID", "Share %", "95% CI low %",
-               "95% CI high %")  # fmt: skip
-    return Table("Share reaching the MCID (95% Wilson interval)", columns, rows)
+    """The numbers behind the outcomes chart, as `caselog report outcomes` writes them."""
+    return Table("Share reaching the MCID (95% Wilson interval)", COLUMNS, tuple(share_cells(r) for r in shares))
 
 
 def _at_risk_html(durability: object) -> str:
