@@ -4,6 +4,7 @@ reaches every tab, and an empty database says so instead of drawing."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -229,3 +230,14 @@ def test_figures_are_read_off_the_gui_thread(
     monkeypatch.setattr(desk_module, "mcid_shares", shares)
     desk = make(qtbot, clinic, app_settings)
     assert threads == [False, False] and desk.result is not None and desk.shares
+
+
+def test_one_procedure_in_range_is_not_compared(qtbot: QtBot, clinic: Services, app_settings: AppSettings) -> None:
+    """Only RF ablations start in January 2023: no comparison, and the rhizotomy's claim has nothing beside it."""
+    desk = make(qtbot, clinic, app_settings)
+    desk.dates.set_range(dt.date(2023, 1, 1), dt.date(2023, 2, 15))
+    qtbot.waitUntil(lambda: not desk.loading, timeout=20000)
+    assert desk.result is not None and [c.procedure for c in desk.result.durability.curves] == [RFA]
+    assert desk.figures.comparison.text().endswith("not compared (both need treated sides in this range).")
+    assert "Relief for up to 5 years”<br>This clinic: no treated sides in this range." in desk.figures.claims.text()
+    assert "Endoscopic" not in desk.figures.relief.text()

@@ -385,7 +385,7 @@ def mcid_chart(shares: Sequence[MCIDShare], measure: str) -> QChart:
         line = QLineSeries()
         line.setPen(QPen(colour(procedure), 2.5))
         line.setPointsVisible(True)
-        line.setMarkerSize(6)
+        line.setMarkerSize(4)  # drawn as a radius: a dot of 8 pixels
         mine = [r for r in rows if r.procedure == procedure]
         for r in mine:
             at = index[r.timepoint] + offset
