@@ -279,10 +279,10 @@ def _show(service: CaseService, case_number: str, *, as_json: bool) -> int:
 
 
 def _demo(service: CaseService, count: int, seed: int, *, into_real_database: bool) -> int:
-    from caselog.demo import generate_cases
+    from caselog.demo import clinic_schedule, generate_cases
 
     service.require_demo(into_real_database=into_real_database)
-    records = generate_cases(count, seed=seed)
+    records = generate_cases(count, seed=seed, schedule=clinic_schedule(service))
     numbers: list[str] = []
     batch = 5000  # a transaction per batch keeps the write lock short for other workstations
     for start in range(0, len(records), batch):

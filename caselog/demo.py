@@ -13,19 +13,24 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from caselog import vocab
-from caselog.pathway import add_months
+from caselog.dates import add_months
+from caselog.followup import DEFAULT_TIMEPOINTS, SETTING, due_date, schedule_from_setting
 from caselog.records import (
     Anesthesia,
     BlockDetails,
     CaseRecord,
     Complication,
     DiaryEntry,
+    FollowUpAttempt,
     OutcomeScore,
     Patient,
     TreatedLevel,
 )
+from caselog.service import CaseService
 
 # (family name, given name, sex): Latin with diacritics, Greek and Cyrillic scripts, mononyms.
 NAMES: list[tuple[str, str, str]] = [
@@ -73,17 +78,21 @@ DURATION = {  # minutes: typical low, high
     "laminotomy": (60, 140),
     "other": (30, 120),
 }
+#: A clinic's follow-up schedule: procedure -> its timepoints after the baseline (caselog.followup's setting).
+Schedule = Mapping[str, Sequence[str]]
+#: A case's outcomes (baseline first) and its attempts to reach the patient.
+FollowUp = tuple[tuple[OutcomeScore, ...], tuple[FollowUpAttempt, ...]]
 MINOR_COMPLICATIONS = ["incision_site_pain", "nerve_irritation", "numbness", "hematoma"]
 OPEN_COMPLICATIONS = ["dural_tear", "superficial_infection", "urinary_retention", "hematoma", "motor_weakness"]
-FOLLOW_UP_DAYS = {"2w": 14, "6w": 42, "3m": 91, "6m": 182, "12m": 365, "24m": 730, "5y": 1826}
 
 
 class _Clinic:
     """Random choices for one run; everything comes from one seeded generator."""
 
-    def __init__(self, seed: int, until: dt.date, years: int) -> None:
+    def __init__(self, seed: int, until: dt.date, years: int, schedule: Schedule) -> None:
         self.rnd = random.Random(seed)
         self.until = until
+        self.schedule = schedule
         self.start = until - dt.timedelta(days=365 * years)
 
     def day(self, earliest: dt.date) -> dt.date:
@@ -127,28 +136,6 @@ class _Clinic:
         kind = "general" if procedure == "laminectomy" or r.random() < 0.75 else "spinal"
         emergency = r.random() < 0.03
         return Anesthesia(kind, asa_class=asa, emergency=emergency, provider=provider or "Dr. Ingrid Holm (anesthesia)")
-
-
-def _outcomes(c: _Clinic, procedure: str, day: dt.date) -> tuple[OutcomeScore, ...]:
-    r = c.rnd
-    back0, leg0 = r.randint(5, 9), r.randint(2, 8)
-    odi0 = r.randint(30, 60)
-    found = [OutcomeScore("baseline", day - dt.timedelta(days=r.randint(0, 21)), back0, leg0, odi0, None)]
-    lasting = {"endoscopic_rhizotomy": 900, "radiofrequency_ablation": 270, "medial_branch_block": 2}.get(
-        procedure, 700
-    )
-    for timepoint in ("2w", "6w", "3m", "6m", "12m", "24m"):
-        when = day + dt.timedelta(days=FOLLOW_UP_DAYS[timepoint] + r.randint(-3, 10))
-        if when > c.until or r.random() < 0.25:
-            continue
-        days = FOLLOW_UP_DAYS[timepoint]
-        effect = 0.65 if days <= lasting else 0.25  # relief fades once the nerve regrows
-        back = max(0, min(10, round(back0 * (1 - effect) + r.gauss(0, 1))))
-        leg = max(0, min(10, round(leg0 * (1 - effect * 0.8) + r.gauss(0, 1))))
-        odi = max(0, min(100, round(odi0 * (1 - effect * 0.7) + r.gauss(0, 5))))
-        relief = max(0, min(100, round(100 * (back0 - back) / max(back0, 1))))
-        found.append(OutcomeScore(timepoint, when, back, leg, odi, relief))
-    return tuple(found)
 
 
 def _complications(c: _Clinic, procedure: str, day: dt.date) -> tuple[Complication, ...]:
@@ -198,9 +185,8 @@ REPEAT_NOTE = "Patient reports return of axial pain; repeat treatment at the sam
 
 
 def _case(c: _Clinic, patient: Patient, procedure: str, day: dt.date, levels: list[str], region: str,
-          relief: int | None, sides: str, *, block: BlockDetails | None = None, reason: str | None = None,
-          follow_up: tuple[OutcomeScore, ...] | None = None, repeat: bool = False,
-          may_sign: bool = True) -> CaseRecord:  # fmt: skip
+          relief: int | None, sides: str, follow_up: FollowUp, *, block: BlockDetails | None = None,
+          reason: str | None = None, repeat: bool = False, may_sign: bool = True) -> CaseRecord:  # fmt: skip
     r = c.rnd
     volume = r.choice(BLOCK_VOLUMES_ML[region]) if block is not None else None
     treated = tuple(TreatedLevel(level, sides, volume) for level in levels)
@@ -215,8 +201,6 @@ def _case(c: _Clinic, patient: Patient, procedure: str, day: dt.date, levels: li
         notes = REPEAT_NOTE
     elif r.random() < 0.3:
         notes = r.choice(NOTES["any"] + NOTES.get(procedure, []))
-    if follow_up is None:
-        follow_up = _outcomes(c, procedure, day) if procedure != "medial_branch_block" else ()
     # Surgeons sign within days; the last week still holds a few drafts.
     signed = (c.until - day).days > 7 or r.random() < 0.3
     # A case outside the policy is signed only with its reason, as the service requires: without one it waits.
@@ -249,7 +233,8 @@ def _case(c: _Clinic, patient: Patient, procedure: str, day: dt.date, levels: li
             else "same_day_discharge"
         ),
         complications=_complications(c, procedure, day),
-        outcomes=follow_up,
+        outcomes=follow_up[0],
+        follow_up_attempts=follow_up[1],
         notes=notes,
         block=block,
         outside_policy_reason=reason,
@@ -328,42 +313,6 @@ def block_peak(block: BlockDetails) -> int:
 
 # ---- ablations and their follow-up -----------------------------------------------------------------------------
 
-#: Nominal months of each follow-up visit; the 6-month visit is the one payers ask for before a repeat.
-VISIT_MONTHS = {"2w": 0.5, "6w": 1.5, "3m": 3, "6m": 6, "12m": 12, "24m": 24, "5y": 60}
-
-
-def _visit_date(day: dt.date, timepoint: str, jitter: int) -> dt.date:
-    months = VISIT_MONTHS[timepoint]
-    if months < 3:
-        return day + dt.timedelta(days=int(months * 28) + jitter)
-    return add_months(day, int(months)) + dt.timedelta(days=jitter)
-
-
-def _ablation_outcomes(c: _Clinic, day: dt.date, lasting: int, ends: dt.date) -> tuple[OutcomeScore, ...]:
-    """Follow-up of an ablation whose relief lasts `lasting` months, seen until `ends` (the next treatment at
-    these joints, or today): relief near its best at first, fading as the nerve regrows, then gone."""
-    r = c.rnd
-    back0, leg0, odi0 = r.randint(5, 9), r.randint(2, 8), r.randint(30, 60)
-    found = [OutcomeScore("baseline", day - dt.timedelta(days=r.randint(0, 21)), back0, leg0, odi0, None)]
-    best = r.randint(60, 95)
-    for timepoint, months in VISIT_MONTHS.items():
-        when = _visit_date(day, timepoint, _pick(r, 0, 10))
-        if when >= ends or when > c.until:
-            break
-        if timepoint != "6m" and r.random() < 0.2:
-            continue  # a missed visit; the 6-month one is kept, as payers ask for it
-        if months < lasting:
-            relief = round(best - (best - 55) * (months / lasting) ** 2 + (r.random() - 0.5) * 12)
-            relief = max(50, min(100, relief))
-        else:
-            relief = _pick(r, 5, 40)
-        back = max(0, min(10, round(back0 * (100 - relief) / 100)))
-        leg = max(0, min(10, round(leg0 * (100 - relief * 0.8) / 100 + (r.random() - 0.5) * 3)))
-        odi = max(0, min(100, round(odi0 * (100 - relief * 0.7) / 100 + (r.random() - 0.5) * 15)))
-        found.append(OutcomeScore(timepoint, when, back, leg, odi, relief))
-    return tuple(found)
-
-
 #: Departures from the clinic's usual policy (the default preset: two positive blocks at >= 80%, a repeat after
 #: >= 50% relief lasting >= 6 months), with the reasons a surgeon might record. Some are left without one.
 DEPARTURES: dict[str, list[str]] = {
@@ -381,17 +330,25 @@ def _departure_reason(c: _Clinic, kind: str) -> str | None:
     return c.rnd.choice(DEPARTURES[kind]) if c.rnd.random() < 0.6 else None
 
 
-def generate_cases(count: int, *, seed: int = 1, until: dt.date | None = None, years: int = 6) -> list[CaseRecord]:
-    """`count` cases ending on `until` (today by default), in date order."""
-    return [record for record, _ in generate_marked(count, seed=seed, until=until, years=years)]
+def clinic_schedule(service: CaseService) -> Schedule:
+    """The clinic's follow-up schedule, which demo cases are followed up at (any signed-in role reads it)."""
+    return schedule_from_setting(service.clinic_setting(SETTING)).as_dict()
+
+
+def generate_cases(
+    count: int, *, seed: int = 1, until: dt.date | None = None, years: int = 6, schedule: Schedule | None = None
+) -> list[CaseRecord]:
+    """`count` cases ending on `until` (today by default), in date order, followed up at `schedule`'s timepoints
+    (the clinic's follow-up schedule; its default when None)."""
+    return [record for record, _ in generate_marked(count, seed=seed, until=until, years=years, schedule=schedule)]
 
 
 def generate_marked(
-    count: int, *, seed: int = 1, until: dt.date | None = None, years: int = 6
+    count: int, *, seed: int = 1, until: dt.date | None = None, years: int = 6, schedule: Schedule | None = None
 ) -> list[tuple[CaseRecord, str | None]]:
     """As generate_cases, each case with the DEPARTURES key it was made to break the default policy by (None
     for a case made within it), so tests can check the demo's pathways keep what they claim."""
-    c = _Clinic(seed, until or dt.date.today(), years)
+    c = _Clinic(seed, until or dt.date.today(), years, schedule or DEFAULT_TIMEPOINTS)
     cases: list[tuple[CaseRecord, str | None]] = []
     patient_number = 0
     while len(cases) < count:
@@ -410,15 +367,24 @@ def _pathway(c: _Clinic, patient: Patient) -> list[tuple[CaseRecord, str | None]
     if r.random() < 0.12:
         procedure = r.choices(["laminectomy", "laminotomy", "other"], weights=[45, 45, 10])[0]
         levels, region = c.levels(procedure)
-        return [(_case(c, patient, procedure, day, levels, region, None, _sides(c)), None)]
+        course = _course(c, patient, region, day)
+        relief_at = _relief_curve(c, procedure, max(3, round(r.gauss(9, 3))))
+        follow_up = _follow_up(c, course, procedure, day, relief_at, c.schedule.get(procedure, ()))
+        return [(_case(c, patient, procedure, day, levels, region, None, _sides(c), follow_up), None)]
     levels, region = c.levels("medial_branch_block")
+    course = _course(c, patient, region, day)
     sides = _sides(c)
     cases: list[tuple[CaseRecord, str | None]] = []
     departure: str | None = None
 
     def block(anesthetic: str, response: Response) -> BlockDetails:
         details = _block(c, anesthetic, response)
-        cases.append((_case(c, patient, "medial_branch_block", day, levels, region, None, sides, block=details), None))
+        worn_off = _relief_curve(c, "medial_branch_block", 0)
+        timepoints = c.schedule.get("medial_branch_block", ())
+        follow_up = _follow_up(c, course, "medial_branch_block", day, worn_off, timepoints, pain=details.pain_before)
+        cases.append(
+            (_case(c, patient, "medial_branch_block", day, levels, region, None, sides, follow_up, block=details), None)
+        )
         return details
 
     if r.random() < 0.03:
@@ -439,8 +405,8 @@ def _pathway(c: _Clinic, patient: Patient) -> list[tuple[CaseRecord, str | None]
             departure = "one_block"
         else:
             day = day + dt.timedelta(days=r.randint(14, 42))
-            if day > c.until:
-                return cases  # the confirming block is still to come
+            if day > c.until or day >= course.fate_day:
+                return cases  # the confirming block is still to come, or the patient no longer comes
             if len(levels) > 1 and r.random() < 0.2:
                 levels = levels[1:] if r.random() < 0.5 else levels[:-1]  # the confirming block narrows down
             if sides == "bilateral" and r.random() < 0.15:
@@ -451,10 +417,10 @@ def _pathway(c: _Clinic, patient: Patient) -> list[tuple[CaseRecord, str | None]
             if response != "positive":
                 return cases  # the confirming block was negative
         relief = block_peak(details)
-    return cases + _treatments(c, patient, day, levels, region, sides, relief, departure)
+    return cases + _treatments(c, patient, course, day, levels, sides, relief, departure)
 
 
-def _treatments(c: _Clinic, patient: Patient, day: dt.date, levels: list[str], region: str, sides: str,
+def _treatments(c: _Clinic, patient: Patient, course: _Course, day: dt.date, levels: list[str], sides: str,
                 relief: int, departure: str | None) -> list[tuple[CaseRecord, str | None]]:  # fmt: skip
     """The first ablation or rhizotomy weeks after the last block, and its repeats once its relief fades."""
     r = c.rnd
@@ -463,7 +429,7 @@ def _treatments(c: _Clinic, patient: Patient, day: dt.date, levels: list[str], r
     cases: list[tuple[CaseRecord, str | None]] = []
     sessions: list[dt.date] = []
     first = True
-    while day <= c.until:
+    while day <= c.until and day < course.fate_day:
         # Relief lasts months after an ablation, years after a rhizotomy (the nerve regrows more slowly).
         mean, spread = (10, 3) if treatment == "radiofrequency_ablation" else (36, 10)
         lasting = max(3, round(r.gauss(mean, spread)))
@@ -478,10 +444,12 @@ def _treatments(c: _Clinic, patient: Patient, day: dt.date, levels: list[str], r
         if next_day is not None and next_departure is None:
             while sum(1 for s in [*sessions, day] if s > add_months(next_day, -12)) >= 2:
                 next_day = add_months(next_day, 1)  # at most two sessions per region in twelve months
-        follow_up = _ablation_outcomes(c, day, lasting, next_day or dt.date.max)
+        relief_at = _relief_curve(c, treatment, lasting)
+        timepoints = c.schedule.get(treatment, ())
+        follow_up = _follow_up(c, course, treatment, day, relief_at, timepoints, ends=next_day or dt.date.max)
         reason = _departure_reason(c, departure) if departure else None
-        record = _case(c, patient, treatment, day, levels, region, relief if first else None, sides,
-                       reason=reason, follow_up=follow_up, repeat=not first,
+        record = _case(c, patient, treatment, day, levels, course.region, relief if first else None, sides, follow_up,
+                       reason=reason, repeat=not first,
                        may_sign=departure is None or reason is not None)  # fmt: skip
         cases.append((record, departure))
         sessions.append(day)
@@ -491,3 +459,223 @@ def _treatments(c: _Clinic, patient: Patient, day: dt.date, levels: list[str], r
         if treatment == "radiofrequency_ablation" and r.random() < 0.15:
             treatment = "endoscopic_rhizotomy"  # after ablations wear off, a rhizotomy for longer relief
     return cases
+
+
+# ---- follow-up: the scores the coordinator collects, and the patients the clinic loses --------------------------
+
+
+#: What may end a patient's follow-up early, and how often: they stop answering (a few calls nobody picks up,
+#: then nothing), move away, decline further calls or die. An end that falls after today, or after the last
+#: visit owed (a block's two-week check), shows in nothing: of treated patients, about one in ten is seen to stop
+#: answering, 3% to move away or decline, 1% to die.
+FATES: list[tuple[str, float]] = [("silent", 0.16), ("moved_away", 0.03), ("declined", 0.02), ("died", 0.02)]
+FATE_NOTES: dict[str, list[str | None]] = {
+    "moved_away": ["Moved abroad; no forwarding number.", "Moved to another state; sees a local physician.", None],
+    "declined": ["Does not wish to be called again.", "Feels well; declines further follow-up.", None],
+    "died": ["A relative answered the call.", "Death notice received from the family physician.", None],
+}
+#: Lumbar and thoracic levels are scored with the Oswestry Disability Index and back/leg pain, cervical ones
+#: with the Neck Disability Index and neck/arm pain (caselog.outcomes' choice by region).
+CERVICAL = "cervical"
+
+
+@dataclass(slots=True)
+class _Course:
+    """One patient's answers that carry from case to case: how they live, and whether follow-up ends early."""
+
+    region: str
+    work: str
+    analgesics: str
+    fate: str | None = None
+    fate_day: dt.date = dt.date.max  # from this day on the patient no longer answers (or has died)
+    news_day: dt.date = dt.date.max  # the day the clinic hears of a death (the family, or the next call)
+
+
+def _course(c: _Clinic, patient: Patient, region: str, first_day: dt.date) -> _Course:
+    r = c.rnd
+    age = first_day.year - patient.birth_date.year
+    if age >= 66 and r.random() < 0.9:
+        work = "retired"
+    else:
+        roll = r.random()
+        work = "working" if roll < 0.5 else "off_work_pain" if roll < 0.85 else "not_working_other"
+    roll = r.random()
+    analgesics = "opioid" if roll < 0.3 else "non_opioid" if roll < 0.85 else "none"
+    course = _Course(region, work, analgesics)
+    roll = r.random()
+    for fate, share in FATES:
+        if roll < share:
+            course.fate = fate
+            course.fate_day = first_day + dt.timedelta(days=7 + int(r.expovariate(1 / 450)))
+            course.news_day = course.fate_day + dt.timedelta(days=_pick(r, 0, 10))
+            break
+        roll -= share
+    return course
+
+
+def _months(timepoint: str) -> float:
+    days, months = vocab.TIMEPOINT_DUE[timepoint]
+    return days / 30.4 if days else months
+
+
+def _pgic(r: random.Random, relief: int) -> int:
+    """The patient's impression of change (1 very much improved .. 7 very much worse) as their relief reads."""
+    roll = r.random()
+    if relief >= 70:
+        return 1 if roll < 0.55 else 2
+    if relief >= 50:
+        return 2 if roll < 0.6 else 3
+    if relief >= 30:
+        return 3 if roll < 0.6 else 4
+    if relief >= 10:
+        return 4 if roll < 0.7 else 3
+    return 4 if roll < 0.7 else 5 if roll < 0.95 else 6
+
+
+ANALGESIC_STEPS = ["none", "non_opioid", "opioid"]
+
+
+def _analgesics(r: random.Random, before: str, relief: int) -> str:
+    """Good relief lets most patients step down their pain medication; little relief, a few step up."""
+    step = ANALGESIC_STEPS.index(before)
+    if relief >= 60 and r.random() < 0.7:
+        step -= 1 + (relief >= 80 and r.random() < 0.4)
+    elif relief < 30 and r.random() < 0.15:
+        step += 1
+    return ANALGESIC_STEPS[max(0, min(2, step))]
+
+
+def _work(r: random.Random, now: str, relief: int) -> str:
+    if now == "off_work_pain" and relief >= 50 and r.random() < 0.6:
+        return "working"
+    if now == "working" and relief < 20 and r.random() < 0.1:
+        return "off_work_pain"
+    return now
+
+
+def _clamp(value: float, high: int) -> int:
+    """`value` rounded to a whole score from 0 to `high` (as min/max/round do, at a third of their cost)."""
+    return 0 if value < 0.5 else high if value >= high else int(value + 0.5)
+
+
+def _relief_curve(c: _Clinic, procedure: str, lasting: int) -> Callable[[float], int]:
+    """Relief of the back's (or neck's) pain in percent, `months` after the procedure.
+
+    An ablation's is near its best at first and fades as the nerve regrows, gone after `lasting` months; an
+    open decompression's builds over three months as the wound heals and holds, slowly easing over the years; a
+    diagnostic block's has worn off by its two-week check."""
+    r = c.rnd
+    if procedure == "medial_branch_block":
+        return lambda months: max(0, _pick(r, 0, 25) - 5)
+    if procedure in ("laminectomy", "laminotomy"):
+        peak = 60 * max(0.2, min(1.4, r.gauss(1, 0.3)))
+
+        def healing(months: float) -> int:
+            gained = min(1.0, 0.3 + 0.7 * months / 3) * (1 - 0.01 * max(0.0, months - 12))
+            return _clamp(peak * gained + (r.random() - 0.5) * 12, 100)
+
+        return healing
+    best = r.randint(60, 95)
+
+    def fading(months: float) -> int:
+        if months >= lasting:
+            return _pick(r, 5, 40)
+        relief = round(best - (best - 55) * (months / lasting) ** 2 + (r.random() - 0.5) * 12)
+        return max(50, min(100, relief))
+
+    return fading
+
+
+def _follow_up(c: _Clinic, course: _Course, procedure: str, day: dt.date, relief_at: Callable[[float], int],
+               timepoints: Sequence[str], *, ends: dt.date = dt.date.max, pain: int | None = None,
+               ) -> FollowUp:  # fmt: skip
+    """A baseline, then a visit at each of the schedule's `timepoints` due by today, near its due date (a few
+    days late sometimes), until `ends` (the next treatment at these joints: its relief is not this one's).
+
+    A visit due in the last days may still be owed (overdue); a patient whose course ends (`course.fate`)
+    leaves a few unanswered calls, or the news that they moved away, declined or died, and nothing after."""
+    r = c.rnd
+    cervical = course.region == CERVICAL
+    surgery = procedure in ("laminectomy", "laminotomy")
+    pain0 = pain if pain is not None else _pick(r, 5, 9)
+    radiating0 = _pick(r, 2, 8)
+    disability0 = _pick(r, 25, 55) if cervical else _pick(r, 35, 70) if surgery else _pick(r, 30, 60)
+    radiating_share = 1.3 if surgery else 0.8  # decompressions relieve the leg most, ablations the back
+
+    def score(timepoint: str, when: dt.date, relief: int | None, pgic: int | None, work: str, analgesics: str,
+              returned: dt.date | None, therapy: bool | None) -> OutcomeScore:  # fmt: skip
+        gained = relief or 0
+        now = _clamp(pain0 * (100 - gained) / 100, 10)
+        radiating = _clamp(radiating0 * (100 - min(100, gained * radiating_share)) / 100 + (r.random() - 0.5) * 3, 10)
+        disability = _clamp(disability0 * (100 - gained * 0.7) / 100 + (r.random() - 0.5) * 15, 100)
+        if procedure != "medial_branch_block" and relief is not None:
+            relief = _clamp(100 * (pain0 - now) / pain0, 100)
+        back, leg, odi, neck, arm, ndi = (None, None, None, now, radiating, disability) if cervical else (
+            now, radiating, disability, None, None, None)  # fmt: skip
+        return OutcomeScore(timepoint, when, nrs_back=back, nrs_leg=leg, odi=odi, relief_percent=relief,
+                            nrs_neck=neck, nrs_arm=arm, ndi=ndi, pgic=pgic, work_status=work, analgesics=analgesics,
+                            returned_to_activities=returned, physical_therapy=therapy)  # fmt: skip
+
+    baseline_day = day if procedure == "medial_branch_block" else day - dt.timedelta(days=_pick(r, 0, 21))
+    found = [score("baseline", baseline_day, None, None, course.work, course.analgesics, None, None)]
+    attempts: list[FollowUpAttempt] = []
+    work, returned = course.work, None
+    therapy = 0.75 if surgery else 0.1 if procedure == "medial_branch_block" else 0.35
+    for i, timepoint in enumerate(timepoints):
+        due = due_date(day, timepoint)
+        if due >= ends:
+            break
+        late = _pick(r, 0, 3) if r.random() < 0.7 else _pick(r, 4, 14)
+        when = min(due + dt.timedelta(days=late), ends - dt.timedelta(days=1))
+        if when >= course.fate_day:
+            attempts.extend(_fate_calls(c, course, timepoint, max(due, course.fate_day)))
+            break
+        if due > c.until:
+            break
+        if when > c.until:  # still owed: the coordinator may have tried once already
+            if late > 5 and r.random() < 0.5 and (c.until - due).days >= 1:
+                tried = due + dt.timedelta(days=_pick(r, 1, min(late - 1, (c.until - due).days)))
+                attempts.append(FollowUpAttempt(timepoint, tried, "could_not_reach"))
+            break
+        later = timepoints[i + 1] if i + 1 < len(timepoints) else None
+        if (later and timepoint != "6m" and r.random() < 0.04
+                and due_date(day, later) < min(ends, c.until - dt.timedelta(days=15))):  # fmt: skip
+            continue  # a visit missed; the 6-month one is kept, as payers ask for it before a repeat
+        relief = relief_at(_months(timepoint))
+        work = _work(r, work, relief)
+        if returned is None and relief >= 50 and procedure != "medial_branch_block":
+            span = (when - day).days
+            returned = day + dt.timedelta(days=_pick(r, min(21, span), min(75, span)) if surgery else _pick(r, 1, 14))
+        prescribed = (r.random() < therapy) if timepoint in ("2w", "6w") else None
+        analgesics = _analgesics(r, course.analgesics, relief)
+        found.append(score(timepoint, when, relief, _pgic(r, relief), work, analgesics, returned, prescribed))
+    return tuple(found), tuple(attempts)
+
+
+def _fate_calls(c: _Clinic, course: _Course, timepoint: str, start: dt.date) -> list[FollowUpAttempt]:
+    """The calls for the first follow-up after the patient's course ended, as far as today: two or three that
+    nobody answers, or the news itself (sometimes after one unanswered call). A death is recorded on the day the
+    clinic hears of it, on every case still owed a follow-up."""
+    r = c.rnd
+    calls: list[FollowUpAttempt] = []
+    if course.fate == "died":
+        if course.news_day <= c.until:
+            calls.append(FollowUpAttempt(timepoint, course.news_day, "died", r.choice(FATE_NOTES["died"])))
+        return calls
+    day = start + dt.timedelta(days=_pick(r, 0, 3))
+    if course.fate == "silent":
+        for _ in range(_pick(r, 2, 3)):
+            if day > c.until:
+                break
+            calls.append(FollowUpAttempt(timepoint, day, "could_not_reach"))
+            day += dt.timedelta(days=_pick(r, 3, 10))
+        return calls
+    news = course.fate
+    if news is None:  # the course never ends early: never called here
+        return calls
+    if r.random() < 0.4 and day <= c.until:
+        calls.append(FollowUpAttempt(timepoint, day, "could_not_reach"))
+        day += dt.timedelta(days=_pick(r, 2, 10))
+    if day <= c.until:
+        calls.append(FollowUpAttempt(timepoint, day, news, r.choice(FATE_NOTES[news])))
+    return calls

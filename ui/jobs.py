@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from caselog import exports
-from caselog.demo import generate_cases
+from caselog.demo import clinic_schedule, generate_cases
 from caselog.exports import FORMATS
 from caselog.records import CaseFilter
 from caselog.reports import ReportSettings, write_case_summaries
@@ -72,7 +72,7 @@ def load_demo(service: CaseService, count: int, *, seed: int = 1) -> Callable[[P
 
     def work(progress: Progress) -> int:
         progress(0, count, "Making up demo cases")
-        records = generate_cases(count, seed=seed)
+        records = generate_cases(count, seed=seed, schedule=clinic_schedule(service))
         batch = 2000
         added = 0
         for start in range(0, len(records), batch):
