@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from PySide6.QtCharts import QAreaSeries, QLineSeries
 from PySide6.QtCore import QCoreApplication, Qt, QThread
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from caselog.dashboard import DashboardService
@@ -19,10 +20,12 @@ from caselog.outcomes import mcid_shares
 from caselog.records import CaseFilter
 from tests.factories import TODAY, case_file, simple_case
 from tests.ui.conftest import choose, services_over
-from ui.desks.dashboard_charts import step_points
+from tests.ui.test_colours import palette  # noqa: F401  (fixture: light and dark Fusion)
+from ui.desks.dashboard_charts import durability_chart, mcid_chart, step_points
 from ui.desks.dashboard_desk import TABS, DashboardDesk
 from ui.desks.dashboard_durability import median_text, relief_text
 from ui.services import AppSettings, Services
+from ui.style import contrast
 
 RFA, RHIZOTOMY = "radiofrequency_ablation", "endoscopic_rhizotomy"
 
@@ -241,3 +244,20 @@ def test_one_procedure_in_range_is_not_compared(qtbot: QtBot, clinic: Services, 
     assert desk.figures.comparison.text().endswith("not compared (both need treated sides in this range).")
     assert "Relief for up to 5 years”<br>This clinic: no treated sides in this range." in desk.figures.claims.text()
     assert "Endoscopic" not in desk.figures.relief.text()
+
+
+@pytest.mark.usefixtures("palette")
+def test_the_new_charts_read_on_light_and_dark_palettes(qtbot: QtBot, clinic: Services) -> None:
+    """Axis words stand out 4.5:1 from the chart's background and each procedure's line 3:1 (WCAG), on both
+    palettes: a white chart on a dark window, or navy lines on a dark plot, were what this guards against."""
+    durability = DashboardService(clinic.cases, today=lambda: TODAY).durability(CaseFilter())
+    with clinic.cases.reading() as session:
+        shares = mcid_shares(session, CaseFilter())
+    for chart in (durability_chart(durability), mcid_chart(shares, "odi")):
+        background = chart.backgroundBrush().color()
+        assert contrast(background, QApplication.palette().window().color()) < 2  # the chart belongs to the window
+        for axis in chart.axes():
+            assert contrast(axis.labelsBrush().color(), background) >= 4.5
+            assert contrast(axis.titleBrush().color(), background) >= 4.5
+        named = [s for s in chart.series() if isinstance(s, QLineSeries) and s.name() and s.name() != "50%: the median"]
+        assert named and all(contrast(s.pen().color(), background) >= 3 for s in named)

@@ -68,7 +68,7 @@ def _chart() -> QChart:
     chart = QChart()
     if _dark():
         chart.setTheme(QChart.ChartTheme.ChartThemeDark)
-        chart.setBackgroundBrush(QBrush(QGuiApplication.palette().base().color()))
+    chart.setBackgroundBrush(QBrush(QGuiApplication.palette().base().color()))
     chart.setAnimationOptions(QChart.AnimationOption.NoAnimation)
     chart.setMargins(QMargins(4, 4, 4, 4))
     chart.legend().setAlignment(Qt.AlignmentFlag.AlignBottom)
@@ -236,14 +236,14 @@ def scores_chart(data: PainScores, measure: str) -> QChart:
         line = QLineSeries()
         line.setPen(QPen(colour(procedure), 2.5))
         line.setPointsVisible(True)
-        line.setMarkerSize(7)
+        line.setMarkerSize(4)  # drawn as a radius: a dot of 8 pixels
         ns = []
         for row in data.rows:
             if row.procedure == procedure and row.measure == measure and row.scores.median is not None:
                 line.append(index[row.timepoint], float(row.scores.median))
                 ns.append(row.scores.n)
         n_text = "" if not ns else f"{min(ns)}–{max(ns)}" if min(ns) != max(ns) else f"{ns[0]}"
-        line.setName(f"{short(procedure)} (n={n_text} per timepoint)" if ns else short(procedure))
+        line.setName(f"{short(procedure)} (n={n_text})" if ns else short(procedure))  # n per timepoint: the note
         series_list.append(line)
         chart.addSeries(line)
     x = QCategoryAxis()

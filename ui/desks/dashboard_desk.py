@@ -191,7 +191,8 @@ class DashboardDesk(Desk):
                 "Outcomes: share reaching the minimal clinically important difference (MCID)",
                 "Follow-ups at each timepoint whose score improved from the case's own baseline by at least the MCID "
                 "(ODI and NDI: 10 points; pain NRS: 2 points or 30%; PGIC: much or very much improved, no baseline "
-                "needed), with the 95% Wilson interval as a bar. n counts the follow-ups where it could be judged.",
+                "needed), with the 95% Wilson interval as a bar. n counts the follow-ups where it could be judged "
+                "(the legend: fewest to most at a timepoint).",
             ),
         }
         self.measure = combo("Score measure", [("NRS back", "nrs_back"), ("NRS leg", "nrs_leg"), ("ODI", "odi")])
