@@ -13,7 +13,7 @@ import html
 
 from PySide6.QtCharts import QChart, QChartView
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QCloseEvent, QGuiApplication, QPainter
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QPainter, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -231,6 +231,10 @@ class DashboardDesk(Desk):
         self.measure.currentIndexChanged.connect(lambda _i: self._show_scores())
         self.mcid_measure.currentIndexChanged.connect(lambda _i: self._show_mcid())
         restore_geometry(self, "dashboard", QSize(1340, 800))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        self.figures.fit(event.size().width())
+        super().resizeEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         save_geometry(self, "dashboard")

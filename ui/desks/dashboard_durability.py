@@ -69,7 +69,7 @@ def relief_html(curves: tuple[DurabilityCurve, ...]) -> str:
     """Relief at 6 to 60 months and the median, one column per procedure (two fit beside the chart)."""
     head = _cell("", head=True) + "".join(_cell(short(c.procedure), head=True) for c in curves)
     rows = [
-        _cell(f"At {m} months", left=True) + "".join(_cell(relief_text(c.relief_at(m))) for c in curves)
+        _cell(f"{m} months", left=True) + "".join(_cell(relief_text(c.relief_at(m))) for c in curves)
         for m in AT_RISK_MONTHS
     ]
     rows.append(
@@ -137,7 +137,7 @@ class DurabilityFigures(QScrollArea):
         super().__init__()
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setFixedWidth(430)
+        self.fit(1280)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         inner = QWidget()
         layout = QVBoxLayout(inner)
@@ -165,6 +165,10 @@ class DurabilityFigures(QScrollArea):
         label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         label.setAccessibleName(name)
         return label
+
+    def fit(self, window_width: int) -> None:
+        """A third of the window, 320 to 430 pixels: on a small screen (911 points) the chart keeps some width."""
+        self.setFixedWidth(min(430, max(320, window_width // 3)))
 
     def show_figures(self, data: Durability) -> None:
         self.relief.setText(relief_html(data.curves))
