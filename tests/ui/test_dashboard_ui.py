@@ -61,8 +61,9 @@ def test_numbers_toggle_and_copy(qtbot: QtBot, demo: Services, app_settings: App
     panel = desk.panels["durability"]
     panel.toggle.click()
     assert panel.stack.currentWidget() is panel.table and panel.which.isVisibleTo(panel)
-    assert panel.which.count() == 1 + len(desk.result.durability.curves)
-    panel.which.setCurrentIndex(1)
+    tables = desk.result.durability.tables()
+    assert panel.which.count() == len(tables) > 1 + 2 * len(desk.result.durability.curves)
+    panel.which.setCurrentIndex(panel.which.findText(desk.result.durability.curves[0].table().title))
     assert panel.numbers.columns[0] == "Days"
     panel.copy.click()
     from PySide6.QtGui import QGuiApplication

@@ -1,7 +1,9 @@
-"""The dashboard for everyone: cases per month, complication rates with Wilson intervals, durations, pain scores
-and durability of relief, each a chart with the numbers behind it one click away.
+"""The dashboard for everyone: cases per month, complication rates with Wilson intervals, durations, pain scores,
+durability of relief with its bands, comparison and claims, and the share of follow-ups reaching the minimal
+clinically important difference, each a chart with the numbers behind it one click away.
 
-The figures come from caselog.dashboard in the background; date range and surgeon apply to every chart.
+The figures come from caselog.dashboard and caselog.outcomes in the background; date range and surgeon apply to
+every chart.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import html
 
 from PySide6.QtCharts import QChart, QChartView
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QCloseEvent, QGuiApplication, QPainter
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QPainter, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -24,17 +26,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from caselog.dashboard import Dashboard, DashboardService, Table
+from caselog.dashboard import Dashboard, DashboardService
+from caselog.outcomes import MCIDShare, mcid_shares, measure_label
+from caselog.outcomes_commands import COLUMNS, share_cells
 from caselog.records import CaseFilter
+from caselog.service import CaseService
+from caselog.tables import Table
 from ui import shortcuts
 from ui.desks import dashboard_charts as charts
 from ui.desks.common import DateRange, Desk, NumbersModel, set_combo_items, sorted_view_model
+from ui.desks.dashboard_charts import MCID_MEASURES
+from ui.desks.dashboard_durability import CENSORING_RULE, DurabilityFigures
 from ui.messages import show_error
 from ui.tasks import Progress
 from ui.widgets import combo
 from ui.window_state import restore_geometry, save_geometry
 
-TABS = ("per_month", "rates", "durations", "scores", "durability")
+TABS = ("per_month", "rates", "durations", "scores", "durability", "outcomes")
 
 
 class ChartPanel(QWidget):
@@ -75,6 +83,12 @@ class ChartPanel(QWidget):
         for w in (self.view, self.table, self.empty):
             self.stack.addWidget(w)
         self.extra = QVBoxLayout()
+        # Figures that belong beside the chart (durability: intervals, comparison, claims); empty elsewhere.
+        self.side = QVBoxLayout()
+        self.side.setContentsMargins(8, 0, 0, 0)
+        body = QHBoxLayout()
+        body.addWidget(self.stack, 1)
+        body.addLayout(self.side)
         head = QHBoxLayout()
         head.addWidget(self.title)
         head.addStretch(1)
@@ -85,7 +99,7 @@ class ChartPanel(QWidget):
         layout.setContentsMargins(8, 6, 8, 6)
         layout.addLayout(head)
         layout.addWidget(self.note)
-        layout.addWidget(self.stack, 1)
+        layout.addLayout(body, 1)
         layout.addLayout(self.extra)
         self.toggle.toggled.connect(self._toggled)
         self.which.currentIndexChanged.connect(self._show_table)
@@ -133,6 +147,7 @@ class DashboardDesk(Desk):
         """The filters, the charts and their tables."""
         self._generation = 0
         self.result: Dashboard | None = None
+        self.shares: list[MCIDShare] = []
         self.loading = False
         self.setWindowTitle("Dashboard – CaseLog")
 
@@ -171,11 +186,13 @@ class DashboardDesk(Desk):
                 "Median score of the patients with a score recorded at each timepoint (the n differs by "
                 "timepoint: patients lost to follow-up are not counted). Quartiles and n are in the numbers.",
             ),
-            "durability": ChartPanel(
-                "Durability of relief: time to repeat treatment",
-                "Kaplan-Meier estimate of the share of treated sides (left or right of a level) not yet ablated or "
-                "rhizotomised again at the same level and side. Sides without a repeat count until their last "
-                "follow-up score (or today) and are marked with a tick. Sides of one patient are not independent.",
+            "durability": ChartPanel("Durability of relief: time to repeat treatment", CENSORING_RULE),
+            "outcomes": ChartPanel(
+                "Outcomes: share reaching the minimal clinically important difference (MCID)",
+                "Follow-ups at each timepoint whose score improved from the case's own baseline by at least the MCID "
+                "(ODI and NDI: 10 points; pain NRS: 2 points or 30%; PGIC: much or very much improved, no baseline "
+                "needed), with the 95% Wilson interval as a bar. n counts the follow-ups where it could be judged "
+                "(the legend: fewest to most at a timepoint).",
             ),
         }
         self.measure = combo("Score measure", [("NRS back", "nrs_back"), ("NRS leg", "nrs_leg"), ("ODI", "odi")])
@@ -184,13 +201,21 @@ class DashboardDesk(Desk):
         measure_row.addWidget(self.measure)
         measure_row.addStretch(1)
         self.panels["scores"].extra.addLayout(measure_row)
+        self.mcid_measure = combo("MCID measure", [(measure_label(m), m) for m in MCID_MEASURES])
+        mcid_row = QHBoxLayout()
+        mcid_row.addWidget(QLabel("Measure:"))
+        mcid_row.addWidget(self.mcid_measure)
+        mcid_row.addStretch(1)
+        self.panels["outcomes"].extra.addLayout(mcid_row)
+        self.figures = DurabilityFigures()
+        self.panels["durability"].side.addWidget(self.figures)
         self.at_risk = QLabel("")
         self.at_risk.setTextFormat(Qt.TextFormat.RichText)
         self.at_risk.setAccessibleName("Numbers at risk")
         self.panels["durability"].extra.addWidget(self.at_risk)
         self.tabs = QTabWidget()
         for key, label in zip(TABS, ("Cases per month", "Complication rate", "Duration", "Pain scores",
-                                     "Durability of relief"), strict=True):  # fmt: skip
+                                     "Durability of relief", "Outcomes (MCID)"), strict=True):  # fmt: skip
             self.tabs.addTab(self.panels[key], label)
         central = QWidget()
         cl = QVBoxLayout(central)
@@ -204,7 +229,12 @@ class DashboardDesk(Desk):
         self.surgeon.currentIndexChanged.connect(lambda _i: self.refresh())
         self.reload.clicked.connect(self.refresh)
         self.measure.currentIndexChanged.connect(lambda _i: self._show_scores())
+        self.mcid_measure.currentIndexChanged.connect(lambda _i: self._show_mcid())
         restore_geometry(self, "dashboard", QSize(1340, 800))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        self.figures.fit(event.size().width())
+        super().resizeEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         save_geometry(self, "dashboard")
@@ -224,10 +254,10 @@ class DashboardDesk(Desk):
         self.loading = True
         self.summary.setText("Loading…")
 
-        def work(_progress: Progress) -> tuple[list[str], Dashboard]:
-            return service.surgeons(), figures.build(case_filter)
+        def work(_progress: Progress) -> tuple[list[str], Dashboard, list[MCIDShare]]:
+            return service.surgeons(), figures.build(case_filter), read_mcid_shares(service, case_filter)
 
-        def done(result: tuple[list[str], Dashboard]) -> None:
+        def done(result: tuple[list[str], Dashboard, list[MCIDShare]]) -> None:
             if generation == self._generation:
                 self._apply(*result)
 
@@ -239,9 +269,10 @@ class DashboardDesk(Desk):
 
         self.services.tasks.run(work, on_result=done, on_error=failed)
 
-    def _apply(self, surgeons: list[str], board: Dashboard) -> None:
+    def _apply(self, surgeons: list[str], board: Dashboard, shares: list[MCIDShare]) -> None:
         set_combo_items(self.surgeon, ("All surgeons", None), [(s, s) for s in surgeons])
         self.result = board
+        self.shares = shares
         who = self.surgeon.currentText() if self.surgeon.currentData() else "all surgeons"
         noun = "case" if board.cases == 1 else "cases"
         stamp = dt.datetime.now().strftime("%H:%M")
@@ -265,11 +296,13 @@ class DashboardDesk(Desk):
         durability = board.durability
         self.panels["durability"].show_result(
             charts.durability_chart(durability) if durability.curves else None,
-            durability.table(),
-            *(c.table() for c in durability.curves),
+            *durability.tables(),
             empty="No ablations or rhizotomies in this range." if board.cases else empty,
         )
         self.at_risk.setText(_at_risk_html(durability) if durability.curves else "")
+        self.figures.show_figures(durability)
+        self.figures.setVisible(bool(durability.curves))
+        self._show_mcid()
         self.loading = False
 
     def _show_scores(self) -> None:
@@ -281,6 +314,29 @@ class DashboardDesk(Desk):
         empty = "No scores recorded in this range." if self.result.cases else "No cases in this range."
         self.panels["scores"].show_result(charts.scores_chart(scores, measure) if has else None, scores.table(),
                                           empty=empty)  # fmt: skip
+
+    def _show_mcid(self) -> None:
+        if self.result is None:
+            return
+        measure = self.mcid_measure.currentData()
+        has = any(r.measure == measure and r.n for r in self.shares)
+        if not self.result.cases:
+            empty = "No cases in this range."
+        else:
+            empty = f"No follow-up in this range where the MCID on {measure_label(measure)} could be judged."
+        self.panels["outcomes"].show_result(charts.mcid_chart(self.shares, measure) if has else None,
+                                            mcid_table(self.shares), empty=empty)  # fmt: skip
+
+
+def read_mcid_shares(service: CaseService, case_filter: CaseFilter) -> list[MCIDShare]:
+    """The MCID shares through the service's checked read (the roles table applies, as for the other figures)."""
+    with service.reading() as session:
+        return mcid_shares(session, case_filter)
+
+
+def mcid_table(shares: list[MCIDShare]) -> Table:
+    """The numbers behind the outcomes chart, as `caselog report outcomes` writes them."""
+    return Table("Share reaching the MCID (95% Wilson interval)", COLUMNS, tuple(share_cells(r) for r in shares))
 
 
 def _at_risk_html(durability: object) -> str:
