@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import BigInteger, ColumnElement, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from caselog import stats, vocab
@@ -49,7 +49,7 @@ __all__ = [  # the durability figures live in caselog.durability; the desk still
 ]  # fmt: skip
 
 #: Measures summarised by timepoint: the pain scales and the disability index.
-SCORE_MEASURES: tuple[str, ...] = ("nrs_back", "nrs_leg", "odi")
+SCORE_MEASURES: tuple[str, ...] = ("nrs_back", "nrs_leg", "odi", "nrs_neck", "nrs_arm", "ndi")
 
 
 # ---- cases per month -------------------------------------------------------------------------------------
@@ -343,7 +343,10 @@ def _pain_scores(session: Session, f: CaseFilter) -> PainScores:
     o = store.outcomes_t.c
     procedures, timepoints = tuple(vocab.PROCEDURES), tuple(vocab.TIMEPOINTS)
     spans = [vocab.OUTCOME_MEASURES[m][1] - vocab.OUTCOME_MEASURES[m][0] + 2 for m in SCORE_MEASURES]
-    key: ColumnElement[int] = _code(C.procedure, procedures) * len(timepoints) + _code(o.timepoint, timepoints)
+    # Six measures pack past 2**31: a 64-bit integer from the start (PostgreSQL's integer would overflow).
+    key: ColumnElement[int] = cast(_code(C.procedure, procedures), BigInteger) * len(timepoints) + _code(
+        o.timepoint, timepoints
+    )
     for measure, span in zip(SCORE_MEASURES, spans, strict=True):
         key = key * span + _digit(o[measure], *vocab.OUTCOME_MEASURES[measure])
     joined = select().select_from(store.outcomes_t).join(cases_t, C.id == o.case_id)

@@ -52,7 +52,7 @@ class PublishedClaim:
     months: tuple[int, ...]
 
 
-CLINIC_PAGE = "The clinic's patient information page (quoted in issue 15)"
+CLINIC_PAGE = "The clinic's information for patients"
 PUBLISHED_CLAIMS: tuple[PublishedClaim, ...] = (
     PublishedClaim("radiofrequency_ablation", "Relief for 6-12 months", CLINIC_PAGE, (6, 12)),
     PublishedClaim("endoscopic_rhizotomy", "Relief for up to 5 years", CLINIC_PAGE, (12, 60)),

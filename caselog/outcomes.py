@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from caselog import stats, vocab
 from caselog.db import store
 from caselog.records import CaseFilter, OutcomeScore, TreatedLevel
+from caselog.service import CaseService
 
 LUMBAR, CERVICAL, THORACIC = "lumbar", "cervical", "thoracic"
 
@@ -249,6 +250,13 @@ def _state_sql(measure: str, base: Any, follow: Any) -> ColumnElement[int]:
 CERVICAL_LEVELS = tuple(level for level in vocab.LEVELS if vocab.region_of(level) == CERVICAL)
 #: The measures one packed state stands for: the lumbar/thoracic ones, or (cervical) the neck's; then PGIC.
 _GROUPS = (MCID_MEASURES[LUMBAR], MCID_MEASURES[CERVICAL])
+
+
+def read_mcid_shares(service: CaseService, case_filter: CaseFilter | None = None) -> list[MCIDShare]:
+    """The MCID shares through the service's checked read: the roles table applies (an administrator is refused and
+    the refusal audited), as for every other figure; the app and the command line read them here."""
+    with service.reading() as session:
+        return mcid_shares(session, case_filter)
 
 
 def mcid_shares(session: Session, case_filter: CaseFilter | None = None) -> list[MCIDShare]:

@@ -219,18 +219,18 @@ def test_figures_are_read_off_the_gui_thread(
     import ui.desks.dashboard_desk as desk_module
 
     threads: list[bool] = []
-    real_build, real_shares = DashboardService.build, desk_module.mcid_shares
+    real_build, real_shares = DashboardService.build, desk_module.read_mcid_shares
 
     def build(self: DashboardService, case_filter: CaseFilter | None = None) -> Any:
         threads.append(QThread.currentThread() is QCoreApplication.instance().thread())  # type: ignore[union-attr]
         return real_build(self, case_filter)
 
-    def shares(session: Any, case_filter: CaseFilter | None = None) -> Any:
+    def shares(service: Any, case_filter: CaseFilter | None = None) -> Any:
         threads.append(QThread.currentThread() is QCoreApplication.instance().thread())  # type: ignore[union-attr]
-        return real_shares(session, case_filter)
+        return real_shares(service, case_filter)
 
     monkeypatch.setattr(DashboardService, "build", build)
-    monkeypatch.setattr(desk_module, "mcid_shares", shares)
+    monkeypatch.setattr(desk_module, "read_mcid_shares", shares)
     desk = make(qtbot, clinic, app_settings)
     assert threads == [False, False] and desk.result is not None and desk.shares
 

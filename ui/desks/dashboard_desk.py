@@ -26,11 +26,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from caselog.dashboard import Dashboard, DashboardService
-from caselog.outcomes import MCIDShare, mcid_shares, measure_label
+from caselog.dashboard import SCORE_MEASURES, Dashboard, DashboardService
+from caselog.outcomes import MCIDShare, measure_label, read_mcid_shares
 from caselog.outcomes_commands import COLUMNS, share_cells
 from caselog.records import CaseFilter
-from caselog.service import CaseService
 from caselog.tables import Table
 from ui import shortcuts
 from ui.desks import dashboard_charts as charts
@@ -195,7 +194,7 @@ class DashboardDesk(Desk):
                 "(the legend: fewest to most at a timepoint).",
             ),
         }
-        self.measure = combo("Score measure", [("NRS back", "nrs_back"), ("NRS leg", "nrs_leg"), ("ODI", "odi")])
+        self.measure = combo("Score measure", [(measure_label(m), m) for m in SCORE_MEASURES])
         measure_row = QHBoxLayout()
         measure_row.addWidget(QLabel("Measure:"))
         measure_row.addWidget(self.measure)
@@ -326,12 +325,6 @@ class DashboardDesk(Desk):
             empty = f"No follow-up in this range where the MCID on {measure_label(measure)} could be judged."
         self.panels["outcomes"].show_result(charts.mcid_chart(self.shares, measure) if has else None,
                                             mcid_table(self.shares), empty=empty)  # fmt: skip
-
-
-def read_mcid_shares(service: CaseService, case_filter: CaseFilter) -> list[MCIDShare]:
-    """The MCID shares through the service's checked read (the roles table applies, as for the other figures)."""
-    with service.reading() as session:
-        return mcid_shares(session, case_filter)
 
 
 def mcid_table(shares: list[MCIDShare]) -> Table:
