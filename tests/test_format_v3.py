@@ -474,3 +474,23 @@ def test_a_database_at_schema_0008_upgrades_with_its_outcomes_kept(service: Case
                                      "AND work_status IS NULL AND physical_therapy IS NULL")).scalar_one()  # fmt: skip
     assert empty == 4
     assert check_database(db).ok
+
+
+def test_the_command_line_refuses_a_version_2_file_with_a_version_3_value(tmp_path: Path) -> None:
+    """`caselog import`: exit 2, each problem as `PATH: message` on stderr, nothing written; the same case in a
+    version 3 file is imported and exported back with its answers."""
+    from tests.test_cli import run
+
+    db = str(tmp_path / "clinic.sqlite3")
+    case = v3_case(outcomes=[{"timepoint": "36m", "date": "2024-03-15", "nrs_back": 2, "pgic": 1}])
+    source = tmp_path / "old.json"
+    source.write_text(json.dumps(v3_file(case, version=2)), encoding="utf-8")
+    refused = run("import", str(source), db=db)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "cases[0].outcomes[0].timepoint: '36m' needs format version 3 (this file says version 2)" in refused.stderr
+    assert "cases[0].follow_up_attempts: needs format version 3" in refused.stderr
+    assert json.loads(run("export", db=db).stdout)["cases"] == []
+    source.write_text(json.dumps(v3_file(case)), encoding="utf-8")
+    assert run("import", str(source), db=db).returncode == 0
+    exported = json.loads(run("export", db=db).stdout)
+    assert exported["version"] == 3 and exported["cases"][0]["outcomes"][0]["pgic"] == 1
