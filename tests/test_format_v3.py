@@ -33,6 +33,7 @@ from caselog.records import CaseFilter, FollowUpAttempt, case_to_contract
 from caselog.service import CaseService, classify_change
 from caselog.validation import FORMAT_VERSION, validate_case, validate_file
 from tests.factories import TODAY, simple_case
+from tests.helpers.raw import raw_connect
 
 PROCEDURE_DATE = "2021-03-10"
 
@@ -494,3 +495,21 @@ def test_the_command_line_refuses_a_version_2_file_with_a_version_3_value(tmp_pa
     assert run("import", str(source), db=db).returncode == 0
     exported = json.loads(run("export", db=db).stdout)
     assert exported["version"] == 3 and exported["cases"][0]["outcomes"][0]["pgic"] == 1
+
+
+def test_check_names_attempts_left_without_their_case(service: CaseService, db: Database) -> None:
+    """`caselog check` finds attempts whose case is gone (a file edited without its foreign keys)."""
+    service.import_cases(v3_file(v3_case()))
+    assert check_database(db).ok
+    if db.is_sqlite:
+        assert db.sqlite_path is not None
+        db.engine.dispose()
+        with raw_connect(db.sqlite_path) as conn:  # foreign keys are off in a plain connection
+            conn.execute("DELETE FROM cases")
+        expected = "row 1 of follow_up_attempts points to a missing cases row"
+    else:
+        with db.engine.execution_options(caselog_write=True).begin() as conn:  # the owner drops the key
+            conn.execute(text("ALTER TABLE follow_up_attempts DROP CONSTRAINT fk_follow_up_attempts_case_id_cases"))
+            conn.execute(text("DELETE FROM cases"))
+        expected = "2 follow-up attempts"
+    assert expected in check_database(db).problems
