@@ -25,7 +25,8 @@ from sqlalchemy import inspect, text
 from caselog import exports, vocab
 from caselog.dates import add_months
 from caselog.db.engine import Database
-from caselog.db.schema import alembic_config, check_database, head_revision, upgrade
+from caselog.db.schema import alembic_config, check_database, head_revision, open_database, upgrade
+from caselog.db.transfer import copy_database
 from caselog.errors import InvalidInput
 from caselog.exchange import atomic_output, single_case, write_csv, write_json, write_xlsx
 from caselog.fhir_import import bundle_to_cases
@@ -513,3 +514,15 @@ def test_check_names_attempts_left_without_their_case(service: CaseService, db: 
             conn.execute(text("DELETE FROM cases"))
         expected = "2 follow-up attempts"
     assert expected in check_database(db).problems
+
+
+def test_moving_to_the_clinic_database_carries_the_answers_and_attempts(tmp_path: Path, db: Database) -> None:
+    """`caselog transfer` copies every table, the new one included (SQLite file into SQLite or PostgreSQL)."""
+    source = open_database(tmp_path / "workstation.sqlite3")
+    try:
+        CaseService(source, today=lambda: TODAY).import_cases(v3_file(v3_case()))
+        copied = copy_database(source, db)
+        assert copied["follow_up_attempts"] == 2
+        assert _export_json(CaseService(db, today=lambda: TODAY)) == _export_json(CaseService(source))
+    finally:
+        source.close()
