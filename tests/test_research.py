@@ -87,8 +87,14 @@ def test_no_identifier_or_free_text_of_the_source_appears_anywhere(marked: CaseS
         names = archive.namelist()
         texts = {name: archive.read(name) for name in names}
         comment = archive.comment
-    assert sorted(names) == ["README.txt", "cases.csv", "complications.csv", "follow_up_attempts.csv", "levels.csv",
-                             "outcomes.csv"]
+    assert sorted(names) == [
+        "README.txt",
+        "cases.csv",
+        "complications.csv",
+        "follow_up_attempts.csv",
+        "levels.csv",
+        "outcomes.csv",
+    ]
     for blob in [comment, *texts.values(), *(n.encode() for n in names)]:
         assert MARK not in blob.decode("utf-8", errors="replace").casefold()
     # The archive's own bytes (headers, anything stored uncompressed): compressed data is random enough to hold
