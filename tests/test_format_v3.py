@@ -25,7 +25,8 @@ from sqlalchemy import inspect, text
 from caselog import exports, vocab
 from caselog.dates import add_months
 from caselog.db.engine import Database
-from caselog.db.schema import alembic_config, check_database, head_revision, upgrade
+from caselog.db.schema import alembic_config, check_database, head_revision, open_database, upgrade
+from caselog.db.transfer import copy_database
 from caselog.errors import InvalidInput
 from caselog.exchange import atomic_output, single_case, write_csv, write_json, write_xlsx
 from caselog.fhir_import import bundle_to_cases
@@ -33,6 +34,7 @@ from caselog.records import CaseFilter, FollowUpAttempt, case_to_contract
 from caselog.service import CaseService, classify_change
 from caselog.validation import FORMAT_VERSION, validate_case, validate_file
 from tests.factories import TODAY, simple_case
+from tests.helpers.raw import raw_connect
 
 PROCEDURE_DATE = "2021-03-10"
 
@@ -474,3 +476,53 @@ def test_a_database_at_schema_0008_upgrades_with_its_outcomes_kept(service: Case
                                      "AND work_status IS NULL AND physical_therapy IS NULL")).scalar_one()  # fmt: skip
     assert empty == 4
     assert check_database(db).ok
+
+
+def test_the_command_line_refuses_a_version_2_file_with_a_version_3_value(tmp_path: Path) -> None:
+    """`caselog import`: exit 2, each problem as `PATH: message` on stderr, nothing written; the same case in a
+    version 3 file is imported and exported back with its answers."""
+    from tests.test_cli import run
+
+    db = str(tmp_path / "clinic.sqlite3")
+    case = v3_case(outcomes=[{"timepoint": "36m", "date": "2024-03-15", "nrs_back": 2, "pgic": 1}])
+    source = tmp_path / "old.json"
+    source.write_text(json.dumps(v3_file(case, version=2)), encoding="utf-8")
+    refused = run("import", str(source), db=db)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "cases[0].outcomes[0].timepoint: '36m' needs format version 3 (this file says version 2)" in refused.stderr
+    assert "cases[0].follow_up_attempts: needs format version 3" in refused.stderr
+    assert json.loads(run("export", db=db).stdout)["cases"] == []
+    source.write_text(json.dumps(v3_file(case)), encoding="utf-8")
+    assert run("import", str(source), db=db).returncode == 0
+    exported = json.loads(run("export", db=db).stdout)
+    assert exported["version"] == 3 and exported["cases"][0]["outcomes"][0]["pgic"] == 1
+
+
+def test_check_names_attempts_left_without_their_case(service: CaseService, db: Database) -> None:
+    """`caselog check` finds attempts whose case is gone (a file edited without its foreign keys)."""
+    service.import_cases(v3_file(v3_case()))
+    assert check_database(db).ok
+    if db.is_sqlite:
+        assert db.sqlite_path is not None
+        db.engine.dispose()
+        with raw_connect(db.sqlite_path) as conn:  # foreign keys are off in a plain connection
+            conn.execute("DELETE FROM cases")
+        expected = "row 1 of follow_up_attempts points to a missing cases row"
+    else:
+        with db.engine.execution_options(caselog_write=True).begin() as conn:  # the owner drops the key
+            conn.execute(text("ALTER TABLE follow_up_attempts DROP CONSTRAINT fk_follow_up_attempts_case_id_cases"))
+            conn.execute(text("DELETE FROM cases"))
+        expected = "2 follow-up attempts"
+    assert expected in check_database(db).problems
+
+
+def test_moving_to_the_clinic_database_carries_the_answers_and_attempts(tmp_path: Path, db: Database) -> None:
+    """`caselog transfer` copies every table, the new one included (SQLite file into SQLite or PostgreSQL)."""
+    source = open_database(tmp_path / "workstation.sqlite3")
+    try:
+        CaseService(source, today=lambda: TODAY).import_cases(v3_file(v3_case()))
+        copied = copy_database(source, db)
+        assert copied["follow_up_attempts"] == 2
+        assert _export_json(CaseService(db, today=lambda: TODAY)) == _export_json(CaseService(source))
+    finally:
+        source.close()

@@ -174,7 +174,7 @@ class ComplicationRow(Base):
 
 
 def _in(column: str, keys: Iterable[object]) -> str:
-    """A CHECK that `column` is NULL or one of `keys` (a vocabulary, or the ends of a range given as numbers)."""
+    """A CHECK that `column` is one of a vocabulary's `keys` (NULL passes: a CHECK refuses only false)."""
     return f"{column} IN ({', '.join(repr(k) for k in keys)})"
 
 
