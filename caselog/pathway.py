@@ -105,11 +105,13 @@ class BlockReading:
 
 def read_block(block: BlockDetails, threshold_percent: int) -> BlockReading:
     """Peak relief, duration, concordance and the result of a block under a relief threshold."""
-    peak = peak_relief(block)
+    if not _measurable(block):
+        return BlockReading(None, 0, "not_judged", None)
+    assert block.pain_before is not None
+    peak = relief_percent(block.pain_before, min([e.pain for e in block.diary]))  # as peak_relief
     minutes = relief_minutes(block, threshold_percent)
     agreement = _concordance(block, minutes)
-    positive = None if peak is None else peak >= threshold_percent and agreement != "shorter"
-    return BlockReading(peak, minutes, agreement, positive)
+    return BlockReading(peak, minutes, agreement, peak >= threshold_percent and agreement != "shorter")
 
 
 def percent_text(value: Fraction | None) -> str:

@@ -36,7 +36,7 @@ class PatientCases:
 
 def _raw(column: ColumnElement[Any]) -> ColumnElement[Any]:
     """A column read as the driver returns it, without SQLAlchemy's conversion: a date is text on SQLite and a
-    date on PostgreSQL, JSON is text or already decoded. `_day` and `_block` finish the job several times faster
+    date on PostgreSQL, JSON is text or already decoded. `_day` and `_Diaries` finish the job several times faster
     than the generic conversion, which is what reading 100,000 cases at once spends most of its time on."""
     return type_coerce(column, NullType())
 
@@ -45,20 +45,34 @@ def _day(value: Any) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
 
 
-def _block(anesthetic: str, detail: str | None, before: int | None, diary: Any, activities: Any,
-           entries: dict[tuple[str, int], DiaryEntry]) -> BlockDetails:  # fmt: skip
-    """As caselog.db.tables.block_from_row, from raw values; `entries` holds the diary lines already made."""
-    pairs = json.loads(diary) if isinstance(diary, str) else diary
-    made: list[DiaryEntry] = []
-    try:
-        for time, pain in pairs or ():
-            entry = entries.get((time, pain))
-            if entry is None:
-                entry = entries[time, pain] = DiaryEntry(time, pain)
-            made.append(entry)
-    except TypeError:  # a value that cannot be a key (a file edited by hand): made as it is, not shared
-        made = [DiaryEntry(time, pain) for time, pain in pairs or ()]
-    return BlockDetails(anesthetic, detail, before, tuple(made), None if activities is None else bool(activities))
+class _Diaries:
+    """Diaries read from their stored JSON, each distinct diary once and each distinct line (time, pain) made
+    once: blocks share few lines, and many share a whole diary."""
+
+    def __init__(self) -> None:
+        self._lines: dict[tuple[str, int], DiaryEntry] = {}
+        self._read: dict[str, tuple[DiaryEntry, ...]] = {}
+
+    def read(self, stored: Any) -> tuple[DiaryEntry, ...]:
+        """The diary of a stored value: JSON text on SQLite, already decoded on PostgreSQL, None without one."""
+        if not isinstance(stored, str):
+            return self._made(stored)
+        found = self._read.get(stored)
+        if found is None:
+            found = self._read[stored] = self._made(json.loads(stored))
+        return found
+
+    def _made(self, pairs: Any) -> tuple[DiaryEntry, ...]:
+        made: list[DiaryEntry] = []
+        try:
+            for time, pain in pairs or ():
+                line = self._lines.get((time, pain))
+                if line is None:
+                    line = self._lines[time, pain] = DiaryEntry(time, pain)
+                made.append(line)
+        except TypeError:  # a value that cannot be a key (a file edited by hand): made as it is, not shared
+            made = [DiaryEntry(time, pain) for time, pain in pairs or ()]
+        return tuple(made)
 
 
 def _placed(rows: Iterable[tuple[int, int, _Item]]) -> dict[int, tuple[_Item, ...]]:
@@ -75,20 +89,28 @@ def _placed(rows: Iterable[tuple[int, int, _Item]]) -> dict[int, tuple[_Item, ..
             for case_id, at in found.items()}  # fmt: skip
 
 
+#: Treated levels made so far. Bounded, so odd data cannot grow it without end.
+_SHARED_LEVELS: dict[tuple[str, str, float | None], TreatedLevel] = {}
+_SHARED_LEVELS_MAX = 20_000
+
+
 def _levels(
     session: Session, condition: ColumnElement[bool], wanted: Container[int]
 ) -> dict[int, tuple[TreatedLevel, ...]]:
     """The treated levels of the `wanted` cases among those matching `condition`, each distinct level made once
-    (a clinic treats few: 100,000 cases share a few hundred)."""
+    (a clinic treats few: 100,000 cases share a few hundred) and kept from one reading to the next, so the
+    pathway's joints derived per level list (caselog.pathway) find their levels by identity."""
     t = levels_t.c
     query = select(t.case_id, t.position, t.level, t.side, t.volume_ml).join(cases_t, cases_t.c.id == t.case_id)
-    shared: dict[tuple[str, str, float | None], TreatedLevel] = {}
+    shared = _SHARED_LEVELS
     placed: list[tuple[int, int, TreatedLevel]] = []
     for case_id, position, level, side, volume in session.execute(query.where(condition)).all():
         if case_id in wanted:
             found = shared.get(key := (level, side, volume))
             if found is None:
-                found = shared[key] = TreatedLevel(level, side, volume)
+                found = TreatedLevel(level, side, volume)
+                if len(shared) < _SHARED_LEVELS_MAX:
+                    shared[key] = found
             placed.append((case_id, position, found))
     return _placed(placed)
 
@@ -160,13 +182,16 @@ def _by_patient(
     """The pathway cases of these case rows (sorted by patient, date and case number), grouped by patient."""
     names = _names(session, {row[1] for row in case_rows})
     patients: dict[int, PatientCases] = {}
-    entries: dict[tuple[str, int], DiaryEntry] = {}  # few distinct (time, pain): made once each
+    diaries = _Diaries()
     for (case_id, patient_id, number, day, procedure, prior, reason, surgeon, status, anesthetic, detail, before,
          diary, activities) in case_rows:  # fmt: skip
         found = patients.get(patient_id)
         if found is None:
             found = patients[patient_id] = PatientCases(*names[patient_id], [])
-        block = None if anesthetic is None else _block(anesthetic, detail, before, diary, activities, entries)
+        block = None
+        if anesthetic is not None:  # as caselog.db.tables.block_from_row
+            block = BlockDetails(anesthetic, detail, before, diaries.read(diary),
+                                 None if activities is None else bool(activities))  # fmt: skip
         found.cases.append(
             PathwayCase(number, _day(day), procedure, levels.get(case_id, ()), block, prior, scores.get(case_id, ()),
                         events.get(case_id, ()), reason, surgeon, status)
@@ -218,14 +243,15 @@ def load_policy_cases(session: Session, condition: ColumnElement[bool]) -> dict[
     """What the policy check of each ablation among the cases matching `condition` reads, as load_pathway_cases:
     only the patients who had an ablation; the relief recorded at the follow-ups of an ablation only when the
     patient had a later one (the repeat rules read the last ablation's relief); no complications."""
-    case_rows = [row for row in _case_rows(session, condition) if row[4] in vocab.ABLATIONS or row[4] == BLOCK]
-    last_ablation: dict[int, Any] = {}
-    for row in case_rows:
-        if row[4] in vocab.ABLATIONS and (row[1] not in last_ablation or last_ablation[row[1]] < row[3]):
-            last_ablation[row[1]] = row[3]
-    case_rows = [row for row in case_rows if row[1] in last_ablation]
+    ablations = vocab.ABLATIONS
+    last_ablation: dict[int, Any] = {}  # the date of each patient's last ablation
+    all_rows = _case_rows(session, condition)
+    for _, patient_id, _, day, procedure, *_ in all_rows:
+        if procedure in ablations and (patient_id not in last_ablation or last_ablation[patient_id] < day):
+            last_ablation[patient_id] = day
+    case_rows = [row for row in all_rows if row[1] in last_ablation and (row[4] in ablations or row[4] == BLOCK)]
     case_rows.sort(key=_IN_ORDER)
-    repeated = {row[0] for row in case_rows if row[4] in vocab.ABLATIONS and row[3] < last_ablation[row[1]]}
+    repeated = {row[0] for row in case_rows if row[4] in ablations and row[3] < last_ablation[row[1]]}
     with_relief = _OUTCOMES.where(outcomes_t.c.relief_percent.is_not(None))
     return _by_patient(
         session,
