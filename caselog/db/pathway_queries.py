@@ -246,9 +246,9 @@ def load_policy_cases(session: Session, condition: ColumnElement[bool]) -> dict[
     ablations = vocab.ABLATIONS
     last_ablation: dict[int, Any] = {}  # the date of each patient's last ablation
     all_rows = _case_rows(session, condition)
-    for _, patient_id, _, day, procedure, *_ in all_rows:
-        if procedure in ablations and (patient_id not in last_ablation or last_ablation[patient_id] < day):
-            last_ablation[patient_id] = day
+    for row in all_rows:
+        if row[4] in ablations and (row[1] not in last_ablation or last_ablation[row[1]] < row[3]):
+            last_ablation[row[1]] = row[3]
     case_rows = [row for row in all_rows if row[1] in last_ablation and (row[4] in ablations or row[4] == BLOCK)]
     case_rows.sort(key=_IN_ORDER)
     repeated = {row[0] for row in case_rows if row[4] in ablations and row[3] < last_ablation[row[1]]}
