@@ -1,7 +1,8 @@
 """Reading patients' cases as the pathway sees them (caselog.pathway.PathwayCase), in a few set-based queries.
 
-One query per table over all the selected cases, whatever their number: the quality desk's outside-policy list
-reads 100,000 cases this way, never a query per case or per patient.
+One query per table over all the selected cases, or rows asked for by id a thousand at a time, whatever their
+number: the quality desk's outside-policy list reads 100,000 cases this way, never a query per case or per
+patient.
 """
 
 from __future__ import annotations
