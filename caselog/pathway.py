@@ -106,11 +106,13 @@ class BlockReading:
 
 def read_block(block: BlockDetails, threshold_percent: int) -> BlockReading:
     """Peak relief, duration, concordance and the result of a block under a relief threshold."""
-    peak = peak_relief(block)
+    if not _measurable(block):
+        return BlockReading(None, 0, "not_judged", None)
+    assert block.pain_before is not None
+    peak = relief_percent(block.pain_before, min([e.pain for e in block.diary]))  # as peak_relief
     minutes = relief_minutes(block, threshold_percent)
     agreement = _concordance(block, minutes)
-    positive = None if peak is None else peak >= threshold_percent and agreement != "shorter"
-    return BlockReading(peak, minutes, agreement, positive)
+    return BlockReading(peak, minutes, agreement, peak >= threshold_percent and agreement != "shorter")
 
 
 def percent_text(value: Fraction | None) -> str:
@@ -325,11 +327,11 @@ def block_evidence(case: PathwayCase, threshold_percent: int) -> Evidence:
 Verdict = tuple[bool, Callable[[], list[Finding]]]
 
 
-def _blocks_rule(case: PathwayCase, joint: Joint, others: Sequence[PathwayCase], policy: IndicationPolicy) -> Verdict:
+def _blocks_rule(case: PathwayCase, joint: Joint, before: Sequence[PathwayCase], policy: IndicationPolicy) -> Verdict:
     """First ablation at a joint: enough positive blocks at it before the case (or the case's own block relief
-    when CaseLog holds no block there)."""
+    when CaseLog holds no block there). `before`: the patient's other cases dated before it."""
     threshold, required = policy.relief_threshold_percent, policy.blocks_required
-    blocks = [h for h in others if h.is_block and h.date < case.date and joint in h.joints]
+    blocks = [h for h in before if h.is_block and joint in h.joints]
     relief = case.prior_block_relief_percent
     if blocks:
         positive = sum(1 for b in blocks if (r := b.reading(threshold)) is not None and r.positive)
@@ -397,10 +399,10 @@ def _repeat_rules(case: PathwayCase, joint: Joint, last: PathwayCase, policy: In
     return interval_met and bool(good), explain
 
 
-def _sessions_rule(case: PathwayCase, region: str, others: Sequence[PathwayCase], policy: IndicationPolicy) -> Verdict:
-    """Ablation sessions of the patient in this region in the 12 months up to this case, this one included."""
-    start = add_months(case.date, -12)
-    sessions = [h for h in others if h.is_ablation and start < h.date <= case.date and region in h.regions]
+def _sessions_rule(case: PathwayCase, region: str, recent: Sequence[PathwayCase], policy: IndicationPolicy) -> Verdict:
+    """Ablation sessions of the patient in this region in the 12 months up to this case, this one included.
+    `recent`: the patient's other ablations in those 12 months."""
+    sessions = [h for h in recent if region in h.regions]
     count, limit = len(sessions) + 1, policy.max_sessions_per_12_months
 
     def explain() -> list[Finding]:
@@ -417,15 +419,22 @@ def _sessions_rule(case: PathwayCase, region: str, others: Sequence[PathwayCase]
 def _verdicts(case: PathwayCase, history: Iterable[PathwayCase], policy: IndicationPolicy) -> list[Verdict]:
     """Each joint is a first ablation (positive blocks before it) or a repeat (interval and lasting relief since
     the last ablation there); each region limits the sessions in a rolling 12 months."""
-    others = [h for h in history if h is not case and (case.case_number is None or h.case_number != case.case_number)]
+    day, number = case.date, case.case_number
+    others = [h for h in history if h is not case and (number is None or h.case_number != number)]
+    before = [h for h in others if h.date < day]  # read once for all the case's joints
+    ablations = [h for h in before if h.is_ablation]
     verdicts: list[Verdict] = []
     for joint in case.joints:
-        earlier = [h for h in others if h.is_ablation and h.date < case.date and joint in h.joints]
+        earlier = [h for h in ablations if joint in h.joints]
         if earlier:
-            verdicts.append(_repeat_rules(case, joint, max(earlier, key=lambda h: h.order), policy))
+            last = earlier[0] if len(earlier) == 1 else max(earlier, key=lambda h: h.order)
+            verdicts.append(_repeat_rules(case, joint, last, policy))
         else:
-            verdicts.append(_blocks_rule(case, joint, others, policy))
-    verdicts.extend(_sessions_rule(case, region, others, policy) for region in case.regions)
+            verdicts.append(_blocks_rule(case, joint, before, policy))
+    if case.regions:
+        start = add_months(day, -12)
+        recent = [h for h in others if h.is_ablation and start < h.date <= day]
+        verdicts.extend(_sessions_rule(case, region, recent, policy) for region in case.regions)
     return verdicts
 
 

@@ -23,7 +23,7 @@ from caselog.bulk import cyclic_gc_paused
 from caselog.db import queries, store
 from caselog.db.engine import Database
 from caselog.db.models import CaseAmendmentRow
-from caselog.db.pathway_queries import load_pathway_cases, patient_condition
+from caselog.db.pathway_queries import load_pathway_cases, load_policy_cases, patient_condition
 from caselog.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from caselog.pathway import (
     BLOCK,
@@ -729,7 +729,6 @@ class CaseService:
             relevant &= c.patient_id.in_(select(c.patient_id).where(*listed).distinct())
         if date_to is not None:
             relevant &= c.procedure_date <= date_to  # later cases never bear on a check
-        relief = c.procedure.in_(sorted(vocab.ABLATIONS)) & store.outcomes_t.c.relief_percent.is_not(None)
 
         def is_listed(case: PathwayCase) -> bool:
             return (
@@ -745,7 +744,7 @@ class CaseService:
         with cyclic_gc_paused():
             with self.db.read() as session:
                 current = policy.policy_from_setting(clinic.read_setting(session, policy.SETTING))
-                found = load_pathway_cases(session, relevant, outcomes=relief, complications=False)
+                found = load_policy_cases(session, relevant)
             for patient in found.values():
                 for case in patient.cases:
                     check = outside_policy_check(case, patient.cases, current) if is_listed(case) else None

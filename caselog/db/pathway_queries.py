@@ -1,24 +1,29 @@
 """Reading patients' cases as the pathway sees them (caselog.pathway.PathwayCase), in a few set-based queries.
 
-One query per table over all the selected cases, whatever their number: the quality desk's outside-policy list
-reads 100,000 cases this way, never a query per case or per patient.
+One query per table over all the selected cases, or rows asked for by id a thousand at a time, whatever their
+number: the quality desk's outside-policy list reads 100,000 cases this way, never a query per case or per
+patient.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections import defaultdict
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
-from typing import Any
+from operator import itemgetter
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, select, type_coerce
+from sqlalchemy import ColumnElement, Select, select, type_coerce
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
+from caselog import vocab
 from caselog.db.tables import cases_t, complications_t, levels_t, outcomes_t, patients_t
-from caselog.pathway import PathwayCase
+from caselog.pathway import BLOCK, PathwayCase
 from caselog.records import BlockDetails, Complication, DiaryEntry, OutcomeScore, TreatedLevel
+
+_Item = TypeVar("_Item")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +37,7 @@ class PatientCases:
 
 def _raw(column: ColumnElement[Any]) -> ColumnElement[Any]:
     """A column read as the driver returns it, without SQLAlchemy's conversion: a date is text on SQLite and a
-    date on PostgreSQL, JSON is text or already decoded. `_day` and `_diary` finish the job several times faster
+    date on PostgreSQL, JSON is text or already decoded. `_day` and `_Diaries` finish the job several times faster
     than the generic conversion, which is what reading 100,000 cases at once spends most of its time on."""
     return type_coerce(column, NullType())
 
@@ -41,14 +46,167 @@ def _day(value: Any) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
 
 
-def _block(anesthetic: str | None, detail: str | None, before: int | None, diary: Any,
-           activities: Any) -> BlockDetails | None:  # fmt: skip
-    """As caselog.db.tables.block_from_row, from raw values."""
-    if anesthetic is None:
-        return None
-    entries = json.loads(diary) if isinstance(diary, str) else diary
-    return BlockDetails(anesthetic, detail, before, tuple(DiaryEntry(time, pain) for time, pain in entries or ()),
-                        None if activities is None else bool(activities))  # fmt: skip
+class _Diaries:
+    """Diaries read from their stored JSON, each distinct diary once and each distinct line (time, pain) made
+    once: blocks share few lines, and many share a whole diary."""
+
+    def __init__(self) -> None:
+        self._lines: dict[tuple[str, int], DiaryEntry] = {}
+        self._read: dict[str, tuple[DiaryEntry, ...]] = {}
+
+    def read(self, stored: Any) -> tuple[DiaryEntry, ...]:
+        """The diary of a stored value: JSON text on SQLite, already decoded on PostgreSQL, None without one."""
+        if not isinstance(stored, str):
+            return self._made(stored)
+        found = self._read.get(stored)
+        if found is None:
+            found = self._read[stored] = self._made(json.loads(stored))
+        return found
+
+    def _made(self, pairs: Any) -> tuple[DiaryEntry, ...]:
+        made: list[DiaryEntry] = []
+        try:
+            for time, pain in pairs or ():
+                line = self._lines.get((time, pain))
+                if line is None:
+                    line = self._lines[time, pain] = DiaryEntry(time, pain)
+                made.append(line)
+        except TypeError:  # a value that cannot be a key (a file edited by hand): made as it is, not shared
+            made = [DiaryEntry(time, pain) for time, pain in pairs or ()]
+        return tuple(made)
+
+
+def _placed(rows: Iterable[tuple[int, int, _Item]]) -> dict[int, tuple[_Item, ...]]:
+    """Each case's items (levels, outcomes, complications) in their recorded order, from (case id, position,
+    item) rows in any order."""
+    found: dict[int, list[tuple[int, _Item]]] = {}
+    for case_id, position, item in rows:
+        at = found.get(case_id)
+        if at is None:
+            found[case_id] = [(position, item)]
+        else:
+            at.append((position, item))
+    return {case_id: (at[0][1],) if len(at) == 1 else tuple(item for _, item in sorted(at, key=itemgetter(0)))
+            for case_id, at in found.items()}  # fmt: skip
+
+
+#: Treated levels made so far. Bounded, so odd data cannot grow it without end.
+_SHARED_LEVELS: dict[tuple[str, str, float | None], TreatedLevel] = {}
+_SHARED_LEVELS_MAX = 20_000
+
+
+def _levels(
+    session: Session, condition: ColumnElement[bool], wanted: Container[int]
+) -> dict[int, tuple[TreatedLevel, ...]]:
+    """The treated levels of the `wanted` cases among those matching `condition`, each distinct level made once
+    (a clinic treats few: 100,000 cases share a few hundred) and kept from one reading to the next, so the
+    pathway's joints derived per level list (caselog.pathway) find their levels by identity."""
+    t = levels_t.c
+    query = select(t.case_id, t.position, t.level, t.side, t.volume_ml).join(cases_t, cases_t.c.id == t.case_id)
+    shared = _SHARED_LEVELS
+    placed: list[tuple[int, int, TreatedLevel]] = []
+    for case_id, position, level, side, volume in session.execute(query.where(condition)).all():
+        if case_id in wanted:
+            found = shared.get(key := (level, side, volume))
+            if found is None:
+                found = TreatedLevel(level, side, volume)
+                if len(shared) < _SHARED_LEVELS_MAX:
+                    shared[key] = found
+            placed.append((case_id, position, found))
+    return _placed(placed)
+
+
+def _outcomes(rows: Iterable[Any], wanted: Container[int]) -> dict[int, tuple[OutcomeScore, ...]]:
+    """The outcome scores of the `wanted` cases among these rows of _OUTCOME_COLUMNS."""
+    return _placed(
+        (case_id, position, OutcomeScore(timepoint=timepoint, date=_day(day), nrs_back=back, nrs_leg=leg, odi=odi,
+                                         relief_percent=relief))
+        for case_id, position, timepoint, day, back, leg, odi, relief in rows
+        if case_id in wanted
+    )  # fmt: skip
+
+
+def _complications(session: Session, condition: ColumnElement[bool]) -> dict[int, tuple[Complication, ...]]:
+    k = complications_t.c
+    rows = session.execute(
+        select(k.case_id, k.position, k.category, k.timing, k.onset_date, k.clavien_dindo, k.description,
+               k.treatment, k.resolved_date, k.review_status)
+        .join(cases_t, cases_t.c.id == k.case_id)
+        .where(condition)
+    ).all()  # fmt: skip
+    return _placed((case_id, position, Complication(*values)) for case_id, position, *values in rows)
+
+
+def _case_rows(session: Session, condition: ColumnElement[bool]) -> list[Any]:
+    """The plain values of the cases matching `condition`, in no order."""
+    c = cases_t.c
+    return list(
+        session.execute(
+            select(c.id, c.patient_id, c.case_number, _raw(c.procedure_date), c.procedure,
+                   c.prior_block_relief_percent, c.outside_policy_reason, c.surgeon, c.status, c.block_anesthetic,
+                   c.block_anesthetic_detail, c.block_pain_before, _raw(c.block_diary),
+                   _raw(c.block_activities_possible))
+            .where(condition)
+        ).all()
+    )  # fmt: skip
+
+
+#: Rows asked for by id per query: few enough for any database's limit on a query's parameters.
+_IDS_PER_QUERY = 1000
+
+
+def _by_ids(session: Session, query: Select[Any], column: ColumnElement[int], ids: Iterable[int]) -> list[Any]:
+    """The rows of `query` whose `column` is one of `ids`, a thousand ids per query (an index lookup each: much
+    cheaper than a join when the ids are a small part of the table)."""
+    ordered = sorted(ids)
+    rows: list[Any] = []
+    for start in range(0, len(ordered), _IDS_PER_QUERY):
+        rows += session.execute(query.where(column.in_(ordered[start : start + _IDS_PER_QUERY]))).all()
+    return rows
+
+
+def _names(session: Session, patient_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+    """Each patient's MRN and name as a list shows it ("Family, Given"), by patient id."""
+    p = patients_t.c
+    query = select(p.id, p.mrn, p.family_name, p.given_name)
+    return {patient_id: (mrn, f"{family}, {given}" if given else family)
+            for patient_id, mrn, family, given in _by_ids(session, query, p.id, patient_ids)}  # fmt: skip
+
+
+def _by_patient(
+    session: Session,
+    case_rows: list[Any],
+    levels: dict[int, tuple[TreatedLevel, ...]],
+    scores: dict[int, tuple[OutcomeScore, ...]],
+    events: dict[int, tuple[Complication, ...]],
+) -> dict[int, PatientCases]:
+    """The pathway cases of these case rows (sorted by patient, date and case number), grouped by patient."""
+    names = _names(session, {row[1] for row in case_rows})
+    patients: dict[int, PatientCases] = {}
+    diaries = _Diaries()
+    for (case_id, patient_id, number, day, procedure, prior, reason, surgeon, status, anesthetic, detail, before,
+         diary, activities) in case_rows:  # fmt: skip
+        found = patients.get(patient_id)
+        if found is None:
+            found = patients[patient_id] = PatientCases(*names[patient_id], [])
+        block = None
+        if anesthetic is not None:  # as caselog.db.tables.block_from_row
+            block = BlockDetails(anesthetic, detail, before, diaries.read(diary),
+                                 None if activities is None else bool(activities))  # fmt: skip
+        found.cases.append(
+            PathwayCase(number, _day(day), procedure, levels.get(case_id, ()), block, prior, scores.get(case_id, ()),
+                        events.get(case_id, ()), reason, surgeon, status)
+        )  # fmt: skip
+    return patients
+
+
+_o = outcomes_t.c
+#: An outcome score's plain values, with its case and position (_outcomes reads them).
+_OUTCOMES = select(_o.case_id, _o.position, _o.timepoint, _raw(_o.date), _o.nrs_back, _o.nrs_leg, _o.odi,
+                   _o.relief_percent)  # fmt: skip
+
+#: Case rows in time order, patient by patient: by patient id, date (ISO text on SQLite) and case number.
+_IN_ORDER = itemgetter(1, 3, 2)
 
 
 def load_pathway_cases(
@@ -60,77 +218,49 @@ def load_pathway_cases(
 ) -> dict[int, PatientCases]:
     """The cases matching `condition` (over the cases table), grouped by patient id, each patient's in time order.
 
-    `outcomes` narrows the outcome rows read (the policy check needs only ablations' relief); without
-    `complications` none are read (the policy check needs none).
+    `outcomes` narrows the outcome rows read (over cases and outcomes); without `complications` none are read.
+    No query sorts: SQL's sort costs more than putting each case's few rows in order here.
     """
-    c = cases_t.c
-    levels: dict[int, list[TreatedLevel]] = defaultdict(list)
-    level_rows = session.execute(
-        select(levels_t.c.case_id, levels_t.c.level, levels_t.c.side, levels_t.c.volume_ml)
-        .join(cases_t, c.id == levels_t.c.case_id)
-        .where(condition)
-        .order_by(levels_t.c.case_id, levels_t.c.position)
+    case_rows = _case_rows(session, condition)
+    case_rows.sort(key=_IN_ORDER)
+    wanted = {row[0] for row in case_rows}
+    return _by_patient(
+        session,
+        case_rows,
+        _levels(session, condition, wanted),
+        _outcomes(
+            session.execute(
+                _OUTCOMES.join(cases_t, cases_t.c.id == outcomes_t.c.case_id).where(
+                    condition if outcomes is None else condition & outcomes
+                )
+            ).all(),
+            wanted,
+        ),
+        _complications(session, condition) if complications else {},
     )
-    shared: dict[tuple[str, str, float | None], TreatedLevel] = {}  # few distinct levels: made once each
-    for case_id, level, side, volume in level_rows.all():  # fetched at once: row by row costs twice the time
-        key = (level, side, volume)
-        found_level = shared.get(key)
-        if found_level is None:
-            found_level = shared[key] = TreatedLevel(level, side, volume)
-        levels[case_id].append(found_level)
-    scores: dict[int, list[OutcomeScore]] = defaultdict(list)
-    o = outcomes_t.c
-    outcome_query = select(o.case_id, o.timepoint, _raw(o.date), o.nrs_back, o.nrs_leg, o.odi, o.relief_percent)
-    outcome_query = outcome_query.join(cases_t, c.id == o.case_id)
-    outcome_query = outcome_query.where(condition if outcomes is None else condition & outcomes)
-    for case_id, timepoint, day, back, leg, odi, relief in session.execute(
-        outcome_query.order_by(o.case_id, o.position)
-    ).all():
-        scores[case_id].append(OutcomeScore(timepoint, _day(day), back, leg, odi, relief))
-    events: dict[int, list[Complication]] = defaultdict(list)
-    if complications:
-        k = complications_t.c
-        complication_rows = session.execute(
-            select(k.case_id, k.category, k.timing, k.onset_date, k.clavien_dindo, k.description, k.treatment,
-                   k.resolved_date, k.review_status)
-            .join(cases_t, c.id == k.case_id)
-            .where(condition)
-            .order_by(k.case_id, k.position)
-        )  # fmt: skip
-        for case_id, *values in complication_rows.all():
-            events[case_id].append(Complication(*values))
-    patients: dict[int, PatientCases] = {}
-    rows = session.execute(
-        select(c.id, c.patient_id, c.case_number, _raw(c.procedure_date), c.procedure, c.prior_block_relief_percent,
-               c.outside_policy_reason, c.surgeon, c.status, c.block_anesthetic, c.block_anesthetic_detail,
-               c.block_pain_before, _raw(c.block_diary), _raw(c.block_activities_possible), patients_t.c.mrn,
-               patients_t.c.family_name, patients_t.c.given_name)
-        .join(patients_t, patients_t.c.id == c.patient_id)
-        .where(condition)
-        .order_by(c.patient_id, c.procedure_date, c.case_number)
-    )  # fmt: skip
-    no_levels: tuple[TreatedLevel, ...] = ()
-    for (case_id, patient_id, number, day, procedure, prior, reason, surgeon, status, anesthetic, detail, before,
-         diary, activities, mrn, family, given) in rows.all():  # fmt: skip
-        found = patients.get(patient_id)
-        if found is None:
-            found = patients[patient_id] = PatientCases(mrn, f"{family}, {given}" if given else family, [])
-        found.cases.append(
-            PathwayCase(
-                number,
-                _day(day),
-                procedure,
-                tuple(levels.get(case_id, no_levels)),
-                _block(anesthetic, detail, before, diary, activities),
-                prior,
-                tuple(scores.get(case_id, ())),
-                tuple(events.get(case_id, ())),
-                reason,
-                surgeon,
-                status,
-            )
-        )
-    return patients
+
+
+def load_policy_cases(session: Session, condition: ColumnElement[bool]) -> dict[int, PatientCases]:
+    """What the policy check of each ablation among the cases matching `condition` reads, as load_pathway_cases:
+    only the patients who had an ablation; the relief recorded at the follow-ups of an ablation only when the
+    patient had a later one (the repeat rules read the last ablation's relief); no complications."""
+    ablations = vocab.ABLATIONS
+    last_ablation: dict[int, Any] = {}  # the date of each patient's last ablation
+    all_rows = _case_rows(session, condition)
+    for row in all_rows:
+        if row[4] in ablations and (row[1] not in last_ablation or last_ablation[row[1]] < row[3]):
+            last_ablation[row[1]] = row[3]
+    case_rows = [row for row in all_rows if row[1] in last_ablation and (row[4] in ablations or row[4] == BLOCK)]
+    case_rows.sort(key=_IN_ORDER)
+    repeated = {row[0] for row in case_rows if row[4] in ablations and row[3] < last_ablation[row[1]]}
+    with_relief = _OUTCOMES.where(outcomes_t.c.relief_percent.is_not(None))
+    return _by_patient(
+        session,
+        case_rows,
+        _levels(session, condition, {row[0] for row in case_rows}),
+        _outcomes(_by_ids(session, with_relief, outcomes_t.c.case_id, repeated), repeated),
+        {},
+    )
 
 
 def patient_condition(mrn: str) -> ColumnElement[bool]:
