@@ -19,7 +19,7 @@ from caselog.records import CaseRecord, CaseView, OutcomeScore
 from caselog.reports import write_case_summaries, write_complication_log, write_surgeon_log
 from caselog.reports.plan import PLANS, next_timepoint
 from tests.test_reports import GENERATED, OUTCOMES, SETTINGS, as_draft, complication, flat, make_view, pages_text
-from tests.test_reports_pathway import block_view, pathway_of
+from tests.test_reports_pathway import block_view, pathway_of, two_blocks_then_ablation
 
 
 def drawn_sizes(path: Path) -> list[tuple[float, str]]:
@@ -124,6 +124,25 @@ def test_a_block_with_its_two_week_check_fits_one_page(tmp_path: Path, paper: st
         "2 weeks 2025-02-14 44 7 6 10% 4 none", "MCID, better than baseline by", "Signed:", "Draft: not signed",
     ]  # fmt: skip
     assert not [item for item in expected if item not in text], text
+
+
+def test_an_ablation_with_its_check_and_four_follow_ups_fits_one_page(tmp_path: Path) -> None:
+    """After two blocks, checked against the policy, scored at 2 weeks, 6 weeks and 3 months, chart beside the
+    table: one page when there is no note (with one, or a complication, the notes and signature take a second)."""
+    scores = (
+        OutcomeScore("baseline", dt.date(2025, 3, 1), nrs_back=8, nrs_leg=6, odi=46),
+        OutcomeScore("2w", dt.date(2025, 3, 28), nrs_back=5, nrs_leg=5, pgic=3, analgesics="opioid"),
+        OutcomeScore("6w", dt.date(2025, 4, 25), nrs_back=3, nrs_leg=2, odi=30, relief_percent=75, pgic=2),
+        OutcomeScore("3m", dt.date(2025, 6, 14), nrs_back=3, nrs_leg=2, odi=24, relief_percent=70, pgic=2),
+    )
+    views = two_blocks_then_ablation(levels=(("L4-L5", "bilateral"),), outcomes=scores, notes=None)
+    out = tmp_path / "ablation.pdf"
+    write_case_summaries([as_draft(views[2])], out, settings=SETTINGS, generated_at=GENERATED,
+                         pathways=[pathway_of(views)])  # fmt: skip
+    pages = pages_text(out)
+    assert len(pages) == 1, pages[-1][:300]
+    text = flat(pages[0])
+    assert "Meets the clinic's policy" in text and "Pain (NRS 0–10) Back Leg" in text and "Signed:" in text
 
 
 def test_summary_leads_with_procedure_levels_result_and_plan(tmp_path: Path) -> None:
