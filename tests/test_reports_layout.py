@@ -126,7 +126,7 @@ def test_a_block_with_its_two_week_check_fits_one_page(tmp_path: Path, paper: st
     assert not [item for item in expected if item not in text], text
 
 
-def test_an_ablation_with_its_check_and_four_follow_ups_fits_one_page(tmp_path: Path) -> None:
+def test_an_ablation_with_its_check_and_three_follow_ups_fits_one_page(tmp_path: Path) -> None:
     """After two blocks, checked against the policy, scored at 2 weeks, 6 weeks and 3 months, chart beside the
     table: one page when there is no note (with one, or a complication, the notes and signature take a second)."""
     scores = (
