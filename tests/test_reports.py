@@ -19,6 +19,8 @@ from typing import Any
 
 import pypdf
 import pytest
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable
 
 from caselog import vocab
@@ -32,7 +34,7 @@ from caselog.records import (
     Patient,
     TreatedLevel,
 )
-from caselog.reports import ReportSettings, write_case_summaries, write_complication_log, write_surgeon_log
+from caselog.reports import ReportSettings, chart, write_case_summaries, write_complication_log, write_surgeon_log
 from caselog.reports import complications as complication_report
 from caselog.reports import summary as summary_report
 from caselog.reports.spine import marked_joints
@@ -230,6 +232,75 @@ def test_outcome_chart_needs_two_scored_timepoints(tmp_path: Path) -> None:
     write_case_summaries([one_point], out, settings=SETTINGS)
     text = flat(" ".join(pages_text(out)))
     assert "Baseline" in text and "Pain (NRS" not in text
+
+
+def test_a_baseline_and_one_follow_up_draw_no_chart_the_table_says_as_much(tmp_path: Path) -> None:
+    """A block's 2-week check: one change from baseline, stated in the table and the result; no chart of two dots."""
+    out = tmp_path / "one-follow-up.pdf"
+    write_case_summaries([make_view(outcomes=OUTCOMES[:2])], out, settings=SETTINGS)
+    text = flat(" ".join(pages_text(out)))
+    assert "Baseline 2025-03-01" in text and "6 weeks 2025-04-25" in text and "Pain (NRS" not in text
+    assert chart.chart_data(["L4-L5"], OUTCOMES[:2]) is None and chart.chart_data(["L4-L5"], OUTCOMES) is not None
+
+
+NECK_SCORES = (
+    OutcomeScore("3m", dt.date(2025, 6, 14), nrs_neck=6, ndi=30),
+    OutcomeScore("baseline", dt.date(2025, 3, 1), nrs_neck=7, nrs_arm=6, ndi=42, nrs_back=9),
+    OutcomeScore("6w", dt.date(2025, 4, 25), nrs_neck=3, nrs_arm=5),
+)
+
+
+def test_a_cervical_chart_draws_neck_and_arm_pain_in_timepoint_order() -> None:
+    """The region's pain, not back and leg: a neck case once printed no chart at all. A back score a neck case
+    happens to hold is in the table, not on the chart; an arm score not asked at 3 months leaves a gap."""
+    data = chart.chart_data([TreatedLevel("C5-C6", "right"), TreatedLevel("C6-C7", "right")], NECK_SCORES)
+    assert data is not None
+    assert data.title == "Pain (NRS 0–10)" and data.timepoints == ("Base", "6 wk", "3 mo")
+    assert [(s.name, s.values) for s in data.series] == [("Neck", (7, 3, 6)), ("Arm", (6, 5, None))]
+    lumbar = chart.chart_data(["L4-L5"], OUTCOMES)
+    assert lumbar is not None and [(s.name, s.values) for s in lumbar.series] == [
+        ("Back", (8, 2, 3)),
+        ("Leg", (3, 1, None)),
+    ]
+    assert chart.chart_data(["L4-L5"], NECK_SCORES) is None  # a lumbar case with only neck scores: nothing to draw
+
+
+def _drawn_text(flowable: Flowable, tmp_path: Path) -> list[tuple[float, float, str]]:
+    """(x, y, text) of every string the flowable draws, from a one-page PDF of it alone."""
+    path = tmp_path / "drawn.pdf"
+    canvas = Canvas(str(path), pagesize=(400, 300))
+    flowable.drawOn(canvas, 20, 20)
+    canvas.save()
+    found: list[tuple[float, float, str]] = []
+
+    def visit(text: str, cm: Any, tm: Any, font_dict: Any, font_size: float) -> None:
+        if text.strip():
+            found.append((tm[4] * cm[0] + tm[5] * cm[2] + cm[4], tm[4] * cm[1] + tm[5] * cm[3] + cm[5], text.strip()))
+
+    pypdf.PdfReader(path).pages[0].extract_text(visitor_text=visit)
+    return found
+
+
+@pytest.mark.parametrize("width", [140.0, 166.0, 190.0, 240.0])
+def test_the_chart_legend_never_crowds_its_title(tmp_path: Path, width: float) -> None:
+    """Beside a wide outcome table (or on A4) the chart is narrow: its legend once overprinted the title. The legend
+    sits on the title's line only with room to spare, otherwise on a line of its own; the plot keeps its height."""
+    levels = [TreatedLevel("C5-C6", "right")]
+    drawn = chart.pain_chart(levels, NECK_SCORES, width=width, height=84)
+    assert drawn is not None
+    texts = {text: (x, y) for x, y, text in _drawn_text(drawn, tmp_path)}
+    assert {"Pain (NRS 0–10)", "Neck", "Arm", "Base", "6 wk", "3 mo"} <= set(texts)
+    title_x, title_y = texts["Pain (NRS 0–10)"]
+    title_end = title_x + stringWidth("Pain (NRS 0–10)", chart.FONT_BOLD, 8)
+    neck_x, neck_y = texts["Neck"]
+    if neck_y == title_y:  # beside: after the title, with its key, and at least a gap between
+        assert neck_x - 12 - 4 >= title_end + 10
+        assert drawn.height == 84
+    else:  # under the title, a line lower; the chart one line taller
+        assert neck_y < title_y - 8 and width < 170
+        assert drawn.height > 84
+    arm_x, _ = texts["Arm"]
+    assert arm_x + stringWidth("Arm", chart.FONT, 8) <= 20 + width + 0.01  # within the chart
 
 
 def test_empty_sections_say_so(tmp_path: Path) -> None:

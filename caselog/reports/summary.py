@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+from reportlab.lib.enums import TA_RIGHT
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable, KeepTogether, Spacer, Table, TableStyle
-from reportlab.platypus.doctemplate import NotAtTopPageBreak
+from reportlab.platypus.doctemplate import CondPageBreak, NotAtTopPageBreak
 
 from caselog import fields, outcomes, pathway, vocab
 from caselog.pathway import CaseOnPathway, IndicationCheck, Pathway
@@ -164,12 +167,7 @@ def case_story(
     entry = entry_of(on_pathway, case.case_number) if on_pathway is not None else None
     story += _block_section(record, width, on_pathway, entry)
     story += _indication_section(record, width, on_pathway, entry)
-    if record.complications or record.outcomes:
-        story += _complications_block(record, width)
-        story += _outcomes_block(record, width)
-    else:  # two empty sections say so under one heading: a block's or an ablation's summary then fits one page
-        nothing = para("No complications recorded. No outcome scores recorded.", styles().body)
-        story += [*section("Complications and outcomes", room=50), nothing, *_attempts(record)]
+    story += _results_section(record, width)
     signature = _signature_lines(case)
     story += _notes_block(record, width, signature)
     story.append(KeepTogether(signature))
@@ -356,10 +354,32 @@ def _timing_pairs(record: CaseRecord) -> list[tuple[str, str]]:
     ]
 
 
-def _complications_block(record: CaseRecord, width: float) -> list[Flowable]:
+#: The heading over the complications and the outcome scores: both say how the case went.
+RESULTS_TITLE = "Complications and outcomes"
+
+
+def _results_section(record: CaseRecord, width: float) -> list[Flowable]:
+    """The complications (a table, or that there were none), then the outcome scores, under one heading: two
+    headings cost a block's summary its one page. The outcome table keeps its header row when it moves to a page
+    of its own."""
     st = styles()
+    if not record.complications and not record.outcomes:
+        nothing = para("No complications recorded. No outcome scores recorded.", st.body)
+        return [*section(RESULTS_TITLE, room=50), nothing, *_attempts(record)]
     if not record.complications:
-        return [*section("Complications (0)", room=50), para("No complications recorded.", st.body)]
+        scores, height = _outcomes_block(record, width, lead="No complications recorded.")
+        return [*section(RESULTS_TITLE, room=min(height, 400) + 30), *scores]
+    table, first = _complications_table(record, width)
+    # Keep the heading with the header row and the first complication, however tall that row is.
+    story = [*section(RESULTS_TITLE, room=first + 30), table, Spacer(1, 6)]
+    if not record.outcomes:
+        return [*story, para("No outcome scores recorded.", st.body), *_attempts(record)]
+    scores, height = _outcomes_block(record, width)
+    return [*story, CondPageBreak(min(height, 400)), *scores]
+
+
+def _complications_table(record: CaseRecord, width: float) -> tuple[Table, float]:
+    """The complications, one a row, and how tall the header row and the first complication print."""
     rows: list[list[Any]] = []
     for c in record.complications:
         category = f"<b>{text(vocab.label(vocab.COMPLICATION_CATEGORIES, c.category))}</b>"
@@ -379,21 +399,20 @@ def _complications_block(record: CaseRecord, width: float) -> list[Flowable]:
     fixed = [142.0, 56.0, 70.0, 56.0]  # one line each for a timing ("Postoperative (within 30 days)") and a grade
     rest = width - sum(fixed)
     widths = [rest * 0.52, fixed[0], fixed[1], fixed[2], rest * 0.48, fixed[3]]
-    # Keep the heading with the header row and the first complication, however tall that row is.
     _, first = grid_table(header, rows[:1], widths).wrap(width, 10_000)
-    return [*section(f"Complications ({len(record.complications)})", room=first + 30), grid_table(header, rows, widths)]
+    return grid_table(header, rows, widths), first
 
 
 #: Column heads of the scores in the summary's outcome table (pain: NRS 0-10, as the chart and legend say).
 _SCORE_HEADS = {"nrs_back": "Back", "nrs_leg": "Leg", "nrs_neck": "Neck", "nrs_arm": "Arm", "odi": "ODI", "ndi": "NDI"}
 
 
-def _outcomes_block(record: CaseRecord, width: float) -> list[Flowable]:
+def _outcomes_block(record: CaseRecord, width: float, *, lead: str | None = None) -> tuple[list[Flowable], float]:
     """The region's scores (and any other held) with relief, PGIC and the measures that reached MCID against the
-    baseline; the answers and the follow-up attempts each in a line under the table; the pain chart beside it."""
+    baseline, the pain chart beside them; the MCID note and the follow-up attempts under the table (beside it, in
+    the chart's place, when there is no chart). `lead` is a line before the table (that there were no
+    complications). Returns the flowables and how tall they print."""
     st = styles()
-    if not record.outcomes:
-        return [*section("Outcomes", room=50), para("No outcome scores recorded.", st.body), *_attempts(record)]
 
     def score(value: int | None, suffix: str = "") -> str:
         return f"{value}{suffix}" if value is not None else BLANK
@@ -418,20 +437,31 @@ def _outcomes_block(record: CaseRecord, width: float) -> list[Flowable]:
     header = ["Timepoint", "Date", *(_SCORE_HEADS[m] for m in scores), "Relief", *(["PGIC"] if pgic else []), "MCID"]
     narrow = [30.0] * len(scores) + [34.0] + [30.0] * pgic
     table_w = max(330.0, 52 + 56 + sum(narrow) + 96)
-    chart = pain_chart(record.outcomes, width=width - table_w - 16, height=84) if width - table_w >= 150 else None
+    side_w = width - table_w - 16
+    chart = pain_chart(record.levels, record.outcomes, width=side_w, height=84) if side_w >= _SIDE_MIN_W else None
     widths = [52.0, 56.0, *narrow, table_w - 108 - sum(narrow)]
     compact = [("TOPPADDING", (0, 1), (-1, -1), 1), ("BOTTOMPADDING", (0, 1), (-1, -1), 1.5)]
     table = grid_table(header, rows, widths, numeric=tuple(range(2, 2 + len(narrow))), extra=compact)
     note = [Spacer(1, 2), para(text(MCID_NOTE), st.muted)] if any(map(_reached, flags.values())) else []
     # The latest follow-up's answers are in the summary's result; the attempts go under the table.
     under = [Spacer(1, 2), *_attempts(record)] if record.follow_up_attempts else []
-    if chart is None:
-        return [*section("Outcomes"), table, *note, *under]
-    # the note and the attempts under the table, beside the chart (taller than a few rows): no extra height
-    pair = Table([[[table, *note, *under], chart]], colWidths=[table_w + 16, width - table_w - 16], hAlign="LEFT")
+    first = [para(lead, st.body), Spacer(1, 2)] if lead else []
+    if chart is not None:  # the note and the attempts under the table, beside the chart (taller than a few rows)
+        left, right = [*first, table, *note, *under], [chart]
+    elif side_w >= _SIDE_MIN_W and (first or note or under):
+        # no chart: the lines above and under the table go in its place beside the table, a few lines tall
+        left, right = [table], [*first, *note, *under]
+        right = right[1:] if isinstance(right[0], Spacer) else right
+    else:
+        stacked = [*first, table, *note, *under]
+        return stacked, _height(stacked, width)
+    pair = Table([[left, right]], colWidths=[table_w + 16, side_w], hAlign="LEFT")
     pair.setStyle(TableStyle(_FLUSH))
-    _, needed = pair.wrap(width, 10_000)
-    return [*section("Outcomes", room=needed + 30), pair]
+    return [pair], pair.wrap(width, 10_000)[1]
+
+
+#: Beside the outcome table, the chart or the lines that go with the table need at least this width.
+_SIDE_MIN_W = 134.0
 
 
 #: Under the outcome table: what its MCID column lists.
@@ -522,13 +552,27 @@ def _block_section(
     threshold = on_pathway.policy.relief_threshold_percent if on_pathway is not None else None
     series = entry.series if entry is not None else None
     parts: list[Flowable] = [
-        field_grid(_block_pairs(block), width),
-        Spacer(1, 3),
         _diary_table(block, threshold, width),
         Spacer(1, 2),
         para(_read_out(block, threshold, series), styles().body),
     ]
-    return [*section("Diagnostic block", room=_height(parts, width) + 30), *parts]
+    return _heading_with_facts("Diagnostic block", _block_facts(block), width, room=_height(parts, width) + 30) + parts
+
+
+def _heading_with_facts(title: str, facts: str, width: float, *, room: float) -> list[Flowable]:
+    """A section heading with a line of facts on its right, above the same rule: the facts take no line of their
+    own (a block's summary then fits one page). Facts too long for the line wrap under each other, right-aligned."""
+    pagebreak, head, rule = section(title, room=room)
+    title_w = stringWidth(title, FONT_BOLD, styles().heading.fontSize) + 16
+    row = Table([[head, para(facts, _facts_style())]], colWidths=[title_w, width - title_w], hAlign="LEFT")
+    row.setStyle(TableStyle([*_FLUSH, ("VALIGN", (0, 0), (-1, -1), "BOTTOM"), ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
+                             ("TOPPADDING", (0, 0), (-1, -1), styles().heading.spaceBefore)]))  # fmt: skip
+    return [pagebreak, row, rule]
+
+
+@cache
+def _facts_style() -> ParagraphStyle:
+    return ParagraphStyle("heading_facts", parent=styles().body, alignment=TA_RIGHT)
 
 
 def _height(flowables: Sequence[Flowable], width: float) -> float:
@@ -536,13 +580,17 @@ def _height(flowables: Sequence[Flowable], width: float) -> float:
     return float(sum(f.wrap(width, 10_000)[1] + f.getSpaceBefore() + f.getSpaceAfter() for f in flowables))
 
 
-def _block_pairs(block: BlockDetails) -> list[tuple[str, str]]:
-    """What was injected and what the patient could do, side by side on one line."""
+def _block_facts(block: BlockDetails) -> str:
+    """What was injected and what the patient could do: "<b>Anesthetic</b> Lidocaine  ·  <b>Activities</b> Yes"."""
     anesthetic = text(vocab.label(vocab.BLOCK_ANESTHETICS, block.anesthetic))
     if block.anesthetic_detail:
         anesthetic += f" ({text(block.anesthetic_detail)})"
     activities = {True: "Yes: could do what usually hurts", False: "No", None: BLANK}[block.activities_possible]
-    return [("Anesthetic", anesthetic), ("Activities", activities)]
+    return f"{_fact('Anesthetic')} {anesthetic} &nbsp;·&nbsp; {_fact('Activities')} {activities}"
+
+
+def _fact(label: str) -> str:
+    return f'<font name="{FONT_BOLD}" color="#{MUTED.hexval()[2:]}">{label}</font>'
 
 
 def _read_out(block: BlockDetails, threshold: int | None, series: int | None) -> str:
