@@ -14,27 +14,29 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
-from caselog import followup_commands, paths, vocab
-from caselog.db.engine import Database, describe_storage_error, open_engine
-from caselog.db.health import verify_storage
-from caselog.db.schema import open_database, upgrade
-from caselog.db.transfer import storage_warnings
+from caselog import followup_parser, paths, vocab
 from caselog.errors import EXIT_INVALID, EXIT_OK, EXIT_OTHER, CaselogError, InvalidInput
-from caselog.exports import FORMATS
-from caselog.fhir import SETTINGS as FHIR_SETTINGS
 from caselog.files import FULL_DISK_ERRNOS, open_private_append, private_folder, private_process, write_error
 from caselog.records import CaseFilter
-from caselog.service import CaseService
-from caselog.signin import sign_in
 from caselog.validation import Problem
+
+if TYPE_CHECKING:
+    from caselog.db.engine import Database
+
+# Building the parser imports nothing that talks to a database (SQLAlchemy, Alembic, reportlab): `caselog --help`
+# and a usage error answer at once; each command imports what it needs when it runs.
 
 log = logging.getLogger("caselog")
 
 
 #: What `caselog import --format` reads.
 IMPORT_FORMATS = ("json", "fhir", "schedule")
+#: What `caselog export --format` writes (caselog.exports.FORMATS: a test keeps the two the same).
+EXPORT_FORMATS = ("json", "csv", "xlsx", "fhir", "research")
+#: The settings `caselog clinic set` changes (caselog.fhir.SETTINGS: a test keeps the two the same).
+CLINIC_SETTINGS = ("fhir-mrn-system",)
 
 
 class UsageError(InvalidInput):
@@ -129,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="json: CaseLog's interchange file; fhir: a FHIR R4 bundle as CaseLog exports it; "
                         "schedule: the day's scheduled procedures (CSV), to complete as cases")  # fmt: skip
     p = command("export", "export cases as JSON, CSV, XLSX, a FHIR R4 bundle or a de-identified research ZIP")
-    p.add_argument("--format", choices=list(FORMATS), default="json")
+    p.add_argument("--format", choices=list(EXPORT_FORMATS), default="json")
     p.add_argument("--output", type=Path, metavar="FILE")
     _add_filters(p)
     p = command("list", "list cases as a table")
@@ -248,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     clinic.required = True
     clinic.add_parser("show", help="the clinic's settings", parents=[common])
     c = clinic.add_parser("set", help="change a setting (administrators; audited)", parents=[common])
-    c.add_argument("name", choices=list(FHIR_SETTINGS), metavar="NAME",
+    c.add_argument("name", choices=list(CLINIC_SETTINGS), metavar="NAME",
                    help="fhir-mrn-system: the URI of the system the clinic's MRNs belong to (FHIR export)")  # fmt: skip
     c.add_argument("value", metavar="VALUE")
     p = command("delete", "delete a draft case")
@@ -261,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", type=Path, metavar="FILE",
                    help="write the patient pathway PDF to FILE (recorded in the audit trail as a print)")  # fmt: skip
     _add_policy_parser(command("policy", "the clinic's indication policy: show it; set it (administrators)"), common)
-    followup_commands.add_parser(sub, common, _Parser, _add_filters, _date, _positive)
+    followup_parser.add_parser(sub, common, _Parser, _add_filters, _date, _positive)
     return parser
 
 
@@ -297,7 +299,10 @@ WRITING_COMMANDS = frozenset({"import", "demo", "update", "delete", "sign", "use
 
 
 def _open(args: argparse.Namespace) -> Database:
-    writes = args.command in WRITING_COMMANDS or (args.command == "followups" and followup_commands.writes(args))
+    from caselog.db.schema import open_database
+    from caselog.db.transfer import storage_warnings
+
+    writes = args.command in WRITING_COMMANDS or (args.command == "followups" and followup_parser.writes(args))
     db = open_database(_target(args), verify=writes)
     for warning in storage_warnings(db):
         print(warning, file=sys.stderr)
@@ -356,6 +361,8 @@ def _run(argv: Sequence[str] | None) -> int:
         if isinstance(exc, OSError) and exc.errno in FULL_DISK_ERRNOS and exc.filename:
             print(write_error(exc, exc.filename).message, file=sys.stderr)  # a full disk names the file
             return EXIT_OTHER
+        from caselog.db.engine import describe_storage_error
+
         friendly = describe_storage_error(exc, "")
         if friendly is not None:
             print(friendly.message.replace("The database  ", "The database "), file=sys.stderr)
@@ -379,6 +386,7 @@ def _log_crash(exc: BaseException) -> str:
 
 def _dispatch(args: argparse.Namespace) -> int:
     from caselog import commands, passphrases
+    from caselog.signin import sign_in
 
     if args.command == "init":
         passphrases.prepare_new_database(passphrases.sqlite_file(_target(args)))
@@ -407,6 +415,9 @@ def _dispatch(args: argparse.Namespace) -> int:
             return audit_key_command(db, None, list(args.more))
         actor = sign_in(db, args)
         if args.command == "followups":
+            from caselog import followup_commands
+            from caselog.service import CaseService
+
             return followup_commands.run(args, CaseService(db, actor=actor), _filter)
         if args.command == "report" and args.report == "outcomes":
             from caselog import outcomes_commands
@@ -418,7 +429,11 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _cmd_init(args: argparse.Namespace, target: str | None) -> int:
+    from caselog.db.engine import open_engine
+    from caselog.db.health import verify_storage
+    from caselog.db.schema import upgrade
     from caselog.passphrases import after_init
+    from caselog.signin import sign_in
 
     db = open_engine(target)
     try:

@@ -48,11 +48,9 @@ DEFAULT_TIMEPOINTS: dict[str, tuple[str, ...]] = {
     "laminotomy": _DECOMPRESSION_SCHEDULE,
     "other": ("2w", "6w", "3m"),
 }
-#: Follow-up timepoints in their order (baseline is before the procedure: never owed by the schedule).
-FOLLOW_UP_TIMEPOINTS: tuple[str, ...] = tuple(tp for tp in vocab.TIMEPOINTS if tp != "baseline")
+FOLLOW_UP_TIMEPOINTS = vocab.FOLLOW_UP_TIMEPOINTS
 _ORDER = {tp: i for i, tp in enumerate(vocab.TIMEPOINTS)}
-#: Longest `within_days` of the due list: ten years ahead is every follow-up the schedule can owe.
-MAX_WITHIN_DAYS = 3660
+MAX_WITHIN_DAYS = vocab.MAX_DUE_WITHIN_DAYS
 
 TimepointStatus = Literal["done", "ended", "upcoming", "overdue", "missed"]
 CaseState = Literal["complete", "overdue", "lost", "died"]

@@ -199,6 +199,10 @@ FOLLOW_UP_RESULTS: dict[str, str] = {
 }
 #: Results after which no further follow-up is owed.
 FINAL_FOLLOW_UP_RESULTS: frozenset[str] = frozenset({"moved_away", "declined", "died"})
+#: Follow-up timepoints in their order (baseline is before the procedure: never owed by a schedule).
+FOLLOW_UP_TIMEPOINTS: tuple[str, ...] = tuple(tp for tp in TIMEPOINTS if tp != "baseline")
+#: Longest look-ahead of the due list: ten years ahead is every follow-up a schedule can owe.
+MAX_DUE_WITHIN_DAYS = 3660
 
 #: Procedures that destroy the medial branch nerves: the clinic's selection and repeat rules apply to them.
 ABLATIONS: frozenset[str] = frozenset({"endoscopic_rhizotomy", "radiofrequency_ablation"})
