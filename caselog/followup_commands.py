@@ -4,7 +4,7 @@
                           [--format table|csv|json] [--output FILE]
     caselog followups record CASE --timepoint TP (--result R [--note TEXT] | --score KEY=VALUE ...) [--date DATE]
     caselog followups counts [FILTERS] [--format table|csv|json] [--output FILE]
-    caselog followups schedule show [--json] | schedule set PROCEDURE TIMEPOINT... (administrators)
+    caselog followups schedule show [--json] | schedule set PROCEDURE TIMEPOINT... | schedule reset (administrators)
 
 Exit statuses as the contract's (2 a bad value, naming its option, nothing written; 3 no such case; 4 not
 permitted; 5 someone else changed the case first).
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from caselog import vocab
-from caselog.errors import EXIT_OK, InvalidInput
+from caselog.errors import EXIT_OK, CaselogError, InvalidInput
 from caselog.exchange import _safe_text, atomic_output
 from caselog.exports import record_export
 from caselog.followup import (
@@ -35,6 +35,7 @@ from caselog.followup import (
     FollowUpCounts,
     FollowUpSchedule,
     FollowUpService,
+    default_schedule,
     total_counts,
 )
 from caselog.records import CaseFilter, FollowUpAttempt, OutcomeScore
@@ -42,7 +43,9 @@ from caselog.service import CaseService
 from caselog.validation import Problem
 
 FORMATS = ("table", "csv", "json")
-_WITHIN = re.compile(r"(\d{1,5})\s*([dw]?)", re.IGNORECASE)
+_WITHIN = re.compile(r"([0-9]{1,5})\s*([dw]?)", re.IGNORECASE)
+#: A score as typed: ASCII digits (int() also takes Arabic-Indic, full-width digits and "1_0").
+_WHOLE = re.compile(r"[+-]?[0-9]{1,9}")
 #: What `--score KEY=VALUE` may set: every OUTCOME field but the timepoint and the date.
 SCORE_KEYS: tuple[str, ...] = tuple(
     f.name for f in dataclasses.fields(OutcomeScore) if f.name not in ("timepoint", "date")
@@ -108,7 +111,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, parser_class: type[arg
     counts.add_argument("--output", type=Path, metavar="FILE", help="write to FILE (csv or json)")
     sched = actions.add_parser("schedule", help="the clinic's follow-up schedule: show; set (administrators)",
                                parents=[common])  # fmt: skip
-    sched_actions = sched.add_subparsers(dest="schedule_command", metavar="show|set", parser_class=parser_class)
+    sched_actions = sched.add_subparsers(dest="schedule_command", metavar="show|set|reset", parser_class=parser_class)
     sched_actions.required = True
     show = sched_actions.add_parser("show", help="the timepoints owed after each procedure", parents=[common])
     show.add_argument("--json", action="store_true")
@@ -116,11 +119,13 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, parser_class: type[arg
                                        parents=[common])  # fmt: skip
     changed.add_argument("procedure", choices=list(vocab.PROCEDURES), metavar="PROCEDURE")
     changed.add_argument("timepoints", nargs="+", metavar="TIMEPOINT")
+    sched_actions.add_parser("reset", help="set CaseLog's default schedule for every procedure (repairs a damaged one)",
+                             parents=[common])  # fmt: skip
 
 
 def writes(args: argparse.Namespace) -> bool:
     """Whether the command changes the database (a damaged one is refused before it writes)."""
-    return args.followups_command == "record" or getattr(args, "schedule_command", None) == "set"
+    return args.followups_command == "record" or getattr(args, "schedule_command", None) in ("set", "reset")
 
 
 # ---- running ----------------------------------------------------------------------------------------------------
@@ -240,10 +245,9 @@ def _due(follow: FollowUpService, args: argparse.Namespace) -> int:
 
 def _score_value(key: str, text: str) -> Any:
     if key in vocab.OUTCOME_MEASURES:
-        try:
-            return int(text)
-        except ValueError:
-            raise InvalidInput([Problem(f"--score {key}", f"{text!r} is not a whole number")]) from None
+        if _WHOLE.fullmatch(text) is None:
+            raise InvalidInput([Problem(f"--score {key}", f"{text!r} is not a whole number")])
+        return int(text)
     if key == "returned_to_activities":
         try:
             if len(text) != 10:
@@ -390,6 +394,10 @@ def _schedule(follow: FollowUpService, args: argparse.Namespace) -> int:
         current = follow.schedule()
         print(json.dumps(current.to_json(), indent=2) if args.json else format_schedule(current))
         return EXIT_OK
+    if args.schedule_command == "reset":
+        follow.set_schedule(default_schedule())
+        print(format_schedule(default_schedule()))
+        return EXIT_OK
     given = list(args.timepoints)
     if given == ["none"]:
         given = []
@@ -401,7 +409,12 @@ def _schedule(follow: FollowUpService, args: argparse.Namespace) -> int:
         raise InvalidInput([Problem("TIMEPOINT", f"{tp!r} is not a follow-up timepoint; one of {known} (or none)")
                             for tp in unknown])  # fmt: skip
     try:
-        new = follow.schedule().with_procedure(args.procedure, given)
+        current = follow.schedule()
+    except CaselogError as exc:  # damaged in the database: one procedure set on top of it cannot repair it
+        raise CaselogError(f"{exc.message} 'caselog followups schedule reset' sets CaseLog's default over it; "
+                           "then set each procedure's timepoints again.") from None  # fmt: skip
+    try:
+        new = current.with_procedure(args.procedure, given)
     except InvalidInput as exc:
         raise InvalidInput([Problem("TIMEPOINT", p.message) for p in exc.problems]) from None
     follow.set_schedule(new)
