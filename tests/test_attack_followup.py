@@ -8,6 +8,7 @@ on the call list through another case, a name no column could hold, digits of an
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 import subprocess
 import unicodedata
@@ -21,7 +22,7 @@ from caselog import audit
 from caselog.followup import DueFollowUp, FollowUpService
 from caselog.records import FollowUpAttempt
 from caselog.reports.common import FONT, FONT_BOLD, ReportSettings, register_fonts, wrap_lines
-from caselog.reports.followup_letters import write_call_list
+from caselog.reports.followup_letters import write_call_list, write_patient_letters
 from caselog.service import CaseService
 from tests.factories import TODAY, case_file, make_case, simple_case
 from tests.helpers.raw import raw_connect
@@ -168,14 +169,18 @@ def _pdf_words(path: Path) -> list[tuple[str, float, float]]:
     return [(word, float(left), float(right)) for left, right, word in found]
 
 
-def test_a_call_list_with_long_names_keeps_every_cell_in_its_column(tmp_path: Path) -> None:
-    """The whole call list: the long name and MRN stay left of the next column's text."""
+def _due_row(number: str, timepoint: str, mrn: str = "MRN-1001", name: str = "Nguyễn, Thị Hồng") -> DueFollowUp:
     row: dict[str, Any] = {
-        "birth_date": dt.date(1960, 1, 1), "procedure": "endoscopic_rhizotomy", "procedure_date": dt.date(2025, 5, 19),
-        "surgeon": "Dr. Amara Okafor", "levels": "L4-L5 bilateral", "timepoint": "6w", "due_date": TODAY,
+        "birth_date": dt.date(1960, 1, 1), "procedure": "endoscopic_rhizotomy", "procedure_date": dt.date(2023, 5, 19),
+        "surgeon": "Dr. Amara Okafor", "levels": "L4-L5 bilateral", "timepoint": timepoint, "due_date": TODAY,
         "status": "overdue", "days_overdue": 0, "attempts": 1, "last_attempt": None, "region": "lumbar",
     }  # fmt: skip
-    rows = [DueFollowUp("2025-00001", "MRN-9999999999999999", "W" * 100 + ", " + "M" * 100, **row)]
+    return DueFollowUp(number, mrn, name, **row)
+
+
+def test_a_call_list_with_long_names_keeps_every_cell_in_its_column(tmp_path: Path) -> None:
+    """The whole call list: the long name and MRN stay left of the next column's text."""
+    rows = [_due_row("2025-00001", "6w", "MRN-9999999999999999", "W" * 100 + ", " + "M" * 100)]
     out = tmp_path / "calls.pdf"
     write_call_list(rows, out, settings=ReportSettings(), today=TODAY)
     words = _pdf_words(out)
@@ -199,3 +204,19 @@ def test_recording_on_a_signed_case_leaves_it_signed_and_audited(service: CaseSe
     entry = audit.entries(service.db, record_type="case", record_id=number)[-1]
     assert entry.action == "addendum"
     assert entry.changes["follow_up_attempts"][1][-1]["result"] == "died"
+
+
+def test_a_letter_naming_several_follow_ups_keeps_its_footer_readable(tmp_path: Path) -> None:
+    """A patient with three follow-ups due (two staged sides and an older procedure) got one letter whose footer
+    named every case and timepoint, written over the "Generated ... by CaseLog" line beside it."""
+    rows = [_due_row(f"2025-0000{n}", tp) for n, tp in ((1, "6w"), (2, "12m"), (3, "24m"))]
+    out = tmp_path / "letters.pdf"
+    write_patient_letters(rows, out, settings=ReportSettings())
+    html = subprocess.run(["pdftotext", "-bbox", str(out), "-"], capture_output=True, text=True, check=True).stdout
+    found = re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)</word>', html)
+    generated = next(float(top) for _, top, _, word in found if word == "Generated")
+    line = sorted((float(left), float(right), word) for left, top, right, word in found
+                  if abs(float(top) - generated) < 3)  # fmt: skip
+    assert all(a[1] <= b[0] + 0.5 for a, b in itertools.pairwise(line)), line
+    text = " ".join(word for _, _, word in line)
+    assert "2025-00001" in text and "Page 1 of 1" in text
