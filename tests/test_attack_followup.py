@@ -151,6 +151,7 @@ def test_digits_of_another_script_are_not_a_score(db_target: str, tmp_path: Path
 
 @pytest.mark.parametrize("within", ["٣", "１４d"])
 def test_digits_of_another_script_are_not_a_number_of_days(db_target: str, within: str) -> None:
+    """`--within ٣` read as 3 days, as the scores were read."""
     result = run("followups", "due", "--within", within, db=db_target)
     assert result.returncode == 2 and "--within" in result.stderr and "Traceback" not in result.stderr
 
