@@ -21,6 +21,7 @@ from caselog.errors import CaselogError, InvalidInput
 _SET_AGAIN = {
     policy.SETTING: "caselog policy set --preset KEY",
     fhir.MRN_SYSTEM_SETTING: "caselog clinic set fhir-mrn-system URI",
+    "follow_up_schedule": "caselog followups schedule reset",  # caselog.followup.SETTING (which imports this)
 }
 
 

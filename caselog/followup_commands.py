@@ -4,7 +4,7 @@
                           [--format table|csv|json] [--output FILE]
     caselog followups record CASE --timepoint TP (--result R [--note TEXT] | --score KEY=VALUE ...) [--date DATE]
     caselog followups counts [FILTERS] [--format table|csv|json] [--output FILE]
-    caselog followups schedule show [--json] | schedule set PROCEDURE TIMEPOINT... (administrators)
+    caselog followups schedule show [--json] | schedule set PROCEDURE TIMEPOINT... | schedule reset (administrators)
 
 Exit statuses as the contract's (2 a bad value, naming its option, nothing written; 3 no such case; 4 not
 permitted; 5 someone else changed the case first).
@@ -17,12 +17,13 @@ import csv
 import dataclasses
 import datetime as dt
 import json
+import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import IO, Any
 
 from caselog import vocab
-from caselog.errors import EXIT_OK, InvalidInput
+from caselog.errors import EXIT_OK, CaselogError, InvalidInput
 from caselog.exchange import _safe_text, atomic_output
 from caselog.exports import record_export
 from caselog.followup import (
@@ -32,6 +33,7 @@ from caselog.followup import (
     FollowUpCounts,
     FollowUpSchedule,
     FollowUpService,
+    default_schedule,
     total_counts,
 )
 from caselog.followup_parser import SCORE_KEYS
@@ -40,6 +42,8 @@ from caselog.service import CaseService
 from caselog.validation import Problem
 
 _YES = {"yes": True, "true": True, "y": True, "1": True, "no": False, "false": False, "n": False, "0": False}
+#: A score as typed: ASCII digits (int() also takes Arabic-Indic, full-width digits and "1_0").
+_WHOLE = re.compile(r"[+-]?[0-9]{1,9}")
 
 
 # ---- running ----------------------------------------------------------------------------------------------------
@@ -159,10 +163,9 @@ def _due(follow: FollowUpService, args: argparse.Namespace) -> int:
 
 def _score_value(key: str, text: str) -> Any:
     if key in vocab.OUTCOME_MEASURES:
-        try:
-            return int(text)
-        except ValueError:
-            raise InvalidInput([Problem(f"--score {key}", f"{text!r} is not a whole number")]) from None
+        if _WHOLE.fullmatch(text) is None:
+            raise InvalidInput([Problem(f"--score {key}", f"{text!r} is not a whole number")])
+        return int(text)
     if key == "returned_to_activities":
         try:
             if len(text) != 10:
@@ -309,6 +312,10 @@ def _schedule(follow: FollowUpService, args: argparse.Namespace) -> int:
         current = follow.schedule()
         print(json.dumps(current.to_json(), indent=2) if args.json else format_schedule(current))
         return EXIT_OK
+    if args.schedule_command == "reset":
+        follow.set_schedule(default_schedule())
+        print(format_schedule(default_schedule()))
+        return EXIT_OK
     given = list(args.timepoints)
     if given == ["none"]:
         given = []
@@ -320,7 +327,12 @@ def _schedule(follow: FollowUpService, args: argparse.Namespace) -> int:
         raise InvalidInput([Problem("TIMEPOINT", f"{tp!r} is not a follow-up timepoint; one of {known} (or none)")
                             for tp in unknown])  # fmt: skip
     try:
-        new = follow.schedule().with_procedure(args.procedure, given)
+        current = follow.schedule()
+    except CaselogError as exc:  # damaged in the database: one procedure set on top of it cannot repair it
+        raise CaselogError(f"{exc.message} 'caselog followups schedule reset' sets CaseLog's default over it; "
+                           "then set each procedure's timepoints again.") from None  # fmt: skip
+    try:
+        new = current.with_procedure(args.procedure, given)
     except InvalidInput as exc:
         raise InvalidInput([Problem("TIMEPOINT", p.message) for p in exc.problems]) from None
     follow.set_schedule(new)

@@ -17,7 +17,7 @@ from caselog.vocab import FOLLOW_UP_TIMEPOINTS
 from caselog.vocab import MAX_DUE_WITHIN_DAYS as MAX_WITHIN_DAYS
 
 FORMATS = ("table", "csv", "json")
-_WITHIN = re.compile(r"(\d{1,5})\s*([dw]?)", re.IGNORECASE)
+_WITHIN = re.compile(r"([0-9]{1,5})\s*([dw]?)", re.IGNORECASE)
 #: What `--score KEY=VALUE` may set: every OUTCOME field but the timepoint and the date.
 SCORE_KEYS: tuple[str, ...] = tuple(
     f.name for f in dataclasses.fields(OutcomeScore) if f.name not in ("timepoint", "date")
@@ -79,7 +79,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, parser_class: type[arg
     counts.add_argument("--output", type=Path, metavar="FILE", help="write to FILE (csv or json)")
     sched = actions.add_parser("schedule", help="the clinic's follow-up schedule: show; set (administrators)",
                                parents=[common])  # fmt: skip
-    sched_actions = sched.add_subparsers(dest="schedule_command", metavar="show|set", parser_class=parser_class)
+    sched_actions = sched.add_subparsers(dest="schedule_command", metavar="show|set|reset", parser_class=parser_class)
     sched_actions.required = True
     show = sched_actions.add_parser("show", help="the timepoints owed after each procedure", parents=[common])
     show.add_argument("--json", action="store_true")
@@ -87,8 +87,10 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, parser_class: type[arg
                                        parents=[common])  # fmt: skip
     changed.add_argument("procedure", choices=list(vocab.PROCEDURES), metavar="PROCEDURE")
     changed.add_argument("timepoints", nargs="+", metavar="TIMEPOINT")
+    sched_actions.add_parser("reset", help="set CaseLog's default schedule for every procedure (repairs a damaged one)",
+                             parents=[common])  # fmt: skip
 
 
 def writes(args: argparse.Namespace) -> bool:
     """Whether the command changes the database (a damaged one is refused before it writes)."""
-    return args.followups_command == "record" or getattr(args, "schedule_command", None) == "set"
+    return args.followups_command == "record" or getattr(args, "schedule_command", None) in ("set", "reset")

@@ -120,10 +120,31 @@ def wrap_lines(
         if len(lines) > max_lines:
             lines = [*lines[: max_lines - 1], lines[max_lines - 1].rstrip() + " …"]
         return RunLines(lines, font, size)
-    lines = simpleSplit(flat, font, size, width)
+    lines = [part for line in simpleSplit(flat, font, size, width) for part in _break_long(line, width, font, size)]
     if len(lines) > max_lines:
-        lines = [*lines[: max_lines - 1], lines[max_lines - 1].rstrip() + " …"]
+        last = lines[max_lines - 1].rstrip()
+        while last and pdfmetrics.stringWidth(last + " …", font, size) > width:  # a letter with its accents
+            cut = len(last) - 1
+            while cut > 0 and unicodedata.combining(last[cut]):
+                cut -= 1
+            last = last[:cut].rstrip()
+        lines = [*lines[: max_lines - 1], last + " …"]
     return "\n".join(lines) or BLANK
+
+
+def _break_long(line: str, width: float, font: str, size: float) -> list[str]:
+    """A line wider than `width` (a word with no space to break at: a long name, an MRN) in pieces that fit,
+    broken between letters, never between a letter and its accents (combining marks stay with it)."""
+    if pdfmetrics.stringWidth(line, font, size) <= width:
+        return [line]
+    pieces: list[str] = []
+    current = ""
+    for char in line:
+        if current and not unicodedata.combining(char) and pdfmetrics.stringWidth(current + char, font, size) > width:
+            pieces.append(current)
+            current = ""
+        current += char
+    return [*pieces, current] if current else pieces
 
 
 class RunLines(Flowable):  # type: ignore[misc]

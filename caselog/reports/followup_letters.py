@@ -183,13 +183,25 @@ def _what_was_done(rows: Sequence[DueFollowUp]) -> str:
     return "; and ".join(parts)
 
 
+def _footer_cases(rows: Sequence[DueFollowUp]) -> str:
+    """The footer's reference to the follow-ups a letter asks about, short enough to share the footer line with
+    "Generated ... by CaseLog": the body names every procedure and follow-up; staff find the rest by MRN."""
+    if len(rows) == 1:
+        return f"Case {rows[0].case_number} {vocab.label(vocab.TIMEPOINTS, rows[0].timepoint)}"
+    numbers = list(dict.fromkeys(r.case_number for r in rows))
+    more = len(numbers) - 2
+    if len(numbers) == 1:
+        return f"Case {numbers[0]}"
+    return "Cases " + ", ".join(numbers[:2]) + (f" and {more} more" if more > 0 else "")
+
+
 def _letter(rows: Sequence[DueFollowUp], facility: str, width: float, index: int) -> list[Flowable]:
     st = styles()
     first = rows[0]
-    cases = ", ".join(f"{r.case_number} {vocab.label(vocab.TIMEPOINTS, r.timepoint)}" for r in rows)
+    cases = _footer_cases(rows)
     context = Context(group=f"letter-{index}", title=LETTER_TITLE, facility=facility, patient=first.patient_name,
                       identifiers=f"MRN {plain(first.mrn)}  ·  born {fmt_date(first.birth_date)}",
-                      footer_label=f"Case {cases}")  # fmt: skip
+                      footer_label=cases)  # fmt: skip
     intro = (
         f"You had {_what_was_done(rows)}. {text(facility)} follows how every patient is doing after a procedure. "
         "Please answer with a number or a tick in each box, then bring or send this page back to us. "
