@@ -661,17 +661,19 @@ _IDS_PER_QUERY = 5000
 _BIT = {tp: 1 << i for i, tp in enumerate(vocab.TIMEPOINTS)}
 
 
-def _plans(schedule: FollowUpSchedule, today: dt.date) -> dict[str, list[tuple[int, int, dt.date, dt.date]]]:
+def _plans(schedule: FollowUpSchedule, today: dt.date, *,
+           as_text: bool = False) -> dict[str, list[tuple[int, int, Any, Any]]]:  # fmt: skip
     """Per procedure, each owed timepoint as (its bit, the bits of every later timepoint, the last procedure date
-    for which it is missed today, the last for which it is due today): `case_follow_up` as date comparisons."""
-    plans: dict[str, list[tuple[int, int, dt.date, dt.date]]] = {}
+    for which it is missed today, the last for which it is due today): `case_follow_up` as date comparisons.
+    `as_text`: the dates as ISO text, to compare with dates as SQLite returns them (the text sorts as they do)."""
+    plans: dict[str, list[tuple[int, int, Any, Any]]] = {}
     for procedure, timepoints in schedule.entries:
-        plans[procedure] = [
-            (_BIT[tp], ~(2 * _BIT[tp] - 1),
-             _last_procedure_date_due_by(tp, today - dt.timedelta(days=grace_days(tp) + 1)),
-             _last_procedure_date_due_by(tp, today))
-            for tp in timepoints
-        ]  # fmt: skip
+        limits = [(_BIT[tp], ~(2 * _BIT[tp] - 1),
+                   _last_procedure_date_due_by(tp, today - dt.timedelta(days=grace_days(tp) + 1)),
+                   _last_procedure_date_due_by(tp, today))
+                  for tp in timepoints]  # fmt: skip
+        plans[procedure] = [(bit, after, missed.isoformat(), due.isoformat()) if as_text else
+                            (bit, after, missed, due) for bit, after, missed, due in limits]  # fmt: skip
     return plans
 
 
@@ -680,7 +682,8 @@ def _states(session: Session, case_ids: Select[Any], today: dt.date, *,
     """`case_follow_up` for many cases at once: the outcomes come as one row per case (the mask of their
     timepoints and the latest follow-up date, summed up in SQL), the statuses as comparisons of procedure dates
     with each timepoint's limits as of today. tests/test_followup.py checks both give the same states."""
-    plans = _plans(schedule_from_setting(clinic.read_setting(session, SETTING)), today)
+    as_text = session.get_bind().dialect.name == "sqlite"
+    plans = _plans(schedule_from_setting(clinic.read_setting(session, SETTING)), today, as_text=as_text)
     o, a, c = outcomes_t.c, attempts_t.c, cases_t.c
     mask = func.sum(case(*((o.timepoint == tp, bit) for tp, bit in _BIT.items()), else_=0))
     contact = func.max(case((o.timepoint != "baseline", o.date), else_=None))
@@ -702,34 +705,39 @@ def _states(session: Session, case_ids: Select[Any], today: dt.date, *,
         .outerjoin(seen, seen.c.case_id == c.id)
         .where(c.id.in_(case_ids))
     )
-    complete: dict[dt.date | None, CaseFollowUp] = {}
+    # Procedure dates are compared as the driver returns them (ISO text on SQLite), and a last contact is read
+    # once per distinct date: no date object per case (profiled: a third of the loop).
+    complete: dict[Any, CaseFollowUp] = {}
     unsettled: list[int] = []  # lost or overdue: a later treatment may have ended their follow-up
     for case_id, procedure, day, done, last, surgeon in rows:
         if owners is not None:  # counts: per procedure and surgeon
             owners[case_id] = (procedure, surgeon)
-        contact_on = None if last is None else _day(last)
-        final = _final(ended[case_id], today, contact_on) if case_id in ended else None
-        if final is not None:
-            found[case_id] = CaseFollowUp("died" if final[0] == "died" else "lost", contact_on, final[1])
-            if final[0] != "died":
-                unsettled.append(case_id)
-            continue
-        procedure_date = _day(day)
+        if case_id in ended:
+            contact_on = None if last is None else _day(last)
+            final = _final(ended[case_id], today, contact_on)
+            if final is not None:
+                found[case_id] = CaseFollowUp("died" if final[0] == "died" else "lost", contact_on, final[1])
+                if final[0] != "died":
+                    unsettled.append(case_id)
+                continue
         done = done or 0
         state: CaseState = "complete"
         for bit, after, missed_by, due_by in plans.get(procedure, ()):
-            if done & bit or procedure_date > due_by:
+            if done & bit or day > due_by:
                 continue
-            if procedure_date <= missed_by:
+            if day <= missed_by:
                 if not done & after:
                     state = "lost"
                     break
             else:
                 state = "overdue"
         if state == "complete":  # most cases: one shared object per last contact
-            found[case_id] = complete.setdefault(contact_on, CaseFollowUp("complete", contact_on))
+            shared = complete.get(last)
+            if shared is None:
+                shared = complete[last] = CaseFollowUp("complete", None if last is None else _day(last))
+            found[case_id] = shared
         else:
-            found[case_id] = CaseFollowUp(state, contact_on)
+            found[case_id] = CaseFollowUp(state, None if last is None else _day(last))
             unsettled.append(case_id)
     # A later treatment dated on or before today: nothing more owed, not lost for a missed visit, a moved-away or
     # declined dated after it not this case's (case_follow_up). One dated after today ends only follow-ups due
