@@ -532,6 +532,8 @@ def test_states_in_bulk_equal_the_rule_case_by_case(service: CaseService, clinic
         _case("2025-06-15", "endoscopic_rhizotomy", mrn="MRN-2004",  # a rhizotomy, then a declined follow-up
               follow_up_attempts=[{"timepoint": "2w", "date": "2025-06-29", "result": "declined"}]),
     ))  # fmt: skip
+    # Declined after the repeat of 2025-06-28: about the later case, the earlier one stays complete from then on.
+    follow.record_attempt(clinic[RFA_UPCOMING], FollowUpAttempt("2w", D(2025, 6, 29), "declined"))
     schedule = follow.schedule()
     records = {view.id: view.record for view in service.get_cases(clinic + later)}
     assert len(records) == 12
