@@ -21,6 +21,7 @@ from caselog.db.schema import SAME_PASSPHRASE, backup_database, check_database, 
 from caselog.db.transfer import copy_database
 from caselog.errors import EXIT_OK, EXIT_OTHER, InvalidInput, StorageError
 from caselog.exchange import MAX_FILE_BYTES, parse_interchange, read_interchange, single_case
+from caselog.followup import FollowUpService
 from caselog.passphrases import new_passphrase, plain_warning, unlock_backup
 from caselog.policy_exports import export_outside_policy, stream_outside_policy
 from caselog.quality import PolicyFilter, cases_by_procedure
@@ -338,7 +339,8 @@ def _summary(service: CaseService, args: argparse.Namespace) -> int:
     else:
         views = service.get_cases(list(args.cases))
     pathways = pathways_for(views, service.patient_pathway)  # each block's result, each ablation's check
-    write_case_summaries(views, args.output, settings=report_settings(), pathways=pathways)
+    schedule = FollowUpService(service).schedule()  # the next follow-up as the desk and the due list show it
+    write_case_summaries(views, args.output, settings=report_settings(), pathways=pathways, follow_up_schedule=schedule)
     with _kept_only_if_audited(args.output):
         for view in views:
             service.record_event("print", record_id=view.case_number, details={"document": "case summary"})

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, select, union_all
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from caselog import clinic, vocab
@@ -48,6 +48,10 @@ DEFAULT_TIMEPOINTS: dict[str, tuple[str, ...]] = {
     "laminotomy": _DECOMPRESSION_SCHEDULE,
     "other": ("2w", "6w", "3m"),
 }
+#: Procedures that end an earlier case's follow-up when done later at an overlapping joint of the same patient:
+#: the joint was treated again, so the earlier treatment's later results can no longer be measured (a block is
+#: diagnostic and ends nothing).
+SUPERSEDING: frozenset[str] = vocab.ABLATIONS | {"laminectomy", "laminotomy"}
 FOLLOW_UP_TIMEPOINTS = vocab.FOLLOW_UP_TIMEPOINTS
 _ORDER = {tp: i for i, tp in enumerate(vocab.TIMEPOINTS)}
 MAX_WITHIN_DAYS = vocab.MAX_DUE_WITHIN_DAYS
@@ -158,17 +162,46 @@ def grace_days(timepoint: str) -> int:
     return min(max(offset_days(timepoint) // 4, 14), 90)
 
 
-def timepoint_status(due: dt.date, timepoint: str, *, done: bool, ended: bool, today: dt.date) -> TimepointStatus:
-    """One timepoint of one case, as of `today` (`ended`: a final attempt dated on or before today)."""
+def timepoint_status(due: dt.date, timepoint: str, *, done: bool, ended: bool, today: dt.date,
+                     superseded_on: dt.date | None = None) -> TimepointStatus:  # fmt: skip
+    """One timepoint of one case, as of `today` (`ended`: a final attempt dated on or before today;
+    `superseded_on`: the date of a later treatment at an overlapping joint, see `superseded_on`). A later
+    treatment ends the timepoints due after it at once, and on its day the ones still owed before it: a timepoint
+    missed before the later treatment stays missed."""
     if done:
         return "done"
     if ended:
         return "ended"
+    if superseded_on is not None and (due > superseded_on or superseded_on <= today):
+        owed_then = due > superseded_on or superseded_on <= due + dt.timedelta(days=grace_days(timepoint))
+        return "ended" if owed_then else "missed"
     if due > today:
         return "upcoming"
     if today <= due + dt.timedelta(days=grace_days(timepoint)):
         return "overdue"
     return "missed"
+
+
+def sides_overlap(one: str, other: str) -> bool:
+    """Two sides of one joint overlap: the same side, or either bilateral."""
+    return one == other or "bilateral" in (one, other)
+
+
+def superseded_on(
+    procedure_date: dt.date,
+    levels: Iterable[tuple[str, str]],
+    others: Iterable[tuple[dt.date, str, Iterable[tuple[str, str]]]],
+) -> dt.date | None:
+    """When a later treatment of the same patient ended this case's follow-up: the earliest of `others` (the
+    patient's other cases as (procedure date, procedure, (level, side) pairs)) dated after this case, that is an
+    ablation, rhizotomy, laminectomy or laminotomy (SUPERSEDING) at a joint overlapping one of this case's (same
+    level, sides overlapping). None when no later case does."""
+    treated = [(level, side) for level, side in levels]
+    found = [day for day, procedure, joints in others
+             if day > procedure_date and procedure in SUPERSEDING
+             and any(level == mine and sides_overlap(side, my_side)
+                     for level, side in joints for mine, my_side in treated)]  # fmt: skip
+    return min(found, default=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,13 +215,15 @@ class CaseFollowUp:
     ended_on: dt.date | None = None
 
 
-def _final(attempts: Iterable[tuple[str, dt.date, str]], today: dt.date,
-           last_outcome: dt.date | None) -> tuple[str, dt.date] | None:  # fmt: skip
+def _final(attempts: Iterable[tuple[str, dt.date, str]], today: dt.date, last_outcome: dt.date | None,
+           superseded: dt.date | None = None) -> tuple[str, dt.date] | None:  # fmt: skip
     """The attempt that ended the follow-up, as (result, date): a death, else the earliest moved-away or declined
-    dated on or before today, unless an outcome dated after it shows the patient came back (followed again)."""
+    dated on or before today, unless an outcome dated after it shows the patient came back (followed again), or a
+    later treatment had ended this case's follow-up before it (`superseded`: that attempt is about the later case)."""
     finals = sorted((result != "died", day, result) for _, day, result in attempts
                     if result in vocab.FINAL_FOLLOW_UP_RESULTS and day <= today
-                    and (result == "died" or last_outcome is None or last_outcome <= day))  # fmt: skip
+                    and (result == "died" or ((last_outcome is None or last_outcome <= day)
+                                              and (superseded is None or day <= superseded))))  # fmt: skip
     return (finals[0][2], finals[0][1]) if finals else None
 
 
@@ -198,23 +233,55 @@ def case_follow_up(
     outcomes: Mapping[str, dt.date],
     attempts: Sequence[tuple[str, dt.date, str]],
     today: dt.date,
+    superseded: dt.date | None = None,
 ) -> CaseFollowUp:
     """A case's state from its procedure date, the schedule's `timepoints` for its procedure, its outcomes
-    (timepoint -> date) and its attempts (timepoint, date, result): died; lost (moved away, declined, or a
-    missed timepoint with no outcome at any later one); overdue; else complete."""
+    (timepoint -> date), its attempts (timepoint, date, result) and the date of a later treatment that supersedes
+    it (`superseded_on`): died; lost (moved away, declined, or a missed timepoint with no outcome at any later
+    one); overdue; else complete. Once a superseding treatment is past, nothing more is owed and the case is not
+    lost for a timepoint missed before it (the patient came back for it): complete, unless died, moved or
+    declined before it."""
     contacts = [day for tp, day in outcomes.items() if tp != "baseline"]
     last_contact = max(contacts) if contacts else None
-    final = _final(attempts, today, max(outcomes.values(), default=None))
+    final = _final(attempts, today, max(outcomes.values(), default=None), superseded)
     if final is not None:
         return CaseFollowUp("died" if final[0] == "died" else "lost", last_contact, final[1])
+    if superseded is not None and superseded <= today:
+        return CaseFollowUp("complete", last_contact)
     latest_outcome = max((_ORDER[tp] for tp in outcomes if tp in _ORDER), default=-1)
     overdue = False
     for tp in timepoints:
-        status = timepoint_status(due_date(procedure_date, tp), tp, done=tp in outcomes, ended=False, today=today)
+        status = timepoint_status(due_date(procedure_date, tp), tp, done=tp in outcomes, ended=False, today=today,
+                                  superseded_on=superseded)  # fmt: skip
         if status == "missed" and _ORDER[tp] > latest_outcome:
             return CaseFollowUp("lost", last_contact)
         overdue = overdue or status == "overdue"
     return CaseFollowUp("overdue" if overdue else "complete", last_contact)
+
+
+def case_timepoints(
+    procedure_date: dt.date,
+    timepoints: Sequence[str],
+    outcomes: Mapping[str, dt.date],
+    attempts: Sequence[tuple[str, dt.date, str]],
+    today: dt.date,
+    superseded: dt.date | None = None,
+) -> list[tuple[str, dt.date, TimepointStatus]]:
+    """Each of the schedule's `timepoints` for a case with its due date and status as of `today` (arguments as
+    `case_follow_up`'s)."""
+    ended = _final(attempts, today, max(outcomes.values(), default=None), superseded) is not None
+    found: list[tuple[str, dt.date, TimepointStatus]] = []
+    for tp in timepoints:
+        due = due_date(procedure_date, tp)
+        found.append((tp, due, timepoint_status(due, tp, done=tp in outcomes, ended=ended, today=today,
+                                                superseded_on=superseded)))  # fmt: skip
+    return found
+
+
+def next_follow_up(timepoints: Iterable[tuple[str, dt.date, TimepointStatus]]) -> tuple[str, dt.date] | None:
+    """The next follow-up a case is owed, as (timepoint, due date), from `case_timepoints`: the first that is
+    overdue or upcoming; None when nothing more is owed (all done, missed or ended)."""
+    return next(((tp, due) for tp, due, status in timepoints if status in ("overdue", "upcoming")), None)
 
 
 def procedure_dates_due(timepoint: str, first: dt.date, last: dt.date) -> tuple[dt.date, dt.date]:
@@ -335,6 +402,9 @@ class FollowUpService:
         today = self.today()
         with cyclic_gc_paused(), self.service.db.read() as session:
             schedule = schedule_from_setting(clinic.read_setting(session, SETTING))
+            # Cases dated after today exist only with a changed clock (validation refuses them): only then can a
+            # later treatment fall after today and end just the follow-ups due after it.
+            ahead = session.execute(select(cases_t.c.id).where(cases_t.c.procedure_date > today).limit(1)).first()
             selects = []
             for key, timepoints in schedule.entries:
                 if procedure is not None and key != procedure:
@@ -342,7 +412,8 @@ class FollowUpService:
                 for tp in timepoints:
                     window = _due_window(tp, today, within_days, overdue=overdue, upcoming=upcoming)
                     if window is not None:
-                        selects.append(_due_select(key, tp, *procedure_dates_due(tp, *window), today, surgeon))
+                        dates = procedure_dates_due(tp, *window)
+                        selects.append(_due_select(key, tp, *dates, today, surgeon, ahead=ahead is not None))
             if not selects:
                 return []
             rows = session.execute(union_all(*selects) if len(selects) > 1 else selects[0]).all()
@@ -382,15 +453,24 @@ class FollowUpService:
 
     def case_timepoints(self, view: CaseView) -> list[tuple[str, dt.date, TimepointStatus]]:
         """Every timepoint the schedule owes for this case, with its due date and status as of today."""
-        record = view.record
+        return self.timepoints_of([view])[view.case_number]
+
+    def timepoints_of(self, views: Sequence[CaseView]) -> dict[str, list[tuple[str, dt.date, TimepointStatus]]]:
+        """`case_timepoints` of each case (by case number), reading the schedule and the later treatments once:
+        what the case summaries print as the next follow-up, as the desk and the due list show it."""
+        self.service.require(Action.VIEW, what="follow_up_states")
         today = self.today()
-        done = {o.timepoint for o in record.outcomes}
-        attempts = [(a.timepoint, a.date, a.result) for a in record.follow_up_attempts]
-        ended = _final(attempts, today, max((o.date for o in record.outcomes), default=None)) is not None
-        found: list[tuple[str, dt.date, TimepointStatus]] = []
-        for tp in self.schedule().for_procedure(record.procedure):
-            due = due_date(record.procedure_date, tp)
-            found.append((tp, due, timepoint_status(due, tp, done=tp in done, ended=ended, today=today)))
+        with self.service.db.read() as session:
+            schedule = schedule_from_setting(clinic.read_setting(session, SETTING))
+            later = _superseded_dates(session, [view.id for view in views])
+        found: dict[str, list[tuple[str, dt.date, TimepointStatus]]] = {}
+        for view in views:
+            record = view.record
+            found[view.case_number] = case_timepoints(
+                record.procedure_date, schedule.for_procedure(record.procedure),
+                {o.timepoint: o.date for o in record.outcomes},
+                [(a.timepoint, a.date, a.result) for a in record.follow_up_attempts], today, later.get(view.id),
+            )  # fmt: skip
         return found
 
     # ---- recording a follow-up
@@ -476,12 +556,53 @@ def _final_attempt(today: dt.date) -> ColumnElement[bool]:
     )
 
 
-def _due_select(procedure: str, tp: str, low: dt.date, high: dt.date, today: dt.date,
-                surgeon: str | None) -> Select[Any]:  # fmt: skip
+#: The aliases `_superseding` reads through, made once (an alias copies every column of its table).
+_LATER, _EARLIER = cases_t.alias("later"), cases_t.alias("earlier")
+_MINE, _THEIRS = levels_t.alias("mine"), levels_t.alias("theirs")
+
+
+def _superseding(earlier: Any) -> tuple[Any, list[ColumnElement[bool]]]:
+    """The later treatments that supersede the case `earlier` (a cases table or alias) as (later cases alias,
+    conditions): the same patient, dated after it, a SUPERSEDING procedure, at a level of the earlier case with
+    sides overlapping (as `superseded_on`). The joints are compared only for the patient's later treatments (a
+    nested EXISTS): most patients have none, and one probe of the patient's cases says so."""
+    later, mine, theirs = _LATER, _MINE, _THEIRS
+    overlapping = exists().where(
+        mine.c.case_id == earlier.c.id, theirs.c.case_id == later.c.id, theirs.c.level == mine.c.level,
+        or_(theirs.c.side == mine.c.side, theirs.c.side == "bilateral", mine.c.side == "bilateral"),
+    ).correlate_except(mine, theirs)  # fmt: skip
+    return later, [
+        later.c.patient_id == earlier.c.patient_id, later.c.procedure_date > earlier.c.procedure_date,
+        later.c.procedure.in_(sorted(SUPERSEDING)), overlapping,
+    ]  # fmt: skip
+
+
+def _superseded_dates(session: Session, case_ids: Select[Any] | Sequence[int]) -> dict[int, dt.date]:
+    """Each of these cases that a later treatment supersedes, with the earliest such treatment's date."""
+    earlier = _EARLIER
+    later, conditions = _superseding(earlier)
+    query = (
+        select(earlier.c.id, func.min(_raw(later.c.procedure_date)))
+        .where(earlier.c.id.in_(case_ids), *conditions)
+        .group_by(earlier.c.id)
+    )
+    return {case_id: _day(day) for case_id, day in session.execute(query)}
+
+
+def _due_select(procedure: str, tp: str, low: dt.date, high: dt.date, today: dt.date, surgeon: str | None, *,
+                ahead: bool) -> Select[Any]:  # fmt: skip
+    """The rows of one procedure and timepoint of the due list: cases dated from `low` to `high` without an
+    outcome at `tp`, not ended by a final attempt or by a later treatment dated on or before today; a later
+    treatment dated after today (`ahead`: there are cases dated after today) comes as `superseded_on` (the
+    follow-ups due after it are not owed)."""
     c = cases_t.c
+    later, superseding = _superseding(cases_t)
     conditions = [c.procedure == procedure, c.procedure_date >= low, c.procedure_date <= high,
                   ~exists().where(outcomes_t.c.case_id == c.id, outcomes_t.c.timepoint == tp),
-                  ~_final_attempt(today)]  # fmt: skip
+                  ~_final_attempt(today), ~exists().where(*superseding, later.c.procedure_date <= today)]  # fmt: skip
+    planned: Any = literal(None)
+    if ahead:
+        planned = select(func.min(_raw(later.c.procedure_date))).where(*superseding).scalar_subquery()
     if surgeon:
         conditions.append(c.surgeon == surgeon)
     a = attempts_t.c
@@ -492,7 +613,8 @@ def _due_select(procedure: str, tp: str, low: dt.date, high: dt.date, today: dt.
     return (
         select(c.id, c.case_number, c.procedure, _raw(c.procedure_date).label("procedure_date"), c.surgeon, p.mrn,
                p.family_name, p.given_name, _raw(p.birth_date).label("birth_date"), literal(tp).label("timepoint"),
-               lv.position, lv.level, lv.side, unreached.label("attempts"), last.label("last_attempt"))
+               lv.position, lv.level, lv.side, unreached.label("attempts"), last.label("last_attempt"),
+               planned.label("superseded_on"))
         .join(patients_t, p.id == c.patient_id)
         .join(levels_t, lv.case_id == c.id)
         .where(and_(*conditions))
@@ -510,10 +632,12 @@ def _due_items(rows: Iterable[Any], today: dt.date) -> list[DueFollowUp]:
         levels[key].append((row[10], row[11], row[12]))
     items = []
     for key, row in first.items():
-        _, number, procedure, day, surgeon, mrn, family, given, born, tp, _, _, _, unreached, last = row
+        _, number, procedure, day, surgeon, mrn, family, given, born, tp, _, _, _, unreached, last, later = row
         treated = sorted(levels[key])
         procedure_date = _day(day)
         due = due_date(procedure_date, tp)
+        if later is not None and due > _day(later):  # a later treatment planned before it is due ends it
+            continue
         items.append(DueFollowUp(
             number, mrn, f"{family}, {given}" if given else family, _day(born), procedure, procedure_date, surgeon,
             ", ".join(f"{level} {side}" for _, level, side in treated), tp, due,
@@ -528,21 +652,26 @@ def _last_procedure_date_due_by(timepoint: str, day: dt.date) -> dt.date:
     return procedure_dates_due(timepoint, day - dt.timedelta(days=62), day)[1]
 
 
+#: Case ids per query when looking for later treatments (well under SQLite's and PostgreSQL's parameter limits).
+_IDS_PER_QUERY = 5000
+
 #: Each timepoint's bit in the mask of timepoints a case has outcomes at, in timepoint order.
 _BIT = {tp: 1 << i for i, tp in enumerate(vocab.TIMEPOINTS)}
 
 
-def _plans(schedule: FollowUpSchedule, today: dt.date) -> dict[str, list[tuple[int, int, dt.date, dt.date]]]:
+def _plans(schedule: FollowUpSchedule, today: dt.date, *,
+           as_text: bool = False) -> dict[str, list[tuple[int, int, Any, Any]]]:  # fmt: skip
     """Per procedure, each owed timepoint as (its bit, the bits of every later timepoint, the last procedure date
-    for which it is missed today, the last for which it is due today): `case_follow_up` as date comparisons."""
-    plans: dict[str, list[tuple[int, int, dt.date, dt.date]]] = {}
+    for which it is missed today, the last for which it is due today): `case_follow_up` as date comparisons.
+    `as_text`: the dates as ISO text, to compare with dates as SQLite returns them (the text sorts as they do)."""
+    plans: dict[str, list[tuple[int, int, Any, Any]]] = {}
     for procedure, timepoints in schedule.entries:
-        plans[procedure] = [
-            (_BIT[tp], ~(2 * _BIT[tp] - 1),
-             _last_procedure_date_due_by(tp, today - dt.timedelta(days=grace_days(tp) + 1)),
-             _last_procedure_date_due_by(tp, today))
-            for tp in timepoints
-        ]  # fmt: skip
+        limits = [(_BIT[tp], ~(2 * _BIT[tp] - 1),
+                   _last_procedure_date_due_by(tp, today - dt.timedelta(days=grace_days(tp) + 1)),
+                   _last_procedure_date_due_by(tp, today))
+                  for tp in timepoints]  # fmt: skip
+        plans[procedure] = [(bit, after, missed.isoformat(), due.isoformat()) if as_text else
+                            (bit, after, missed, due) for bit, after, missed, due in limits]  # fmt: skip
     return plans
 
 
@@ -551,7 +680,8 @@ def _states(session: Session, case_ids: Select[Any], today: dt.date, *,
     """`case_follow_up` for many cases at once: the outcomes come as one row per case (the mask of their
     timepoints and the latest follow-up date, summed up in SQL), the statuses as comparisons of procedure dates
     with each timepoint's limits as of today. tests/test_followup.py checks both give the same states."""
-    plans = _plans(schedule_from_setting(clinic.read_setting(session, SETTING)), today)
+    as_text = session.get_bind().dialect.name == "sqlite"
+    plans = _plans(schedule_from_setting(clinic.read_setting(session, SETTING)), today, as_text=as_text)
     o, a, c = outcomes_t.c, attempts_t.c, cases_t.c
     mask = func.sum(case(*((o.timepoint == tp, bit) for tp, bit in _BIT.items()), else_=0))
     contact = func.max(case((o.timepoint != "baseline", o.date), else_=None))
@@ -573,31 +703,50 @@ def _states(session: Session, case_ids: Select[Any], today: dt.date, *,
         .outerjoin(seen, seen.c.case_id == c.id)
         .where(c.id.in_(case_ids))
     )
-    complete: dict[dt.date | None, CaseFollowUp] = {}
+    # Procedure dates are compared as the driver returns them (ISO text on SQLite), and a last contact is read
+    # once per distinct date: no date object per case (profiled: a third of the loop).
+    complete: dict[Any, CaseFollowUp] = {}
+    unsettled: list[int] = []  # lost or overdue: a later treatment may have ended their follow-up
     for case_id, procedure, day, done, last, surgeon in rows:
         if owners is not None:  # counts: per procedure and surgeon
             owners[case_id] = (procedure, surgeon)
-        contact_on = None if last is None else _day(last)
-        final = _final(ended[case_id], today, contact_on) if case_id in ended else None
-        if final is not None:
-            found[case_id] = CaseFollowUp("died" if final[0] == "died" else "lost", contact_on, final[1])
-            continue
-        procedure_date = _day(day)
+        if case_id in ended:
+            contact_on = None if last is None else _day(last)
+            final = _final(ended[case_id], today, contact_on)
+            if final is not None:
+                found[case_id] = CaseFollowUp("died" if final[0] == "died" else "lost", contact_on, final[1])
+                if final[0] != "died":
+                    unsettled.append(case_id)
+                continue
         done = done or 0
         state: CaseState = "complete"
-        for bit, later, missed_by, due_by in plans.get(procedure, ()):
-            if done & bit or procedure_date > due_by:
+        for bit, after, missed_by, due_by in plans.get(procedure, ()):
+            if done & bit or day > due_by:
                 continue
-            if procedure_date <= missed_by:
-                if not done & later:
+            if day <= missed_by:
+                if not done & after:
                     state = "lost"
                     break
             else:
                 state = "overdue"
         if state == "complete":  # most cases: one shared object per last contact
-            found[case_id] = complete.setdefault(contact_on, CaseFollowUp("complete", contact_on))
+            shared = complete.get(last)
+            if shared is None:
+                shared = complete[last] = CaseFollowUp("complete", None if last is None else _day(last))
+            found[case_id] = shared
         else:
-            found[case_id] = CaseFollowUp(state, contact_on)
+            found[case_id] = CaseFollowUp(state, None if last is None else _day(last))
+            unsettled.append(case_id)
+    # A later treatment dated on or before today: nothing more owed, not lost for a missed visit, a moved-away or
+    # declined dated after it not this case's (case_follow_up). One dated after today ends only follow-ups due
+    # after it, which are upcoming: no state changes. A complete case stays complete either way.
+    for start in range(0, len(unsettled), _IDS_PER_QUERY):
+        for case_id, superseded in _superseded_dates(session, unsettled[start : start + _IDS_PER_QUERY]).items():
+            if superseded <= today:
+                contact_on = found[case_id].last_contact
+                final = _final(ended[case_id], today, contact_on, superseded) if case_id in ended else None
+                found[case_id] = (CaseFollowUp("complete", contact_on) if final is None
+                                  else CaseFollowUp("lost", contact_on, final[1]))  # fmt: skip
     return found
 
 
@@ -605,18 +754,23 @@ __all__ = [
     "CASE_STATES",
     "DEFAULT_TIMEPOINTS",
     "SETTING",
+    "SUPERSEDING",
     "CaseFollowUp",
     "DueFollowUp",
     "FollowUpCounts",
     "FollowUpSchedule",
     "FollowUpService",
     "case_follow_up",
+    "case_timepoints",
     "default_schedule",
     "due_date",
     "grace_days",
+    "next_follow_up",
     "procedure_dates_due",
     "schedule_from_json",
     "schedule_from_setting",
+    "sides_overlap",
+    "superseded_on",
     "timepoint_status",
     "total_counts",
 ]

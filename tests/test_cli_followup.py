@@ -18,7 +18,7 @@ from caselog.accounts import AccountService, Actor
 from caselog.cli import main
 from caselog.db.schema import open_database
 from caselog.service import CaseService
-from tests.factories import case_file, simple_case
+from tests.factories import case_file, make_case, simple_case
 from tests.test_cli import run
 
 TODAY = dt.date.today()
@@ -29,16 +29,23 @@ def _ago(days: int) -> str:
     return (TODAY - dt.timedelta(days=days)).isoformat()
 
 
+def _patient(mrn: str) -> dict[str, Any]:
+    return {**make_case()["patient"], "mrn": mrn}
+
+
 @pytest.fixture
 def numbers(db_target: str) -> list[str]:
     """An RFA whose 2 weeks fall due today, one whose 2 weeks fall due in 4 days (another surgeon), and another
-    procedure whose 2 weeks are 6 days overdue."""
+    procedure whose 2 weeks are 6 days overdue; each of its own patient (a later case of the same patient at the
+    same joints would end an earlier one's follow-up)."""
     db = open_database(db_target)
     try:
         return CaseService(db).import_cases(case_file(
             simple_case(_ago(14), procedure="radiofrequency_ablation", cpt_codes=[]),
-            simple_case(_ago(10), procedure="radiofrequency_ablation", cpt_codes=[], surgeon="Dr. Priya Raman"),
-            simple_case(_ago(20), procedure="other", procedure_detail="Trigger point injection", cpt_codes=[]),
+            simple_case(_ago(10), procedure="radiofrequency_ablation", cpt_codes=[], surgeon="Dr. Priya Raman",
+                        patient=_patient("MRN-2002")),
+            simple_case(_ago(20), procedure="other", procedure_detail="Trigger point injection", cpt_codes=[],
+                        patient=_patient("MRN-2003")),
         ))  # fmt: skip
     finally:
         db.close()
@@ -95,6 +102,29 @@ def test_due_filters_and_a_file(db_target: str, numbers: list[str], capsys: pyte
     entry = audit.entries(db)[-1]
     db.close()
     assert entry.action == "export" and entry.details["follow-ups due"] == 3 and entry.details["file"] == str(target)
+
+
+def test_a_repeat_ablation_takes_the_earlier_one_off_the_list(db_target: str, numbers: list[str],
+                                                              capsys: pytest.CaptureFixture[str]):  # fmt: skip
+    """The first RFA's patient had the left L5-S1 ablated again yesterday: its 2 weeks are no longer owed (the
+    repeat's own come in 2 weeks); the others stay."""
+    db = open_database(db_target)
+    try:
+        [repeat] = CaseService(db).import_cases(
+            case_file(
+                simple_case(
+                    _ago(1),
+                    procedure="radiofrequency_ablation",
+                    cpt_codes=[],
+                    levels=[{"level": "L5-S1", "side": "left"}],
+                )
+            )
+        )
+    finally:
+        db.close()
+    status, out, _ = cli(capsys, db_target, "followups", "due", "--format", "json", "--within", "14")
+    assert status == 0
+    assert [row["case_number"] for row in json.loads(out)["follow_ups"]] == [numbers[2], numbers[1], repeat]
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ then the due list, counts, states and recording a follow-up through the service 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 import pytest
@@ -26,13 +27,14 @@ from caselog.followup import (
     procedure_dates_due,
     schedule_from_json,
     schedule_from_setting,
+    superseded_on,
     timepoint_status,
     total_counts,
 )
 from caselog.pathway import add_months
 from caselog.records import CaseFilter, FollowUpAttempt, OutcomeScore
 from caselog.service import CaseService
-from tests.factories import POLICY_REASON, TODAY, case_file, simple_case
+from tests.factories import POLICY_REASON, TODAY, case_file, make_case, simple_case
 
 D = dt.date
 RFA = DEFAULT_TIMEPOINTS["radiofrequency_ablation"]
@@ -162,6 +164,67 @@ def test_a_shorter_schedule_owes_less():
     assert state(DONE, D(2026, 6, 1)).state == "lost"
 
 
+# ---- a later treatment at an overlapping joint (pure, by hand) ---------------------------------------------------
+
+FIRST = [("L4-L5", "bilateral"), ("L5-S1", "left")]
+
+
+@pytest.mark.parametrize(
+    ("procedure", "day", "levels", "expected"),
+    [
+        ("radiofrequency_ablation", D(2025, 9, 1), [("L4-L5", "left")], D(2025, 9, 1)),  # bilateral covers left
+        ("endoscopic_rhizotomy", D(2025, 9, 1), [("L5-S1", "bilateral")], D(2025, 9, 1)),  # bilateral covers left
+        ("laminectomy", D(2025, 9, 1), [("L5-S1", "left")], D(2025, 9, 1)),
+        ("laminotomy", D(2025, 9, 1), [("L4-L5", "right")], D(2025, 9, 1)),
+        ("radiofrequency_ablation", D(2025, 9, 1), [("L5-S1", "right")], None),  # the other side
+        ("radiofrequency_ablation", D(2025, 9, 1), [("L3-L4", "bilateral")], None),  # another joint
+        ("medial_branch_block", D(2025, 9, 1), [("L4-L5", "bilateral")], None),  # a block after it ends nothing
+        ("other", D(2025, 9, 1), [("L4-L5", "bilateral")], None),
+        ("radiofrequency_ablation", D(2025, 1, 10), [("L4-L5", "bilateral")], None),  # the same day
+        ("radiofrequency_ablation", D(2024, 9, 1), [("L4-L5", "bilateral")], None),  # before it
+    ],
+)
+def test_which_later_treatments_supersede_a_case(procedure: str, day: dt.date, levels: Any, expected: Any):
+    assert superseded_on(D(2025, 1, 10), FIRST, [(day, procedure, levels)]) == expected
+
+
+def test_the_earliest_superseding_treatment_counts():
+    others = [(D(2026, 3, 1), "laminectomy", [("L5-S1", "left")]), (D(2025, 11, 2), "radiofrequency_ablation",
+              [("L4-L5", "right")]), (D(2025, 10, 1), "medial_branch_block", [("L4-L5", "right")])]  # fmt: skip
+    assert superseded_on(D(2025, 1, 10), FIRST, others) == D(2025, 11, 2)
+
+
+def test_a_later_treatment_ends_what_falls_due_after_it_and_on_its_day_what_is_still_owed():
+    """6 months after 2025-01-10 falls due 2025-07-10 (grace to 2025-08-24)."""
+    due = D(2025, 7, 10)
+    status = functools.partial(timepoint_status, due, "6m", done=False, ended=False)
+    assert status(today=D(2025, 6, 1), superseded_on=D(2025, 7, 1)) == "ended"  # due after the repeat
+    assert status(today=D(2025, 6, 1), superseded_on=D(2025, 7, 20)) == "upcoming"  # repeat planned after it
+    assert status(today=D(2025, 7, 15), superseded_on=D(2025, 7, 20)) == "overdue"  # still owed until then
+    assert status(today=D(2025, 7, 20), superseded_on=D(2025, 7, 20)) == "ended"  # owed on the repeat's day
+    assert status(today=D(2025, 9, 1), superseded_on=D(2025, 8, 25)) == "missed"  # missed before the repeat
+    assert status(today=D(2025, 7, 20), superseded_on=D(2025, 7, 20), done=True) == "done"
+
+
+def test_a_superseded_case_is_complete_even_after_missed_visits():
+    """2w..3m done, 6m missed (grace to 2025-08-24), a repeat ablation on 2025-11-01: not lost, nothing owed."""
+    before = state(DONE, D(2025, 10, 1))
+    assert before.state == "lost"
+    superseded = case_follow_up(D(2025, 1, 10), RFA, DONE, [], D(2025, 11, 1), D(2025, 11, 1))
+    assert superseded == CaseFollowUp("complete", D(2025, 4, 10))
+    planned = case_follow_up(D(2025, 1, 10), RFA, DONE, [], D(2025, 10, 1), D(2025, 11, 1))  # not yet
+    assert planned == before
+
+
+def test_a_superseded_case_still_counts_a_death_but_not_a_later_refusal():
+    died = [("12m", D(2025, 12, 1), "died")]
+    assert case_follow_up(D(2025, 1, 10), RFA, DONE, died, D(2026, 1, 1), D(2025, 11, 1)).state == "died"
+    declined = [("12m", D(2025, 12, 1), "declined")]  # about the later case: this one had ended
+    assert case_follow_up(D(2025, 1, 10), RFA, DONE, declined, D(2026, 1, 1), D(2025, 11, 1)).state == "complete"
+    moved = [("6m", D(2025, 7, 1), "moved_away")]  # before the repeat: lost, as without it
+    assert case_follow_up(D(2025, 1, 10), RFA, DONE, moved, D(2026, 1, 1), D(2025, 11, 1)).state == "lost"
+
+
 # ---- the schedule as data ---------------------------------------------------------------------------------------
 
 
@@ -215,9 +278,12 @@ def test_a_damaged_stored_schedule_is_refused_not_replaced_by_the_default():
 # TODAY is 2025-06-30 (tests/factories.py).
 
 
-def _case(day: str, procedure: str = "radiofrequency_ablation", **changes: Any) -> dict[str, Any]:
+def _case(
+    day: str, procedure: str = "radiofrequency_ablation", *, mrn: str = "MRN-1001", **changes: Any
+) -> dict[str, Any]:
     extra: dict[str, Any] = {"procedure_detail": "Trigger point injection"} if procedure == "other" else {}
-    return simple_case(day, procedure=procedure, cpt_codes=[], **extra, **changes)
+    patient = {**make_case()["patient"], "mrn": mrn}
+    return simple_case(day, procedure=procedure, cpt_codes=[], patient=patient, **extra, **changes)
 
 
 RFA_OVERDUE, RFA_UPCOMING, LAMINECTOMY_DONE, RFA_SIGNED, BLOCK, OTHER_OVERDUE, OTHER_MISSED = range(7)
@@ -225,16 +291,17 @@ RFA_OVERDUE, RFA_UPCOMING, LAMINECTOMY_DONE, RFA_SIGNED, BLOCK, OTHER_OVERDUE, O
 
 @pytest.fixture
 def clinic(service: CaseService) -> list[str]:
-    """Cases whose follow-ups fall due around TODAY, worked out by hand in each test (their numbers, in order)."""
+    """Cases whose follow-ups fall due around TODAY, worked out by hand in each test (their numbers, in order),
+    each of its own patient (a later case of the same patient may supersede an earlier one)."""
     return service.import_cases(case_file(
         _case("2025-03-30"),  # RFA: 3m due today (overdue, 0 days); 2w and 6w missed
-        _case("2025-06-20", surgeon="Dr. Priya Raman"),  # RFA: 2w due 2025-07-04 (upcoming)
-        _case("2025-04-01", "laminectomy",  # 3m due 2025-07-01, done early: not listed
+        _case("2025-06-20", mrn="MRN-2002", surgeon="Dr. Priya Raman"),  # RFA: 2w due 2025-07-04 (upcoming)
+        _case("2025-04-01", "laminectomy", mrn="MRN-2003",  # 3m due 2025-07-01, done early: not listed
               outcomes=[{"timepoint": "3m", "date": "2025-06-29", "odi": 20}]),
-        _case("2024-12-30", status="final", outside_policy_reason=POLICY_REASON),  # signed RFA: 6m due today
-        _case("2025-06-16", "medial_branch_block"),  # 2w due today
-        _case("2025-05-10", "other"),  # 6w due 2025-06-21 (overdue 9 days)
-        _case("2025-06-01", "other"),  # 2w due 2025-06-15 (overdue 15 days: missed, grace 14)
+        _case("2024-12-30", mrn="MRN-2004", status="final", outside_policy_reason=POLICY_REASON),  # signed RFA: 6m
+        _case("2025-06-16", "medial_branch_block", mrn="MRN-2005"),  # 2w due today
+        _case("2025-05-10", "other", mrn="MRN-2006"),  # 6w due 2025-06-21 (overdue 9 days)
+        _case("2025-06-01", "other", mrn="MRN-2007"),  # 2w due 2025-06-15 (overdue 15 days: missed, grace 14)
     ))  # fmt: skip
 
 
@@ -447,7 +514,7 @@ def test_case_timepoints_show_each_status(service: CaseService, clinic: list[str
 
 def test_states_in_bulk_equal_the_rule_case_by_case(service: CaseService, clinic: list[str]):
     """states() judges many cases by date comparisons and a mask summed in SQL; on every day of a year and a
-    half it gives what case_follow_up gives each case from its record."""
+    half it gives what case_follow_up gives each case from its record and its patient's other cases."""
     follow = FollowUpService(service)
     follow.record_outcome(clinic[RFA_SIGNED], OutcomeScore("12m", TODAY, nrs_back=2))  # after missing 2w..6m
     follow.record_attempt(clinic[RFA_SIGNED], FollowUpAttempt("6m", D(2025, 6, 1), "moved_away"))  # came back
@@ -457,8 +524,26 @@ def test_states_in_bulk_equal_the_rule_case_by_case(service: CaseService, clinic
     follow.record_attempt(clinic[BLOCK], FollowUpAttempt("2w", D(2025, 6, 29), "declined"))
     follow.record_attempt(clinic[LAMINECTOMY_DONE], FollowUpAttempt("6m", D(2025, 6, 10), "moved_away"))
     follow.record_attempt(clinic[LAMINECTOMY_DONE], FollowUpAttempt("6m", TODAY, "died"))
+    later = service.import_cases(case_file(
+        _case("2025-06-28", mrn="MRN-2002", levels=[{"level": "L4-L5", "side": "right"}]),  # supersedes
+        _case("2025-06-05", mrn="MRN-2006", levels=[{"level": "L5-S1", "side": "right"}]),  # the other side
+        _case("2025-06-25", "laminotomy", mrn="MRN-2006", levels=[{"level": "L5-S1", "side": "left"}]),  # does
+        _case("2025-02-01", "medial_branch_block", mrn="MRN-2004"),  # a block after an ablation ends nothing
+        _case("2025-06-15", "endoscopic_rhizotomy", mrn="MRN-2004",  # a rhizotomy, then a declined follow-up
+              follow_up_attempts=[{"timepoint": "2w", "date": "2025-06-29", "result": "declined"}]),
+    ))  # fmt: skip
+    # Declined after the repeat of 2025-06-28: about the later case, the earlier one stays complete from then on.
+    follow.record_attempt(clinic[RFA_UPCOMING], FollowUpAttempt("2w", D(2025, 6, 29), "declined"))
     schedule = follow.schedule()
-    records = {view.id: view.record for view in service.get_cases(clinic)}
+    records = {view.id: view.record for view in service.get_cases(clinic + later)}
+    assert len(records) == 12
+    repeated = {
+        case_id: superseded_on(r.procedure_date, [(lv.level, lv.side) for lv in r.levels],
+                               [(o.procedure_date, o.procedure, [(lv.level, lv.side) for lv in o.levels])
+                                for o in records.values() if o.patient.mrn == r.patient.mrn])
+        for case_id, r in records.items()
+    }  # fmt: skip
+    assert sum(day is not None for day in repeated.values()) == 4  # RFA_UPCOMING, OTHER_OVERDUE, RFA_SIGNED, block
     for offset in range(-200, 400, 3):
         day = TODAY + dt.timedelta(days=offset)
         with service.db.read() as session:
@@ -466,7 +551,8 @@ def test_states_in_bulk_equal_the_rule_case_by_case(service: CaseService, clinic
         expected = {
             case_id: case_follow_up(r.procedure_date, schedule.for_procedure(r.procedure),
                                     {o.timepoint: o.date for o in r.outcomes},
-                                    [(a.timepoint, a.date, a.result) for a in r.follow_up_attempts], day)
+                                    [(a.timepoint, a.date, a.result) for a in r.follow_up_attempts], day,
+                                    repeated[case_id])
             for case_id, r in records.items()
         }  # fmt: skip
         assert found == expected, day
@@ -478,6 +564,59 @@ def test_a_patient_who_comes_back_is_on_the_due_list_again(service: CaseService,
     assert RFA_OVERDUE not in _which(follow.due(), clinic)
     follow.record_outcome(clinic[RFA_OVERDUE], OutcomeScore("6w", D(2025, 5, 12), nrs_back=4))
     assert RFA_OVERDUE in _which(follow.due(), clinic)
+
+
+def test_a_repeat_ablation_at_the_same_joint_ends_the_earlier_follow_up(service: CaseService, clinic: list[str]):
+    """The patient of RFA_OVERDUE (3 months due today) had the left L5-S1 ablated again on 2025-06-10: the first
+    ablation's 3 months and later are no longer owed, and missing 2 and 6 weeks does not make it lost."""
+    follow = FollowUpService(service)
+    [repeat] = service.import_cases(case_file(
+        _case("2025-06-10", levels=[{"level": "L5-S1", "side": "left"}])))  # fmt: skip
+    due = follow.due()
+    assert RFA_OVERDUE not in _which([i for i in due if i.case_number in clinic], clinic)
+    assert [(i.case_number, i.timepoint) for i in due if i.case_number == repeat] == [(repeat, "2w")]
+    statuses = follow.case_timepoints(service.get_case(clinic[RFA_OVERDUE]))
+    assert [status for _, _, status in statuses] == ["missed", "missed"] + ["ended"] * 7
+    counts = {(row.procedure, row.surgeon): row for row in follow.counts()}
+    assert counts["radiofrequency_ablation", "Dr. Amara Okafor"] == FollowUpCounts(
+        "radiofrequency_ablation", "Dr. Amara Okafor", cases=3, complete=1, overdue=1, lost=1
+    )  # RFA_OVERDUE complete (superseded), the repeat overdue (2w), RFA_SIGNED lost as before
+
+
+def test_a_block_or_the_other_side_does_not_end_a_follow_up(service: CaseService, clinic: list[str]):
+    follow = FollowUpService(service)
+    before = _rows(follow.due(), clinic)
+    service.import_cases(case_file(
+        _case("2025-06-01", "medial_branch_block", mrn="MRN-2004"),  # after RFA_SIGNED, the same joints
+        _case("2025-06-21", mrn="MRN-2002", levels=[{"level": "L5-S1", "side": "right"}]),  # RFA_UPCOMING: left
+        _case("2025-06-21", mrn="MRN-9999"),  # another patient
+    ))  # fmt: skip
+    assert [row for row in _rows([i for i in follow.due() if i.case_number in clinic], clinic)] == before
+
+
+def test_a_later_treatment_ends_only_what_falls_due_after_it(service: CaseService, clinic: list[str]):
+    """OTHER_OVERDUE (2025-05-10): 6 weeks overdue since 2025-06-21 (grace to 2025-07-05), 3 months due
+    2025-08-10. Asked on 2025-06-22 about a laminectomy at an overlapping joint dated 2025-06-25 (a later date
+    than the day asked about: a changed clock), the list keeps the 6 weeks until that day and leaves out the 3
+    months; from that day on, neither."""
+    before = FollowUpService(service, today=lambda: D(2025, 6, 22))
+    assert [i.timepoint for i in before.due(within_days=60) if i.case_number == clinic[OTHER_OVERDUE]] == ["6w", "3m"]
+    service.import_cases(
+        case_file(_case("2025-06-25", "laminectomy", mrn="MRN-2006", levels=[{"level": "L4-L5", "side": "left"}]))
+    )
+    assert [i.timepoint for i in before.due(within_days=60) if i.case_number == clinic[OTHER_OVERDUE]] == ["6w"]
+    assert [s for _, _, s in before.case_timepoints(service.get_case(clinic[OTHER_OVERDUE]))] == [
+        "missed",
+        "overdue",
+        "ended",
+    ]
+    on_the_day = FollowUpService(service, today=lambda: D(2025, 6, 25))
+    assert [i for i in on_the_day.due(within_days=60) if i.case_number == clinic[OTHER_OVERDUE]] == []
+    assert [s for _, _, s in on_the_day.case_timepoints(service.get_case(clinic[OTHER_OVERDUE]))] == [
+        "missed",
+        "ended",
+        "ended",
+    ]
 
 
 def test_an_administrator_sees_no_follow_up_list_or_states(accounts: Database, clinic: list[str]):

@@ -15,9 +15,9 @@ import pypdf
 import pytest
 
 from caselog.demo import generate_cases
-from caselog.records import CaseRecord, CaseView, OutcomeScore
+from caselog.records import CaseRecord, CaseView
 from caselog.reports import write_case_summaries, write_complication_log, write_surgeon_log
-from caselog.reports.plan import PLANS, next_timepoint
+from caselog.reports.plan import PLANS
 from tests.test_reports import GENERATED, OUTCOMES, SETTINGS, as_draft, complication, flat, make_view, pages_text
 from tests.test_reports_pathway import block_view, pathway_of, two_blocks_then_ablation
 
@@ -186,13 +186,11 @@ def test_each_procedure_gets_its_standard_instructions(tmp_path: Path, procedure
     assert words in flat(pages_text(out)[0])
 
 
-def test_every_procedure_but_other_has_a_plan_and_the_next_timepoint_follows_the_latest() -> None:
+def test_every_procedure_but_other_has_a_plan() -> None:
+    """The next follow-up the plan prints is tested in tests/test_plan.py."""
     from caselog import vocab
 
     assert set(vocab.PROCEDURES) - set(PLANS) == {"other"}
-    assert next_timepoint([]) == "2 weeks"
-    assert next_timepoint(OUTCOMES) == "6 months"
-    assert next_timepoint([OutcomeScore("5y", dt.date(2030, 1, 1), nrs_back=1)]) is None
 
 
 def test_referring_physician_and_copies_head_the_summary(tmp_path: Path) -> None:

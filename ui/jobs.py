@@ -8,6 +8,7 @@ from pathlib import Path
 from caselog import exports
 from caselog.demo import clinic_schedule, generate_cases
 from caselog.exports import FORMATS
+from caselog.followup import FollowUpService
 from caselog.records import CaseFilter
 from caselog.reports import ReportSettings, write_case_summaries
 from caselog.reports.pathway import pathways_for
@@ -61,7 +62,10 @@ def case_summaries(
     def work(progress: Progress) -> Path:
         views = service.get_cases(case_numbers)
         pathways = pathways_for(views, service.patient_pathway)
-        write_case_summaries(views, path, settings=settings, progress=progress, pathways=pathways)
+        schedule = FollowUpService(service).schedule()  # the next follow-up as the desk shows it
+        write_case_summaries(
+            views, path, settings=settings, progress=progress, pathways=pathways, follow_up_schedule=schedule
+        )
         return path
 
     return work

@@ -1,17 +1,20 @@
 """The standard aftercare a case summary prints for the referring physician, by procedure.
 
 The case record holds no individual plan, so the summary prints the clinic's standard instructions for
-the procedure, labelled as such, with the case's disposition and the next outcome timepoint. Kept short
-and general on purpose: what to expect, what to avoid and for how long, when to be seen, when to call.
+the procedure, labelled as such, with the case's disposition and the next follow-up the clinic's schedule owes
+(as the follow-up desk and the due list show it). Kept short and general on purpose: what to expect, what to
+avoid and for how long, when to be seen, when to call.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from caselog import vocab
-from caselog.records import OutcomeScore
+from caselog import followup, vocab
+from caselog.followup import FollowUpSchedule
+from caselog.records import CaseRecord, TreatedLevel
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,20 +59,48 @@ WHEN_TO_CALL = (
     "new weakness or numbness, bladder or bowel changes, or much worse pain."
 )
 
-_FOLLOW_UP_TIMEPOINTS = [key for key in vocab.TIMEPOINTS if key != "baseline"]
-
 
 def standard_plan(procedure: str) -> StandardPlan | None:
     """The standard instructions for `procedure`, or None where the clinic has none ("other")."""
     return PLANS.get(procedure)
 
 
-def next_timepoint(outcomes: Sequence[OutcomeScore]) -> str | None:
-    """The first follow-up timepoint after the latest one with scores (2 weeks when none has any).
+#: One of the patient's other cases, as the summary's pathway gives them: (procedure date, procedure, levels).
+OtherCase = tuple[dt.date, str, Iterable[TreatedLevel]]
 
-    None once the last timepoint (5 years) is recorded."""
-    recorded = {o.timepoint for o in outcomes}
-    order = {key: i for i, key in enumerate(_FOLLOW_UP_TIMEPOINTS)}
-    latest = max((order[key] for key in recorded if key in order), default=-1)
-    following = _FOLLOW_UP_TIMEPOINTS[latest + 1 :]
-    return vocab.label(vocab.TIMEPOINTS, following[0]) if following else None
+
+def next_follow_up(
+    record: CaseRecord, today: dt.date, *, schedule: FollowUpSchedule | None = None, others: Iterable[OtherCase] = ()
+) -> tuple[str, dt.date, bool] | None:
+    """The next follow-up the clinic's `schedule` (the default when not given) owes for this case as of `today`,
+    as (timepoint, due date, overdue): the first timepoint neither done, missed nor ended, judged as the desk and
+    the due list judge it (caselog.followup). None when nothing more is owed: every timepoint done or past its
+    grace window, a final attempt (moved away, declined, died), or a later treatment of the patient at an
+    overlapping joint among `others` (the patient's other cases)."""
+    schedule = schedule or followup.default_schedule()
+    superseded = followup.superseded_on(
+        record.procedure_date,
+        [(lv.level, lv.side) for lv in record.levels],
+        [(day, procedure, [(lv.level, lv.side) for lv in levels]) for day, procedure, levels in others],
+    )
+    statuses = followup.case_timepoints(
+        record.procedure_date,
+        schedule.for_procedure(record.procedure),
+        {o.timepoint: o.date for o in record.outcomes},
+        [(a.timepoint, a.date, a.result) for a in record.follow_up_attempts],
+        today,
+        superseded,
+    )
+    found = followup.next_follow_up(statuses)
+    return None if found is None else (found[0], found[1], found[1] <= today)
+
+
+def next_follow_up_text(found: tuple[str, dt.date, bool] | None) -> str:
+    """The summary's sentence about the next follow-up (empty when none is owed)."""
+    if found is None:
+        return ""
+    timepoint, due, overdue = found
+    label = vocab.label(vocab.TIMEPOINTS, timepoint)
+    if overdue:
+        return f"Outcome scores at {label} are overdue (due {due.isoformat()})."
+    return f"Next outcome scores due at {label}."

@@ -19,6 +19,7 @@ from reportlab.platypus import Flowable, KeepTogether, Spacer, Table, TableStyle
 from reportlab.platypus.doctemplate import CondPageBreak, NotAtTopPageBreak
 
 from caselog import fields, outcomes, pathway, vocab
+from caselog.followup import FollowUpSchedule
 from caselog.pathway import CaseOnPathway, IndicationCheck, Pathway
 from caselog.records import BlockDetails, CaseRecord, CaseView, OutcomeScore
 from caselog.reports.chart import ordered_outcomes, pain_chart
@@ -53,7 +54,7 @@ from caselog.reports.pathway import (
     policy_name,
     verdict,
 )
-from caselog.reports.plan import WHEN_TO_CALL, next_timepoint, standard_plan
+from caselog.reports.plan import WHEN_TO_CALL, next_follow_up, next_follow_up_text, standard_plan
 from caselog.reports.spine import WIDTH as SPINE_WIDTH
 from caselog.reports.spine import SpineFigure
 
@@ -94,6 +95,7 @@ def write_case_summaries(
     generated_at: dt.datetime | None = None,
     progress: Progress | None = None,
     pathways: Sequence[Pathway] = (),
+    follow_up_schedule: FollowUpSchedule | None = None,
 ) -> None:
     """Write one summary per case into one PDF at `output`, each case starting on a new page.
 
@@ -103,10 +105,13 @@ def write_case_summaries(
     `pathways` (CaseService.patient_pathway of each patient printed) give each case's place in its patient's
     pathway under the clinic's policy: a block's result and series, an ablation's indication check. A case
     printed without its pathway shows neither (only the policy-free readings, and a reason recorded).
+    The next follow-up printed follows `follow_up_schedule` (FollowUpService.schedule(); the default schedule when
+    not given) as of the day printed, and ends with a later treatment of the patient in the pathway.
     """
     cases = list(cases)
     known = pathways_by_case(pathways)
     total = len(cases)
+    today = (generated_at or dt.datetime.now()).date()
 
     def make_story() -> list[Flowable]:
         story: list[Flowable] = []
@@ -117,7 +122,8 @@ def write_case_summaries(
             if progress is not None:
                 reached = _reporter(progress, index, total, case.case_number)
             story.extend(case_story(case, settings=settings, group=f"{index}:{case.case_number}", on_reached=reached,
-                                    on_pathway=known.get(case.case_number)))  # fmt: skip
+                                    on_pathway=known.get(case.case_number), today=today,
+                                    follow_up_schedule=follow_up_schedule))  # fmt: skip
         if not cases:
             context = Context(group="empty", title=TITLE, facility=settings.facility_name or "CaseLog")
             story = [PageContext(context), para("No cases were selected for printing.", styles().notice)]
@@ -139,6 +145,8 @@ def case_story(
     group: str | None = None,
     on_reached: Callable[[], None] | None = None,
     on_pathway: Pathway | None = None,
+    today: dt.date | None = None,
+    follow_up_schedule: FollowUpSchedule | None = None,
 ) -> list[Flowable]:
     """The flowables of one case's summary, starting with the marker that sets its page header."""
     record = case.record
@@ -162,7 +170,10 @@ def case_story(
     )
     story: list[Flowable] = [PageContext(context, on_reached)]
     story += _address_lines(record)
-    story += _summary_block(record, width)
+    others = [] if on_pathway is None else [(e.case.date, e.case.procedure, e.case.levels) for e in on_pathway.cases
+                                            if e.case.case_number != case.case_number]  # fmt: skip
+    upcoming = next_follow_up(record, today or dt.date.today(), schedule=follow_up_schedule, others=others)
+    story += _summary_block(record, width, next_follow_up_text(upcoming))
     story += _details_blocks(record, width)
     entry = entry_of(on_pathway, case.case_number) if on_pathway is not None else None
     story += _block_section(record, width, on_pathway, entry)
@@ -184,7 +195,7 @@ def _address_lines(record: CaseRecord) -> list[Flowable]:
     return [para("  ·  ".join(parts), styles().body)] if parts else []
 
 
-def _summary_block(record: CaseRecord, width: float) -> list[Flowable]:
+def _summary_block(record: CaseRecord, width: float, upcoming: str) -> list[Flowable]:
     """What a referring physician reads first: what was done, how it went and what happens next.
 
     Who the patient is (name, MRN, birth date, age, sex) heads every page, so it is not repeated here."""
@@ -197,7 +208,7 @@ def _summary_block(record: CaseRecord, width: float) -> list[Flowable]:
         ("*Procedure", procedure),
         ("*Levels and side", f"<b>{text(levels)}</b>" if levels else BLANK),
         ("*Result", _result(record)),
-        ("*Plan", _plan(record)),
+        ("*Plan", _plan(record, upcoming)),
     ]
     return [*section("Summary"), field_grid(pairs, width)]
 
@@ -240,8 +251,9 @@ def _result(record: CaseRecord) -> str:
 _RESULT_NAMES = {"nrs_back": "back pain", "nrs_leg": "leg pain", "nrs_neck": "neck pain", "nrs_arm": "arm pain"}
 
 
-def _plan(record: CaseRecord) -> str:
-    """Disposition, the standard instructions for the procedure (labelled as such), next timepoint, when to call."""
+def _plan(record: CaseRecord, upcoming: str) -> str:
+    """Disposition, the standard instructions for the procedure (labelled as such), the next follow-up owed
+    (`upcoming`, plan.next_follow_up_text), when to call."""
     disposition = f"<b>{text(vocab.label(vocab.DISPOSITIONS, record.disposition))}.</b>"
     standard = standard_plan(record.procedure)
     if standard is None:
@@ -251,8 +263,7 @@ def _plan(record: CaseRecord) -> str:
             f"<i>Standard instructions for this procedure, not an individual plan:</i> {text(standard.expect)} "
             f"{text(standard.restrictions)} {text(standard.follow_up)}"
         )
-    upcoming = next_timepoint(record.outcomes)
-    due = f" Next outcome scores due at {upcoming}." if upcoming else ""
+    due = f" {text(upcoming)}" if upcoming else ""
     return f"{disposition} {body}{due} {text(WHEN_TO_CALL)}"
 
 

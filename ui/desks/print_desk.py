@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from caselog.exchange import atomic_output
+from caselog.followup import FollowUpService
 from caselog.records import CaseFilter, CaseListItem
 from caselog.reports import write_case_summaries
 from caselog.reports.pathway import pathways_for
@@ -280,7 +281,10 @@ class PrintDesk(Desk):
         def work(progress: Progress) -> Path:
             views = service.get_cases(list(numbers))
             pathways = pathways_for(views, service.patient_pathway)
-            write_case_summaries(views, path, settings=report_settings, progress=progress, pathways=pathways)
+            schedule = FollowUpService(service).schedule()  # the next follow-up as the desk shows it
+            write_case_summaries(
+                views, path, settings=report_settings, progress=progress, pathways=pathways, follow_up_schedule=schedule
+            )
             return path
 
         def done(result: Path) -> None:
