@@ -15,7 +15,7 @@ import pypdf
 import pytest
 
 from caselog.demo import generate_cases
-from caselog.records import CaseRecord, CaseView
+from caselog.records import CaseRecord, CaseView, OutcomeScore
 from caselog.reports import write_case_summaries, write_complication_log, write_surgeon_log
 from caselog.reports.plan import PLANS
 from tests.test_reports import GENERATED, OUTCOMES, SETTINGS, as_draft, complication, flat, make_view, pages_text
