@@ -234,15 +234,19 @@ def case_follow_up(
     attempts: Sequence[tuple[str, dt.date, str]],
     today: dt.date,
     superseded: dt.date | None = None,
+    died_on: dt.date | None = None,
 ) -> CaseFollowUp:
     """A case's state from its procedure date, the schedule's `timepoints` for its procedure, its outcomes
     (timepoint -> date), its attempts (timepoint, date, result) and the date of a later treatment that supersedes
     it (`superseded_on`): died; lost (moved away, declined, or a missed timepoint with no outcome at any later
     one); overdue; else complete. Once a superseding treatment is past, nothing more is owed and the case is not
     lost for a timepoint missed before it (the patient came back for it): complete, unless died, moved or
-    declined before it."""
+    declined before it. `died_on`: a death recorded on any of the patient's cases (a death is a fact about the
+    patient, whichever case it was recorded on)."""
     contacts = [day for tp, day in outcomes.items() if tp != "baseline"]
     last_contact = max(contacts) if contacts else None
+    if died_on is not None and died_on <= today:
+        return CaseFollowUp("died", last_contact, died_on)
     final = _final(attempts, today, max(outcomes.values(), default=None), superseded)
     if final is not None:
         return CaseFollowUp("died" if final[0] == "died" else "lost", last_contact, final[1])
@@ -266,10 +270,12 @@ def case_timepoints(
     attempts: Sequence[tuple[str, dt.date, str]],
     today: dt.date,
     superseded: dt.date | None = None,
+    died_on: dt.date | None = None,
 ) -> list[tuple[str, dt.date, TimepointStatus]]:
     """Each of the schedule's `timepoints` for a case with its due date and status as of `today` (arguments as
     `case_follow_up`'s)."""
     ended = _final(attempts, today, max(outcomes.values(), default=None), superseded) is not None
+    ended = ended or (died_on is not None and died_on <= today)
     found: list[tuple[str, dt.date, TimepointStatus]] = []
     for tp in timepoints:
         due = due_date(procedure_date, tp)
@@ -463,6 +469,7 @@ class FollowUpService:
         with self.service.db.read() as session:
             schedule = schedule_from_setting(clinic.read_setting(session, SETTING))
             later = _superseded_dates(session, [view.id for view in views])
+            deaths = _patient_deaths(session, [view.id for view in views], today)
         found: dict[str, list[tuple[str, dt.date, TimepointStatus]]] = {}
         for view in views:
             record = view.record
@@ -470,6 +477,7 @@ class FollowUpService:
                 record.procedure_date, schedule.for_procedure(record.procedure),
                 {o.timepoint: o.date for o in record.outcomes},
                 [(a.timepoint, a.date, a.result) for a in record.follow_up_attempts], today, later.get(view.id),
+                deaths.get(view.id),
             )  # fmt: skip
         return found
 
@@ -547,13 +555,46 @@ def _due_window(tp: str, today: dt.date, within_days: int, *, overdue: bool,
 
 
 def _final_attempt(today: dt.date) -> ColumnElement[bool]:
-    """The case has an attempt that ended its follow-up (moved away, declined, died) dated on or before today,
-    with no outcome dated after it (a patient who came back is followed again)."""
+    """The case's follow-up has ended by today: a moved-away or declined attempt on it with no outcome dated after
+    it (a patient who came back is followed again), or the patient's death recorded on any of their cases (never
+    undone by an outcome dated after it: only an edit of the file can put one there)."""
     a, o = attempts_t.c, outcomes_t.c
     came_back = exists().where(o.case_id == a.case_id, o.date > a.date)
-    return exists().where(
-        a.case_id == cases_t.c.id, a.result.in_(sorted(vocab.FINAL_FOLLOW_UP_RESULTS)), a.date <= today, ~came_back
+    left = exists().where(a.case_id == cases_t.c.id, a.result.in_(("moved_away", "declined")), a.date <= today,
+                          ~came_back)  # fmt: skip
+    death, theirs = attempts_t.alias("death"), cases_t.alias("theirs")
+    died = exists().where(death.c.case_id == theirs.c.id, theirs.c.patient_id == cases_t.c.patient_id,
+                          death.c.result == "died", death.c.date <= today)  # fmt: skip
+    return left | died
+
+
+def _deaths(session: Session, today: dt.date) -> dict[int, dt.date]:
+    """Patient id -> their death, as recorded on any of their cases on or before today (the earliest). Read from
+    the attempts (deaths are few), not case by case."""
+    a, c = attempts_t.c, cases_t.c
+    stmt = (
+        select(c.patient_id, _raw(func.min(a.date)))
+        .select_from(attempts_t)
+        .join(cases_t, c.id == a.case_id)
+        .where(a.result == "died", a.date <= today)
+        .group_by(c.patient_id)
     )
+    return {patient_id: _day(day) for patient_id, day in session.execute(stmt)}
+
+
+def _patient_deaths(session: Session, case_ids: Sequence[int], today: dt.date) -> dict[int, dt.date]:
+    """Case id -> the patient's death recorded on any of their cases (`_deaths`), for these cases."""
+    deaths = _deaths(session, today)
+    if not deaths:
+        return {}
+    c = cases_t.c
+    found: dict[int, dt.date] = {}
+    for start in range(0, len(case_ids), _IDS_PER_QUERY):
+        part = case_ids[start : start + _IDS_PER_QUERY]
+        for case_id, patient_id in session.execute(select(c.id, c.patient_id).where(c.id.in_(part))):
+            if patient_id in deaths:
+                found[case_id] = deaths[patient_id]
+    return found
 
 
 #: The aliases `_superseding` reads through, made once (an alias copies every column of its table).
@@ -697,9 +738,10 @@ def _states(session: Session, case_ids: Select[Any], today: dt.date, *,
     )
     for case_id, tp, day, result in session.execute(finals):
         ended[case_id].append((tp, _day(day), result))
+    deaths = _deaths(session, today)
     found: dict[int, CaseFollowUp] = {}
     rows = session.execute(
-        select(c.id, c.procedure, _raw(c.procedure_date), seen.c.mask, seen.c.contact, c.surgeon)
+        select(c.id, c.procedure, _raw(c.procedure_date), seen.c.mask, seen.c.contact, c.surgeon, c.patient_id)
         .outerjoin(seen, seen.c.case_id == c.id)
         .where(c.id.in_(case_ids))
     )
@@ -707,9 +749,12 @@ def _states(session: Session, case_ids: Select[Any], today: dt.date, *,
     # once per distinct date: no date object per case (profiled: a third of the loop).
     complete: dict[Any, CaseFollowUp] = {}
     unsettled: list[int] = []  # lost or overdue: a later treatment may have ended their follow-up
-    for case_id, procedure, day, done, last, surgeon in rows:
+    for case_id, procedure, day, done, last, surgeon, patient_id in rows:
         if owners is not None:  # counts: per procedure and surgeon
             owners[case_id] = (procedure, surgeon)
+        if patient_id in deaths:
+            found[case_id] = CaseFollowUp("died", None if last is None else _day(last), deaths[patient_id])
+            continue
         if case_id in ended:
             contact_on = None if last is None else _day(last)
             final = _final(ended[case_id], today, contact_on)

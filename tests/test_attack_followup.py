@@ -90,7 +90,6 @@ def test_the_damaged_schedule_message_names_the_repair(tmp_path: Path) -> None:
 # ---- a death on another case of the same patient ------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="caselog/followup.py (fixfu): a death ends only the case it is recorded on")
 def test_a_patient_who_died_is_not_called_about_another_case(service: CaseService) -> None:
     """The patient's death is recorded on one case (an RFA on the left); the same patient's other case (on the
     right, a week later) stayed on the coordinator's call list and its letter went out to a dead patient's
@@ -108,11 +107,6 @@ def test_a_patient_who_died_is_not_called_about_another_case(service: CaseServic
     assert {(c.procedure, c.died) for c in follow.counts()} == {("radiofrequency_ablation", 2)}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="caselog/followup.py (fixfu): the due list's query lets an outcome dated "
-    "after a death bring the patient back, as it rightly does for moved away and declined",
-)
 def test_a_death_edited_before_an_outcome_in_the_file_keeps_the_patient_off_the_call_list(
     service: CaseService,
 ) -> None:
