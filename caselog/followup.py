@@ -424,6 +424,8 @@ class FollowUpService:
                 return []
             rows = session.execute(union_all(*selects) if len(selects) > 1 else selects[0]).all()
             items = _due_items(rows, today)
+            dead = _dead_mrns(session, today)  # a death is the patient's, whichever case it was recorded on
+            items = [item for item in items if item.mrn not in dead]
         items.sort(key=lambda item: (item.due_date, item.case_number, _ORDER[item.timepoint]))
         return items
 
@@ -560,12 +562,9 @@ def _final_attempt(today: dt.date) -> ColumnElement[bool]:
     undone by an outcome dated after it: only an edit of the file can put one there)."""
     a, o = attempts_t.c, outcomes_t.c
     came_back = exists().where(o.case_id == a.case_id, o.date > a.date)
-    left = exists().where(a.case_id == cases_t.c.id, a.result.in_(("moved_away", "declined")), a.date <= today,
-                          ~came_back)  # fmt: skip
-    death, theirs = attempts_t.alias("death"), cases_t.alias("theirs")
-    died = exists().where(death.c.case_id == theirs.c.id, theirs.c.patient_id == cases_t.c.patient_id,
-                          death.c.result == "died", death.c.date <= today)  # fmt: skip
-    return left | died
+    # A death recorded on the patient's other cases: `due` drops those after the query.
+    return exists().where(a.case_id == cases_t.c.id, a.result.in_(sorted(vocab.FINAL_FOLLOW_UP_RESULTS)),
+                          a.date <= today, or_(a.result == "died", ~came_back))  # fmt: skip
 
 
 def _deaths(session: Session, today: dt.date) -> dict[int, dt.date]:
@@ -580,6 +579,19 @@ def _deaths(session: Session, today: dt.date) -> dict[int, dt.date]:
         .group_by(c.patient_id)
     )
     return {patient_id: _day(day) for patient_id, day in session.execute(stmt)}
+
+
+def _dead_mrns(session: Session, today: dt.date) -> set[str]:
+    """The MRNs of patients whose death is recorded on any case on or before today (a few rows)."""
+    a, c, p = attempts_t.c, cases_t.c, patients_t.c
+    stmt = (
+        select(p.mrn)
+        .select_from(attempts_t)
+        .join(cases_t, c.id == a.case_id)
+        .join(patients_t, p.id == c.patient_id)
+        .where(a.result == "died", a.date <= today)
+    )
+    return set(session.execute(stmt).scalars())
 
 
 def _patient_deaths(session: Session, case_ids: Sequence[int], today: dt.date) -> dict[int, dt.date]:
