@@ -27,7 +27,8 @@ Listed = tuple[str | None, str, str, IndicationCheck]
 
 def _sessions_patient() -> list[dict[str, Any]]:
     """A patient the demo never makes: three lumbar ablations within 12 months at three joints (the sessions
-    rule), a block and an ablation on the same day, a bilateral level and a cervical joint."""
+    rule), a block and an ablation on the same day, a bilateral level, a cervical joint and a repeat three months
+    after the last ablation at its joint (the interval rule: the demo of this seed happens to break it nowhere)."""
     patient = {**simple_case("2025-01-01")["patient"], "mrn": "EQ-SESSIONS", "family_name": "Sessions"}
     block = {"anesthetic": "lidocaine", "pain_before": 8,
              "diary": [{"time": "30min", "pain": 1}, {"time": "1h", "pain": 1}, {"time": "2h", "pain": 4}]}  # fmt: skip
@@ -48,6 +49,7 @@ def _sessions_patient() -> list[dict[str, Any]]:
         case("2024-06-03", rfa, "C5-C6", "left", prior_block_relief_percent=40,
              outcomes=[{"timepoint": "6m", "date": "2024-12-02", "relief_percent": 70}]),
         case("2024-12-16", rfa, "C5-C6", "left"),
+        case("2024-08-05", rfa, "L5-S1", "right"),  # three months after the last one there: the interval rule
     ]  # fmt: skip
 
 
