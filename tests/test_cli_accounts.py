@@ -105,8 +105,10 @@ def test_sign_then_amend_with_reason_and_history(protected: str, tmp_path: Path)
     assert signed.returncode == 0 and "Signed 2025-00001 as Dr. Amara Okafor" in signed.stdout
     again = run("sign", "2025-00001", db=protected, env=surgeon)
     assert again.returncode == 5 and "already signed" in again.stderr
-    change = write(tmp_path / "c.json", case_file(make_case(surgeon="Dr. Amara Okafor", notes="Corrected",
-                                                            outside_policy_reason=POLICY_REASON)))
+    change = write(
+        tmp_path / "c.json",
+        case_file(make_case(surgeon="Dr. Amara Okafor", notes="Corrected", outside_policy_reason=POLICY_REASON)),
+    )
     assert run("update", "2025-00001", change, db=protected, env=surgeon).returncode == 2
     assert run("update", "2025-00001", change, "--reason", "note", db=protected, env=as_user("cole")).returncode == 4
     assert run("update", "2025-00001", change, "--reason", "Wrong note", db=protected, env=surgeon).returncode == 0
