@@ -6,6 +6,7 @@ PostgreSQL tests run when CASELOG_TEST_PG_URL names a server URL whose user may 
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -25,6 +26,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Fixtures wider than one test (templates) run before each test's own home is set: they get this session's
 # home, and every test shares one audit seal key, so a template's sealed trail stays writable in each copy.
 _SESSION_FOLDER = Path(tempfile.mkdtemp(prefix="caselog-tests-"))
+atexit.register(shutil.rmtree, _SESSION_FOLDER, ignore_errors=True)  # each run left one behind in /tmp
 os.environ["CASELOG_HOME"] = str(_SESSION_FOLDER / "home")
 os.environ["CASELOG_AUDIT_KEY_FILE"] = str(_SESSION_FOLDER / "audit.key")
 PG_URL = os.environ.get("CASELOG_TEST_PG_URL")
