@@ -33,10 +33,6 @@ log = logging.getLogger("caselog")
 
 #: What `caselog import --format` reads.
 IMPORT_FORMATS = ("json", "fhir", "schedule")
-#: What `caselog export --format` writes (caselog.exports.FORMATS: a test keeps the two the same).
-EXPORT_FORMATS = ("json", "csv", "xlsx", "fhir", "research")
-#: The settings `caselog clinic set` changes (caselog.fhir.SETTINGS: a test keeps the two the same).
-CLINIC_SETTINGS = ("fhir-mrn-system",)
 
 
 class UsageError(InvalidInput):
@@ -67,6 +63,27 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} must be at least 1")
     return value
+
+
+def _registered(text: str, names: Sequence[str]) -> str:
+    if text not in names:
+        choices = ", ".join(repr(name) for name in names)
+        raise argparse.ArgumentTypeError(f"invalid choice: {text!r} (choose from {choices})")
+    return text
+
+
+def _export_format(text: str) -> str:
+    """A format `caselog.exports.FORMATS` registers (read when the option is given: `--help` stays light)."""
+    from caselog.exports import FORMATS
+
+    return _registered(text, list(FORMATS))
+
+
+def _clinic_setting(text: str) -> str:
+    """A setting `caselog clinic set` changes (caselog.fhir.SETTINGS)."""
+    from caselog.fhir import SETTINGS
+
+    return _registered(text, list(SETTINGS))
 
 
 def _add_filters(parser: argparse.ArgumentParser) -> None:
@@ -131,7 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="json: CaseLog's interchange file; fhir: a FHIR R4 bundle as CaseLog exports it; "
                         "schedule: the day's scheduled procedures (CSV), to complete as cases")  # fmt: skip
     p = command("export", "export cases as JSON, CSV, XLSX, a FHIR R4 bundle or a de-identified research ZIP")
-    p.add_argument("--format", choices=list(EXPORT_FORMATS), default="json")
+    p.add_argument("--format", type=_export_format, default="json", metavar="FORMAT",
+                   help="json (the default), csv, xlsx, fhir or research")  # fmt: skip
     p.add_argument("--output", type=Path, metavar="FILE")
     _add_filters(p)
     p = command("list", "list cases as a table")
@@ -250,7 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     clinic.required = True
     clinic.add_parser("show", help="the clinic's settings", parents=[common])
     c = clinic.add_parser("set", help="change a setting (administrators; audited)", parents=[common])
-    c.add_argument("name", choices=list(CLINIC_SETTINGS), metavar="NAME",
+    c.add_argument("name", type=_clinic_setting, metavar="NAME",
                    help="fhir-mrn-system: the URI of the system the clinic's MRNs belong to (FHIR export)")  # fmt: skip
     c.add_argument("value", metavar="VALUE")
     p = command("delete", "delete a draft case")

@@ -1,5 +1,5 @@
 """`caselog --help` and a usage error answer without loading the database and PDF libraries (issue: a million
-cases asks `--help` under 0.25 s); the parser's copies of the export formats and clinic settings stay the real ones."""
+cases asks `--help` under 0.25 s)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ import subprocess
 import sys
 
 import pytest
-
-from caselog import cli, exports, fhir
 
 HEAVY = ("sqlalchemy", "alembic", "reportlab", "PySide6", "openpyxl", "argon2")
 
@@ -30,8 +28,3 @@ def test_help_and_usage_errors_load_no_database_or_pdf_library(argv: list[str], 
     probe = PROBE.format(argv=argv, heavy=HEAVY)
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
     assert done.stdout.splitlines()[-1] == f"{status} []"
-
-
-def test_the_parsers_formats_and_settings_are_the_real_ones() -> None:
-    assert tuple(exports.FORMATS) == cli.EXPORT_FORMATS
-    assert tuple(fhir.SETTINGS) == cli.CLINIC_SETTINGS
