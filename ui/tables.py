@@ -5,13 +5,14 @@ last column stretches; their models are flat tables with a heading per column.""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import (
     QAbstractItemModel,
     QAbstractTableModel,
     QItemSelectionModel,
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
     Qt,
 )
@@ -78,3 +79,26 @@ class HeadedTableModel(QAbstractTableModel):
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return self._headings()[section]
         return None
+
+
+Row = TypeVar("Row")
+
+
+class RowsTableModel(HeadedTableModel, Generic[Row]):
+    """A flat table of rows read elsewhere and set all at once (a desk's list): a subclass gives the headings and
+    `data` of a row."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[Row] = []
+
+    def set_rows(self, rows: Sequence[Row]) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def rows(self) -> list[Row]:
+        return list(self._rows)
+
+    def _row_count(self) -> int:
+        return len(self._rows)

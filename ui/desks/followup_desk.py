@@ -35,7 +35,7 @@ from ui.desks.followup_papers import FollowUpPapers
 from ui.followup_dialog import FollowUpDialog
 from ui.messages import show_error
 from ui.style import review_colour
-from ui.tables import HeadedTableModel, Selection, list_table, select_row
+from ui.tables import RowsTableModel, Selection, list_table, select_row
 from ui.tasks import Progress, Task
 from ui.widgets import combo, named_button
 from ui.window_state import restore_geometry, save_geometry
@@ -65,24 +65,12 @@ def status_text(row: DueFollowUp, today: dt.date) -> str:
     return "Due tomorrow" if days == 1 else f"Due in {days} d"
 
 
-class DueListModel(HeadedTableModel):
+class DueListModel(RowsTableModel[DueFollowUp]):
     """The follow-ups due, in the service's order (by due date)."""
 
     def __init__(self, today: Callable[[], dt.date], parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._today = today
-        self._rows: list[DueFollowUp] = []
-
-    def set_rows(self, rows: Sequence[DueFollowUp]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def rows(self) -> list[DueFollowUp]:
-        return list(self._rows)
-
-    def _row_count(self) -> int:
-        return len(self._rows)
 
     def _headings(self) -> Sequence[str]:
         return [title for title, _ in COLUMNS]

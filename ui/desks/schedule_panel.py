@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QInputDialog, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from caselog import schedule, vocab
@@ -20,7 +20,7 @@ from ui.case_form import CaseForm
 from ui.desks.common import ROW_ROLE, Desk, desk_action
 from ui.messages import show_error
 from ui.progress import run_job
-from ui.tables import HeadedTableModel, list_table, select_row
+from ui.tables import RowsTableModel, list_table, select_row
 from ui.tasks import Progress, Task
 from ui.window_state import last_folder, remember_folder
 
@@ -32,23 +32,8 @@ COLUMNS: tuple[tuple[str, int], ...] = (
 SCHEDULE_FOLDER = "print-desk-schedule"
 
 
-class ScheduleModel(HeadedTableModel):
+class ScheduleModel(RowsTableModel[ScheduledProcedure]):
     """The scheduled procedures waiting to be completed, oldest day first."""
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[ScheduledProcedure] = []
-
-    def set_rows(self, rows: list[ScheduledProcedure]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def rows(self) -> list[ScheduledProcedure]:
-        return list(self._rows)
-
-    def _row_count(self) -> int:
-        return len(self._rows)
 
     def _headings(self) -> Sequence[str]:
         return [title for title, _ in COLUMNS]
