@@ -266,7 +266,7 @@ class DashboardDesk(Desk):
                 self.summary.setText("The figures could not be read.")
                 show_error(self, "The dashboard could not be built", exc)
 
-        self.services.tasks.run(work, on_result=done, on_error=failed)
+        self.services.tasks.run(work, on_result=done, on_error=failed, owner=self)
 
     def _apply(self, surgeons: list[str], board: Dashboard, shares: list[MCIDShare]) -> None:
         set_combo_items(self.surgeon, ("All surgeons", None), [(s, s) for s in surgeons])

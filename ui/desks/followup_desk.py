@@ -291,7 +291,7 @@ class FollowUpDesk(Desk):
                 self.heading.setText("Follow-ups due: could not be loaded")
                 show_error(self, "The follow-ups could not be loaded", exc)
 
-        return self.services.tasks.run(work, on_result=loaded, on_error=failed)
+        return self.services.tasks.run(work, on_result=loaded, on_error=failed, owner=self)
 
     def _heading_text(self, rows: Sequence[DueFollowUp]) -> str:
         if not rows:
@@ -328,7 +328,7 @@ class FollowUpDesk(Desk):
                 self.counts_heading.setText("Follow-up by procedure and surgeon: could not be loaded")
                 show_error(self, "The follow-up counts could not be loaded", exc)
 
-        return self.services.tasks.run(work, on_result=loaded, on_error=failed)
+        return self.services.tasks.run(work, on_result=loaded, on_error=failed, owner=self)
 
     def show_counts(self) -> None:
         self.tabs.setCurrentIndex(1)
@@ -386,7 +386,7 @@ class FollowUpDesk(Desk):
             if shiboken6.isValid(self):
                 show_error(self, f"Case {row.case_number} could not be read", exc)
 
-        return self.services.tasks.run(work, on_result=loaded, on_error=failed)
+        return self.services.tasks.run(work, on_result=loaded, on_error=failed, owner=self)
 
     def _open_dialog(self, row: DueFollowUp, view: CaseView, position: int) -> None:
         follow, number, version = self.followups(), row.case_number, view.version
