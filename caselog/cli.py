@@ -386,7 +386,8 @@ def _run(argv: Sequence[str] | None) -> int:
             print(friendly.message.replace("The database  ", "The database "), file=sys.stderr)
             return friendly.exit_status
         where = _log_crash(exc)
-        print(f"caselog: unexpected error ({type(exc).__name__}); details were written to {where}", file=sys.stderr)
+        print(f"caselog: unexpected error ({type(exc).__name__}); details were written to {where}. "
+              "'caselog check' says whether the database itself is damaged.", file=sys.stderr)  # fmt: skip
         return EXIT_OTHER
 
 

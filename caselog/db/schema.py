@@ -19,6 +19,7 @@ from sqlalchemy import inspect, text
 from caselog.db import cipher
 from caselog.db.engine import Database, open_engine, translate_errors
 from caselog.db.health import verify_storage
+from caselog.db.stored_values import unreadable_values
 from caselog.errors import CaselogError, InvalidInput, StorageError
 from caselog.files import free_space_note
 
@@ -262,6 +263,8 @@ def check_database(db: Database) -> CheckReport:
             found = session.execute(text(sql)).scalar_one()
             if found:
                 problems.append(f"{found} {what}")
+        if db.is_sqlite:  # SQLite keeps any value in any column; PostgreSQL refuses them at the edit
+            problems.extend(unreadable_values(session))
         count = session.execute(text("SELECT count(*) FROM cases")).scalar_one()
     return CheckReport(problems, revision, int(count))
 
