@@ -171,16 +171,21 @@ def _json_converter(processor: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return convert
 
 
+#: SQLite's date conversions written out in the generated function (the same calls, without a call per value).
+_INLINE: dict[Callable[[Any], Any], str] = {
+    _sqlite_date: "isoformat()",
+    _sqlite_datetime: 'isoformat(sep=" ", timespec="microseconds")',
+}
 _RowMaker = Callable[[Mapping[str, Any]], Any]
-_statements: dict[tuple[str, tuple[str, ...], str], tuple[str, _RowMaker]] = {}
+_statements: dict[tuple[Table, tuple[str, ...], str, str], tuple[str, _RowMaker]] = {}
 
 
 def _statement(table: Table, columns: tuple[str, ...], dialect: Any) -> tuple[str, _RowMaker]:
     """The INSERT for `columns` of `table` and a function making one row's parameters from its dict, both made
-    once per table, columns and dialect. The function is generated (one expression per column, the converter
+    once per table, columns and driver. The function is generated (one expression per column, the converter
     called only where the column needs one): a loop over the columns per row cost as much as the insert itself.
     """
-    key = (table.name, columns, dialect.name)
+    key = (table, columns, dialect.name, dialect.paramstyle)
     found = _statements.get(key)
     if found is not None:
         return found
@@ -189,9 +194,13 @@ def _statement(table: Table, columns: tuple[str, ...], dialect: Any) -> tuple[st
     names: dict[str, Any] = {}
 
     def value(column: str) -> str:
-        if convert[column] is None:
+        converter = convert[column]
+        if converter is None:
             return f"row[{column!r}]"
-        names[f"convert_{len(names)}"] = convert[column]
+        inline = _INLINE.get(converter)
+        if inline is not None:
+            return f"(None if (v := row[{column!r}]) is None else v.{inline})"
+        names[f"convert_{len(names)}"] = converter
         return f"convert_{len(names) - 1}(row[{column!r}])"
 
     if compiled.positional:
