@@ -40,6 +40,7 @@ lint: $(STAMP)
 # encrypted and plain side by side; BENCH_WORKDIR=DIR keeps its two databases there for the next run.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_cases.py
+	$(BIN)/python benchmarks/bench_import.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/bench_ui.py
 	$(BIN)/python benchmarks/bench_reports.py
 	$(BIN)/python benchmarks/bench_dashboard.py

@@ -70,14 +70,15 @@ def _canonical(entry_id: int, occurred_at: dt.datetime, username: str | None, ac
     """
     fields = (str(entry_id), occurred_at.isoformat(timespec="microseconds"), username, action, record_type,
               record_id, details, reason)  # fmt: skip
-    parts = []
-    for field in fields:
-        if field is None:
-            parts.append(b"-")
-        else:
-            data = field.encode("utf-8")
-            parts.append(b"%d:" % len(data) + data)
-    return b"|".join(parts)
+    return b"|".join([_prefixed(field) for field in fields])
+
+
+def _prefixed(field: str | None) -> bytes:
+    """One field of the canonical form: its UTF-8 bytes after their length, or `-` for none."""
+    if field is None:
+        return b"-"
+    data = field.encode("utf-8")
+    return b"%d:%b" % (len(data), data)
 
 
 def entry_hash(previous_hash: str, content: bytes) -> str:
@@ -137,22 +138,33 @@ def record_many(session: Session, new: list[NewEntry]) -> list[int]:
     key = _sealing_key(database_id, stored_key_id, location)
     follows = _follows_checkpoint(session, location, database_id, last_id)
     occurred_at = store.utcnow()
+    # The canonical form of each entry (as `_canonical`) put together in one pass: the fields an import's
+    # entries share are prefixed once, and the details' UTF-8 comes straight from orjson, never re-encoded.
+    shared: dict[str | None, bytes] = {}
+    occurred = _prefixed(occurred_at.isoformat(timespec="microseconds"))
     rows: list[dict[str, Any]] = []
     for entry in new:
         last_id += 1
-        details = dict(entry.details or {})
+        details = entry.details if type(entry.details) is dict else dict(entry.details or {})
         if entry.record_type == "account" and entry.record_id is not None:
             state = _account_state(session, entry.record_id)
             if state is not None:
-                details["account_state"] = state
-        text = orjson.dumps(details, default=str).decode("utf-8")
-        content = _canonical(last_id, occurred_at, entry.username, entry.action, entry.record_type, entry.record_id,
-                             text, entry.reason)  # fmt: skip
+                details = {**details, "account_state": state}
+        raw = orjson.dumps(details, default=str)
+        parts = []
+        for value in (entry.username, entry.action, entry.record_type):
+            part = shared.get(value)
+            if part is None:
+                part = shared[value] = _prefixed(value)
+            parts.append(part)
+        content = b"|".join((_prefixed(str(last_id)), occurred, *parts, _prefixed(entry.record_id),
+                             b"%d:%b" % (len(raw), raw), _prefixed(entry.reason)))  # fmt: skip
         digest = entry_hash(last_hash, content)
         rows.append({
             "id": last_id, "occurred_at": occurred_at, "username": entry.username, "action": entry.action,
-            "record_type": entry.record_type, "record_id": entry.record_id, "details": text, "reason": entry.reason,
-            "previous_hash": last_hash, "entry_hash": digest, "seal": audit_anchor.seal(key, digest),
+            "record_type": entry.record_type, "record_id": entry.record_id, "details": raw.decode("utf-8"),
+            "reason": entry.reason, "previous_hash": last_hash, "entry_hash": digest,
+            "seal": audit_anchor.seal(key, digest),
         })  # fmt: skip
         last_hash = digest
     store.bulk_insert(session, cast(Table, AuditEntryRow.__table__), rows)

@@ -181,7 +181,7 @@ def new_key(database_id: str) -> bytes:
 
 def seal(key: bytes, entry_hash: str) -> str:
     """An entry's seal: nobody without the key can make one for a changed or recomputed entry."""
-    return hmac.new(key, entry_hash.encode("ascii"), hashlib.sha256).hexdigest()
+    return hmac.digest(key, entry_hash.encode("ascii"), "sha256").hex()  # one C call: an import seals thousands
 
 
 def head_seal(key: bytes, last_id: int, last_hash: str, sealed_from: int) -> str:

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Date, DateTime, Table, bindparam, delete, exists, func, insert, select, update
+from sqlalchemy import JSON, Date, DateTime, Table, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from caselog import fields
 from caselog.db.queries import case_id_for_number as case_id_for_number
 from caselog.db.queries import count_cases as count_cases
 from caselog.db.queries import distinct_values as distinct_values
@@ -153,10 +153,66 @@ def _converter(column_type: Any, dialect: Any) -> Callable[[Any], Any] | None:
         if isinstance(column_type, Date):
             return _sqlite_date
     processor: Callable[[Any], Any] | None = column_type._cached_bind_processor(dialect)
+    if processor is not None and isinstance(column_type, JSON):
+        return _json_converter(processor)
     return processor
 
 
-def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+def _json_converter(processor: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A JSON column's own conversion, with the empty list (most cases' assistants, codes and copies) converted
+    once by that same conversion instead of once per row."""
+    empty = processor([])
+
+    def convert(value: Any) -> Any:
+        if type(value) is list and not value:
+            return empty
+        return processor(value)
+
+    return convert
+
+
+#: SQLite's date conversions written out in the generated function (the same calls, without a call per value).
+_INLINE: dict[Callable[[Any], Any], str] = {
+    _sqlite_date: "isoformat()",
+    _sqlite_datetime: 'isoformat(sep=" ", timespec="microseconds")',
+}
+_RowMaker = Callable[[Mapping[str, Any]], Any]
+_statements: dict[tuple[Table, tuple[str, ...], str, str], tuple[str, _RowMaker]] = {}
+
+
+def _statement(table: Table, columns: tuple[str, ...], dialect: Any) -> tuple[str, _RowMaker]:
+    """The INSERT for `columns` of `table` and a function making one row's parameters from its dict, both made
+    once per table, columns and driver. The function is generated (one expression per column, the converter
+    called only where the column needs one): a loop over the columns per row cost as much as the insert itself.
+    """
+    key = (table, columns, dialect.name, dialect.paramstyle)
+    found = _statements.get(key)
+    if found is not None:
+        return found
+    compiled = insert(table).values({c: bindparam(c) for c in columns}).compile(dialect=dialect)
+    convert = {c: _converter(table.c[c].type, dialect) for c in columns}
+    names: dict[str, Any] = {}
+
+    def value(column: str) -> str:
+        converter = convert[column]
+        if converter is None:
+            return f"row[{column!r}]"
+        inline = _INLINE.get(converter)
+        if inline is not None:
+            return f"(None if (v := row[{column!r}]) is None else v.{inline})"
+        names[f"convert_{len(names)}"] = converter
+        return f"convert_{len(names) - 1}(row[{column!r}])"
+
+    if compiled.positional:
+        body = "(" + "".join(f"{value(c)}, " for c in compiled.positiontup or []) + ")"
+    else:
+        body = "{" + "".join(f"{c!r}: {value(c)}, " for c in columns) + "}"
+    found = (compiled.string, fields.compiled("make", ["def make(row):", f"    return {body}"], names))
+    _statements[key] = found
+    return found
+
+
+def bulk_insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """executemany straight to the driver, with only the type conversions the columns need.
 
     SQLAlchemy's own executemany prepares every row through its general machinery; for the tens of
@@ -165,34 +221,8 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     if not rows:
         return
     conn = session.connection()
-    dialect = conn.dialect
-    columns = list(rows[0])
-    compiled = insert(table).values({c: bindparam(c) for c in columns}).compile(dialect=dialect)
-    convert = {c: _converter(table.c[c].type, dialect) for c in columns}
-    if compiled.positional:
-        order = list(compiled.positiontup or [])
-        pick = itemgetter(*order)
-        converting = [(i, f) for i, c in enumerate(order) if (f := convert[c]) is not None]
-        params: list[Any] = []
-        for row in rows:
-            values = pick(row)
-            if converting:
-                values = list(values) if len(order) > 1 else [values]
-                for i, f in converting:
-                    values[i] = f(values[i])
-                values = tuple(values)
-            elif len(order) == 1:
-                values = (values,)
-            params.append(values)
-    else:
-        needed = [(c, f) for c, f in convert.items() if f is not None]
-        params = []
-        for row in rows:
-            values = dict(row)
-            for column, f in needed:
-                values[column] = f(values[column])
-            params.append(values)
-    conn.exec_driver_sql(compiled.string, params)
+    sql, make = _statement(table, tuple(rows[0]), conn.dialect)
+    conn.exec_driver_sql(sql, list(map(make, rows)))
 
 
 def review_notes(session: Session, case_id: int) -> ReviewNotes:
