@@ -41,7 +41,9 @@ def alembic_config(script_location: str | Path | None = None) -> Config:
     return cfg
 
 
-_REVISION_LINE = re.compile(r"^(revision|down_revision)\s*(?::[^=]*)?=\s*(?:\"([^\"]*)\"|'([^']*)'|None)\s*$", re.M)
+_REVISION_LINE = re.compile(
+    r"^(revision|down_revision)\s*(?::[^=]*)?=\s*(?:\"([^\"]*)\"|'([^']*)'|None)\s*(?:#.*)?$", re.M
+)
 
 
 @functools.cache

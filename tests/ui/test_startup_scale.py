@@ -126,7 +126,7 @@ def test_a_migration_after_the_head_moves_the_head(tmp_path: Path, monkeypatch: 
     shutil.copytree(ROOT / "caselog" / "migrations", folder)
     head = schema.head_revision()
     (folder / "versions" / "9998_next.py").write_text(
-        f"revision: str = '9998'\ndown_revision: str | None = '{head}'\n", encoding="utf-8"
+        f"revision: str = '9998'  # the next one\ndown_revision: str | None = '{head}'\n", encoding="utf-8"
     )
     monkeypatch.setattr(schema, "_migrations", lambda: folder)
     schema.shipped_revisions.cache_clear()
