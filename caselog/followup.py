@@ -714,7 +714,7 @@ def _last_procedure_date_due_by(timepoint: str, day: dt.date) -> dt.date:
 #: Case ids per query when looking for later treatments (well under SQLite's and PostgreSQL's parameter limits).
 _IDS_PER_QUERY = 5000
 #: `FollowUpService.counts` reads the states of the cases whose ids fall in one slice of this many ids at a time.
-COUNTS_PER_READ = 50_000
+COUNTS_PER_READ = 20_000
 
 #: Each timepoint's bit in the mask of timepoints a case has outcomes at, in timepoint order.
 _BIT = {tp: 1 << i for i, tp in enumerate(vocab.TIMEPOINTS)}

@@ -221,3 +221,15 @@ def test_the_case_form_and_pathway_load_on_first_use(make_window: Callable[..., 
     window.services.tasks.wait()
     for view in window.findChildren(PathwayView):
         view.close()
+
+
+def test_the_quality_and_follow_up_desks_load_reportlab_only_to_print() -> None:
+    """The PDF library (16 MB) loads with a desk's first PDF, not with the desk: a million-case walk through
+    the desks stays under its memory budget."""
+    script = "import sys, ui.main_window, ui.desks.quality_desk, ui.desks.followup_desk\nprint(sorted(sys.modules))\n"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, check=True)  # fmt: skip
+    modules = set(json.loads(done.stdout.strip().splitlines()[-1].replace("'", '"')))
+    assert "ui.desks.followup_papers" in modules and "ui.desks.quality_jobs" in modules
+    assert "reportlab" not in modules and "caselog.reports" not in modules
