@@ -445,14 +445,20 @@ class FollowUpService:
         surgeon; `total_counts` adds them up."""
         self.service.require(Action.VIEW, what="follow_up_counts")
         ids = filtered(select(cases_t.c.id), case_filter or CaseFilter())
-        owners: dict[int, tuple[str, str]] = {}
-        with cyclic_gc_paused(), self.service.db.read() as session:
-            found = _states(session, ids, self.today(), owners=owners)
         tally: dict[tuple[str, str], dict[str, int]] = {}
-        for case_id, owner in owners.items():
-            counted = tally.setdefault(owner, {"cases": 0, "complete": 0, "overdue": 0, "lost": 0, "died": 0})
-            counted["cases"] += 1
-            counted[found[case_id].state] += 1
+        today = self.today()
+        with cyclic_gc_paused(), self.service.db.read() as session:
+            first, last = session.execute(select(func.min(cases_t.c.id), func.max(cases_t.c.id))).one()
+            # A slice of case ids at a time: a case's state depends on its own rows and its patient's other
+            # cases only, and a million cases' states held at once took 350 MB.
+            for low in range(first or 0, (last or -1) + 1, COUNTS_PER_READ):
+                owners: dict[int, tuple[str, str]] = {}
+                part = ids.where(cases_t.c.id >= low, cases_t.c.id < low + COUNTS_PER_READ)
+                found = _states(session, part, today, owners=owners)
+                for case_id, owner in owners.items():
+                    counted = tally.setdefault(owner, {"cases": 0, "complete": 0, "overdue": 0, "lost": 0, "died": 0})
+                    counted["cases"] += 1
+                    counted[found[case_id].state] += 1
         order = {key: i for i, key in enumerate(vocab.PROCEDURES)}
         return [
             FollowUpCounts(key, surgeon, **counted)
@@ -707,6 +713,8 @@ def _last_procedure_date_due_by(timepoint: str, day: dt.date) -> dt.date:
 
 #: Case ids per query when looking for later treatments (well under SQLite's and PostgreSQL's parameter limits).
 _IDS_PER_QUERY = 5000
+#: `FollowUpService.counts` reads the states of the cases whose ids fall in one slice of this many ids at a time.
+COUNTS_PER_READ = 20_000
 
 #: Each timepoint's bit in the mask of timepoints a case has outcomes at, in timepoint order.
 _BIT = {tp: 1 << i for i, tp in enumerate(vocab.TIMEPOINTS)}

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from caselog import audit, pathway
@@ -91,6 +90,8 @@ def research_key(service: CaseService) -> bytes:
         raise damaged_key("removed from the database after it was made")
     if stored is None:
         with service.db.write() as session:
+            from sqlalchemy.dialects import postgresql, sqlite  # PostgreSQL's dialect loads with a server only
+
             dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
             made = session.execute(
                 dialect.insert(clinic_secrets_t)

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from caselog import exports
-from caselog.demo import clinic_schedule, generate_cases
 from caselog.exports import FORMATS
-from caselog.followup import FollowUpService
 from caselog.records import CaseFilter
-from caselog.reports import ReportSettings, write_case_summaries
-from caselog.reports.pathway import pathways_for
 from caselog.research import may_release
 from caselog.service import CaseService
+
+if TYPE_CHECKING:
+    from caselog.reports import ReportSettings
 
 Progress = Callable[[int, int, str], None]
 
@@ -59,6 +59,11 @@ def export_cases(service: CaseService, case_filter: CaseFilter, path: Path, fmt:
 def case_summaries(
     service: CaseService, case_numbers: list[str], path: Path, settings: ReportSettings
 ) -> Callable[[Progress], Path]:
+    # reportlab is loaded here, on the GUI thread, for the first PDF (not at the app's start)
+    from caselog.followup import FollowUpService
+    from caselog.reports import write_case_summaries
+    from caselog.reports.pathway import pathways_for
+
     def work(progress: Progress) -> Path:
         views = service.get_cases(case_numbers)
         pathways = pathways_for(views, service.patient_pathway)
@@ -73,6 +78,7 @@ def case_summaries(
 
 def load_demo(service: CaseService, count: int, *, seed: int = 1) -> Callable[[Progress], int]:
     """Add `count` made-up cases in batches, so other workstations are never locked out for long."""
+    from caselog.demo import clinic_schedule, generate_cases
 
     def work(progress: Progress) -> int:
         progress(0, count, "Making up demo cases")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QEvent, QSize, Qt
 from PySide6.QtGui import (
@@ -27,9 +28,7 @@ from caselog import drafts
 from caselog.accounts import Action
 from caselog.errors import CaselogError
 from caselog.records import CaseListItem, CaseView
-from ui import case_actions, shortcuts
-from ui.admin_view import AdminView
-from ui.case_form import CaseForm, edit_data, repeat_data
+from ui import shortcuts
 from ui.case_model import CaseTableModel
 from ui.case_output import CaseOutputActions
 from ui.desks.menu import add_desk_actions, apply_role_to_desks
@@ -39,7 +38,6 @@ from ui.greeting import Greeting
 from ui.help_dialogs import add_help_menu
 from ui.messages import show_error
 from ui.paged_model import paged_table
-from ui.pathway_view import open_pathway
 from ui.policy_dialog import may_set_policy, open_policy_dialog
 from ui.services import AppSettings, Services
 from ui.session import SessionController
@@ -48,6 +46,18 @@ from ui.storage_warning import install as install_storage_warning
 from ui.style import app_style_sheet
 from ui.tables import Selection, select_row
 from ui.window_state import fitted_size, layout_key, window_state
+
+if TYPE_CHECKING:
+    from ui.admin_view import AdminView
+    from ui.case_form import CaseForm
+
+
+def _case_actions() -> ModuleType:
+    """ui.case_actions, and with it the case form, loaded when first used (a selected case, a form), after the
+    first page of cases is on screen."""
+    from ui import case_actions
+
+    return case_actions
 
 
 class MainWindow(CaseOutputActions):
@@ -124,6 +134,12 @@ class MainWindow(CaseOutputActions):
             action.setToolTip(tip or text.replace("&", "").rstrip("…"))
         return action
 
+    def _open_pathway(self) -> None:
+        """The patient's pathway; its view (and the PDF library behind its report) loads when first opened."""
+        from ui.pathway_view import open_pathway
+
+        open_pathway(self)
+
     def changeEvent(self, event: QEvent) -> None:
         """A light or dark palette chosen while CaseLog runs: colours follow it."""
         if event.type() == QEvent.Type.PaletteChange:
@@ -152,15 +168,15 @@ class MainWindow(CaseOutputActions):
         self.refresh_action = self._action("&Reload list", self.refresh, "reload")
         self.search_action = self._action("&Find…", self._focus_search, "find", "Search")
         self.quit_action = self._action("&Quit", self.close, "quit")
-        self.sign_action = self._action("&Sign case…", lambda: case_actions.sign_case(self), "sign",
+        self.sign_action = self._action("&Sign case…", lambda: _case_actions().sign_case(self), "sign",
                                         "Sign your draft: it becomes final, with your name and the time")  # fmt: skip
-        self.history_action = self._action("Case &history…", lambda: case_actions.show_history(self), "history",
+        self.history_action = self._action("Case &history…", lambda: _case_actions().show_history(self), "history",
                                            "Who changed the selected case, when, what and why")  # fmt: skip
-        self.pathway_action = self._action("Patient &pathway…", lambda: open_pathway(self), "pathway",
+        self.pathway_action = self._action("Patient &pathway…", self._open_pathway, "pathway",
                                            "Every case of the selected patient on a time axis")  # fmt: skip
         self.policy_action = self._action("Indication &policy…", lambda: open_policy_dialog(self), None,
                                           "The clinic's selection and repeat rules (administrators)")  # fmt: skip
-        self.trail_action = self._action("&Audit trail…", lambda: case_actions.show_audit_trail(self), "audit_trail",
+        self.trail_action = self._action("&Audit trail…", lambda: _case_actions().show_audit_trail(self), "audit_trail",
                                          "Every recorded change, sign-in, print and export, with filters")  # fmt: skip
         self.protect_action = self._action("&Protect with accounts…", self.session.protect, None,
                                            "Create the administrator: from then on everyone signs in")  # fmt: skip
@@ -244,8 +260,8 @@ class MainWindow(CaseOutputActions):
         self.edit_action.setEnabled(one)
         self.repeat_action.setEnabled(one)
         self.delete_action.setEnabled(one and rows[0].status == "draft")
-        self.sign_action.setEnabled(one and case_actions.can_sign(self.services, rows[0]))
-        self.history_action.setEnabled(one and case_actions.can_read_history(self.services, rows[0]))
+        self.sign_action.setEnabled(one and _case_actions().can_sign(self.services, rows[0]))
+        self.history_action.setEnabled(one and _case_actions().can_read_history(self.services, rows[0]))
         self.pathway_action.setEnabled(one)
         self.pdf_action.setEnabled(bool(rows))
         self.export_action.setEnabled(self.model.matching > 0)
@@ -325,6 +341,8 @@ class MainWindow(CaseOutputActions):
             self.pages.setCurrentWidget(self.stack)
         elif actor is not None and actor.role == "admin":
             if self.admin_view is None:
+                from ui.admin_view import AdminView  # loaded for administrators only
+
                 self.admin_view = AdminView(self.services.accounts, lambda: self.services.cases.audit_trail(),
                                             cases=lambda: self.services.cases)  # fmt: skip
                 self.pages.addWidget(self.admin_view)
@@ -344,9 +362,9 @@ class MainWindow(CaseOutputActions):
         if actor == self._desks_actor:
             return
         self._desks_actor = actor
-        from ui.desks import desk_classes
+        from ui.desks import opened_desk_classes
 
-        for _title, kind in desk_classes():
+        for kind in opened_desk_classes():
             for desk in [w for w in self.findChildren(kind) if w.parent() is self]:
                 panel = getattr(desk, "panel", None)
                 if panel is not None:
@@ -413,7 +431,10 @@ class MainWindow(CaseOutputActions):
 
     # ---- the case form ----------------------------------------------------------------------------------
 
-    def _open_form(self, form_class: type[CaseForm] = CaseForm, **kwargs: Any) -> CaseForm | None:
+    def _open_form(self, form_class: type[CaseForm] | None = None, **kwargs: Any) -> CaseForm | None:
+        """The case form (`form_class`, else CaseForm), one at a time; its module loads with the first form."""
+        if form_class is None:
+            from ui.case_form import CaseForm as form_class
         if self.form is not None:
             self.form.raise_()
             self.form.activateWindow()
@@ -457,15 +478,18 @@ class MainWindow(CaseOutputActions):
         view = self._selected_view()
         if view is None:
             return None
-        if case_actions.wants_follow_up(self.services, view):
-            return self._open_form(case_actions.FollowUpForm, view=view)
-        return self._open_form(data=edit_data(view), editing=view)
+        actions = _case_actions()
+        if actions.wants_follow_up(self.services, view):
+            return self._open_form(actions.FollowUpForm, view=view)
+        return self._open_form(data=actions.edit_data(view), editing=view)
 
     def repeat_case(self) -> CaseForm | None:
         view = self._selected_view()
         if view is None:
             return None
         title = f"Repeat procedure for {view.record.patient.display_name} (from case {view.case_number})"
+        from ui.case_form import repeat_data
+
         return self._open_form(data=repeat_data(view), repeat_of=view, title=title)
 
     def offer_drafts(self) -> None:
@@ -564,9 +588,9 @@ class MainWindow(CaseOutputActions):
             if self.form is not None and self.form.isVisible():
                 event.ignore()
                 return
-        from ui.desks import desk_classes
+        from ui.desks import opened_desk_classes
 
-        for _title, kind in desk_classes():  # a desk may hold an unsaved review: it asks, and may keep CaseLog open
+        for kind in opened_desk_classes():  # a desk may hold an unsaved review: it asks, and may keep CaseLog open
             for desk in [w for w in self.findChildren(kind) if w.parent() is self and w.isVisible()]:
                 if not desk.close():
                     event.ignore()

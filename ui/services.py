@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
 from caselog.accounts import AccountService, Actor
 from caselog.db.engine import Database
-from caselog.reports import ReportSettings
 from caselog.service import CaseService
 from caselog.settings import Settings, load_settings, save_settings
 from ui.tasks import TaskRunner
+
+if TYPE_CHECKING:
+    from caselog.reports import ReportSettings
 
 
 class AppSettings(QObject):
@@ -41,6 +43,8 @@ class AppSettings(QObject):
         self.update(templates=templates)
 
     def report_settings(self) -> ReportSettings:
+        from caselog.reports import ReportSettings  # reportlab is loaded for the first report, not at start
+
         return ReportSettings.from_settings(self.value)
 
 

@@ -7,6 +7,7 @@ user's session: open case forms are closed with what was typed kept as drafts, t
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer
@@ -16,7 +17,6 @@ from caselog import audit
 from caselog.accounts import Actor, accounts_exist
 from caselog.errors import CaselogError
 from ui.accounts_dialogs import AccountDialog, role_name
-from ui.case_form import CaseForm
 from ui.lock_screen import IdleWatcher, LockScreen
 
 if TYPE_CHECKING:
@@ -144,10 +144,12 @@ class SessionController(QObject):
         app = QApplication.instance()
         assert isinstance(app, QApplication)
         dialogs = [w for w in app.topLevelWidgets() if isinstance(w, QDialog) and w is not self.lock_screen]
+        form_module = sys.modules.get("ui.case_form")  # loaded with the first form: none open before it
+        form_class = getattr(form_module, "CaseForm", None)
         for dialog in dialogs:
             if not (dialog.isVisible() or dialog in self._hidden):
                 continue  # already closed (a form parked earlier): saving it again would give its draft away
-            if isinstance(dialog, CaseForm):
+            if form_class is not None and isinstance(dialog, form_class):
                 dialog.autosave_now()
                 QDialog.reject(dialog)  # past CaseForm.reject, which would discard the draft
             else:

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
+import re
 import sqlite3
 import tempfile
 from dataclasses import dataclass
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 from caselog.db import cipher
@@ -23,30 +23,80 @@ from caselog.db.stored_values import unreadable_values
 from caselog.errors import CaselogError, InvalidInput, StorageError
 from caselog.files import free_space_note
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 APP_TABLES = ("patients", "cases", "treated_levels", "complications", "outcome_scores", "case_counters")
+
+
+def _migrations() -> Traversable:
+    return resources.files("caselog") / "migrations"
 
 
 def alembic_config(script_location: str | Path | None = None) -> Config:
     """Alembic's settings; `script_location` replaces the shipped migrations (tests use a copy of them)."""
+    from alembic.config import Config  # alembic's machinery is loaded only to upgrade (a quarter second)
+
     cfg = Config()
-    location = script_location if script_location is not None else resources.files("caselog") / "migrations"
-    cfg.set_main_option("script_location", str(location))
+    cfg.set_main_option("script_location", str(script_location if script_location is not None else _migrations()))
     return cfg
 
 
+_REVISION_LINE = re.compile(
+    r"^(revision|down_revision)\s*(?::[^=]*)?=\s*(?:\"([^\"]*)\"|'([^']*)'|None)\s*(?:#.*)?$", re.M
+)
+
+
+@functools.cache
+def shipped_revisions() -> tuple[str, frozenset[str]]:
+    """The shipped migrations' head and all their ids, read from the `revision = "..."` and
+    `down_revision = "..."` lines of versions/*.py, without Alembic: the app's start only compares the
+    database's stored revision with the head, and only an upgrade needs Alembic itself. A migration file whose
+    lines cannot be read this way, or a history that is not one line, is an error (tests/test_startup_scale.py
+    holds this reading to Alembic's own)."""
+    parents: dict[str, str | None] = {}
+    for file in (_migrations() / "versions").iterdir():
+        if not file.name.endswith(".py") or file.name.startswith("__"):
+            continue
+        found = {m[0]: (m[1] or m[2] or None) for m in _REVISION_LINE.findall(file.read_text(encoding="utf-8"))}
+        revision = found.get("revision")
+        if revision is None or "down_revision" not in found:
+            raise StorageError(f"The migration {file.name} does not say its revision and the one it follows.")
+        parents[revision] = found["down_revision"]
+    heads = set(parents) - {p for p in parents.values() if p is not None}
+    if len(heads) != 1:
+        raise StorageError(f"The shipped migrations have {len(heads)} heads ({', '.join(sorted(heads))}), not one.")
+    return heads.pop(), frozenset(parents)
+
+
 def head_revision(cfg: Config | None = None) -> str:
-    head = ScriptDirectory.from_config(cfg or alembic_config()).get_current_head()
+    """The schema revision this CaseLog writes: the shipped migrations' head, or `cfg`'s (read by Alembic)."""
+    if cfg is None:
+        return shipped_revisions()[0]
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(cfg).get_current_head()
     assert head is not None
     return head
 
 
 def known_revisions(cfg: Config | None = None) -> set[str]:
-    return {rev.revision for rev in ScriptDirectory.from_config(cfg or alembic_config()).walk_revisions()}
+    if cfg is None:
+        return set(shipped_revisions()[1])
+    from alembic.script import ScriptDirectory
+
+    return {rev.revision for rev in ScriptDirectory.from_config(cfg).walk_revisions()}
 
 
 def current_revision(db: Database) -> str | None:
+    """The revision stored in the database (Alembic's `alembic_version` table); None for a new database."""
     with db.engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        found = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    if len(found) > 1:  # Alembic's own reading refuses several heads too
+        raise StorageError(f"The database {db.display_name} names {len(found)} schema revisions; run 'caselog check'.")
+    return found[0] if found else None
 
 
 @dataclass(frozen=True)
@@ -63,11 +113,13 @@ def upgrade(db: Database, *, cfg: Config | None = None, copy_first: bool = True)
     naming the failure and the copy. `cfg` replaces the shipped migrations (see `alembic_config`);
     `copy_first=False` skips the copy (a restore upgrades its own private copy of a backup).
     """
-    cfg = cfg or alembic_config()
     previous = current_revision(db)
     head = head_revision(cfg)
     if previous == head:
-        return UpgradeResult(previous, head, None)
+        return UpgradeResult(previous, head, None)  # the usual start: Alembic is not even loaded
+    from alembic import command
+
+    cfg = cfg or alembic_config()
     if previous is not None and previous not in known_revisions(cfg):
         raise StorageError(
             f"The database {db.display_name} was made by a newer CaseLog (schema {previous}); update CaseLog."

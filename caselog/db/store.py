@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import JSON, Date, DateTime, Table, bindparam, delete, exists, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from caselog import fields
@@ -363,6 +362,8 @@ def resolve_patients(
         else:
             # Another workstation may register the same MRN at this very moment: let the database decide
             # who was first, then check what stands against this case, as for any known patient.
+            from sqlalchemy.dialects import postgresql  # loaded with a server only (a twentieth of a second)
+
             session.execute(postgresql.insert(patients_t).on_conflict_do_nothing(index_elements=["mrn"]), rows)
             for part in chunks([p.mrn for p in new]):
                 for found in session.execute(select(patients_t).where(patients_t.c.mrn.in_(part))):
@@ -405,6 +406,8 @@ def lock_counter(session: Session, year: int) -> int:
     One upsert creates the row if needed and locks it, so two workstations adding cases of the same year queue
     here and never hand out the same number (SQLite: the write transaction holds the whole database anyway).
     """
+    from sqlalchemy.dialects import postgresql, sqlite  # PostgreSQL's dialect loads with a server only
+
     table = counters_t
     upsert = postgresql.insert(table) if session.get_bind().dialect.name == "postgresql" else sqlite.insert(table)
     stmt = (

@@ -6,6 +6,8 @@ Each opens as its own window over the main window's services; opening one again 
 
 from __future__ import annotations
 
+import importlib
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
@@ -99,15 +101,22 @@ def open_followup_desk(
     return _open_listing(parent, FollowUpDesk, services, settings, open_case)
 
 
+#: Each desk's name (in the Desks menu's order), module and class.
+_DESKS = (("Print desk", "ui.desks.print_desk", "PrintDesk"), ("Quality desk", "ui.desks.quality_desk", "QualityDesk"),
+          ("Dashboard", "ui.desks.dashboard_desk", "DashboardDesk"),
+          ("Follow-up desk", "ui.desks.followup_desk", "FollowUpDesk"))  # fmt: skip
+
+
 def desk_classes() -> list[tuple[str, type[QWidget]]]:
-    """Each desk's name and class, in the order of the Desks menu."""
-    from ui.desks.dashboard_desk import DashboardDesk
-    from ui.desks.followup_desk import FollowUpDesk
-    from ui.desks.print_desk import PrintDesk
-    from ui.desks.quality_desk import QualityDesk
-
-    return [("Print desk", PrintDesk), ("Quality desk", QualityDesk), ("Dashboard", DashboardDesk),
-            ("Follow-up desk", FollowUpDesk)]  # fmt: skip
+    """Each desk's name and class, in the order of the Desks menu (every desk's module loaded)."""
+    return [(title, getattr(importlib.import_module(module), name)) for title, module, name in _DESKS]
 
 
-__all__ = ["desk_classes", "open_dashboard", "open_followup_desk", "open_print_desk", "open_quality_desk"]
+def opened_desk_classes() -> list[type[QWidget]]:
+    """The desks that may have a window open: those whose module is loaded. A desk's module loads when it is
+    first opened, not at the app's start, and a desk never opened has no window to close."""
+    return [getattr(sys.modules[module], name) for _title, module, name in _DESKS if module in sys.modules]
+
+
+__all__ = ["desk_classes", "open_dashboard", "open_followup_desk", "open_print_desk", "open_quality_desk",
+           "opened_desk_classes"]  # fmt: skip

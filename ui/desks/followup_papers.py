@@ -14,7 +14,6 @@ from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import QDialog, QFileDialog
 
 from caselog.followup import DueFollowUp
-from caselog.reports.followup_letters import by_patient, write_call_list, write_patient_letters
 from ui.desks.common import Desk
 from ui.desks.pdf_preview import prepare_printer, print_document
 from ui.messages import show_error
@@ -47,6 +46,9 @@ class FollowUpPapers:
         self._builds = itertools.count(1)
 
     def _writer(self, document: str) -> Callable[[list[DueFollowUp], Path], None]:
+        # reportlab loads with the first call list or letters, not with the desk (16 MB)
+        from caselog.reports.followup_letters import write_call_list, write_patient_letters
+
         report_settings, today, scope = self.desk.settings.report_settings(), self.desk._today(), self.listing.scope()
         if document == "call list":
             return lambda rows, path: write_call_list(rows, path, settings=report_settings, today=today, scope=scope)
@@ -93,6 +95,8 @@ class FollowUpPapers:
             return target
 
         def done(result: Path) -> None:
+            from caselog.reports.followup_letters import by_patient
+
             self.last_output = result
             what = f"{len(rows)} follow-ups" if document == "call list" else f"{len(by_patient(rows))} letters"
             self.say(f"Saved the {document} ({what}) to {result}.")

@@ -7,12 +7,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from caselog import audit, exports, policy_exports
 from caselog.quality import ComplicationFilter, PolicyFilter
 from caselog.records import CaseFilter
-from caselog.reports import ReportSettings, write_complication_log
 from caselog.service import CaseService
+
+if TYPE_CHECKING:
+    from caselog.reports import ReportSettings
 
 Progress = Callable[[int, int, str], None]
 
@@ -33,6 +36,7 @@ def complication_log(
 ) -> Callable[[Progress], tuple[int, int]]:
     """Work: the complication log PDF of every case in the date range (its rates need every case, with or
     without complications, so only the dates select; as `caselog report complications`)."""
+    from caselog.reports import write_complication_log  # reportlab loads here, on the GUI thread, not with the desk
 
     def work(progress: Progress) -> tuple[int, int]:
         case_filter = CaseFilter(date_from=date_from, date_to=date_to)
