@@ -30,10 +30,8 @@ from caselog.durability import (
     LogRankComparison,
     ReliefAt,
     Sensitivity,
-    StatesReader,
     read_durability,
 )
-from caselog.followup import FollowUpService
 from caselog.records import CaseFilter
 from caselog.service import CaseService
 from caselog.tables import Cell, Table
@@ -220,7 +218,6 @@ class DashboardService:
     def __init__(self, service: CaseService, *, today: Callable[[], dt.date] | None = None) -> None:
         self._service = service
         self._today = today or service.today
-        self._states: StatesReader = FollowUpService(service, today=self._today).states
 
     def build(self, case_filter: CaseFilter | None = None) -> Dashboard:
         f = case_filter or CaseFilter()
@@ -232,7 +229,7 @@ class DashboardService:
                 complication_rates=_complication_rates(session, f),
                 durations=_durations(session, f),
                 pain_scores=_pain_scores(session, f),
-                durability=read_durability(session, f, self._states),
+                durability=read_durability(session, f, self._today()),
             )
 
     def cases_per_month(self, case_filter: CaseFilter | None = None) -> CasesPerMonth:
@@ -253,7 +250,7 @@ class DashboardService:
 
     def durability(self, case_filter: CaseFilter | None = None) -> Durability:
         with self._service.reading() as session:
-            return read_durability(session, case_filter or CaseFilter(), self._states)
+            return read_durability(session, case_filter or CaseFilter(), self._today())
 
 
 cases_t = store.cases_t
