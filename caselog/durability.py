@@ -23,11 +23,13 @@ from sqlalchemy import (
     Date,
     Integer,
     Select,
+    and_,
     case,
     cast,
     exists,
     func,
     literal,
+    or_,
     select,
     union_all,
 )
@@ -340,6 +342,8 @@ def durability_from_tallies(tallies: Mapping[str, SideTally]) -> Durability:
 
 #: A bilateral level treats the left and the right side: it repeats, and is repeated by, either.
 SIDES: dict[str, tuple[str, ...]] = {"left": ("left",), "right": ("right",), "bilateral": ("left", "right")}
+#: The levels' sides that treat each side.
+SIDE_ROWS: dict[str, tuple[str, ...]] = {s: tuple(k for k, v in SIDES.items() if s in v) for s in ("left", "right")}
 EPOCH = dt.date(1970, 1, 1)
 cases_t = store.cases_t
 C = cases_t.c
@@ -379,21 +383,29 @@ def read_durability(session: Session, f: CaseFilter, today: dt.date) -> Durabili
     lv = treated.c
     where = store.filtered(select(C.id), f).whereclause  # the filter's conditions on a case's row
     chosen: ColumnElement[bool] = literal(True) if where is None else where
-    day = _day_number(session, C.procedure_date)
-    sides = union_all(
-        *(
-            select(C.id.label("case_id"), C.patient_id.label("patient_id"), lv.level.label("level"),
-                   literal(side).label("side"), day.label("day"), case((chosen, 1), else_=0).label("chosen"))
-            .select_from(treated)
-            .join(cases_t, C.id == lv.case_id)
-            .where(C.procedure.in_(DURABILITY_PROCEDURES), lv.side.in_((side, "bilateral")))
-            for side in ("left", "right")
-        )
-    ).subquery("sides")  # fmt: skip
-    s = sides.c
-    # The first treatment of the same side on a later day (days are whole numbers: 1 FOLLOWING is the next day on).
-    following = func.min(s.day).over(partition_by=(s.patient_id, s.level, s.side), order_by=s.day, range_=(1, None))
-    nexts = select(s.case_id, s.day, s.chosen, following.label("next_day")).subquery("nexts")
+    # Every treated level of an ablation or rhizotomy (chosen by the filter or not: any may be the next one).
+    # The steps are materialized: SQLite would otherwise work each one out again where the next reads it.
+    levels = (
+        select(C.id.label("case_id"), C.patient_id.label("patient_id"), lv.level.label("level"),
+               lv.side.label("side"), _day_number(session, C.procedure_date).label("day"),
+               case((chosen, 1), else_=0).label("chosen"))
+        .select_from(cases_t)
+        .join(treated, lv.case_id == C.id)
+        .where(C.procedure.in_(DURABILITY_PROCEDURES))
+        .cte("levels")
+        .prefix_with("MATERIALIZED")
+    )  # fmt: skip
+    v = levels.c
+    # The first later day the same joint was treated on each side (a bilateral level treats both): the rows of the
+    # patient's level by day, latest first, and the earliest day among those after this one.
+    nexts = (
+        select(v.case_id, v.side, v.day, v.chosen,
+               *(func.min(case((v.side.in_(SIDE_ROWS[s]), v.day), else_=None))
+                 .over(partition_by=(v.patient_id, v.level), order_by=v.day.desc(), range_=(None, -1))
+                 .label(f"next_{s}") for s in ("left", "right")))
+        .cte("nexts")
+        .prefix_with("MATERIALIZED")
+    )  # fmt: skip
     n = nexts.c
     o = store.outcomes_t.c
     contact = _day_number(
@@ -404,23 +416,31 @@ def read_durability(session: Session, f: CaseFilter, today: dt.date) -> Durabili
     last_case = _day_number(
         session, select(func.max(mine.c.procedure_date)).where(mine.c.patient_id == C.patient_id).scalar_subquery()
     )
-    seen = _later(session, func.coalesce(contact, n.day), last_case)
-    repeated = n.next_day.is_not(None)
-    kind = case((repeated, REPEAT), else_=censoring_state(session, today))
-    time = case((repeated, n.next_day - n.day), else_=seen - n.day)
-    # Each side's kind and time worked out once (materialized), then grouped: grouping on the expressions
-    # themselves would have SQLite work them out twice.
+    # Censoring (state and time) only for a level with a side not treated again: one case's, read once.
+    open_side = or_(*(and_(n.side.in_(SIDE_ROWS[s]), n[f"next_{s}"].is_(None)) for s in ("left", "right")))
     sided = (
-        select(C.procedure.label("procedure"), kind.label("kind"), time.label("time"))
+        select(C.procedure.label("procedure"), n.side, n.day, n.next_left, n.next_right,
+               case((open_side, censoring_state(session, today)), else_=None).label("state"),
+               case((open_side, _later(session, func.coalesce(contact, n.day), last_case) - n.day),
+                    else_=None).label("seen"))
         .select_from(nexts)
         .join(cases_t, C.id == n.case_id)
         .where(n.chosen == 1)
         .cte("sided")
         .prefix_with("MATERIALIZED")
-    )
-    tallied = select(sided.c.procedure, sided.c.kind, sided.c.time, func.count()).group_by(
-        sided.c.procedure, sided.c.kind, sided.c.time
-    )
+    )  # fmt: skip
+    d = sided.c
+    each_side = union_all(
+        *(
+            select(d.procedure.label("procedure"),
+                   case((d[f"next_{s}"].is_(None), d.state), else_=REPEAT).label("kind"),
+                   func.coalesce(d[f"next_{s}"] - d.day, d.seen).label("time"))
+            .where(d.side.in_(SIDE_ROWS[s]))
+            for s in ("left", "right")
+        )
+    ).subquery("each_side")  # fmt: skip
+    e = each_side.c
+    tallied = select(e.procedure, e.kind, e.time, func.count()).group_by(e.procedure, e.kind, e.time)
     tallies: dict[str, SideTally] = defaultdict(SideTally)
     for procedure, state, days, count in _plain_rows(session, tallied):
         tally = tallies[procedure]
