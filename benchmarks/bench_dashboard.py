@@ -43,9 +43,17 @@ def bench_ready(service: CaseService, repeats: int) -> dict[str, Any]:
         read_mcid_shares(service, CaseFilter())
         return board.cases
 
+    def first_tab() -> int:
+        service.surgeons()
+        return len(dashboard.cases_per_month(CaseFilter()).counts) + service.count()
+
     figures, cases = timed(ready, repeats)
+    first, _ = timed(first_tab, repeats)
     met = {"wall": figures["median_ms"] < TARGET_READY_MS, "cpu": figures["cpu_median_ms"] < TARGET_READY_MS}
-    return {"name": "dashboard_ready", **figures, "cases": cases, "target": f"< {TARGET_READY_MS} ms", "met": met}
+    return {"name": "dashboard_ready", **figures, "cases": cases, "target": f"< {TARGET_READY_MS} ms", "met": met,
+            # What the first tab alone needs (surgeons, the count, cases per month): were the desk to show each
+            # tab as its figures arrive, this is when it would first show numbers.
+            "first_tab_only": first}  # fmt: skip
 
 
 def bench_dashboard(service: CaseService, repeats: int) -> dict[str, Any]:

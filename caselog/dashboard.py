@@ -42,8 +42,8 @@ from caselog.tables import percent as _percent
 __all__ = [  # the durability figures live in caselog.durability; the desk still finds them here
     "AT_RISK_MONTHS", "DAYS_PER_MONTH", "DURABILITY_PROCEDURES", "QUARTILE_COLUMNS", "SCORE_MEASURES", "AtRisk",
     "CasesPerMonth", "Cell", "ClaimCheck", "ComplicationRate", "ComplicationRates", "Dashboard", "DashboardService",
-    "Durability", "DurabilityCurve", "DurationSummary", "Durations", "LogRankComparison", "MonthCount", "PainScores",
-    "ReliefAt", "ScoreSummary", "Sensitivity", "Table",
+    "Durability", "DurabilityCurve", "DurationSummary", "Durations", "LogRankComparison", "MonthCount", "Overview",
+    "PainScores", "ReliefAt", "ScoreSummary", "Sensitivity", "Table",
 ]  # fmt: skip
 
 #: Measures summarised by timepoint: the pain scales and the disability index.
@@ -182,6 +182,16 @@ class PainScores:
 
 
 @dataclass(frozen=True, slots=True)
+class Overview:
+    """What the dashboard's first tab shows: the count and the cases per month, quick at any size (the desk
+    shows it while the other figures are still being counted)."""
+
+    case_filter: CaseFilter
+    cases: int
+    cases_per_month: CasesPerMonth
+
+
+@dataclass(frozen=True, slots=True)
 class Dashboard:
     """The whole dashboard, read from one snapshot so every chart counts the same cases."""
 
@@ -231,6 +241,12 @@ class DashboardService:
                 pain_scores=_pain_scores(session, f),
                 durability=read_durability(session, f, self._today()),
             )
+
+    def overview(self, case_filter: CaseFilter | None = None) -> Overview:
+        """The count and the cases per month alone, from one snapshot (the first tab)."""
+        f = case_filter or CaseFilter()
+        with self._service.reading() as session:
+            return Overview(f, store.count_cases(session, f), _cases_per_month(session, f, self._today()))
 
     def cases_per_month(self, case_filter: CaseFilter | None = None) -> CasesPerMonth:
         with self._service.reading() as session:
