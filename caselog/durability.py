@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 
 from caselog import stats
 from caselog.db import store
-from caselog.followup import DIED, LOST, censoring_state
+from caselog.followup import DIED, LOST, censoring_state, follow_up_seen
 from caselog.records import CaseFilter
 from caselog.tables import Cell, Table, label, ordered, percent
 
@@ -407,11 +407,10 @@ def read_durability(session: Session, f: CaseFilter, today: dt.date) -> Durabili
         .prefix_with("MATERIALIZED")
     )  # fmt: skip
     n = nexts.c
-    o = store.outcomes_t.c
-    contact = _day_number(
-        session,
-        select(func.max(o.date)).where(o.case_id == C.id, o.timepoint != "baseline").scalar_subquery(),
-    )
+    # Each case's latest outcome timepoint and follow-up contact, grouped once and joined (PostgreSQL would
+    # otherwise look them up row by row).
+    seen_by = follow_up_seen(select(v.case_id).where(v.chosen == 1)).cte("seen_by").prefix_with("MATERIALIZED")
+    contact = _day_number(session, seen_by.c.contact)
     mine = cases_t.alias("mine")
     last_case = _day_number(
         session, select(func.max(mine.c.procedure_date)).where(mine.c.patient_id == C.patient_id).scalar_subquery()
@@ -420,11 +419,12 @@ def read_durability(session: Session, f: CaseFilter, today: dt.date) -> Durabili
     open_side = or_(*(and_(n.side.in_(SIDE_ROWS[s]), n[f"next_{s}"].is_(None)) for s in ("left", "right")))
     sided = (
         select(C.procedure.label("procedure"), n.side, n.day, n.next_left, n.next_right,
-               case((open_side, censoring_state(session, today)), else_=None).label("state"),
+               case((open_side, censoring_state(session, today, seen_by.c)), else_=None).label("state"),
                case((open_side, _later(session, func.coalesce(contact, n.day), last_case) - n.day),
                     else_=None).label("seen"))
         .select_from(nexts)
         .join(cases_t, C.id == n.case_id)
+        .outerjoin(seen_by, seen_by.c.case_id == C.id)
         .where(n.chosen == 1)
         .cte("sided")
         .prefix_with("MATERIALIZED")
