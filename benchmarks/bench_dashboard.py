@@ -2,13 +2,14 @@
 
     python benchmarks/bench_dashboard.py [--db FILE_OR_URL ...] [--cases 100000] [--repeats 5]
 
-In-process, through the service layer the desktop app calls. "Ready" is what the dashboard desk reads before it
-shows its first tab: the surgeons for its filter, `DashboardService.build` (cases per month, complication rates,
-durations, pain scores, durability) and the MCID shares, unfiltered (the desk opens on every date and surgeon).
-Then `build` alone, each chart on its own, two filtered builds, the durability figures with what they say, and
+In-process, through the service layer the desktop app calls. "Ready" is what the dashboard desk reads for all its
+tabs: the surgeons for its filter, `DashboardService.build` (cases per month, complication rates, durations, pain
+scores, durability) and the MCID shares, unfiltered (the desk opens on every date and surgeon); `first_tab_only`
+is what it reads before its first tab shows (the surgeons and `DashboardService.overview`). Then `build` alone,
+each chart on its own, two filtered builds, the durability figures with what they say, and
 `caselog.quality.list_complications` / `count_complications` (each filter's first page plus its count). `--db`
 names an existing database, once per size for the growth table (10,000, 100,000 and 1,000,000 cases for issue
-18's targets); it is opened without migrating (nothing is written to it), and `indexes` says whether the
+18's targets); it is opened without migrating (nothing is written to it), and `dashboard_index` says whether the
 dashboard's index (migration 0010) is there. Without `--db`, `caselog demo` makes one in a temporary folder.
 Wall and CPU milliseconds (medians of `--repeats` runs; on a shared machine CPU time is the fairer figure; on
 PostgreSQL the server's work is in the wall time only).
@@ -31,10 +32,17 @@ from caselog.service import CaseService
 
 PAGE = 100
 TARGET_READY_MS = 2000
+NOT_MET = (
+    "The whole build counts every case each time: pain scores and MCID shares group every outcome, durability "
+    "every treated level (by the database, a few thousand rows back), so it grows with the data. The desk shows "
+    "its first tab at first_tab_only and the other tabs when the build ends. Next step: keep the count tables "
+    "in the database as cases are written (a tally per procedure, month, score and durability side, updated in "
+    "the write's transaction), so the build reads tallies, not cases."
+)
 
 
 def bench_ready(service: CaseService, repeats: int) -> dict[str, Any]:
-    """What the desk reads before its first tab shows: surgeons, the whole dashboard and the MCID shares."""
+    """What the desk reads for every tab (surgeons, the whole dashboard, the MCID shares), and for its first."""
     dashboard = DashboardService(service)
 
     def ready() -> int:
@@ -43,17 +51,16 @@ def bench_ready(service: CaseService, repeats: int) -> dict[str, Any]:
         read_mcid_shares(service, CaseFilter())
         return board.cases
 
-    def first_tab() -> int:
+    def first_tab() -> int:  # what the desk reads before its first tab shows
         service.surgeons()
-        return len(dashboard.cases_per_month(CaseFilter()).counts) + service.count()
+        return dashboard.overview(CaseFilter()).cases
 
     figures, cases = timed(ready, repeats)
     first, _ = timed(first_tab, repeats)
     met = {"wall": figures["median_ms"] < TARGET_READY_MS, "cpu": figures["cpu_median_ms"] < TARGET_READY_MS}
+    why = {} if all(met.values()) else {"not_met": NOT_MET}
     return {"name": "dashboard_ready", **figures, "cases": cases, "target": f"< {TARGET_READY_MS} ms", "met": met,
-            # What the first tab alone needs (surgeons, the count, cases per month): were the desk to show each
-            # tab as its figures arrive, this is when it would first show numbers.
-            "first_tab_only": first}  # fmt: skip
+            **why, "first_tab_only": first}  # fmt: skip
 
 
 def bench_dashboard(service: CaseService, repeats: int) -> dict[str, Any]:
