@@ -57,7 +57,9 @@ def bench_ready(service: CaseService, repeats: int) -> dict[str, Any]:
 
     figures, cases = timed(ready, repeats)
     first, _ = timed(first_tab, repeats)
-    met = {"wall": figures["median_ms"] < TARGET_READY_MS, "cpu": figures["cpu_median_ms"] < TARGET_READY_MS}
+    met = {"wall": figures["median_ms"] < TARGET_READY_MS}
+    if service.db.is_sqlite:  # PostgreSQL's own work is not this process's CPU time
+        met["cpu"] = figures["cpu_median_ms"] < TARGET_READY_MS
     why = {} if all(met.values()) else {"not_met": NOT_MET}
     return {"name": "dashboard_ready", **figures, "cases": cases, "target": f"< {TARGET_READY_MS} ms", "met": met,
             **why, "first_tab_only": first}  # fmt: skip
