@@ -1,91 +1,108 @@
-"""Speed of the dashboard and the quality desk's complications view (issue 6), printed as JSON.
+"""Speed of the dashboard and the quality desk's complications view (issues 6 and 18), printed as JSON.
 
-    python benchmarks/bench_dashboard.py [--db FILE] [--cases 100000] [--repeats 5]
+    python benchmarks/bench_dashboard.py [--db FILE_OR_URL ...] [--cases 100000] [--repeats 5]
 
-In-process, through the service layer the desktop app calls: `DashboardService.build` (whole, then each
-chart on its own), the durability figures alone (with what they say: sides, lost, medians, the log-rank
-test) and `caselog.quality.list_complications` / `count_complications` (each filter's first
-page of rows plus its count, as the view shows them). `--db` names an existing database (100,000 cases for
-the targets); otherwise `caselog demo` makes one in a temporary folder (about a minute). Figures are
-medians of `--repeats` runs.
+In-process, through the service layer the desktop app calls. "Ready" is what the dashboard desk reads for all its
+tabs: the surgeons for its filter, `DashboardService.build` (cases per month, complication rates, durations, pain
+scores, durability) and the MCID shares, unfiltered (the desk opens on every date and surgeon); `first_tab_only`
+is what it reads before its first tab shows (the surgeons and `DashboardService.overview`). Then `build` alone,
+each chart on its own, two filtered builds, the durability figures with what they say, and
+`caselog.quality.list_complications` / `count_complications` (each filter's first page plus its count). `--db`
+names an existing database, once per size for the growth table (10,000, 100,000 and 1,000,000 cases for issue
+18's targets); it is opened without migrating (nothing is written to it), and `dashboard_index` says whether the
+dashboard's index (migration 0010) is there. Without `--db`, `caselog demo` makes one in a temporary folder.
+Wall and CPU milliseconds (medians of `--repeats` runs; on a shared machine CPU time is the fairer figure; on
+PostgreSQL the server's work is in the wall time only).
 """
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import json
-import os
-import statistics
-import subprocess
-import sys
-import tempfile
-import time
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
+from common import arguments, report, timed
+from sqlalchemy import inspect
+
 from caselog.dashboard import DashboardService
-from caselog.db.schema import open_database
+from caselog.db.engine import open_engine
+from caselog.outcomes import read_mcid_shares
 from caselog.quality import ComplicationFilter, count_complications, list_complications
 from caselog.records import CaseFilter
 from caselog.service import CaseService
 
 PAGE = 100
+TARGET_READY_MS = 2000
+NOT_MET = (
+    "The whole build counts every case each time: pain scores and MCID shares group every outcome, durability "
+    "every treated level (by the database, a few thousand rows back), so it grows with the data. The desk shows "
+    "its first tab at first_tab_only and the other tabs when the build ends. Next step: keep the count tables "
+    "in the database as cases are written (a tally per procedure, month, score and durability side, updated in "
+    "the write's transaction), so the build reads tallies, not cases."
+)
 
 
-def _median_ms(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
-    times, result = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return round(statistics.median(times) * 1000, 1), result
+def bench_ready(service: CaseService, repeats: int) -> dict[str, Any]:
+    """What the desk reads for every tab (surgeons, the whole dashboard, the MCID shares), and for its first."""
+    dashboard = DashboardService(service)
+
+    def ready() -> int:
+        service.surgeons()
+        board = dashboard.build(CaseFilter())
+        read_mcid_shares(service, CaseFilter())
+        return board.cases
+
+    def first_tab() -> int:  # what the desk reads before its first tab shows
+        service.surgeons()
+        return dashboard.overview(CaseFilter()).cases
+
+    figures, cases = timed(ready, repeats)
+    first, _ = timed(first_tab, repeats)
+    met = {"wall": figures["median_ms"] < TARGET_READY_MS}
+    if service.db.is_sqlite:  # PostgreSQL's own work is not this process's CPU time
+        met["cpu"] = figures["cpu_median_ms"] < TARGET_READY_MS
+    why = {} if all(met.values()) else {"not_met": NOT_MET}
+    return {"name": "dashboard_ready", **figures, "cases": cases, "target": f"< {TARGET_READY_MS} ms", "met": met,
+            **why, "first_tab_only": first}  # fmt: skip
 
 
 def bench_dashboard(service: CaseService, repeats: int) -> dict[str, Any]:
     dashboard = DashboardService(service)
-    whole_ms, board = _median_ms(lambda: dashboard.build(CaseFilter()), repeats)
+    whole, board = timed(lambda: dashboard.build(CaseFilter()), repeats)
     parts = {
         "cases_per_month": dashboard.cases_per_month,
         "complication_rates": dashboard.complication_rates,
         "durations": dashboard.durations,
         "pain_scores": dashboard.pain_scores,
         "durability": dashboard.durability,
+        "mcid_shares": lambda f: read_mcid_shares(service, f),
     }
-    part_ms = {name: _median_ms(lambda fn=fn: fn(CaseFilter()), repeats)[0] for name, fn in parts.items()}
+    part_figures = {name: timed(lambda fn=fn: fn(CaseFilter()), repeats)[0] for name, fn in parts.items()}
     surgeon = service.surgeons()[0]
     year = dt.date.today().year
     filtered = {
         "surgeon": CaseFilter(surgeon=surgeon),
         "last_year": CaseFilter(date_from=dt.date(year - 1, 1, 1), date_to=dt.date(year - 1, 12, 31)),
     }
-    filtered_ms = {name: _median_ms(lambda f=f: dashboard.build(f), repeats)[0] for name, f in filtered.items()}
+    filtered_figures = {name: timed(lambda f=f: dashboard.build(f), repeats)[0] for name, f in filtered.items()}
     return {
         "name": "dashboard_build",
         "cases": board.cases,
-        "ms": whole_ms,
-        "parts_ms": part_ms,
-        "filtered_build_ms": filtered_ms,
+        **whole,
+        "parts": part_figures,
+        "filtered_build": filtered_figures,
         "durability_sides": {c.procedure: c.n for c in board.durability.curves},
-        "target": "< 2000 ms",
+        "target": "< 2000 ms wall (with the MCID shares: dashboard_ready)",
     }
 
 
 def bench_durability(service: CaseService, repeats: int) -> dict[str, Any]:
     """The durability figures alone (curves with bands, follow-up states, sensitivity, log-rank), and what they say."""
     dashboard = DashboardService(service)
-    ms, durability = _median_ms(lambda: dashboard.durability(CaseFilter()), repeats)
-    cpu = []  # the processor time alone: on a shared, loaded machine the wall clock says more about the others
-    for _ in range(repeats):
-        start = time.process_time()
-        dashboard.durability(CaseFilter())
-        cpu.append(time.process_time() - start)
+    figures, durability = timed(lambda: dashboard.durability(CaseFilter()), repeats)
     comparison = durability.comparison
     return {
         "name": "durability_figures",
-        "ms": ms,
-        "cpu_ms": round(statistics.median(cpu) * 1000, 1),
+        **figures,
         "target": "< 2000 ms (within the dashboard's build)",
         "curves": {
             c.procedure: {
@@ -128,38 +145,35 @@ def bench_complications(service: CaseService, repeats: int) -> dict[str, Any]:
             page = list_complications(service, f, sort=sort, descending=sort != "procedure_date", limit=PAGE)
             return matched, len(page)
 
-        ms, (matched, page) = _median_ms(view, repeats)
-        results[name] = {"ms": ms, "matched": matched, "page": page}
-    worst = max(r["ms"] for r in results.values())
+        timing, (matched, page) = timed(view, repeats)
+        results[name] = {**timing, "matched": matched, "page": page}
+    worst = max(r["median_ms"] for r in results.values())
     return {"name": "complications_view_filter_count_and_first_page", "worst_ms": worst, "target": "< 200 ms each",
             "filters": results}  # fmt: skip
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--db", help="an existing database (default: a new demo database in a temporary folder)")
-    parser.add_argument("--cases", type=int, default=100_000, help="cases in the new demo database")
-    parser.add_argument("--repeats", type=int, default=5)
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        db_path = args.db
-        if db_path is None:
-            db_path = str(Path(tmp) / "demo.sqlite3")
-            subprocess.run([sys.executable, "-m", "caselog", "--db", db_path, "demo", "--cases", str(args.cases)],
-                           check=True, capture_output=True)  # fmt: skip
-        database = open_database(db_path)
+def measure(target: str, repeats: int) -> dict[str, Any]:
+    database = open_engine(target)  # no migration: the shared benchmark databases are only read
+    try:
         service = CaseService(database)
-        report = {
-            "machine": {"python": sys.version.split()[0], "cpus": os.cpu_count(), "load_1_5_15": os.getloadavg()},
-            "database": {"cases": service.count()},
+        indexes = {ix["name"] for ix in inspect(database.engine).get_indexes("cases")}
+        return {
+            "database": {"cases": service.count(), "backend": database.engine.dialect.name,
+                         "dashboard_index": "ix_cases_patient_date" in indexes},
             "results": [
-                bench_dashboard(service, args.repeats),
-                bench_durability(service, args.repeats),
-                bench_complications(service, args.repeats),
+                bench_ready(service, repeats),
+                bench_dashboard(service, repeats),
+                bench_durability(service, repeats),
+                bench_complications(service, repeats),
             ],
-        }
+        }  # fmt: skip
+    finally:
         database.close()
-    print(json.dumps(report, indent=2, ensure_ascii=False))
+
+
+def main() -> None:
+    args = arguments(__doc__).parse_args()
+    report(args, lambda target: measure(target, args.repeats))
 
 
 if __name__ == "__main__":

@@ -30,10 +30,8 @@ from caselog.durability import (
     LogRankComparison,
     ReliefAt,
     Sensitivity,
-    StatesReader,
     read_durability,
 )
-from caselog.followup import FollowUpService
 from caselog.records import CaseFilter
 from caselog.service import CaseService
 from caselog.tables import Cell, Table
@@ -44,8 +42,8 @@ from caselog.tables import percent as _percent
 __all__ = [  # the durability figures live in caselog.durability; the desk still finds them here
     "AT_RISK_MONTHS", "DAYS_PER_MONTH", "DURABILITY_PROCEDURES", "QUARTILE_COLUMNS", "SCORE_MEASURES", "AtRisk",
     "CasesPerMonth", "Cell", "ClaimCheck", "ComplicationRate", "ComplicationRates", "Dashboard", "DashboardService",
-    "Durability", "DurabilityCurve", "DurationSummary", "Durations", "LogRankComparison", "MonthCount", "PainScores",
-    "ReliefAt", "ScoreSummary", "Sensitivity", "Table",
+    "Durability", "DurabilityCurve", "DurationSummary", "Durations", "LogRankComparison", "MonthCount", "Overview",
+    "PainScores", "ReliefAt", "ScoreSummary", "Sensitivity", "Table",
 ]  # fmt: skip
 
 #: Measures summarised by timepoint: the pain scales and the disability index.
@@ -184,6 +182,16 @@ class PainScores:
 
 
 @dataclass(frozen=True, slots=True)
+class Overview:
+    """What the dashboard's first tab shows: the count and the cases per month, quick at any size (the desk
+    shows it while the other figures are still being counted)."""
+
+    case_filter: CaseFilter
+    cases: int
+    cases_per_month: CasesPerMonth
+
+
+@dataclass(frozen=True, slots=True)
 class Dashboard:
     """The whole dashboard, read from one snapshot so every chart counts the same cases."""
 
@@ -220,7 +228,6 @@ class DashboardService:
     def __init__(self, service: CaseService, *, today: Callable[[], dt.date] | None = None) -> None:
         self._service = service
         self._today = today or service.today
-        self._states: StatesReader = FollowUpService(service, today=self._today).states
 
     def build(self, case_filter: CaseFilter | None = None) -> Dashboard:
         f = case_filter or CaseFilter()
@@ -232,8 +239,14 @@ class DashboardService:
                 complication_rates=_complication_rates(session, f),
                 durations=_durations(session, f),
                 pain_scores=_pain_scores(session, f),
-                durability=read_durability(session, f, self._states),
+                durability=read_durability(session, f, self._today()),
             )
+
+    def overview(self, case_filter: CaseFilter | None = None) -> Overview:
+        """The count and the cases per month alone, from one snapshot (the first tab)."""
+        f = case_filter or CaseFilter()
+        with self._service.reading() as session:
+            return Overview(f, store.count_cases(session, f), _cases_per_month(session, f, self._today()))
 
     def cases_per_month(self, case_filter: CaseFilter | None = None) -> CasesPerMonth:
         with self._service.reading() as session:
@@ -253,7 +266,7 @@ class DashboardService:
 
     def durability(self, case_filter: CaseFilter | None = None) -> Durability:
         with self._service.reading() as session:
-            return read_durability(session, case_filter or CaseFilter(), self._states)
+            return read_durability(session, case_filter or CaseFilter(), self._today())
 
 
 cases_t = store.cases_t

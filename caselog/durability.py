@@ -13,16 +13,31 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from operator import itemgetter
-from typing import Any, Protocol
+from typing import Any
 
-from sqlalchemy import ColumnElement, CursorResult, Date, Integer, Select, cast, func, literal, select, text
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Date,
+    Integer,
+    Select,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from caselog import stats
 from caselog.db import store
+from caselog.followup import DIED, LOST, censoring_state, follow_up_seen
 from caselog.records import CaseFilter
 from caselog.tables import Cell, Table, label, ordered, percent
 
@@ -270,7 +285,7 @@ class SideTally:
     repeats: dict[float, int] = field(default_factory=lambda: defaultdict(int))
     censored: dict[float, int] = field(default_factory=lambda: defaultdict(int))
     lost_at: dict[float, int] = field(default_factory=lambda: defaultdict(int))  # censored sides that are lost
-    patients: set[int] = field(default_factory=set)
+    patients: int = 0  # the people the sides come from
     died: int = 0
     no_contact: int = 0
 
@@ -282,7 +297,7 @@ class SideTally:
         kept = {time: n - self.lost_at.get(time, 0) for time, n in self.censored.items()}
         worst = stats.kaplan_meier_counts(failures, kept)
         return DurabilityCurve(
-            procedure=procedure, n=km.n, patients=len(self.patients), repeats=km.events, censored=km.censored,
+            procedure=procedure, n=km.n, patients=self.patients, repeats=km.events, censored=km.censored,
             curve=km, median_days=km.median, at_risk=_at_risk(km), median_ci_days=km.median_ci, relief=_relief(km),
             lost=sum(self.lost_at.values()), died=self.died, no_contact=self.no_contact,
             sensitivity=Sensitivity(worst, worst.events, worst.median, worst.median_ci, _relief(worst)),
@@ -325,24 +340,15 @@ def durability_from_tallies(tallies: Mapping[str, SideTally]) -> Durability:
 # ---- reading the sides from the database ------------------------------------------------------------------------
 
 
-class FollowUpState(Protocol):
-    """What the durability figures read of a case's follow-up (caselog.followup.CaseFollowUp)."""
-
-    @property
-    def state(self) -> str: ...
-
-    @property
-    def last_contact(self) -> dt.date | None: ...
-
-
-#: Reads each selected case's follow-up in the caller's session (caselog.followup.FollowUpService.states).
-StatesReader = Callable[[Session, Select[Any]], Mapping[int, FollowUpState]]
-
 #: A bilateral level treats the left and the right side: it repeats, and is repeated by, either.
 SIDES: dict[str, tuple[str, ...]] = {"left": ("left",), "right": ("right",), "bilateral": ("left", "right")}
+#: The levels' sides that treat each side.
+SIDE_ROWS: dict[str, tuple[str, ...]] = {s: tuple(k for k, v in SIDES.items() if s in v) for s in ("left", "right")}
 EPOCH = dt.date(1970, 1, 1)
 cases_t = store.cases_t
 C = cases_t.c
+#: The kinds of rows the tally query returns: a repeat, or a side censored (followed, lost or died).
+REPEAT = -1
 
 
 def _day_number(session: Session, day: ColumnElement[dt.date]) -> ColumnElement[int]:
@@ -352,96 +358,117 @@ def _day_number(session: Session, day: ColumnElement[dt.date]) -> ColumnElement[
     return cast(day - literal(EPOCH, Date), Integer)
 
 
-def _plain_rows(session: Session, stmt: Select[Any]) -> list[Any]:
-    """The rows as the driver returns them, for statements of plain numbers and text only (nothing to convert):
-    SQLAlchemy's per-row handling would cost more than the query on 100,000 rows."""
-    result = session.execute(stmt)
-    assert isinstance(result, CursorResult)
-    try:
-        return list(result.cursor.fetchall())
-    finally:
-        result.close()
+def _later(session: Session, a: ColumnElement[int], b: ColumnElement[int]) -> ColumnElement[int]:
+    """The greater of two day numbers, neither NULL (SQLite's max() of two, PostgreSQL's greatest())."""
+    if session.get_bind().dialect.name == "sqlite":
+        return func.max(a, b)
+    return func.greatest(a, b)
 
 
-def read_durability(session: Session, f: CaseFilter, states: StatesReader) -> Durability:
+def read_durability(session: Session, f: CaseFilter, today: dt.date) -> Durability:
     """Kaplan-Meier time to the next ablation or rhizotomy at the same patient, level and side.
 
     The filter chooses the index procedures; repeats are looked for among all cases, because a repeat by another
     surgeon or after the date range still ends the relief. The next treatment must fall on a later day (two
     entries on one day are one treatment). Without a repeat, a side is censored at the last real contact: the
     latest of its case's follow-up outcome dates (baseline is no follow-up) and the procedure dates of the same
-    patient's later cases; a side with no contact at all is censored at day 0, never at today.
+    patient's later cases; a side with no contact at all is censored at day 0, never at today. Lost and died are
+    the case's follow-up state as of `today` (caselog.followup.censoring_state).
 
-    One pass over the treated levels with days as numbers and the filter's choice as a flag, both from SQL,
-    then each patient's level on its own (a handful of rows).
+    The database does the counting: each treated side (a bilateral level is a left and a right side) finds its
+    next treatment with a window over the patient's level and side, and one grouped query returns the count
+    tables (procedure, repeat or censoring state, days, sides): a few thousand rows for any number of cases.
     """
-    lv = store.levels_t.c
-    index_ids = store.filtered(select(C.id).where(C.procedure.in_(DURABILITY_PROCEDURES)), f)
-    unfiltered = store.filtered(select(C.id), f).whereclause is None
-    day = _day_number(session, C.procedure_date)
-    treated = _plain_rows(
-        session,
-        select(C.patient_id, lv.level, lv.side, day, C.id, C.procedure,
-               literal(1) if unfiltered else C.id.in_(index_ids))
-        .select_from(store.levels_t)
-        .join(cases_t, C.id == lv.case_id)
-        .where(C.procedure.in_(DURABILITY_PROCEDURES)),
+    treated = store.levels_t.alias("treated")  # its own name: the filter's level condition reads levels_t
+    lv = treated.c
+    where = store.filtered(select(C.id), f).whereclause  # the filter's conditions on a case's row
+    chosen: ColumnElement[bool] = literal(True) if where is None else where
+    # Every treated level of an ablation or rhizotomy (chosen by the filter or not: any may be the next one).
+    # The steps are materialized: SQLite would otherwise work each one out again where the next reads it.
+    levels = (
+        select(C.id.label("case_id"), C.patient_id.label("patient_id"), lv.level.label("level"),
+               lv.side.label("side"), _day_number(session, C.procedure_date).label("day"),
+               case((chosen, 1), else_=0).label("chosen"))
+        .select_from(cases_t)
+        .join(treated, lv.case_id == C.id)
+        .where(C.procedure.in_(DURABILITY_PROCEDURES))
+        .cte("levels")
+        .prefix_with("MATERIALIZED")
     )  # fmt: skip
-    # A patient's latest case: any case after the index one is a day he was seen (and the side not yet repeated).
-    last_case: dict[int, int] = dict(_plain_rows(session, select(C.patient_id, func.max(day)).group_by(C.patient_id)))
-    o = store.outcomes_t.c
-    last_outcome: dict[int, int] = dict(
-        _plain_rows(
-            session,
-            select(o.case_id, _day_number(session, func.max(o.date)))
-            .where(o.timepoint != "baseline", o.case_id.in_(index_ids))
-            .group_by(o.case_id),
-        )
+    v = levels.c
+    # The first later day the same joint was treated on each side (a bilateral level treats both): the rows of the
+    # patient's level by day, latest first, and the earliest day among those after this one.
+    nexts = (
+        select(v.case_id, v.side, v.day, v.chosen,
+               *(func.min(case((v.side.in_(SIDE_ROWS[s]), v.day), else_=None))
+                 .over(partition_by=(v.patient_id, v.level), order_by=v.day.desc(), range_=(None, -1))
+                 .label(f"next_{s}") for s in ("left", "right")))
+        .cte("nexts")
+        .prefix_with("MATERIALIZED")
+    )  # fmt: skip
+    n = nexts.c
+    # Each case's latest outcome timepoint and follow-up contact, grouped once and joined (PostgreSQL would
+    # otherwise look them up row by row).
+    seen_by = follow_up_seen(select(v.case_id).where(v.chosen == 1)).cte("seen_by").prefix_with("MATERIALIZED")
+    contact = _day_number(session, seen_by.c.contact)
+    mine = cases_t.alias("mine")
+    last_case = _day_number(
+        session, select(func.max(mine.c.procedure_date)).where(mine.c.patient_id == C.patient_id).scalar_subquery()
     )
-    # Each patient's level: its treatments (patient, level, side, day, case, procedure, chosen) by day.
-    by_level: dict[tuple[int, str], list[tuple[int, str, str, int, int, str, Any]]] = defaultdict(list)
-    for row in treated:
-        by_level[(row[0], row[1])].append(row)
+    # Censoring (state and time) only for a level with a side not treated again: one case's, read once.
+    open_side = or_(*(and_(n.side.in_(SIDE_ROWS[s]), n[f"next_{s}"].is_(None)) for s in ("left", "right")))
+    sided = (
+        select(C.procedure.label("procedure"), n.side, n.day, n.next_left, n.next_right,
+               case((open_side, censoring_state(session, today, seen_by.c)), else_=None).label("state"),
+               case((open_side, _later(session, func.coalesce(contact, n.day), last_case) - n.day),
+                    else_=None).label("seen"))
+        .select_from(nexts)
+        .join(cases_t, C.id == n.case_id)
+        .outerjoin(seen_by, seen_by.c.case_id == C.id)
+        .where(n.chosen == 1)
+        .cte("sided")
+        .prefix_with("MATERIALIZED")
+    )  # fmt: skip
+    d = sided.c
+    each_side = union_all(
+        *(
+            select(d.procedure.label("procedure"),
+                   case((d[f"next_{s}"].is_(None), d.state), else_=REPEAT).label("kind"),
+                   func.coalesce(d[f"next_{s}"] - d.day, d.seen).label("time"))
+            .where(d.side.in_(SIDE_ROWS[s]))
+            for s in ("left", "right")
+        )
+    ).subquery("each_side")  # fmt: skip
+    e = each_side.c
+    tallied = select(e.procedure, e.kind, e.time, func.count()).group_by(e.procedure, e.kind, e.time)
     tallies: dict[str, SideTally] = defaultdict(SideTally)
-    censored: list[tuple[SideTally, int, int]] = []  # (tally, case, days) of each side without a repeat
-    for rows in by_level.values():
-        if len(rows) > 1:
-            rows.sort(key=itemgetter(3))
-        for i, (patient_id, _, side, start, case_id, procedure, chosen) in enumerate(rows):
-            if not chosen:
-                continue
-            tally = tallies[procedure]
-            tally.patients.add(patient_id)
-            for s in SIDES[side]:
-                for later in rows[i + 1 :]:
-                    if later[3] > start and s in SIDES[later[2]]:
-                        tally.repeats[later[3] - start] += 1
-                        break
-                else:
-                    seen = max(last_outcome.get(case_id, start), last_case.get(patient_id, start))
-                    tally.censored[seen - start] += 1
-                    tally.no_contact += seen == start
-                    censored.append((tally, case_id, seen - start))
-    # Lost and died only matter for the sides without a repeat: only their cases' follow-up is read.
-    followed = _states_of(session, states, sorted({case_id for _, case_id, _ in censored}))
-    for tally, case_id, time in censored:
-        state = followed.get(case_id)
-        if state == "lost":
-            tally.lost_at[time] += 1
-        elif state == "died":
-            tally.died += 1
+    for procedure, state, days, count in _plain_rows(session, tallied):
+        tally = tallies[procedure]
+        if state == REPEAT:
+            tally.repeats[days] += count
+            continue
+        tally.censored[days] += count
+        tally.no_contact += count if days == 0 else 0
+        if state == LOST:
+            tally.lost_at[days] += count
+        elif state == DIED:
+            tally.died += count
+    patients = store.filtered(
+        select(C.procedure, func.count(func.distinct(C.patient_id)))
+        .where(C.procedure.in_(DURABILITY_PROCEDURES), exists().where(lv.case_id == C.id))
+        .group_by(C.procedure),
+        f,
+    )
+    for procedure, count in _plain_rows(session, patients):
+        tallies[procedure].patients = count
     return durability_from_tallies(tallies)
 
 
-#: Case ids per query when reading follow-up states (well under SQLite's and PostgreSQL's parameter limits).
-STATES_BATCH = 5000
-
-
-def _states_of(session: Session, states: StatesReader, case_ids: list[int]) -> dict[int, str]:
-    found: dict[int, str] = {}
-    for start in range(0, len(case_ids), STATES_BATCH):
-        # Whole numbers of our own written into the SQL: binding thousands of parameters costs more than the query.
-        listed = ",".join(str(int(i)) for i in case_ids[start : start + STATES_BATCH])
-        chosen = select(C.id).where(text(f"{cases_t.name}.id IN ({listed})"))
-        found.update((i, s.state) for i, s in states(session, chosen).items())
-    return found
+def _plain_rows(session: Session, stmt: Select[Any]) -> list[Any]:
+    """The rows as the driver returns them, for statements of plain numbers and text only (nothing to convert)."""
+    result = session.execute(stmt)
+    assert isinstance(result, CursorResult)
+    try:
+        return list(result.cursor.fetchall())
+    finally:
+        result.close()

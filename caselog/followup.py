@@ -815,9 +815,88 @@ def _states(session: Session, case_ids: Select[Any], today: dt.date, *,
     return found
 
 
+# ---- lost and died as SQL, for the durability figures --------------------------------------------------------
+
+#: `censoring_state` values: neither lost nor died (complete or overdue), lost to follow-up, died.
+FOLLOWED, LOST, DIED = 0, 1, 2
+
+
+def follow_up_seen(case_ids: Select[Any]) -> Select[Any]:
+    """Per selected case with an outcome: the latest timepoint it has one at (`latest`, in timepoint order from 0)
+    and its latest follow-up contact (`contact`, baseline is none): what `censoring_state` reads of the outcomes,
+    in one grouped pass (joined by the caller instead of read case by case)."""
+    o = outcomes_t.c
+    order = case(*((o.timepoint == tp, i) for i, tp in enumerate(vocab.TIMEPOINTS)), else_=None)
+    contact = func.max(case((o.timepoint != "baseline", o.date), else_=None))
+    return (
+        select(o.case_id.label("case_id"), func.max(order).label("latest"), contact.label("contact"))
+        .where(o.case_id.in_(case_ids))
+        .group_by(o.case_id)
+    )
+
+
+def censoring_state(session: Session, today: dt.date, seen: Any | None = None) -> ColumnElement[int]:
+    """`_states`' lost and died as one SQL expression over a row of the cases table (FOLLOWED, LOST or DIED): the
+    durability figures count the sides lost or died in the database instead of reading every case's follow-up.
+    The same rules as conditions: died when the patient's death is recorded on any case by today; lost when a
+    moved-away or declined attempt by today has no follow-up contact after it and no superseding treatment before
+    it, or when a timepoint of the schedule is missed with no outcome at it or at any later one and no superseding
+    treatment by today. `seen`: the columns of `follow_up_seen` joined to the row (else read case by case).
+    tests/test_dashboard_aggregation.py checks it against `states`, case by case."""
+    schedule = schedule_from_setting(clinic.read_setting(session, SETTING))
+    o, a, c = outcomes_t.c, attempts_t.c, cases_t.c
+    order = {tp: i for i, tp in enumerate(vocab.TIMEPOINTS)}
+    # The latest timepoint the case has an outcome at (-1 without any) and its latest follow-up contact.
+    if seen is not None:
+        latest, contact = func.coalesce(seen.latest, -1), seen.contact
+    else:
+        latest = func.coalesce(
+            select(func.max(case(*((o.timepoint == tp, i) for tp, i in order.items()), else_=None)))
+            .where(o.case_id == c.id)
+            .scalar_subquery(),
+            -1,
+        )
+        # Correlated by name to the outer cases row: nested in the attempts' EXISTS, it would not be by itself.
+        contact = (
+            select(func.max(o.date))
+            .where(o.case_id == c.id, o.timepoint != "baseline")
+            .correlate(cases_t)
+            .scalar_subquery()
+        )
+    # The latest timepoint of the case's schedule missed as of today (its grace over): `_plans`' limits.
+    missed_by = {tp: _last_procedure_date_due_by(tp, today - dt.timedelta(days=grace_days(tp) + 1))
+                 for _, timepoints in schedule.entries for tp in timepoints}  # fmt: skip
+    missed = case(
+        *((and_(c.procedure == procedure, c.procedure_date <= missed_by[tp]), order[tp])
+          for procedure, timepoints in schedule.entries for tp in sorted(timepoints, key=order.__getitem__,
+                                                                         reverse=True)),
+        else_=None,
+    )  # fmt: skip
+    later, superseding = _superseding(cases_t)
+    quitting = sorted(vocab.FINAL_FOLLOW_UP_RESULTS - {"died"})
+    dying = cases_t.alias("dying")
+    dead = (select(dying.c.patient_id).select_from(attempts_t).join(dying, dying.c.id == a.case_id)
+            .where(a.result == "died", a.date <= today))  # fmt: skip
+    ended = and_(
+        c.id.in_(select(a.case_id).where(a.result.in_(quitting))),
+        exists().where(a.case_id == c.id, a.result.in_(quitting), a.date <= today,
+                       or_(contact.is_(None), contact <= a.date),
+                       ~exists().where(*superseding, later.c.procedure_date < a.date).correlate(cases_t, attempts_t)),
+    )  # fmt: skip
+    return case(
+        (c.patient_id.in_(dead), DIED),
+        (ended, LOST),
+        (and_(latest < missed, ~exists().where(*superseding, later.c.procedure_date <= today)), LOST),
+        else_=FOLLOWED,
+    )
+
+
 __all__ = [
     "CASE_STATES",
     "DEFAULT_TIMEPOINTS",
+    "DIED",
+    "FOLLOWED",
+    "LOST",
     "SETTING",
     "SUPERSEDING",
     "CaseFollowUp",
@@ -827,8 +906,10 @@ __all__ = [
     "FollowUpService",
     "case_follow_up",
     "case_timepoints",
+    "censoring_state",
     "default_schedule",
     "due_date",
+    "follow_up_seen",
     "grace_days",
     "next_follow_up",
     "procedure_dates_due",

@@ -41,7 +41,7 @@ def _tally(
     tally.repeats.update(repeats)
     tally.censored.update(censored)
     tally.lost_at.update(lost_at)
-    tally.patients.update(range(patients))
+    tally.patients = patients
     return tally
 
 

@@ -77,6 +77,8 @@ class CaseRow(Base):
         Index("ix_cases_status_date", "status", "procedure_date", "case_number"),
         Index("ix_cases_duration", "duration_minutes"),
         Index("ix_cases_anesthesia", "anesthesia_type"),
+        # Each patient's latest case (the durability figures' last contact), from the index alone.
+        Index("ix_cases_patient_date", "patient_id", "procedure_date"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from caselog.dashboard import SCORE_MEASURES, Dashboard, DashboardService
+from caselog.dashboard import SCORE_MEASURES, CasesPerMonth, Dashboard, DashboardService, Overview
 from caselog.outcomes import MCIDShare, measure_label, read_mcid_shares
 from caselog.outcomes_commands import COLUMNS, share_cells
 from caselog.records import CaseFilter
@@ -253,6 +253,16 @@ class DashboardDesk(Desk):
         self.loading = True
         self.summary.setText("Loading…")
 
+        def first(_progress: Progress) -> tuple[list[str], Overview]:
+            return service.surgeons(), figures.overview(case_filter)
+
+        def first_shown(result: tuple[list[str], Overview]) -> None:
+            if generation == self._generation and self.loading:  # the whole build's failure is shown by it
+                self._apply_overview(*result)
+
+        # The first tab as soon as its few figures are counted (a second at a million cases), the rest after.
+        self.services.tasks.run(first, on_result=first_shown, owner=self)
+
         def work(_progress: Progress) -> tuple[list[str], Dashboard, list[MCIDShare]]:
             return service.surgeons(), figures.build(case_filter), read_mcid_shares(service, case_filter)
 
@@ -268,21 +278,29 @@ class DashboardDesk(Desk):
 
         self.services.tasks.run(work, on_result=done, on_error=failed, owner=self)
 
-    def _apply(self, surgeons: list[str], board: Dashboard, shares: list[MCIDShare]) -> None:
+    def _apply_overview(self, surgeons: list[str], overview: Overview) -> None:
+        """The first tab while the other figures are still being counted."""
+        self._show_first_tab(surgeons, overview.cases, overview.cases_per_month, "the other tabs are loading…")
+
+    def _show_first_tab(self, surgeons: list[str], cases: int, per_month: CasesPerMonth, when: str) -> str:
+        """The surgeons, the summary line and the cases per month; returns the note for an empty chart."""
         set_combo_items(self.surgeon, ("All surgeons", None), [(s, s) for s in surgeons])
-        self.result = board
-        self.shares = shares
         who = self.surgeon.currentText() if self.surgeon.currentData() else "all surgeons"
-        noun = "case" if board.cases == 1 else "cases"
-        stamp = dt.datetime.now().strftime("%H:%M")
-        self.summary.setText(f"{board.cases:,} {noun} · {self.dates.text()} · {who} · read at {stamp}")
-        empty = "No cases in this range." if board.cases == 0 else "No data for this chart in this range."
-        per_month = board.cases_per_month
+        noun = "case" if cases == 1 else "cases"
+        self.summary.setText(f"{cases:,} {noun} · {self.dates.text()} · {who} · {when}")
+        empty = "No cases in this range." if cases == 0 else "No data for this chart in this range."
         self.panels["per_month"].show_result(
-            charts.cases_per_month_chart(per_month) if per_month.months and board.cases else None,
+            charts.cases_per_month_chart(per_month) if per_month.months and cases else None,
             per_month.table(),
             empty=empty,
         )
+        return empty
+
+    def _apply(self, surgeons: list[str], board: Dashboard, shares: list[MCIDShare]) -> None:
+        self.result = board
+        self.shares = shares
+        stamp = dt.datetime.now().strftime("%H:%M")
+        empty = self._show_first_tab(surgeons, board.cases, board.cases_per_month, f"read at {stamp}")
         rates = board.complication_rates
         has_rates = any(r.cases for r in rates.rows)
         self.panels["rates"].show_result(charts.rates_chart(rates) if has_rates else None, rates.table(), empty=empty)
