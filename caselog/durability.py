@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, CursorResult, Date, Integer, Select, cast, func, literal, select, text
+from sqlalchemy import ColumnElement, Date, Integer, Select, cast, func, literal, select, text
 from sqlalchemy.orm import Session
 
 from caselog import stats
 from caselog.db import store
+from caselog.db.queries import plain_rows as _plain_rows
 from caselog.records import CaseFilter
 from caselog.tables import Cell, Table, label, ordered, percent
 
@@ -350,17 +351,6 @@ def _day_number(session: Session, day: ColumnElement[dt.date]) -> ColumnElement[
     if session.get_bind().dialect.name == "sqlite":  # dates are ISO text; julianday is x.5 at midnight
         return cast(func.julianday(day), Integer)
     return cast(day - literal(EPOCH, Date), Integer)
-
-
-def _plain_rows(session: Session, stmt: Select[Any]) -> list[Any]:
-    """The rows as the driver returns them, for statements of plain numbers and text only (nothing to convert):
-    SQLAlchemy's per-row handling would cost more than the query on 100,000 rows."""
-    result = session.execute(stmt)
-    assert isinstance(result, CursorResult)
-    try:
-        return list(result.cursor.fetchall())
-    finally:
-        result.close()
 
 
 def read_durability(session: Session, f: CaseFilter, states: StatesReader) -> Durability:
