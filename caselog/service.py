@@ -707,8 +707,9 @@ class CaseService:
         """Every ablation outside the clinic's policy (dates inclusive, on the procedure date), by date and number.
 
         `with_reason` True keeps the cases whose reason was recorded, False those without, None both. The
-        patients' blocks and ablations are read in four set-based queries (the ablations' outcomes with a
-        relief only; no complications) and judged in Python, patient by patient.
+        patients' blocks and ablations are read in a few set-based queries (the ablations' outcomes with a
+        relief only; no complications) and judged from their plain values, patient by patient; only the cases
+        outside the policy are made into case objects with their check written out (pathway_queries).
         """
         self._require(Action.VIEW)
         if procedure is not None and procedure not in vocab.ABLATIONS:
