@@ -88,7 +88,8 @@ def _flagged(service: CaseService, policy: IndicationPolicy) -> set[str]:
     with service.reading() as session:
         case_rows, repeated = q._policy_rows(session, relevant)
         reliefs = q._by_ids(session, q._WITH_RELIEF, q.outcomes_t.c.case_id, repeated)
-        return q._outside_numbers(case_rows, q._level_rows(session, relevant), reliefs, policy)
+        joints = [(case_id, level, side) for case_id, _, level, side, _ in q._level_rows(session, relevant)]
+        return q._outside_numbers(case_rows, joints, reliefs, policy)[0]
 
 
 def _listed(service: CaseService, **filters: Any) -> list[Listed]:

@@ -108,9 +108,12 @@ _SHARED_LEVELS_MAX = 20_000
 
 def _level_rows(session: Session, condition: ColumnElement[bool]) -> list[Any]:
     """The (case id, position, level, side, volume) rows of the treated levels of the cases matching `condition`."""
-    t = levels_t.c
-    query = select(t.case_id, t.position, t.level, t.side, t.volume_ml).join(cases_t, cases_t.c.id == t.case_id)
-    return plain_rows(session, query.where(condition))
+    return plain_rows(session, _LEVELS.join(cases_t, cases_t.c.id == levels_t.c.case_id).where(condition))
+
+
+_t = levels_t.c
+#: A treated level's plain values, with its case and position (_levels reads them).
+_LEVELS = select(_t.case_id, _t.position, _t.level, _t.side, _t.volume_ml)
 
 
 def _levels(rows: Iterable[Any], wanted: Container[int]) -> dict[int, tuple[TreatedLevel, ...]]:
@@ -288,12 +291,13 @@ def load_policy_cases(session: Session, condition: ColumnElement[bool]) -> dict[
 
 def _outside_numbers(
     case_rows: list[Any], level_rows: list[Any], relief_rows: list[Any], policy: IndicationPolicy
-) -> set[str]:
-    """The case numbers of the ablations outside the policy among these rows (_policy_rows, _level_rows and
-    _WITH_RELIEF), judged from the plain values by caselog.pathway.PolicyJudge, without making a
-    case object: most ablations meet the policy, and only those outside it are written out."""
+) -> tuple[set[str], list[Any]]:
+    """The case numbers of the ablations outside the policy among these rows (_policy_rows; (case id, level, side)
+    rows; _WITH_RELIEF rows), judged from the plain values by caselog.pathway.PolicyJudge without making a case
+    object, and the rows of their patients: most ablations meet the policy, and only those outside it are
+    written out."""
     pairs: dict[int, tuple[tuple[str, str], ...]] = {}
-    for case_id, _, level, side, _ in level_rows:
+    for case_id, level, side in level_rows:
         pairs[case_id] = (*pairs.get(case_id, ()), (level, side))
     derived = {case_id: joints_and_regions(treated) for case_id, treated in pairs.items()}
     no_joints = joints_and_regions(())
@@ -309,14 +313,17 @@ def _outside_numbers(
     ablations = vocab.ABLATIONS
     judge = PolicyJudge(policy)
     outside: set[str] = set()
-    numbers: list[str] = []
+    outside_rows: list[Any] = []  # the rows of the patients with an ablation outside the policy
+    first = 0  # where the patient being read starts in case_rows
     facts: list[PolicyFacts] = []
     patient = None
-    for case_id, patient_id, number, day, procedure, prior, _, _, _, anesthetic, _, before, diary, _ in case_rows:
+    for at, row in enumerate(case_rows):
+        case_id, patient_id, _, day, procedure, prior, _, _, _, anesthetic, _, before, diary, *_ = row
         if patient_id != patient:  # the rows are patient by patient: judge the last one's
-            if facts:
-                outside.update(numbers[i] for i in judge.outside(facts))
-            patient, numbers, facts = patient_id, [], []
+            if facts and (found_outside := judge.outside(facts)):
+                outside.update(case_rows[first + i][2] for i in found_outside)
+                outside_rows += case_rows[first:at]
+            patient, first, facts = patient_id, at, []
         date = days.get(day) or days.setdefault(day, _day(day))
         joints, regions = derived.get(case_id, no_joints)
         is_block = procedure == BLOCK
@@ -329,12 +336,12 @@ def _outside_numbers(
                 if key is not None:
                     positive[key] = found
             is_positive = found
-        numbers.append(number)
         facts.append(PolicyFacts(date, procedure in ablations, is_block, joints, regions, prior, is_positive,
                                  reliefs.get(case_id, ())))  # fmt: skip
-    if facts:
-        outside.update(numbers[i] for i in judge.outside(facts))
-    return outside
+    if facts and (found_outside := judge.outside(facts)):
+        outside.update(case_rows[first + i][2] for i in found_outside)
+        outside_rows += case_rows[first:]
+    return outside, outside_rows
 
 
 def outside_policy_cases(
@@ -348,13 +355,12 @@ def outside_policy_cases(
     patient), in no order. Every ablation is judged from plain values first; the case objects, the patient's
     name and the written check are made only for the patients with an ablation outside the policy."""
     case_rows, repeated = _policy_rows(session, condition)
-    level_rows = _level_rows(session, condition)
+    t = levels_t.c
+    joints = select(t.case_id, t.level, t.side).join(cases_t, cases_t.c.id == t.case_id).where(condition)
     relief_rows = _by_ids(session, _WITH_RELIEF, outcomes_t.c.case_id, repeated)
-    outside = _outside_numbers(case_rows, level_rows, relief_rows, policy)
-    patient_ids = {row[1] for row in case_rows if row[2] in outside}
-    rows = [row for row in case_rows if row[1] in patient_ids]
+    outside, rows = _outside_numbers(case_rows, plain_rows(session, joints), relief_rows, policy)
     wanted = {row[0] for row in rows}
-    found = _by_patient(session, rows, _levels(level_rows, wanted),
+    found = _by_patient(session, rows, _levels(_by_ids(session, _LEVELS, t.case_id, wanted), wanted),
                         _outcomes(relief_rows, repeated & wanted), {})  # fmt: skip
     items: list[OutsidePolicyCase] = []
     for patient in found.values():
