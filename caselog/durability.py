@@ -15,14 +15,11 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    CursorResult,
     Date,
     Integer,
-    Select,
     and_,
     case,
     cast,
@@ -37,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from caselog import stats
 from caselog.db import store
+from caselog.db.queries import plain_rows as _plain_rows
 from caselog.followup import DIED, LOST, censoring_state, follow_up_seen
 from caselog.records import CaseFilter
 from caselog.tables import Cell, Table, label, ordered, percent
@@ -462,13 +460,3 @@ def read_durability(session: Session, f: CaseFilter, today: dt.date) -> Durabili
     for procedure, count in _plain_rows(session, patients):
         tallies[procedure].patients = count
     return durability_from_tallies(tallies)
-
-
-def _plain_rows(session: Session, stmt: Select[Any]) -> list[Any]:
-    """The rows as the driver returns them, for statements of plain numbers and text only (nothing to convert)."""
-    result = session.execute(stmt)
-    assert isinstance(result, CursorResult)
-    try:
-        return list(result.cursor.fetchall())
-    finally:
-        result.close()

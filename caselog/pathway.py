@@ -15,7 +15,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from caselog import vocab
 from caselog.dates import add_months as add_months  # re-exported: callers of the pathway use it
@@ -464,6 +464,141 @@ def outside_policy_check(
         return None
     verdicts = _verdicts(case, history, policy)
     return None if all(met for met, _ in verdicts) else _explained(verdicts)
+
+
+# ---- the whole clinic judged at once: the quality desk's list -----------------------------------------------
+
+
+def block_positive(block: BlockDetails, threshold_percent: int) -> bool:
+    """Whether read_block(block, threshold_percent).positive is True, in whole numbers: the quality desk's list
+    judges every block of the clinic, and exact fractions cost more than the comparison needs."""
+    before = block.pain_before
+    if not block.diary or not before:
+        return False
+    if before < 0:  # not a pain score (a file edited by hand): as read_block reads it
+        return read_block(block, threshold_percent).positive is True
+    # peak relief >= threshold  <=>  100 * (before - lowest pain) >= threshold * before
+    if 100 * (before - min([e.pain for e in block.diary])) < threshold_percent * before:
+        return False
+    hours = vocab.ANESTHETIC_HOURS.get(block.anesthetic)
+    return hours is None or relief_minutes(block, threshold_percent) >= hours[0] * 60  # not "shorter"
+
+
+class PolicyFacts(NamedTuple):
+    """What the policy's rules read of one case, as plain values (PolicyJudge)."""
+
+    date: dt.date
+    is_ablation: bool
+    is_block: bool
+    joints: tuple[Joint, ...]
+    regions: tuple[str, ...]
+    prior_block_relief_percent: int | None
+    #: A block whose result at the policy's threshold is positive (block_positive); False for any other case.
+    positive: bool
+    #: (date, relief %) of the case's follow-ups that recorded a relief (only an ablation's are read).
+    reliefs: tuple[tuple[dt.date, int], ...]
+
+
+def joints_and_regions(pairs: tuple[tuple[str, str], ...]) -> tuple[tuple[Joint, ...], tuple[str, ...]]:
+    """The joints and regions of a case treating these (level, side) pairs, as PathwayCase derives them."""
+    derived = _PAIRS.get(pairs)
+    if derived is None:
+        joints = joints_of(TreatedLevel(level, side) for level, side in pairs)
+        derived = (joints, tuple(dict.fromkeys(_region(level) for level, _ in joints)))
+        if len(_PAIRS) < _DERIVED_MAX:
+            _PAIRS[pairs] = derived
+    return derived
+
+
+_PAIRS: dict[tuple[tuple[str, str], ...], tuple[tuple[Joint, ...], tuple[str, ...]]] = {}
+
+
+class PolicyJudge:
+    """Judges whole patients' histories against the policy, as the quality desk's list does for the clinic:
+    `outside(cases)` finds the ablations outside it in one pass over a patient's cases. Dates a rule compares
+    (six months on, twelve months back) are worked out once for all the patients judged."""
+
+    def __init__(self, policy: IndicationPolicy) -> None:
+        self.policy = policy
+        self._shifted: dict[tuple[dt.date, int], dt.date] = {}
+
+    def _months_from(self, day: dt.date, months: int) -> dt.date:
+        found = self._shifted.get((day, months))
+        if found is None:
+            found = self._shifted[day, months] = add_months(day, months)
+        return found
+
+    def outside(self, cases: Sequence[PolicyFacts]) -> list[int]:
+        """The indices of the ablations among one patient's cases (in time order: by date, then case number)
+        that do not meet the policy: those for which outside_policy_check(case, cases, policy) is not None.
+        Each joint's last ablation and blocks are kept as the pass goes, a day at a time (the rules read only
+        the cases of earlier days); nothing is written out (outside_policy_check writes out those found)."""
+        last_at: dict[Joint, PolicyFacts] = {}  # each joint's last ablation before the day being judged
+        blocks_at: dict[Joint, list[int]] = {}  # each joint's blocks before that day: [how many, how many positive]
+        ablations = [case for case in cases if case.is_ablation]
+        # Sessions: this one and the others in 12 months; never more than the limit with few ablations in all.
+        sessions_judged = len(ablations) > self.policy.max_sessions_per_12_months
+        outside: list[int] = []
+        first, count = 0, len(cases)
+        while first < count:
+            day = cases[first].date
+            end = first + 1
+            while end < count and cases[end].date == day:
+                end += 1
+            for i in range(first, end):
+                case = cases[i]
+                if case.is_ablation and not self._meets(case, last_at, blocks_at, sessions_judged and ablations):
+                    outside.append(i)
+            for i in range(first, end):
+                case = cases[i]
+                for joint in case.joints:
+                    if case.is_ablation:
+                        last_at[joint] = case  # the day's cases are in case number order: the last one wins
+                    elif case.is_block:
+                        blocks = blocks_at.get(joint)
+                        if blocks is None:
+                            blocks_at[joint] = [1, int(case.positive)]
+                        else:
+                            blocks[0] += 1
+                            blocks[1] += case.positive
+            first = end
+        return outside
+
+    def _meets(
+        self,
+        case: PolicyFacts,
+        last_at: dict[Joint, PolicyFacts],
+        blocks_at: dict[Joint, list[int]],
+        ablations: list[PolicyFacts] | Literal[False],
+    ) -> bool:
+        """As all(met for met, _ in _verdicts(case, history, policy)); `ablations`: the patient's, when the
+        sessions rule may not be met."""
+        policy, day = self.policy, case.date
+        for joint in case.joints:
+            last = last_at.get(joint)
+            if last is not None:  # _repeat_rules
+                if day < self._months_from(last.date, policy.repeat_min_interval_months):
+                    return False
+                start = self._months_from(last.date, policy.repeat_relief_months)
+                needed = policy.repeat_relief_percent
+                if not any(start <= when <= day and relief >= needed for when, relief in last.reliefs):
+                    return False
+            else:  # _blocks_rule
+                blocks = blocks_at.get(joint)
+                if blocks:
+                    if blocks[1] < policy.blocks_required:
+                        return False
+                else:
+                    relief = case.prior_block_relief_percent
+                    if relief is None or relief < policy.relief_threshold_percent or policy.blocks_required > 1:
+                        return False
+        if ablations and case.regions:  # _sessions_rule
+            start = self._months_from(day, -12)
+            recent = [h for h in ablations if h is not case and start < h.date <= day]
+            for region in case.regions:
+                if 1 + sum(1 for h in recent if region in h.regions) > policy.max_sessions_per_12_months:
+                    return False
+        return True
 
 
 # ---- the patient's pathway: every case on a time axis, a row per treated joint -----------------------------

@@ -23,7 +23,7 @@ from caselog.bulk import cyclic_gc_paused
 from caselog.db import queries, store
 from caselog.db.engine import Database
 from caselog.db.models import CaseAmendmentRow
-from caselog.db.pathway_queries import load_pathway_cases, load_policy_cases, patient_condition
+from caselog.db.pathway_queries import load_pathway_cases, outside_policy_cases, patient_condition
 from caselog.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from caselog.pathway import (
     BLOCK,
@@ -34,7 +34,6 @@ from caselog.pathway import (
     PathwayCase,
     build_pathway,
     check_indication,
-    outside_policy_check,
     pathway_case,
 )
 from caselog.policy import IndicationPolicy
@@ -708,8 +707,9 @@ class CaseService:
         """Every ablation outside the clinic's policy (dates inclusive, on the procedure date), by date and number.
 
         `with_reason` True keeps the cases whose reason was recorded, False those without, None both. The
-        patients' blocks and ablations are read in four set-based queries (the ablations' outcomes with a
-        relief only; no complications) and judged in Python, patient by patient.
+        patients' blocks and ablations are read in a few set-based queries (the ablations' outcomes with a
+        relief only; no complications) and judged from their plain values, patient by patient; only the cases
+        outside the policy are made into case objects with their check written out (pathway_queries).
         """
         self._require(Action.VIEW)
         if procedure is not None and procedure not in vocab.ABLATIONS:
@@ -740,18 +740,10 @@ class CaseService:
                 and (with_reason is None or (case.outside_policy_reason is not None) == with_reason)
             )
 
-        items: list[OutsidePolicyCase] = []
-        with cyclic_gc_paused():
-            with self.db.read() as session:
-                current = policy.policy_from_setting(clinic.read_setting(session, policy.SETTING))
-                found = load_policy_cases(session, relevant)
-            for patient in found.values():
-                for case in patient.cases:
-                    check = outside_policy_check(case, patient.cases, current) if is_listed(case) else None
-                    if check is not None:
-                        items.append(OutsidePolicyCase(case, patient.mrn, patient.patient_name, check))
-            found.clear()  # freed now, by reference counting: the collector will not walk them when resumed
-            items.sort(key=lambda item: item.case.order)
+        with cyclic_gc_paused(), self.db.read() as session:
+            current = policy.policy_from_setting(clinic.read_setting(session, policy.SETTING))
+            items = outside_policy_cases(session, relevant, current, is_listed)
+        items.sort(key=lambda item: item.case.order)
         return items
 
     def history(self, case_number: str) -> list[audit.AuditEntry]:

@@ -3,7 +3,9 @@ policy check needs (caselog.db.pathway_queries.load_policy_cases); here it must 
 straightforward way lists: every case of every patient read as a full record, and each ablation checked against
 all the patient's other cases with check_indication (the check the case form shows). On a demo clinic of a few
 thousand cases (blocks with diaries, first ablations, repeats, departures from the policy), on SQLite and
-PostgreSQL, under each preset and with the list's filters.
+PostgreSQL, under each preset, policies a clinic adjusted, and with the list's filters. The list judges every
+ablation from plain values first (caselog.pathway.PolicyJudge) and writes out the check of those it finds: it
+must find exactly the cases outside the policy, no more (else it would be no faster) and none fewer.
 """
 
 from __future__ import annotations
@@ -79,6 +81,17 @@ def _straightforward(
     return [item for _, item in sorted(found, key=lambda pair: pair[0].order)]
 
 
+def _flagged(service: CaseService, policy: IndicationPolicy) -> set[str]:
+    """The case numbers the one-pass judge finds outside the policy, before any check is written out."""
+    q = pathway_queries
+    relevant = q.cases_t.c.procedure.in_(sorted(vocab.ABLATIONS | {"medial_branch_block"}))
+    with service.reading() as session:
+        case_rows, repeated = q._policy_rows(session, relevant)
+        reliefs = q._by_ids(session, q._WITH_RELIEF, q.outcomes_t.c.case_id, repeated)
+        joints = [(case_id, level, side) for case_id, _, level, side, _ in q._level_rows(session, relevant)]
+        return q._outside_numbers(case_rows, joints, reliefs, policy)[0]
+
+
 def _listed(service: CaseService, **filters: Any) -> list[Listed]:
     return [(i.case_number, i.mrn, i.patient_name, i.check) for i in service.outside_policy(**filters)]
 
@@ -94,6 +107,24 @@ def test_the_list_is_what_checking_every_ablation_one_by_one_gives(clinic: CaseS
     rules = {finding.rule for *_, check in expected for finding in check.unmet}
     assert rules == {"blocks", "repeat_interval", "repeat_relief", "sessions"}
     assert len(expected) < clinic.count() // 4  # most ablations meet the policy: both sides are compared
+    assert _flagged(clinic, policy) == {number for number, *_ in expected}
+
+
+#: Policies a clinic may set beyond the presets: one block at a low threshold, no interval and a single session
+#: a year (the sessions rule judged for any patient with two ablations); the strictest thresholds, long
+#: intervals and many sessions.
+ADJUSTED = [IndicationPolicy(1, 30, 0, 0, 0, 1), IndicationPolicy(2, 100, 12, 80, 12, 12),
+            IndicationPolicy(1, 80, 3, 50, 9, 3)]  # fmt: skip
+
+
+@pytest.mark.parametrize("policy", ADJUSTED, ids=["lenient", "strict", "mixed"])
+def test_a_policy_the_clinic_adjusted_lists_what_the_checks_give(clinic: CaseService, policy: IndicationPolicy) -> None:
+    """Under policies other than the presets, the list is the case-by-case checks' list, and the one-pass judge
+    flags exactly the ablations outside the policy (none met it that it had to write out and find met)."""
+    clinic.set_indication_policy(policy)
+    expected = _straightforward(clinic, policy, lambda case: True)
+    assert _listed(clinic) == expected and expected
+    assert _flagged(clinic, policy) == {number for number, *_ in expected}
 
 
 def test_the_filtered_lists_are_what_the_checks_give(clinic: CaseService, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Container, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any, TypeVar
@@ -19,8 +19,19 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
 from caselog import vocab
+from caselog.db.queries import plain_rows
 from caselog.db.tables import cases_t, complications_t, levels_t, outcomes_t, patients_t
-from caselog.pathway import BLOCK, PathwayCase
+from caselog.pathway import (
+    BLOCK,
+    OutsidePolicyCase,
+    PathwayCase,
+    PolicyFacts,
+    PolicyJudge,
+    block_positive,
+    joints_and_regions,
+    outside_policy_check,
+)
+from caselog.policy import IndicationPolicy
 from caselog.records import BlockDetails, Complication, DiaryEntry, OutcomeScore, TreatedLevel
 
 _Item = TypeVar("_Item")
@@ -95,17 +106,23 @@ _SHARED_LEVELS: dict[tuple[str, str, float | None], TreatedLevel] = {}
 _SHARED_LEVELS_MAX = 20_000
 
 
-def _levels(
-    session: Session, condition: ColumnElement[bool], wanted: Container[int]
-) -> dict[int, tuple[TreatedLevel, ...]]:
-    """The treated levels of the `wanted` cases among those matching `condition`, each distinct level made once
-    (a clinic treats few: 100,000 cases share a few hundred) and kept from one reading to the next, so the
-    pathway's joints derived per level list (caselog.pathway) find their levels by identity."""
-    t = levels_t.c
-    query = select(t.case_id, t.position, t.level, t.side, t.volume_ml).join(cases_t, cases_t.c.id == t.case_id)
+def _level_rows(session: Session, condition: ColumnElement[bool]) -> list[Any]:
+    """The (case id, position, level, side, volume) rows of the treated levels of the cases matching `condition`."""
+    return plain_rows(session, _LEVELS.join(cases_t, cases_t.c.id == levels_t.c.case_id).where(condition))
+
+
+_t = levels_t.c
+#: A treated level's plain values, with its case and position (_levels reads them).
+_LEVELS = select(_t.case_id, _t.position, _t.level, _t.side, _t.volume_ml)
+
+
+def _levels(rows: Iterable[Any], wanted: Container[int]) -> dict[int, tuple[TreatedLevel, ...]]:
+    """The treated levels of the `wanted` cases among these _level_rows, each distinct level made once (a clinic
+    treats few: 100,000 cases share a few hundred) and kept from one reading to the next, so the pathway's joints
+    derived per level list (caselog.pathway) find their levels by identity."""
     shared = _SHARED_LEVELS
     placed: list[tuple[int, int, TreatedLevel]] = []
-    for case_id, position, level, side, volume in session.execute(query.where(condition)).all():
+    for case_id, position, level, side, volume in rows:
         if case_id in wanted:
             found = shared.get(key := (level, side, volume))
             if found is None:
@@ -140,14 +157,12 @@ def _complications(session: Session, condition: ColumnElement[bool]) -> dict[int
 def _case_rows(session: Session, condition: ColumnElement[bool]) -> list[Any]:
     """The plain values of the cases matching `condition`, in no order."""
     c = cases_t.c
-    return list(
-        session.execute(
-            select(c.id, c.patient_id, c.case_number, _raw(c.procedure_date), c.procedure,
-                   c.prior_block_relief_percent, c.outside_policy_reason, c.surgeon, c.status, c.block_anesthetic,
-                   c.block_anesthetic_detail, c.block_pain_before, _raw(c.block_diary),
-                   _raw(c.block_activities_possible))
-            .where(condition)
-        ).all()
+    return plain_rows(
+        session,
+        select(c.id, c.patient_id, c.case_number, _raw(c.procedure_date), c.procedure, c.prior_block_relief_percent,
+               c.outside_policy_reason, c.surgeon, c.status, c.block_anesthetic, c.block_anesthetic_detail,
+               c.block_pain_before, _raw(c.block_diary), _raw(c.block_activities_possible))
+        .where(condition),
     )  # fmt: skip
 
 
@@ -161,7 +176,7 @@ def _by_ids(session: Session, query: Select[Any], column: ColumnElement[int], id
     ordered = sorted(ids)
     rows: list[Any] = []
     for start in range(0, len(ordered), _IDS_PER_QUERY):
-        rows += session.execute(query.where(column.in_(ordered[start : start + _IDS_PER_QUERY]))).all()
+        rows += plain_rows(session, query.where(column.in_(ordered[start : start + _IDS_PER_QUERY])))
     return rows
 
 
@@ -227,7 +242,7 @@ def load_pathway_cases(
     return _by_patient(
         session,
         case_rows,
-        _levels(session, condition, wanted),
+        _levels(_level_rows(session, condition), wanted),
         _outcomes(
             session.execute(
                 _OUTCOMES.join(cases_t, cases_t.c.id == outcomes_t.c.case_id).where(
@@ -240,10 +255,10 @@ def load_pathway_cases(
     )
 
 
-def load_policy_cases(session: Session, condition: ColumnElement[bool]) -> dict[int, PatientCases]:
-    """What the policy check of each ablation among the cases matching `condition` reads, as load_pathway_cases:
-    only the patients who had an ablation; the relief recorded at the follow-ups of an ablation only when the
-    patient had a later one (the repeat rules read the last ablation's relief); no complications."""
+def _policy_rows(session: Session, condition: ColumnElement[bool]) -> tuple[list[Any], set[int]]:
+    """The case rows the policy check reads among those matching `condition` (the blocks and ablations of the
+    patients who had an ablation, in time order patient by patient), and the ids of the ablations followed by a
+    later one of their patient (the repeat rules read only the last ablation's relief)."""
     ablations = vocab.ABLATIONS
     last_ablation: dict[int, Any] = {}  # the date of each patient's last ablation
     all_rows = _case_rows(session, condition)
@@ -253,14 +268,108 @@ def load_policy_cases(session: Session, condition: ColumnElement[bool]) -> dict[
     case_rows = [row for row in all_rows if row[1] in last_ablation and (row[4] in ablations or row[4] == BLOCK)]
     case_rows.sort(key=_IN_ORDER)
     repeated = {row[0] for row in case_rows if row[4] in ablations and row[3] < last_ablation[row[1]]}
-    with_relief = _OUTCOMES.where(outcomes_t.c.relief_percent.is_not(None))
+    return case_rows, repeated
+
+
+#: The outcome scores that recorded a relief (the repeat rules read them).
+_WITH_RELIEF = _OUTCOMES.where(outcomes_t.c.relief_percent.is_not(None))
+
+
+def load_policy_cases(session: Session, condition: ColumnElement[bool]) -> dict[int, PatientCases]:
+    """What the policy check of each ablation among the cases matching `condition` reads, as load_pathway_cases:
+    only the patients who had an ablation; the relief recorded at the follow-ups of an ablation only when the
+    patient had a later one (the repeat rules read the last ablation's relief); no complications."""
+    case_rows, repeated = _policy_rows(session, condition)
     return _by_patient(
         session,
         case_rows,
-        _levels(session, condition, {row[0] for row in case_rows}),
-        _outcomes(_by_ids(session, with_relief, outcomes_t.c.case_id, repeated), repeated),
+        _levels(_level_rows(session, condition), {row[0] for row in case_rows}),
+        _outcomes(_by_ids(session, _WITH_RELIEF, outcomes_t.c.case_id, repeated), repeated),
         {},
     )
+
+
+def _outside_numbers(
+    case_rows: list[Any], level_rows: list[Any], relief_rows: list[Any], policy: IndicationPolicy
+) -> tuple[set[str], list[Any]]:
+    """The case numbers of the ablations outside the policy among these rows (_policy_rows; (case id, level, side)
+    rows; _WITH_RELIEF rows), judged from the plain values by caselog.pathway.PolicyJudge without making a case
+    object, and the rows of their patients: most ablations meet the policy, and only those outside it are
+    written out."""
+    pairs: dict[int, tuple[tuple[str, str], ...]] = {}
+    for case_id, level, side in level_rows:
+        pairs[case_id] = (*pairs.get(case_id, ()), (level, side))
+    derived = {case_id: joints_and_regions(treated) for case_id, treated in pairs.items()}
+    no_joints = joints_and_regions(())
+    days: dict[Any, dt.date] = {}
+    found_reliefs: dict[int, list[tuple[dt.date, int]]] = {}
+    for case_id, _, _, day, *_, relief in relief_rows:
+        date = days.get(day) or days.setdefault(day, _day(day))
+        found_reliefs.setdefault(case_id, []).append((date, relief))
+    reliefs = {case_id: tuple(found) for case_id, found in found_reliefs.items()}
+    threshold = policy.relief_threshold_percent
+    diaries = _Diaries()
+    positive: dict[tuple[Any, Any, Any], bool] = {}  # by anesthetic, pain before and diary as stored
+    ablations = vocab.ABLATIONS
+    judge = PolicyJudge(policy)
+    outside: set[str] = set()
+    outside_rows: list[Any] = []  # the rows of the patients with an ablation outside the policy
+    first = 0  # where the patient being read starts in case_rows
+    facts: list[PolicyFacts] = []
+    patient = None
+    for at, row in enumerate(case_rows):
+        case_id, patient_id, _, day, procedure, prior, _, _, _, anesthetic, _, before, diary, *_ = row
+        if patient_id != patient:  # the rows are patient by patient: judge the last one's
+            if facts and (found_outside := judge.outside(facts)):
+                outside.update(case_rows[first + i][2] for i in found_outside)
+                outside_rows += case_rows[first:at]
+            patient, first, facts = patient_id, at, []
+        date = days.get(day) or days.setdefault(day, _day(day))
+        joints, regions = derived.get(case_id, no_joints)
+        is_block = procedure == BLOCK
+        is_positive = False
+        if is_block and anesthetic is not None:
+            key = (anesthetic, before, diary) if diary is None or isinstance(diary, str) else None
+            found = None if key is None else positive.get(key)
+            if found is None:
+                found = block_positive(BlockDetails(anesthetic, None, before, diaries.read(diary)), threshold)
+                if key is not None:
+                    positive[key] = found
+            is_positive = found
+        facts.append(PolicyFacts(date, procedure in ablations, is_block, joints, regions, prior, is_positive,
+                                 reliefs.get(case_id, ())))  # fmt: skip
+    if facts and (found_outside := judge.outside(facts)):
+        outside.update(case_rows[first + i][2] for i in found_outside)
+        outside_rows += case_rows[first:]
+    return outside, outside_rows
+
+
+def outside_policy_cases(
+    session: Session,
+    condition: ColumnElement[bool],
+    policy: IndicationPolicy,
+    listed: Callable[[PathwayCase], bool],
+) -> list[OutsidePolicyCase]:
+    """The ablations among the cases matching `condition` that are outside the policy and `listed`, each with
+    its patient and its check written out (outside_policy_check, against what load_policy_cases reads of the
+    patient), in no order. Every ablation is judged from plain values first; the case objects, the patient's
+    name and the written check are made only for the patients with an ablation outside the policy."""
+    case_rows, repeated = _policy_rows(session, condition)
+    t = levels_t.c
+    joints = select(t.case_id, t.level, t.side).join(cases_t, cases_t.c.id == t.case_id).where(condition)
+    relief_rows = _by_ids(session, _WITH_RELIEF, outcomes_t.c.case_id, repeated)
+    outside, rows = _outside_numbers(case_rows, plain_rows(session, joints), relief_rows, policy)
+    wanted = {row[0] for row in rows}
+    found = _by_patient(session, rows, _levels(_by_ids(session, _LEVELS, t.case_id, wanted), wanted),
+                        _outcomes(relief_rows, repeated & wanted), {})  # fmt: skip
+    items: list[OutsidePolicyCase] = []
+    for patient in found.values():
+        for case in patient.cases:
+            if case.case_number in outside and listed(case):
+                check = outside_policy_check(case, patient.cases, policy)
+                if check is not None:
+                    items.append(OutsidePolicyCase(case, patient.mrn, patient.patient_name, check))
+    return items
 
 
 def patient_condition(mrn: str) -> ColumnElement[bool]:
