@@ -81,13 +81,19 @@ def _fts_matches(element: TrigramCandidates, compiler: Any, **kw: Any) -> str:
     return f"{search_t.name}.case_id IN (SELECT rowid FROM {SEARCH_FTS} WHERE {SEARCH_FTS} MATCH {phrase})"
 
 
-def search_condition(search: str) -> ColumnElement[bool]:
-    """`--search`: the case-folded text anywhere in the case number, MRN, names or notes, exactly as a LIKE over
-    case_search finds it; a text of three characters or more is first narrowed by the trigram index (a trigram
-    index has nothing to look up for fewer, nor for a text holding a NUL)."""
+def _search_parts(search: str) -> tuple[ColumnElement[bool] | None, ColumnElement[bool]]:
+    """The trigram index's candidates (None for a text it has nothing to look up in: fewer than three characters,
+    or a NUL) and the LIKE that decides."""
     text = search.strip().casefold()
     like = search_t.c.text.like(like_pattern(search.strip()), escape="\\")
-    return and_(TrigramCandidates(text), like) if len(text) >= 3 and "\x00" not in text else like
+    return (TrigramCandidates(text) if len(text) >= 3 and "\x00" not in text else None), like
+
+
+def search_condition(search: str) -> ColumnElement[bool]:
+    """`--search`: the case-folded text anywhere in the case number, MRN, names or notes, exactly as a LIKE over
+    case_search finds it; where the trigram index has something to look up, it narrows the rows first."""
+    candidates, like = _search_parts(search)
+    return like if candidates is None else and_(candidates, like)
 
 
 def _child_conditions(f: CaseFilter) -> list[tuple[Table, ColumnElement[bool] | None]]:
@@ -125,13 +131,20 @@ def _case_conditions(f: CaseFilter) -> list[ColumnElement[bool]]:
 #: and its cases sorted (IN); one matching more is checked case by case along the list's index (EXISTS), which
 #: meets a page of 100 within a few thousand cases. Either way a page reads thousands of rows, never a million.
 DRIVING_LIMIT = 5000
+SEARCH = frozenset({search_t})
 
 
-def driving_parts(session: Session, f: CaseFilter) -> frozenset[Table]:
-    """The parts whose condition matches fewer than DRIVING_LIMIT cases: each is counted up to the limit only
-    (an index read of at most that many entries), so knowing costs little whatever the database's size."""
-    driving: set[Table] = set()
+def driving_parts(session: Session, f: CaseFilter, *, known: frozenset[Table] = frozenset()) -> frozenset[Table]:
+    """The parts whose condition matches fewer than DRIVING_LIMIT cases (and those `known` to drive): each is
+    counted up to the limit only (at most that many index entries; the search by its trigram index alone, an
+    upper bound), so knowing costs little whatever the database's size."""
+    driving = set(known)
     for table, condition in _child_conditions(f):
+        if table in known:
+            continue
+        if table is search_t and f.search:
+            candidates, like = _search_parts(f.search)
+            condition = like if candidates is None else candidates
         probe = select(table.c.case_id)
         probe = (probe.where(condition) if condition is not None else probe).limit(DRIVING_LIMIT)
         if session.execute(select(func.count()).select_from(probe.subquery())).scalar_one() < DRIVING_LIMIT:
@@ -254,7 +267,7 @@ def count_cases(session: Session, f: CaseFilter) -> int:
         return int(session.execute(stmt).scalar_one())
     # Beside filters on the cases' own columns the search text drives the count, however broad: its matches are
     # looked up once each, where checking every case of a surgeon or a year would read far more.
-    stmt = filtered(select(func.count()).select_from(cases_t), f, driving=driving_parts(session, f) | {search_t})
+    stmt = filtered(select(func.count()).select_from(cases_t), f, driving=driving_parts(session, f, known=SEARCH))
     return int(session.execute(stmt).scalar_one())
 
 
