@@ -136,14 +136,14 @@ SEARCH = frozenset({search_t})
 
 def driving_parts(session: Session, f: CaseFilter, *, known: frozenset[Table] = frozenset()) -> frozenset[Table]:
     """The parts whose condition matches fewer than DRIVING_LIMIT cases (and those `known` to drive): each is
-    counted up to the limit only (at most that many index entries; the search by its trigram index alone, an
-    upper bound), so knowing costs little whatever the database's size."""
+    counted up to the limit only (at most that many index entries; on SQLite the search by its trigram index
+    alone, an upper bound), so knowing costs little whatever the database's size."""
     driving = set(known)
     for table, condition in _child_conditions(f):
         if table in known:
             continue
-        if table is search_t and f.search:
-            candidates, like = _search_parts(f.search)
+        if table is search_t and f.search and session.get_bind().dialect.name == "sqlite":
+            candidates, like = _search_parts(f.search)  # elsewhere the candidates are every row
             condition = like if candidates is None else candidates
         probe = select(table.c.case_id)
         probe = (probe.where(condition) if condition is not None else probe).limit(DRIVING_LIMIT)
