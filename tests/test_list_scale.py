@@ -4,6 +4,7 @@ every case finds, and the search's trigram index follows every write and every u
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from alembic import command
@@ -11,8 +12,9 @@ from sqlalchemy import text
 
 from caselog.db import queries
 from caselog.db.engine import Database
-from caselog.db.schema import alembic_config, head_revision, upgrade
+from caselog.db.schema import alembic_config, head_revision, open_database, upgrade
 from caselog.db.store import search_text
+from caselog.db.transfer import copy_database
 from caselog.demo import generate_cases
 from caselog.records import CaseFilter, CaseListItem, CaseView, case_to_contract
 from caselog.service import CaseService
@@ -168,3 +170,17 @@ def test_a_schema_0009_database_upgrades_with_its_search_index_filled(service: C
 def test_a_blank_search_is_no_filter(service: CaseService, search: str) -> None:
     _stored(service, 20)
     assert service.count(CaseFilter(search=search)) == service.count() == 23
+
+
+def test_a_copy_to_another_database_is_searchable_at_once(service: CaseService, db: Database, tmp_path: Path) -> None:
+    """copy-to writes the search table row by row into a new database: its trigram index follows (triggers)."""
+    _stored(service, 40)
+    target = open_database(tmp_path / "copy.sqlite3")
+    try:
+        copy_database(db, target)
+        copied = CaseService(target, today=lambda: TODAY)
+        for search in ("straße", "ова", "odd-1"):
+            assert _found(copied, search) == _found(service, search) != set()
+        _index_agrees(target)
+    finally:
+        target.close()
