@@ -1,9 +1,15 @@
 """Speed and memory of the case records layer, printed as JSON (issue targets in each entry's "target").
 
-    python benchmarks/bench_cases.py [--cases 100000] [--import-cases 10000] [--db postgresql+psycopg://...]
+    python benchmarks/bench_cases.py [--db FILE_OR_URL ...] [--cases 100000] [--import-cases 10000] [--list-only]
 
-Runs the real `caselog` command in subprocesses where the target is about the command (demo, export memory),
-and the service layer in-process where it is about a call (import, queries).
+- filtered_count_and_first_page: the case list's count plus its first page of 100 for each filter alone, the
+  combinations the list offers and each sortable column (issue 18: p95 under 100 ms at 1,000,000 cases), each
+  beside its floor: the statements SQLAlchemy sent, replayed through the driver alone on the same connection.
+- import_valid_cases, json_export_streams (and demo_cases without --db): once, on the first database.
+
+`--db` names an existing database (a SQLite file or a PostgreSQL URL), once per size for the growth table; it is
+only read. Without it `caselog demo` makes one in a temporary folder. Wall and CPU milliseconds are both given:
+on a shared machine the CPU time is the fairer figure (PostgreSQL's own CPU is not in it).
 """
 
 from __future__ import annotations
@@ -11,15 +17,18 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from common import arguments, report, timed
+from sqlalchemy import Engine, event
+
+from caselog.db.engine import Database
 from caselog.db.schema import open_database
 from caselog.exchange import atomic_output, read_interchange, write_json
 from caselog.records import CaseFilter
@@ -79,9 +88,12 @@ def bench_demo(db: str, count: int) -> dict[str, Any]:
 
 
 def list_filters(service: CaseService) -> dict[str, tuple[CaseFilter, str]]:
-    """Each contract filter (and a sort by patient), with the sort the list uses: name -> (filter, sort key)."""
+    """Each contract filter alone and the combinations the case list offers, with the list's default sort:
+    name -> (filter, sort key). Values come from the database, so every filter matches some cases."""
     surgeon = service.surgeons()[0]
     year = dt.date.today().year
+    sample = service.query(CaseFilter(surgeon=surgeon), sort="procedure_date", descending=True, limit=1)
+    mrn = sample[0].mrn if sample else "MRN"
     filters = {
         "none": CaseFilter(),
         "date_range": CaseFilter(date_from=dt.date(year - 1, 1, 1), date_to=dt.date(year - 1, 3, 31)),
@@ -91,34 +103,148 @@ def list_filters(service: CaseService) -> dict[str, tuple[CaseFilter, str]]:
         "status": CaseFilter(status="draft"),
         "with_complications": CaseFilter(with_complications=True),
         "search_name": CaseFilter(search="иванова"),
+        "search_mrn": CaseFilter(search=mrn),
         "search_case_number": CaseFilter(search=f"{year - 2}-0004"),
+        "search_notes": CaseFilter(search="axial pain"),
         "combined": CaseFilter(
             procedure="radiofrequency_ablation", level="L4-L5", surgeon=surgeon, date_from=dt.date(year - 3, 1, 1)
         ),
+        "surgeon_status": CaseFilter(surgeon=surgeon, status="final"),
+        "dates_search": CaseFilter(
+            date_from=dt.date(year - 5, 1, 1), date_to=dt.date(year - 1, 12, 31), search="иванова"
+        ),
+        "level_with_complications": CaseFilter(level="L4-L5", with_complications=True),
+        "surgeon_search": CaseFilter(surgeon=surgeon, search="иванова"),
     }
     listed = {name: (case_filter, "procedure_date") for name, case_filter in filters.items()}
     listed["sorted_by_patient_desc"] = (CaseFilter(), "patient")
     return listed
 
 
-def bench_queries(db: str, repeats: int = 5) -> dict[str, Any]:
-    """Each contract filter: the count plus the first page of 100 rows, as the list and the app show them."""
-    database = open_database(db)
-    service = CaseService(database)
-    total = service.count()
+#: The case list's sortable columns (ui/case_model.py), each also measured with no filter and with one surgeon.
+SORTS = ("case_number", "procedure_date", "patient", "mrn", "procedure", "duration", "anesthesia", "surgeon", "status")
+
+
+def list_runs(service: CaseService) -> dict[str, tuple[CaseFilter, str]]:
+    """Every filter with the default sort, then every sortable column with no filter and with one surgeon."""
+    runs = list_filters(service)
+    surgeon = service.surgeons()[0]
+    for sort in SORTS:
+        runs[f"sort_{sort}"] = (CaseFilter(), sort)
+        runs[f"surgeon_sort_{sort}"] = (CaseFilter(surgeon=surgeon), sort)
+    return runs
+
+
+class Statements:
+    """The SQL (and its parameters) that SQLAlchemy sends to the driver while a block runs."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.sent: list[tuple[str, Any]] = []
+
+    def _record(self, _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+        if not statement.lstrip().upper().startswith("BEGIN"):  # the engine's own transaction control
+            self.sent.append((statement, parameters))
+
+    def __enter__(self) -> Statements:
+        event.listen(self.engine, "before_cursor_execute", self._record)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._record)
+
+
+def driver_floor(engine: Engine, statements: list[tuple[str, Any]]) -> Callable[[], int]:
+    """The same statements through the driver alone (a raw sqlite3/sqlcipher3 cursor or psycopg connection from
+    the engine's pool, so the connection settings are the same): no ORM, no rows turned into records."""
+    raw = engine.raw_connection()
+
+    def run() -> int:
+        cursor = raw.cursor()
+        fetched = 0
+        for statement, parameters in statements:
+            cursor.execute(statement, parameters)
+            fetched += len(cursor.fetchall())
+        cursor.close()
+        raw.rollback()
+        return fetched
+
+    return run
+
+
+#: Why a figure known to miss the target misses it, and the next step; printed only beside a figure over target.
+_NAME_SORT = (
+    "the patient's name and MRN live in the patients table: beside a filter on the cases' own columns the page "
+    "sorts every matching case (200,000 of one surgeon at 1M), and with no filter the demo's names repeat (a "
+    "single name holds thousands of cases to order by case number); next step: carry the patient's sort key on "
+    "the case (written with it) behind an index per filter, e.g. (surgeon, family_name, given_name, case_number)"
+)
+_BROAD_SEARCH = (
+    "a text found in over 100,000 cases: the trigram index hands over every one of them and each is checked with "
+    "the LIKE that decides exactly (the floor beside it is the same work); next step: count such a search up to "
+    "a limit ('more than 10,000') as the list needs no more, and page it along the date index"
+)
+OVER_TARGET: dict[str, str] = {
+    "search_notes": _BROAD_SEARCH,
+    "sorted_by_patient_desc": _NAME_SORT,
+    "sort_patient": _NAME_SORT,
+    "surgeon_sort_patient": _NAME_SORT,
+    "surgeon_sort_mrn": _NAME_SORT,
+}
+
+
+_PG_TOTAL = (
+    "PostgreSQL keeps no row count (each transaction sees its own rows): counting every case reads a whole "
+    "index of a million entries, and the unfiltered list shows that count; next step: a total kept by the same "
+    "writes (a counter row updated with each add and delete, or a trigger), read instead of count(*)"
+)
+_PG_SEARCH_BESIDE = (
+    "PostgreSQL counts a search beside a broad filter (years of dates, one surgeon) by reading the cases of the "
+    "filter and hashing them against the search's matches; next step: make the search's matches drive that "
+    "count (a materialized CTE of the matching ids, then the cases by primary key)"
+)
+
+
+def _why_over(name: str, f: CaseFilter, sqlite: bool, figures: dict[str, float], floor: dict[str, float]) -> str:
+    """Why a figure is over target and the next step: a known cause, else what its floor shows."""
+    if name in OVER_TARGET:
+        return OVER_TARGET[name]
+    if not sqlite and f == CaseFilter():
+        return _PG_TOTAL
+    if not sqlite and f.search and (f.surgeon or f.date_from):
+        return _PG_SEARCH_BESIDE
+    if floor["p95_ms"] >= 0.7 * figures["p95_ms"]:
+        return (f"the driver alone takes {floor['p95_ms']} ms of it (CPU here {figures['cpu_p95_ms']} ms): the "
+                "time is the database's own reading, on a machine whose other work holds its cores and file cache; "
+                "next step: measure on a quiet machine, then read this figure's plan")  # fmt: skip
+    return "not explained yet: the floor beside it is well under it, so the time is spent above the driver"
+
+
+def bench_queries(db: Database, repeats: int) -> dict[str, Any]:
+    """Each filter and sort: the count plus the first page of 100 rows, as the case list loads them (p95 under
+    100 ms), beside the floor: the statements SQLAlchemy sent, replayed through the driver alone."""
+    service = CaseService(db)
     results: dict[str, Any] = {}
-    for name, (case_filter, sort) in list_filters(service).items():
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            matched = service.count(case_filter)
-            page = service.query(case_filter, sort=sort, descending=True, limit=100)
-            times.append(time.perf_counter() - start)
-        results[name] = {"ms": round(statistics.median(times) * 1000, 1), "matched": matched, "page": len(page)}
-    database.close()
-    worst = max(r["ms"] for r in results.values())
-    return {"name": "filtered_query_count_and_first_page", "cases": total, "worst_ms": worst,
-            "target": "< 100 ms each", "filters": results}  # fmt: skip
+    over: dict[str, str] = {}
+    for name, (case_filter, sort) in list_runs(service).items():
+
+        def load(f: CaseFilter = case_filter, s: str = sort) -> tuple[int, int]:
+            return service.count(f), len(service.query(f, sort=s, descending=True, limit=100))
+
+        load()  # warm: the first run reads the pages from disk
+        with Statements(db.engine) as statements:
+            matched, page = load()
+        figures, _ = timed(load, repeats)
+        floor, _ = timed(driver_floor(db.engine, statements.sent), repeats)
+        results[name] = {"matched": matched, "page": page, "sort": sort, **figures,
+                         "floor_p95_ms": floor["p95_ms"], "floor_median_ms": floor["median_ms"],
+                         "floor_cpu_p95_ms": floor["cpu_p95_ms"]}  # fmt: skip
+        if figures["p95_ms"] >= 100:
+            over[name] = _why_over(name, case_filter, db.is_sqlite, figures, floor)
+    worst = max(results, key=lambda n: results[n]["p95_ms"])
+    return {"name": "filtered_count_and_first_page", "worst": worst, "worst_p95_ms": results[worst]["p95_ms"],
+            "target": "p95 < 100 ms each, beside the driver-only floor", "over_target": over,
+            "filters": results}  # fmt: skip
 
 
 def bench_export_memory(db: str, folder: Path) -> dict[str, Any]:
@@ -151,43 +277,39 @@ def _fresh_pg_database(admin_url: str, name: str) -> str:
     return admin.set(database=name).render_as_string(hide_password=False)
 
 
-def run_all(folder: Path, *, import_db: str | None, big: str, cases: int, import_cases: int) -> list[dict[str, Any]]:
-    return [
-        bench_import(folder, import_cases, import_db),
-        bench_demo(big, cases),
-        bench_export_memory(big, folder),
-        bench_queries(big),
-    ]
+def measure(target: str, args: argparse.Namespace, first: bool) -> dict[str, Any]:
+    """The list's filters on one database (only read); the import and the export once, on the first."""
+    db = open_database(target)
+    try:
+        cases = CaseService(db).count()
+        results = [bench_queries(db, args.repeats)]
+    finally:
+        db.close()
+    if first and not args.list_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            import_db = _fresh_pg_database(args.pg, "caselog_bench_import") if args.pg else None
+            results += [bench_import(folder, args.import_cases, import_db), bench_export_memory(target, folder)]
+            if not args.db:
+                results.append(bench_demo(str(folder / "demo.sqlite3"), args.cases))
+    return {"database": {"cases": cases, "target": target.split("@")[-1]}, "results": results}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--cases", type=int, default=100_000)
+    parser = arguments(__doc__, repeats=20)
     parser.add_argument("--import-cases", type=int, default=10_000)
-    parser.add_argument("--db", help="database for the large set (default: a temporary SQLite file)")
-    parser.add_argument(
-        "--pg",
-        metavar="URL",
-        help="also run everything on PostgreSQL: a server URL whose user may create databases "
-        "(e.g. the one .ci/start-postgres prints); results are printed side by side",
-    )
+    parser.add_argument("--list-only", action="store_true", help="only the case list's filters and sorts")
+    parser.add_argument("--pg", metavar="URL",
+                        help="also import into a fresh database on this PostgreSQL server (its user may create "
+                        "databases); measure an existing PostgreSQL database's list with --db URL")  # fmt: skip
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        big = args.db or str(folder / "big.sqlite3")
-        report: dict[str, Any] = {
-            "machine": {"python": sys.version.split()[0], "cpus": os.cpu_count(), "load": os.getloadavg()},
-            "sqlite": run_all(folder, import_db=None, big=big, cases=args.cases, import_cases=args.import_cases),
-        }
-        if args.pg:
-            report["postgresql"] = run_all(
-                folder,
-                import_db=_fresh_pg_database(args.pg, "caselog_bench_import"),
-                big=_fresh_pg_database(args.pg, "caselog_bench_big"),
-                cases=args.cases,
-                import_cases=args.import_cases,
-            )
-    print(json.dumps(report, indent=2))
+    seen: list[str] = []
+
+    def one(target: str) -> dict[str, Any]:
+        seen.append(target)
+        return measure(target, args, first=len(seen) == 1)
+
+    report(args, one)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from sqlalchemy import inspect
 from caselog.db.engine import Database, open_engine
 from caselog.db.models import Base
 from caselog.db.schema import current_revision, head_revision, upgrade
+from caselog.db.tables import in_models
 from caselog.errors import StorageError
 from tests.helpers.raw import raw_connect
 
@@ -19,7 +20,9 @@ from tests.helpers.raw import raw_connect
 def test_upgrade_empty_database_to_head_and_models_agree(db: Database) -> None:
     assert current_revision(db) == head_revision()
     with db.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True, "include_name": in_models}), Base.metadata
+        )
     assert diff == []
 
 
@@ -31,9 +34,9 @@ def test_indexes_behind_every_filter(db: Database) -> None:
         level_indexes = {tuple(ix["column_names"]) for ix in inspector.get_indexes("treated_levels")}
     # Each filter column leads an index that continues with the list's order (date, then case number).
     for column in ("surgeon", "procedure", "status"):
-        assert (column, "procedure_date", "case_number") in indexed
+        assert any(ix[:3] == (column, "procedure_date", "case_number") for ix in indexed)
     assert ("patient_id",) in indexed
-    assert ("procedure_date", "case_number") in indexed
+    assert any(ix[:2] == ("procedure_date", "case_number") for ix in indexed)
     assert ("case_number",) in indexed
     assert ("level", "case_id") in level_indexes
 

@@ -70,13 +70,15 @@ class CaseRow(Base):
         CheckConstraint(f"duration_minutes BETWEEN 1 AND {DURATION_MINUTES_MAX}", name="duration"),
         CheckConstraint("version >= 1", name="version"),
         # Every filter of the contract has an index that also serves the list's default order (newest first),
-        # so a page of a filtered list never sorts all matching cases.
-        Index("ix_cases_date_number", "procedure_date", "case_number"),
-        Index("ix_cases_surgeon_date", "surgeon", "procedure_date", "case_number"),
-        Index("ix_cases_procedure_date", "procedure", "procedure_date", "case_number"),
-        Index("ix_cases_status_date", "status", "procedure_date", "case_number"),
-        Index("ix_cases_duration", "duration_minutes"),
-        Index("ix_cases_anesthesia", "anesthesia_type"),
+        # so a page of a filtered list never sorts all matching cases. Each ends with the other filter columns
+        # (schema 0011): a count of any combination of them reads one index, never the cases' rows.
+        Index("ix_cases_date_number", "procedure_date", "case_number", "surgeon", "procedure", "status"),
+        Index("ix_cases_surgeon_date", "surgeon", "procedure_date", "case_number", "procedure", "status"),
+        Index("ix_cases_procedure_date", "procedure", "procedure_date", "case_number", "surgeon", "status"),
+        Index("ix_cases_status_date", "status", "procedure_date", "case_number", "surgeon", "procedure"),
+        # The other sortable columns continue with the case number, the list's tie-break (schema 0011).
+        Index("ix_cases_duration_number", "duration_minutes", "case_number"),
+        Index("ix_cases_anesthesia_number", "anesthesia_type", "case_number"),
         # Each patient's latest case (the durability figures' last contact), from the index alone.
         Index("ix_cases_patient_date", "patient_id", "procedure_date"),
     )
@@ -130,8 +132,9 @@ class CaseRow(Base):
 class CaseSearchRow(Base):
     """Case-folded MRN, names, case number and notes of each case, for `--search` in any script.
 
-    A narrow table of its own: a search scans it instead of whole case rows (and notes of 10,000
-    characters would not fit a PostgreSQL index).
+    A narrow table of its own (notes of 10,000 characters would not fit a PostgreSQL b-tree index). Since schema
+    0011 a trigram index serves the search: an FTS5 table kept in step by triggers on SQLite, a pg_trgm GIN index
+    on PostgreSQL (caselog.db.tables.SEARCH_INDEX_OBJECTS).
     """
 
     __tablename__ = "case_search"

@@ -56,6 +56,18 @@ clinic_secrets_t = cast(Table, ClinicSecretRow.__table__)
 scheduled_t = cast(Table, ScheduledProcedureRow.__table__)
 
 
+#: The search's trigram index (schema 0011), made by its migration rather than from the models: on SQLite the FTS5
+#: table (and the shadow tables FTS5 keeps under its name), on PostgreSQL the pg_trgm GIN index.
+SEARCH_FTS = "case_search_fts"
+_FTS_SHADOWS = ("data", "idx", "docsize", "config")
+SEARCH_INDEX_OBJECTS = frozenset({SEARCH_FTS, *(f"{SEARCH_FTS}_{s}" for s in _FTS_SHADOWS), "ix_case_search_text_trgm"})
+
+
+def in_models(name: str | None, _type: Any, _parents: Any) -> bool:
+    """Alembic's `include_name`: compare the models with a database leaving out the search's trigram index."""
+    return name not in SEARCH_INDEX_OBJECTS
+
+
 def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from caselog.db.models import Base
+from caselog.db.tables import in_models
 
 config = context.config
 connection = config.attributes.get("connection")
@@ -16,6 +17,7 @@ context.configure(
     target_metadata=Base.metadata,
     render_as_batch=True,
     compare_type=True,
+    include_name=in_models,
     transactional_ddl=True,
 )
 with context.begin_transaction():
