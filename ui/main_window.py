@@ -325,8 +325,7 @@ class MainWindow(CaseOutputActions):
             self.pages.setCurrentWidget(self.stack)
         elif actor is not None and actor.role == "admin":
             if self.admin_view is None:
-                self.admin_view = AdminView(self.services.accounts, lambda: self.services.cases.audit_trail(),
-                                            cases=lambda: self.services.cases)  # fmt: skip
+                self.admin_view = AdminView(self.services.accounts, self.services, cases=lambda: self.services.cases)
                 self.pages.addWidget(self.admin_view)
             self.pages.setCurrentWidget(self.admin_view)
         if not view:

@@ -337,7 +337,13 @@ class AuditEntryRow(Base):
     content and the previous entry's hash, so a later edit, removal or reordering breaks the chain."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_record", "record_type", "record_id"),)
+    # The audit views filter by record, user, action and time, newest entry first (migration 0010).
+    __table_args__ = (
+        Index("ix_audit_log_record", "record_type", "record_id"),
+        Index("ix_audit_log_username", "username", "id"),
+        Index("ix_audit_log_action", "action", "id"),
+        Index("ix_audit_log_occurred_at", "occurred_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     occurred_at: Mapped[dt.datetime] = mapped_column(DateTime)

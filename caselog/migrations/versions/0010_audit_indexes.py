@@ -1,0 +1,35 @@
+"""Indexes behind the audit views' filters: by user, by action and by time, each continuing with the entry
+number, so a filtered page of the trail (newest first) and its count read an index range, never the whole trail.
+
+Only indexes are added: no entry is read or written (the trail's triggers refuse updates and deletes, and an
+index changes neither).
+
+Revision ID: 0010_audit
+Revises: 0009
+Create Date: 2026-11-30 14:30:00
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+revision = "0010_audit"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+_INDEXES = {
+    "ix_audit_log_username": ["username", "id"],
+    "ix_audit_log_action": ["action", "id"],
+    "ix_audit_log_occurred_at": ["occurred_at", "id"],
+}
+
+
+def upgrade() -> None:
+    for name, columns in _INDEXES.items():
+        op.create_index(name, "audit_log", columns, unique=False)
+
+
+def downgrade() -> None:
+    for name in _INDEXES:
+        op.drop_index(name, table_name="audit_log")
