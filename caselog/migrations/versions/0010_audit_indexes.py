@@ -1,5 +1,6 @@
 """Indexes behind the audit views' filters: by user, by action and by time, each continuing with the entry
-number, so a filtered page of the trail (newest first) and its count read an index range, never the whole trail.
+number (so a page, newest first, is a walk of the index) and holding the other two filters' columns (so a count or
+a page of several filters together reads the index alone, never each entry's row).
 
 Only indexes are added: no entry is read or written (the trail's triggers refuse updates and deletes, and an
 index changes neither).
@@ -19,9 +20,9 @@ branch_labels = None
 depends_on = None
 
 _INDEXES = {
-    "ix_audit_log_username": ["username", "id"],
-    "ix_audit_log_action": ["action", "id"],
-    "ix_audit_log_occurred_at": ["occurred_at", "id"],
+    "ix_audit_log_username": ["username", "id", "action", "occurred_at"],
+    "ix_audit_log_action": ["action", "id", "username", "occurred_at"],
+    "ix_audit_log_occurred_at": ["occurred_at", "id", "username", "action"],
 }
 
 
