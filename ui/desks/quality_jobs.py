@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from caselog import audit, exports, policy_exports
-from caselog.quality import ComplicationFilter, PolicyFilter
+from caselog.quality import ComplicationFilter, PolicyFilter, cases_by_procedure
 from caselog.records import CaseFilter
 from caselog.reports import ReportSettings, write_complication_log
 from caselog.service import CaseService
@@ -31,24 +32,29 @@ def export_complications(
 def complication_log(
     service: CaseService, date_from: dt.date | None, date_to: dt.date | None, path: Path, settings: ReportSettings
 ) -> Callable[[Progress], tuple[int, int]]:
-    """Work: the complication log PDF of every case in the date range (its rates need every case, with or
-    without complications, so only the dates select; as `caselog report complications`)."""
+    """Work: the complication log PDF of every case in the date range (as `caselog report complications`): the
+    rates' denominators are counted in SQL, and only the cases with a complication are read whole (a million
+    cases are not loaded to list the few percent that had one)."""
 
     def work(progress: Progress) -> tuple[int, int]:
         case_filter = CaseFilter(date_from=date_from, date_to=date_to)
-        total = service.count(case_filter)
+        counts = cases_by_procedure(service, case_filter)
+        with_events = replace(case_filter, with_complications=True)
+        total = service.count(with_events)
         views = []
-        for done, view in enumerate(service.iter_cases(case_filter), start=1):
+        for done, view in enumerate(service.iter_cases(with_events), start=1):
             views.append(view)
             if done % 100 == 0 or done == total:
-                progress(done, total, f"Read {done:,} of {total:,} cases")
+                progress(done, total, f"Read {done:,} of {total:,} cases with a complication")
         progress(total, total, "Laying out the complication log")
         head = audit.head_line(audit.current_head(service.db))
-        write_complication_log(views, path, date_from=date_from, date_to=date_to, settings=settings, audit_head=head)
+        write_complication_log(views, path, date_from=date_from, date_to=date_to, settings=settings, audit_head=head,
+                               case_counts=counts)  # fmt: skip
         events = sum(len(v.record.complications) for v in views)
+        cases = sum(counts.values())
         service.record_event("print", record_type="report", details={"document": "complication log",
-                             "from": str(date_from), "to": str(date_to), "cases": len(views)})  # fmt: skip
-        return len(views), events
+                             "from": str(date_from), "to": str(date_to), "cases": cases})  # fmt: skip
+        return cases, events
 
     return work
 
