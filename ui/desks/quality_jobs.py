@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 from caselog import audit, exports, policy_exports
 from caselog.quality import ComplicationFilter, PolicyFilter, cases_by_procedure
 from caselog.records import CaseFilter
 from caselog.reports import ReportSettings, write_complication_log
+from caselog.reports.complications import cases_for_log
 from caselog.service import CaseService
 
 Progress = Callable[[int, int, str], None]
@@ -39,14 +39,10 @@ def complication_log(
     def work(progress: Progress) -> tuple[int, int]:
         case_filter = CaseFilter(date_from=date_from, date_to=date_to)
         counts = cases_by_procedure(service, case_filter)
-        with_events = replace(case_filter, with_complications=True)
-        total = service.count(with_events)
-        views = []
-        for done, view in enumerate(service.iter_cases(with_events), start=1):
-            views.append(view)
-            if done % 100 == 0 or done == total:
-                progress(done, total, f"Read {done:,} of {total:,} cases with a complication")
-        progress(total, total, "Laying out the complication log")
+        progress(0, 2, "Reading the cases with a complication")
+        with service.reading() as session:
+            views = cases_for_log(session, case_filter)
+        progress(1, 2, f"Laying out the complication log ({len(views):,} cases with a complication)")
         head = audit.head_line(audit.current_head(service.db))
         write_complication_log(views, path, date_from=date_from, date_to=date_to, settings=settings, audit_head=head,
                                case_counts=counts)  # fmt: skip
