@@ -271,10 +271,10 @@ class AuditTrailView(QWidget):
         bar.addWidget(self.case_number)
         bar.addWidget(self.reload)
         bar.addStretch(1)
-        bar.addWidget(self.count)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(bar)
+        layout.addWidget(self.count)  # a line of its own: "1,000,000 of 1,000,000 entries" never cut off
         layout.addWidget(self.error)
         layout.addWidget(self.table, 1)
         # Typing a case number asks once the typing pauses, not at each key.
