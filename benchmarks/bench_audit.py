@@ -31,9 +31,8 @@ from common import arguments, report, timed
 from sqlalchemy import event, func, inspect, select
 
 from caselog.audit import SINGLE_USER, AuditFilter
-from caselog.db.engine import Database
+from caselog.db.engine import Database, open_engine
 from caselog.db.models import AuditEntryRow
-from caselog.db.schema import open_database
 from caselog.db.tables import cases_t, patients_t
 from caselog.service import CaseService
 from caselog.signin import audit_command
@@ -122,7 +121,7 @@ def view_filters(db: Database, service: CaseService, number: str) -> dict[str, A
 
 
 def measure(target: str, repeats: int) -> dict[str, Any]:
-    db = open_database(target, migrate=False)  # only read: a benchmark database is never upgraded here
+    db = open_engine(target)  # only read: a benchmark database is never upgraded here (nor checked for the head)
     try:
         service = CaseService(db)
         with db.read() as session:

@@ -32,7 +32,7 @@ from reportlab.lib.pagesizes import letter
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import Paragraph, SimpleDocTemplate
 
-from caselog.db.schema import open_database
+from caselog.db.engine import open_engine
 from caselog.quality import cases_by_procedure
 from caselog.records import CaseFilter, CaseView
 from caselog.reports import ReportSettings, write_case_summaries, write_complication_log
@@ -168,7 +168,7 @@ def main() -> None:
             db_path = str(folder / "demo.sqlite3")
             subprocess.run([sys.executable, "-m", "caselog", "--db", db_path, "demo", "--cases", str(args.cases)],
                            check=True, capture_output=True)  # fmt: skip
-        database = open_database(db_path, migrate=False)  # only read: a benchmark database is never upgraded here
+        database = open_engine(db_path)  # only read: a benchmark database is never upgraded here
         service = CaseService(database)
         results = []
         if not args.complications_only:
