@@ -32,11 +32,12 @@ from reportlab.lib.pagesizes import letter
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import Paragraph, SimpleDocTemplate
 
-from caselog.db.schema import open_database
+from caselog.db.engine import open_engine
 from caselog.quality import cases_by_procedure
 from caselog.records import CaseFilter, CaseView
 from caselog.reports import ReportSettings, write_case_summaries, write_complication_log
 from caselog.reports.common import FONT, register_fonts
+from caselog.reports.complications import cases_for_log
 from caselog.service import CaseService
 
 
@@ -116,31 +117,36 @@ def bench_many_summaries(views: list[CaseView], folder: Path, count: int) -> dic
 
 
 def bench_complication_log(service: CaseService, folder: Path) -> dict[str, Any]:
-    """The log over every case, both ways `write_complication_log` takes its cases.
-
-    "seconds": only the cases with a complication are loaded, the denominators are counted in SQL
-    (`quality.cases_by_procedure`). "all_cases_loaded": every case of the range loaded as a CaseView, as
-    `caselog report complications` does (caselog/commands.py) until it passes `case_counts`.
+    """The log over every case as `caselog report complications` and the quality desk write it: only the cases with
+    a complication are loaded, the denominators are counted in SQL (`quality.cases_by_procedure`). Wall and CPU
+    seconds (CPU is the fair figure on a shared machine). "all_cases_loaded" (every case of the range loaded as a
+    CaseView, as the desk did before) is measured up to 100,000 cases only: no path does it any more.
     """
     out = folder / "complications.pdf"
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     counts = cases_by_procedure(service, CaseFilter())
-    views = list(service.iter_cases(CaseFilter(with_complications=True)))
-    loaded = time.perf_counter()
+    counted, counted_cpu = time.perf_counter(), time.process_time()
+    with service.reading() as session:
+        views = cases_for_log(session, CaseFilter())
+    loaded, loaded_cpu = time.perf_counter(), time.process_time()
     write_complication_log(views, out, date_from=None, date_to=None, settings=ReportSettings(), case_counts=counts)
-    written = time.perf_counter()
+    written, written_cpu = time.perf_counter(), time.process_time()
     events = sum(len(v.record.complications) for v in views)
-    everything = list(service.iter_cases(CaseFilter()))
-    all_loaded = time.perf_counter()
-    write_complication_log(everything, folder / "all.pdf", date_from=None, date_to=None, settings=ReportSettings())
-    all_written = time.perf_counter()
-    return {"name": "complication_log", "cases": sum(counts.values()), "complications": events,
-            "seconds": round(written - start, 2), "load_cases_s": round(loaded - start, 2),
-            "write_pdf_s": round(written - loaded, 2), "mb": round(out.stat().st_size / 1e6, 1),
-            "all_cases_loaded": {"seconds": round(all_written - written, 2),
-                                 "load_cases_s": round(all_loaded - written, 2),
-                                 "write_pdf_s": round(all_written - all_loaded, 2)},
-            "target": "< 10 s"}  # fmt: skip
+    result: dict[str, Any] = {
+        "name": "complication_log", "cases": sum(counts.values()), "complications": events,
+        "seconds": round(written - start, 2), "cpu_seconds": round(written_cpu - cpu, 2),
+        "count_cases_cpu_s": round(counted_cpu - cpu, 2), "load_cases_s": round(loaded - counted, 2),
+        "load_cases_cpu_s": round(loaded_cpu - counted_cpu, 2), "write_pdf_s": round(written - loaded, 2),
+        "write_pdf_cpu_s": round(written_cpu - loaded_cpu, 2), "mb": round(out.stat().st_size / 1e6, 1),
+        "met": written - start < 10, "target": "< 10 s",
+    }  # fmt: skip
+    if result["cases"] <= 100_000:
+        everything = list(service.iter_cases(CaseFilter()))
+        all_loaded = time.perf_counter()
+        write_complication_log(everything, folder / "all.pdf", date_from=None, date_to=None, settings=ReportSettings())
+        result["all_cases_loaded"] = {"seconds": round(time.perf_counter() - written, 2),
+                                      "load_cases_s": round(all_loaded - written, 2)}  # fmt: skip
+    return result
 
 
 def main() -> None:
@@ -149,6 +155,11 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=100_000, help="cases in the new demo database")
     parser.add_argument("--summaries", type=int, default=1000, help="case summaries in the one-PDF run")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--complications-only",
+        action="store_true",
+        help="only the complication log (a 1,000,000-case database: the summaries add nothing)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -157,18 +168,19 @@ def main() -> None:
             db_path = str(folder / "demo.sqlite3")
             subprocess.run([sys.executable, "-m", "caselog", "--db", db_path, "demo", "--cases", str(args.cases)],
                            check=True, capture_output=True)  # fmt: skip
-        database = open_database(db_path)
+        database = open_engine(db_path)  # only read: a benchmark database is never upgraded here
         service = CaseService(database)
-        year = dt.date.today().year
-        recent = list(service.iter_cases(CaseFilter(date_from=dt.date(year - 1, 1, 1))))
+        results = []
+        if not args.complications_only:
+            year = dt.date.today().year
+            recent = list(service.iter_cases(CaseFilter(date_from=dt.date(year - 1, 1, 1))))
+            results += [bench_one_summary(recent[:2000], folder, args.repeats),
+                        bench_many_summaries(recent, folder, args.summaries)]  # fmt: skip
+        results.append(bench_complication_log(service, folder))
         report = {
             "machine": {"python": sys.version.split()[0], "cpus": os.cpu_count(), "load_1_5_15": os.getloadavg()},
             "database": {"cases": service.count()},
-            "results": [
-                bench_one_summary(recent[:2000], folder, args.repeats),
-                bench_many_summaries(recent, folder, args.summaries),
-                bench_complication_log(service, folder),
-            ],
+            "results": results,
         }
         database.close()
     print(json.dumps(report, indent=2, ensure_ascii=False))

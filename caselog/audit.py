@@ -13,15 +13,17 @@ import hmac
 import json
 import re
 import uuid
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NamedTuple, cast
 
 import orjson
-from sqlalchemy import Table, event, func, insert, inspect, select, update
+from sqlalchemy import ColumnElement, Table, event, func, insert, inspect, select, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.sql.expression import UnaryExpression
+from sqlalchemy.sql.operators import custom_op
 
 from caselog import audit_anchor
 from caselog.db import cipher, store
@@ -332,7 +334,12 @@ def head_line(head: Head | None) -> str:
     return f"Audit trail: entry {head.last_id}, head {head.last_hash[:12]}…"
 
 
-def _entry(row: AuditEntryRow) -> AuditEntry:
+#: The columns an entry on screen or in a listing needs (not its hashes and seal).
+_LISTED = (AuditEntryRow.id, AuditEntryRow.occurred_at, AuditEntryRow.username, AuditEntryRow.action,
+           AuditEntryRow.record_type, AuditEntryRow.record_id, AuditEntryRow.details, AuditEntryRow.reason)  # fmt: skip
+
+
+def _entry(row: Any) -> AuditEntry:
     try:
         details = json.loads(row.details)
     except ValueError:
@@ -344,18 +351,218 @@ def _entry(row: AuditEntryRow) -> AuditEntry:
     )  # fmt: skip
 
 
-def entries(db: Database, *, record_type: str | None = None, record_id: str | None = None,
-            record_ids: set[str] | None = None) -> list[AuditEntry]:  # fmt: skip
-    """The trail in order, optionally of one record."""
+def entries(db: Database, *, record_type: str | None = None, record_id: str | None = None) -> list[AuditEntry]:
+    """The trail in order, optionally of one record (a record's entries are few: one indexed query)."""
+    return list(iter_entries(db, AuditFilter(record_type=record_type, record_id=record_id)))
+
+
+#: Entries per page of the audit views, and per query when the whole trail is streamed.
+PAGE_SIZE = 200
+_STREAM_BATCH = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    """Which entries a listing of the trail shows. Every field is a condition of the query: the database finds
+    the entries and counts them, so a listing reads one page whatever the trail's length."""
+
+    #: A username, or SINGLE_USER for the entries written without one (a database without accounts).
+    who: str | None = None
+    action: str | None = None
+    record_type: str | None = None
+    record_id: str | None = None
+    #: Entries of cases whose number starts with this (the views' "case number" box).
+    case_number_prefix: str | None = None
+    #: Entries at or after this UTC time, and before `occurred_before` (UTC, not included).
+    occurred_from: dt.datetime | None = None
+    occurred_before: dt.datetime | None = None
+    #: Only the entries of this surgeon's cases (what a surgeon may read: their own cases' entries).
+    surgeon: str | None = None
+
+    def within_local_days(self, first: dt.date, last: dt.date) -> AuditFilter:
+        """The entries of these days (inclusive) as this computer's clock counts them, as the views show times."""
+        return replace(self, occurred_from=_utc_midnight(first), occurred_before=_utc_midnight(last + dt.timedelta(1)))
+
+
+def _utc_midnight(day: dt.date) -> dt.datetime:
+    """The local midnight that starts `day`, as the stored (naive UTC) times are written."""
+    return dt.datetime.combine(day, dt.time()).astimezone().astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def _prefix_end(prefix: str) -> str | None:
+    """The first string after every string starting with `prefix`, in code point order (None: no such string)."""
+    last = ord(prefix[-1])
+    return prefix[:-1] + chr(last + 1) if last < 0x10FFFF else None
+
+
+def _indexed(column: Any) -> Any:
+    return column
+
+
+def _unindexed(column: Any) -> Any:
+    """The column as SQLite's planner may not use an index for (a unary plus): it walks the entry numbers instead."""
+    return UnaryExpression(column, operator=custom_op("+"), type_=column.type)
+
+
+def _conditions(f: AuditFilter, *, sqlite: bool, column: Callable[[Any], Any] = _indexed) -> list[ColumnElement[bool]]:
+    e = AuditEntryRow
+    found: list[ColumnElement[bool]] = []
+    if f.who is not None:
+        found.append(column(e.username).is_(None) if f.who == SINGLE_USER else column(e.username) == f.who)
+    if f.action is not None:
+        found.append(column(e.action) == f.action)
+    if f.record_type is not None or f.case_number_prefix or f.surgeon is not None:
+        found.append(column(e.record_type) == (f.record_type or "case"))
+    if f.record_id is not None:
+        found.append(column(e.record_id) == f.record_id)
+    if f.case_number_prefix:
+        prefix = f.case_number_prefix
+        if sqlite:  # a range of the index (binary order is code point order); LIKE would read every case entry
+            found.append(column(e.record_id) >= prefix)
+            end = _prefix_end(prefix)
+            if end is not None:
+                found.append(column(e.record_id) < end)
+        else:  # the collation may not be code point order: LIKE is exact in any
+            found.append(column(e.record_id).startswith(prefix, autoescape=True))
+    if f.surgeon is not None:
+        cases = store.cases_t.c
+        found.append(column(e.record_id).in_(select(cases.case_number).where(cases.surgeon == f.surgeon)))
+    if f.occurred_from is not None:
+        found.append(column(e.occurred_at) >= f.occurred_from)
+    if f.occurred_before is not None:
+        found.append(column(e.occurred_at) < f.occurred_before)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """How many entries a filter selects and, where the listing needs them, the first and last entry numbers among
+    them (the range a page may walk)."""
+
+    count: int
+    first: int | None = None
+    last: int | None = None
+
+
+def _clustered(f: AuditFilter, sqlite: bool) -> bool:
+    """Whether the filter's entries may lie anywhere in the trail, in a stretch the planner cannot see from an index
+    in entry order (dates, case numbers, a surgeon's cases); SQLite is then told how to find a page.
+
+    (A user or an action has its own index in entry order: a page is a walk of it, whatever the trail's length.
+    PostgreSQL's planner weighs each filter from its statistics by itself.)
+    """
+    return sqlite and (f.case_number_prefix is not None or f.surgeon is not None or f.occurred_from is not None
+                       or f.occurred_before is not None)  # fmt: skip
+
+
+def count_entries(db: Database, f: AuditFilter) -> int:
+    """How many entries the filter selects (counted in the database, on an index)."""
     with db.read() as session:
-        query = select(AuditEntryRow).order_by(AuditEntryRow.id)
-        if record_type is not None:
-            query = query.where(AuditEntryRow.record_type == record_type)
-        if record_id is not None:
-            query = query.where(AuditEntryRow.record_id == record_id)
-        found = [_entry(r) for r in session.execute(query).scalars()]
-    if record_ids is not None:
-        found = [e for e in found if e.record_id in record_ids]
+        query = select(func.count()).select_from(AuditEntryRow).where(*_conditions(f, sqlite=db.is_sqlite))
+        return int(session.execute(query).scalar_one())
+
+
+def span_of(db: Database, f: AuditFilter) -> Span:
+    """The filter's count, and the first and last entry numbers a page of it needs (one pass of an index)."""
+    with db.read() as session:
+        return _span(session, f, db.is_sqlite)
+
+
+def _span(session: Session, f: AuditFilter, sqlite: bool) -> Span:
+    e = AuditEntryRow
+    if not _clustered(f, sqlite):
+        query = select(func.count()).select_from(AuditEntryRow).where(*_conditions(f, sqlite=sqlite))
+        return Span(int(session.execute(query).scalar_one()))
+    count, first, last = session.execute(
+        select(func.count(), func.min(e.id), func.max(e.id)).where(*_conditions(f, sqlite=sqlite))
+    ).one()  # fmt: skip
+    return Span(int(count), first, last)
+
+
+def page_of_entries(db: Database, f: AuditFilter, *, newest_first: bool = True, after: int | None = None,
+                    limit: int = PAGE_SIZE, span: Span | None = None) -> list[AuditEntry]:  # fmt: skip
+    """One page of the filter's entries in entry order (newest first by default), from the entry after entry
+    number `after` (the last one of the page before; None: the first page). Keyset paging: an entry written while
+    someone reads does not shift the next page, and the thousandth page costs what the first does.
+
+    `span` (`span_of` the same filter, as a view counts it anyway) spares a page of a clustered filter its own count.
+    """
+    with db.read() as session:
+        return _page(session, f, sqlite=db.is_sqlite, newest_first=newest_first, after=after, limit=limit, span=span)
+
+
+#: A clustered filter with at most this many entries is found on its own index and sorted by entry number; more
+#: (and dense enough in their stretch of the trail) are found by walking the entry numbers from the newest.
+_SORT_AT_MOST = 20_000
+_WALK_DENSITY = 50  # walk when at least one entry in this many of the stretch matches
+
+
+def _page(session: Session, f: AuditFilter, *, sqlite: bool, newest_first: bool, after: int | None, limit: int,
+          span: Span | None = None) -> list[AuditEntry]:  # fmt: skip
+    e = AuditEntryRow
+    keyset = [] if after is None else [e.id < after if newest_first else e.id > after]
+    order = e.id.desc() if newest_first else e.id.asc()
+    if not _clustered(f, sqlite):
+        query = select(*_LISTED).where(*_conditions(f, sqlite=sqlite), *keyset).order_by(order).limit(limit)
+        return [_entry(row) for row in session.execute(query)]
+    span = span or _span(session, f, sqlite)
+    if not span.count or span.first is None or span.last is None:
+        return []
+    stretch = span.last - span.first + 1
+    if span.count > _SORT_AT_MOST and span.count * _WALK_DENSITY >= stretch:
+        # Walk the entry numbers within the filter's stretch, testing each entry: no index of the filter, no sort.
+        where = [e.id.between(span.first, span.last), *keyset, *_conditions(f, sqlite=True, column=_unindexed)]
+        query = select(*_LISTED).where(*where).order_by(order).limit(limit)
+    else:
+        # Few entries: found on the filter's index, their numbers sorted (not their rows), then read.
+        numbers = _unindexed(e.id)
+        ids = select(e.id).where(*_conditions(f, sqlite=True), *keyset)
+        ids = ids.order_by(numbers.desc() if newest_first else numbers.asc()).limit(limit)
+        query = select(*_LISTED).where(e.id.in_(ids.scalar_subquery())).order_by(order)
+    return [_entry(row) for row in session.execute(query)]
+
+
+def iter_entries(db: Database, f: AuditFilter | None = None) -> Iterator[AuditEntry]:
+    """Every entry the filter selects, oldest first, a batch at a time: memory stays flat for a million entries."""
+    f = f or AuditFilter()
+    after: int | None = None
+    span = span_of(db, f) if _clustered(f, db.is_sqlite) else None
+    while True:
+        with db.read() as session:
+            found = _page(session, f, sqlite=db.is_sqlite, newest_first=False, after=after, limit=_STREAM_BATCH,
+                          span=span)  # fmt: skip
+        yield from found
+        if len(found) < _STREAM_BATCH:
+            return
+        after = found[-1].id
+
+
+def entry_choices(db: Database, f: AuditFilter | None = None) -> tuple[list[str], list[str]]:
+    """The users (SINGLE_USER for entries without one) and the actions present among the filter's entries, for the
+    views' filter lists. Without a filter each is a walk of its index from one distinct value to the next (a few
+    dozen lookups, however long the trail); within a filter (a surgeon's own cases) a grouped query."""
+    f = f or AuditFilter()
+    with db.read() as session:
+        if f == AuditFilter():
+            users = _distinct(session, AuditEntryRow.username)
+            actions = _distinct(session, AuditEntryRow.action)
+            unnamed = session.execute(select(AuditEntryRow.id).where(AuditEntryRow.username.is_(None)).limit(1))
+            if unnamed.first() is not None:
+                users.append(None)
+        else:
+            where = _conditions(f, sqlite=db.is_sqlite)
+            users = list(session.execute(select(AuditEntryRow.username).where(*where).distinct()).scalars())
+            actions = [a for a in session.execute(select(AuditEntryRow.action).where(*where).distinct()).scalars()]
+    return sorted({u or SINGLE_USER for u in users}), sorted(a for a in actions if a is not None)
+
+
+def _distinct(session: Session, column: InstrumentedAttribute[Any]) -> list[Any]:
+    """The column's distinct non-null values by a loose index scan: from each value, the next larger one."""
+    found: list[Any] = []
+    value = session.execute(select(func.min(column))).scalar()
+    while value is not None:
+        found.append(value)
+        value = session.execute(select(func.min(column)).where(column > value)).scalar()
     return found
 
 

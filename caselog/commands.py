@@ -8,7 +8,6 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,6 +26,7 @@ from caselog.policy_exports import export_outside_policy, stream_outside_policy
 from caselog.quality import PolicyFilter, cases_by_procedure
 from caselog.records import CaseFilter, CaseListItem, CaseView, case_to_contract
 from caselog.reports import ReportSettings, write_case_summaries, write_complication_log, write_surgeon_log
+from caselog.reports.complications import cases_for_log
 from caselog.reports.pathway import pathways_for, write_patient_pathway
 from caselog.service import CaseService
 from caselog.settings import load_settings
@@ -358,7 +358,8 @@ def _report(service: CaseService, args: argparse.Namespace) -> int:
         in_range = CaseFilter(date_from=args.date_from, date_to=args.date_to)
         # Only cases with a complication are loaded whole; the rates' denominators are counted in SQL.
         counts = cases_by_procedure(service, in_range)
-        views = list(service.iter_cases(replace(in_range, with_complications=True)))
+        with service.reading() as session:
+            views = cases_for_log(session, in_range)
         write_complication_log(
             views, args.output, date_from=args.date_from, date_to=args.date_to, settings=report_settings(),
             case_counts=counts, audit_head=audit.head_line(audit.current_head(service.db)),

@@ -752,17 +752,39 @@ class CaseService:
         self._require(Action.READ_AUDIT, case_number=case_number, case_surgeon=surgeon)
         return entries_for(self.actor, audit.entries(self.db, record_type="case", record_id=case_number))
 
-    def audit_trail(self) -> list[audit.AuditEntry]:
-        """The whole trail for quality and admin; a surgeon gets the entries of their own cases."""
-        self._require(Action.READ_AUDIT)
-        found = audit.entries(self.db)
-        if self.actor is not None and self.actor.role == "surgeon":
-            with self.db.read() as session:
-                own = set(session.execute(
-                    select(store.cases_t.c.case_number).where(store.cases_t.c.surgeon == self.actor.full_name)
-                ).scalars())  # fmt: skip
-            found = [e for e in found if e.record_type == "case" and e.record_id in own]
+    def audit_trail(self, f: audit.AuditFilter | None = None) -> list[audit.AuditEntry]:
+        """The whole trail (or the filter's entries) in order, for quality and admin; a surgeon gets the entries of
+        their own cases. Streams the trail: `iter_audit_trail` for a listing that need not hold it all."""
+        return list(self.iter_audit_trail(f))
+
+    def iter_audit_trail(self, f: audit.AuditFilter | None = None) -> Iterator[audit.AuditEntry]:
+        """The trail oldest first, read a batch at a time, as this account may read it (refused at the call)."""
+        scope = self._audit_scope(f)
+        return (shown for entry in audit.iter_entries(self.db, scope) for shown in entries_for(self.actor, [entry]))
+
+    def audit_page(self, f: audit.AuditFilter | None = None, *, newest_first: bool = True, after: int | None = None,
+                   limit: int = audit.PAGE_SIZE, span: audit.Span | None = None) -> list[audit.AuditEntry]:  # fmt: skip
+        """One page of the trail as this account may read it, from after entry number `after` (keyset paging in
+        SQL: `audit.page_of_entries`); `span` is `audit_span` of the same filter, when the caller counted it."""
+        scope = self._audit_scope(f)
+        found = audit.page_of_entries(self.db, scope, newest_first=newest_first, after=after, limit=limit, span=span)
         return entries_for(self.actor, found)
+
+    def audit_span(self, f: audit.AuditFilter | None = None) -> audit.Span:
+        """How many entries of the trail this account may read match the filter (and where they lie, for paging)."""
+        return audit.span_of(self.db, self._audit_scope(f))
+
+    def audit_choices(self) -> tuple[list[str], list[str]]:
+        """The users and actions present in the part of the trail this account may read (the views' filter lists)."""
+        return audit.entry_choices(self.db, self._audit_scope(None))
+
+    def _audit_scope(self, f: audit.AuditFilter | None) -> audit.AuditFilter:
+        """The filter within what this account may read: a surgeon reads their own cases' entries only."""
+        self._require(Action.READ_AUDIT)
+        f = f or audit.AuditFilter()
+        if self.actor is not None and self.actor.role == "surgeon":
+            return replace(f, surgeon=self.actor.full_name)
+        return f
 
     def _state_or_deleted(self, case_number: str) -> tuple[str, str | None]:
         try:

@@ -166,10 +166,13 @@ def audit_command(db: Database, service: CaseService, args: argparse.Namespace) 
         if getattr(args, "accept", False):
             _accept_current_state(db, service.actor)
         return report_verification(audit.verify(db))
-    found = service.history(args.case) if args.case else service.audit_trail()
+    # The whole trail is streamed a batch at a time: a million entries print without being held in memory.
+    found = service.history(args.case) if args.case else service.iter_audit_trail()
+    printed = False
     for entry in found:
         print("\n".join(format_entry(entry)))
-    if not found:
+        printed = True
+    if not printed:
         print("No audit entries.")
     return EXIT_OK
 

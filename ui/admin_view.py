@@ -24,6 +24,7 @@ from ui.accounts_dialogs import AccountDialog, PasswordDialog, RoleDialog, local
 from ui.clinic_settings_tab import ClinicSettingsTab
 from ui.history_view import AuditTrailView
 from ui.messages import show_error
+from ui.services import Services
 from ui.tables import HeadedTableModel, Selection, list_table
 from ui.widgets import named_button
 
@@ -75,7 +76,7 @@ class AdminView(QWidget):
     def __init__(
         self,
         accounts: Callable[[], AccountService],
-        trail: Callable[[], list[Any]],
+        services: Services,
         parent: QWidget | None = None,
         cases: Callable[[], CaseService] | None = None,
     ) -> None:
@@ -107,7 +108,7 @@ class AdminView(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.error)
         layout.addWidget(self.table, 1)
-        self.trail = AuditTrailView(trail)
+        self.trail = AuditTrailView(services)  # the trail as the signed-in administrator reads it, a page at a time
         trail_page = QWidget()
         trail_layout = QVBoxLayout(trail_page)
         privacy = QLabel(f"Administrators do not see cases: values that could identify a patient, and reasons, show "

@@ -118,7 +118,7 @@ class AuditTrailDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Audit trail")
         self.setStyleSheet(app_style_sheet(self.palette()))
-        self.view = AuditTrailView(lambda: services.cases.audit_trail())
+        self.view = AuditTrailView(services)
         with_close_button(self, self.view, grows=self.view)
         self.resize(1200, 640)
         self.view.refresh()

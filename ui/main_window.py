@@ -343,8 +343,7 @@ class MainWindow(CaseOutputActions):
             if self.admin_view is None:
                 from ui.admin_view import AdminView  # loaded for administrators only
 
-                self.admin_view = AdminView(self.services.accounts, lambda: self.services.cases.audit_trail(),
-                                            cases=lambda: self.services.cases)  # fmt: skip
+                self.admin_view = AdminView(self.services.accounts, self.services, cases=lambda: self.services.cases)
                 self.pages.addWidget(self.admin_view)
             self.pages.setCurrentWidget(self.admin_view)
         if not view:

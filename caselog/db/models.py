@@ -342,7 +342,14 @@ class AuditEntryRow(Base):
     content and the previous entry's hash, so a later edit, removal or reordering breaks the chain."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_record", "record_type", "record_id"),)
+    # The audit views filter by record, user, action and time, newest entry first; each filter's index holds the
+    # other filters' columns, so several filters together are counted on one index alone (migration 0012).
+    __table_args__ = (
+        Index("ix_audit_log_record", "record_type", "record_id"),
+        Index("ix_audit_log_username", "username", "id", "action", "occurred_at"),
+        Index("ix_audit_log_action", "action", "id", "username", "occurred_at"),
+        Index("ix_audit_log_occurred_at", "occurred_at", "id", "username", "action"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     occurred_at: Mapped[dt.datetime] = mapped_column(DateTime)

@@ -140,7 +140,9 @@ def test_the_role_hides_what_it_cannot_do(
     assert full_name in window.session.user_label.text()
 
 
-def test_an_administrator_sees_accounts_and_the_trail_not_cases(signed_in: Callable[[str], MainWindow]) -> None:
+def test_an_administrator_sees_accounts_and_the_trail_not_cases(
+    signed_in: Callable[[str], MainWindow], qtbot: QtBot
+) -> None:
     window = signed_in("admin")
     assert window.admin_view is not None and window.admin_view.isVisible()
     assert not window.table.isVisible() and window.model.rowCount() == 0
@@ -149,11 +151,13 @@ def test_an_administrator_sees_accounts_and_the_trail_not_cases(signed_in: Calla
     assert "Administrator" in window.session.user_label.text()
     window.admin_view.tabs.setCurrentIndex(1)
     trail = window.admin_view.trail
-    assert trail.model.rowCount() > 0
-    everything = trail.model.rowCount()
-    choose(trail.user, "admin")
-    assert {e.who for e in trail.model.entries} == {"admin"} and trail.model.rowCount() < everything
-    choose(trail.action, "account_add")
+    qtbot.waitUntil(lambda: trail.user.count() > 1 and trail.model.rowCount() > 0 and not trail.model.loading)
+    everything = trail.model.total  # counted in the database; the list holds its first page
+    with qtbot.waitSignal(trail.model.loaded):
+        choose(trail.user, "admin")
+    assert {e.who for e in trail.model.entries} == {"admin"} and trail.model.matching < everything
+    with qtbot.waitSignal(trail.model.loaded):
+        choose(trail.action, "account_add")
     assert sorted(e.record_id for e in trail.model.entries) == ["coord", "hlind", "qual"]
     assert trail.count.text() == f"3 of {everything} entries"
 
@@ -472,7 +476,7 @@ def test_signing_in_after_a_reset_asks_for_a_new_password_twice_first(
 
 
 def test_the_administrators_audit_trail_shows_no_patient_identity(
-    signed_in: Callable[[str], MainWindow], accounts_db: Database, tmp_path: Path
+    signed_in: Callable[[str], MainWindow], accounts_db: Database, tmp_path: Path, qtbot: QtBot
 ) -> None:
     quality = CaseService(accounts_db, actor=Actor("qual", "Quinn Quality", "quality"))
     patient = next(iter(quality.iter_cases())).record.patient
@@ -481,6 +485,7 @@ def test_the_administrators_audit_trail_shows_no_patient_identity(
     window.admin_view.tabs.setCurrentIndex(1)
     trail = window.admin_view.trail
     model = trail.model
+    qtbot.waitUntil(lambda: model.rowCount() > 0 and not model.loading)
     shown = "\n".join(str(model.index(r, c).data(Qt.ItemDataRole.ToolTipRole) or model.index(r, c).data())
                       for r in range(model.rowCount()) for c in range(model.columnCount()))  # fmt: skip
     assert model.rowCount() > 0 and f"patient.mrn: {HIDDEN}" in shown

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from caselog import audit, exports, policy_exports
-from caselog.quality import ComplicationFilter, PolicyFilter
+from caselog.quality import ComplicationFilter, PolicyFilter, cases_by_procedure
 from caselog.records import CaseFilter
 from caselog.service import CaseService
 
@@ -34,25 +34,27 @@ def export_complications(
 def complication_log(
     service: CaseService, date_from: dt.date | None, date_to: dt.date | None, path: Path, settings: ReportSettings
 ) -> Callable[[Progress], tuple[int, int]]:
-    """Work: the complication log PDF of every case in the date range (its rates need every case, with or
-    without complications, so only the dates select; as `caselog report complications`)."""
+    """Work: the complication log PDF of every case in the date range (as `caselog report complications`): the
+    rates' denominators are counted in SQL, and only the cases with a complication are read whole (a million
+    cases are not loaded to list the few percent that had one)."""
     from caselog.reports import write_complication_log  # reportlab loads here, on the GUI thread, not with the desk
+    from caselog.reports.complications import cases_for_log
 
     def work(progress: Progress) -> tuple[int, int]:
         case_filter = CaseFilter(date_from=date_from, date_to=date_to)
-        total = service.count(case_filter)
-        views = []
-        for done, view in enumerate(service.iter_cases(case_filter), start=1):
-            views.append(view)
-            if done % 100 == 0 or done == total:
-                progress(done, total, f"Read {done:,} of {total:,} cases")
-        progress(total, total, "Laying out the complication log")
+        counts = cases_by_procedure(service, case_filter)
+        progress(0, 2, "Reading the cases with a complication")
+        with service.reading() as session:
+            views = cases_for_log(session, case_filter)
+        progress(1, 2, f"Laying out the complication log ({len(views):,} cases with a complication)")
         head = audit.head_line(audit.current_head(service.db))
-        write_complication_log(views, path, date_from=date_from, date_to=date_to, settings=settings, audit_head=head)
+        write_complication_log(views, path, date_from=date_from, date_to=date_to, settings=settings, audit_head=head,
+                               case_counts=counts)  # fmt: skip
         events = sum(len(v.record.complications) for v in views)
+        cases = sum(counts.values())
         service.record_event("print", record_type="report", details={"document": "complication log",
-                             "from": str(date_from), "to": str(date_to), "cases": len(views)})  # fmt: skip
-        return len(views), events
+                             "from": str(date_from), "to": str(date_to), "cases": cases})  # fmt: skip
+        return cases, events
 
     return work
 
