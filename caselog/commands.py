@@ -32,7 +32,7 @@ from caselog.service import CaseService
 from caselog.settings import load_settings
 from caselog.settings_check import setting_problems
 from caselog.signin import audit_command, report_verification, require, sign_command, sign_in, user_command
-from caselog.validation import Problem
+from caselog.validation import Problem, case_number_key
 
 if TYPE_CHECKING:
     from caselog.pathway import BlockReading, Pathway
@@ -281,18 +281,31 @@ def _show(service: CaseService, case_number: str, *, as_json: bool) -> int:
 
 
 def _demo(service: CaseService, count: int, seed: int, *, into_real_database: bool) -> int:
-    from caselog.demo import clinic_schedule, generate_cases
+    """Made-up cases, all or none: one write transaction (a failure half-way leaves the database as it was).
+
+    Cases are made and stored as a stream (caselog.demo.stream_cases), so memory stays flat for a million; a long
+    run prints a line to stderr every DEMO_PROGRESS_EVERY cases."""
+    from caselog.demo import clinic_schedule, stream_cases
 
     service.require_demo(into_real_database=into_real_database)
-    records = generate_cases(count, seed=seed, schedule=clinic_schedule(service))
-    numbers: list[str] = []
-    batch = 5000  # a transaction per batch keeps the write lock short for other workstations
-    for start in range(0, len(records), batch):
-        last = start + batch >= len(records)
-        chunk = records[start : start + batch]
-        numbers.extend(service.add_records(chunk, refresh_statistics=last, into_real_database=into_real_database))
-    print(f"Added {len(numbers)} demo cases ({numbers[0]} to {numbers[-1]}).")
+    records = stream_cases(count, seed=seed, schedule=clinic_schedule(service))
+    shown = [0]
+
+    def progress(stored: int) -> None:
+        if count >= DEMO_PROGRESS_EVERY and (stored // DEMO_PROGRESS_EVERY > shown[0] // DEMO_PROGRESS_EVERY):
+            print(f"demo: {stored:,} of {count:,} cases made (saved when all are made)", file=sys.stderr, flush=True)
+        shown[0] = stored
+
+    added, first, last = service.add_record_stream(
+        records, into_real_database=into_real_database, batch=DEMO_BATCH, progress=progress
+    )
+    print(f"Added {added} demo cases ({first} to {last}).")
     return EXIT_OK
+
+
+#: How often a long demo says how far it got (stderr); how many cases go to the database in one statement batch.
+DEMO_PROGRESS_EVERY = 100_000
+DEMO_BATCH = 5000
 
 
 def _update(service: CaseService, args: argparse.Namespace) -> int:
@@ -335,7 +348,7 @@ def _summary(service: CaseService, args: argparse.Namespace) -> int:
         raise InvalidInput([Problem("CASE", "give case numbers or --date DATE (one of the two)")])
     if args.date:
         views = list(service.iter_cases(CaseFilter(date_from=args.date, date_to=args.date)))
-        views.sort(key=lambda v: v.case_number)
+        views.sort(key=lambda v: case_number_key(v.case_number))
     else:
         views = service.get_cases(list(args.cases))
     pathways = pathways_for(views, service.patient_pathway)  # each block's result, each ablation's check

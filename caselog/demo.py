@@ -7,13 +7,24 @@ fades as the nerve regrows, and a repeat when the pain returns (months after an 
 rhizotomy). A few ablations are done outside the clinic's usual policy (one block only, a negative block,
 blocks done elsewhere, a repeat after short relief), some with the reason recorded. A few patients have open
 decompressions. The same seed and the same end date give the same cases.
+
+How many years and sites: up to NETWORK_FROM cases (the tests', the app's offer, the 100,000-case benchmark) the
+cases are one clinic's (five surgeons, two facilities) over the last six years. A larger count is a network's:
+about CASES_PER_SITE_YEAR cases a year per site, over as many years as keep it under MAX_CASES_A_YEAR a year (at
+most MAX_YEARS back), at as many sites as that takes, each with its own facility and five surgeons of its own.
+1,000,000 cases are 25 years of four sites, 40,000 a year, so the demo never needs six-digit case numbers by
+accident. A network's cases come as a stream (`stream_cases`), month by month: each month's new patients until
+the month holds its share of the count, their later cases kept aside until their month comes, so memory holds
+a few months of cases, not the whole count.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import heapq
+import math
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from caselog import vocab
@@ -56,6 +67,21 @@ ASSISTANTS = ["Sam Whitfield, PA-C", "Rita Gomes, RN", "Tomás Ibarra, RNFA", "L
 PROVIDERS = ["Dr. Ingrid Holm (anesthesia)", "Grace Liu, CRNA", "Paul Mercer, CRNA", None]
 FACILITIES = ["Riverside Spine Center", "Northgate Ambulatory Surgery"]
 
+#: Above this many cases the demo is a network's (the module's docstring); up to it, one clinic's over six years.
+NETWORK_FROM = 100_000
+CASES_PER_SITE_YEAR = 10_000  # five surgeons, 2,000 cases a year each
+MAX_CASES_A_YEAR = 40_000
+MAX_YEARS = 25
+#: A network's sites, each its own facility; their surgeons are made from the names below, five a site.
+SITES = ["Riverside Spine Center", "Northgate Spine Institute", "Lakeshore Pain & Spine", "Hillcrest Spine Clinic",
+         "Eastbrook Interventional Spine", "Westfield Spine Surgery", "Harbor View Spine Center",
+         "Summit Spine & Pain"]  # fmt: skip
+SURGEON_GIVEN = ["Amara", "Henrik", "Priya", "Mateo", "Elena", "Kofi", "Ingrid", "Rahul", "Sofia", "Tomasz", "Mei",
+                 "Youssef", "Carmen", "Lars", "Aiko", "Dmitri", "Fatima", "Joaquín", "Noor", "Pieter"]  # fmt: skip
+SURGEON_FAMILY = ["Okafor", "Lindqvist", "Raman", "Alvarez", "Vasquez", "Mensah", "Brandt", "Iyer", "Costa",
+                  "Wiśniewski", "Zhang", "Haddad", "Ortega", "Berg", "Sato", "Volkov", "Rahman", "Pereira",
+                  "Karimi", "de Vries"]  # fmt: skip
+
 LUMBAR_SETS = [
     ["L4-L5", "L5-S1"],
     ["L3-L4", "L4-L5", "L5-S1"],
@@ -94,6 +120,9 @@ class _Clinic:
         self.until = until
         self.schedule = schedule
         self.start = until - dt.timedelta(days=365 * years)
+        # Where the patient at hand is treated, and by whom: the clinic's, or one network site's.
+        self.facilities: Sequence[str] = FACILITIES
+        self.surgeons: Sequence[str] = SURGEONS
 
     def day(self, earliest: dt.date) -> dt.date:
         span = (self.until - earliest).days
@@ -209,8 +238,8 @@ def _case(c: _Clinic, patient: Patient, procedure: str, day: dt.date, levels: li
         status="final" if signed else "draft",
         patient=patient,
         procedure_date=day,
-        facility=r.choice(FACILITIES),
-        surgeon=r.choice(SURGEONS),
+        facility=r.choice(c.facilities),
+        surgeon=r.choice(c.surgeons),
         assistants=tuple(r.sample(ASSISTANTS, r.randint(0, 2))),
         procedure=procedure,
         procedure_detail="Sacroiliac joint lateral branch ablation" if procedure == "other" else None,
@@ -359,11 +388,71 @@ def generate_marked(
     return cases
 
 
-def _pathway(c: _Clinic, patient: Patient) -> list[tuple[CaseRecord, str | None]]:
-    """One patient's cases: blocks, then treatment at the joints that responded, then repeats as pain returns."""
+def network_shape(count: int) -> tuple[int, int]:
+    """(years, sites) of a network's `count` demo cases (the module's docstring)."""
+    years = min(MAX_YEARS, max(6, math.ceil(count / MAX_CASES_A_YEAR)))
+    sites = min(len(SITES), max(1, math.ceil(count / years / CASES_PER_SITE_YEAR)))
+    return years, sites
+
+
+def site_surgeons(site: int) -> list[str]:
+    """The five surgeons of a network's site `site` (0-based): names of their own, none shared with another site."""
+    given, family = SURGEON_GIVEN, SURGEON_FAMILY
+    return [f"Dr. {given[(5 * site + i) % len(given)]} {family[(7 * site + 3 * i) % len(family)]}" for i in range(5)]
+
+
+def stream_cases(
+    count: int, *, seed: int = 1, until: dt.date | None = None, schedule: Schedule | None = None
+) -> Iterator[CaseRecord]:
+    """`count` demo cases in date order, as a stream: a clinic's (generate_cases) up to NETWORK_FROM, a network's
+    above it, month by month so that memory holds a few months of cases whatever the count."""
+    if count <= NETWORK_FROM:
+        yield from generate_cases(count, seed=seed, until=until, schedule=schedule)
+        return
+    years, sites = network_shape(count)
+    c = _Clinic(seed, until or dt.date.today(), years, schedule or DEFAULT_TIMEPOINTS)
+    sites_staff = [([SITES[i]], site_surgeons(i)) for i in range(sites)]
+    months: list[tuple[dt.date, dt.date]] = []
+    first = c.start
+    while first <= c.until:
+        after = add_months(first.replace(day=1), 1)
+        months.append((first, min(after - dt.timedelta(days=1), c.until)))
+        first = after
+
+    def month_of(day: dt.date) -> int:
+        return (day.year - c.start.year) * 12 + day.month - c.start.month
+
+    pending: list[tuple[dt.date, dt.datetime, int, CaseRecord]] = []  # later cases, kept for their month
+    in_month: dict[int, int] = {}
+    emitted = made = patient_number = 0
+    for m, (first, last) in enumerate(months):
+        share = (count - emitted) // (len(months) - m) if m < len(months) - 1 else count - emitted
+        while in_month.get(m, 0) < share:
+            patient_number += 1
+            patient = c.patient(seed, patient_number)
+            c.facilities, c.surgeons = sites_staff[c.rnd.randrange(sites)]
+            day = first + dt.timedelta(days=c.rnd.randint(0, (last - first).days))
+            if day.year - patient.birth_date.year < 25:
+                continue  # too young for facet joint pain: the next patient
+            for record, _ in _pathway(c, patient, day):
+                made += 1
+                heapq.heappush(pending, (record.procedure_date, record.start_time or dt.datetime.min, made, record))
+                key = month_of(record.procedure_date)
+                in_month[key] = in_month.get(key, 0) + 1
+        while pending and pending[0][0] <= last:
+            record = heapq.heappop(pending)[3]
+            if emitted < count:
+                emitted += 1
+                yield record
+        in_month.pop(m, None)
+
+
+def _pathway(c: _Clinic, patient: Patient, first_day: dt.date | None = None) -> list[tuple[CaseRecord, str | None]]:
+    """One patient's cases: blocks, then treatment at the joints that responded, then repeats as pain returns
+    (from `first_day`, or a day of the clinic's years)."""
     r = c.rnd
     earliest = max(c.start, dt.date(patient.birth_date.year + 25, 1, 1))
-    day = c.day(earliest)
+    day = c.day(earliest) if first_day is None else first_day
     if r.random() < 0.12:
         procedure = r.choices(["laminectomy", "laminotomy", "other"], weights=[45, 45, 10])[0]
         levels, region = c.levels(procedure)

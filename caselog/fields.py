@@ -130,7 +130,7 @@ class Field:
         elif self.kind == "datetime":
             parts.append("YYYY-MM-DDTHH:MM, local time")
         elif self.kind == "case_number":
-            parts.append("YYYY-NNNNN; assigned when absent")
+            parts.append("YYYY-NNNNN, from 100000 on YYYY-NNNNNN (format version 4); assigned when absent")
         if self.doc:
             parts.append(self.doc)
         return "; ".join(parts)

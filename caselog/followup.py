@@ -30,7 +30,7 @@ from caselog.db.tables import attempts_t, cases_t, levels_t, outcomes_t, patient
 from caselog.errors import CaselogError, InvalidInput
 from caselog.records import CaseFilter, CaseView, FollowUpAttempt, OutcomeScore
 from caselog.service import CaseService
-from caselog.validation import Problem
+from caselog.validation import Problem, case_number_key
 
 #: The clinic setting's name (caselog.clinic).
 SETTING = "follow_up_schedule"
@@ -426,7 +426,7 @@ class FollowUpService:
             items = _due_items(rows, today)
             dead = _dead_mrns(session, today)  # a death is the patient's, whichever case it was recorded on
             items = [item for item in items if item.mrn not in dead]
-        items.sort(key=lambda item: (item.due_date, item.case_number, _ORDER[item.timepoint]))
+        items.sort(key=lambda item: (item.due_date, case_number_key(item.case_number), _ORDER[item.timepoint]))
         return items
 
     # ---- states and counts

@@ -22,6 +22,7 @@ from caselog.dates import add_months as add_months  # re-exported: callers of th
 from caselog.dates import whole_months as whole_months
 from caselog.policy import IndicationPolicy, policy_to_json, preset_of
 from caselog.records import BlockDetails, CaseRecord, Complication, OutcomeScore, Patient, TreatedLevel
+from caselog.validation import case_number_key
 
 Concordance = Literal["concordant", "shorter", "longer", "not_judged"]
 CONCORDANCE_TEXT: dict[str, str] = {
@@ -227,9 +228,9 @@ class PathwayCase:
         return found
 
     @property
-    def order(self) -> tuple[dt.date, bool, str]:
-        """Time order: by date, then case number; a case not saved yet comes last on its day."""
-        return (self.date, self.case_number is None, self.case_number or "")
+    def order(self) -> tuple[dt.date, bool, tuple[int, int, str]]:
+        """Time order: by date, then case number (as a number); a case not saved yet comes last on its day."""
+        return (self.date, self.case_number is None, case_number_key(self.case_number or ""))
 
     @property
     def name(self) -> str:

@@ -22,6 +22,7 @@ from caselog.pathway import OutsidePolicyCase
 from caselog.policy import PRESETS, IndicationPolicy, preset_of
 from caselog.records import CaseFilter
 from caselog.service import CaseService
+from caselog.validation import case_number_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +94,7 @@ _REVIEW_ORDER = sql_case(
 
 #: Sort keys the list accepts; each ends with case number and position, so equal keys keep a stable order.
 SORT_KEYS: dict[str, list[Any]] = {
-    "case_number": [C.case_number],
+    "case_number": queries.number_order(C.case_number),
     "procedure_date": [C.procedure_date],
     "procedure": [C.procedure, C.procedure_date],
     "surgeon": [C.surgeon, C.procedure_date],
@@ -136,7 +137,7 @@ def list_complications(
     f = f or ComplicationFilter()
     if sort not in SORT_KEYS:
         raise ValueError(f"unknown sort key {sort!r}; one of {', '.join(SORT_KEYS)}")
-    keys = [*SORT_KEYS[sort], C.case_number, K.position]
+    keys = [*SORT_KEYS[sort], *queries.number_order(C.case_number), K.position]
     order = [k.desc() if descending else k.asc() for k in keys]
     stmt = _filtered(
         select(C.id, C.case_number, C.status, C.procedure_date, C.procedure, C.surgeon, K.position, K.category,
@@ -272,14 +273,19 @@ def outside_policy_entry(found: OutsidePolicyCase) -> OutsidePolicyEntry:
 
 #: Sort keys the list accepts (each ends with the case number, so equal keys keep a stable order).
 POLICY_SORT_KEYS: dict[str, Callable[[OutsidePolicyEntry], Any]] = {
-    "case_number": lambda e: e.case_number,
-    "procedure_date": lambda e: (e.procedure_date, e.case_number),
-    "patient": lambda e: (e.patient_name.casefold(), e.mrn, e.procedure_date, e.case_number),
-    "surgeon": lambda e: (e.surgeon, e.procedure_date, e.case_number),
-    "procedure": lambda e: (e.procedure, e.procedure_date, e.case_number),
-    "levels": lambda e: (e.levels_text, e.procedure_date, e.case_number),
-    "rules": lambda e: (e.rules_text, e.procedure_date, e.case_number),
-    "reason": lambda e: (e.reason is None, (e.reason or "").casefold(), e.procedure_date, e.case_number),
+    "case_number": lambda e: case_number_key(e.case_number),
+    "procedure_date": lambda e: (e.procedure_date, case_number_key(e.case_number)),
+    "patient": lambda e: (e.patient_name.casefold(), e.mrn, e.procedure_date, case_number_key(e.case_number)),
+    "surgeon": lambda e: (e.surgeon, e.procedure_date, case_number_key(e.case_number)),
+    "procedure": lambda e: (e.procedure, e.procedure_date, case_number_key(e.case_number)),
+    "levels": lambda e: (e.levels_text, e.procedure_date, case_number_key(e.case_number)),
+    "rules": lambda e: (e.rules_text, e.procedure_date, case_number_key(e.case_number)),
+    "reason": lambda e: (
+        e.reason is None,
+        (e.reason or "").casefold(),
+        e.procedure_date,
+        case_number_key(e.case_number),
+    ),
 }
 
 

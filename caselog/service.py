@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import itertools
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -246,6 +247,34 @@ class CaseService:
         with cyclic_gc_paused():
             return self._insert(records, paths, action="demo", refresh_statistics=refresh_statistics, check=demo_only)
 
+    def add_record_stream(
+        self, records: Iterable[CaseRecord], *, into_real_database: bool = False, batch: int = 5000,
+        progress: Callable[[int], None] | None = None,
+    ) -> tuple[int, str | None, str | None]:  # fmt: skip
+        """Store a stream of demo cases (validated already) in one write transaction, `batch` at a time: all of
+        them or, if anything fails on the way, none (the audit trail's chain untouched). Returns how many, and the
+        first and last case numbers. `progress(stored)` is called after each batch.
+
+        The write lock is held while the stream lasts: other workstations wait (or time out) meanwhile."""
+        self._require_demo()
+        now = store.utcnow()
+        count, first, last = 0, None, None
+        with self.db.write() as session:
+            if not into_real_database and _holds_real_cases(session):
+                raise InvalidInput([Problem("--into-real-database", REAL_CASES_MESSAGE)])
+            stream = iter(records)
+            while chunk := list(itertools.islice(stream, batch)):
+                paths = [f"cases[{count + i}]" for i in range(len(chunk))]
+                with cyclic_gc_paused():
+                    numbers = self._insert_in(session, chunk, paths, action="demo", now=now)
+                count += len(numbers)
+                first, last = first or numbers[0], numbers[-1]
+                if progress is not None:
+                    progress(count)
+        if count >= BULK_ANALYZE_CASES:
+            self.db.refresh_statistics()
+        return count, first, last
+
     def _insert(
         self, records: list[CaseRecord], paths: list[str], *, action: str, refresh_statistics: bool = True,
         check: Callable[[Session], None] | None = None, then: Callable[[Session, str], None] | None = None,
@@ -254,35 +283,42 @@ class CaseService:
         with self.db.write() as session:
             if check is not None:
                 check(session)
-            result = store.insert_cases(session, records, paths, now=now)
-            if result and isinstance(result[0], Problem):
-                raise InvalidInput([p for p in result if isinstance(p, Problem)])
-            numbers = [n for n in result if isinstance(n, str)]
-            entries = []
-            signed: dict[str, list[str]] = {}  # signer: the case numbers they sign by importing them
-            for number, r in zip(numbers, records, strict=True):
-                content = case_to_contract(r)
-                content["case_number"] = number
-                entries.append(audit.NewEntry(self._who, action, "case", number, {"content": content}))
-                if r.status != "draft" and action != "demo":
-                    # As `sign_case`: the signed-in surgeon signs; without accounts, the case's own surgeon.
-                    signer = self.actor.full_name if self.actor else r.surgeon
-                    signed.setdefault(signer, []).append(number)
-                    details = {"changes": {"signed_by": [None, signer]}, "arrived_signed": action}
-                    entries.append(audit.NewEntry(self._who, "sign", "case", number, details))
-            for signer, signed_numbers in signed.items():
-                for start in range(0, len(signed_numbers), 500):
-                    session.execute(
-                        update(store.cases_t)
-                        .where(store.cases_t.c.case_number.in_(signed_numbers[start : start + 500]))
-                        .values(signed_by=signer, signed_at=now)
-                    )
-            audit.record_many(session, entries)
+            numbers = self._insert_in(session, records, paths, action=action, now=now)
             if then is not None:
                 for number in numbers:
                     then(session, number)
         if refresh_statistics and len(numbers) >= BULK_ANALYZE_CASES:
             self.db.refresh_statistics()
+        return numbers
+
+    def _insert_in(
+        self, session: Session, records: list[CaseRecord], paths: list[str], *, action: str, now: dt.datetime
+    ) -> list[str]:
+        """Insert the records and their audit entries in the caller's transaction; their case numbers."""
+        result = store.insert_cases(session, records, paths, now=now)
+        if result and isinstance(result[0], Problem):
+            raise InvalidInput([p for p in result if isinstance(p, Problem)])
+        numbers = [n for n in result if isinstance(n, str)]
+        entries = []
+        signed: dict[str, list[str]] = {}  # signer: the case numbers they sign by importing them
+        for number, r in zip(numbers, records, strict=True):
+            content = case_to_contract(r)
+            content["case_number"] = number
+            entries.append(audit.NewEntry(self._who, action, "case", number, {"content": content}))
+            if r.status != "draft" and action != "demo":
+                # As `sign_case`: the signed-in surgeon signs; without accounts, the case's own surgeon.
+                signer = self.actor.full_name if self.actor else r.surgeon
+                signed.setdefault(signer, []).append(number)
+                details = {"changes": {"signed_by": [None, signer]}, "arrived_signed": action}
+                entries.append(audit.NewEntry(self._who, "sign", "case", number, details))
+        for signer, signed_numbers in signed.items():
+            for start in range(0, len(signed_numbers), 500):
+                session.execute(
+                    update(store.cases_t)
+                    .where(store.cases_t.c.case_number.in_(signed_numbers[start : start + 500]))
+                    .values(signed_by=signer, signed_at=now)
+                )
+        audit.record_many(session, entries)
         return numbers
 
     # ---- reading ----------------------------------------------------------------------------------------

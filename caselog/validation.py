@@ -29,8 +29,8 @@ from caselog.records import (
 
 FORMAT_NAME = "caselog-cases"
 #: The version an export writes; import reads every version listed in READABLE_VERSIONS.
-FORMAT_VERSION = 3
-READABLE_VERSIONS = (1, 2, 3)
+FORMAT_VERSION = 4
+READABLE_VERSIONS = (1, 2, 3, 4)
 #: What version 2 added (docs/format.md): a version 1 file holding one of these is refused, not guessed at.
 V2_CASE_KEYS = frozenset({"block", "outside_policy_reason"})
 V2_LEVEL_KEYS = frozenset({"volume_ml"})
@@ -46,7 +46,19 @@ MAX_AGE_YEARS = 120
 POSTOPERATIVE_DAYS = 30
 
 MRN_RE = re.compile(r"[A-Za-z0-9-]{1,20}")
-CASE_NUMBER_RE = re.compile(r"(\d{4})-(\d{5})")
+#: YYYY-NNNNN, and from 100,000 on YYYY-NNNNNN (never a leading zero in six digits): format version 4.
+CASE_NUMBER_RE = re.compile(r"(\d{4})-(\d{5}|[1-9]\d{5})")
+#: The highest running number of a year with five digits; above it a number has six (format version 4).
+FIVE_DIGIT_LAST = 99_999
+
+
+def case_number_key(case_number: str) -> tuple[int, int, str]:
+    """What sorts case numbers as numbers within their year: 2026-99999 before 2026-100000 (their text does
+    not). Anything else (a placeholder of a case not saved yet) sorts after every number, by its text."""
+    found = CASE_NUMBER_RE.fullmatch(case_number)
+    return (int(found[1]), int(found[2]), "") if found else (10_000, 0, case_number)
+
+
 DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 DATETIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 # Refused in every text: control characters other than newline and tab (DEL and C1 included), lone surrogates
@@ -369,7 +381,7 @@ def validate_case(
     case_number = case.get("case_number")
     where = join(path, "case_number")
     if case_number is not None and (not isinstance(case_number, str) or not CASE_NUMBER_RE.fullmatch(case_number)):
-        r.fail(where, f"must look like YYYY-NNNNN (e.g. 2025-00042), not {case_number!r}")
+        r.fail(where, f"must look like YYYY-NNNNN (e.g. 2025-00042; from 100000 on YYYY-NNNNNN), not {case_number!r}")
         case_number = None
     elif isinstance(case_number, str) and case_number.endswith("-00000"):
         r.fail(where, "running number 00000 is not used; numbers start at 00001")
@@ -616,7 +628,8 @@ def _block(r: _Reader, value: object, path: str, procedure: str | None) -> Block
 
 def version_problems(cases: object, version: object) -> list[Problem]:
     """Problems of a file's format version: one CaseLog reads, and no field of a later version than the file's
-    (a version 2 field in a version 1 file, a version 3 field or timepoint in a version 1 or 2 file)."""
+    (a version 2 field in a version 1 file, a version 3 field or timepoint in a version 1 or 2 file, a six-digit
+    case number in a version 1, 2 or 3 file)."""
     if type(version) is not int or version not in READABLE_VERSIONS:
         readable = ", ".join(str(v) for v in READABLE_VERSIONS[:-1]) + f" or {READABLE_VERSIONS[-1]}"
         return [Problem("version", f"must be {readable}, not {version!r}")]
@@ -646,6 +659,9 @@ def version_problems(cases: object, version: object) -> list[Problem]:
                 later(f"{base}.outcomes[{j}].{key}", 3)
         for key in sorted(V3_CASE_KEYS.intersection(case)):
             later(f"{base}.{key}", 3)
+        number = case.get("case_number")
+        if isinstance(number, str) and CASE_NUMBER_RE.fullmatch(number) and len(number) > len("YYYY-NNNNN"):
+            later(f"{base}.case_number", 4, f"{number!r} ")
     return problems
 
 

@@ -77,7 +77,7 @@ def test_demo_is_repeatable(tmp_path: Path) -> None:
     [
         (b"{not json", "is not valid JSON"),
         (b"\xff\xfe\x00", "is not UTF-8 text"),
-        (b'{"format": "caselog-cases", "version": 4, "cases": []}', "version: must be 1, 2 or 3, not 4"),
+        (b'{"format": "caselog-cases", "version": 5, "cases": []}', "version: must be 1, 2, 3 or 4, not 5"),
         (b'{"format": "caselog-cases", "version": 1, "cases": [], "cases": []}', "appears twice"),
         (b'{"format": "caselog-cases", "version": 1, "cases": [{"surgeon": 1}]}', "cases[0].surgeon: must be text"),
         (b"[]", "bad.json: must be an object, not a list"),

@@ -85,7 +85,7 @@ def test_json_writer_is_the_contract_file(seeded: CaseService) -> None:
 def test_empty_export_is_a_valid_file() -> None:
     out = io.StringIO()
     assert write_json([], out) == 0
-    assert json.loads(out.getvalue()) == {"format": "caselog-cases", "version": 3, "cases": []}
+    assert json.loads(out.getvalue()) == {"format": "caselog-cases", "version": 4, "cases": []}
 
 
 def test_failed_export_leaves_no_file(tmp_path: Path) -> None:

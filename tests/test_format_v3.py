@@ -277,8 +277,8 @@ def test_a_version_1_file_names_attempts_as_version_3_and_a_plain_one_is_still_r
 
 
 def test_an_unknown_version_is_refused() -> None:
-    _, problems = validate_file(v3_file(version=4), today=TODAY)
-    assert [str(p) for p in problems] == ["version: must be 1, 2 or 3, not 4"]
+    _, problems = validate_file(v3_file(version=5), today=TODAY)
+    assert [str(p) for p in problems] == ["version: must be 1, 2, 3 or 4, not 5"]
 
 
 # ---- storage, exports ---------------------------------------------------------------------------------------
@@ -296,7 +296,7 @@ def test_export_import_export_keeps_every_version_3_value(service: CaseService, 
                         patient={**BASE["patient"], "mrn": "MRN-2002"})  # fmt: skip
     service.import_cases(v3_file(v3_case(), plain))
     first = _export_json(service)
-    assert first["version"] == 3
+    assert first["version"] == FORMAT_VERSION
     by_mrn = {c["patient"]["mrn"]: c for c in first["cases"]}
     followed = by_mrn["MRN-1001"]
     assert followed["outcomes"][1] == {
@@ -495,7 +495,7 @@ def test_the_command_line_refuses_a_version_2_file_with_a_version_3_value(tmp_pa
     source.write_text(json.dumps(v3_file(case)), encoding="utf-8")
     assert run("import", str(source), db=db).returncode == 0
     exported = json.loads(run("export", db=db).stdout)
-    assert exported["version"] == 3 and exported["cases"][0]["outcomes"][0]["pgic"] == 1
+    assert exported["version"] == FORMAT_VERSION and exported["cases"][0]["outcomes"][0]["pgic"] == 1
 
 
 def test_check_names_attempts_left_without_their_case(service: CaseService, db: Database) -> None:

@@ -1,4 +1,4 @@
-"""Case numbers keep the contract's form YYYY-NNNNN whatever numbers an import gave before."""
+"""Case numbers keep their form (YYYY-NNNNN, YYYY-NNNNNN past 99,999) whatever numbers an import gave before."""
 
 from __future__ import annotations
 
@@ -14,14 +14,14 @@ from caselog.validation import CASE_NUMBER_RE
 from tests.factories import TODAY, case_file, simple_case
 
 
-def test_a_given_last_number_of_the_year_never_yields_a_six_digit_number(service: CaseService) -> None:
-    service.import_cases(case_file(simple_case("2025-01-02", case_number="2025-99999")))
-    try:
-        numbers = service.import_cases(case_file(simple_case("2025-01-03", patient={**simple_case("x")["patient"]})))
-    except InvalidInput as refused:
-        print(f"\ncase numbers: the 100,000th number of 2025 is refused: {refused.message}")
-        return
-    print(f"\ncase numbers: after 2025-99999 the next case got {numbers}")
+def test_after_the_99999th_number_of_a_year_the_next_has_six_digits(service: CaseService) -> None:
+    """Format version 4: 2025-99999 is followed by 2025-100000, which still reads as a case number."""
+    service.import_cases(case_file(simple_case("2025-01-02", case_number="2025-99998")))
+    service.db.engine.dispose()
+    with service.db.write() as session:
+        session.execute(text("UPDATE case_counters SET last_number = 99998 WHERE year = 2025"))
+    numbers = service.import_cases(case_file(simple_case("2025-01-03"), simple_case("2025-01-04")))
+    assert numbers == ["2025-99999", "2025-100000"]
     assert all(CASE_NUMBER_RE.fullmatch(n) for n in numbers), numbers
 
 
@@ -41,15 +41,15 @@ def test_automatic_numbers_skip_numbers_given_in_imports_even_deleted_ones(servi
 
 
 def test_the_last_free_number_is_handed_out_then_the_year_is_full(service: CaseService) -> None:
-    service.import_cases(case_file(simple_case("2025-01-02", case_number="2025-99998")))
+    service.import_cases(case_file(simple_case("2025-01-02", case_number="2025-999998")))
     service.db.engine.dispose()
     with service.db.write() as session:
-        session.execute(text("UPDATE case_counters SET last_number = 99996 WHERE year = 2025"))
-    assert service.create_case(simple_case("2025-01-03")).case_number == "2025-99997"
-    assert service.create_case(simple_case("2025-01-03")).case_number == "2025-99999"
+        session.execute(text("UPDATE case_counters SET last_number = 999996 WHERE year = 2025"))
+    assert service.create_case(simple_case("2025-01-03")).case_number == "2025-999997"
+    assert service.create_case(simple_case("2025-01-03")).case_number == "2025-999999"
     with pytest.raises(InvalidInput) as refused:
         service.create_case(simple_case("2025-01-03"))
-    assert "no case numbers left" in refused.value.message
+    assert "no case numbers left (the last is 2025-999999)" in refused.value.message
 
 
 def test_given_and_automatic_numbers_from_two_workstations_at_once_never_clash(db_target: str) -> None:

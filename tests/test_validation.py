@@ -240,8 +240,8 @@ def test_postoperative_on_day_30_and_late_on_day_31_are_valid() -> None:
     [
         ([], ": must be an object, not a list"),
         ({"format": "other", "version": 1, "cases": []}, "format: must be 'caselog-cases', not 'other'"),
-        ({"format": "caselog-cases", "version": 4, "cases": []}, "version: must be 1, 2 or 3, not 4"),
-        ({"format": "caselog-cases", "version": True, "cases": []}, "version: must be 1, 2 or 3, not True"),
+        ({"format": "caselog-cases", "version": 5, "cases": []}, "version: must be 1, 2, 3 or 4, not 5"),
+        ({"format": "caselog-cases", "version": True, "cases": []}, "version: must be 1, 2, 3 or 4, not True"),
         ({"format": "caselog-cases", "version": 1, "cases": {}}, "cases: must be a list, not an object"),
         ({"format": "caselog-cases", "version": 1, "cases": [], "extra": 1}, "extra: unknown field"),
         ({"format": "caselog-cases", "version": 1, "cases": [3]}, "cases[0]: must be an object, not a number"),

@@ -12,7 +12,7 @@ from typing import Any
 from caselog import vocab
 from caselog.pathway import Evidence, IndicationCheck, Joint, Pathway, joints_text, pathway_case
 from caselog.records import CaseRecord
-from caselog.validation import validate_case
+from caselog.validation import case_number_key, validate_case
 from ui.style import Colours
 
 #: What the check reads from the form; an edit of any of these checks again.
@@ -87,7 +87,7 @@ def positive_blocks(check: IndicationCheck) -> list[Evidence]:
             for e in finding.evidence:
                 if e.text.endswith(": positive") or e.case_number is None:
                     found.setdefault((e.case_number, e.date), e)
-    return sorted(found.values(), key=lambda e: (e.date, e.case_number or ""))
+    return sorted(found.values(), key=lambda e: (e.date, case_number_key(e.case_number or "")))
 
 
 def met_text(check: IndicationCheck) -> str:

@@ -77,18 +77,17 @@ def case_summaries(
 
 
 def load_demo(service: CaseService, count: int, *, seed: int = 1) -> Callable[[Progress], int]:
-    """Add `count` made-up cases in batches, so other workstations are never locked out for long."""
-    from caselog.demo import clinic_schedule, generate_cases
+    """Add `count` made-up cases, all or none (one transaction, as `caselog demo`), as a stream."""
+    from caselog.demo import clinic_schedule, stream_cases  # loaded with the first demo, not at the app's start
 
     def work(progress: Progress) -> int:
         progress(0, count, "Making up demo cases")
-        records = generate_cases(count, seed=seed, schedule=clinic_schedule(service))
-        batch = 2000
-        added = 0
-        for start in range(0, len(records), batch):
-            last = start + batch >= len(records)
-            added += len(service.add_records(records[start : start + batch], refresh_statistics=last))
-            progress(added, count, f"Added {added:,} of {count:,} demo cases")
+        records = stream_cases(count, seed=seed, schedule=clinic_schedule(service))
+
+        def made(stored: int) -> None:
+            progress(stored, count, f"Made {stored:,} of {count:,} demo cases (saved when all are made)")
+
+        added, _, _ = service.add_record_stream(records, batch=2000, progress=made)
         return added
 
     return work

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from caselog.errors import CaselogError
 from caselog.reports.pathway import write_patient_pathway
+from caselog.validation import case_number_key
 from ui import shortcuts
 from ui.desks.menu import open_case_number
 from ui.messages import show_error
@@ -66,7 +67,7 @@ class PathwayCasesModel(HeadedTableModel):
 
     def set_cases(self, cases: Sequence[CaseLine]) -> None:
         self.beginResetModel()
-        self.cases = sorted(cases, key=lambda c: (c.date, c.case_number))
+        self.cases = sorted(cases, key=lambda c: (c.date, case_number_key(c.case_number)))
         self.endResetModel()
 
     def _row_count(self) -> int:

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -81,6 +82,8 @@ class CaseRow(Base):
         Index("ix_cases_anesthesia_number", "anesthesia_type", "case_number"),
         # Each patient's latest case (the durability figures' last contact), from the index alone.
         Index("ix_cases_patient_date", "patient_id", "procedure_date"),
+        # Case numbers in numeric order within a year (2026-99999 before 2026-100000): the list's sort by number.
+        Index("ix_cases_number_order", text("substr(case_number, 1, 4)"), text("length(case_number)"), "case_number"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

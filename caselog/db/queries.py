@@ -23,6 +23,7 @@ from sqlalchemy import (
     distinct,
     exists,
     func,
+    literal_column,
     select,
     tuple_,
 )
@@ -175,16 +176,26 @@ def filtered(stmt: Select[Any], f: CaseFilter, *, driving: frozenset[Table] | No
     return stmt
 
 
+def number_order(column: Any = cases_t.c.case_number) -> list[Any]:
+    """Case numbers in numeric order within their year (2026-99999 before 2026-100000, which text sorts first):
+    by year, then by length (five digits before six), then as text."""
+    # Literal arguments, as the index ix_cases_number_order writes them: a bound parameter would not match it.
+    return [func.substr(column, literal_column("1"), literal_column("4")), func.length(column), column]
+
+
+#: Within one procedure date the year is the same: length, then text.
+_SAME_YEAR = number_order()[1:]
+
 SORT_COLUMNS = {
-    "case_number": [cases_t.c.case_number],
-    "procedure_date": [cases_t.c.procedure_date, cases_t.c.case_number],
-    "patient": [patients_t.c.family_name, patients_t.c.given_name, cases_t.c.case_number],
-    "mrn": [patients_t.c.mrn, cases_t.c.case_number],
-    "procedure": [cases_t.c.procedure, cases_t.c.procedure_date, cases_t.c.case_number],
-    "duration": [cases_t.c.duration_minutes, cases_t.c.case_number],
-    "anesthesia": [cases_t.c.anesthesia_type, cases_t.c.case_number],
-    "surgeon": [cases_t.c.surgeon, cases_t.c.procedure_date, cases_t.c.case_number],
-    "status": [cases_t.c.status, cases_t.c.procedure_date, cases_t.c.case_number],
+    "case_number": number_order(),
+    "procedure_date": [cases_t.c.procedure_date, *_SAME_YEAR],
+    "patient": [patients_t.c.family_name, patients_t.c.given_name, *number_order()],
+    "mrn": [patients_t.c.mrn, *number_order()],
+    "procedure": [cases_t.c.procedure, cases_t.c.procedure_date, *_SAME_YEAR],
+    "duration": [cases_t.c.duration_minutes, *number_order()],
+    "anesthesia": [cases_t.c.anesthesia_type, *number_order()],
+    "surgeon": [cases_t.c.surgeon, cases_t.c.procedure_date, *_SAME_YEAR],
+    "status": [cases_t.c.status, cases_t.c.procedure_date, *_SAME_YEAR],
 }
 
 
@@ -314,24 +325,32 @@ def load_views(session: Session, case_ids: Sequence[int]) -> list[CaseView]:
     return [views[i] for i in case_ids if i in views]
 
 
-def ordered_ids(session: Session, f: CaseFilter, *, after: tuple[dt.date, str] | None, limit: int) -> list[Any]:
-    """The next ids in export order (procedure date, then case number), by keyset: no OFFSET scans."""
-    stmt = filtered(select(cases_t.c.id, cases_t.c.procedure_date, cases_t.c.case_number), f)
+def ordered_ids(session: Session, f: CaseFilter, *, after: tuple[dt.date, int, str] | None, limit: int) -> list[Any]:
+    """The next ids in export order (procedure date, then case number as a number), by keyset: no OFFSET scans.
+
+    The date's own bound (`>=`) lets the (procedure date, case number) index find the start; within a day only
+    that day's cases are sorted by length then text."""
+    length = func.length(cases_t.c.case_number)
+    stmt = filtered(select(cases_t.c.id, cases_t.c.procedure_date, length.label("length"), cases_t.c.case_number), f)
     if after is not None:
-        stmt = stmt.where(tuple_(cases_t.c.procedure_date, cases_t.c.case_number) > tuple_(*after))
-    return list(session.execute(stmt.order_by(cases_t.c.procedure_date, cases_t.c.case_number).limit(limit)).all())
+        stmt = stmt.where(
+            cases_t.c.procedure_date >= after[0],
+            tuple_(cases_t.c.procedure_date, length, cases_t.c.case_number) > tuple_(*after),
+        )
+    order = [cases_t.c.procedure_date, length, cases_t.c.case_number]
+    return list(session.execute(stmt.order_by(*order).limit(limit)).all())
 
 
 def iter_views(session: Session, f: CaseFilter, *, batch: int = 500) -> Iterator[CaseView]:
     """Every matching case in export order, a batch at a time, so memory stays flat for any number of cases."""
-    after: tuple[dt.date, str] | None = None
+    after: tuple[dt.date, int, str] | None = None
     while True:
         rows = ordered_ids(session, f, after=after, limit=batch)
         if not rows:
             return
         yield from load_views(session, [r.id for r in rows])
         last = rows[-1]
-        after = (last.procedure_date, last.case_number)
+        after = (last.procedure_date, last.length, last.case_number)
 
 
 def case_id_for_number(session: Session, case_number: str) -> tuple[int, int, str, int] | None:

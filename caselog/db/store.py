@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, Table, bindparam, delete, exists, func, insert, select, update
+from sqlalchemy import JSON, Date, DateTime, Table, and_, bindparam, delete, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from caselog import fields
@@ -40,7 +40,7 @@ from caselog.db.tables import search_t as search_t
 from caselog.db.tables import utcnow as utcnow
 from caselog.errors import InvalidInput
 from caselog.records import CaseRecord, Patient
-from caselog.validation import CASE_NUMBER_RE, Problem, join
+from caselog.validation import CASE_NUMBER_RE, FIVE_DIGIT_LAST, Problem, case_number_key, join
 
 
 def search_text(case_number: str, record: CaseRecord) -> str:
@@ -418,25 +418,43 @@ def lock_counter(session: Session, year: int) -> int:
     return int(session.execute(stmt).scalar_one())
 
 
-MAX_RUNNING_NUMBER = 99_999
+#: The last running number of a year: five digits up to 99,999, then a sixth (format version 4).
+MAX_RUNNING_NUMBER = 999_999
 
 
 def format_case_number(year: int, number: int) -> str:
+    """`YYYY-NNNNN`, and from 100,000 on `YYYY-NNNNNN` (a sixth digit, never a leading zero)."""
     return f"{year:04d}-{number:05d}"
+
+
+def _numbers_above(column: Any, year: int, last: int) -> Any:
+    """`column` holds a number of `year` above `last`, in two index ranges: five-digit text does not sort as
+    numbers past 99,999 ("2026-100000" < "2026-99999"), so each length is compared within its own digits."""
+    five = and_(
+        func.length(column) == len("YYYY-NNNNN"),
+        column > format_case_number(year, last),
+        column <= format_case_number(year, FIVE_DIGIT_LAST),
+    )
+    six_from = format_case_number(year, max(last + 1, FIVE_DIGIT_LAST + 1))
+    six = and_(
+        func.length(column) == len("YYYY-NNNNNN"),
+        column >= six_from,
+        column <= format_case_number(year, MAX_RUNNING_NUMBER),
+    )
+    return or_(five, six) if last < FIVE_DIGIT_LAST else six
 
 
 def numbers_taken_above(session: Session, year: int, last: int) -> set[int]:
     """Running numbers of `year` above `last` that a case holds or ever held (the audit trail remembers a
     deleted one): an automatic number never repeats a number given in an import."""
-    low, high = format_case_number(year, last), format_case_number(year, MAX_RUNNING_NUMBER)
-    live = select(cases_t.c.case_number).where(cases_t.c.case_number > low, cases_t.c.case_number <= high)
+    live = select(cases_t.c.case_number).where(_numbers_above(cases_t.c.case_number, year, last))
     remembered = select(audit_t.c.record_id).where(
-        audit_t.c.record_type == "case", audit_t.c.record_id > low, audit_t.c.record_id <= high
+        audit_t.c.record_type == "case", _numbers_above(audit_t.c.record_id, year, last)
     )
     taken: set[int] = set()
     for number in session.execute(live.union(remembered)).scalars():
-        if number and CASE_NUMBER_RE.fullmatch(number):
-            taken.add(int(number[5:]))
+        if number and CASE_NUMBER_RE.fullmatch(number) and case_number_key(number)[1] > last:
+            taken.add(case_number_key(number)[1])
     return taken
 
 
@@ -452,7 +470,7 @@ def assign_case_numbers(session: Session, records: Sequence[CaseRecord], counter
     for record in records:
         year = record.procedure_date.year
         if record.case_number is not None:
-            given[year].add(int(record.case_number[5:]))
+            given[year].add(case_number_key(record.case_number)[1])
         else:
             wanted[year] += 1
     free: dict[int, Iterator[int]] = {}
@@ -464,9 +482,9 @@ def assign_case_numbers(session: Session, records: Sequence[CaseRecord], counter
         while len(chosen) < wanted[year]:
             candidate += 1
             if candidate > MAX_RUNNING_NUMBER:
-                # NNNNN has five digits: a sixth would break every system that reads the number.
+                last_number = format_case_number(year, MAX_RUNNING_NUMBER)
                 raise InvalidInput(
-                    [Problem("case_number", f"the year {year} has no case numbers left (the last is {year}-99999)")]
+                    [Problem("case_number", f"the year {year} has no case numbers left (the last is {last_number})")]
                 )
             if candidate not in taken:
                 chosen.append(candidate)

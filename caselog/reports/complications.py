@@ -45,6 +45,7 @@ from caselog.reports.common import (
 )
 from caselog.reports.page import Context, PageContext, render
 from caselog.stats import wilson_interval
+from caselog.validation import case_number_key
 
 META_TITLE = "CaseLog complication log"
 TITLE = "Complication log"
@@ -128,7 +129,7 @@ def write_complication_log(
     the output folder is missing or not writable. `audit_head` ("Audit trail: entry N, head …") is printed
     under the title, so an auditor can compare the report with the trail.
     """
-    cases = sorted(cases, key=lambda c: (c.record.procedure_date, c.case_number))
+    cases = sorted(cases, key=lambda c: (c.record.procedure_date, case_number_key(c.case_number)))
     case_total = len(cases) if case_counts is None else sum(case_counts.values())
     events = [(case, c) for case in cases for c in case.record.complications]
     open_reviews = sum(1 for _, c in events if c.review_status == "open")

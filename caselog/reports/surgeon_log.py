@@ -39,6 +39,7 @@ from caselog.reports.common import (
     wrap_lines,
 )
 from caselog.reports.page import Context, PageContext, render
+from caselog.validation import case_number_key
 
 META_TITLE = "CaseLog surgeon case log"
 TITLE = "Surgeon case log"
@@ -61,7 +62,7 @@ def write_surgeon_log(
     An empty selection gives a one-page PDF saying so. Raises InvalidInput (exit 2) before any work
     when the output folder is missing or not writable.
     """
-    cases = sorted(cases, key=lambda c: (c.record.procedure_date, c.case_number))
+    cases = sorted(cases, key=lambda c: (c.record.procedure_date, case_number_key(c.case_number)))
     width = frame_width(settings, landscape=True)
     scope = fmt_range(date_from, date_to)
     context = Context(
