@@ -258,21 +258,32 @@ def put_in_place(candidate: Candidate, live: Path) -> RestoreResult:
 
 
 def _swap_content(conn: Any) -> dict[int, int]:
-    """Inside the caller's transaction: drop every table of `main`, recreate and fill it from `restored`."""
+    """Inside the caller's transaction: drop every table of `main`, recreate and fill it from `restored`.
+
+    A virtual table (the search's FTS5 index) is made from its CREATE statement, which makes its own shadow
+    tables, and rebuilt from its content table once every row is back: its shadow tables are neither dropped nor
+    copied one by one (they come and go with it)."""
     before = _counters(conn, "main")
+    shadow = {schema: _tables_of_type(conn, schema, "shadow") for schema in ("main", "restored")}
+    virtual = _tables_of_type(conn, "restored", "virtual")
     for kind in ("trigger", "view", "table"):
         for (name,) in conn.execute(
             "SELECT name FROM main.sqlite_master WHERE type = ? AND name NOT LIKE 'sqlite_%'", (kind,)
         ).fetchall():
-            conn.execute(f'DROP {kind.upper()} main."{name}"')
+            if name not in shadow["main"]:
+                conn.execute(f'DROP {kind.upper()} main."{name}"')
     schema = conn.execute(
         "SELECT type, name, sql FROM restored.sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' "
         "ORDER BY CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1 WHEN 'view' THEN 2 ELSE 3 END"
     ).fetchall()
     for kind, name, sql in schema:
+        if name in shadow["restored"]:
+            continue
         conn.execute(sql)  # unqualified names: created in main
-        if kind == "table":
+        if kind == "table" and name not in virtual:
             conn.execute(f'INSERT INTO main."{name}" SELECT * FROM restored."{name}"')
+    for name in virtual:  # FTS5's own command: read the content table again
+        conn.execute(f'INSERT INTO main."{name}"("{name}") VALUES (\'rebuild\')')
     if conn.execute("SELECT 1 FROM restored.sqlite_master WHERE name = 'sqlite_sequence'").fetchone():
         conn.execute("DELETE FROM main.sqlite_sequence")
         conn.execute("INSERT INTO main.sqlite_sequence SELECT * FROM restored.sqlite_sequence")
@@ -285,6 +296,12 @@ def _swap_content(conn: Any) -> dict[int, int]:
             (year, last),
         )
     return kept
+
+
+def _tables_of_type(conn: Any, schema: str, kind: str) -> set[str]:
+    """The names of `schema`'s tables of one kind ('virtual', 'shadow', 'table'), as SQLite lists them."""
+    rows = conn.execute("SELECT name FROM pragma_table_list WHERE schema = ? AND type = ?", (schema, kind))
+    return {name for (name,) in rows.fetchall()}
 
 
 def _counters(conn: Any, schema: str) -> dict[int, int]:
