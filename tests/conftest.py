@@ -7,6 +7,7 @@ PostgreSQL tests run when CASELOG_TEST_PG_URL names a server URL whose user may 
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import shutil
 import tempfile
@@ -15,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import Engine, create_engine, make_url, text
 
 from caselog.db.engine import Database
 from caselog.db.schema import open_database
@@ -56,15 +57,22 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def new_pg_database() -> str:
-    """A fresh, empty PostgreSQL database for one test; returns its URL."""
+@functools.cache
+def _server(url: str) -> Engine:
+    """One connection pool per server role for the whole run (each test used to pay a TLS connection for each)."""
+    engine = create_engine(make_url(url), isolation_level="AUTOCOMMIT")
+    atexit.register(engine.dispose)
+    return engine
+
+
+def new_pg_database(template: str | None = None) -> str:
+    """A fresh PostgreSQL database for one test, empty or a copy of `template` (a database URL); returns its URL."""
     assert PG_URL
     admin = make_url(PG_URL)
     name = f"caselog_test_{uuid.uuid4().hex[:12]}"
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
+    copy_of = f' TEMPLATE "{make_url(template).database}"' if template else ""
+    with _server(PG_URL).connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"{copy_of}'))
     return admin.set(database=name).render_as_string(hide_password=False)
 
 
@@ -73,10 +81,24 @@ def drop_pg_database(url: str) -> None:
     name = make_url(url).database
     # As the server's superuser when the run has one: WITH (FORCE) may have to end another role's session.
     admin = os.environ.get("CASELOG_TEST_PG_ADMIN_URL") or PG_URL
-    engine = create_engine(make_url(admin), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
+    with _server(admin).connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """A migrated PostgreSQL database, migrated once per worker and copied per test (CREATE DATABASE ... TEMPLATE).
+
+    Nothing stays connected to it (a copy needs the template idle), and no test ever opens it.
+    """
+    if not PG_URL:
+        pytest.skip(PG_SKIP)
+    url = new_pg_database()
+    try:
+        open_database(url).close()
+        yield url
+    finally:
+        drop_pg_database(url)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -89,8 +111,7 @@ def db_target(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: P
         return
     if not PG_URL:
         pytest.skip(PG_SKIP)
-    url = new_pg_database()
-    open_database(url).close()
+    url = new_pg_database(request.getfixturevalue("pg_template"))
     try:
         yield url
     finally:
