@@ -7,6 +7,7 @@ PostgreSQL tests run when CASELOG_TEST_PG_URL names a server URL whose user may 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import os
 import shutil
@@ -101,21 +102,36 @@ def pg_template() -> Iterator[str]:
         drop_pg_database(url)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_target(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
-    """A migrated database's --db target, once per backend."""
-    if request.param == "sqlite":
-        path = tmp_path / "caselog.sqlite3"
-        shutil.copy(sqlite_template, path)
-        yield str(path)
-        return
+def template_for(backend: str, request: pytest.FixtureRequest) -> str:
+    """The migrated template of `backend` ("sqlite" or "postgresql"): a file path or a database URL."""
+    if backend == "sqlite":
+        return str(request.getfixturevalue("sqlite_template"))
     if not PG_URL:
         pytest.skip(PG_SKIP)
-    url = new_pg_database(request.getfixturevalue("pg_template"))
+    return str(request.getfixturevalue("pg_template"))
+
+
+@contextlib.contextmanager
+def database_copy(template: str, folder: Path) -> Iterator[str]:
+    """A database of one's own copied from `template` (a SQLite file, or a PostgreSQL URL nobody has open): its
+    --db target, dropped afterwards. A fixture that prepares data once hands each test a copy of it this way."""
+    if "://" not in template:
+        path = folder / "caselog.sqlite3"
+        shutil.copy(template, path)
+        yield str(path)
+        return
+    url = new_pg_database(template)
     try:
         yield url
     finally:
         drop_pg_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated database's --db target, once per backend."""
+    with database_copy(template_for(request.param, request), tmp_path) as target:
+        yield target
 
 
 @pytest.fixture
