@@ -204,11 +204,11 @@ def test_restore_on_a_fresh_workstation_without_the_audit_key(tmp_path: Path, sq
     assert _as("boss", "backup", str(backup), db=office).returncode == 0
     assert _as("boss", "audit", "key", "export", str(key), db=office).returncode == 0
     home = tmp_path / "new-workstation" / "CaseLog"
-    fresh = {k: v for k, v in env(CASELOG_HOME=str(home)).items() if k != "CASELOG_AUDIT_KEY_FILE"}
+    fresh: dict[str, str | None] = {"CASELOG_HOME": str(home), "CASELOG_AUDIT_KEY_FILE": None}
 
     def run(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "caselog", *args], capture_output=True, text=True,
-                              env={**fresh, **extra}, timeout=300)  # fmt: skip
+        """`caselog` on the new workstation (in this process: the one above starts real processes)."""
+        return run_cli(*args, env={**fresh, **extra})
 
     refused = run("restore", str(backup))
     assert refused.returncode == 2, refused.stderr

@@ -29,11 +29,14 @@ def _text(stream: io.TextIOWrapper) -> str:
 
 
 @contextlib.contextmanager
-def _environment(env: Mapping[str, str] | None) -> Iterator[None]:
+def _environment(env: Mapping[str, str | None] | None) -> Iterator[None]:
     saved = dict(os.environ)
     try:
-        if env is not None:
-            os.environ.update(env)
+        for name, value in (env or {}).items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         yield
     finally:
         os.environ.clear()
@@ -58,9 +61,10 @@ def _fresh_process_state() -> Iterator[None]:
 
 
 def run_cli(
-    *args: str, db: str | None = None, stdin: str | None = None, env: Mapping[str, str] | None = None
+    *args: str, db: str | None = None, stdin: str | None = None, env: Mapping[str, str | None] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """`caselog [--db DB] ARGS...` in this process; `env` adds to (or overrides) the test's environment."""
+    """`caselog [--db DB] ARGS...` in this process; `env` adds to (or overrides) the test's environment, a None
+    value leaves that variable out."""
     argv = [*(["--db", db] if db else []), *args]
     out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True)
     err = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True)
