@@ -15,7 +15,9 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/python main.py
 
-# Two workers: this machine has two cores, and the subprocess and PostgreSQL tests wait more than they compute.
+# Two workers: this machine has two cores, and the PostgreSQL and concurrency tests wait more than they compute.
+# The command line runs in the test process (tests/helpers/cli.py) and databases are copied from migrated
+# templates (tests/conftest.py): a test pays for what it checks, not for Python start-ups and migrations.
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -n 2
 	$(MAKE) --no-print-directory test-encrypted

@@ -7,6 +7,8 @@ PostgreSQL tests run when CASELOG_TEST_PG_URL names a server URL whose user may 
 from __future__ import annotations
 
 import atexit
+import contextlib
+import functools
 import os
 import shutil
 import tempfile
@@ -15,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import Engine, create_engine, make_url, text
 
 from caselog.db.engine import Database
 from caselog.db.schema import open_database
@@ -56,15 +58,22 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def new_pg_database() -> str:
-    """A fresh, empty PostgreSQL database for one test; returns its URL."""
+@functools.cache
+def _server(url: str) -> Engine:
+    """One connection pool per server role for the whole run (each test used to pay a TLS connection for each)."""
+    engine = create_engine(make_url(url), isolation_level="AUTOCOMMIT")
+    atexit.register(engine.dispose)
+    return engine
+
+
+def new_pg_database(template: str | None = None) -> str:
+    """A fresh PostgreSQL database for one test, empty or a copy of `template` (a database URL); returns its URL."""
     assert PG_URL
     admin = make_url(PG_URL)
     name = f"caselog_test_{uuid.uuid4().hex[:12]}"
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
+    copy_of = f' TEMPLATE "{make_url(template).database}"' if template else ""
+    with _server(PG_URL).connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"{copy_of}'))
     return admin.set(database=name).render_as_string(hide_password=False)
 
 
@@ -73,28 +82,56 @@ def drop_pg_database(url: str) -> None:
     name = make_url(url).database
     # As the server's superuser when the run has one: WITH (FORCE) may have to end another role's session.
     admin = os.environ.get("CASELOG_TEST_PG_ADMIN_URL") or PG_URL
-    engine = create_engine(make_url(admin), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
+    with _server(admin).connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_target(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
-    """A migrated database's --db target, once per backend."""
-    if request.param == "sqlite":
-        path = tmp_path / "caselog.sqlite3"
-        shutil.copy(sqlite_template, path)
-        yield str(path)
-        return
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """A migrated PostgreSQL database, migrated once per worker and copied per test (CREATE DATABASE ... TEMPLATE).
+
+    Nothing stays connected to it (a copy needs the template idle), and no test ever opens it.
+    """
     if not PG_URL:
         pytest.skip(PG_SKIP)
     url = new_pg_database()
-    open_database(url).close()
+    try:
+        open_database(url).close()
+        yield url
+    finally:
+        drop_pg_database(url)
+
+
+def template_for(backend: str, request: pytest.FixtureRequest) -> str:
+    """The migrated template of `backend` ("sqlite" or "postgresql"): a file path or a database URL."""
+    if backend == "sqlite":
+        return str(request.getfixturevalue("sqlite_template"))
+    if not PG_URL:
+        pytest.skip(PG_SKIP)
+    return str(request.getfixturevalue("pg_template"))
+
+
+@contextlib.contextmanager
+def database_copy(template: str, folder: Path) -> Iterator[str]:
+    """A database of one's own copied from `template` (a SQLite file, or a PostgreSQL URL nobody has open): its
+    --db target, dropped afterwards. A fixture that prepares data once hands each test a copy of it this way."""
+    if "://" not in template:
+        path = folder / "caselog.sqlite3"
+        shutil.copy(template, path)
+        yield str(path)
+        return
+    url = new_pg_database(template)
     try:
         yield url
     finally:
         drop_pg_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated database's --db target, once per backend."""
+    with database_copy(template_for(request.param, request), tmp_path) as target:
+        yield target
 
 
 @pytest.fixture

@@ -1,4 +1,8 @@
-"""The `caselog` command as a user runs it: a real subprocess, its output and its exit status."""
+"""The `caselog` command as a user runs it: its output and its exit status.
+
+Most tests run it in this process (tests.helpers.cli.run_cli, as a fresh process would see it); the entry point,
+the environment and two processes at once keep a real subprocess (`process`).
+"""
 
 from __future__ import annotations
 
@@ -12,12 +16,14 @@ from typing import Any
 import pytest
 
 from tests.factories import case_file, make_case, simple_case
+from tests.helpers.cli import run_cli as run
 
 EXE = [sys.executable, "-m", "caselog"]
 
 
-def run(*args: str, db: str | None = None, stdin: str | None = None, env: dict[str, str] | None = None
-        ) -> subprocess.CompletedProcess[str]:  # fmt: skip
+def process(*args: str, db: str | None = None, stdin: str | None = None, env: dict[str, str] | None = None
+            ) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    """`python -m caselog` as a real process: the entry point, its exit status and its environment."""
     full_env = {**os.environ, **(env or {})}
     cmd = [*EXE, *(["--db", db] if db else []), *args]
     return subprocess.run(cmd, capture_output=True, text=True, input=stdin, env=full_env, timeout=300)
@@ -29,10 +35,10 @@ def write(path: Path, data: Any) -> str:
 
 
 def test_help_and_usage_errors_exit_2() -> None:
-    assert run("--help").returncode == 0
-    result = run("frobnicate")
+    assert process("--help").returncode == 0
+    result = process("frobnicate")
     assert result.returncode == 2 and "invalid choice" in result.stderr and "Traceback" not in result.stderr
-    result = run("list", "--from", "2025-13-01")
+    result = process("list", "--from", "2025-13-01")
     assert result.returncode == 2 and "'2025-13-01' is not a date" in result.stderr
 
 
@@ -156,13 +162,13 @@ def test_csv_and_xlsx_need_an_output_and_a_real_folder(db_target: str, tmp_path:
 
 def test_environment_selects_the_database(tmp_path: Path) -> None:
     db = str(tmp_path / "env.sqlite3")
-    run("import", write(tmp_path / "in.json", case_file(make_case())), env={"CASELOG_DB": db})
-    assert "2025-00001" in run("list", db=db).stdout
+    process("import", write(tmp_path / "in.json", case_file(make_case())), env={"CASELOG_DB": db})
+    assert "2025-00001" in process("list", db=db).stdout
 
 
 def test_default_database_lives_in_the_data_folder(tmp_path: Path) -> None:
     home = tmp_path / "profile"
-    result = run("init", env={"CASELOG_HOME": str(home)})
+    result = process("init", env={"CASELOG_HOME": str(home)})
     assert result.returncode == 0 and (home / "caselog.sqlite3").exists()
 
 

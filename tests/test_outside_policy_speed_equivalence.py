@@ -11,17 +11,20 @@ must find exactly the cases outside the policy, no more (else it would be no fas
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from caselog import vocab
 from caselog.db import pathway_queries
+from caselog.db.schema import open_database
 from caselog.demo import generate_cases
 from caselog.pathway import IndicationCheck, PathwayCase, check_indication, pathway_case
 from caselog.policy import PRESETS, IndicationPolicy
 from caselog.service import CaseService
+from tests.conftest import database_copy, template_for
 from tests.factories import TODAY, simple_case
 
 Listed = tuple[str | None, str, str, IndicationCheck]
@@ -55,11 +58,28 @@ def _sessions_patient() -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def prepared_clinic(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The demo clinic, built once per backend (2,500 cases); each test works on a copy of it."""
+    with database_copy(template_for(request.param, request), tmp_path_factory.mktemp("clinic")) as target:
+        db = open_database(target)
+        try:
+            service = CaseService(db, today=lambda: TODAY)
+            service.add_records(generate_cases(2500, seed=14, until=TODAY), into_real_database=True)
+            service.import_cases({"format": "caselog-cases", "version": 2, "cases": _sessions_patient()})
+        finally:
+            db.close()
+        yield target
+
+
 @pytest.fixture
-def clinic(service: CaseService) -> CaseService:
-    service.add_records(generate_cases(2500, seed=14, until=TODAY), into_real_database=True)
-    service.import_cases({"format": "caselog-cases", "version": 2, "cases": _sessions_patient()})
-    return service
+def clinic(prepared_clinic: str, tmp_path: Path) -> Iterator[CaseService]:
+    with database_copy(prepared_clinic, tmp_path) as target:
+        db = open_database(target)
+        try:
+            yield CaseService(db, today=lambda: TODAY)
+        finally:
+            db.close()
 
 
 def _straightforward(

@@ -24,6 +24,7 @@ from caselog.cli import main
 from caselog.db.schema import open_database
 from caselog.service import CaseService
 from tests.factories import TODAY, case_file, make_case
+from tests.helpers.cli import run_cli
 from tests.helpers.reliability import ROOT, env
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="owner-only modes exist on POSIX systems only")
@@ -44,18 +45,15 @@ def permissive_umask() -> Iterator[None]:
 
 
 def caselog(*args: str, home: Path, tmpdir: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """`caselog ARGS` started with the permissive umask, in this process (tests.helpers.cli.run_cli)."""
     extra = {"CASELOG_HOME": str(home)}
     if tmpdir is not None:
         extra["TMPDIR"] = str(tmpdir)
-    return subprocess.run(
-        [sys.executable, "-m", "caselog", *args],
-        capture_output=True,
-        text=True,
-        env=env(**extra),
-        cwd=ROOT,
-        timeout=300,
-        preexec_fn=lambda: os.umask(0o022),
-    )
+    previous = os.umask(0o022)
+    try:
+        return run_cli(*args, env=extra)
+    finally:
+        os.umask(previous)
 
 
 def test_every_file_the_command_line_makes_is_owner_only(tmp_path: Path, permissive_umask: None) -> None:

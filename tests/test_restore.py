@@ -16,6 +16,7 @@ from caselog.accounts import AccountService, Actor
 from caselog.db.schema import open_database
 from caselog.service import CaseService
 from tests.factories import TODAY, case_file, make_case, simple_case
+from tests.helpers.cli import run_cli
 from tests.helpers.raw import raw_connect
 from tests.helpers.reliability import caselog, digest, env, exported_cases, sqlite_facts
 from tests.test_cli_accounts import PASSWORD
@@ -43,9 +44,8 @@ def _accounts(db: Path) -> None:
 
 
 def _as(user: str, *args: str, db: Path) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "caselog", "--db", str(db), *args]
-    extra = {"CASELOG_USER": user, "CASELOG_PASSWORD": PASSWORD}
-    return subprocess.run(cmd, capture_output=True, text=True, env=env(**extra), timeout=300)
+    """`caselog` signed in as `user` (in this process; the fresh workstations below start real ones)."""
+    return run_cli(*args, db=str(db), env={"CASELOG_USER": user, "CASELOG_PASSWORD": PASSWORD})
 
 
 def _without_triggers(path: Path, *statements: str) -> None:
@@ -204,11 +204,11 @@ def test_restore_on_a_fresh_workstation_without_the_audit_key(tmp_path: Path, sq
     assert _as("boss", "backup", str(backup), db=office).returncode == 0
     assert _as("boss", "audit", "key", "export", str(key), db=office).returncode == 0
     home = tmp_path / "new-workstation" / "CaseLog"
-    fresh = {k: v for k, v in env(CASELOG_HOME=str(home)).items() if k != "CASELOG_AUDIT_KEY_FILE"}
+    fresh: dict[str, str | None] = {"CASELOG_HOME": str(home), "CASELOG_AUDIT_KEY_FILE": None}
 
     def run(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "caselog", *args], capture_output=True, text=True,
-                              env={**fresh, **extra}, timeout=300)  # fmt: skip
+        """`caselog` on the new workstation (in this process: the one above starts real processes)."""
+        return run_cli(*args, env={**fresh, **extra})
 
     refused = run("restore", str(backup))
     assert refused.returncode == 2, refused.stderr

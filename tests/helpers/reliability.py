@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.helpers.cli import run_cli
 from tests.helpers.raw import raw_connect
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +48,11 @@ def env(**extra: str) -> dict[str, str]:
 
 
 def caselog(*args: str, db: str, module: str = "caselog", timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """`caselog --db DB ARGS...` as a user runs it (or a wrapper module that calls the same main)."""
+    """`caselog --db DB ARGS...` as a user runs it: in this process (tests.helpers.cli), or a wrapper module that
+    calls the same main as a real process (the writers, killers and full disks these tests put beside it are
+    real processes either way)."""
+    if module == "caselog":
+        return run_cli(*args, db=db)
     cmd = [sys.executable, "-m", module, "--db", db, *args]
     return subprocess.run(cmd, capture_output=True, text=True, env=env(), cwd=ROOT, timeout=timeout)
 
