@@ -649,7 +649,7 @@ def version_problems(cases: object, version: object) -> list[Problem]:
         for j, level in enumerate(_listed(case, "levels") if version < 2 else ()):
             if isinstance(level, dict) and not V2_LEVEL_KEYS.isdisjoint(level):
                 later(f"{base}.levels[{j}].volume_ml", 2)
-        for j, outcome in enumerate(_listed(case, "outcomes")):
+        for j, outcome in enumerate(_listed(case, "outcomes") if version < 3 else ()):
             if not isinstance(outcome, dict):
                 continue
             timepoint = outcome.get("timepoint")
@@ -657,7 +657,7 @@ def version_problems(cases: object, version: object) -> list[Problem]:
                 later(f"{base}.outcomes[{j}].timepoint", 3, f"{timepoint!r} ")
             for key in (k for k in OUTCOME_ANSWERS if k in V3_OUTCOME_KEYS and k in outcome):
                 later(f"{base}.outcomes[{j}].{key}", 3)
-        for key in sorted(V3_CASE_KEYS.intersection(case)):
+        for key in sorted(V3_CASE_KEYS.intersection(case)) if version < 3 else ():
             later(f"{base}.{key}", 3)
         number = case.get("case_number")
         if isinstance(number, str) and CASE_NUMBER_RE.fullmatch(number) and len(number) > len("YYYY-NNNNN"):

@@ -23,7 +23,7 @@ from caselog.reports.common import ReportSettings
 from caselog.reports.surgeon_log import write_surgeon_log
 from caselog.service import CaseService
 from caselog.validation import FORMAT_VERSION, case_number_key, validate_case, validate_file
-from tests.factories import TODAY, case_file, make_case
+from tests.factories import TODAY, case_file, make_case, simple_case
 
 #: In text order 2025-100000 and 2025-100001 come before 2025-99998; as numbers they come after it.
 NUMBERS = ["2025-99998", "2025-99999", "2025-100000", "2025-100001"]
@@ -52,6 +52,21 @@ def test_a_version_3_file_with_a_six_digit_number_is_refused_by_name() -> None:
     ]
     records, problems = validate_file({**data, "version": FORMAT_VERSION}, today=TODAY)
     assert problems == [] and len(records) == 2
+
+
+def test_a_version_3_file_keeps_every_version_3_field() -> None:
+    """Version 3's follow-up answers, timepoints and attempts are read from a version 3 file: only what version 4
+    added is refused in it."""
+    case = simple_case("2020-03-02")
+    case["outcomes"] = [{"timepoint": "36m", "date": "2023-03-10", "nrs_back": 2, "pgic": 2, "work_status": "working"}]
+    case["follow_up_attempts"] = [{"timepoint": "48m", "date": "2024-03-05", "result": "could_not_reach"}]
+    records, problems = validate_file({**case_file(case), "version": 3}, today=TODAY)
+    assert problems == [] and len(records) == 1
+    _, problems = validate_file({**case_file(case), "version": 2}, today=TODAY)
+    assert {p.path for p in problems} == {
+        "cases[0].outcomes[0].timepoint", "cases[0].outcomes[0].pgic", "cases[0].outcomes[0].work_status",
+        "cases[0].follow_up_attempts",
+    }  # fmt: skip
 
 
 def test_numbers_sort_as_numbers_within_their_year() -> None:
