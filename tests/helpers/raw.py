@@ -25,5 +25,8 @@ def dump(conn: Any) -> list[str]:
     ).fetchall():
         lines.append(sql)
         if sql.upper().startswith("CREATE TABLE"):
-            lines.extend(repr(row) for row in conn.execute(f'SELECT * FROM "{name}" ORDER BY rowid').fetchall())
+            # A WITHOUT ROWID table (the search index's FTS5 shadow tables) is ordered by its key instead.
+            without_rowid = "WITHOUT ROWID" in sql.upper()
+            order = "1" if without_rowid else "rowid"
+            lines.extend(repr(row) for row in conn.execute(f'SELECT * FROM "{name}" ORDER BY {order}').fetchall())
     return lines
