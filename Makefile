@@ -37,16 +37,23 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# Speed and memory figures as JSON (several minutes: each script makes its own 100,000-case database
-# unless given --db FILE; bench_cases.py --pg URL adds PostgreSQL side by side). bench_encryption.py puts
-# encrypted and plain side by side; BENCH_WORKDIR=DIR keeps its two databases there for the next run.
+# Speed and memory figures as JSON (several minutes: each script makes its own 100,000-case database unless given
+# databases). BENCH_DBS="10k.sqlite3 100k.sqlite3 1m.sqlite3 postgresql+psycopg://..." measures those instead (only
+# read, the 40-case pathway patient aside) and prints each figure's growth table by case count, SQLite and
+# PostgreSQL side by side. bench_encryption.py puts encrypted and plain side by side; BENCH_WORKDIR=DIR keeps its
+# two databases there for the next run. bench_demo.py times `caselog demo` itself (--cases 1000000 for a network).
+BENCH_DB_ARGS := $(foreach db,$(BENCH_DBS),--db $(db))
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_cases.py
+	$(BIN)/python benchmarks/bench_cases.py $(BENCH_DB_ARGS)
 	$(BIN)/python benchmarks/bench_import.py
-	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/bench_ui.py
+	$(BIN)/python benchmarks/bench_demo.py
+	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/bench_ui.py $(BENCH_DB_ARGS)
 	$(BIN)/python benchmarks/bench_reports.py
-	$(BIN)/python benchmarks/bench_dashboard.py
-	$(BIN)/python benchmarks/bench_pathway.py
+	$(BIN)/python benchmarks/bench_dashboard.py $(BENCH_DB_ARGS)
+	$(BIN)/python benchmarks/bench_outcomes.py $(BENCH_DB_ARGS)
+	$(BIN)/python benchmarks/bench_followups.py $(BENCH_DB_ARGS)
+	$(BIN)/python benchmarks/bench_audit.py $(BENCH_DB_ARGS)
+	$(BIN)/python benchmarks/bench_pathway.py $(BENCH_DB_ARGS)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/bench_encryption.py $(if $(BENCH_WORKDIR),--workdir $(BENCH_WORKDIR))
 
 # The installable bundle (docs/install.md): PyInstaller builds dist/caselog/ (the desktop app `caselog-desktop` and
