@@ -13,7 +13,6 @@ output's growth table sets the runs side by side).
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import subprocess
@@ -23,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import arguments, growth, machine
+from common import arguments, print_runs
 
 MILLION_TARGET_S = 600.0
 
@@ -76,10 +75,7 @@ def main() -> None:
         parser.error("--db: this benchmark makes its own databases (it measures the making)")
     counts = [args.cases, *args.more]
     runs = [measure(n, args.workdir) for n in counts]
-    out: dict[str, Any] = {"machine": machine(), "runs": runs}
-    if len(runs) > 1:
-        out["growth"] = growth(runs)
-    print(json.dumps(out, indent=2, ensure_ascii=False))
+    print_runs(runs)
 
 
 if __name__ == "__main__":

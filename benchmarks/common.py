@@ -108,7 +108,11 @@ def report(args: argparse.Namespace, measure: Callable[[str], dict[str, Any]]) -
     """Run `measure` on each database (it returns {"database": {"cases": N, ...}, "results": [...]}) and print
     the whole as JSON: the machine, each run, and the growth table when more than one database was measured."""
     with databases(args) as targets:
-        runs = [measure(target) for target in targets]
+        print_runs([measure(target) for target in targets])
+
+
+def print_runs(runs: list[dict[str, Any]]) -> None:
+    """The JSON every benchmark prints: the machine, each run, and the growth table when there are several."""
     out: dict[str, Any] = {"machine": machine(), "runs": runs}
     if len(runs) > 1:
         out["growth"] = growth(runs)
