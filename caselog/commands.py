@@ -26,7 +26,7 @@ from caselog.policy_exports import export_outside_policy, stream_outside_policy
 from caselog.quality import PolicyFilter, cases_by_procedure
 from caselog.records import CaseFilter, CaseListItem, CaseView, case_to_contract
 from caselog.reports import ReportSettings, write_case_summaries, write_complication_log, write_surgeon_log
-from caselog.reports.complications import cases_for_log
+from caselog.reports.complications import LoggedRange, events_for_log
 from caselog.reports.pathway import pathways_for, write_patient_pathway
 from caselog.service import CaseService
 from caselog.settings import load_settings
@@ -372,12 +372,12 @@ def _report(service: CaseService, args: argparse.Namespace) -> int:
         # Only cases with a complication are loaded whole; the rates' denominators are counted in SQL.
         counts = cases_by_procedure(service, in_range)
         with service.reading() as session:
-            views = cases_for_log(session, in_range)
+            found = events_for_log(session, in_range)
         write_complication_log(
-            views, args.output, date_from=args.date_from, date_to=args.date_to, settings=report_settings(),
-            case_counts=counts, audit_head=audit.head_line(audit.current_head(service.db)),
+            LoggedRange(found, counts), args.output, date_from=args.date_from, date_to=args.date_to,
+            settings=report_settings(), audit_head=audit.head_line(audit.current_head(service.db)),
         )  # fmt: skip
-        events = sum(len(v.record.complications) for v in views)
+        events = len(found)
         total = sum(counts.values())
         with _kept_only_if_audited(args.output):
             service.record_event("print", record_type="report", details={"document": "complication log",

@@ -624,10 +624,10 @@ def test_complication_log_totals_rates_and_rows(tmp_path: Path) -> None:
 
 
 def test_open_reviews_stand_out(tmp_path: Path) -> None:
-    events = [(case, c) for case in quarter() for c in case.record.complications]
+    events = complication_report.events_of(quarter())
     flowables = complication_report._event_table(events, 700)
     table = flowables[-1]
-    open_rows = {i for i, (_, c) in enumerate(events) if c.review_status == "open"}
+    open_rows = {i for i, e in enumerate(events) if e.review_status == "open"}
     highlighted = {i for i, commands in table.row_styles.items() if any(cmd[0] == "BACKGROUND" for cmd in commands)}
     assert open_rows == highlighted == {0, 3}
 

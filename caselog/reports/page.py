@@ -238,6 +238,9 @@ class ReportDocument(BaseDocTemplate):  # type: ignore[misc]
         self.generated_at = generated_at
         self.context: Context | None = None
         self.logo = logo
+        # Laid out once per document, not on each of its (possibly thousands of) pages.
+        self._headers: dict[tuple[Context, float], list[Placed]] = {}
+        self._footer_lines: list[str] | None = None
         frame = Frame(
             self.leftMargin, self.bottomMargin, self.width, self.height, id="body",
             leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0,
@@ -283,7 +286,10 @@ class ReportDocument(BaseDocTemplate):  # type: ignore[misc]
             scale = min(34 / ih, 110 / iw)
             canvas.drawImage(image, left, top - ih * scale, iw * scale, ih * scale, mask="auto")
             logo_w = iw * scale + 8
-        for item in header_layout(context, left, right, top, logo_w):
+        placed = self._headers.get((context, logo_w))
+        if placed is None:
+            placed = self._headers[(context, logo_w)] = header_layout(context, left, right, top, logo_w)
+        for item in placed:
             canvas.setFillColor(item.colour)
             scripts.draw_line(canvas, item.x, item.y, item.text, item.size, item.font)
         if context.badge:
@@ -318,8 +324,9 @@ class ReportDocument(BaseDocTemplate):  # type: ignore[misc]
         canvas.setFont(FONT, 8)
         canvas.setFillColor(MUTED)
         canvas.drawString(left, FOOTER_BASELINE, f"Generated {fmt_datetime(self.generated_at)} by CaseLog")
-        lines = scripts.wrap(plain(self.settings.confidentiality), right - left, 8, FONT)[:2]
-        for i, line in enumerate(lines):
+        if self._footer_lines is None:
+            self._footer_lines = scripts.wrap(plain(self.settings.confidentiality), right - left, 8, FONT)[:2]
+        for i, line in enumerate(self._footer_lines):
             scripts.draw_line(canvas, left, top - 20 - 9.5 * i, line, 8, FONT)
 
 

@@ -78,7 +78,7 @@ class RowTable(Flowable):  # type: ignore[misc]
             return []  # not even one row fits: the frame moves the whole table to the next page
         if end == len(self.rows):
             return [self._page(self.start, end)]
-        rest = RowTable(
+        rest = type(self)(
             self.header, self.rows, self.col_widths, style=self.style, row_styles=self.row_styles, heights=self.heights
         )
         rest.start = end

@@ -37,20 +37,20 @@ def complication_log(
     """Work: the complication log PDF of every case in the date range (as `caselog report complications`): the
     rates' denominators are counted in SQL, and only the cases with a complication are read whole (a million
     cases are not loaded to list the few percent that had one)."""
-    from caselog.reports import write_complication_log  # reportlab loads here, on the GUI thread, not with the desk
-    from caselog.reports.complications import cases_for_log
+    # reportlab loads here, on the GUI thread, not with the desk
+    from caselog.reports.complications import LoggedRange, events_for_log, write_complication_log
 
     def work(progress: Progress) -> tuple[int, int]:
         case_filter = CaseFilter(date_from=date_from, date_to=date_to)
         counts = cases_by_procedure(service, case_filter)
         progress(0, 2, "Reading the cases with a complication")
         with service.reading() as session:
-            views = cases_for_log(session, case_filter)
-        progress(1, 2, f"Laying out the complication log ({len(views):,} cases with a complication)")
+            found = events_for_log(session, case_filter)
+        progress(1, 2, f"Laying out the complication log ({len(found):,} complications)")
         head = audit.head_line(audit.current_head(service.db))
-        write_complication_log(views, path, date_from=date_from, date_to=date_to, settings=settings, audit_head=head,
-                               case_counts=counts)  # fmt: skip
-        events = sum(len(v.record.complications) for v in views)
+        write_complication_log(LoggedRange(found, counts), path, date_from=date_from, date_to=date_to,
+                               settings=settings, audit_head=head)  # fmt: skip
+        events = len(found)
         cases = sum(counts.values())
         service.record_event("print", record_type="report", details={"document": "complication log",
                              "from": str(date_from), "to": str(date_to), "cases": cases})  # fmt: skip
