@@ -156,3 +156,12 @@ def test_rates_count_each_case_once_however_many_complications_it_had() -> None:
         "Laminectomy (decompression)": (1, 1),
     }
     assert (total.cases, total.with_complication) == (5, 2)
+
+
+def test_the_rows_come_in_batches_on_either_database(service: CaseService) -> None:
+    """SQLite and PostgreSQL (a server-side cursor there): each batch reads its cases' levels while the next waits."""
+    service.add_records(generate_cases(400, seed=9))
+    whole = log.events_of(list(service.iter_cases(CaseFilter())))
+    assert len(whole) > 6
+    with service.reading() as session:
+        assert log.events_for_log(session, CaseFilter(), batch=3) == whole

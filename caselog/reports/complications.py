@@ -325,14 +325,16 @@ def _event_table(events: Sequence[LogEvent], width: float) -> list[Flowable]:
 
 
 HEADER_FORM = "CaseLogEventHeader"
+SIZE = 8.0  # the table's text size (its leading is rowtable.LEADING)
+PAD = 3.0  # left padding of every cell
 
 
 class EventRows(RowTable):
     """The event table, paged as `RowTable` pages it, each page's rows drawn straight on the canvas: reportlab's
-    Table drew a page of 15 rows in about 20 ms (a cell style and a text object per string), which made a log of
-    27,000 complications take most of its 17 s in drawing. The header row is drawn once, by a Table, into a form
-    every page reuses. What is drawn is what the Table drew: the same stripes, rules, padding, fonts, colours and
-    row styles (the commands of `_OPEN_ROW` and `_UNDER_REVIEW_ROW`), and the text in the same order."""
+    Table gave every string a text object and a cell style of its own, over half of the log's time at a million
+    cases (26,694 complications). The header row is drawn once, by a Table, into a form every page reuses. What is
+    drawn is what the Table drew: the same stripes, rules, padding, fonts, colours and row styles (the commands of
+    `_OPEN_ROW` and `_UNDER_REVIEW_ROW`), and the text in the same order."""
 
     def _page(self, start: int, end: int) -> Flowable:
         return _PageOfRows(self, start, end)
@@ -363,7 +365,7 @@ class EventRows(RowTable):
         looks = [_row_look(self.row_styles.get(index, ()), len(lefts)) for index in range(start, end)]
         canv.saveState()
         # Backgrounds first (the stripes start afresh on every page, as each page's Table had them), then the
-        # header over them, then the text, then the rules: the order the Table drew them in.
+        # header row, the rows' text and their rules over them: the Table's picture, its text in its order.
         for offset, look in enumerate(looks):
             canv.setFillColor(STRIPE if offset % 2 else white)
             canv.rect(0, bottoms[offset], self.width, self.heights[start + offset], stroke=0, fill=1)
@@ -417,10 +419,6 @@ class EventRows(RowTable):
                         out.setTextOrigin(x, first - LEADING * number)
                         out.textLine(line)
         canv.drawText(out)
-
-
-SIZE = 8.0  # the table's text size (its leading is rowtable.LEADING)
-PAD = 3.0  # left padding of every cell
 
 
 class _PageOfRows(Flowable):  # type: ignore[misc]
