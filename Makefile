@@ -48,7 +48,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_import.py
 	$(BIN)/python benchmarks/bench_demo.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/bench_ui.py $(BENCH_DB_ARGS)
-	$(BIN)/python benchmarks/bench_reports.py
+	$(BIN)/python benchmarks/bench_reports.py $(BENCH_DB_ARGS)
 	$(BIN)/python benchmarks/bench_dashboard.py $(BENCH_DB_ARGS)
 	$(BIN)/python benchmarks/bench_outcomes.py $(BENCH_DB_ARGS)
 	$(BIN)/python benchmarks/bench_followups.py $(BENCH_DB_ARGS)
