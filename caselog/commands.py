@@ -369,7 +369,7 @@ def _report(service: CaseService, args: argparse.Namespace) -> int:
         return _outside_policy(service, args)
     if args.report == "complications":
         in_range = CaseFilter(date_from=args.date_from, date_to=args.date_to)
-        # Only cases with a complication are loaded whole; the rates' denominators are counted in SQL.
+        # Only the complications' rows are read (no case whole); the rates' denominators are counted in SQL.
         counts = cases_by_procedure(service, in_range)
         with service.reading() as session:
             found = events_for_log(session, in_range)

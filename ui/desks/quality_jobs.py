@@ -35,15 +35,15 @@ def complication_log(
     service: CaseService, date_from: dt.date | None, date_to: dt.date | None, path: Path, settings: ReportSettings
 ) -> Callable[[Progress], tuple[int, int]]:
     """Work: the complication log PDF of every case in the date range (as `caselog report complications`): the
-    rates' denominators are counted in SQL, and only the cases with a complication are read whole (a million
-    cases are not loaded to list the few percent that had one)."""
+    rates' denominators are counted in SQL, and only the rows the log prints are read (a million cases are not
+    loaded to list the few percent that had a complication)."""
     # reportlab loads here, on the GUI thread, not with the desk
     from caselog.reports.complications import LoggedRange, events_for_log, write_complication_log
 
     def work(progress: Progress) -> tuple[int, int]:
         case_filter = CaseFilter(date_from=date_from, date_to=date_to)
         counts = cases_by_procedure(service, case_filter)
-        progress(0, 2, "Reading the cases with a complication")
+        progress(0, 2, "Reading the complications")
         with service.reading() as session:
             found = events_for_log(session, case_filter)
         progress(1, 2, f"Laying out the complication log ({len(found):,} complications)")
