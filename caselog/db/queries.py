@@ -239,9 +239,10 @@ def _counted_to(session: Session, stmt: Select[Any], limit: int) -> int:
 
 
 def patient_plan(session: Session, f: CaseFilter, driving: frozenset[Table]) -> tuple[bool, frozenset[Table]]:
-    """For a page sorted by the patient's name or MRN on SQLite: whether to walk the patients in order (a filter
-    matching DRIVING_LIMIT cases or more, so a page is met soon), and the parts that drive. Fewer cases are read
-    and sorted at once, as walking every patient would not."""
+    """For a page sorted by the patient's name or MRN on SQLite: whether to walk the patients in order, and the
+    parts that drive. Walked beside a filter on the cases' own columns matching DRIVING_LIMIT cases or more (SQLite
+    would read them all and sort them; walking meets a page soon). Without such a filter SQLite walks by itself;
+    with a part that drives (fewer cases) or one of those filters matching fewer, the few are read and sorted."""
     if session.get_bind().dialect.name != "sqlite":
         return False, driving
     if f.search and f.search.strip() and search_t not in driving:
@@ -249,8 +250,10 @@ def patient_plan(session: Session, f: CaseFilter, driving: frozenset[Table]) -> 
         probe = select(search_t.c.case_id).where(like if candidates is None else candidates)
         if _counted_to(session, probe, SEARCH_SORT_LIMIT) < SEARCH_SORT_LIMIT:
             return False, driving | SEARCH
-    matched = _counted_to(session, filtered(select(cases_t.c.id), f, driving=driving), DRIVING_LIMIT)
-    return matched >= DRIVING_LIMIT, driving
+    own = _case_conditions(f)
+    if not own or driving:
+        return False, driving
+    return _counted_to(session, select(cases_t.c.id).where(*own), DRIVING_LIMIT) >= DRIVING_LIMIT, driving
 
 
 def levels_text(session: Session, case_ids: Sequence[int]) -> dict[int, str]:
