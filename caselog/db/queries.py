@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    column,
     distinct,
     exists,
     func,
@@ -27,6 +28,7 @@ from sqlalchemy import (
     select,
     tuple_,
 )
+from sqlalchemy import table as named_table
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import Join
@@ -146,14 +148,24 @@ def driving_parts(session: Session, f: CaseFilter, *, known: frozenset[Table] = 
         if table in known:
             continue
         if table is search_t and f.search and session.get_bind().dialect.name == "sqlite":
-            candidates, like = _search_parts(f.search)  # elsewhere the candidates are every row
-            condition = like if candidates is None else candidates
-        probe = select(table.c.case_id)
-        if _counted_to(session, probe.where(condition) if condition is not None else probe, DRIVING_LIMIT) < (
-            DRIVING_LIMIT
-        ):
+            probe = search_probe(f.search)  # elsewhere the candidates are every row
+        else:
+            probe = select(table.c.case_id)
+            probe = probe.where(condition) if condition is not None else probe
+        if _counted_to(session, probe, DRIVING_LIMIT) < DRIVING_LIMIT:
             driving.add(table)
     return frozenset(driving)
+
+
+def search_probe(search: str) -> Select[Any]:
+    """SQLite: the cases a search may match, an upper bound read from the trigram index alone (FTS5 stops after the
+    rows a limit asks for: 2 ms for 5,000 of the 127,000 matches of "axial pain" at 1M, where the same rows asked as
+    `case_id IN (its matches)` first listed all 127,000: 52 ms); without a text to look up, the LIKE decides."""
+    candidates, like = _search_parts(search)
+    if not isinstance(candidates, TrigramCandidates):
+        return select(search_t.c.case_id).where(like)
+    fts = named_table(SEARCH_FTS, column("rowid"))
+    return select(fts.c.rowid).where(literal_column(SEARCH_FTS).op("MATCH")(candidates.phrase))
 
 
 def filtered(stmt: Select[Any], f: CaseFilter, *, driving: frozenset[Table] | None = None) -> Select[Any]:
@@ -245,11 +257,13 @@ def patient_plan(session: Session, f: CaseFilter, driving: frozenset[Table]) -> 
     with a part that drives (fewer cases) or one of those filters matching fewer, the few are read and sorted."""
     if session.get_bind().dialect.name != "sqlite":
         return False, driving
-    if f.search and f.search.strip() and search_t not in driving:
-        candidates, like = _search_parts(f.search)
-        probe = select(search_t.c.case_id).where(like if candidates is None else candidates)
-        if _counted_to(session, probe, SEARCH_SORT_LIMIT) < SEARCH_SORT_LIMIT:
-            return False, driving | SEARCH
+    search = f.search.strip() if f.search else ""
+    if (
+        search
+        and search_t not in driving
+        and _counted_to(session, search_probe(search), SEARCH_SORT_LIMIT) < (SEARCH_SORT_LIMIT)
+    ):
+        return False, driving | SEARCH
     own = _case_conditions(f)
     if not own or driving:
         return False, driving
