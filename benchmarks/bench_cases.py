@@ -181,10 +181,10 @@ _NAME_SEARCH_SORT = (
     "patient's sort key on the case behind an index (kept by triggers), so the matches' keys are read from an index"
 )
 _BROAD_SEARCH = (
-    "a text found in over 100,000 cases: the count is exact, so each of the trigram index's candidates is read and "
-    "checked with the LIKE that decides (the floor beside it is the same work; the page itself checks cases along "
-    "the date index by the LIKE alone); next step: count such a search up to a limit ('more than 10,000'), which "
-    "needs the list's scroll model (ui/case_model.py) and `caselog list` to page without a total"
+    "a text found in over 100,000 cases: an ASCII text is counted in the trigram index alone (every match's entry "
+    "is read: the floor beside it is the same work), any other text also reads each match's row for the LIKE that "
+    "decides; next step: count such a search up to a limit ('more than 10,000'), which needs the list's scroll "
+    "model (ui/case_model.py) and `caselog list` to page without a total"
 )
 OVER_TARGET: dict[str, str] = {
     "search_notes": _BROAD_SEARCH,

@@ -16,6 +16,7 @@ from caselog.db.engine import Database
 from caselog.db.schema import alembic_config, upgrade
 from caselog.records import CaseFilter, CaseListItem, CaseView
 from caselog.service import CaseService
+from tests.factories import simple_case
 from tests.test_list_scale import _everything, _matches, _stored
 
 
@@ -211,3 +212,37 @@ def test_schema_0014_replaces_the_sort_indexes_and_keeps_every_case(service: Cas
     upgrade(db, copy_first=False)
     assert sort_indexes() == {"ix_cases_duration_order", "ix_cases_anesthesia_order"}
     assert every_case() == before
+
+
+def test_an_ascii_search_alone_is_counted_by_the_trigram_index_alone(service: CaseService, db: Database) -> None:
+    """SQLite: a search of three ASCII characters or more is counted in the trigram index without reading a case's
+    row, and the count is exactly the cases a plain reading finds, also beside notes holding the characters a
+    case-folding changes (the Kelvin sign, a dotted capital I, ß, accents) and a search row edited by hand in capitals
+    (the list finds it too: LIKE and the index both fold ASCII case)."""
+    _stored(service, 200)
+    for i, note in enumerate(("Kelvin \u212a test", "\u0130stanbul IKI", "Straße café naïve")):
+        service.create_case(simple_case(f"2025-03-1{i}", notes=note))
+    with db.write() as session:  # a direct edit of the search table, in capitals
+        session.execute(text("UPDATE case_search SET text = 'HAND EDITED' WHERE case_id = (SELECT min(case_id) "
+                             "FROM case_search)"))  # fmt: skip
+    items, views = _everything(service)
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(statement)
+
+    for search in ("axial pain", "K TEST", "k test", "stanbul", "i̇stanbul", "strasse", "cafe", "naive", "50%", "_at",
+                   "tolerated", "hand edited", "2024-0"):  # fmt: skip
+        f = CaseFilter(search=search)
+        listed = {r.case_number for r in service.query(f, limit=None)}
+        sent.clear()
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            counted = service.count(f)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+        assert counted == len(listed), search
+        if search != "hand edited":
+            assert listed == {n for n, item in items.items() if _matches(f, item, views[n])}, search
+        if db.is_sqlite and search.isascii():
+            assert not any("case_search.text LIKE" in s for s in sent), (search, sent)
