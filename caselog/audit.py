@@ -392,7 +392,8 @@ def _utc_midnight(day: dt.date) -> dt.datetime:
 def _prefix_end(prefix: str) -> str | None:
     """The first string after every string starting with `prefix`, in code point order (None: no such string)."""
     last = ord(prefix[-1])
-    return prefix[:-1] + chr(last + 1) if last < 0x10FFFF else None
+    following = 0xE000 if 0xD7FF <= last < 0xE000 else last + 1  # past the surrogates, which no text holds
+    return prefix[:-1] + chr(following) if last < 0x10FFFF else None
 
 
 def _indexed(column: Any) -> Any:
@@ -417,13 +418,13 @@ def _conditions(f: AuditFilter, *, sqlite: bool, column: Callable[[Any], Any] = 
         found.append(column(e.record_id) == f.record_id)
     if f.case_number_prefix:
         prefix = f.case_number_prefix
-        if sqlite:  # a range of the index (binary order is code point order); LIKE would read every case entry
-            found.append(column(e.record_id) >= prefix)
-            end = _prefix_end(prefix)
-            if end is not None:
-                found.append(column(e.record_id) < end)
-        else:  # the collation may not be code point order: LIKE is exact in any
-            found.append(column(e.record_id).startswith(prefix, autoescape=True))
+        # A range of an index in code point order: SQLite's own text order, PostgreSQL's "C" collation (its index
+        # ix_audit_log_record_code_points; the database's collation may order otherwise, and LIKE read every entry).
+        number = column(e.record_id) if sqlite else column(e.record_id).collate("C")
+        found.append(number >= prefix)
+        end = _prefix_end(prefix)
+        if end is not None:
+            found.append(number < end)
     if f.surgeon is not None:
         cases = store.cases_t.c
         found.append(column(e.record_id).in_(select(cases.case_number).where(cases.surgeon == f.surgeon)))

@@ -27,6 +27,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import TextClause
 
 from caselog import vocab
 from caselog.fields import DURATION_MINUTES_MAX
@@ -64,6 +65,16 @@ class PatientRow(Base):
     cases: Mapped[list[CaseRow]] = relationship(back_populates="patient")
 
 
+#: The filter columns a sort's index holds after its order (schema 0014).
+_FILTER_COLUMNS = ("procedure_date", "surgeon", "procedure", "status")
+
+
+def _number_order() -> tuple[TextClause, TextClause]:
+    """An index's first columns for case numbers in numeric order within a year: year, then length (the list's
+    order: caselog.db.queries.number_order), written as the index stores them."""
+    return text("substr(case_number, 1, 4)"), text("length(case_number)")
+
+
 class CaseRow(Base):
     __tablename__ = "cases"
     __table_args__ = (
@@ -77,13 +88,14 @@ class CaseRow(Base):
         Index("ix_cases_surgeon_date", "surgeon", "procedure_date", "case_number", "procedure", "status"),
         Index("ix_cases_procedure_date", "procedure", "procedure_date", "case_number", "surgeon", "status"),
         Index("ix_cases_status_date", "status", "procedure_date", "case_number", "surgeon", "procedure"),
-        # The other sortable columns continue with the case number, the list's tie-break (schema 0011).
-        Index("ix_cases_duration_number", "duration_minutes", "case_number"),
-        Index("ix_cases_anesthesia_number", "anesthesia_type", "case_number"),
+        # The other sortable columns continue in the list's tie-break, the case number as a number, then hold the
+        # filter columns (schema 0014): a page beside a filter walks the index and stops after 100 cases.
+        Index("ix_cases_duration_order", "duration_minutes", *_number_order(), "case_number", *_FILTER_COLUMNS),
+        Index("ix_cases_anesthesia_order", "anesthesia_type", *_number_order(), "case_number", *_FILTER_COLUMNS),
         # Each patient's latest case (the durability figures' last contact), from the index alone.
         Index("ix_cases_patient_date", "patient_id", "procedure_date"),
         # Case numbers in numeric order within a year (2026-99999 before 2026-100000): the list's sort by number.
-        Index("ix_cases_number_order", text("substr(case_number, 1, 4)"), text("length(case_number)"), "case_number"),
+        Index("ix_cases_number_order", *_number_order(), "case_number"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -63,9 +63,15 @@ _FTS_SHADOWS = ("data", "idx", "docsize", "config")
 SEARCH_INDEX_OBJECTS = frozenset({SEARCH_FTS, *(f"{SEARCH_FTS}_{s}" for s in _FTS_SHADOWS), "ix_case_search_text_trgm"})
 
 
+#: PostgreSQL's index of the audit trail's record numbers in code point order (migration 0014), for the case-number
+#: filter (caselog.audit); SQLite's ix_audit_log_record is in that order already.
+AUDIT_CODE_POINT_INDEX = "ix_audit_log_record_code_points"
+
+
 def in_models(name: str | None, _type: Any, _parents: Any) -> bool:
-    """Alembic's `include_name`: compare the models with a database leaving out the search's trigram index."""
-    return name not in SEARCH_INDEX_OBJECTS
+    """Alembic's `include_name`: compare the models with a database leaving out the search's trigram index and
+    PostgreSQL's code point index of the audit trail."""
+    return name not in SEARCH_INDEX_OBJECTS and name != AUDIT_CODE_POINT_INDEX
 
 
 def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
