@@ -118,10 +118,11 @@ def ask_passphrase(step: PassphraseStep, path: Path) -> bool:
 
 
 def open_target(target: str) -> tuple[Database | None, BaseException | None]:
-    """Open and migrate; the storage check runs beside the first page (every write waits for its verdict,
-    and none goes into a damaged file). A file that needs an upgrade is checked before it."""
+    """Open and migrate; the storage check runs once the first page is shown (`start_storage_check`), beside the
+    rest of the start: every write waits for its verdict, and none goes into a damaged file. A file that needs
+    an upgrade is checked before it."""
     try:
-        return open_database(target, verify_in_background=True), None
+        return open_database(target, verify_in_background=True, check_later=True), None
     except Exception as exc:
         return None, exc
 
@@ -181,6 +182,22 @@ def check_audit_trail(window: MainWindow) -> None:
         window.statusBar().showMessage(f"The audit trail could not be verified: {exc}", 15000)
 
     window.services.tasks.run(lambda _progress: audit.verify(db), on_result=found, on_error=failed)
+
+
+def start_storage_check_after_first_page(window: MainWindow) -> None:
+    """The storage check (it reads the whole file) starts once the first page of cases is on screen, or failed
+    to load, so it never competes with that page for the second core; at once when no list is shown (an
+    administrator, a locked window). A write before then starts it and waits for its verdict."""
+    from PySide6.QtCore import Qt, QTimer
+
+    db = window.services.db
+    if not window.model.loading:
+        db.start_storage_check()
+        return
+    once = Qt.ConnectionType.SingleShotConnection
+    # after the events already queued: the page's painting
+    window.model.loaded.connect(lambda: QTimer.singleShot(0, db.start_storage_check), once)
+    window.model.failed.connect(lambda _exc: db.start_storage_check(), once)
 
 
 def watch_storage_check(window: MainWindow) -> None:
@@ -348,6 +365,7 @@ def _start(argv: Sequence[str] | None) -> int:
         if administrator is not None:
             services.start_session(administrator)  # chosen at the first start: created and signed in
         elif accounts_exist(db):
+            db.start_storage_check()  # while the user signs in: nothing on screen competes with it
             sign_in = SignInDialog(db, db.display_name)
             if sign_in.exec() != SignInDialog.DialogCode.Accepted or sign_in.actor is None:
                 return 0
@@ -356,6 +374,7 @@ def _start(argv: Sequence[str] | None) -> int:
         window = MainWindow(services, app_settings)
         instance.activated.connect(window.bring_forward)
         window.show()
+        start_storage_check_after_first_page(window)
         watch_storage_check(window)
         for warning in storage_warnings(db):
             QMessageBox.warning(window, "CaseLog: database on a network share", warning.replace("Warning: ", ""))

@@ -419,8 +419,8 @@ class MainWindow(CaseOutputActions):
                 self.admin_view.refresh()
             return
         self._select_after = select
+        self.model.refresh()  # first: its worker reads the first page while this thread reads the surgeons
         self._refresh_surgeons()
-        self.model.refresh()
 
     def _refresh_surgeons(self) -> None:
         try:
