@@ -4,13 +4,18 @@ file before its verdict, even a write made before the check was started."""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QFileDialog
 from pytestqt.qtbot import QtBot
 
 from caselog.db import schema
@@ -22,6 +27,8 @@ from ui import app as app_module
 from ui.main_window import MainWindow
 from ui.services import AppSettings, Services
 from ui.tasks import TaskRunner
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class Check:
@@ -125,3 +132,30 @@ def test_the_check_starts_once_however_often_it_is_asked(db: Database, check: Ch
     db.start_storage_check()
     CaseService(db).add_records(generate_cases(1, seed=5))
     assert check.runs == 1
+
+
+def test_the_start_loads_no_export_code_before_the_first_page(tmp_path: Path, demo_template: Path) -> None:
+    """`python main.py` until its first page: the exports, summaries and demo jobs load with their first use."""
+    path = tmp_path / "caselog.sqlite3"
+    shutil.copy(demo_template, path)
+    script = "import json, sys\nfrom ui.app import main\nmain([])\nprint(json.dumps(sorted(sys.modules)))\n"
+    env = {**os.environ, "CASELOG_DB": str(path), "CASELOG_HOME": str(tmp_path / "home"),
+           "CASELOG_QUIT_WHEN_READY": "1", "QT_QPA_PLATFORM": "offscreen"}  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, check=True)  # fmt: skip
+    modules = set(json.loads(done.stdout.splitlines()[-1]))
+    assert "ui.case_output" in modules
+    assert not {"ui.jobs", "caselog.exports", "caselog.research"} & modules
+
+
+def test_an_export_still_finds_its_code_on_first_use(
+    make_window: Callable[..., MainWindow], qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The File menu's export, the first use of the export code: the file is written."""
+    window = make_window()
+    target = tmp_path / "cases.csv"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *_a, **_k: (str(target), "CSV (*.csv)"))
+    task = window.export_cases()
+    assert task is not None
+    qtbot.waitUntil(lambda: target.exists() and not window.services.tasks.busy, timeout=20_000)
+    assert target.read_text(encoding="utf-8").count("\n") > window.model.rowCount()
