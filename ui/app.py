@@ -9,6 +9,7 @@ the QApplication can show the dialog.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import logging.handlers
 import os
@@ -243,9 +244,17 @@ def say_ready(app: QCoreApplication) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    # 1. paths: owner-only files, CaseLog's own temporary folder (a crash's leftovers removed)
-    with private_process():
-        return _start(argv)
+    # 0. no automatic garbage collection: the GUI thread collects (ui.tasks.GuiThreadGarbageCollector), and the
+    #    start's imports are not scanned again and again before the first page (main.py switches it off earlier)
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        # 1. paths: owner-only files, CaseLog's own temporary folder (a crash's leftovers removed)
+        with private_process():
+            return _start(argv)
+    finally:
+        if collecting:  # as it was (the tests run the app in their own process)
+            gc.enable()
 
 
 def _start(argv: Sequence[str] | None) -> int:

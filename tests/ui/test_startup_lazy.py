@@ -4,8 +4,10 @@ file before its verdict, even a write made before the check was started."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
+import runpy
 import shutil
 import subprocess
 import sys
@@ -159,3 +161,22 @@ def test_an_export_still_finds_its_code_on_first_use(
     assert task is not None
     qtbot.waitUntil(lambda: target.exists() and not window.services.tasks.busy, timeout=20_000)
     assert target.read_text(encoding="utf-8").count("\n") > window.model.rowCount()
+
+
+def test_the_start_imports_without_automatic_garbage_collection() -> None:
+    """main.py switches it off before importing the app (the GUI thread collects once the app runs)."""
+    try:
+        gc.enable()
+        runpy.run_path(str(ROOT / "main.py"), run_name="caselog_start")  # the module's top, not its main()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_the_app_runs_without_automatic_collection_and_restores_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`caselog-desktop` (ui.app:main) too; a test process that ran the app collects as before afterwards."""
+    seen: list[bool] = []
+    monkeypatch.setattr(app_module, "_start", lambda _argv: seen.append(gc.isenabled()) or 0)
+    gc.enable()
+    assert app_module.main([]) == 0
+    assert seen == [False] and gc.isenabled()
