@@ -137,9 +137,10 @@ def measure_startup(db_path: str, folder: Path, repeats: int = 5) -> dict[str, A
             f"the modules the first page needs take {imports['first_page_modules']} s of CPU to import, of which "
             f"SQLAlchemy (engine and ORM) {imports['sqlalchemy']} s and CaseLog's ORM mapping "
             f"{round(imports['orm_models'] - imports['sqlalchemy'], 3)} s, against {window['cpu_median_s']} s for "
-            "the whole bare window (the storage check already waits for the first page). Reading the first page "
-            "through the driver alone was judged and not taken: it would repeat the service's rules (roles, "
-            "sign-in, SQLCipher, PostgreSQL and TLS, the schema checks, the list's columns and order) on a second "
+            "the whole bare window (the storage check already waits for the first page, and the imports run "
+            "without automatic garbage collection). Reading the first page through the driver alone was judged "
+            "and not taken: it would repeat the service's rules (roles, sign-in, SQLCipher, PostgreSQL and TLS, "
+            "the schema checks, the list's columns and order) on a second "
             "path. Next step: Core tables without the declarative ORM mapping at import, the ORM classes mapped "
             "on first write; then the SQLAlchemy import itself is what remains"
         )
@@ -148,7 +149,8 @@ def measure_startup(db_path: str, folder: Path, repeats: int = 5) -> dict[str, A
     }
 
 
-#: What `import_cpu_s` imports, each in a fresh interpreter (the CPU seconds of the whole process, start included).
+#: What `import_cpu_s` imports, each in a fresh interpreter (the CPU seconds of the whole process, start included),
+#: with automatic garbage collection off as main.py has it.
 IMPORTS = {
     "python": [],
     "sqlalchemy": ["sqlalchemy", "sqlalchemy.orm"],
@@ -159,7 +161,8 @@ IMPORTS = {
 
 
 def _import_cpu(modules: list[str], env: dict[str, str]) -> float:
-    script = "import time\n" + "".join(f"import {m}\n" for m in modules) + "print(time.process_time())\n"
+    imports = "".join(f"import {m}\n" for m in modules)
+    script = f"import gc, time\ngc.disable()\n{imports}print(time.process_time())\n"
     done = subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, check=True, capture_output=True,
                           text=True, timeout=120)  # fmt: skip
     return float(done.stdout.split()[-1])
