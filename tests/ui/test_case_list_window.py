@@ -117,3 +117,20 @@ def test_the_main_window_acts_on_the_selected_case_after_its_page_was_dropped(
     assert window.current_row() == chosen
     assert window.edit_action.isEnabled()
     assert window.detail.current is not None and window.detail.current.case_number == chosen.case_number
+
+
+def test_rows_gone_when_a_dropped_page_is_read_again_reload_the_list(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cases deleted under the list (drafts, another computer) while their page was away: the list reloads from
+    the top rather than show rows with holes."""
+    services, model, view = scrolled_far(qtbot)
+    fewer = TOTAL - 150
+    monkeypatch.setattr(services.cases, "count", lambda case_filter=None: fewer)
+    original = services.cases.query
+    monkeypatch.setattr(services.cases, "query", lambda case_filter=None, **kw: original(case_filter, **kw)[:50])
+    with qtbot.waitSignal(model.loaded, timeout=10_000):
+        view.scrollToTop()
+    assert (model.matching, model.rowCount(), model.rows_in_memory) == (fewer, 50, 50)
+    assert [model.index(i, COL_PATIENT).data() for i in (0, 49)] == ["Patient 0", "Patient 49"]
+    services.tasks.wait()
