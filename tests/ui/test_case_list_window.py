@@ -92,9 +92,11 @@ def test_a_filter_or_sort_after_scrolling_far_starts_again_from_one_page(qtbot: 
     with qtbot.waitSignal(model.loaded, timeout=10_000):
         model.set_filter(CaseFilter(procedure="radiofrequency_ablation"))
     assert (model.matching, model.rowCount(), model.rows_in_memory) == (TOTAL // 5, PAGE_SIZE, PAGE_SIZE)
+    asked = len(services.cases.asked)
     with qtbot.waitSignal(model.loaded, timeout=10_000):
         model.sort(COL_PATIENT)
-    assert services.cases.asked[-1] == (0, PAGE_SIZE) and model.rowCount() == PAGE_SIZE
+    # (the view, still at the end, may already be asking for the next page in a worker)
+    assert services.cases.asked[asked] == (0, PAGE_SIZE) and model.rowCount() == PAGE_SIZE
     services.tasks.wait()
 
 
