@@ -9,6 +9,7 @@ the QApplication can show the dialog.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import logging.handlers
 import os
@@ -118,10 +119,11 @@ def ask_passphrase(step: PassphraseStep, path: Path) -> bool:
 
 
 def open_target(target: str) -> tuple[Database | None, BaseException | None]:
-    """Open and migrate; the storage check runs beside the first page (every write waits for its verdict,
-    and none goes into a damaged file). A file that needs an upgrade is checked before it."""
+    """Open and migrate; the storage check runs once the first page is shown (`start_storage_check`), beside the
+    rest of the start: every write waits for its verdict, and none goes into a damaged file. A file that needs
+    an upgrade is checked before it."""
     try:
-        return open_database(target, verify_in_background=True), None
+        return open_database(target, verify_in_background=True, check_later=True), None
     except Exception as exc:
         return None, exc
 
@@ -183,6 +185,22 @@ def check_audit_trail(window: MainWindow) -> None:
     window.services.tasks.run(lambda _progress: audit.verify(db), on_result=found, on_error=failed)
 
 
+def start_storage_check_after_first_page(window: MainWindow) -> None:
+    """The storage check (it reads the whole file) starts once the first page of cases is on screen, or failed
+    to load, so it never competes with that page for the second core; at once when no list is shown (an
+    administrator, a locked window). A write before then starts it and waits for its verdict."""
+    from PySide6.QtCore import Qt, QTimer
+
+    db = window.services.db
+    if not window.model.loading:
+        db.start_storage_check()
+        return
+    once = Qt.ConnectionType.SingleShotConnection
+    # after the events already queued: the page's painting
+    window.model.loaded.connect(lambda: QTimer.singleShot(0, db.start_storage_check), once)
+    window.model.failed.connect(lambda _exc: db.start_storage_check(), once)
+
+
 def watch_storage_check(window: MainWindow) -> None:
     """Say it when the background storage check finds damage: reading goes on, writing is refused."""
     from PySide6.QtCore import QTimer
@@ -226,9 +244,17 @@ def say_ready(app: QCoreApplication) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    # 1. paths: owner-only files, CaseLog's own temporary folder (a crash's leftovers removed)
-    with private_process():
-        return _start(argv)
+    # 0. no automatic garbage collection: the GUI thread collects (ui.tasks.GuiThreadGarbageCollector), and the
+    #    start's imports are not scanned again and again before the first page (main.py switches it off earlier)
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        # 1. paths: owner-only files, CaseLog's own temporary folder (a crash's leftovers removed)
+        with private_process():
+            return _start(argv)
+    finally:
+        if collecting:  # as it was (the tests run the app in their own process)
+            gc.enable()
 
 
 def _start(argv: Sequence[str] | None) -> int:
@@ -348,6 +374,7 @@ def _start(argv: Sequence[str] | None) -> int:
         if administrator is not None:
             services.start_session(administrator)  # chosen at the first start: created and signed in
         elif accounts_exist(db):
+            db.start_storage_check()  # while the user signs in: nothing on screen competes with it
             sign_in = SignInDialog(db, db.display_name)
             if sign_in.exec() != SignInDialog.DialogCode.Accepted or sign_in.actor is None:
                 return 0
@@ -356,6 +383,7 @@ def _start(argv: Sequence[str] | None) -> int:
         window = MainWindow(services, app_settings)
         instance.activated.connect(window.bring_forward)
         window.show()
+        start_storage_check_after_first_page(window)
         watch_storage_check(window)
         for warning in storage_warnings(db):
             QMessageBox.warning(window, "CaseLog: database on a network share", warning.replace("Warning: ", ""))

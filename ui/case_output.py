@@ -7,20 +7,30 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from caselog.errors import CaselogError
-from ui import jobs
 from ui.case_model import CaseTableModel
 from ui.progress import run_job
 from ui.tasks import Task
 from ui.window_parts import MainWindowParts
 
+if TYPE_CHECKING:
+    from types import ModuleType
+
 DEMO_CASES = 300
+
+
+def _jobs() -> ModuleType:
+    """ui.jobs, and with it the exports, the summaries and the demo data, loaded with the first of them (not
+    before the first page of cases is on screen)."""
+    from ui import jobs
+
+    return jobs
 
 
 class CaseOutputActions(MainWindowParts):
@@ -39,6 +49,7 @@ class CaseOutputActions(MainWindowParts):
         return run_job(self, self.services, title, work, done, write=write, on_end=say, atomic=atomic)
 
     def export_cases(self) -> Task | None:
+        jobs = _jobs()
         offered = jobs.export_filters(self.services.cases)
         start = str(Path.home() / f"caselog-cases-{self._today():%Y-%m-%d}.csv")
         name, chosen = QFileDialog.getSaveFileName(self, "Export the cases in the list", start,
@@ -68,7 +79,7 @@ class CaseOutputActions(MainWindowParts):
             return None
         path = Path(name) if name.lower().endswith(".pdf") else Path(f"{name}.pdf")
         numbers = [r.case_number for r in rows]
-        work = jobs.case_summaries(self.services.cases, numbers, path, self.settings.report_settings())
+        work = _jobs().case_summaries(self.services.cases, numbers, path, self.settings.report_settings())
 
         def done(result: Path) -> None:
             for number in numbers:
@@ -95,7 +106,7 @@ class CaseOutputActions(MainWindowParts):
             self.statusBar().showMessage(f"Added {added:,} demo cases.", 8000)
             self.refresh()
 
-        work = jobs.load_demo(self.services.cases, count)
+        work = _jobs().load_demo(self.services.cases, count)
         return self._run("Loading demo data…", work, done, write=True, atomic=False)  # added batch by batch
 
     def _audit_output(self, action: str, **kwargs: Any) -> None:

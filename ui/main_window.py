@@ -112,6 +112,7 @@ class MainWindow(CaseOutputActions):
         self.model.failed.connect(lambda exc: show_error(self, "The cases could not be loaded", exc))
         self.model.modelReset.connect(self._selection_changed)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.table.selectionModel().currentRowChanged.connect(lambda *_: self._keep_selected())
         self.table.doubleClicked.connect(lambda _i: self.edit_case())
         self.filters.changed.connect(self.model.set_filter)
         self.greeting.new_case.connect(self.new_case)
@@ -251,7 +252,14 @@ class MainWindow(CaseOutputActions):
         row = self.model.row_at(index.row()) if index.isValid() else None
         return row if row in selected else (selected[0] if selected else None)
 
+    def _keep_selected(self) -> None:
+        """The selected rows and the current one stay in memory, however far the list scrolls from them."""
+        rows = {i.row() for i in self.table.selectionModel().selectedRows()}
+        current = self.table.currentIndex()
+        self.model.keep(rows | ({current.row()} if current.isValid() else set()))
+
     def _selection_changed(self, *_args: object) -> None:
+        self._keep_selected()
         if self.session.locked:  # nothing selected shows, and every action stays off until unlocked
             self.detail.show_case(None)
             return
@@ -391,10 +399,7 @@ class MainWindow(CaseOutputActions):
 
     def _forget_cases(self) -> None:
         """No rows of the last session stay in memory for a role that may not see them."""
-        self.model.beginResetModel()
-        self.model._rows = []  # the model has no public clear; its next refresh fills it again
-        self.model.matching = self.model.total = 0
-        self.model.endResetModel()
+        self.model.clear()
         self.detail.show_case(None)
 
     def show_lock_screen(self, lock: QWidget) -> None:
@@ -414,8 +419,8 @@ class MainWindow(CaseOutputActions):
                 self.admin_view.refresh()
             return
         self._select_after = select
+        self.model.refresh()  # first: its worker reads the first page while this thread reads the surgeons
         self._refresh_surgeons()
-        self.model.refresh()
 
     def _refresh_surgeons(self) -> None:
         try:

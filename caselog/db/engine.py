@@ -118,12 +118,14 @@ class Database:
     _storage_problem: CaselogError | None = None
     _storage_thread: threading.Thread | None = None
     _checking: list[Any] = field(default_factory=list)
+    _starting: threading.Lock = field(default_factory=threading.Lock)
 
-    def check_storage_in_background(self, check: Callable[[], None]) -> None:
+    def check_storage_in_background(self, check: Callable[[], None], *, start: bool = True) -> None:
         """Run the storage check (`check` raises CaselogError on damage) beside the first page, not before it.
 
         Every write waits for its verdict and is refused when it found damage: nothing is ever written into
-        a damaged file, and reading (the first page of the list) starts at once.
+        a damaged file, and reading (the first page of the list) starts at once. With `start=False` it waits
+        for `start_storage_check()` (the app: once the first page is shown) or for the first write.
         """
         done = threading.Event()
         self._storage_checked = done
@@ -142,7 +144,15 @@ class Database:
                 done.set()
 
         self._storage_thread = threading.Thread(target=run, name="caselog-storage-check", daemon=True)
-        self._storage_thread.start()
+        if start:
+            self.start_storage_check()
+
+    def start_storage_check(self) -> None:
+        """Start the background storage check held back; nothing when it has started already or there is none."""
+        with self._starting:
+            thread = self._storage_thread
+            if thread is not None and thread.ident is None:
+                thread.start()
 
     def interruptible(self, conn: Any) -> None:
         """A connection the background check reads through: `close()` interrupts it and waits for the check.
@@ -158,6 +168,7 @@ class Database:
 
     def _writable(self) -> None:
         if self._storage_checked is not None:
+            self.start_storage_check()  # a write never waits for a check nobody started
             self._storage_checked.wait()
         if self._storage_problem is not None:
             raise self._storage_problem

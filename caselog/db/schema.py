@@ -153,13 +153,14 @@ def upgrade(db: Database, *, cfg: Config | None = None, copy_first: bool = True)
 
 
 def open_database(target: str | Path | None, *, migrate: bool = True, verify: bool = False,
-                  verify_in_background: bool = False) -> Database:  # fmt: skip
+                  verify_in_background: bool = False, check_later: bool = False) -> Database:  # fmt: skip
     """The usual way in: connect, and upgrade the schema (creating the database when new).
 
     `verify` first runs a quick storage check and refuses a damaged database with a StorageError that points
     to `caselog restore`, before anything is written to it. `verify_in_background` (the desktop app's start)
     runs that check beside the first page instead, every write waiting for its verdict; a database that needs
-    an upgrade is still checked first (the upgrade writes).
+    an upgrade is still checked first (the upgrade writes). `check_later`: that check waits for
+    `db.start_storage_check()` (once the first page is on screen) or the first write, whichever comes first.
     """
     db = open_engine(target)
     try:
@@ -167,7 +168,7 @@ def open_database(target: str | Path | None, *, migrate: bool = True, verify: bo
             with translate_errors(db), db.engine.connect():
                 pass  # a server that cannot be reached (refused, TLS, password) is named here, not later
         if verify_in_background and _opens_without_writing(db):
-            db.check_storage_in_background(lambda: verify_storage(db))
+            db.check_storage_in_background(lambda: verify_storage(db), start=not check_later)
         elif verify or verify_in_background:
             verify_storage(db)
         if migrate:

@@ -53,7 +53,8 @@ def test_first_page_is_shown_while_a_slow_storage_check_still_runs(
         window = MainWindow(services, app_settings)
         with qtbot.waitSignal(window.model.loaded, timeout=10_000):
             window.show()
-        assert started.is_set()
+            app_module.start_storage_check_after_first_page(window)  # as the app starts it
+        qtbot.waitUntil(started.is_set, timeout=10_000)
         assert window.model.rowCount() > 0 and window.table.isVisible()
         assert db.storage_verdict() == (False, None)  # the check has not finished, and the cases are on screen
         release.set()
