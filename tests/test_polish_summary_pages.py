@@ -27,16 +27,22 @@ SCORES = (
 NOTE = "Tolerated well, no sedation issues."
 
 
+def _printed(folder: Path, follow_ups: int, notes: str | None) -> Path:
+    """The summary of an ablation at L4-L5 after two positive blocks, printed with its pathway, as a draft."""
+    views = two_blocks_then_ablation(levels=(("L4-L5", "bilateral"),), outcomes=SCORES[: follow_ups + 1], notes=notes)
+    out = folder / "ablation.pdf"
+    write_case_summaries([as_draft(views[2])], out, settings=SETTINGS, generated_at=GENERATED,
+                         pathways=[pathway_of(views)])  # fmt: skip
+    return out
+
+
 @pytest.mark.parametrize(
     ("follow_ups", "notes"), [(4, None), (4, NOTE), (5, None)], ids=["four", "four-with-a-note", "five"]
 )
 def test_an_ablation_with_its_check_and_four_or_five_follow_ups_fits_one_page(
     tmp_path: Path, follow_ups: int, notes: str | None
 ) -> None:
-    views = two_blocks_then_ablation(levels=(("L4-L5", "bilateral"),), outcomes=SCORES[: follow_ups + 1], notes=notes)
-    out = tmp_path / "ablation.pdf"
-    write_case_summaries([as_draft(views[2])], out, settings=SETTINGS, generated_at=GENERATED,
-                         pathways=[pathway_of(views)])  # fmt: skip
+    out = _printed(tmp_path, follow_ups, notes)
     pages = pages_text(out)
     assert len(pages) == 1, pages[-1][:300]
     text = flat(pages[0])
@@ -51,9 +57,5 @@ def test_an_ablation_with_its_check_and_four_or_five_follow_ups_fits_one_page(
 def test_long_notes_keep_their_section(tmp_path: Path) -> None:
     """Four lines or more are a section of their own, which flows over the page end as it must."""
     long = "Fluoroscopic confirmation of needle placement at each level; no vascular uptake. " * 6
-    views = two_blocks_then_ablation(levels=(("L4-L5", "bilateral"),), outcomes=SCORES[:3], notes=long)
-    out = tmp_path / "long-notes.pdf"
-    write_case_summaries([as_draft(views[2])], out, settings=SETTINGS, generated_at=GENERATED,
-                         pathways=[pathway_of(views)])  # fmt: skip
-    text = flat(" ".join(pages_text(out)))
+    text = flat(" ".join(pages_text(_printed(tmp_path, 2, long))))
     assert "Notes Fluoroscopic confirmation" in text and "Notes: " not in text
