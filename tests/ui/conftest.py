@@ -96,6 +96,7 @@ def make_window(
             window.form.dirty = False
             window.form.reject()
         window.services.tasks.wait()
+        window.detail.tasks.wait()  # the pane's background reads, before its database closes
         window.close()
         window.deleteLater()  # with its desks and forms: a worker runs hundreds of tests in one QApplication
         db.close()
