@@ -162,6 +162,13 @@ def grace_days(timepoint: str) -> int:
     return min(max(offset_days(timepoint) // 4, 14), 90)
 
 
+def expected_window(procedure_date: dt.date, timepoint: str) -> tuple[dt.date, dt.date]:
+    """The days a follow-up at `timepoint` is expected on: its grace window either side of the due date, never
+    on or before the procedure day (the case form warns about a score dated outside it)."""
+    due, grace = due_date(procedure_date, timepoint), dt.timedelta(days=grace_days(timepoint))
+    return max(due - grace, procedure_date + dt.timedelta(days=1)), due + grace
+
+
 def timepoint_status(due: dt.date, timepoint: str, *, done: bool, ended: bool, today: dt.date,
                      superseded_on: dt.date | None = None) -> TimepointStatus:  # fmt: skip
     """One timepoint of one case, as of `today` (`ended`: a final attempt dated on or before today;
@@ -909,6 +916,7 @@ __all__ = [
     "censoring_state",
     "default_schedule",
     "due_date",
+    "expected_window",
     "follow_up_seen",
     "grace_days",
     "next_follow_up",

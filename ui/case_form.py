@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from caselog import drafts, vocab
 from caselog.errors import CaselogError, Conflict, InvalidInput
+from caselog.followup import expected_window
 from caselog.pathway import IndicationCheck
 from caselog.records import CaseRecord, CaseView, Patient, case_to_contract
 from caselog.service import classify_change
@@ -41,7 +42,7 @@ from ui.indication_strip import CHECK_KEYS
 from ui.messages import show_error
 from ui.rows_editor import RowsEditor
 from ui.services import AppSettings, Services
-from ui.style import app_style_sheet
+from ui.style import app_style_sheet, colours
 
 AUTOSAVE_MS = 600
 #: Where a form with a locked patient starts: the first of these that still needs input.
@@ -75,6 +76,47 @@ QLabel#policyNote[outside="true"] { background: palette(alternate-base); border:
 """
 _INDEX_RE = re.compile(r"\[(\d+)\]")
 _VOLUME_RE = re.compile(r"levels\[(\d+)\]\.volume_ml")
+
+
+def _day(value: object) -> dt.date | None:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None  # validation names it
+
+
+def _time_after(days: int) -> str:
+    """ "5 days", "3 weeks", "about 4 months", "about 3 years": how long after the procedure, as a clinic says it."""
+    if days < 14 and days != 7:
+        return f"{days} day{'s' if days != 1 else ''}"
+    if days < 56:
+        weeks = round(days / 7)
+        return f"{weeks} week{'s' if weeks != 1 else ''}"
+    months = round(days / (365.25 / 12))
+    return f"about {months} months" if months < 36 else f"about {round(days / 365.25)} years"
+
+
+def outcome_timing_warnings(data: Mapping[str, Any]) -> list[tuple[int, str]]:
+    """(row, message) for each follow-up score dated outside its timepoint's window (the follow-up schedule's
+    grace either side of the due date): a "6 months" score a week after the procedure is most likely the wrong
+    timepoint or a mistyped date. A warning only: a stored record holding it must still save as it is."""
+    procedure_date = _day(data.get("procedure_date"))
+    if procedure_date is None:
+        return []
+    found = []
+    for row, outcome in enumerate(data.get("outcomes") or []):
+        timepoint, day = outcome.get("timepoint"), _day(outcome.get("date"))
+        if timepoint not in vocab.FOLLOW_UP_TIMEPOINTS or day is None or day <= procedure_date:
+            continue  # a baseline, or what validation refuses anyway
+        first, last = expected_window(procedure_date, timepoint)
+        if not first <= day <= last:
+            label = vocab.TIMEPOINTS[timepoint]
+            found.append((row, f"dated {day}, {_time_after((day - procedure_date).days)} after the procedure, but "
+                               f"marked {label} (expected from {first} to {last}). Check the timepoint or the date; "
+                               "it saves as typed."))  # fmt: skip
+    return found
 
 
 def template_from(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -164,7 +206,12 @@ class CaseForm(QDialog):
             data = data if data is not None else repeat_data(repeat_of)
             title = title or f"Repeat procedure for {repeat_of.record.patient.display_name}"
         self.setWindowTitle(title or (f"Edit case {self.case_number}" if self.case_number else "New case"))
-        self.setStyleSheet(app_style_sheet(self.palette()) + FORM_STYLE)
+        warning = colours(self.palette()).warning
+        self.setStyleSheet(
+            app_style_sheet(self.palette())
+            + FORM_STYLE
+            + f"QLabel#fieldWarning {{ font-size: 9pt; color: {warning}; }}"
+        )
         self.fields = CaseFields(procedure_day=today)
         self._fill_choices()
         scroll = QScrollArea()
@@ -565,6 +612,9 @@ class CaseForm(QDialog):
             slot.error.setVisible(visible)
             if found:
                 (wrong if visible else waiting).append(slot.name)
+        timing = outcome_timing_warnings(data)
+        self.fields.outcomes.show_warnings([f"Row {row + 1}: {message}" for row, message in timing])
+        to_check = [f"outcome {row + 1}" for row, _ in timing]
         reason_problems = [p for p in loose if p.path == "reason"]
         self.reason_error.setText("; ".join(p.message for p in reason_problems))
         self.reason_error.setVisible(bool(reason_problems))
@@ -574,7 +624,7 @@ class CaseForm(QDialog):
         if needs_reason and not self.reason.text().strip():
             waiting.append("reason for the amendment")
         self.save_button.setEnabled(self.record_ok and not (needs_reason and not self.reason.text().strip()))
-        self._show_status(waiting, wrong, loose)
+        self._show_status(waiting, wrong, loose, to_check)
         return problems
 
     def _amending(self, record: CaseRecord | None) -> bool:
@@ -630,8 +680,9 @@ class CaseForm(QDialog):
         name = SPOKEN_NAMES.get(problem.path, problem.path.replace("_", " "))
         return f"{name}: {problem.message}" if name else problem.message
 
-    def _show_status(self, waiting: list[str], wrong: list[str], loose: list[Problem]) -> None:
-        """Names the fields still wrong, in the words a person uses ("anesthesia type", "complication 1 timing")."""
+    def _show_status(self, waiting: list[str], wrong: list[str], loose: list[Problem], to_check: list[str]) -> None:
+        """Names the fields still wrong, in the words a person uses ("anesthesia type", "complication 1 timing"),
+        and the outcomes whose date does not fit their timepoint (a warning: the case still saves)."""
 
         def listed(names: list[str]) -> str:
             unique = list(dict.fromkeys(names))
@@ -648,8 +699,13 @@ class CaseForm(QDialog):
             parts.append(f"Still needed: {listed(waiting)}.")
         if not parts and self._entry.reason_wanted():
             parts.append("Outside the clinic's policy: it saves as a draft; signing needs the reason outside policy.")
-        self.status.setText(" ".join(parts) if parts else "Ready to save.")
-        self.status.setProperty("ready", not parts)
+        ready = not parts
+        if ready:
+            parts.append("Ready to save.")
+        if to_check:
+            parts.append(f"To check: {listed(to_check)}, dated far from the timepoint (see Outcomes).")
+        self.status.setText(" ".join(parts))
+        self.status.setProperty("ready", ready)
         self.status.style().unpolish(self.status)
         self.status.style().polish(self.status)
 

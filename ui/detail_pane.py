@@ -7,6 +7,7 @@ import datetime as dt
 from html import escape
 from typing import TypedDict
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from caselog import fields, outcomes, pathway, vocab
@@ -19,6 +20,7 @@ from ui.block_section import reading_html
 from ui.case_model import duration_text
 from ui.indication_strip import block_series, check_html
 from ui.style import LIGHT, Colours, colours
+from ui.tasks import TaskRunner
 
 
 def style(c: Colours) -> str:
@@ -78,10 +80,17 @@ def _volume(volume: float | None) -> str:
 
 
 def block_html(
-    block: BlockDetails, threshold: int, c: Colours, series: str = "", policy_problem: str | None = None
+    block: BlockDetails,
+    threshold: int,
+    c: Colours,
+    series: str = "",
+    policy_problem: str | None = None,
+    *,
+    reading: bool = False,
 ) -> str:
     """A block's place in the series, anesthetic, pain before and diary with the relief at each time, and its
-    reading (none when the clinic's policy could not be read: `policy_problem` says why)."""
+    reading (none when the clinic's policy could not be read: `policy_problem` says why; a line saying it is being
+    read while the pane reads it in the background: `reading`)."""
     anesthetic = vocab.label(vocab.BLOCK_ANESTHETICS, block.anesthetic)
     if block.anesthetic_detail:
         anesthetic += f" ({block.anesthetic_detail})"
@@ -105,7 +114,9 @@ def block_html(
             for e in block.diary
         )
         parts.append(f"<table class='grid'><tr><th>After</th><th>Pain</th><th>Relief</th></tr>{cells}</table>")
-        if policy_problem is not None:
+        if reading:
+            parts.append(f"<div class='muted'>{READING}</div>")
+        elif policy_problem is not None:
             parts.append(f"<div style='color: {c.error}'>Not judged: {_e(policy_problem)}</div>")
         else:
             parts.append(f"<div>{reading_html(block, threshold, c.success, c.error)}</div>")
@@ -120,10 +131,12 @@ def case_html(
     check: IndicationCheck | None = None,
     series: str = "",
     policy_problem: str | None = None,
+    reading: bool = False,
 ) -> str:
     """The pane's content; every value escaped (names and notes are typed by people). A block is read under the
     clinic's `threshold` (the default policy's when not given; not at all with a `policy_problem`), with its place
-    in the patient's `series`; `check` is an ablation's indication check."""
+    in the patient's `series`; `check` is an ablation's indication check. With `reading`, the block's reading and
+    the check say they are being read instead (the pane reads them in the background)."""
     r = view.record
     p = r.patient
     a = r.anesthesia
@@ -146,10 +159,14 @@ def case_html(
             for lv in r.levels
         )
         + "</table>",
-        block_html(r.block, threshold or default_policy().relief_threshold_percent, c, series, policy_problem)
+        block_html(
+            r.block, threshold or default_policy().relief_threshold_percent, c, series, policy_problem, reading=reading
+        )
         if r.block
         else "",
-        _indication_html(r, check, c),
+        f"<h3>Indication check</h3><div class='muted'>{CHECKING}</div>"
+        if reading and r.procedure in vocab.ABLATIONS
+        else _indication_html(r, check, c),
         "<h3>Timing and anesthesia</h3>",
         _pairs(
             [
@@ -260,6 +277,11 @@ def _indication_html(record: CaseRecord, check: IndicationCheck | None, c: Colou
     return f"<h3>Indication check</h3><div>{check_html(check, c)}</div>{said}"
 
 
+#: What the pane says while it reads the clinic's policy (and the patient's other cases) in the background.
+READING = "Reading the clinic's policy…"
+CHECKING = "Checking against the clinic's policy…"
+
+
 class PolicyReading(TypedDict, total=False):
     threshold: int
     check: IndicationCheck
@@ -272,11 +294,22 @@ MIN_WIDTH_CHARS = 44
 
 
 class CaseDetailPane(QTextBrowser):
-    """Shows one case, or a hint when nothing is selected. Read-only; text can be selected and copied."""
+    """Shows one case, or a hint when nothing is selected. Read-only; text can be selected and copied.
 
-    def __init__(self, cases: CaseService | None = None, parent: QWidget | None = None) -> None:
+    The clinic's policy, a block's place in the series and an ablation's indication check are read off the GUI
+    thread (a slow database never freezes the window): the case shows at once, those parts when read."""
+
+    #: The background reading of the case shown is in the pane (tests wait for it).
+    read = Signal()
+
+    def __init__(
+        self, cases: CaseService | None = None, parent: QWidget | None = None, *, tasks: TaskRunner | None = None
+    ) -> None:
         super().__init__(parent)
         self._cases = cases
+        #: Where the reads run: the window's task runner when given, else one of the pane's own.
+        self.tasks = tasks or TaskRunner(self)
+        self._generation = 0
         self.setAccessibleName("Case details")
         # Room for a label and a long word beside it: narrower, "Radiofrequency" and dates broke inside the word
         # (the splitter gave the pane 190 points on 1366×768 at 150%).
@@ -286,30 +319,52 @@ class CaseDetailPane(QTextBrowser):
 
     def show_case(self, view: CaseView | None) -> None:
         self.current = view
+        self._generation += 1
         c = colours(self.palette())
         if view is None:
             self.setHtml(style(c) + "<p class='muted'>Select a case to see its details.</p>")
+        elif self._cases is None or not _reads_policy(view.record):
+            self.setHtml(case_html(view, c))  # nothing of it depends on the clinic's policy
         else:
-            self.setHtml(case_html(view, c, **self._policy_reading(view)))
+            self.setHtml(case_html(view, c, reading=True))
+            generation, cases = self._generation, self._cases
+            self.tasks.run(
+                lambda _progress: policy_reading(cases, view),
+                on_result=lambda found: self._show_reading(generation, view, found),
+                on_error=lambda exc: self._show_reading(
+                    generation, view, {"policy_problem": f"the clinic's policy could not be read. {exc}"}
+                ),
+                owner=self,
+            )
 
-    def _policy_reading(self, view: CaseView) -> PolicyReading:
-        """The clinic's threshold, a block's place in the series and an ablation's indication check, read when
-        the case is shown (one patient's cases: quick)."""
-        found: PolicyReading = {}
-        if self._cases is None:
-            return found
-        record = view.record
-        try:
-            found["threshold"] = self._cases.indication_policy().relief_threshold_percent
-        except CaselogError as exc:  # a damaged policy: no block is judged under a default it may not be
-            found["policy_problem"] = f"the clinic's policy could not be read. {exc.message}"
-            return found
-        try:
-            if record.procedure in vocab.ABLATIONS:
-                found["check"] = self._cases.indication_check(record, view.case_number)
-            if record.block is not None:
-                pathway = self._cases.patient_pathway(record.patient.mrn)
-                found["series"] = block_series(pathway, record, view.case_number)
-        except CaselogError:
-            pass  # shown without what could not be read
+    def _show_reading(self, generation: int, view: CaseView, found: PolicyReading) -> None:
+        """The case again with what was read, unless another case (or none) was shown since."""
+        if generation != self._generation:
+            return
+        self.setHtml(case_html(view, colours(self.palette()), **found))
+        self.read.emit()
+
+
+def _reads_policy(record: CaseRecord) -> bool:
+    """Whether the pane shows anything read under the clinic's policy: a block's reading, an ablation's check."""
+    return record.block is not None or record.procedure in vocab.ABLATIONS
+
+
+def policy_reading(cases: CaseService, view: CaseView) -> PolicyReading:
+    """The clinic's threshold, a block's place in the series and an ablation's indication check (one patient's
+    cases: quick, but a read of the database all the same, so the pane runs it in the background)."""
+    found: PolicyReading = {}
+    record = view.record
+    try:
+        found["threshold"] = cases.indication_policy().relief_threshold_percent
+    except CaselogError as exc:  # a damaged policy: no block is judged under a default it may not be
+        found["policy_problem"] = f"the clinic's policy could not be read. {exc.message}"
         return found
+    try:
+        if record.procedure in vocab.ABLATIONS:
+            found["check"] = cases.indication_check(record, view.case_number)
+        if record.block is not None:
+            found["series"] = block_series(cases.patient_pathway(record.patient.mrn), record, view.case_number)
+    except CaselogError:
+        pass  # shown without what could not be read
+    return found

@@ -64,8 +64,11 @@ def run_job(
         if on_end is not None:
             on_end(f"{name}: cancelled{nothing}")
 
+    # Owned by the dialog: once its window is closed and deleted (a desk closed while its job ran), the job's end
+    # is dropped instead of reaching a dead dialog.
     task = services.tasks.run(
-        work, on_result=succeeded, on_error=failed, on_progress=report, on_cancelled=cancelled, write=write
-    )
+        work, on_result=succeeded, on_error=failed, on_progress=report, on_cancelled=cancelled, write=write,
+        owner=progress,
+    )  # fmt: skip
     progress.canceled.connect(task.cancel)
     return task

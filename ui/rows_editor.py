@@ -271,6 +271,12 @@ class RowsEditor(QWidget):
         self.problems_label.setWordWrap(True)
         self.problems_label.setAccessibleName(f"{name} problems")
         self.problems_label.hide()
+        # What is worth a second look but saves as typed (an outcome dated far from its timepoint).
+        self.warnings_label = QLabel()
+        self.warnings_label.setObjectName("fieldWarning")
+        self.warnings_label.setWordWrap(True)
+        self.warnings_label.setAccessibleName(f"{name} warnings")
+        self.warnings_label.hide()
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.add_button)
@@ -280,6 +286,7 @@ class RowsEditor(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.problems_label)
+        layout.addWidget(self.warnings_label)
         layout.addLayout(buttons)
 
         self.add_button.clicked.connect(self.add_row)
@@ -341,3 +348,8 @@ class RowsEditor(QWidget):
         ]
         self.problems_label.setText("\n".join(lines))
         self.problems_label.setVisible(bool(lines))
+
+    def show_warnings(self, lines: list[str]) -> None:
+        """Lines that do not stop the save, under the table's problems (an empty list hides them)."""
+        self.warnings_label.setText("\n".join(lines))
+        self.warnings_label.setVisible(bool(lines))

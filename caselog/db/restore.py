@@ -17,9 +17,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -170,6 +171,10 @@ def _check_copy(source: Path, copy: Path, *, had_audit: bool, require_accounts: 
             missing = [t for t in REQUIRED_TABLES if t not in tables]
             if missing:
                 raise _refuse(source, f"is not a complete CaseLog database: missing tables {', '.join(missing)}")
+            try:
+                _rebuildable(conn.exec_driver_sql(_virtual_tables("main")).fetchall())
+            except ValueError as exc:
+                raise _refuse(source, str(exc)) from None
             cases = int(conn.exec_driver_sql("SELECT count(*) FROM cases").scalar_one())
             accounts = int(conn.exec_driver_sql("SELECT count(*) FROM accounts").scalar_one())
         result = audit.verify(db)
@@ -262,10 +267,13 @@ def _swap_content(conn: Any) -> dict[int, int]:
 
     A virtual table (the search's FTS5 index) is made from its CREATE statement, which makes its own shadow
     tables, and rebuilt from its content table once every row is back: its shadow tables are neither dropped nor
-    copied one by one (they come and go with it)."""
+    copied one by one (they come and go with it). Any other kind was refused by the candidate's check."""
+    try:
+        virtual = _rebuildable(conn.execute(_virtual_tables("restored")).fetchall())
+    except ValueError as exc:  # the candidate's check refused it already; never drop what cannot be remade
+        raise StorageError(f"The backup {exc}; nothing was restored.") from None
     before = _counters(conn, "main")
     shadow = {schema: _tables_of_type(conn, schema, "shadow") for schema in ("main", "restored")}
-    virtual = _tables_of_type(conn, "restored", "virtual")
     for kind in ("trigger", "view", "table"):
         for (name,) in conn.execute(
             "SELECT name FROM main.sqlite_master WHERE type = ? AND name NOT LIKE 'sqlite_%'", (kind,)
@@ -296,6 +304,39 @@ def _swap_content(conn: Any) -> dict[int, int]:
             (year, last),
         )
     return kept
+
+
+def _virtual_tables(schema: str) -> str:
+    """The query for `schema`'s virtual tables with their CREATE statements: (name, sql)."""
+    return (
+        f"SELECT l.name, m.sql FROM pragma_table_list l JOIN {schema}.sqlite_master m ON m.name = l.name "
+        f"WHERE l.schema = '{schema}' AND l.type = 'virtual' ORDER BY l.name"
+    )
+
+
+_MODULE = re.compile(r"\bUSING\s+(\w+)\s*(?:\((.*)\))?\s*$", re.IGNORECASE | re.DOTALL)
+_CONTENT = re.compile(r"(?<!\w)content\s*=\s*(?:'((?:[^']|'')*)'|\"((?:[^\"]|\"\")*)\"|(\w+))", re.IGNORECASE)
+
+
+def _rebuildable(tables: Iterable[Any]) -> set[str]:
+    """The names of the virtual tables a restore remakes and rebuilds from their content table once its rows are
+    back: FTS5 tables with an external content table (the search index). Raises ValueError naming any other
+    (another module, or an FTS5 table keeping its own text, which lives in shadow tables a restore does not copy
+    one by one): rebuilding it would lose what it holds, so the restore is refused."""
+    names: set[str] = set()
+    for name, sql in tables:
+        found = _MODULE.search(sql or "")
+        module = found.group(1).lower() if found else "unknown"
+        if module != "fts5":
+            raise ValueError(f"holds the virtual table {name} (module {module}), which a restore cannot rebuild")
+        content = _CONTENT.search(found.group(2) or "") if found else None
+        if content is None or not any(content.groups()):
+            raise ValueError(
+                f"holds the full-text table {name}, which keeps its own text instead of reading a content table: "
+                "a restore cannot rebuild it"
+            )
+        names.add(name)
+    return names
 
 
 def _tables_of_type(conn: Any, schema: str, kind: str) -> set[str]:

@@ -46,9 +46,9 @@ def _unreadable(column: Column[object], c: str) -> tuple[str, str] | None:
     return None
 
 
-def _which(session: Session, table: Table, column: Column[object]) -> str:
-    """The first few cases (by case number) or rows (by key) holding an unreadable value."""
-    condition = _condition(column, f't."{column.name}"')
+def _which(session: Session, table: Table, condition: str) -> str:
+    """The first few cases (by case number) or rows (by key) holding an unreadable value: `condition` (on the
+    table's alias `t`) is true for them."""
     if table.name == "cases":
         sql = f"SELECT t.case_number FROM cases t WHERE {condition} ORDER BY t.id LIMIT {NAMED}"
         return ", ".join(f"case {n}" for n in session.execute(text(sql)).scalars())
@@ -65,32 +65,23 @@ def _which(session: Session, table: Table, column: Column[object]) -> str:
     return ", ".join(f"row {k}" for k in session.execute(text(sql)).scalars())
 
 
-def _condition(column: Column[object], ref: str) -> str:
-    found = _unreadable(column, ref)
-    assert found is not None
-    return f"{ref} IS NOT NULL AND {found[0]}"
-
-
 def unreadable_values(session: Session) -> list[str]:
     """One line per column holding values its type cannot read: `cases.procedure_date: 1 value is not a date
     (case 2021-00003)`. Empty when every stored value reads back. One pass over each table counts every column."""
     problems: list[str] = []
     for table in Base.metadata.sorted_tables:
-        checked = [(column, found) for column in table.columns
-                   if (found := _unreadable(column, _quoted(column))) is not None]  # fmt: skip
+        # Each column's condition is built once (on the alias `t`) and serves both the count and the naming.
+        checked = [(column, f"{ref} IS NOT NULL AND {found[0]}", found[1]) for column in table.columns
+                   if (found := _unreadable(column, ref := f't."{column.name}"')) is not None]  # fmt: skip
         if not checked:
             continue
-        sums = ", ".join(f"coalesce(sum({_condition(column, _quoted(column))}), 0)" for column, _ in checked)
-        counts = session.execute(text(f'SELECT {sums} FROM "{table.name}"')).one()
-        for (column, (_, expected)), count in zip(checked, counts, strict=True):
+        sums = ", ".join(f"coalesce(sum({condition}), 0)" for _, condition, _ in checked)
+        counts = session.execute(text(f'SELECT {sums} FROM "{table.name}" t')).one()
+        for (column, condition, expected), count in zip(checked, counts, strict=True):
             if not count:
                 continue
             values = "value is" if count == 1 else "values are"
-            which = _which(session, table, column)
+            which = _which(session, table, condition)
             problems.append(f"{table.name}.{column.name}: {count} {values} not {expected}"
                             + (f" ({which})" if which else ""))  # fmt: skip
     return problems
-
-
-def _quoted(column: Column[object]) -> str:
-    return f'"{column.name}"'

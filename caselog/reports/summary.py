@@ -377,9 +377,10 @@ def _results_section(record: CaseRecord, width: float) -> list[Flowable]:
     if not record.complications and not record.outcomes:
         nothing = para("No complications recorded. No outcome scores recorded.", st.body)
         return [*section(RESULTS_TITLE, room=50), nothing, *_attempts(record)]
-    if not record.complications:
-        scores, height = _outcomes_block(record, width, lead="No complications recorded.")
-        return [*section(RESULTS_TITLE, room=min(height, 400) + 30), *scores]
+    if not record.complications:  # said on the heading's line, not on a line of its own above the scores
+        scores, height = _outcomes_block(record, width)
+        return [*_heading_with_facts(RESULTS_TITLE, "No complications recorded.", width, room=min(height, 400) + 30),
+                *scores]  # fmt: skip
     table, first = _complications_table(record, width)
     # Keep the heading with the header row and the first complication, however tall that row is.
     story = [*section(RESULTS_TITLE, room=first + 30), table, Spacer(1, 6)]
@@ -418,11 +419,10 @@ def _complications_table(record: CaseRecord, width: float) -> tuple[Table, float
 _SCORE_HEADS = {"nrs_back": "Back", "nrs_leg": "Leg", "nrs_neck": "Neck", "nrs_arm": "Arm", "odi": "ODI", "ndi": "NDI"}
 
 
-def _outcomes_block(record: CaseRecord, width: float, *, lead: str | None = None) -> tuple[list[Flowable], float]:
+def _outcomes_block(record: CaseRecord, width: float) -> tuple[list[Flowable], float]:
     """The region's scores (and any other held) with relief, PGIC and the measures that reached MCID against the
     baseline, the pain chart beside them; the MCID note and the follow-up attempts under the table (beside it, in
-    the chart's place, when there is no chart). `lead` is a line before the table (that there were no
-    complications). Returns the flowables and how tall they print."""
+    the chart's place, when there is no chart). Returns the flowables and how tall they print."""
     st = styles()
 
     def score(value: int | None, suffix: str = "") -> str:
@@ -456,15 +456,14 @@ def _outcomes_block(record: CaseRecord, width: float, *, lead: str | None = None
     note = [Spacer(1, 2), para(text(MCID_NOTE), st.muted)] if any(map(_reached, flags.values())) else []
     # The latest follow-up's answers are in the summary's result; the attempts go under the table.
     under = [Spacer(1, 2), *_attempts(record)] if record.follow_up_attempts else []
-    first = [para(lead, st.body), Spacer(1, 2)] if lead else []
     if chart is not None:  # the note and the attempts under the table, beside the chart (taller than a few rows)
-        left, right = [*first, table, *note, *under], [chart]
-    elif side_w >= _SIDE_MIN_W and (first or note or under):
-        # no chart: the lines above and under the table go in its place beside the table, a few lines tall
-        left, right = [table], [*first, *note, *under]
+        left, right = [table, *note, *under], [chart]
+    elif side_w >= _SIDE_MIN_W and (note or under):
+        # no chart: the lines under the table go in its place beside the table, a few lines tall
+        left, right = [table], [*note, *under]
         right = right[1:] if isinstance(right[0], Spacer) else right
     else:
-        stacked = [*first, table, *note, *under]
+        stacked = [table, *note, *under]
         return stacked, _height(stacked, width)
     pair = Table([[left, right]], colWidths=[table_w + 16, side_w], hAlign="LEFT")
     pair.setStyle(TableStyle(_FLUSH))
@@ -515,6 +514,11 @@ def _attempts(record: CaseRecord) -> list[Flowable]:
     return [para(f"<b>Follow-up attempts:</b> {items}.", styles().body)]
 
 
+#: Notes up to this many lines print as one labelled paragraph over the signature, without a heading of their own
+#: (the heading's line cost a typical ablation with four follow-ups its one page); longer ones get their section.
+_SHORT_NOTES_LINES = 3
+
+
 def _notes_block(record: CaseRecord, width: float, signature: list[Flowable]) -> list[Flowable]:
     """The notes, when there are any (an empty "Notes" heading only pushed the signature to a page of its own).
 
@@ -523,7 +527,11 @@ def _notes_block(record: CaseRecord, width: float, signature: list[Flowable]) ->
     """
     if not record.notes:
         return []
-    body = para(text(record.notes), styles().body)
+    st = styles()
+    labelled = para(f"<b>Notes:</b> {text(record.notes)}", st.body)
+    if _height([labelled], width) <= _SHORT_NOTES_LINES * st.body.leading + 0.5:
+        return [CondPageBreak(_height([labelled, *signature], width) + 6), Spacer(1, 6), labelled]
+    body = para(text(record.notes), st.body)
     heading = section("Notes")[1:]  # the heading and its rule, measured as they will be drawn
     needed = _height([*heading, body, *signature], width)
     return [*section("Notes", room=min(needed, 260)), body]
@@ -699,18 +707,20 @@ def _indication_section(
         return [*section("Indication check", room=60), *unchecked]
     check = entry.check
     threshold = on_pathway.policy.relief_threshold_percent
-    pairs = [("*Verdict", f"{verdict(check)} ({text(policy_name(on_pathway.policy))})")]
+    # The verdict goes on the heading's line, at its right (as a block's facts do): it takes no line of its own.
+    said = f"{verdict(check)} ({text(policy_name(on_pathway.policy))})"
     followed = followed_blocks(on_pathway, entry)
-    if followed:
-        pairs.append(("*Follows", "<br/>".join(block_line(b, threshold) for b in followed)))
     shown = {b.case.case_number for b in followed}
-    parts: list[Flowable] = [field_grid(pairs, width), _rule_lines(check, shown, width)]
+    parts: list[Flowable] = [_rule_lines(check, shown, width)]
+    if followed:
+        parts.insert(0, field_grid([("*Follows", "<br/>".join(block_line(b, threshold) for b in followed))], width))
     if reason:
         parts.append(field_grid([("*Reason recorded", reason)], width))
     elif check.outside_policy:
         parts.append(field_grid([("*Reason recorded", coloured("None: required before the case is signed.", ALERT))],
                                 width))  # fmt: skip
-    return [*section("Indication check", room=min(_height(parts, width), 400) + 30), *parts]
+    room = min(_height(parts, width), 400) + 30
+    return [*_heading_with_facts("Indication check", f"{_fact('Verdict')} {said}", width, room=room), *parts]
 
 
 def _rule_lines(check: IndicationCheck, shown: set[str | None], width: float) -> Table:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import shiboken6
 from PySide6.QtCore import QEvent, QThreadPool
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -26,6 +27,31 @@ from ui.services import AppSettings, Services
 from ui.tasks import GuiThreadGarbageCollector, TaskRunner
 
 DEMO_COUNT = 450  # more than two pages of 200
+
+
+def top_level_windows() -> set[int]:
+    """The application's top-level widgets without a parent (windows, not a combo box's popup), by address."""
+    return {shiboken6.getCppPointer(w)[0] for w in QApplication.topLevelWidgets() if w.parent() is None}
+
+
+def close_windows_left_since(before: set[int]) -> None:
+    """Close and delete every parentless top-level widget not in `before` (top_level_windows() taken earlier)."""
+    for widget in QApplication.topLevelWidgets():
+        if widget.parent() is None and shiboken6.getCppPointer(widget)[0] not in before:
+            widget.close()
+            widget.deleteLater()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+
+
+@pytest.fixture(autouse=True)
+def _no_window_outlives_its_test(qapp: Any) -> Iterator[None]:
+    """Top-level widgets a test left behind (each main window's lock screen, a bare CaseFields, a dialog nobody
+    closed) are closed and deleted after it. Left alive, a worker's hundreds of tests piled up thousands of widgets,
+    and every later change of the application's style sheet or palette re-polished them all: 20-35 s in the set-up
+    and teardown of each colour-checking test."""
+    before = top_level_windows()
+    yield
+    close_windows_left_since(before)
 
 
 @pytest.fixture(autouse=True)
@@ -96,6 +122,7 @@ def make_window(
             window.form.dirty = False
             window.form.reject()
         window.services.tasks.wait()
+        window.detail.tasks.wait()  # the pane's background reads, before its database closes
         window.close()
         window.deleteLater()  # with its desks and forms: a worker runs hundreds of tests in one QApplication
         db.close()

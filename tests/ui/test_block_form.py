@@ -462,15 +462,17 @@ def test_the_detail_pane_shows_the_block_reading(window: MainWindow) -> None:
     assert "Positive" in text and "at least 80% for 2 h" in text
 
 
-def test_the_main_window_pane_reads_the_policy_and_the_series(window: MainWindow) -> None:
+def test_the_main_window_pane_reads_the_policy_and_the_series(window: MainWindow, qtbot: QtBot) -> None:
     cases = window.services.cases
     cases.create_case(block_case(40))
     second = cases.create_case(block_case(20))
     ablation = cases.create_case(block_case(1, procedure="radiofrequency_ablation", block=None, cpt_codes=[],
                                             levels=[{"level": "L4-L5", "side": "bilateral"}]))  # fmt: skip
-    window.detail.show_case(second)
+    with qtbot.waitSignal(window.detail.read):  # read in the background
+        window.detail.show_case(second)
     assert "Second block at L4-L5 bilateral" in window.detail.toPlainText()
-    window.detail.show_case(ablation)
+    with qtbot.waitSignal(window.detail.read):
+        window.detail.show_case(ablation)
     text = window.detail.toPlainText()
     assert "Indication check" in text and "Meets the clinic's policy (2 positive blocks" in text, text
 
@@ -513,7 +515,7 @@ def test_a_damaged_policy_judges_no_block_on_the_form(window: MainWindow, qtbot:
     form.grab().save("/tmp/atk/damaged-policy-block.png")
 
 
-def test_a_damaged_policy_judges_no_block_in_the_detail_pane(window: MainWindow) -> None:
+def test_a_damaged_policy_judges_no_block_in_the_detail_pane(window: MainWindow, qtbot: QtBot) -> None:
     """The pane read a block under the default policy's 80% when the clinic's could not be read, and said so as if it
     were the clinic's threshold."""
     from caselog.db.tables import clinic_settings_t, utcnow
@@ -521,7 +523,8 @@ def test_a_damaged_policy_judges_no_block_in_the_detail_pane(window: MainWindow)
     view = window.services.cases.create_case(block_case(5))
     with window.services.cases.db.write() as session:
         session.execute(clinic_settings_t.insert().values(name="indication_policy", value="null", updated_at=utcnow()))
-    window.detail.show_case(view)
+    with qtbot.waitSignal(window.detail.read):  # read in the background
+        window.detail.show_case(view)
     text = window.detail.toPlainText()
     assert "Diagnostic block" in text and "88%" in text, text  # the diary's relief still shows
     assert "Not judged: the clinic's policy could not be read" in text and "null instead of a value" in text, text
