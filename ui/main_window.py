@@ -76,7 +76,7 @@ class MainWindow(CaseOutputActions):
         self.model = CaseTableModel(services, self)
         self.table = paged_table(self.model, "Cases", selection=Selection.ExtendedSelection)
         self.table.horizontalHeader().setHighlightSections(False)
-        self.detail = CaseDetailPane(services.cases)
+        self.detail = CaseDetailPane(services.cases, tasks=services.tasks)
         self.filters = FilterBar(today=today)
         self.greeting = Greeting()
         self.greeting.set_database(services.database_name)
