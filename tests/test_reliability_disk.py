@@ -150,12 +150,12 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 
 
 def fill(disk: Path) -> None:
-    """Take every free byte, as another program filling the disk does."""
-    with (disk / "filler").open("ab") as out:
+    """Take every free byte, as another program filling the disk does. Unbuffered: a buffered file keeps the bytes
+    a partial last write left over and raises again when closed (free space not a multiple of the block written)."""
+    with (disk / "filler").open("ab", buffering=0) as out:
         try:
             while True:
                 out.write(b"\0" * 65536)
-                out.flush()
         except OSError:
             pass
 
