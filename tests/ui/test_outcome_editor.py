@@ -245,10 +245,15 @@ def test_screens_of_the_outcome_editor_at_1280_by_720(
     else:
         with qtbot.waitSignal(window.model.loaded):
             choose(window.filters.procedure, "endoscopic_rhizotomy")
+        # The list settled on the rhizotomies (no earlier read still landing), one of them chosen, then opened.
+        qtbot.waitUntil(lambda: not window.model.loading and window.model.rowCount() > 0
+                        and getattr(window.model.row_at(0), "procedure", None) == "endoscopic_rhizotomy")  # fmt: skip
         window.table.selectRow(0)
+        qtbot.waitUntil(window.edit_action.isEnabled)
         window.edit_action.trigger()
-        assert window.form is not None
+        qtbot.waitUntil(lambda: window.form is not None)
         form = window.form
+        assert form is not None
     form.resize(1240, 680)  # what the form takes on a 1280×720 screen
     editor = form.fields.outcomes
     form.fields.tabs.setCurrentWidget(editor.parentWidget())
