@@ -12,7 +12,7 @@ from pytestqt.qtbot import QtBot
 
 from caselog.records import CaseFilter
 from tests.ui.conftest import load_every_page
-from tests.ui.test_case_model_scale import TOTAL, FakeServices
+from tests.ui.test_case_model_scale import TOTAL, FakeServices, shown_list
 from ui.case_model import COL_PATIENT, CaseTableModel
 from ui.main_window import MainWindow
 from ui.paged_model import PAGE_SIZE
@@ -22,15 +22,7 @@ FAR = 30  # pages scrolled: 6,000 rows, six times the window
 
 def scrolled_far(qtbot: QtBot) -> tuple[FakeServices, CaseTableModel, QTableView]:
     """The case list over 100,000 cases, scrolled page after page to row 6,200, as a user holding Page Down."""
-    services = FakeServices()
-    model = CaseTableModel(services)  # type: ignore[arg-type]
-    view = QTableView()
-    qtbot.addWidget(view)
-    view.setModel(model)
-    view.resize(1200, 700)
-    with qtbot.waitSignal(model.loaded, timeout=10_000):
-        model.refresh()
-    view.show()
+    services, model, view = shown_list(qtbot)
     for _ in range(FAR):
         with qtbot.waitSignal(model.fetched, timeout=10_000):
             view.scrollToBottom()
