@@ -1,0 +1,52 @@
+"""Schema 0015: PostgreSQL samples ten times more search texts, so a broad search's first page is planned as the
+walk of the list's order it is (issue 18: 382 ms to 22 ms for a family name at a million cases); SQLite is left
+as it was. Counts and pages are the same rows: tests/test_list_scale*.py hold them to a plain reading."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alembic import command
+from sqlalchemy import text
+
+from caselog.db.engine import Database
+from caselog.db.schema import alembic_config, upgrade
+from caselog.records import CaseFilter
+from caselog.service import CaseService
+from tests.factories import simple_case
+
+
+def _search_statistics(db: Database) -> int | None:
+    """The search column's sample size as PostgreSQL stores it (-1: the server's default); None on SQLite."""
+    if db.is_sqlite:
+        return None
+    asked = "SELECT attstattarget FROM pg_attribute WHERE attrelid = 'case_search'::regclass AND attname = 'text'"
+    with db.engine.connect() as conn:
+        return int(conn.execute(text(asked)).scalar_one())
+
+
+def _every_search_row(db: Database) -> list[Any]:
+    with db.engine.connect() as conn:
+        return list(conn.execute(text("SELECT case_id, text FROM case_search ORDER BY case_id")).all())
+
+
+def test_schema_0015_samples_more_search_texts_on_postgresql_and_keeps_every_row(
+    service: CaseService, db: Database
+) -> None:
+    for n in range(5):
+        service.create_case(simple_case(f"2025-03-1{n}", patient={
+            "mrn": f"SEARCH-{n}", "family_name": "Иванова", "given_name": "Анна", "birth_date": "1960-01-01",
+            "sex": "female"}))  # fmt: skip
+    before = _every_search_row(db)
+    expected = None if db.is_sqlite else 1000
+    assert _search_statistics(db) == expected
+    cfg = alembic_config()
+    with db.engine.execution_options(caselog_write=True).begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0014_list_sort")
+    assert _search_statistics(db) == (None if db.is_sqlite else -1)
+    assert _every_search_row(db) == before
+    upgrade(db, copy_first=False)
+    assert _search_statistics(db) == expected
+    assert _every_search_row(db) == before
+    assert service.count(CaseFilter(search="иванова")) == 5
