@@ -7,10 +7,11 @@ Every figure is a measurement of the real app, in its own process:
 - startup: `python main.py` (CASELOG_QUIT_WHEN_READY) from its launch until the first page of cases is on
   screen, wall clock and the process's own CPU time (all its threads) at that moment, against a bare PySide6
   window (QApplication, a 1366x768 QMainWindow shown, the event loop's first turn) measured in the same run, and
-  their ratio. Target: under 1 s and within 5x the bare window. The storage check starts once the first page is
-  shown (ui.app.start_storage_check_after_first_page), so the CPU until then is the start's own. Python's
-  bytecode cache is on for both (a private PYTHONPYCACHEPREFIX, warmed by one untimed run), as in an installed
-  app.
+  their ratio. Target: under 1 s and within 5x the bare window, in wall time and in the GUI thread's CPU time
+  (the fair figure on a shared machine). The storage check starts once the first page is shown
+  (ui.app.start_storage_check_after_first_page), so the CPU until then is the start's own. Python's bytecode
+  cache is on for both (a private PYTHONPYCACHEPREFIX, warmed by one untimed run), as in an installed app.
+  import_cpu_s: what the first page's modules and their parts cost to import, each in a fresh interpreter.
 - help: `python -m caselog --help`, against `python -c pass` (the interpreter's own start). Target < 0.25 s.
 - walk: one `python main.py`-like process (bench_ui.py --walk) opens the main window on the database, scrolls
   the case list 50 pages (each page's time: fetchMore reads it off the GUI thread), changes filters and sorts,
@@ -119,30 +120,36 @@ def measure_startup(db_path: str, folder: Path, repeats: int = 5) -> dict[str, A
     imports = {name: round(statistics.median(_import_cpu(modules, env) for _ in range(repeats)), 3)
                for name, modules in IMPORTS.items()}  # fmt: skip
     ratio = round(main_py["median_s"] / window["median_s"], 2)
+    gui_ratio = round(main_py["gui_thread_cpu_median_s"] / window["gui_thread_cpu_median_s"], 2)
     missed = [f"{name} ({value})" for name, value, limit in
-              (("median_s", main_py["median_s"], 1.0), ("ratio_to_floor", ratio, 5.0)) if value >= limit]  # fmt: skip
+              (("median_s", main_py["median_s"], 1.0), ("ratio_to_floor", ratio, 5.0),
+               ("gui_thread_cpu_ratio_to_floor", gui_ratio, 5.0)) if value >= limit]  # fmt: skip
     return {
         "name": "startup_to_first_page",
         "main_py": main_py,
         "bare_pyside6_window_floor": window,
         "ratio_to_floor": ratio,
         "cpu_ratio_to_floor": round(main_py["cpu_median_s"] / window["cpu_median_s"], 2),
-        "gui_thread_cpu_ratio_to_floor": round(
-            main_py["gui_thread_cpu_median_s"] / window["gui_thread_cpu_median_s"], 2
-        ),
+        "gui_thread_cpu_ratio_to_floor": gui_ratio,
         "import_cpu_s": imports,
         "target": "< 1 s and < 5x the bare window",
         "missed": missed,
         "why": (
-            f"the modules the first page needs take {imports['first_page_modules']} s of CPU to import, of which "
-            f"SQLAlchemy (engine and ORM) {imports['sqlalchemy']} s and CaseLog's ORM mapping "
-            f"{round(imports['orm_models'] - imports['sqlalchemy'], 3)} s, against {window['cpu_median_s']} s for "
-            "the whole bare window (the storage check already waits for the first page, and the imports run "
-            "without automatic garbage collection). Reading the first page through the driver alone was judged "
-            "and not taken: it would repeat the service's rules (roles, sign-in, SQLCipher, PostgreSQL and TLS, "
-            "the schema checks, the list's columns and order) on a second "
-            "path. Next step: Core tables without the declarative ORM mapping at import, the ORM classes mapped "
-            "on first write; then the SQLAlchemy import itself is what remains"
+            f"the modules the first page needs take {imports['first_page_modules']} s of CPU to import (the "
+            f"interpreter's own start {imports['python']} s included), of which SQLAlchemy's engine "
+            f"{imports['sqlalchemy_core']} s, its ORM {round(imports['sqlalchemy'] - imports['sqlalchemy_core'], 3)} "
+            f"s and CaseLog's ORM mapping {round(imports['orm_models'] - imports['sqlalchemy'], 3)} s; PySide6's "
+            f"widgets {imports['pyside6_widgets']} s, {imports['pyside6_qt_namespace']} s with the Qt namespace "
+            "(PySide6 makes its enums into Python enums on first use, which the bare window never makes), against "
+            f"{window['cpu_median_s']} s for the whole bare window. Already out of the start: the storage check "
+            "(after the first page), automatic garbage collection during the imports, the idle lock's filter of "
+            "every event (only while someone is signed in), the code of a selected case, the exports, desks and "
+            "forms (each on first use). The wall figures move with the shared machine's load (its 2 cores run "
+            "other work) far more than the GUI thread's CPU ratio. Reading the first page through the driver alone "
+            "was judged and not taken: it would repeat the service's rules (roles, sign-in, SQLCipher, PostgreSQL "
+            "and TLS, the schema checks, the list's columns and order) on a second path. Next step: Core tables "
+            "without the declarative ORM mapping at import and the first page read through a Connection, the ORM "
+            "(import and mapping) loaded on first write; then the SQLAlchemy engine's import itself is what remains"
         )
         if missed
         else "",
@@ -153,15 +160,17 @@ def measure_startup(db_path: str, folder: Path, repeats: int = 5) -> dict[str, A
 #: with automatic garbage collection off as main.py has it.
 IMPORTS = {
     "python": [],
+    "sqlalchemy_core": ["sqlalchemy"],
     "sqlalchemy": ["sqlalchemy", "sqlalchemy.orm"],
     "orm_models": ["sqlalchemy", "sqlalchemy.orm", "caselog.db.models"],
     "pyside6_widgets": ["PySide6.QtWidgets"],
+    "pyside6_qt_namespace": ["PySide6.QtWidgets", "from PySide6.QtCore import Qt"],
     "first_page_modules": ["ui.app", "ui.first_start", "ui.main_window"],
 }
 
 
 def _import_cpu(modules: list[str], env: dict[str, str]) -> float:
-    imports = "".join(f"import {m}\n" for m in modules)
+    imports = "".join(f"{m}\n" if m.startswith("from ") else f"import {m}\n" for m in modules)
     script = f"import gc, time\ngc.disable()\n{imports}print(time.process_time())\n"
     done = subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, check=True, capture_output=True,
                           text=True, timeout=120)  # fmt: skip

@@ -17,16 +17,15 @@ import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from typing import TYPE_CHECKING, Any
 
 from caselog import paths
 from caselog.db import cipher
 from caselog.db.engine import Database
 from caselog.files import private_folder, temporary_beside
+
+if TYPE_CHECKING:  # cryptography loads with the first encrypted database's drafts, not with every start
+    from cryptography.fernet import Fernet
 
 DRAFTS_FOLDER = "drafts"
 #: An encrypted draft's file starts with this line, then the Fernet token.
@@ -50,6 +49,10 @@ def protection_for(path: Path, passphrase: str | None) -> Fernet | None:
     """The drafts' key for the database file `path` as it is now (None: a plain database, plain drafts)."""
     if passphrase is None:
         return None
+    from cryptography.fernet import Fernet
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"caselog drafts").derive(
         cipher.file_key(path, passphrase)
     )
@@ -67,16 +70,26 @@ def reseal(old: Fernet | None, new: Fernet | None) -> int:
             if content.startswith(SEALED_MARK):
                 if old is None:
                     continue
-                text = old.decrypt(content[len(SEALED_MARK) :])
+                text = _opened(old, content)
             elif old is None:
                 text = content
             else:
                 continue
-        except (OSError, InvalidToken):
+        except (OSError, ValueError):
             continue  # another database's draft, or one being written: left as it is
         _write(file, text if new is None else SEALED_MARK + new.encrypt(text))
         count += 1
     return count
+
+
+def _opened(key: Fernet, content: bytes) -> bytes:
+    """A sealed draft's text; ValueError when `key` does not open it (another database's draft, or a damaged one)."""
+    from cryptography.fernet import InvalidToken
+
+    try:
+        return key.decrypt(content[len(SEALED_MARK) :])
+    except InvalidToken as exc:
+        raise ValueError("the draft's key does not open it") from exc
 
 
 def _write(target: Path, content: bytes) -> None:
@@ -162,11 +175,11 @@ def load_draft(path: Path) -> FormDraft | None:
         if content.startswith(SEALED_MARK):
             if _protection is None:
                 return None  # another (encrypted) database's draft: not ours to show
-            content = _protection.decrypt(content[len(SEALED_MARK) :])
+            content = _opened(_protection, content)
         raw = json.loads(content.decode("utf-8"))
         data = raw["data"]
         saved_at = dt.datetime.fromisoformat(raw["saved_at"])
-    except (OSError, ValueError, KeyError, TypeError, InvalidToken):
+    except (OSError, ValueError, KeyError, TypeError):
         return None
     if not isinstance(data, dict):
         return None

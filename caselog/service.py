@@ -12,7 +12,7 @@ import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy import text as sa_text
@@ -24,22 +24,13 @@ from caselog.bulk import cyclic_gc_paused
 from caselog.db import queries, store
 from caselog.db.engine import Database
 from caselog.db.models import CaseAmendmentRow
-from caselog.db.pathway_queries import load_pathway_cases, outside_policy_cases, patient_condition
 from caselog.errors import Conflict, InvalidInput, NotFound, NotPermitted
-from caselog.pathway import (
-    BLOCK,
-    NOT_APPLICABLE,
-    IndicationCheck,
-    OutsidePolicyCase,
-    Pathway,
-    PathwayCase,
-    build_pathway,
-    check_indication,
-    pathway_case,
-)
 from caselog.policy import IndicationPolicy
 from caselog.records import CaseFilter, CaseListItem, CaseRecord, CaseView, Patient, case_to_contract
 from caselog.validation import Problem, validate_case, validate_file
+
+if TYPE_CHECKING:  # the pathway (caselog.pathway, its queries) loads on its first use, after the app's start
+    from caselog.pathway import IndicationCheck, OutsidePolicyCase, Pathway, PathwayCase
 
 SIGNED_STATUSES = frozenset({"final", "amended"})
 #: After adding this many cases at once, refresh the planner's statistics so sorted lists stay fast.
@@ -710,6 +701,9 @@ class CaseService:
     def indication_check(self, record: CaseRecord, case_number: str | None = None) -> IndicationCheck:
         """Whether this case (saved as `case_number`, or being entered) meets the clinic's policy, judged against
         every other case of its patient on file."""
+        from caselog.db.pathway_queries import load_pathway_cases, patient_condition
+        from caselog.pathway import NOT_APPLICABLE, check_indication, pathway_case
+
         self._require(Action.VIEW)
         with self.db.read() as session:
             current = policy.policy_from_setting(clinic.read_setting(session, policy.SETTING))
@@ -721,6 +715,9 @@ class CaseService:
 
     def patient_pathway(self, mrn: str) -> Pathway:
         """Every case of the patient with this MRN on one time axis, read under the clinic's policy."""
+        from caselog.db.pathway_queries import load_pathway_cases, patient_condition
+        from caselog.pathway import build_pathway
+
         self._require(Action.VIEW)
         with self.db.read() as session:
             patient = queries.patient_by_mrn(session, mrn.strip())
@@ -747,6 +744,9 @@ class CaseService:
         relief only; no complications) and judged from their plain values, patient by patient; only the cases
         outside the policy are made into case objects with their check written out (pathway_queries).
         """
+        from caselog.db.pathway_queries import outside_policy_cases
+        from caselog.pathway import BLOCK
+
         self._require(Action.VIEW)
         if procedure is not None and procedure not in vocab.ABLATIONS:
             return []

@@ -5,22 +5,24 @@ from __future__ import annotations
 
 import datetime as dt
 from html import escape
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
-from caselog import fields, outcomes, pathway, vocab
+from caselog import fields, vocab
 from caselog.errors import CaselogError
-from caselog.pathway import IndicationCheck
 from caselog.policy import default_policy
 from caselog.records import BlockDetails, CaseRecord, CaseView
 from caselog.service import CaseService
-from ui.block_section import reading_html
 from ui.case_model import duration_text
-from ui.indication_strip import block_series, check_html
 from ui.style import LIGHT, Colours, colours
 from ui.tasks import TaskRunner
+
+# What a selected case shows (its block, outcomes, indication check: caselog.pathway, caselog.outcomes and their
+# HTML) loads with the first case shown, after the app's first page of cases.
+if TYPE_CHECKING:
+    from caselog.pathway import IndicationCheck
 
 
 def style(c: Colours) -> str:
@@ -91,6 +93,9 @@ def block_html(
     """A block's place in the series, anesthetic, pain before and diary with the relief at each time, and its
     reading (none when the clinic's policy could not be read: `policy_problem` says why; a line saying it is being
     read while the pane reads it in the background: `reading`)."""
+    from caselog import pathway
+    from ui.block_section import reading_html
+
     anesthetic = vocab.label(vocab.BLOCK_ANESTHETICS, block.anesthetic)
     if block.anesthetic_detail:
         anesthetic += f" ({block.anesthetic_detail})"
@@ -211,6 +216,8 @@ def outcomes_html(r: CaseRecord) -> str:
     """The outcomes with the region's measures (and any other score held), a ✓ beside each score and PGIC that
     reached MCID, and the follow-up's answers in words; then the follow-up attempts. Each follow-up is one row
     whose scores wrap between items, never inside one: the pane may be a few words wide on a small screen."""
+    from caselog import outcomes
+
     parts = [f"<h3>Outcomes ({len(r.outcomes)})</h3>"]
     if r.outcomes:
         scores = outcomes.scores_held(r.levels, r.outcomes)
@@ -272,6 +279,8 @@ def _scales(scores: tuple[str, ...], pgic: bool) -> str:
 def _indication_html(record: CaseRecord, check: IndicationCheck | None, c: Colours) -> str:
     if check is None or not check.applies:
         return ""
+    from ui.indication_strip import check_html
+
     reason = record.outside_policy_reason
     said = f"<div>Reason outside policy: {_e(reason)}</div>" if reason else ""
     return f"<h3>Indication check</h3><div>{check_html(check, c)}</div>{said}"
@@ -353,6 +362,8 @@ def _reads_policy(record: CaseRecord) -> bool:
 def policy_reading(cases: CaseService, view: CaseView) -> PolicyReading:
     """The clinic's threshold, a block's place in the series and an ablation's indication check (one patient's
     cases: quick, but a read of the database all the same, so the pane runs it in the background)."""
+    from ui.indication_strip import block_series
+
     found: PolicyReading = {}
     record = view.record
     try:

@@ -22,7 +22,12 @@ _INPUT = frozenset(
 
 
 class IdleWatcher(QObject):
-    """Emits `idle` after `interval_ms` without keyboard or mouse input anywhere in the application."""
+    """Emits `idle` after `interval_ms` without keyboard or mouse input anywhere in the application.
+
+    It watches the application's events only while a session runs (`start` to `stop`): a Python filter of every
+    event of every object costs at each event, and its first events made PySide create the Python types of
+    most of Qt at the app's start (tens of milliseconds before the first page), for nobody to lock.
+    """
 
     idle = Signal()
 
@@ -33,9 +38,6 @@ class IdleWatcher(QObject):
         self._timer.timeout.connect(self.idle)
         self.active = False
         self.set_minutes(minutes)
-        app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self)
 
     def set_minutes(self, minutes: int) -> None:
         self.set_interval_ms(max(minutes, 0) * 60_000)
@@ -49,11 +51,17 @@ class IdleWatcher(QObject):
 
     def start(self) -> None:
         self.active = True
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)  # once: Qt keeps one entry per filter
         self._restart()
 
     def stop(self) -> None:
         self.active = False
         self._timer.stop()
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)
 
     def _restart(self) -> None:
         if self.active and self.interval_ms > 0:

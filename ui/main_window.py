@@ -100,8 +100,8 @@ class MainWindow(CaseOutputActions):
         # Cases, the admin view or the lock screen: the pages not shown are hidden widgets, not covered ones.
         self.pages = QStackedWidget()
         self.pages.addWidget(self.stack)
-        self.setCentralWidget(self.pages)
-        self.storage_warning = install_storage_warning(self, services.db)  # a plain file, a clear-text server
+        # a plain file, a clear-text server; the banner and the pages go in together (see install)
+        self.storage_warning = install_storage_warning(self, services.db, self.pages)
         self.database_label = QLabel(f"Database: {services.database_name}")
         self.database_label.setObjectName("hint")
         self.statusBar().addPermanentWidget(self.database_label)
@@ -318,9 +318,11 @@ class MainWindow(CaseOutputActions):
         """Show what the signed-in role may do (the service still refuses anything else)."""
         cases = self.services.cases
         actor = self.services.actor
-        view = self.can_view()
+        # Nobody signed in to a protected database: asked of the database once for the whole role (as can_view)
+        signed_out = actor is None and self.session.has_accounts()
+        view = cases.allows(Action.VIEW) and not signed_out
         edit = view and cases.allows(Action.EDIT_DRAFT)
-        audit = cases.allows(Action.READ_AUDIT) and not (actor is None and self.session.has_accounts())
+        audit = cases.allows(Action.READ_AUDIT) and not signed_out
         for action in self.findChildren(QAction):
             action.setEnabled(True)
         for action in (*self.menuBar().actions(), *self.file_menu.actions()):
@@ -335,12 +337,10 @@ class MainWindow(CaseOutputActions):
         self.sign_action.setVisible(view and cases.allows(Action.SIGN))
         self.history_action.setVisible(view and audit)
         self.pathway_action.setVisible(view)
-        self.policy_action.setVisible(
-            may_set_policy(self.services) and not (actor is None and self.session.has_accounts())
-        )
+        self.policy_action.setVisible(may_set_policy(self.services) and not signed_out)
         # The whole trail: quality staff here, administrators in their own view; surgeons read case by case.
         self.trail_action.setVisible(audit and (actor is None or actor.role == "quality"))
-        self.protect_action.setVisible(actor is None and not self.session.has_accounts())
+        self.protect_action.setVisible(actor is None and not signed_out)  # a single-user database
         self.lock_action.setVisible(actor is not None)
         self.sign_out_action.setVisible(actor is not None)
         self.toolbar.setVisible(view)
@@ -357,7 +357,7 @@ class MainWindow(CaseOutputActions):
         if not view:
             self._forget_cases()
         self._close_desks_of_another_session()
-        if self.session.locked or (actor is None and self.session.has_accounts()):
+        if self.session.locked or signed_out:
             self._offer_sign_in_only()
         self._selection_changed()
 

@@ -80,16 +80,16 @@ class StorageWarning(QFrame):
         super().changeEvent(event)
 
 
-def install(window: QMainWindow, db: Database) -> StorageWarning:
-    """Put the banner above the window's central widget (which stays the same widget, one level down)."""
+def install(window: QMainWindow, db: Database, central: QWidget) -> StorageWarning:
+    """Put the banner above `central`, the window's content, and make the two the window's central widget: the
+    content goes into the window once, beside its banner (moving it there later re-styled the whole tree, a
+    cost at every start)."""
     banner = StorageWarning(db)
-    central = window.takeCentralWidget()
     holder = QWidget()
     column = QVBoxLayout(holder)
     column.setContentsMargins(0, 0, 0, 0)
     column.setSpacing(0)
     column.addWidget(banner)
-    if central is not None:
-        column.addWidget(central, 1)
+    column.addWidget(central, 1)
     window.setCentralWidget(holder)
     return banner
