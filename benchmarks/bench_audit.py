@@ -105,9 +105,9 @@ def why_over(result: dict[str, Any], missing: list[str]) -> str:
                 "step: upgrade a copy of it and measure the copy")  # fmt: skip
     if result.get("matching", 0) >= BROAD_MATCH and result["floor_p95_ms"] >= 0.7 * result["p95_ms"]:
         return (f"the filter matches {result['matching']:,} entries and the view shows their count: the driver "
-                f"alone takes {result['floor_p95_ms']} ms, reading an index entry for each (PostgreSQL keeps no "
-                "count; in a demo database one user made every entry today); next step: count a view up to a limit "
-                "('more than 100,000 entries'), which the view's scroll bar must allow")  # fmt: skip
+                f"alone takes {result['floor_p95_ms']} ms, reading an index entry for each (no database keeps "
+                "a count per filter; in a demo database one user made every entry today); next step: count a "
+                "view up to a limit ('more than 100,000 entries'), which the view's scroll bar must allow")  # fmt: skip
     if result["floor_p95_ms"] >= 0.7 * result["p95_ms"]:
         return (f"the driver alone takes {result['floor_p95_ms']} ms of it: the time is the database's own reading "
                 f"of {result['statements']} statements; next step: read their plans (EXPLAIN) for a filter no index "
