@@ -200,9 +200,10 @@ _PG_TOTAL = (
     "writes (a counter row updated with each add and delete, or a trigger), read instead of count(*)"
 )
 _PG_SEARCH_BESIDE = (
-    "PostgreSQL counts a search beside a broad filter (years of dates, one surgeon) by reading the cases of the "
-    "filter and hashing them against the search's matches; next step: make the search's matches drive that "
-    "count (a materialized CTE of the matching ids, then the cases by primary key)"
+    "PostgreSQL counts a search beside a broad filter (years of dates, one surgeon) from the search's matches (since "
+    "schema 0015's statistics): each of a name's 22,000 matches is looked up in the cases to check its date or "
+    "surgeon, 185 ms of the time at 1M; next step: keep the case's date and surgeon on its search row, so the "
+    "check reads the search table alone"
 )
 
 
