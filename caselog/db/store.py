@@ -16,6 +16,7 @@ from sqlalchemy import JSON, Date, DateTime, Table, and_, bindparam, delete, exi
 from sqlalchemy.orm import Session
 
 from caselog import fields
+from caselog.bulk import copy_rows, plan_with_values
 from caselog.db.queries import case_id_for_number as case_id_for_number
 from caselog.db.queries import count_cases as count_cases
 from caselog.db.queries import distinct_values as distinct_values
@@ -221,6 +222,9 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
         return
     conn = session.connection()
     sql, make = _statement(table, tuple(rows[0]), conn.dialect)
+    if conn.dialect.name == "postgresql":
+        copy_rows(conn, table, tuple(rows[0]), map(make, rows))  # one COPY, not a statement per row
+        return
     conn.exec_driver_sql(sql, list(map(make, rows)))
 
 
@@ -503,6 +507,8 @@ def insert_cases(
 ) -> list[str] | list[Problem]:
     """Add validated records in one go. Returns their case numbers, or the problems that refuse the batch
     (the caller rolls back: nothing is written then)."""
+    if len(records) > CHUNK:
+        plan_with_values(session)  # the lookups below run in chunks: each planned with its values
     # The years' counters are locked first (always in the same order), so the checks below see every case
     # another workstation committed before us, and none can slip in until we commit.
     counters = {year: lock_counter(session, year) for year in sorted({r.procedure_date.year for r in records})}
