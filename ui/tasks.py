@@ -50,8 +50,9 @@ class Task(QRunnable):
         self.signals.progress.emit(done, total, message)
 
     def run(self) -> None:
+        work, self._work = self._work, _spent  # what the work held is let go once it has run
         try:
-            result = self._work(self._progress)
+            result = work(self._progress)
         except Cancelled:
             self.signals.cancelled.emit()
         except Exception as exc:  # handed to the GUI thread, which shows it
@@ -64,6 +65,10 @@ class Task(QRunnable):
             else:
                 self.signals.succeeded.emit(result)
         self.signals.finished.emit()
+
+
+def _spent(_progress: Progress) -> None:
+    """A task's work once it has run (a task runs once)."""
 
 
 def _expected() -> tuple[type[BaseException], ...]:
@@ -101,6 +106,10 @@ class TaskRunner(QObject):
         result), a result that arrives after the owner was closed and deleted is dropped instead of reaching a
         dead widget."""
         task = Task(work)
+        # The callbacks, through a list emptied once the task ended: the connections (kept as long as the task,
+        # which this runner's own connection keeps) then hold no callback, nor the desks and widgets it reaches.
+        # (PySide 6.12's disconnect() loses a reference to True at each call: the process aborts in the end.)
+        told: list[Callable[..., None]] = []
         for signal, callback in (
             (task.signals.succeeded, on_result),
             (task.signals.failed, on_error),
@@ -108,9 +117,15 @@ class TaskRunner(QObject):
             (task.signals.cancelled, on_cancelled),
         ):
             if callback is not None:
-                signal.connect(callback if owner is None else _while_alive(owner, callback))
+                told.append(callback if owner is None else _while_alive(owner, callback))
+                signal.connect(_relay(told, len(told) - 1))
+
+        def ended() -> None:
+            self._running.discard(task)
+            told.clear()
+
         self._running.add(task)
-        task.signals.finished.connect(lambda: self._running.discard(task))
+        task.signals.finished.connect(ended)
         (self._writes if write else self._reads).start(task)
         return task
 
@@ -121,6 +136,16 @@ class TaskRunner(QObject):
     def wait(self, msecs: int = 30000) -> bool:
         """Block until every task ended (closing the window, tests)."""
         return self._reads.waitForDone(msecs) and self._writes.waitForDone(msecs)
+
+
+def _relay(told: list[Callable[..., None]], index: int) -> Callable[..., None]:
+    """Calls `told[index]` while the list still holds it."""
+
+    def call(*args: Any) -> None:
+        if index < len(told):
+            told[index](*args)
+
+    return call
 
 
 def _while_alive(owner: QObject, callback: Callable[..., None]) -> Callable[..., None]:
