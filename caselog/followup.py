@@ -429,8 +429,7 @@ class FollowUpService:
                         selects.append(_due_select(key, tp, *dates, today, surgeon, ahead=ahead is not None))
             if not selects:
                 return []
-            rows = session.execute(union_all(*selects) if len(selects) > 1 else selects[0]).all()
-            items = _due_items(rows, today)
+            items = _due_items(session.execute(union_all(*selects) if len(selects) > 1 else selects[0]), today)
             dead = _dead_mrns(session, today)  # a death is the patient's, whichever case it was recorded on
             items = [item for item in items if item.mrn not in dead]
         items.sort(key=lambda item: (item.due_date, case_number_key(item.case_number), _ORDER[item.timepoint]))
