@@ -18,7 +18,9 @@ Every figure is a measurement of the real app, in its own process:
   user would, each until its background reads are done (rows_in_memory_after_scrolling: what the case list
   still holds of the rows it went through, a window of five pages); its peak resident memory is the app's (the
   kernel's high-water mark, VmHWM, set back at each step so each step's own peak shows; Linux). Target < 250 MB
-  at 1,000,000 cases.
+  at 1,000,000 cases. Each step also prints what stays resident after it, of which anonymous, what the C
+  allocator holds in use and keeps freed (glibc's mallinfo2), and what SQLite holds (plain files);
+  CASELOG_WALK_TRACE=N adds each step's N largest growths of Python's own allocations (tracemalloc: slower).
 
 Without --db a new `--cases` demo database is made in a temporary folder. The databases are only read: the app
 opens a database at the current schema without writing to it.
@@ -427,10 +429,15 @@ def walk(db_path: str) -> dict[str, Any]:
     }
 
 
-#: What to do next about the step whose peak misses the memory target.
+#: What to do next about the step whose peak misses the memory target (measured at 1M with the walk's per-step
+#: figures and CASELOG_WALK_TRACE).
 MEMORY_NEXT_STEP = {
-    "dashboard_open": "next step: the dashboard's build (caselog/dashboard.py, caselog/durability.py) to peak "
-    "lower, its allocations measured with tracemalloc",
+    "dashboard_open": "next step: the build's transient memory, freed but kept by the worker thread's malloc arena "
+    "(malloc_free_kept_mb, about 17 MB at 1M; caselog/dashboard.py and caselog/durability.py), and the per-month "
+    "chart's bars (about 11 MB for 240 months)",
+    "followup_counts_tab_open": "next step: the counts' states per slice of cases (caselog/followup.py _states), "
+    "whose freed objects the allocator keeps",
+    "followup_desk_open": "next step: the due list itself (about 21 MB resident for 9,083 due follow-ups at 1M)",
 }
 
 
