@@ -242,7 +242,8 @@ def _sqlite_mb() -> dict[str, float]:
 
 def _malloc_mb() -> dict[str, float]:
     """What the C allocator holds (glibc's mallinfo2, all arenas): in use by anyone (Python's large objects, Qt,
-    SQLite), and free but kept (fragmentation, arenas of worker threads); empty where there is no glibc."""
+    SQLite), and freed but kept (fragmentation, arenas of worker threads; still counted once malloc_trim gave
+    their pages back, so the resident figures say what that returned); empty where there is no glibc."""
     import ctypes
 
     class MallInfo2(ctypes.Structure):
@@ -432,11 +433,11 @@ def walk(db_path: str) -> dict[str, Any]:
 #: What to do next about the step whose peak misses the memory target (measured at 1M with the walk's per-step
 #: figures and CASELOG_WALK_TRACE).
 MEMORY_NEXT_STEP = {
-    "dashboard_open": "next step: the build's transient memory, freed but kept by the worker thread's malloc arena "
-    "(malloc_free_kept_mb, about 17 MB at 1M; caselog/dashboard.py and caselog/durability.py), and the per-month "
-    "chart's bars (about 11 MB for 240 months)",
-    "followup_counts_tab_open": "next step: the counts' states per slice of cases (caselog/followup.py _states), "
-    "whose freed objects the allocator keeps",
+    "dashboard_open": "next step: the build's own peak in its worker thread (caselog/dashboard.py and "
+    "caselog/durability.py; what it frees is given back after it, ui.tasks.give_back_freed_memory) and the "
+    "per-month chart's bars (about 11 MB for 240 months)",
+    "followup_counts_tab_open": "next step: the counts' states per slice of cases (caselog/followup.py _states): "
+    "Python's own arenas keep what a slice's objects leave scattered",
     "followup_desk_open": "next step: the due list itself (about 21 MB resident for 9,083 due follow-ups at 1M)",
 }
 
