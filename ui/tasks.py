@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import gc
 import logging
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -21,6 +22,23 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]
 
 
+def _drops_true() -> bool:
+    """Whether this PySide's SignalInstance.emit() hands back True without a reference of its own (6.12.0 does):
+    each emit then takes one from True, and the interpreter aborts at exit once the objects holding True are
+    freed ("bool_dealloc: deallocating True")."""
+    probe = _Signals()
+    before = sys.getrefcount(True)
+    for _ in range(8):
+        probe.cancelled.emit()
+    return sys.getrefcount(True) < before
+
+
+def _emit(signal: Any, *args: Any) -> None:
+    """`signal.emit(*args)`, giving True back the reference a faulty emit took from it."""
+    if signal.emit(*args) is True and _EMIT_DROPS_TRUE:
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(True))
+
+
 class Cancelled(Exception):
     """Raised inside a worker when the user pressed Cancel; the task ends without a result."""
 
@@ -31,6 +49,9 @@ class _Signals(QObject):
     failed = Signal(object)
     cancelled = Signal()
     finished = Signal()
+
+
+_EMIT_DROPS_TRUE = _drops_true()
 
 
 class Task(QRunnable):
@@ -49,26 +70,24 @@ class Task(QRunnable):
     def _progress(self, done: int, total: int, message: str) -> None:
         if self._cancel:
             raise Cancelled
-        self.signals.progress.emit(done, total, message)
+        _emit(self.signals.progress, done, total, message)
 
     def run(self) -> None:
-        work, self._work = self._work, _spent  # what the work held is let go once it has run
         began = time.thread_time()
         try:
-            result = work(self._progress)
+            result = self._work(self._progress)
         except Cancelled:
-            self.signals.cancelled.emit()
+            _emit(self.signals.cancelled)
         except Exception as exc:  # handed to the GUI thread, which shows it
             if not isinstance(exc, _EXPECTED):
                 log.exception("background task failed")
-            self.signals.failed.emit(exc)
+            _emit(self.signals.failed, exc)
         else:
             if self._cancel:
-                self.signals.cancelled.emit()
+                _emit(self.signals.cancelled)
             else:
-                self.signals.succeeded.emit(result)
-        self.signals.finished.emit()
-        del work
+                _emit(self.signals.succeeded, result)
+        _emit(self.signals.finished)
         if time.thread_time() - began >= GIVE_BACK_AFTER_CPU_S:
             give_back_freed_memory()
 
@@ -88,10 +107,6 @@ def give_back_freed_memory() -> None:
     except (OSError, AttributeError):
         return
     trim(0)
-
-
-def _spent(_progress: Progress) -> None:
-    """A task's work once it has run (a task runs once)."""
 
 
 def _expected() -> tuple[type[BaseException], ...]:
@@ -129,10 +144,6 @@ class TaskRunner(QObject):
         result), a result that arrives after the owner was closed and deleted is dropped instead of reaching a
         dead widget."""
         task = Task(work)
-        # The callbacks, through a list emptied once the task ended: the connections (kept as long as the task,
-        # which this runner's own connection keeps) then hold no callback, nor the desks and widgets it reaches.
-        # (PySide 6.12's disconnect() loses a reference to True at each call: the process aborts in the end.)
-        told: list[Callable[..., None]] = []
         for signal, callback in (
             (task.signals.succeeded, on_result),
             (task.signals.failed, on_error),
@@ -140,15 +151,9 @@ class TaskRunner(QObject):
             (task.signals.cancelled, on_cancelled),
         ):
             if callback is not None:
-                told.append(callback if owner is None else _while_alive(owner, callback))
-                signal.connect(_relay(told, len(told) - 1))
-
-        def ended() -> None:
-            self._running.discard(task)
-            told.clear()
-
+                signal.connect(callback if owner is None else _while_alive(owner, callback))
         self._running.add(task)
-        task.signals.finished.connect(ended)
+        task.signals.finished.connect(lambda: self._running.discard(task))
         (self._writes if write else self._reads).start(task)
         return task
 
@@ -159,16 +164,6 @@ class TaskRunner(QObject):
     def wait(self, msecs: int = 30000) -> bool:
         """Block until every task ended (closing the window, tests)."""
         return self._reads.waitForDone(msecs) and self._writes.waitForDone(msecs)
-
-
-def _relay(told: list[Callable[..., None]], index: int) -> Callable[..., None]:
-    """Calls `told[index]` while the list still holds it."""
-
-    def call(*args: Any) -> None:
-        if index < len(told):
-            told[index](*args)
-
-    return call
 
 
 def _while_alive(owner: QObject, callback: Callable[..., None]) -> Callable[..., None]:
