@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+from collections.abc import Callable
+from functools import partial
 
 from PySide6.QtCharts import QChart, QChartView
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QCloseEvent, QGuiApplication, QPainter, QResizeEvent
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QPainter, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -44,8 +46,40 @@ from ui.window_state import restore_geometry, save_geometry
 TABS = ("per_month", "rates", "durations", "scores", "durability", "outcomes")
 
 
+ChartMaker = Callable[[], QChart]
+
+
+class LazyChartView(QChartView):
+    """A chart view that draws its chart from `pending` when first shown or asked for (`chart()`): a chart on a
+    tab nobody opened holds no graphics items (a durability chart at a million cases: about 8 MB)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pending: ChartMaker | None = None
+
+    def draw(self) -> None:
+        """Make the pending chart and show it in place of the one shown (which is deleted)."""
+        make, self.pending = self.pending, None
+        if make is None:
+            return
+        old = super().chart()
+        chart = make()
+        self.setChart(chart)
+        if old is not None and old is not chart:
+            old.deleteLater()
+
+    def chart(self) -> QChart:
+        self.draw()
+        return super().chart()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        self.draw()
+        super().showEvent(event)
+
+
 class ChartPanel(QWidget):
-    """One chart with a heading, a note saying how to read it, and its numbers as a sortable table."""
+    """One chart with a heading, a note saying how to read it, and its numbers as a sortable table; the chart is
+    drawn once the panel is on screen (or asked for), not while its tab stays hidden."""
 
     def __init__(self, title: str, note: str) -> None:
         super().__init__()
@@ -63,7 +97,7 @@ class ChartPanel(QWidget):
         self.which = combo("Which numbers", [])
         self.which.setVisible(False)
         self.tables: list[Table] = []
-        self.view = QChartView()
+        self.view = LazyChartView()
         self.view.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.view.setAccessibleName(title)
         self.numbers = NumbersModel(self)
@@ -104,8 +138,13 @@ class ChartPanel(QWidget):
         self.which.currentIndexChanged.connect(self._show_table)
         self.copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.numbers.as_text()))
         self.has_chart = False
+        self._key: object = None
 
-    def show_result(self, chart: QChart | None, *tables: Table, empty: str = "No cases in this range.") -> None:
+    def show_result(
+        self, chart: ChartMaker | None, *tables: Table, empty: str = "No cases in this range.", key: object = None
+    ) -> None:
+        """The numbers now; the chart `chart()` makes once the panel is on screen (at once when it is). With a
+        `key` equal to the last one shown (the same figures), the chart already made or pending is kept."""
         self.tables = list(tables)
         self.which.blockSignals(True)
         self.which.clear()
@@ -113,12 +152,15 @@ class ChartPanel(QWidget):
             self.which.addItem(t.title)
         self.which.blockSignals(False)
         self._show_table(0)
-        old = self.view.chart()
+        same = key is not None and key == self._key and self.has_chart and chart is not None
+        self._key = key
         self.has_chart = chart is not None
-        if chart is not None:
-            self.view.setChart(chart)
-            if old is not None and old is not chart:
-                old.deleteLater()
+        if chart is not None and not same:
+            self.view.pending = chart
+            if self.view.isVisible():
+                self.view.draw()
+        elif chart is None:
+            self.view.pending = None
         self.empty.setText(empty)
         self._toggled(self.toggle.isChecked())
 
@@ -290,9 +332,10 @@ class DashboardDesk(Desk):
         self.summary.setText(f"{cases:,} {noun} · {self.dates.text()} · {who} · {when}")
         empty = "No cases in this range." if cases == 0 else "No data for this chart in this range."
         self.panels["per_month"].show_result(
-            charts.cases_per_month_chart(per_month) if per_month.months and cases else None,
+            partial(charts.cases_per_month_chart, per_month) if per_month.months and cases else None,
             per_month.table(),
             empty=empty,
+            key=(self._generation, per_month),  # the whole build's months are its first figures': drawn once
         )
         return empty
 
@@ -303,16 +346,17 @@ class DashboardDesk(Desk):
         empty = self._show_first_tab(surgeons, board.cases, board.cases_per_month, f"read at {stamp}")
         rates = board.complication_rates
         has_rates = any(r.cases for r in rates.rows)
-        self.panels["rates"].show_result(charts.rates_chart(rates) if has_rates else None, rates.table(), empty=empty)
+        self.panels["rates"].show_result(partial(charts.rates_chart, rates) if has_rates else None, rates.table(),
+                                         empty=empty)  # fmt: skip
         durations = board.durations
         has_durations = any(r.minutes.n for r in durations.rows)
         self.panels["durations"].show_result(
-            charts.durations_chart(durations) if has_durations else None, durations.table(), empty=empty
+            partial(charts.durations_chart, durations) if has_durations else None, durations.table(), empty=empty
         )
         self._show_scores()
         durability = board.durability
         self.panels["durability"].show_result(
-            charts.durability_chart(durability) if durability.curves else None,
+            partial(charts.durability_chart, durability) if durability.curves else None,
             *durability.tables(),
             empty="No ablations or rhizotomies in this range." if board.cases else empty,
         )
@@ -329,8 +373,8 @@ class DashboardDesk(Desk):
         measure = self.measure.currentData()
         has = any(r.measure == measure and r.scores.n for r in scores.rows)
         empty = "No scores recorded in this range." if self.result.cases else "No cases in this range."
-        self.panels["scores"].show_result(charts.scores_chart(scores, measure) if has else None, scores.table(),
-                                          empty=empty)  # fmt: skip
+        chart = partial(charts.scores_chart, scores, measure) if has else None
+        self.panels["scores"].show_result(chart, scores.table(), empty=empty)
 
     def _show_mcid(self) -> None:
         if self.result is None:
@@ -341,7 +385,7 @@ class DashboardDesk(Desk):
             empty = "No cases in this range."
         else:
             empty = f"No follow-up in this range where the MCID on {measure_label(measure)} could be judged."
-        self.panels["outcomes"].show_result(charts.mcid_chart(self.shares, measure) if has else None,
+        self.panels["outcomes"].show_result(partial(charts.mcid_chart, self.shares, measure) if has else None,
                                             mcid_table(self.shares), empty=empty)  # fmt: skip
 
 
