@@ -9,7 +9,6 @@ from __future__ import annotations
 import ctypes
 import gc
 import logging
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -22,23 +21,6 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]
 
 
-def _drops_true() -> bool:
-    """Whether this PySide's SignalInstance.emit() hands back True without a reference of its own (6.12.0 does):
-    each emit then takes one from True, and the interpreter aborts at exit once the objects holding True are
-    freed ("bool_dealloc: deallocating True")."""
-    probe = _Signals()
-    before = sys.getrefcount(True)
-    for _ in range(8):
-        probe.cancelled.emit()
-    return sys.getrefcount(True) < before
-
-
-def _emit(signal: Any, *args: Any) -> None:
-    """`signal.emit(*args)`, giving True back the reference a faulty emit took from it."""
-    if signal.emit(*args) is True and _EMIT_DROPS_TRUE:
-        ctypes.pythonapi.Py_IncRef(ctypes.py_object(True))
-
-
 class Cancelled(Exception):
     """Raised inside a worker when the user pressed Cancel; the task ends without a result."""
 
@@ -49,9 +31,6 @@ class _Signals(QObject):
     failed = Signal(object)
     cancelled = Signal()
     finished = Signal()
-
-
-_EMIT_DROPS_TRUE = _drops_true()
 
 
 class Task(QRunnable):
@@ -70,24 +49,24 @@ class Task(QRunnable):
     def _progress(self, done: int, total: int, message: str) -> None:
         if self._cancel:
             raise Cancelled
-        _emit(self.signals.progress, done, total, message)
+        self.signals.progress.emit(done, total, message)
 
     def run(self) -> None:
         began = time.thread_time()
         try:
             result = self._work(self._progress)
         except Cancelled:
-            _emit(self.signals.cancelled)
+            self.signals.cancelled.emit()
         except Exception as exc:  # handed to the GUI thread, which shows it
             if not isinstance(exc, _EXPECTED):
                 log.exception("background task failed")
-            _emit(self.signals.failed, exc)
+            self.signals.failed.emit(exc)
         else:
             if self._cancel:
-                _emit(self.signals.cancelled)
+                self.signals.cancelled.emit()
             else:
-                _emit(self.signals.succeeded, result)
-        _emit(self.signals.finished)
+                self.signals.succeeded.emit(result)
+        self.signals.finished.emit()
         if time.thread_time() - began >= GIVE_BACK_AFTER_CPU_S:
             give_back_freed_memory()
 
