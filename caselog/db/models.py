@@ -53,7 +53,11 @@ class PatientRow(Base):
     """One MRN, one patient: demographics live here once, shared by all of the patient's cases."""
 
     __tablename__ = "patients"
-    __table_args__ = (Index("ix_patients_name", "family_name", "given_name"),)
+    __table_args__ = (
+        Index("ix_patients_name", "family_name", "given_name"),
+        # A new MRN is checked against the registered ones in upper case (ab-1001 beside AB-1001: one patient).
+        Index("ix_patients_mrn_upper", text("upper(mrn)")),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     mrn: Mapped[str] = mapped_column(String(20), unique=True)
