@@ -51,13 +51,21 @@ def copy_rows(connection: Connection, table: Table, columns: Sequence[str], rows
     )
     driver = connection.connection.driver_connection
     assert driver is not None
+    refused: Error | None = None
     try:
         with driver.cursor() as cursor, cursor.copy(sql) as copy:
             write = copy.write_row
             for row in rows:
                 write(values(row))
     except Error as exc:
-        raise DBAPIError.instance(sql, None, exc, Error, dialect=dialect) from exc
+        # PostgreSQL's message for a failed COPY quotes the row it stopped at (its CONTEXT line; its DETAIL may
+        # hold a key): a patient's MRN, name and notes, which must reach no log (an INSERT's values are hidden:
+        # hide_parameters) and must not decide which error the user is told (the message's words are matched).
+        # Only the error's class (its SQLSTATE) and primary message go on, raised outside this block so that
+        # nothing chains the original to it.
+        refused = type(exc)(exc.diag.message_primary or type(exc).__name__)
+    if refused is not None:
+        raise DBAPIError.instance(sql, None, refused, Error, dialect=dialect)
 
 
 def plan_with_values(session: Session) -> None:
