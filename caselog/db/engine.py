@@ -285,8 +285,13 @@ AUDIT_TABLES = ("audit_log", "audit_head")
 
 
 def describe_storage_error(exc: BaseException, where: str) -> CaselogError | None:
-    """The sentence a person needs for a database failure they can act on; None when it is a defect."""
-    text = str(getattr(exc, "orig", exc)).lower()
+    """The sentence a person needs for a database failure they can act on; None when it is a defect.
+
+    On PostgreSQL only the error's primary message is read: its DETAIL and CONTEXT quote the row's values (a
+    duplicate MRN, a note), whose words ("carefully", "busy") must not choose the sentence."""
+    orig = getattr(exc, "orig", exc)
+    primary = getattr(getattr(orig, "diag", None), "message_primary", None)
+    text = str(primary or orig).lower()
     for table in AUDIT_TABLES:
         if f"no such table: {table}" in text or f'relation "{table}" does not exist' in text:
             # Someone dropped the trail: every write (a sign-in, too) meets it first, and that is exit 6, not 1.
