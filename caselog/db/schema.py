@@ -106,6 +106,10 @@ class UpgradeResult:
     backup: Path | None
 
 
+#: PostgreSQL's SQLSTATE for a role that may not do what it asked (the app's role altering the owner's tables).
+INSUFFICIENT_PRIVILEGE = "42501"
+
+
 def upgrade(db: Database, *, cfg: Config | None = None, copy_first: bool = True) -> UpgradeResult:
     """Bring the schema to the current version; safe to repeat. An SQLite file is copied first.
 
@@ -141,6 +145,13 @@ def upgrade(db: Database, *, cfg: Config | None = None, copy_first: bool = True)
     except StorageError:
         raise
     except Exception as exc:
+        if getattr(getattr(exc, "orig", None), "sqlstate", None) == INSUFFICIENT_PRIVILEGE:
+            raise StorageError(
+                f"The database {db.display_name} is at schema {previous or '(empty)'} and this CaseLog needs {head}: "
+                "only the role that owns its tables may upgrade it, not the role this workstation connects as. "
+                "Ask the clinic's IT to run 'caselog --db URL init --app-role ROLE' as the owner; nothing was "
+                "changed."
+            ) from exc
         kept = f" The copy made before the upgrade is {backup}." if backup else ""
         raise StorageError(
             f"Upgrading the database {db.display_name} from schema {previous or '(new)'} to {head} failed "
