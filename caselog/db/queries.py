@@ -32,6 +32,7 @@ from sqlalchemy import table as named_table
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import Join
+from sqlalchemy.sql.util import ClauseAdapter
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from caselog import vocab
@@ -287,11 +288,10 @@ def _matches_first(listed: Select[Any], sort: str, descending: bool) -> Select[A
     """The listed rows of a search that drives, read whole before a page sorted by the patient is cut from them:
     a materialized CTE, which PostgreSQL computes on its own (its estimate cannot know that a name's matches lie
     together in the patients' order, so it would walk every patient and check each one's cases: 5.9 s for a
-    family name at 1M, where reading the 22,000 matches and sorting them takes a fraction of that)."""
+    family name at 1M, where reading the 22,000 matches and sorting them takes a fraction of that). The page is
+    in the list's own order (SORT_COLUMNS), read off the CTE's columns."""
     matches = listed.cte("matches").prefix_with("MATERIALIZED")
-    m = matches.c
-    number = number_order(m.case_number)
-    keys = [m.family_name, m.given_name, *number] if sort == "patient" else [m.mrn, *number]
+    keys = [ClauseAdapter(matches).traverse(column) for column in SORT_COLUMNS[sort]]
     return select(matches).order_by(*(k.desc() if descending else k.asc() for k in keys))
 
 
