@@ -6,15 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from alembic import command
 from sqlalchemy import event, inspect, text
 
 from caselog import audit
 from caselog.audit import AuditFilter
 from caselog.db.engine import Database
-from caselog.db.schema import alembic_config, head_revision, upgrade
+from caselog.db.schema import head_revision, upgrade
 from caselog.service import CaseService
 from tests.factories import simple_case
+from tests.helpers.migrations import downgrade
 
 #: Typed starts of a number: a year, a number's start, LIKE's own wildcards, a character past the surrogates'
 #: gap and the last code point (no string follows it), and nothing that matches.
@@ -74,15 +74,12 @@ def test_the_code_point_index_comes_and_goes_with_schema_0014(service: CaseServi
     """Upgrading a 0013 database adds the index on PostgreSQL (nothing on SQLite) and keeps every entry; the
     downgrade takes it away."""
     numbers = _cases(service)
-    cfg = alembic_config()
 
     def indexes() -> set[str]:
         with db.engine.connect() as conn:
             return {ix["name"] for ix in inspect(conn).get_indexes("audit_log") if ix["name"]}
 
-    with db.engine.execution_options(caselog_write=True).begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0013_number_order")
+    downgrade(db, "0013_number_order")
     assert "ix_audit_log_record_code_points" not in indexes()
     before = [(e.id, e.record_id) for e in audit.iter_entries(db)]
     result = upgrade(db, copy_first=False)

@@ -8,17 +8,17 @@ import typing
 from pathlib import Path
 
 import pytest
-from alembic import command
 from sqlalchemy import JSON, Boolean, Date, DateTime, Integer, String, Text, inspect
 
 from caselog import fields
 from caselog.db.engine import open_engine
 from caselog.db.models import CaseRow
-from caselog.db.schema import alembic_config, head_revision, upgrade
+from caselog.db.schema import head_revision, upgrade
 from caselog.format_doc import format_doc
 from caselog.records import CaseRecord
 from caselog.validation import validate_case
 from tests.factories import TODAY, make_case
+from tests.helpers.migrations import downgrade
 
 #: Columns of the cases table that are no field of the table: identity, system times, the anesthesia part.
 NOT_FIELDS = {
@@ -91,10 +91,7 @@ def test_migration_0006_adds_and_removes_the_fluoroscopy_column(tmp_path: Path) 
     db = open_engine(tmp_path / "c.sqlite3")
     upgrade(db)
     assert "fluoroscopy_time_s" in {c["name"] for c in inspect(db.engine).get_columns("cases")}
-    cfg = alembic_config()
-    with db.engine.execution_options(caselog_write=True).begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0005")
+    downgrade(db, "0005")
     assert "fluoroscopy_time_s" not in {c["name"] for c in inspect(db.engine).get_columns("cases")}
     assert upgrade(db).current == head_revision()
     assert "fluoroscopy_time_s" in {c["name"] for c in inspect(db.engine).get_columns("cases")}

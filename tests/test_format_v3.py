@@ -18,14 +18,13 @@ from typing import Any
 
 import openpyxl
 import pytest
-from alembic import command
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import inspect, text
 
 from caselog import exports, vocab
 from caselog.dates import add_months
 from caselog.db.engine import Database
-from caselog.db.schema import alembic_config, check_database, head_revision, open_database, upgrade
+from caselog.db.schema import check_database, head_revision, open_database, upgrade
 from caselog.db.transfer import copy_database
 from caselog.errors import InvalidInput
 from caselog.exchange import atomic_output, single_case, write_csv, write_json, write_xlsx
@@ -34,6 +33,7 @@ from caselog.records import CaseFilter, FollowUpAttempt, case_to_contract
 from caselog.service import CaseService, classify_change
 from caselog.validation import FORMAT_VERSION, validate_case, validate_file
 from tests.factories import TODAY, simple_case
+from tests.helpers.migrations import downgrade
 from tests.helpers.raw import raw_connect
 
 PROCEDURE_DATE = "2021-03-10"
@@ -459,10 +459,7 @@ def test_a_database_at_schema_0008_upgrades_with_its_outcomes_kept(service: Case
     ]  # fmt: skip
     service.import_cases(v3_file(*old))
     before = _export_json(service)["cases"]
-    cfg = alembic_config()
-    with db.engine.execution_options(caselog_write=True).begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0008")
+    downgrade(db, "0008")
     columns = {c["name"] for c in inspect(db.engine).get_columns("outcome_scores")}
     assert "pgic" not in columns and "follow_up_attempts" not in inspect(db.engine).get_table_names()
     with db.read() as session:  # the 0008 database really holds the outcomes

@@ -7,18 +7,18 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from alembic import command
 from sqlalchemy import text
 
 from caselog.db import queries
 from caselog.db.engine import Database
-from caselog.db.schema import alembic_config, head_revision, open_database, upgrade
+from caselog.db.schema import head_revision, open_database, upgrade
 from caselog.db.store import search_text
 from caselog.db.transfer import copy_database
 from caselog.demo import generate_cases
 from caselog.records import CaseFilter, CaseListItem, CaseView, case_to_contract
 from caselog.service import CaseService
 from tests.factories import TODAY, case_file, simple_case
+from tests.helpers.migrations import downgrade
 
 SORTS = ("procedure_date", "case_number", "patient", "mrn", "procedure", "duration", "anesthesia", "surgeon", "status")
 #: Texts that need care: LIKE's own wildcards and escape, FTS5's quote, fewer than three characters, a folding
@@ -150,10 +150,7 @@ def test_the_search_index_follows_every_write(service: CaseService, db: Database
 
 def test_a_schema_0009_database_upgrades_with_its_search_index_filled(service: CaseService, db: Database) -> None:
     """Cases stored before 0011 are found by the new index at once, exactly as reading every case finds them."""
-    cfg = alembic_config()
-    with db.engine.execution_options(caselog_write=True).begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0009")
+    downgrade(db, "0009")
     _stored(service, 300)  # written at schema 0009: no trigram index to keep in step
     result = upgrade(db, copy_first=False)
     assert (result.previous, result.current) == ("0009", head_revision())

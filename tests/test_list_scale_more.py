@@ -8,15 +8,15 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from alembic import command
 from sqlalchemy import event, text
 
 from caselog.db import queries
 from caselog.db.engine import Database
-from caselog.db.schema import alembic_config, upgrade
+from caselog.db.schema import upgrade
 from caselog.records import CaseFilter, CaseListItem, CaseView
 from caselog.service import CaseService
 from tests.factories import simple_case
+from tests.helpers.migrations import downgrade
 from tests.test_list_scale import _everything, _matches, _stored
 
 
@@ -190,7 +190,6 @@ def test_schema_0014_replaces_the_sort_indexes_and_keeps_every_case(service: Cas
     """A 0013 database upgrades with every case as it was and the duration and anesthesia indexes in the list's
     order; the downgrade brings back 0013's."""
     _stored(service, 60)
-    cfg = alembic_config()
 
     def sort_indexes() -> set[str]:  # read from the catalogue: SQLite's reflection leaves out expression indexes
         listed = ("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'cases'" if db.is_sqlite
@@ -204,9 +203,7 @@ def test_schema_0014_replaces_the_sort_indexes_and_keeps_every_case(service: Cas
             return list(conn.execute(text("SELECT * FROM cases ORDER BY id")).all())
 
     before = every_case()
-    with db.engine.execution_options(caselog_write=True).begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0013_number_order")
+    downgrade(db, "0013_number_order")
     assert sort_indexes() == {"ix_cases_duration_number", "ix_cases_anesthesia_number"}
     assert every_case() == before
     upgrade(db, copy_first=False)

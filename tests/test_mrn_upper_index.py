@@ -6,15 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from alembic import command
 from sqlalchemy import event, func, select, text
 
 from caselog.db.engine import Database
-from caselog.db.schema import alembic_config, upgrade
+from caselog.db.schema import upgrade
 from caselog.db.tables import patients_t
 from caselog.errors import InvalidInput
 from caselog.service import CaseService
 from tests.factories import simple_case
+from tests.helpers.migrations import downgrade
 
 
 def _add(service: CaseService, mrn: str, day: str) -> None:
@@ -60,10 +60,7 @@ def test_the_letter_case_check_reads_the_index_and_still_refuses_a_twin(service:
 
 def test_schema_0016_adds_the_index_and_its_downgrade_removes_it(service: CaseService, db: Database) -> None:
     _add(service, "EF-1", "2025-02-21")
-    cfg = alembic_config()
-    with db.engine.execution_options(caselog_write=True).begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0015_search_statistics")
+    downgrade(db, "0015_search_statistics")
     assert "ix_patients_mrn_upper" not in _plan(db, ["EF-1"])
     upgrade(db, copy_first=False)
     assert "ix_patients_mrn_upper" in _plan(db, ["EF-1"])

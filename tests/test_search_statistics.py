@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from alembic import command
 from sqlalchemy import event, text
 
 from caselog.db.engine import Database
-from caselog.db.schema import alembic_config, upgrade
+from caselog.db.schema import upgrade
 from caselog.records import CaseFilter
 from caselog.service import CaseService
 from tests.factories import simple_case
+from tests.helpers.migrations import downgrade
 
 
 def _search_statistics(db: Database) -> int | None:
@@ -40,10 +40,7 @@ def test_schema_0015_samples_more_search_texts_on_postgresql_and_keeps_every_row
     before = _every_search_row(db)
     expected = None if db.is_sqlite else 1000
     assert _search_statistics(db) == expected
-    cfg = alembic_config()
-    with db.engine.execution_options(caselog_write=True).begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0014_list_sort")
+    downgrade(db, "0014_list_sort")
     assert _search_statistics(db) == (None if db.is_sqlite else -1)
     assert _every_search_row(db) == before
     upgrade(db, copy_first=False)
