@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import BigInteger, ColumnElement, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from caselog import stats, vocab
 from caselog.db import store
+from caselog.db.queries import plain_rows
 from caselog.durability import (
     AT_RISK_MONTHS,
     DAYS_PER_MONTH,
@@ -30,6 +32,9 @@ from caselog.durability import (
     LogRankComparison,
     ReliefAt,
     Sensitivity,
+    SideTally,
+    counted_sides,
+    durability_from_tallies,
     read_durability,
 )
 from caselog.records import CaseFilter
@@ -38,6 +43,9 @@ from caselog.tables import Cell, Table
 from caselog.tables import label as _label
 from caselog.tables import ordered as _ordered
 from caselog.tables import percent as _percent
+
+if TYPE_CHECKING:
+    from caselog.dashboard_tallies import Counts
 
 __all__ = [  # the durability figures live in caselog.durability; the desk still finds them here
     "AT_RISK_MONTHS", "DAYS_PER_MONTH", "DURABILITY_PROCEDURES", "QUARTILE_COLUMNS", "SCORE_MEASURES", "AtRisk",
@@ -78,6 +86,9 @@ class CasesPerMonth:
             counts = [by_key.get((m, p), 0) for p in self.procedures]
             rows.append((m.strftime("%Y-%m"), *counts, sum(counts)))
         return Table("Cases per month", ("Month", *(_label(p) for p in self.procedures), "All"), tuple(rows))
+
+
+DayRange = tuple[dt.date | None, dt.date | None]
 
 
 def _month(day: dt.date) -> dt.date:
@@ -230,17 +241,23 @@ class DashboardService:
         self._today = today or service.today
 
     def build(self, case_filter: CaseFilter | None = None) -> Dashboard:
+        """Every figure from one snapshot. A filter of date range and surgeon alone reads the stored tallies
+        (caselog.dashboard_tallies: what a change made stale is counted again, and stored, best effort, after the
+        snapshot); any other filter counts its cases."""
+        from caselog import dashboard_tallies as tallies
+
         f = case_filter or CaseFilter()
+        today = self._today()
+        found = None
         with self._service.reading() as session:
-            return Dashboard(
-                case_filter=f,
-                cases=store.count_cases(session, f),
-                cases_per_month=_cases_per_month(session, f, self._today()),
-                complication_rates=_complication_rates(session, f),
-                durations=_durations(session, f),
-                pain_scores=_pain_scores(session, f),
-                durability=read_durability(session, f, self._today()),
-            )
+            if tallies.sliceable(f) and tallies.available(session):
+                found = tallies.read(session, f, today)
+                board = _from_counts(f, today, found.counts, found.sides.counted())
+            else:
+                board = _from_counts(f, today, tallies.count_cases(session, f), counted_sides(session, f, today))
+        if found is not None:
+            tallies.store_refresh(self._service.db, found.refresh)
+        return board
 
     def overview(self, case_filter: CaseFilter | None = None) -> Overview:
         """The count and the cases per month alone, from one snapshot (the first tab)."""
@@ -273,48 +290,97 @@ cases_t = store.cases_t
 C = cases_t.c  # the cases table's columns
 
 
-def _cases_per_month(session: Session, f: CaseFilter, today: dt.date) -> CasesPerMonth:
+def _from_counts(f: CaseFilter, today: dt.date, counts: Counts, sides: dict[str, SideTally]) -> Dashboard:
+    """The figures from the filter's count tables and its durability sides."""
+    return Dashboard(
+        case_filter=f,
+        cases=counts.cases,
+        cases_per_month=_per_month(counts.months, (counts.first_day, counts.last_day), f, today),
+        complication_rates=_rates(counts.complications),
+        durations=_duration_summaries(counts.durations),
+        pain_scores=_score_summaries(counts.scores),
+        durability=durability_from_tallies(sides),
+    )
+
+
+def _month_counts(session: Session, f: CaseFilter) -> tuple[dict[tuple[dt.date, str], int], DayRange]:
+    """Cases by (first day of the month, procedure), and the first and last procedure date (None without cases)."""
+    return _month_counts_by(session, f).get((), ({}, (None, None)))
+
+
+#: Columns of a case's row that a grouped count adds to its groups (the tallies' procedure year and surgeon).
+By = Sequence[ColumnElement[Any]]
+Key = tuple[Any, ...]
+
+
+def _month_counts_by(
+    session: Session, f: CaseFilter, by: By = ()
+) -> dict[Key, tuple[dict[tuple[dt.date, str], int], DayRange]]:
+    """`_month_counts` of each group of `by` in one grouped pass."""
     # Grouped by day, not month: date functions differ between SQLite and PostgreSQL, days are few enough.
-    stmt = store.filtered(select(C.procedure_date, C.procedure, func.count()), f).group_by(C.procedure_date,
-                                                                                          C.procedure)  # fmt: skip
-    counts: dict[tuple[dt.date, str], int] = defaultdict(int)
-    days: list[dt.date] = []
-    for day, procedure, n in session.execute(stmt):
-        counts[(_month(day), procedure)] += n
-        days.append(day)
-    if not days and (f.date_from is None or f.date_to is None):
+    stmt = select(*by, C.procedure_date, C.procedure, func.count()).group_by(*by, C.procedure_date, C.procedure)
+    counts: dict[Key, dict[tuple[dt.date, str], int]] = defaultdict(lambda: defaultdict(int))
+    days: dict[Key, list[dt.date]] = defaultdict(list)
+    width = len(by)
+    for row in session.execute(store.filtered(stmt, f)):
+        key, (day, procedure, n) = tuple(row[:width]), row[width:]
+        counts[key][(_month(day), procedure)] += n
+        days[key].append(day)
+    return {key: (dict(counts[key]), (min(found), max(found))) for key, found in days.items()}
+
+
+def _cases_per_month(session: Session, f: CaseFilter, today: dt.date) -> CasesPerMonth:
+    return _per_month(*_month_counts(session, f), f, today)
+
+
+def _per_month(counts: dict[tuple[dt.date, str], int], days: DayRange, f: CaseFilter, today: dt.date) -> CasesPerMonth:
+    first_day, last_day = days
+    if first_day is None and (f.date_from is None or f.date_to is None):
         return CasesPerMonth((), (), ())
     # The filter's range when given (empty months are news too), else the months that have cases.
-    first = f.date_from or min(days)
-    last = min(f.date_to, today) if f.date_to is not None else max(days)
+    first = f.date_from or first_day
+    last = min(f.date_to, today) if f.date_to is not None else last_day
+    assert first is not None and last is not None  # a case, or both ends of the filter
     months = tuple(_months(first, max(last, first)))
     procedures = _ordered(p for _, p in counts)
     rows = tuple(MonthCount(m, p, counts.get((m, p), 0)) for m in months for p in procedures)
     return CasesPerMonth(months, procedures, rows)
 
 
-def _complication_rates(session: Session, f: CaseFilter) -> ComplicationRates:
-    totals: dict[str, int] = dict(
-        session.execute(store.filtered(select(C.procedure, func.count()), f).group_by(C.procedure)).all()
-    )
+def _complication_counts(session: Session, f: CaseFilter) -> dict[str, list[int]]:
+    """Per procedure: [cases, cases with at least one complication, complications]."""
+    return _complication_counts_by(session, f).get((), {})
+
+
+def _complication_counts_by(session: Session, f: CaseFilter, by: By = ()) -> dict[Key, dict[str, list[int]]]:
+    """`_complication_counts` of each group of `by` in one grouped pass."""
+    width = len(by)
+    counts: dict[Key, dict[str, list[int]]] = defaultdict(dict)
+    cases = select(*by, C.procedure, func.count()).group_by(*by, C.procedure)
+    for row in session.execute(store.filtered(cases, f)):
+        counts[tuple(row[:width])][row[width]] = [row[width + 1], 0, 0]
     comp = store.complications_t.c
-    with_events = {
-        procedure: (cases, events)
-        for procedure, cases, events in session.execute(
-            store.filtered(
-                select(C.procedure, func.count(func.distinct(comp.case_id)), func.count())
-                .select_from(store.complications_t)
-                .join(cases_t, C.id == comp.case_id),
-                f,
-            ).group_by(C.procedure)
-        )
-    }
+    events = (
+        select(*by, C.procedure, func.count(func.distinct(comp.case_id)), func.count())
+        .select_from(store.complications_t)
+        .join(cases_t, C.id == comp.case_id)
+        .group_by(*by, C.procedure)
+    )
+    for row in session.execute(store.filtered(events, f)):
+        procedure, affected, n = row[width:]
+        counts[tuple(row[:width])][procedure][1:] = [affected, n]
+    return dict(counts)
+
+
+def _complication_rates(session: Session, f: CaseFilter) -> ComplicationRates:
+    return _rates(_complication_counts(session, f))
+
+
+def _rates(counts: dict[str, list[int]]) -> ComplicationRates:
     rows = []
-    for procedure in _ordered(totals):
-        affected, events = with_events.get(procedure, (0, 0))
-        rows.append(
-            ComplicationRate(procedure, totals[procedure], affected, events, stats.rate(affected, totals[procedure]))
-        )
+    for procedure in _ordered(counts):
+        total, affected, events = counts[procedure]
+        rows.append(ComplicationRate(procedure, total, affected, events, stats.rate(affected, total)))
     return ComplicationRates(tuple(rows))
 
 
@@ -335,25 +401,59 @@ def _digit(column: ColumnElement[int], low: int, high: int) -> ColumnElement[int
 
 
 def _durations(session: Session, f: CaseFilter) -> Durations:
-    tables: dict[str, dict[float, int]] = defaultdict(dict)
-    procedures = tuple(vocab.PROCEDURES)
-    key = C.duration_minutes * len(procedures) + _code(C.procedure, procedures)
-    packed = session.execute(store.filtered(select(key, func.count()), f).group_by(key)).all()
-    if any(k is None for k, _ in packed):
-        stmt = store.filtered(select(C.procedure, C.duration_minutes, func.count()), f).group_by(
-            C.procedure, C.duration_minutes
-        )
-        for procedure, minutes, n in session.execute(stmt):
-            tables[procedure][minutes] = n
-    else:
-        for k, n in packed:
-            minutes, code = divmod(k, len(procedures))
-            tables[procedures[code]][minutes] = n
+    return _duration_summaries(_duration_counts(session, f))
+
+
+def _duration_summaries(tables: dict[str, dict[float, int]]) -> Durations:
     return Durations(tuple(DurationSummary(p, stats.summarize_counts(tables[p])) for p in _ordered(tables)))
 
 
+def _duration_counts(session: Session, f: CaseFilter) -> dict[str, dict[float, int]]:
+    """Per procedure: {minutes: cases}."""
+    return _duration_counts_by(session, f).get((), {})
+
+
+def _duration_counts_by(session: Session, f: CaseFilter, by: By = ()) -> dict[Key, dict[str, dict[float, int]]]:
+    """`_duration_counts` of each group of `by` in one grouped pass."""
+    width = len(by)
+    tables: dict[Key, dict[str, dict[float, int]]] = defaultdict(lambda: defaultdict(dict))
+    procedures = tuple(vocab.PROCEDURES)
+    key = C.duration_minutes * len(procedures) + _code(C.procedure, procedures)
+    packed = session.execute(store.filtered(select(*by, key, func.count()).group_by(*by, key), f)).all()
+    if any(row[width] is None for row in packed):
+        stmt = select(*by, C.procedure, C.duration_minutes, func.count()).group_by(*by, C.procedure, C.duration_minutes)
+        for row in session.execute(store.filtered(stmt, f)):
+            procedure, minutes, n = row[width:]
+            tables[tuple(row[:width])][procedure][minutes] = n
+    else:
+        for row in packed:
+            minutes, code = divmod(row[width], len(procedures))
+            tables[tuple(row[:width])][procedures[code]][minutes] = row[width + 1]
+    return {k: dict(t) for k, t in tables.items()}
+
+
 def _pain_scores(session: Session, f: CaseFilter) -> PainScores:
+    return _score_summaries(_score_counts(session, f))
+
+
+def _score_summaries(tables: dict[tuple[str, str, str], dict[float, int]]) -> PainScores:
+    order = {t: i for i, t in enumerate(vocab.TIMEPOINTS)}
+    ranks = {p: i for i, p in enumerate(_ordered(p for p, _, _ in tables))}
+    keys = sorted(tables, key=lambda k: (ranks[k[0]], order.get(k[1], 99), SCORE_MEASURES.index(k[2])))
+    return PainScores(tuple(ScoreSummary(p, t, m, stats.summarize_counts(tables[(p, t, m)])) for p, t, m in keys))
+
+
+def _score_counts(session: Session, f: CaseFilter) -> dict[tuple[str, str, str], dict[float, int]]:
+    """Per (procedure, timepoint, measure): {score: outcomes}."""
+    return _score_counts_by(session, f).get((), {})
+
+
+def _score_counts_by(
+    session: Session, f: CaseFilter, by: By = ()
+) -> dict[Key, dict[tuple[str, str, str], dict[float, int]]]:
+    """`_score_counts` of each group of `by` in one grouped pass."""
     o = store.outcomes_t.c
+    width = len(by)
     procedures, timepoints = tuple(vocab.PROCEDURES), tuple(vocab.TIMEPOINTS)
     spans = [vocab.OUTCOME_MEASURES[m][1] - vocab.OUTCOME_MEASURES[m][0] + 2 for m in SCORE_MEASURES]
     # Six measures pack past 2**31: a 64-bit integer from the start (PostgreSQL's integer would overflow).
@@ -363,29 +463,41 @@ def _pain_scores(session: Session, f: CaseFilter) -> PainScores:
     for measure, span in zip(SCORE_MEASURES, spans, strict=True):
         key = key * span + _digit(o[measure], *vocab.OUTCOME_MEASURES[measure])
     joined = select().select_from(store.outcomes_t).join(cases_t, C.id == o.case_id)
-    packed = session.execute(store.filtered(joined.add_columns(key, func.count()), f).group_by(key)).all()
-    tables: dict[tuple[str, str, str], dict[float, int]] = defaultdict(lambda: defaultdict(int))
-    if any(k is None for k, _ in packed):
+    packed = plain_rows(session, store.filtered(joined.add_columns(*by, key, func.count()).group_by(*by, key), f))
+    tables: dict[Key, dict[tuple[str, str, str], dict[float, int]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(int))
+    )
+    if any(row[width] is None for row in packed):
         columns = [o[m] for m in SCORE_MEASURES]
-        stmt = store.filtered(joined.add_columns(C.procedure, o.timepoint, *columns, func.count()), f).group_by(
-            C.procedure, o.timepoint, *columns
+        stmt = joined.add_columns(*by, C.procedure, o.timepoint, *columns, func.count()).group_by(
+            *by, C.procedure, o.timepoint, *columns
         )
-        for procedure, timepoint, *scores, n in session.execute(stmt):
+        for row in session.execute(store.filtered(stmt, f)):
+            procedure, timepoint, *scores, n = row[width:]
             for measure, score in zip(SCORE_MEASURES, scores, strict=True):
                 if score is not None:
-                    tables[(procedure, timepoint, measure)][score] += n
-    else:
-        for k, n in packed:
-            digits = []
-            for span in reversed(spans):
-                k, digit = divmod(k, span)
-                digits.append(digit)
-            code, timepoint_code = divmod(k, len(timepoints))
-            procedure, timepoint = procedures[code], timepoints[timepoint_code]
-            for measure, span, digit in zip(SCORE_MEASURES, spans, reversed(digits), strict=True):
-                if digit != span - 1:
-                    tables[(procedure, timepoint, measure)][digit + vocab.OUTCOME_MEASURES[measure][0]] += n
-    order = {t: i for i, t in enumerate(timepoints)}
-    ranks = {p: i for i, p in enumerate(_ordered(p for p, _, _ in tables))}
-    keys = sorted(tables, key=lambda k: (ranks[k[0]], order.get(k[1], 99), SCORE_MEASURES.index(k[2])))
-    return PainScores(tuple(ScoreSummary(p, t, m, stats.summarize_counts(tables[(p, t, m)])) for p, t, m in keys))
+                    tables[tuple(row[:width])][(procedure, timepoint, measure)][score] += n
+        return {group: {k: dict(t) for k, t in found.items()} for group, found in tables.items()}
+
+    def unpack(k: int) -> list[tuple[tuple[str, str, str], int]]:
+        digits = []
+        for span in reversed(spans):
+            k, digit = divmod(k, span)
+            digits.append(digit)
+        code, timepoint_code = divmod(k, len(timepoints))
+        procedure, timepoint = procedures[code], timepoints[timepoint_code]
+        return [((procedure, timepoint, measure), digit + vocab.OUTCOME_MEASURES[measure][0])
+                for measure, span, digit in zip(SCORE_MEASURES, spans, reversed(digits), strict=True)
+                if digit != span - 1]  # fmt: skip
+
+    # Each packed key unpacked once: grouped by slice, the same key comes back once per slice.
+    unpacked: dict[int, list[tuple[tuple[str, str, str], int]]] = {}
+    for row in packed:
+        k, n = row[width], row[width + 1]
+        found = unpacked.get(k)
+        if found is None:
+            found = unpacked[k] = unpack(k)
+        group = tables[tuple(row[:width])]
+        for table_key, score in found:
+            group[table_key][score] += n
+    return {group: {k: dict(t) for k, t in found.items()} for group, found in tables.items()}

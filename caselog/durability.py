@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -364,7 +365,62 @@ def _later(session: Session, a: ColumnElement[int], b: ColumnElement[int]) -> Co
 
 
 def read_durability(session: Session, f: CaseFilter, today: dt.date) -> Durability:
-    """Kaplan-Meier time to the next ablation or rhizotomy at the same patient, level and side.
+    """Kaplan-Meier time to the next ablation or rhizotomy at the same patient, level and side (see `side_counts`)."""
+    return durability_from_tallies(counted_sides(session, f, today))
+
+
+def counted_sides(session: Session, f: CaseFilter, today: dt.date) -> dict[str, SideTally]:
+    """The filter's sides as count tables per procedure, counted from the cases, with the people they come from
+    (`durability_patients`)."""
+    tallies = side_tallies(session, f, today)
+    for procedure, count in durability_patients(session, f).items():
+        tallies[procedure].patients = count
+    return tallies
+
+
+def durability_patients(session: Session, f: CaseFilter) -> dict[str, int]:
+    """The people the filter's treated sides come from, by procedure (distinct: never a sum of slices)."""
+    lv = store.levels_t.c
+    patients = store.filtered(
+        select(C.procedure, func.count(func.distinct(C.patient_id)))
+        .where(C.procedure.in_(DURABILITY_PROCEDURES), exists().where(lv.case_id == C.id))
+        .group_by(C.procedure),
+        f,
+    )
+    return {procedure: int(count) for procedure, count in _plain_rows(session, patients)}
+
+
+def side_tallies(session: Session, f: CaseFilter, today: dt.date) -> dict[str, SideTally]:
+    """`side_counts` made count tables, one per procedure (`patients` left at 0: see `counted_sides`)."""
+    tallies: dict[str, SideTally] = defaultdict(SideTally)
+    for procedure, state, days, count in side_counts(session, f, today):
+        add_side(tallies[procedure], state, days, count)
+    return tallies
+
+
+def add_side(tally: SideTally, state: int, days: float, count: int) -> None:
+    """`count` sides of one kind (REPEAT, or the censored sides' FOLLOWED, LOST or DIED) at `days` into `tally`."""
+    if state == REPEAT:
+        tally.repeats[days] += count
+        return
+    tally.censored[days] += count
+    tally.no_contact += count if days == 0 else 0
+    if state == LOST:
+        tally.lost_at[days] += count
+    elif state == DIED:
+        tally.died += count
+
+
+def side_counts(
+    session: Session,
+    f: CaseFilter,
+    today: dt.date,
+    by: Sequence[ColumnElement[Any]] = (),
+    *,
+    patients: Sequence[int] | None = None,
+) -> list[tuple[Any, ...]]:
+    """Kaplan-Meier time to the next ablation or rhizotomy at the same patient, level and side, as count rows
+    (*by, procedure, kind, days, sides): kind REPEAT or the censored side's state.
 
     The filter chooses the index procedures; repeats are looked for among all cases, because a repeat by another
     surgeon or after the date range still ends the relief. The next treatment must fall on a later day (two
@@ -376,11 +432,19 @@ def read_durability(session: Session, f: CaseFilter, today: dt.date) -> Durabili
     The database does the counting: each treated side (a bilateral level is a left and a right side) finds its
     next treatment with a window over the patient's level and side, and one grouped query returns the count
     tables (procedure, repeat or censoring state, days, sides): a few thousand rows for any number of cases.
+    `patients` chooses only those patients' cases and reads only their levels (the same figures: the window is per
+    patient), as the dashboard's stored sides of changed patients are counted.
+    `by` (columns of the chosen case's row) splits the tables by group in the same pass.
     """
     treated = store.levels_t.alias("treated")  # its own name: the filter's level condition reads levels_t
     lv = treated.c
     where = store.filtered(select(C.id), f).whereclause  # the filter's conditions on a case's row
+    if patients is not None:
+        theirs = C.patient_id.in_(patients)
+        where = theirs if where is None else and_(where, theirs)
     chosen: ColumnElement[bool] = literal(True) if where is None else where
+    # The window partitions by patient: the levels of the chosen patients are all it needs.
+    restricted = [] if patients is None else [C.patient_id.in_(patients)]
     # Every treated level of an ablation or rhizotomy (chosen by the filter or not: any may be the next one).
     # The steps are materialized: SQLite would otherwise work each one out again where the next reads it.
     levels = (
@@ -389,7 +453,7 @@ def read_durability(session: Session, f: CaseFilter, today: dt.date) -> Durabili
                case((chosen, 1), else_=0).label("chosen"))
         .select_from(cases_t)
         .join(treated, lv.case_id == C.id)
-        .where(C.procedure.in_(DURABILITY_PROCEDURES))
+        .where(C.procedure.in_(DURABILITY_PROCEDURES), *restricted)
         .cte("levels")
         .prefix_with("MATERIALIZED")
     )  # fmt: skip
@@ -416,8 +480,10 @@ def read_durability(session: Session, f: CaseFilter, today: dt.date) -> Durabili
     # Censoring (state and time) only for a level with a side not treated again: one case's, read once.
     open_side = or_(*(and_(n.side.in_(SIDE_ROWS[s]), n[f"next_{s}"].is_(None)) for s in ("left", "right")))
     sided = (
-        select(C.procedure.label("procedure"), n.side, n.day, n.next_left, n.next_right,
-               case((open_side, censoring_state(session, today, seen_by.c)), else_=None).label("state"),
+        select(*(column.label(f"by_{i}") for i, column in enumerate(by)),
+               C.procedure.label("procedure"), n.side, n.day, n.next_left, n.next_right,
+               case((open_side, censoring_state(session, today, seen_by.c, few=patients is not None)),
+                    else_=None).label("state"),
                case((open_side, _later(session, func.coalesce(contact, n.day), last_case) - n.day),
                     else_=None).label("seen"))
         .select_from(nexts)
@@ -430,7 +496,7 @@ def read_durability(session: Session, f: CaseFilter, today: dt.date) -> Durabili
     d = sided.c
     each_side = union_all(
         *(
-            select(d.procedure.label("procedure"),
+            select(*(d[f"by_{i}"] for i in range(len(by))), d.procedure.label("procedure"),
                    case((d[f"next_{s}"].is_(None), d.state), else_=REPEAT).label("kind"),
                    func.coalesce(d[f"next_{s}"] - d.day, d.seen).label("time"))
             .where(d.side.in_(SIDE_ROWS[s]))
@@ -438,25 +504,6 @@ def read_durability(session: Session, f: CaseFilter, today: dt.date) -> Durabili
         )
     ).subquery("each_side")  # fmt: skip
     e = each_side.c
-    tallied = select(e.procedure, e.kind, e.time, func.count()).group_by(e.procedure, e.kind, e.time)
-    tallies: dict[str, SideTally] = defaultdict(SideTally)
-    for procedure, state, days, count in _plain_rows(session, tallied):
-        tally = tallies[procedure]
-        if state == REPEAT:
-            tally.repeats[days] += count
-            continue
-        tally.censored[days] += count
-        tally.no_contact += count if days == 0 else 0
-        if state == LOST:
-            tally.lost_at[days] += count
-        elif state == DIED:
-            tally.died += count
-    patients = store.filtered(
-        select(C.procedure, func.count(func.distinct(C.patient_id)))
-        .where(C.procedure.in_(DURABILITY_PROCEDURES), exists().where(lv.case_id == C.id))
-        .group_by(C.procedure),
-        f,
-    )
-    for procedure, count in _plain_rows(session, patients):
-        tallies[procedure].patients = count
-    return durability_from_tallies(tallies)
+    groups = [e[f"by_{i}"] for i in range(len(by))]
+    tallied = select(*groups, e.procedure, e.kind, e.time, func.count()).group_by(*groups, e.procedure, e.kind, e.time)
+    return [tuple(row) for row in _plain_rows(session, tallied)]

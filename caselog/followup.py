@@ -845,7 +845,9 @@ def follow_up_seen(case_ids: Select[Any]) -> Select[Any]:
     )
 
 
-def censoring_state(session: Session, today: dt.date, seen: Any | None = None) -> ColumnElement[int]:
+def censoring_state(
+    session: Session, today: dt.date, seen: Any | None = None, *, few: bool = False
+) -> ColumnElement[int]:
     """`_states`' lost and died as one SQL expression over a row of the cases table (FOLLOWED, LOST or DIED): the
     durability figures count the sides lost or died in the database instead of reading every case's follow-up.
     The same rules as conditions: died when the patient's death is recorded on any case by today; lost when a
@@ -887,14 +889,18 @@ def censoring_state(session: Session, today: dt.date, seen: Any | None = None) -
     dying = cases_t.alias("dying")
     dead = (select(dying.c.patient_id).select_from(attempts_t).join(dying, dying.c.id == a.case_id)
             .where(a.result == "died", a.date <= today))  # fmt: skip
+    # For a few cases (`few`: a slice of the dashboard's tallies) each case's own attempts are looked up by index;
+    # for many, the attempts are read once into a list (the same conditions).
+    died = (exists().where(a.case_id == dying.c.id, dying.c.patient_id == c.patient_id, a.result == "died",
+                           a.date <= today) if few else c.patient_id.in_(dead))  # fmt: skip
     ended = and_(
-        c.id.in_(select(a.case_id).where(a.result.in_(quitting))),
+        literal(True) if few else c.id.in_(select(a.case_id).where(a.result.in_(quitting))),
         exists().where(a.case_id == c.id, a.result.in_(quitting), a.date <= today,
                        or_(contact.is_(None), contact <= a.date),
                        ~exists().where(*superseding, later.c.procedure_date < a.date).correlate(cases_t, attempts_t)),
     )  # fmt: skip
     return case(
-        (c.patient_id.in_(dead), DIED),
+        (died, DIED),
         (ended, LOST),
         (and_(latest < missed, ~exists().where(*superseding, later.c.procedure_date <= today)), LOST),
         else_=FOLLOWED,

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from caselog import stats, vocab
@@ -254,13 +254,39 @@ _GROUPS = (MCID_MEASURES[LUMBAR], MCID_MEASURES[CERVICAL])
 
 def read_mcid_shares(service: CaseService, case_filter: CaseFilter | None = None) -> list[MCIDShare]:
     """The MCID shares through the service's checked read: the roles table applies (an administrator is refused and
-    the refusal audited), as for every other figure; the app and the command line read them here."""
+    the refusal audited), as for every other figure; the app and the command line read them here. A filter of date
+    range and surgeon alone reads the dashboard's stored slices (caselog.dashboard_tallies)."""
+    from caselog import dashboard_tallies as tallies  # it reads the count tables defined here
+
+    f = case_filter or CaseFilter()
     with service.reading() as session:
-        return mcid_shares(session, case_filter)
+        if not tallies.sliceable(f) or not tallies.available(session):
+            return mcid_shares(session, f)
+        found = tallies.read(session, f, service.today(), sides=False)
+    tallies.store_refresh(service.db, found.refresh)
+    return shares_from_counts(found.counts.mcid)
 
 
 def mcid_shares(session: Session, case_filter: CaseFilter | None = None) -> list[MCIDShare]:
-    """The share of follow-ups reaching MCID per procedure, timepoint and measure, with Wilson intervals.
+    """The share of follow-ups reaching MCID per procedure, timepoint and measure, with Wilson intervals
+    (`mcid_counts` made shares)."""
+    return shares_from_counts(mcid_counts(session, case_filter))
+
+
+def mcid_counts(session: Session, case_filter: CaseFilter | None = None) -> dict[tuple[str, str, str], list[int]]:
+    """Per procedure, timepoint and measure: [follow-ups where it was measurable, those reaching MCID] (see
+    `mcid_counts_by`)."""
+    return mcid_counts_by(session, case_filter).get((), {})
+
+
+def mcid_counts_by(
+    session: Session,
+    case_filter: CaseFilter | None = None,
+    by: Sequence[ColumnElement[Any]] = (),
+) -> dict[tuple[Any, ...], dict[tuple[str, str, str], list[int]]]:
+    """Per group of `by` (columns of the case's row; the dashboard tallies' year and surgeon) among the filter's
+    cases, per procedure, timepoint and measure: [follow-ups where it was measurable, those
+    reaching MCID].
 
     One grouped query: each follow-up joined with its case's baseline, its region read from its first level,
     and the state of each of the region's measures (not measurable, not reached, reached) packed into one
@@ -274,7 +300,10 @@ def mcid_shares(session: Session, case_filter: CaseFilter | None = None) -> list
     follow = store.outcomes_t.alias("follow_up")
     base = store.outcomes_t.alias("baseline")
     first_cervical = select(levels_t.c.case_id).where(levels_t.c.level.in_(CERVICAL_LEVELS), levels_t.c.position == 0)
-    cervical = follow.c.case_id.in_(first_cervical)
+    if f == CaseFilter():  # every follow-up: the cervical cases read once into a list
+        cervical: ColumnElement[bool] = follow.c.case_id.in_(first_cervical)
+    else:  # a slice or a filter: each follow-up's first level looked up by index
+        cervical = exists(first_cervical.where(levels_t.c.case_id == follow.c.case_id))
     states: list[ColumnElement[int]] = []
     for measures in _GROUPS:
         packed: ColumnElement[int] = literal(0)
@@ -282,23 +311,32 @@ def mcid_shares(session: Session, case_filter: CaseFilter | None = None) -> list
             packed = packed * 3 + _state_sql(measure, base, follow)
         states.append(packed)
     key = case((cervical, states[1] + 3 ** len(_GROUPS[0])), else_=states[0])
-    stmt = (
-        select(cases_t.c.procedure, follow.c.timepoint, key, func.count())
+    stmt: Select[Any] = (
+        select(*by, cases_t.c.procedure, follow.c.timepoint, key, func.count())
         .select_from(follow)
         .join(cases_t, cases_t.c.id == follow.c.case_id)
         .outerjoin(base, and_(base.c.case_id == follow.c.case_id, base.c.timepoint == literal("baseline")))
         .where(follow.c.timepoint != "baseline")
-        .group_by(cases_t.c.procedure, follow.c.timepoint, key)
+        .group_by(*by, cases_t.c.procedure, follow.c.timepoint, key)
     )
-    totals: dict[tuple[str, str, str], list[int]] = {}
-    for procedure, timepoint, packed_key, count in session.execute(store.filtered(stmt, f)):
+    stmt = store.filtered(stmt, f)
+    totals: dict[tuple[Any, ...], dict[tuple[str, str, str], list[int]]] = {}
+    width = len(by)
+    for row in session.execute(stmt):
+        procedure, timepoint, packed_key, count = row[width:]
         group, code = divmod(int(packed_key), 3 ** len(_GROUPS[0]))
+        mine = totals.setdefault(tuple(row[:width]), {})
         for measure in reversed(_GROUPS[group]):
             code, state = divmod(code, 3)
             if state:
-                total = totals.setdefault((procedure, timepoint, measure), [0, 0])
+                total = mine.setdefault((procedure, timepoint, measure), [0, 0])
                 total[0] += count
                 total[1] += count * (state == 2)
+    return totals
+
+
+def shares_from_counts(totals: dict[tuple[str, str, str], list[int]]) -> list[MCIDShare]:
+    """The shares from (procedure, timepoint, measure) -> [measurable follow-ups, reached], in display order."""
     procedures = {p: i for i, p in enumerate(vocab.PROCEDURES)}
     timepoints = {t: i for i, t in enumerate(vocab.TIMEPOINTS)}
     order = {m: i for i, m in enumerate((*ALL_SCORES, "pgic"))}

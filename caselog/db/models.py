@@ -401,3 +401,64 @@ class AuditHeadRow(Base):
     key_id: Mapped[str | None] = mapped_column(String(32))
     sealed_from: Mapped[int | None] = mapped_column(Integer)
     seal: Mapped[str | None] = mapped_column(String(64))
+
+
+class DashboardStaleRow(Base):
+    """A change the dashboard's stored tallies have not counted yet, written by the database's own triggers (schema
+    0017, caselog.dashboard_tallies): the patient whose cases changed and, when a case left a slice (update or
+    delete), that slice's procedure year and surgeon."""
+
+    __tablename__ = "dashboard_stale"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int | None] = mapped_column(Integer)
+    year: Mapped[int | None] = mapped_column(Integer)
+    surgeon: Mapped[str | None] = mapped_column(String(100))
+
+
+class DashboardSliceRow(Base):
+    """One slice's additive dashboard count tables (the cases of one procedure year by one surgeon) as JSON:
+    derived data, counted again when a change marks it stale and compared with the cases by `caselog check`.
+    `cases` (the slice's cases) lets a build see that the slices still add up to the cases (a row deleted by hand)."""
+
+    __tablename__ = "dashboard_slices"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    surgeon: Mapped[str] = mapped_column(String(100), primary_key=True)
+    cases: Mapped[int] = mapped_column(Integer)
+    counts: Mapped[str] = mapped_column(Text)
+
+
+class DashboardSideRow(Base):
+    """An ablation or rhizotomy's treated sides of one kind (repeated, or censored and followed, lost or died as of
+    the day counted) at one time in days: the durability figures summed from the cases' rows. `recheck_on` is the
+    first day the lost/died state could change with the date alone (a deadline of the schedule, an attempt or a
+    case dated later); None when nothing can."""
+
+    __tablename__ = "dashboard_sides"
+    __table_args__ = (
+        Index("ix_dashboard_sides_patient", "patient_id"),
+        Index("ix_dashboard_sides_recheck", "recheck_on"),
+    )
+
+    case_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kind: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    days: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    sides: Mapped[int] = mapped_column(Integer)
+    patient_id: Mapped[int] = mapped_column(Integer)
+    procedure: Mapped[str] = mapped_column(String(32))
+    procedure_date: Mapped[dt.date] = mapped_column(Date)
+    surgeon: Mapped[str] = mapped_column(String(100))
+    recheck_on: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class DashboardTallyStateRow(Base):
+    """What the stored tallies were counted under (one row, id 1): the follow-up schedule setting's text (lost
+    depends on it) and the latest day counted (a clock set back counts everything again). No row: nothing stored."""
+
+    __tablename__ = "dashboard_tally_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    schedule: Mapped[str] = mapped_column(Text)
+    latest_day: Mapped[dt.date] = mapped_column(Date)

@@ -329,6 +329,10 @@ def check_database(db: Database) -> CheckReport:
                 problems.append(f"{found} {what}")
         if db.is_sqlite:  # SQLite keeps any value in any column; PostgreSQL refuses them at the edit
             problems.extend(unreadable_values(session))
+        if not problems:  # the dashboard's stored tallies (derived data) against the cases they count
+            from caselog import dashboard_tallies
+
+            problems.extend(dashboard_tallies.problems(session, dt.date.today()))
         count = session.execute(text("SELECT count(*) FROM cases")).scalar_one()
     return CheckReport(problems, revision, int(count))
 

@@ -1,0 +1,668 @@
+"""The dashboard's count tables kept in the database, so a build at a million cases reads stored rows instead of
+counting every case again (issue 18).
+
+Two kinds of stored tallies (schema 0017), both derived data:
+
+- `dashboard_slices`: the additive count tables (`Counts`: cases per month, complications, durations, pain and
+  disability scores, MCID reached/measurable) of each slice, the cases of one procedure year by one surgeon, as
+  JSON. A filter's whole years are summed from its slices; its partial years at either end are counted live.
+- `dashboard_sides`: each ablation or rhizotomy's treated sides by kind (repeated, or censored and followed, lost
+  or died) and days, with the case's patient, procedure, date and surgeon: the durability figures are sums over
+  them, with any date range and surgeon. Lost and died depend on today: each case's rows carry `recheck_on`, the
+  first day its state could change by the date alone (a missed timepoint's deadline, an attempt or a case dated
+  later), and are counted again from that day; a build on an earlier day than one stored counts everything.
+
+The database marks what is stale itself: triggers on the cases and their parts write the changed patient (and the
+slice a case left) into `dashboard_stale` on every path into the data (the app, import, demo, restore, sqlite3 or
+psql). A build reads the marks with the data in one snapshot, counts the marked patients' slices and sides again
+(or everything, when the marks are many, the schedule changed or nothing is stored yet), and writes them back
+afterwards, best effort: only if no other build took the same marks meanwhile (else its copy stands and a later
+build counts again). Writing is no audited action: reading the dashboard stays a read for the roles table.
+`problems` compares every stored row with the cases for `caselog check`. No Qt here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import weakref
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, cast
+
+from sqlalchemy import Integer, Table, and_, delete, extract, func, insert, inspect, select, text
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.visitors import replacement_traverse
+
+from caselog import clinic
+from caselog.db import store
+from caselog.db.engine import Database
+from caselog.db.models import DashboardSideRow, DashboardSliceRow, DashboardStaleRow, DashboardTallyStateRow
+from caselog.db.queries import case_conditions, plain_rows
+from caselog.durability import DURABILITY_PROCEDURES, SideTally, add_side, side_counts
+from caselog.followup import SETTING, FollowUpSchedule, due_date, grace_days, schedule_from_setting
+from caselog.outcomes import mcid_counts_by
+from caselog.records import CaseFilter
+
+log = logging.getLogger(__name__)
+
+slices_t = cast(Table, DashboardSliceRow.__table__)
+sides_t = cast(Table, DashboardSideRow.__table__)
+stale_t = cast(Table, DashboardStaleRow.__table__)
+state_t = cast(Table, DashboardTallyStateRow.__table__)
+C = store.cases_t.c
+Slice = tuple[int, str]  # (procedure year, surgeon)
+Key3 = tuple[str, str, str]
+#: At most this many stale slices are counted one by one (a changed patient's), more in one grouped pass.
+FEW_SLICES = 8
+#: More marked patients than this: everything is counted again in one pass (cheaper than patient by patient).
+MANY_PATIENTS = 20_000
+#: Patients per query when their sides are counted or read (well under both databases' parameter limits).
+PATIENTS_PER_QUERY = 2_000
+
+
+# ---- the additive count tables ----------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Counts:
+    """Additive count tables of a set of cases: two sets' `Counts` added are those of their union."""
+
+    months: dict[tuple[dt.date, str], int] = field(default_factory=dict)
+    first_day: dt.date | None = None
+    last_day: dt.date | None = None
+    complications: dict[str, list[int]] = field(default_factory=dict)  # [cases, with complications, complications]
+    durations: dict[str, dict[float, int]] = field(default_factory=dict)
+    scores: dict[Key3, dict[float, int]] = field(default_factory=dict)
+    mcid: dict[Key3, list[int]] = field(default_factory=dict)  # [measurable, reached]
+
+    def add(self, other: Counts) -> None:
+        _add_numbers(self.months, other.months)
+        days = [d for d in (self.first_day, other.first_day) if d is not None]
+        self.first_day = min(days) if days else None
+        days = [d for d in (self.last_day, other.last_day) if d is not None]
+        self.last_day = max(days) if days else None
+        _add_lists(self.complications, other.complications)
+        _add_tables(self.durations, other.durations)
+        _add_tables(self.scores, other.scores)
+        _add_lists(self.mcid, other.mcid)
+
+    @property
+    def cases(self) -> int:
+        return sum(self.months.values())
+
+    def to_json(self) -> str:
+        """Canonical JSON (sorted keys): two counts of the same cases give the same text."""
+        data = {
+            "months": {f"{m.isoformat()}|{p}": n for (m, p), n in self.months.items() if n},
+            "days": [_iso(self.first_day), _iso(self.last_day)],
+            "complications": self.complications,
+            "durations": {p: _table_out(t) for p, t in self.durations.items()},
+            "scores": {"|".join(k): _table_out(t) for k, t in self.scores.items()},
+            "mcid": {"|".join(k): v for k, v in self.mcid.items()},
+        }
+        return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: str) -> Counts:
+        data = json.loads(raw)
+        months = {}
+        for key, n in data["months"].items():
+            month, procedure = key.split("|", 1)
+            months[(dt.date.fromisoformat(month), procedure)] = int(n)
+        first, last = data["days"]
+        return cls(
+            months=months,
+            first_day=None if first is None else dt.date.fromisoformat(first),
+            last_day=None if last is None else dt.date.fromisoformat(last),
+            complications={p: [int(n) for n in v] for p, v in data["complications"].items()},
+            durations={p: _table_in(t) for p, t in data["durations"].items()},
+            scores={_key3(k): _table_in(t) for k, t in data["scores"].items()},
+            mcid={_key3(k): [int(n) for n in v] for k, v in data["mcid"].items()},
+        )
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+def _key3(key: str) -> Key3:
+    a, b, c = key.split("|", 2)
+    return (a, b, c)
+
+
+def _number_key(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def _table_out(table: dict[float, int]) -> dict[str, int]:
+    return {_number_key(k): int(n) for k, n in table.items() if n}
+
+
+def _table_in(table: dict[str, int]) -> dict[float, int]:
+    return {(int(k) if k.lstrip("-").isdigit() else float(k)): int(n) for k, n in table.items()}
+
+
+def _add_numbers(into: dict[Any, int], other: dict[Any, int]) -> None:
+    for key, n in other.items():
+        into[key] = into.get(key, 0) + n
+
+
+def _add_lists(into: dict[Any, list[int]], other: dict[Any, list[int]]) -> None:
+    for key, values in other.items():
+        mine = into.setdefault(key, [0] * len(values))
+        for i, n in enumerate(values):
+            mine[i] += n
+
+
+def _add_tables(into: dict[Any, dict[float, int]], other: dict[Any, dict[float, int]]) -> None:
+    for key, table in other.items():
+        _add_numbers(into.setdefault(key, {}), table)
+
+
+def count_cases(session: Session, f: CaseFilter) -> Counts:
+    """The count tables of the filter's cases, counted from the cases now (grouped SQL)."""
+    return _count_groups(session, f, ()).get((), Counts())
+
+
+def _count_groups(session: Session, f: CaseFilter, by: Any) -> dict[tuple[Any, ...], Counts]:
+    """The count tables of each group of `by` among the filter's cases: one grouped pass per table."""
+    from caselog import dashboard
+
+    found: dict[tuple[Any, ...], Counts] = {}
+    for key, (months, (first, last)) in dashboard._month_counts_by(session, f, by).items():
+        found[key] = Counts(months=months, first_day=first, last_day=last)
+    for key, complications in dashboard._complication_counts_by(session, f, by).items():
+        found[key].complications = complications
+    for key, durations in dashboard._duration_counts_by(session, f, by).items():
+        found[key].durations = durations
+    for key, scores in dashboard._score_counts_by(session, f, by).items():
+        found[key].scores = scores
+    for key, mcid in mcid_counts_by(session, f, by).items():
+        found[key].mcid = mcid
+    return found
+
+
+def slice_filter(year: int, surgeon: str) -> CaseFilter:
+    return CaseFilter(date_from=dt.date(year, 1, 1), date_to=dt.date(year, 12, 31), surgeon=surgeon)
+
+
+def count_slices(session: Session, slices: Iterable[Slice]) -> dict[Slice, Counts]:
+    """The count tables of each slice. A few slices (a changed patient's) are counted each on its own, by index;
+    more (a cold build) in one pass over every case per table, grouped by year and surgeon as well, which costs
+    about one build counted live however many slices there are. A slice without cases is left out."""
+    wanted = set(slices)
+    if len(wanted) <= FEW_SLICES and all(surgeon for _, surgeon in wanted):  # a blank surgeon filters nothing
+        found = {key: count_cases(session, slice_filter(*key)) for key in wanted}
+        return {key: counts for key, counts in found.items() if counts.cases}
+    grouped = _count_groups(session, CaseFilter(), (_year(), C.surgeon))
+    return {k: c for (year, surgeon), c in grouped.items() if (k := (int(year), str(surgeon))) in wanted}
+
+
+def _year() -> Any:
+    return func.cast(extract("year", C.procedure_date), Integer)
+
+
+def _slices_of(session: Session, patients: Sequence[int] | None) -> set[Slice]:
+    """The slices holding a case of these patients (of every patient when None)."""
+    stmt = select(_year(), C.surgeon).group_by(_year(), C.surgeon)
+    if patients is None:
+        return {(int(y), s) for y, s in plain_rows(session, stmt)}
+    found: set[Slice] = set()
+    for chunk in _chunks(patients):
+        found |= {(int(y), s) for y, s in plain_rows(session, stmt.where(C.patient_id.in_(chunk)))}
+    return found
+
+
+def _chunks(ids: Sequence[int]) -> Iterable[list[int]]:
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), PATIENTS_PER_QUERY):
+        yield ordered[start : start + PATIENTS_PER_QUERY]
+
+
+# ---- the durability sides -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SideRow:
+    """One stored row of `dashboard_sides`: a case's treated sides of one kind at one time."""
+
+    case_id: int
+    kind: int
+    days: int
+    sides: int
+    patient_id: int
+    procedure: str
+    procedure_date: dt.date
+    surgeon: str
+    recheck_on: dt.date | None
+
+    def chosen(self, f: CaseFilter) -> bool:
+        """Whether the filter (dates and surgeon only: `sliceable`) chooses this case, as SQL does."""
+        return (
+            (f.date_from is None or self.procedure_date >= f.date_from)
+            and (f.date_to is None or self.procedure_date <= f.date_to)
+            and (not f.surgeon or self.surgeon == f.surgeon)
+        )
+
+
+def count_sides(session: Session, today: dt.date, schedule: FollowUpSchedule,
+                patients: Sequence[int] | None) -> list[SideRow]:  # fmt: skip
+    """The sides of these patients' ablations and rhizotomies (every patient's when None), counted from the cases
+    as the live figures count them (caselog.durability.side_counts, one row per case, kind and days), each case's
+    rows with the day its lost/died state is next to be checked."""
+    by = (C.id, C.patient_id, C.procedure_date, C.surgeon)
+    raw: list[tuple[Any, ...]] = []
+    if patients is None:
+        raw = side_counts(session, CaseFilter(), today, by)
+    else:
+        for chunk in _chunks(patients):
+            raw += side_counts(session, CaseFilter(), today, by, patients=chunk)
+    chosen = {(r[0], r[1], r[4], cast(dt.date, _as_day(r[2]))) for r in raw}
+    recheck = _recheck_days(session, today, schedule, chosen, patients)
+    return [
+        SideRow(
+            int(case_id),
+            int(kind),
+            int(days),
+            int(n),
+            int(patient),
+            procedure,
+            cast(dt.date, _as_day(date)),
+            surgeon,
+            recheck[int(case_id)],
+        )
+        for case_id, patient, date, surgeon, procedure, kind, days, n in raw
+    ]
+
+
+def _recheck_days(session: Session, today: dt.date, schedule: FollowUpSchedule,
+                  cases: set[tuple[Any, Any, str, dt.date]],
+                  patients: Sequence[int] | None) -> dict[int, dt.date | None]:  # fmt: skip
+    """Per case: the first day after `today` its lost/died state could change with the date alone, or None.
+
+    caselog.followup.censoring_state reads today in four places: a death recorded on any of the patient's cases
+    (`date <= today`), a moved-away or declined attempt on the case (the same), a later treatment of the patient
+    (`procedure_date <= today`), and each timepoint of the schedule, missed from its due date plus its grace plus
+    one day. Every such date after today is a candidate (the patient's every attempt and case, all the case's
+    timepoints: a superset, so never too late); the earliest is when the case is counted again."""
+    a = store.attempts_t.c
+    later_attempt: dict[int, dt.date] = {}
+    later_case: dict[int, dt.date] = {}
+    attempts = (
+        select(C.patient_id, func.min(a.date))
+        .select_from(store.attempts_t)
+        .join(store.cases_t, C.id == a.case_id)
+        .where(a.date > today)
+        .group_by(C.patient_id)
+    )
+    cases_after = (
+        select(C.patient_id, func.min(C.procedure_date)).where(C.procedure_date > today).group_by(C.patient_id)
+    )
+    for stmt, into in ((attempts, later_attempt), (cases_after, later_case)):
+        parts = [stmt] if patients is None else [stmt.where(C.patient_id.in_(ch)) for ch in _chunks(patients)]
+        for part in parts:
+            for patient, day in plain_rows(session, part):
+                into[int(patient)] = cast(dt.date, _as_day(day))
+    deadlines = {p: [(tp, grace_days(tp) + 1) for tp in schedule.for_procedure(p)] for p in DURABILITY_PROCEDURES}
+    found: dict[int, dt.date | None] = {}
+    for case_id, patient, procedure, day in cases:
+        candidates = [d for d in (later_attempt.get(int(patient)), later_case.get(int(patient))) if d is not None]
+        for tp, after in deadlines.get(procedure, ()):
+            missed_from = due_date(day, tp) + dt.timedelta(days=after)
+            if missed_from > today:
+                candidates.append(missed_from)
+                break  # later timepoints fall due later still
+        found[int(case_id)] = min(candidates) if candidates else None
+    return found
+
+
+def _as_day(value: object) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+@dataclass(slots=True)
+class SideSums:
+    """The durability count tables of a filter's sides, and the people they come from (per procedure)."""
+
+    tallies: dict[str, SideTally] = field(default_factory=lambda: defaultdict(SideTally))
+    patients: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def add_rows(self, rows: Iterable[SideRow], sign: int = 1) -> None:
+        """Adds (sign 1) or takes away (sign -1) these rows and their distinct patients."""
+        people: set[tuple[str, int]] = set()
+        for row in rows:
+            add_side(self.tallies[row.procedure], row.kind, row.days, sign * row.sides)
+            people.add((row.procedure, row.patient_id))
+        for procedure, _ in people:
+            self.patients[procedure] += sign
+
+    def counted(self) -> dict[str, SideTally]:
+        """The count tables with their patients, zero entries left out (what the figures are drawn from)."""
+        found: dict[str, SideTally] = {}
+        for procedure, tally in self.tallies.items():
+            clean = SideTally(
+                repeats=defaultdict(int, {k: n for k, n in tally.repeats.items() if n}),
+                censored=defaultdict(int, {k: n for k, n in tally.censored.items() if n}),
+                lost_at=defaultdict(int, {k: n for k, n in tally.lost_at.items() if n}),
+                patients=self.patients.get(procedure, 0), died=tally.died, no_contact=tally.no_contact,
+            )  # fmt: skip
+            if clean.patients or clean.repeats or clean.censored:
+                found[procedure] = clean
+        return found
+
+
+def _side_conditions(f: CaseFilter) -> list[Any]:
+    """The filter's conditions on a case's date and surgeon (`sliceable`), read from the stored sides' copies of
+    those columns: the very conditions the case list and the live figures use."""
+    s = sides_t.c
+    columns: dict[Any, Any] = {C.procedure_date: s.procedure_date, C.surgeon: s.surgeon}
+
+    def copy(element: Any, **_kw: Any) -> Any:
+        return columns.get(element)
+
+    return [replacement_traverse(c, {}, copy) for c in case_conditions(f)]
+
+
+def _stored_sums(session: Session, f: CaseFilter) -> SideSums:
+    """The stored sides the filter chooses, summed in the database (a few thousand rows back)."""
+    s = sides_t.c
+    where = _side_conditions(f)
+    sums = SideSums()
+    stmt = select(s.procedure, s.kind, s.days, func.sum(s.sides)).where(*where).group_by(s.procedure, s.kind, s.days)
+    for procedure, kind, days, n in plain_rows(session, stmt):
+        add_side(sums.tallies[procedure], int(kind), int(days), int(n))
+    people = select(s.procedure, func.count(func.distinct(s.patient_id))).where(*where).group_by(s.procedure)
+    for procedure, n in plain_rows(session, people):
+        sums.patients[procedure] = int(n)
+    return sums
+
+
+def _stored_rows(session: Session, patients: Sequence[int]) -> list[SideRow]:
+    s = sides_t.c
+    columns = (s.case_id, s.kind, s.days, s.sides, s.patient_id, s.procedure, s.procedure_date, s.surgeon,
+               s.recheck_on)  # fmt: skip
+    rows: list[SideRow] = []
+    for chunk in _chunks(patients):
+        for r in plain_rows(session, select(*columns).where(s.patient_id.in_(chunk))):
+            rows.append(SideRow(int(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4]), r[5],
+                                cast(dt.date, _as_day(r[6])), r[7], _as_day(r[8])))  # fmt: skip
+    return rows
+
+
+# ---- a build's reading and writing ------------------------------------------------------------------------------
+
+
+def sliceable(f: CaseFilter) -> bool:
+    """Whether stored tallies can serve the filter: date range and surgeon only (others are counted live)."""
+    return f == CaseFilter(date_from=f.date_from, date_to=f.date_to, surgeon=f.surgeon or None)
+
+
+_KNOWN: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+_TABLES = ("dashboard_stale", "dashboard_slices", "dashboard_sides", "dashboard_tally_state")
+
+
+def available(session: Session) -> bool:
+    """Whether the database has the tallies (schema 0017) and this login may read and write them: a file opened
+    without upgrading, or a PostgreSQL role not yet granted them (`caselog init --app-role`), is counted live."""
+    engine = session.get_bind()
+    found = _KNOWN.get(engine)
+    if found is None:
+        found = inspect(session.connection()).has_table("dashboard_tally_state")
+        if found and session.get_bind().dialect.name == "postgresql":
+            checks = " AND ".join(f"has_table_privilege('{t}', 'SELECT, INSERT, UPDATE, DELETE')" for t in _TABLES)
+            found = bool(session.execute(text(f"SELECT {checks}")).scalar_one())
+        _KNOWN[engine] = found
+    return found
+
+
+def _schedule_text(session: Session) -> str:
+    value = clinic.read_setting(session, SETTING)
+    return "default" if value is None else json.dumps(value, sort_keys=True)
+
+
+@dataclass(slots=True)
+class Refresh:
+    """What one build counted again, to write back after its snapshot (best effort)."""
+
+    marks: list[int]  # the stale marks read (their ids), removed when written
+    whole: bool  # everything was counted: every stored row is replaced
+    slices: dict[Slice, Counts]  # counted again (an empty slice left out: its row is deleted)
+    stale_slices: set[Slice]
+    patients: list[int]  # whose sides were counted again (every patient's when whole)
+    sides: list[SideRow]
+    schedule: str
+    today: dt.date
+
+    @property
+    def empty(self) -> bool:
+        return not (self.marks or self.whole or self.stale_slices or self.patients)
+
+
+@dataclass(slots=True)
+class Found:
+    """A filter's figures from the stored tallies (with what was counted again), and what to write back."""
+
+    counts: Counts
+    sides: SideSums
+    refresh: Refresh
+
+
+def read(session: Session, f: CaseFilter, today: dt.date, *, sides: bool = True) -> Found:
+    """The filter's count tables from the stored tallies, counting again what is stale, all in the caller's
+    snapshot. `f` must be `sliceable`. Without `sides` the durability sides are not summed (the MCID shares need
+    none), though stale ones are still counted again, as the marks they answer are removed with them."""
+    schedule_text = _schedule_text(session)
+    schedule = schedule_from_setting(clinic.read_setting(session, SETTING))
+    st = state_t.c
+    state = session.execute(select(st.schedule, st.latest_day).where(st.id == 1)).first()
+    s = stale_t.c
+    marks = plain_rows(session, select(s.id, s.patient_id, s.year, s.surgeon))
+    marked = sorted({int(p) for _, p, _, _ in marks if p is not None})
+    whole = (
+        state is None
+        or state.schedule != schedule_text
+        or today < _as_day(state.latest_day)  # type: ignore[operator]
+        or len(marked) > MANY_PATIENTS
+    )
+    ids = [int(m[0]) for m in marks]
+    if not whole:
+        stale = _slices_of(session, marked) if marked else set()
+        stale |= {(int(y), str(sur)) for _, _, y, sur in marks if y is not None and sur is not None}
+        recounted = count_slices(session, stale)
+        t = slices_t.c
+        kept = sum(int(n) for y, sur, n in plain_rows(session, select(t.year, t.surgeon, t.cases))
+                   if (int(y), str(sur)) not in stale)  # fmt: skip
+        cases = session.execute(select(func.count()).select_from(store.cases_t)).scalar_one()
+        whole = kept + sum(c.cases for c in recounted.values()) != cases  # a slice's row deleted or added by hand
+    if whole:
+        slices = count_slices(session, _slices_of(session, None))
+        rows = count_sides(session, today, schedule, None)
+        refresh = Refresh(ids, True, slices, set(slices), [], rows, schedule_text, today)
+        sums = SideSums()
+        sums.add_rows(r for r in rows if r.chosen(f))
+        return Found(_sum_slices(session, f, slices), sums, refresh)
+    sd = sides_t.c
+    due = {int(p) for (p,) in plain_rows(session, select(sd.patient_id).where(sd.recheck_on <= today).distinct())}
+    patients = sorted(set(marked) | due)
+    new_rows = count_sides(session, today, schedule, patients) if patients else []
+    sums = _stored_sums(session, f) if sides else SideSums()
+    if patients and sides:
+        sums.add_rows((r for r in _stored_rows(session, patients) if r.chosen(f)), -1)
+        sums.add_rows(r for r in new_rows if r.chosen(f))
+    stored = _stored_slices(session, f, exclude=stale)
+    stored.update(recounted)
+    refresh = Refresh(ids, False, recounted, stale, patients, new_rows, schedule_text, today)
+    return Found(_sum_slices(session, f, stored), sums, refresh)
+
+
+def _stored_slices(session: Session, f: CaseFilter, *, exclude: set[Slice]) -> dict[Slice, Counts]:
+    """The stored slices the filter can use (its surgeon's, every year), but those being counted again."""
+    t = slices_t.c
+    stmt = select(t.year, t.surgeon, t.counts)
+    if f.surgeon:
+        stmt = stmt.where(t.surgeon == f.surgeon)
+    if f.date_from is not None:
+        stmt = stmt.where(t.year >= f.date_from.year)
+    if f.date_to is not None:
+        stmt = stmt.where(t.year <= f.date_to.year)
+    return {
+        key: Counts.from_json(raw)
+        for year, surgeon, raw in plain_rows(session, stmt)
+        if (key := (int(year), str(surgeon))) not in exclude
+    }
+
+
+def _whole_years(f: CaseFilter, first: int, last: int) -> tuple[list[int], list[CaseFilter]]:
+    """The years the filter covers whole (between `first` and `last`, the years with cases), and the filters of the
+    partial years at its edges (counted live)."""
+    years = []
+    edges = []
+    for year in range(first, last + 1):
+        start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
+        lo = max(start, f.date_from) if f.date_from else start
+        hi = min(end, f.date_to) if f.date_to else end
+        if lo > hi:
+            continue
+        if (lo, hi) == (start, end):
+            years.append(year)
+        else:
+            edges.append(replace(f, date_from=lo, date_to=hi))
+    return years, edges
+
+
+def _sum_slices(session: Session, f: CaseFilter, slices: Mapping[Slice, Counts]) -> Counts:
+    """The filter's count tables: its whole years summed from the slices, its partial years counted live."""
+    total = Counts()
+    if not slices:
+        return total
+    years = [y for y, _ in slices]
+    whole, edges = _whole_years(f, min(years), max(years))
+    chosen = set(whole)
+    for (year, surgeon), counts in slices.items():
+        if year in chosen and (not f.surgeon or surgeon == f.surgeon):
+            total.add(counts)
+    for edge in edges:
+        total.add(count_cases(session, edge))
+    return total
+
+
+def store_refresh(db: Database, refresh: Refresh) -> bool:
+    """Writes what a build counted again and removes the marks it answers, unless another build took any of them
+    meanwhile (its copy then stands; a later build counts again). Best effort: False when nothing was written."""
+    if refresh.empty:
+        return True
+    checked, problem = db.storage_verdict()
+    if not checked or problem is not None:  # never wait for the start's storage check: the next build stores them
+        return False
+    try:
+        with db.write() as session:
+            if not db.is_sqlite:  # one writer of the tallies at a time (SQLite's writes are one at a time anyway)
+                session.execute(text("SELECT pg_advisory_xact_lock(180017)"))
+            _write(session, refresh)
+        return True
+    except _Taken:
+        return False
+    except Exception as exc:  # best effort: the figures shown are right without the stored copy
+        log.info("dashboard tallies not stored: %s", exc)
+        return False
+
+
+class _Taken(Exception):
+    """Another build removed some of the marks this one read: its counts are the newer."""
+
+
+def _write(session: Session, refresh: Refresh) -> None:
+    s = stale_t.c
+    removed = 0
+    for chunk in _chunks(refresh.marks):
+        result = session.execute(delete(stale_t).where(s.id.in_(chunk)))
+        removed += cast(Any, result).rowcount
+    if removed != len(refresh.marks):
+        raise _Taken
+    t, sd = slices_t.c, sides_t.c
+    if refresh.whole:
+        session.execute(delete(slices_t))
+        session.execute(delete(sides_t))
+    else:
+        for year, surgeon in refresh.stale_slices:
+            session.execute(delete(slices_t).where(and_(t.year == year, t.surgeon == surgeon)))
+        for chunk in _chunks(refresh.patients):
+            session.execute(delete(sides_t).where(sd.patient_id.in_(chunk)))
+    slice_rows = [{"year": y, "surgeon": sur, "cases": c.cases, "counts": c.to_json()}
+                  for (y, sur), c in refresh.slices.items()]  # fmt: skip
+    side_rows = [
+        {"case_id": r.case_id, "kind": r.kind, "days": r.days, "sides": r.sides, "patient_id": r.patient_id,
+         "procedure": r.procedure, "procedure_date": r.procedure_date, "surgeon": r.surgeon,
+         "recheck_on": r.recheck_on}
+        for r in refresh.sides
+    ]  # fmt: skip
+    for table, rows in ((slices_t, slice_rows), (sides_t, side_rows)):
+        for start in range(0, len(rows), 5000):
+            session.execute(insert(table), rows[start : start + 5000])
+    st = state_t.c
+    latest = session.execute(select(st.latest_day).where(st.id == 1)).scalar_one_or_none()
+    day = max(refresh.today, _as_day(latest) or refresh.today)
+    session.execute(delete(state_t))
+    session.execute(insert(state_t).values(id=1, schedule=refresh.schedule, latest_day=day))
+
+
+# ---- caselog check ------------------------------------------------------------------------------------------------
+
+
+def problems(session: Session, today: dt.date) -> list[str]:
+    """Stored tallies that the cases no longer give (changed outside CaseLog), named; those a change marked stale
+    are not compared (the next dashboard counts them again)."""
+    if not inspect(session.connection()).has_table("dashboard_tally_state"):
+        return []
+    st = state_t.c
+    state = session.execute(select(st.schedule, st.latest_day).where(st.id == 1)).first()
+    if state is None or state.schedule != _schedule_text(session):
+        return []  # nothing stored yet, or all of it stale: the next dashboard counts everything
+    s = stale_t.c
+    marks = plain_rows(session, select(s.patient_id, s.year, s.surgeon))
+    marked = sorted({int(p) for p, _, _ in marks if p is not None})
+    skipped = _slices_of(session, marked) if marked else set()
+    skipped |= {(int(y), str(sur)) for _, y, sur in marks if y is not None and sur is not None}
+    found: list[str] = []
+    t = slices_t.c
+    stored = {(int(y), str(sur)): raw for y, sur, raw in plain_rows(session, select(t.year, t.surgeon, t.counts))}
+    expected = count_slices(session, _slices_of(session, None) - skipped)
+    for key in sorted((stored.keys() | expected.keys()) - skipped):
+        raw = stored.get(key)
+        try:
+            same = raw is not None and key in expected and Counts.from_json(raw).to_json() == expected[key].to_json()
+        except (ValueError, KeyError, TypeError, AttributeError):
+            same = False
+        if not same:
+            year, surgeon = key
+            found.append(
+                f"the dashboard's stored tallies for {year}, {surgeon} differ from the cases (changed "
+                "outside CaseLog); delete the row of dashboard_tally_state to count them all again"
+            )
+    sd = sides_t.c
+    due = {int(p) for (p,) in plain_rows(session, select(sd.patient_id).where(sd.recheck_on <= today).distinct())}
+    schedule = schedule_from_setting(clinic.read_setting(session, SETTING))
+    counted = {_side_key(r) for r in count_sides(session, today, schedule, None) if r.patient_id not in due}
+    counted = {k for k in counted if k[4] not in set(marked)}
+    columns = (sd.case_id, sd.kind, sd.days, sd.sides, sd.patient_id, sd.procedure, sd.procedure_date, sd.surgeon)
+    kept = {
+        (int(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4]), r[5], _as_day(r[6]), r[7])
+        for r in plain_rows(session, select(*columns))
+        if int(r[4]) not in due and int(r[4]) not in set(marked)
+    }
+    if kept != counted:
+        cases = sorted({k[0] for k in kept ^ counted})
+        found.append(
+            f"the dashboard's stored durability sides of {len(cases)} case(s) differ from the cases "
+            "(changed outside CaseLog); delete the row of dashboard_tally_state to count them all again"
+        )
+    return found
+
+
+def _side_key(r: SideRow) -> tuple[Any, ...]:
+    return (r.case_id, r.kind, r.days, r.sides, r.patient_id, r.procedure, r.procedure_date, r.surgeon)
