@@ -11,20 +11,33 @@ each chart on its own, two filtered builds, the durability figures with what the
 names an existing database, once per size for the growth table (10,000, 100,000 and 1,000,000 cases for issue
 18's targets); it is opened without migrating (nothing is written to it), and `dashboard_index` says whether the
 dashboard's index (migration 0010) is there. Without `--db`, `caselog demo` makes one in a temporary folder.
-Wall and CPU milliseconds (medians of `--repeats` runs; on a shared machine CPU time is the fairer figure; on
-PostgreSQL the server's work is in the wall time only).
+`dashboard_ready_tallies` measures "ready" with the stored tallies (schema 0017): on a copy of a SQLite database
+in a temporary folder (CASELOG_BENCH_SCRATCH when set), upgraded; a PostgreSQL database must be at schema 0017
+already (`caselog --db URL init`), and the cases it adds are deleted again. It times the first build (cold: every
+tally counted and stored), warm, after one new case (its patient's tallies counted again) and the first open of
+a new day (the cases due a recheck counted again). Wall and CPU milliseconds (medians of `--repeats` runs; on a
+shared machine CPU time is the fairer figure; on PostgreSQL the server's work is in the wall time only).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import os
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
 from typing import Any
 
 from common import arguments, report, timed
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from caselog.dashboard import DashboardService
 from caselog.db.engine import open_engine
+from caselog.db.schema import head_revision, open_database
+from caselog.demo import generate_cases
 from caselog.outcomes import read_mcid_shares
 from caselog.quality import ComplicationFilter, count_complications, list_complications
 from caselog.records import CaseFilter
@@ -168,6 +181,95 @@ def bench_complications(service: CaseService, repeats: int) -> dict[str, Any]:
             "target": f"< {TARGET_COMPLICATIONS_MS} ms each", "met": not over, **why, "filters": results}  # fmt: skip
 
 
+TALLIES_NOT_MET = (
+    "The first build after the upgrade (cold) counts every tally once and stores it; the first open of a new day "
+    "counts again the cases whose lost/died state could change that day."
+)
+
+
+def _ready(service: CaseService, today: dt.date) -> int:
+    """What the desk reads for every tab: the surgeons, the whole dashboard and the MCID shares."""
+    service.surgeons()
+    board = DashboardService(service, today=lambda: today).build(CaseFilter())
+    read_mcid_shares(service, CaseFilter())
+    return board.cases
+
+
+def bench_tallies(target: str, repeats: int) -> dict[str, Any]:
+    """ "Ready" with the stored tallies: cold, warm, after one new case and on the first open of a new day."""
+    folder = None
+    if "://" not in target:
+        folder = Path(tempfile.mkdtemp(prefix="bench-dashboard-", dir=os.environ.get("CASELOG_BENCH_SCRATCH")))
+        shutil.copy(target, folder / "copy.sqlite3")
+        target = str(folder / "copy.sqlite3")
+    else:
+        probe = open_engine(target)
+        try:
+            with probe.read() as session:
+                revision = session.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+        finally:
+            probe.close()
+        if revision != head_revision():
+            why = f"the database is at schema {revision}: upgrade it ('caselog --db URL init') to measure the tallies"
+            return {"name": "dashboard_ready_tallies", "skipped": why}
+    try:
+        database = open_database(target)
+        try:
+            clock = {"today": dt.date.today()}
+            service = CaseService(database, today=lambda: clock["today"])
+            with database.engine.begin() as conn:  # cold: nothing stored (a PostgreSQL database may hold some)
+                conn.execute(text("DELETE FROM dashboard_tally_state"))
+            cold, cases = timed(lambda: _ready(service, clock["today"]), 1)
+            warm, _ = timed(lambda: _ready(service, clock["today"]), repeats)
+            patient = service.get_case(_latest_number(database)).record.patient
+            added: list[str] = []
+
+            def after_one_case() -> tuple[float, float]:
+                added.extend(service.add_records([_one_case(patient, clock["today"], len(added))]))
+                wall, cpu = time.perf_counter(), time.process_time()
+                _ready(service, clock["today"])
+                return (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000
+
+            one = [after_one_case() for _ in range(max(repeats, 1))]
+            one_case = {"median_ms": round(statistics.median(w for w, _ in one), 1),
+                        "cpu_median_ms": round(statistics.median(c for _, c in one), 1)}  # fmt: skip
+
+            def new_day() -> int:
+                clock["today"] += dt.timedelta(days=1)
+                return _ready(service, clock["today"])
+
+            day, _ = timed(new_day, 1)
+            for number in added:  # the benchmark's own cases, drafts, deleted again
+                view = service.get_case(number)
+                service.delete_case(number, reason="benchmark case", expected_version=view.version)
+        finally:
+            database.close()
+    finally:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+    judged = {"warm": warm, "after_one_case": one_case, "first_open_of_a_new_day": day}
+    met = {name: f["median_ms"] < TARGET_READY_MS for name, f in judged.items()}
+    why = {} if all(met.values()) else {"not_met": TALLIES_NOT_MET}
+    return {"name": "dashboard_ready_tallies", "cases": cases, "cold": cold, "warm": warm,
+            "after_one_case": one_case, "first_open_of_a_new_day": day,
+            "target": f"< {TARGET_READY_MS} ms wall, warm, after one case and on a new day", "met": met, **why,
+            "cold_note": TALLIES_NOT_MET}  # fmt: skip
+
+
+def _latest_number(database: Any) -> str:
+    with database.read() as session:
+        return str(session.execute(text("SELECT case_number FROM cases ORDER BY procedure_date DESC, id DESC "
+                                        "LIMIT 1")).scalar_one())  # fmt: skip
+
+
+def _one_case(patient: Any, today: dt.date, i: int) -> Any:
+    """A new draft case today for a patient who has cases (as a surgeon logs one)."""
+    record = next(iter(generate_cases(1, seed=1000 + i, until=today, years=1)))
+    return dataclasses.replace(
+        record, patient=patient, procedure_date=today, start_time=None, end_time=None, status="draft"
+    )
+
+
 def measure(target: str, repeats: int) -> dict[str, Any]:
     database = open_engine(target)  # no migration: the shared benchmark databases are only read
     try:
@@ -181,6 +283,7 @@ def measure(target: str, repeats: int) -> dict[str, Any]:
                 bench_dashboard(service, repeats),
                 bench_durability(service, repeats),
                 bench_complications(service, repeats),
+                bench_tallies(target, repeats),
             ],
         }  # fmt: skip
     finally:

@@ -46,11 +46,13 @@ def empty_database(path: Path) -> Path:
 
 def table_rows(path: Path) -> Rows:
     """Every row of every ordinary table (SQLite's own statistics aside), in storage order. The search index's
-    FTS5 tables are left out: the floor's rows in case_search fill them through the same triggers as the import's."""
+    FTS5 tables and the dashboard's stale marks (schema 0017) are left out: the floor's rows fill them through the
+    same triggers as the import's."""
     with sqlite3.connect(path) as conn:
         names = [n for (n,) in conn.execute(
             "SELECT m.name FROM sqlite_master m JOIN pragma_table_list t ON t.schema = 'main' AND t.name = m.name "
-            "WHERE m.type = 'table' AND t.type = 'table' AND m.name NOT LIKE 'sqlite_%' ORDER BY m.rowid")]  # fmt: skip
+            "WHERE m.type = 'table' AND t.type = 'table' AND m.name NOT LIKE 'sqlite_%' "
+            "AND m.name <> 'dashboard_stale' ORDER BY m.rowid")]  # fmt: skip
         return {name: conn.execute(f'SELECT * FROM "{name}" ORDER BY rowid').fetchall() for name in names}
 
 

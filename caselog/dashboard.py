@@ -46,6 +46,7 @@ from caselog.tables import percent as _percent
 
 if TYPE_CHECKING:
     from caselog.dashboard_tallies import Counts
+    from caselog.outcomes import MCIDShare
 
 __all__ = [  # the durability figures live in caselog.durability; the desk still finds them here
     "AT_RISK_MONTHS", "DAYS_PER_MONTH", "DURABILITY_PROCEDURES", "QUARTILE_COLUMNS", "SCORE_MEASURES", "AtRisk",
@@ -244,20 +245,32 @@ class DashboardService:
         """Every figure from one snapshot. A filter of date range and surgeon alone reads the stored tallies
         (caselog.dashboard_tallies: what a change made stale is counted again, and stored, best effort, after the
         snapshot); any other filter counts its cases."""
-        from caselog import dashboard_tallies as tallies
+        return self._build(case_filter or CaseFilter(), shares=False)[0]
 
-        f = case_filter or CaseFilter()
+    def build_with_shares(self, case_filter: CaseFilter | None = None) -> tuple[Dashboard, list[MCIDShare]]:
+        """`build` and the MCID shares (caselog.outcomes.mcid_shares) from the same snapshot and stored tallies: what
+        the dashboard desk shows on all its tabs, read once."""
+        board, shares = self._build(case_filter or CaseFilter(), shares=True)
+        assert shares is not None
+        return board, shares
+
+    def _build(self, f: CaseFilter, *, shares: bool) -> tuple[Dashboard, list[MCIDShare] | None]:
+        from caselog import dashboard_tallies as tallies
+        from caselog.outcomes import mcid_shares, shares_from_counts
+
         today = self._today()
         found = None
         with self._service.reading() as session:
             if tallies.sliceable(f) and tallies.available(session):
                 found = tallies.read(session, f, today)
                 board = _from_counts(f, today, found.counts, found.sides.counted())
+                mcid = shares_from_counts(found.counts.mcid) if shares else None
             else:
                 board = _from_counts(f, today, tallies.count_cases(session, f), counted_sides(session, f, today))
+                mcid = mcid_shares(session, f) if shares else None
         if found is not None:
             tallies.store_refresh(self._service.db, found.refresh)
-        return board
+        return board, mcid
 
     def overview(self, case_filter: CaseFilter | None = None) -> Overview:
         """The count and the cases per month alone, from one snapshot (the first tab)."""

@@ -45,6 +45,7 @@ from caselog.durability import DURABILITY_PROCEDURES, SideTally, add_side, side_
 from caselog.followup import SETTING, FollowUpSchedule, due_date, grace_days, schedule_from_setting
 from caselog.outcomes import mcid_counts_by
 from caselog.records import CaseFilter
+from caselog.tables import label
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ sides_t = cast(Table, DashboardSideRow.__table__)
 stale_t = cast(Table, DashboardStaleRow.__table__)
 state_t = cast(Table, DashboardTallyStateRow.__table__)
 C = store.cases_t.c
-Slice = tuple[int, str]  # (procedure year, surgeon)
+Slice = tuple[int, str, str]  # (procedure year, surgeon, procedure)
 Key3 = tuple[str, str, str]
 #: At most this many stale slices are counted one by one (a changed patient's), more in one grouped pass.
 FEW_SLICES = 8
@@ -133,16 +134,13 @@ def _key3(key: str) -> Key3:
     return (a, b, c)
 
 
-def _number_key(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
+def _table_out(table: dict[float, int]) -> list[list[float]]:
+    """A frequency table as sorted [value, count] pairs: JSON numbers read back as the same int or float."""
+    return [[k, int(n)] for k, n in sorted(table.items()) if n]
 
 
-def _table_out(table: dict[float, int]) -> dict[str, int]:
-    return {_number_key(k): int(n) for k, n in table.items() if n}
-
-
-def _table_in(table: dict[str, int]) -> dict[float, int]:
-    return {(int(k) if k.lstrip("-").isdigit() else float(k)): int(n) for k, n in table.items()}
+def _table_in(pairs: list[list[Any]]) -> dict[float, int]:
+    return dict(cast(Any, pairs))
 
 
 def _add_numbers(into: dict[Any, int], other: dict[Any, int]) -> None:
@@ -185,8 +183,9 @@ def _count_groups(session: Session, f: CaseFilter, by: Any) -> dict[tuple[Any, .
     return found
 
 
-def slice_filter(year: int, surgeon: str) -> CaseFilter:
-    return CaseFilter(date_from=dt.date(year, 1, 1), date_to=dt.date(year, 12, 31), surgeon=surgeon)
+def slice_filter(year: int, surgeon: str, procedure: str) -> CaseFilter:
+    return CaseFilter(date_from=dt.date(year, 1, 1), date_to=dt.date(year, 12, 31), surgeon=surgeon,
+                      procedure=procedure)  # fmt: skip
 
 
 def count_slices(session: Session, slices: Iterable[Slice]) -> dict[Slice, Counts]:
@@ -194,11 +193,11 @@ def count_slices(session: Session, slices: Iterable[Slice]) -> dict[Slice, Count
     more (a cold build) in one pass over every case per table, grouped by year and surgeon as well, which costs
     about one build counted live however many slices there are. A slice without cases is left out."""
     wanted = set(slices)
-    if len(wanted) <= FEW_SLICES and all(surgeon for _, surgeon in wanted):  # a blank surgeon filters nothing
+    if len(wanted) <= FEW_SLICES and all(surgeon and procedure for _, surgeon, procedure in wanted):  # blank: any
         found = {key: count_cases(session, slice_filter(*key)) for key in wanted}
         return {key: counts for key, counts in found.items() if counts.cases}
-    grouped = _count_groups(session, CaseFilter(), (_year(), C.surgeon))
-    return {k: c for (year, surgeon), c in grouped.items() if (k := (int(year), str(surgeon))) in wanted}
+    grouped = _count_groups(session, CaseFilter(), (_year(), C.surgeon, C.procedure))
+    return {k: c for (y, sur, p), c in grouped.items() if (k := (int(y), str(sur), str(p))) in wanted}
 
 
 def _year() -> Any:
@@ -207,12 +206,12 @@ def _year() -> Any:
 
 def _slices_of(session: Session, patients: Sequence[int] | None) -> set[Slice]:
     """The slices holding a case of these patients (of every patient when None)."""
-    stmt = select(_year(), C.surgeon).group_by(_year(), C.surgeon)
+    stmt = select(_year(), C.surgeon, C.procedure).group_by(_year(), C.surgeon, C.procedure)
     if patients is None:
-        return {(int(y), s) for y, s in plain_rows(session, stmt)}
+        return {(int(y), s, p) for y, s, p in plain_rows(session, stmt)}
     found: set[Slice] = set()
     for chunk in _chunks(patients):
-        found |= {(int(y), s) for y, s in plain_rows(session, stmt.where(C.patient_id.in_(chunk)))}
+        found |= {(int(y), s, p) for y, s, p in plain_rows(session, stmt.where(C.patient_id.in_(chunk)))}
     return found
 
 
@@ -461,8 +460,8 @@ def read(session: Session, f: CaseFilter, today: dt.date, *, sides: bool = True)
     st = state_t.c
     state = session.execute(select(st.schedule, st.latest_day).where(st.id == 1)).first()
     s = stale_t.c
-    marks = plain_rows(session, select(s.id, s.patient_id, s.year, s.surgeon))
-    marked = sorted({int(p) for _, p, _, _ in marks if p is not None})
+    marks = plain_rows(session, select(s.id, s.patient_id, s.year, s.surgeon, s.procedure))
+    marked = sorted({int(p) for _, p, _, _, _ in marks if p is not None})
     whole = (
         state is None
         or state.schedule != schedule_text
@@ -472,11 +471,11 @@ def read(session: Session, f: CaseFilter, today: dt.date, *, sides: bool = True)
     ids = [int(m[0]) for m in marks]
     if not whole:
         stale = _slices_of(session, marked) if marked else set()
-        stale |= {(int(y), str(sur)) for _, _, y, sur in marks if y is not None and sur is not None}
+        stale |= {(int(y), str(sur), str(p)) for _, _, y, sur, p in marks if y is not None}
         recounted = count_slices(session, stale)
         t = slices_t.c
-        kept = sum(int(n) for y, sur, n in plain_rows(session, select(t.year, t.surgeon, t.cases))
-                   if (int(y), str(sur)) not in stale)  # fmt: skip
+        kept = sum(int(n) for y, sur, p, n in plain_rows(session, select(t.year, t.surgeon, t.procedure, t.cases))
+                   if (int(y), str(sur), str(p)) not in stale)  # fmt: skip
         cases = session.execute(select(func.count()).select_from(store.cases_t)).scalar_one()
         whole = kept + sum(c.cases for c in recounted.values()) != cases  # a slice's row deleted or added by hand
     if whole:
@@ -503,7 +502,7 @@ def read(session: Session, f: CaseFilter, today: dt.date, *, sides: bool = True)
 def _stored_slices(session: Session, f: CaseFilter, *, exclude: set[Slice]) -> dict[Slice, Counts]:
     """The stored slices the filter can use (its surgeon's, every year), but those being counted again."""
     t = slices_t.c
-    stmt = select(t.year, t.surgeon, t.counts)
+    stmt = select(t.year, t.surgeon, t.procedure, t.counts)
     if f.surgeon:
         stmt = stmt.where(t.surgeon == f.surgeon)
     if f.date_from is not None:
@@ -512,8 +511,8 @@ def _stored_slices(session: Session, f: CaseFilter, *, exclude: set[Slice]) -> d
         stmt = stmt.where(t.year <= f.date_to.year)
     return {
         key: Counts.from_json(raw)
-        for year, surgeon, raw in plain_rows(session, stmt)
-        if (key := (int(year), str(surgeon))) not in exclude
+        for year, surgeon, procedure, raw in plain_rows(session, stmt)
+        if (key := (int(year), str(surgeon), str(procedure))) not in exclude
     }
 
 
@@ -540,10 +539,10 @@ def _sum_slices(session: Session, f: CaseFilter, slices: Mapping[Slice, Counts])
     total = Counts()
     if not slices:
         return total
-    years = [y for y, _ in slices]
+    years = [y for y, _, _ in slices]
     whole, edges = _whole_years(f, min(years), max(years))
     chosen = set(whole)
-    for (year, surgeon), counts in slices.items():
+    for (year, surgeon, _), counts in slices.items():
         if year in chosen and (not f.surgeon or surgeon == f.surgeon):
             total.add(counts)
     for edge in edges:
@@ -589,12 +588,13 @@ def _write(session: Session, refresh: Refresh) -> None:
         session.execute(delete(slices_t))
         session.execute(delete(sides_t))
     else:
-        for year, surgeon in refresh.stale_slices:
-            session.execute(delete(slices_t).where(and_(t.year == year, t.surgeon == surgeon)))
+        for year, surgeon, procedure in refresh.stale_slices:
+            one = and_(t.year == year, t.surgeon == surgeon, t.procedure == procedure)
+            session.execute(delete(slices_t).where(one))
         for chunk in _chunks(refresh.patients):
             session.execute(delete(sides_t).where(sd.patient_id.in_(chunk)))
-    slice_rows = [{"year": y, "surgeon": sur, "cases": c.cases, "counts": c.to_json()}
-                  for (y, sur), c in refresh.slices.items()]  # fmt: skip
+    slice_rows = [{"year": y, "surgeon": sur, "procedure": p, "cases": c.cases, "counts": c.to_json()}
+                  for (y, sur, p), c in refresh.slices.items()]  # fmt: skip
     side_rows = [
         {"case_id": r.case_id, "kind": r.kind, "days": r.days, "sides": r.sides, "patient_id": r.patient_id,
          "procedure": r.procedure, "procedure_date": r.procedure_date, "surgeon": r.surgeon,
@@ -624,13 +624,14 @@ def problems(session: Session, today: dt.date) -> list[str]:
     if state is None or state.schedule != _schedule_text(session):
         return []  # nothing stored yet, or all of it stale: the next dashboard counts everything
     s = stale_t.c
-    marks = plain_rows(session, select(s.patient_id, s.year, s.surgeon))
-    marked = sorted({int(p) for p, _, _ in marks if p is not None})
+    marks = plain_rows(session, select(s.patient_id, s.year, s.surgeon, s.procedure))
+    marked = sorted({int(p) for p, _, _, _ in marks if p is not None})
     skipped = _slices_of(session, marked) if marked else set()
-    skipped |= {(int(y), str(sur)) for _, y, sur in marks if y is not None and sur is not None}
+    skipped |= {(int(y), str(sur), str(p)) for _, y, sur, p in marks if y is not None}
     found: list[str] = []
     t = slices_t.c
-    stored = {(int(y), str(sur)): raw for y, sur, raw in plain_rows(session, select(t.year, t.surgeon, t.counts))}
+    stored = {(int(y), str(sur), str(p)): raw
+              for y, sur, p, raw in plain_rows(session, select(t.year, t.surgeon, t.procedure, t.counts))}  # fmt: skip
     expected = count_slices(session, _slices_of(session, None) - skipped)
     for key in sorted((stored.keys() | expected.keys()) - skipped):
         raw = stored.get(key)
@@ -639,10 +640,10 @@ def problems(session: Session, today: dt.date) -> list[str]:
         except (ValueError, KeyError, TypeError, AttributeError):
             same = False
         if not same:
-            year, surgeon = key
+            year, surgeon, procedure = key
             found.append(
-                f"the dashboard's stored tallies for {year}, {surgeon} differ from the cases (changed "
-                "outside CaseLog); delete the row of dashboard_tally_state to count them all again"
+                f"the dashboard's stored tallies for {year}, {surgeon}, {label(procedure)} differ from the cases "
+                "(changed outside CaseLog); delete the row of dashboard_tally_state to count them all again"
             )
     sd = sides_t.c
     due = {int(p) for (p,) in plain_rows(session, select(sd.patient_id).where(sd.recheck_on <= today).distinct())}

@@ -97,7 +97,7 @@ def _sql(db: Database, statement: str) -> None:
 def _stored(service: CaseService) -> tuple[Any, ...]:
     with service.db.read() as session:
         return (
-            session.execute(text("SELECT year, surgeon, cases, counts FROM dashboard_slices ORDER BY 1, 2")).all(),
+            session.execute(text("SELECT * FROM dashboard_slices ORDER BY year, surgeon, procedure")).all(),
             session.execute(text("SELECT * FROM dashboard_sides ORDER BY case_id, kind, days")).all(),
         )
 
@@ -245,17 +245,20 @@ def test_check_names_tallies_edited_by_hand(clinic: CaseService, clock: Clock) -
     assert_same_as_counted(clinic, clock, "fresh")
     assert check_database(clinic.db).problems == []
     with clinic.db.read() as session:
-        year, surgeon, raw = session.execute(text("SELECT year, surgeon, counts FROM dashboard_slices LIMIT 1")).one()
+        year, surgeon, procedure, raw = session.execute(
+            text("SELECT year, surgeon, procedure, counts FROM dashboard_slices LIMIT 1")
+        ).one()
     data = json.loads(raw)
     month = next(iter(data["months"]))
     data["months"][month] += 1  # one month's count one higher; no trigger marks a tally row
     with clinic.db.engine.begin() as conn:
-        conn.execute(text("UPDATE dashboard_slices SET counts = :c WHERE year = :y AND surgeon = :s"),
-                     {"c": json.dumps(data), "y": year, "s": surgeon})  # fmt: skip
+        conn.execute(text("UPDATE dashboard_slices SET counts = :c "
+                          "WHERE year = :y AND surgeon = :s AND procedure = :p"),
+                     {"c": json.dumps(data), "y": year, "s": surgeon, "p": procedure})  # fmt: skip
     _sql(clinic.db, "UPDATE dashboard_sides SET days = days + 1 WHERE case_id = (SELECT min(case_id) FROM "
                     "dashboard_sides)")  # fmt: skip
     found = check_database(clinic.db).problems
-    assert any(f"{year}, {surgeon}" in p for p in found), found
+    assert any(f"{year}, {surgeon}, " in p for p in found), found
     assert any("durability sides of 1 case" in p for p in found), found
 
 

@@ -406,7 +406,7 @@ class AuditHeadRow(Base):
 class DashboardStaleRow(Base):
     """A change the dashboard's stored tallies have not counted yet, written by the database's own triggers (schema
     0017, caselog.dashboard_tallies): the patient whose cases changed and, when a case left a slice (update or
-    delete), that slice's procedure year and surgeon."""
+    delete), that slice's procedure year, surgeon and procedure."""
 
     __tablename__ = "dashboard_stale"
     __table_args__ = ({"sqlite_autoincrement": True},)
@@ -415,10 +415,11 @@ class DashboardStaleRow(Base):
     patient_id: Mapped[int | None] = mapped_column(Integer)
     year: Mapped[int | None] = mapped_column(Integer)
     surgeon: Mapped[str | None] = mapped_column(String(100))
+    procedure: Mapped[str | None] = mapped_column(String(32))
 
 
 class DashboardSliceRow(Base):
-    """One slice's additive dashboard count tables (the cases of one procedure year by one surgeon) as JSON:
+    """One slice's additive dashboard count tables (the cases of one procedure by one surgeon in one year) as JSON:
     derived data, counted again when a change marks it stale and compared with the cases by `caselog check`.
     `cases` (the slice's cases) lets a build see that the slices still add up to the cases (a row deleted by hand)."""
 
@@ -426,6 +427,7 @@ class DashboardSliceRow(Base):
 
     year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     surgeon: Mapped[str] = mapped_column(String(100), primary_key=True)
+    procedure: Mapped[str] = mapped_column(String(32), primary_key=True)
     cases: Mapped[int] = mapped_column(Integer)
     counts: Mapped[str] = mapped_column(Text)
 
@@ -440,6 +442,8 @@ class DashboardSideRow(Base):
     __table_args__ = (
         Index("ix_dashboard_sides_patient", "patient_id"),
         Index("ix_dashboard_sides_recheck", "recheck_on"),
+        Index("ix_dashboard_sides_sums", "procedure", "kind", "days", "sides"),
+        Index("ix_dashboard_sides_people", "procedure", "patient_id"),
     )
 
     case_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)

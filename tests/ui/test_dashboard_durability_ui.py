@@ -215,24 +215,17 @@ def test_empty_database_says_so_on_both_new_tabs(qtbot: QtBot, empty: Services, 
 def test_figures_are_read_off_the_gui_thread(
     qtbot: QtBot, clinic: Services, app_settings: AppSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Both reads (the dashboard's figures and the MCID shares) run in the background: the desk stays responsive."""
-    import ui.desks.dashboard_desk as desk_module
-
+    """The read of the dashboard's figures and the MCID shares runs in the background: the desk stays responsive."""
     threads: list[bool] = []
-    real_build, real_shares = DashboardService.build, desk_module.read_mcid_shares
+    real_build = DashboardService.build_with_shares
 
     def build(self: DashboardService, case_filter: CaseFilter | None = None) -> Any:
         threads.append(QThread.currentThread() is QCoreApplication.instance().thread())  # type: ignore[union-attr]
         return real_build(self, case_filter)
 
-    def shares(service: Any, case_filter: CaseFilter | None = None) -> Any:
-        threads.append(QThread.currentThread() is QCoreApplication.instance().thread())  # type: ignore[union-attr]
-        return real_shares(service, case_filter)
-
-    monkeypatch.setattr(DashboardService, "build", build)
-    monkeypatch.setattr(desk_module, "read_mcid_shares", shares)
+    monkeypatch.setattr(DashboardService, "build_with_shares", build)
     desk = make(qtbot, clinic, app_settings)
-    assert threads == [False, False] and desk.result is not None and desk.shares
+    assert threads == [False] and desk.result is not None and desk.shares
 
 
 def test_one_procedure_in_range_is_not_compared(qtbot: QtBot, clinic: Services, app_settings: AppSettings) -> None:

@@ -28,13 +28,13 @@ def test_the_first_tab_shows_before_the_other_figures_are_counted(
     """The whole build is held back: the first tab and the summary line still show the count, marked as the other
     tabs loading; once the build ends, every tab shows and the summary says when it was read."""
     release = threading.Event()
-    build = DashboardService.build
+    build = DashboardService.build_with_shares
 
-    def held(self: DashboardService, *args: Any) -> Dashboard:
+    def held(self: DashboardService, *args: Any) -> tuple[Dashboard, Any]:
         assert release.wait(20), "the test never released the build"
         return build(self, *args)
 
-    monkeypatch.setattr(DashboardService, "build", held)
+    monkeypatch.setattr(DashboardService, "build_with_shares", held)
     desk = DashboardDesk(demo, app_settings)
     qtbot.addWidget(desk)
     desk.show()

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from caselog.dashboard import SCORE_MEASURES, CasesPerMonth, Dashboard, DashboardService, Overview
-from caselog.outcomes import MCIDShare, measure_label, read_mcid_shares
+from caselog.outcomes import MCIDShare, measure_label
 from caselog.outcomes_commands import COLUMNS, share_cells
 from caselog.records import CaseFilter
 from caselog.tables import Table
@@ -306,7 +306,7 @@ class DashboardDesk(Desk):
         self.services.tasks.run(first, on_result=first_shown, owner=self)
 
         def work(_progress: Progress) -> tuple[list[str], Dashboard, list[MCIDShare]]:
-            return service.surgeons(), figures.build(case_filter), read_mcid_shares(service, case_filter)
+            return service.surgeons(), *figures.build_with_shares(case_filter)
 
         def done(result: tuple[list[str], Dashboard, list[MCIDShare]]) -> None:
             if generation == self._generation:

@@ -2,13 +2,14 @@
 
 A dashboard of a million cases counted from the cases takes half a minute; these tables keep what it counts
 (caselog.dashboard_tallies): `dashboard_slices` the additive count tables of each slice (procedure year,
-surgeon) as JSON, `dashboard_sides` each ablation or rhizotomy's treated sides (repeated or censored, days, lost or
-died as of the day counted, and the first day that state could change), and `dashboard_tally_state` what they were
-counted under (the follow-up schedule, the latest day). `dashboard_stale` gets one row per change to a case or one
-of its parts, written by the database's own triggers, so every path (the app, import, demo, restore, a direct
-edit with sqlite3 or psql) marks the patient whose figures changed, and the slice a case left. On PostgreSQL one
-row per statement and patient (statement triggers with transition tables: a COPY of a million rows marks each
-patient once). The tables start empty: the first dashboard after the upgrade counts everything once.
+surgeon, procedure) as JSON; `dashboard_sides` each ablation or rhizotomy's treated sides (repeated or
+censored, days, lost or died as of the day counted, and the first day that state could change);
+`dashboard_tally_state` what they were counted under (the follow-up schedule, the latest day).
+`dashboard_stale` gets one row per change to a case or one of its parts, written by the database's own
+triggers, so every path (the app, import, demo, restore, a direct edit with sqlite3 or psql) marks the patient
+whose figures changed, and the slice a case left. On PostgreSQL one row per statement and patient (statement
+triggers with transition tables: a COPY of a million rows marks each patient once). The tables start empty:
+the first dashboard after the upgrade counts everything once.
 
 Revision ID: 0017_dashboard_tallies
 Revises: 0016_mrn_upper
@@ -34,11 +35,11 @@ _SQLITE = [
     "INSERT INTO dashboard_stale(patient_id) VALUES (new.patient_id); END",
     "CREATE TRIGGER dashboard_stale_case_update AFTER UPDATE ON cases BEGIN "
     "INSERT INTO dashboard_stale(patient_id) VALUES (new.patient_id); "
-    f"INSERT INTO dashboard_stale(patient_id, year, surgeon) VALUES (old.patient_id, {_SQLITE_YEAR}, old.surgeon); "
-    "END",
+    "INSERT INTO dashboard_stale(patient_id, year, surgeon, procedure) "
+    f"VALUES (old.patient_id, {_SQLITE_YEAR}, old.surgeon, old.procedure); END",
     "CREATE TRIGGER dashboard_stale_case_delete AFTER DELETE ON cases BEGIN "
-    f"INSERT INTO dashboard_stale(patient_id, year, surgeon) VALUES (old.patient_id, {_SQLITE_YEAR}, old.surgeon); "
-    "END",
+    "INSERT INTO dashboard_stale(patient_id, year, surgeon, procedure) "
+    f"VALUES (old.patient_id, {_SQLITE_YEAR}, old.surgeon, old.procedure); END",
 ]
 for _part in PARTS:
     _SQLITE += [
@@ -63,8 +64,8 @@ _POSTGRESQL = [
             INSERT INTO dashboard_stale(patient_id) SELECT DISTINCT patient_id FROM new_rows;
         END IF;
         IF TG_OP <> 'INSERT' THEN
-            INSERT INTO dashboard_stale(patient_id, year, surgeon)
-            SELECT DISTINCT o.patient_id, {_PG_YEAR}, o.surgeon FROM old_rows o;
+            INSERT INTO dashboard_stale(patient_id, year, surgeon, procedure)
+            SELECT DISTINCT o.patient_id, {_PG_YEAR}, o.surgeon, o.procedure FROM old_rows o;
         END IF;
         RETURN NULL;
     END $$""",
@@ -105,6 +106,7 @@ def upgrade() -> None:
         sa.Column("patient_id", sa.Integer(), nullable=True),
         sa.Column("year", sa.Integer(), nullable=True),
         sa.Column("surgeon", sa.String(length=100), nullable=True),
+        sa.Column("procedure", sa.String(length=32), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dashboard_stale")),
         sqlite_autoincrement=True,
     )
@@ -112,9 +114,10 @@ def upgrade() -> None:
         "dashboard_slices",
         sa.Column("year", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("surgeon", sa.String(length=100), nullable=False),
+        sa.Column("procedure", sa.String(length=32), nullable=False),
         sa.Column("cases", sa.Integer(), nullable=False),
         sa.Column("counts", sa.Text(), nullable=False),
-        sa.PrimaryKeyConstraint("year", "surgeon", name=op.f("pk_dashboard_slices")),
+        sa.PrimaryKeyConstraint("year", "surgeon", "procedure", name=op.f("pk_dashboard_slices")),
     )
     op.create_table(
         "dashboard_sides",
@@ -131,6 +134,10 @@ def upgrade() -> None:
     )
     op.create_index("ix_dashboard_sides_patient", "dashboard_sides", ["patient_id"])
     op.create_index("ix_dashboard_sides_recheck", "dashboard_sides", ["recheck_on"])
+    # The unfiltered figures read these alone (the sums and the distinct patients: 454,000 rows at 1M in 84 ms,
+    # 620 ms from the table).
+    op.create_index("ix_dashboard_sides_sums", "dashboard_sides", ["procedure", "kind", "days", "sides"])
+    op.create_index("ix_dashboard_sides_people", "dashboard_sides", ["procedure", "patient_id"])
     op.create_table(
         "dashboard_tally_state",
         sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
@@ -153,6 +160,8 @@ def downgrade() -> None:
         op.execute("DROP FUNCTION dashboard_stale_cases()")
         op.execute("DROP FUNCTION dashboard_stale_parts()")
     op.drop_table("dashboard_tally_state")
+    op.drop_index("ix_dashboard_sides_people", table_name="dashboard_sides")
+    op.drop_index("ix_dashboard_sides_sums", table_name="dashboard_sides")
     op.drop_index("ix_dashboard_sides_recheck", table_name="dashboard_sides")
     op.drop_index("ix_dashboard_sides_patient", table_name="dashboard_sides")
     op.drop_table("dashboard_sides")
