@@ -3,20 +3,20 @@
     python benchmarks/bench_dashboard.py [--db FILE_OR_URL ...] [--cases 100000] [--repeats 5]
 
 In-process, through the service layer the desktop app calls. "Ready" is what the dashboard desk reads for all its
-tabs: the surgeons for its filter, `DashboardService.build` (cases per month, complication rates, durations, pain
-scores, durability) and the MCID shares, unfiltered (the desk opens on every date and surgeon); `first_tab_only`
-is what it reads before its first tab shows (the surgeons and `DashboardService.overview`). Then `build` alone,
-each chart on its own, two filtered builds, the durability figures with what they say, and
+tabs: the surgeons for its filter and `DashboardService.build_with_shares` (cases per month, complication rates,
+durations, pain scores, durability, and the MCID shares), unfiltered (the desk opens on every date and surgeon);
+`first_tab_only` is what it reads before its first tab shows (the surgeons and `DashboardService.overview`). Then
+`build` alone, each chart on its own, two filtered builds, the durability figures with what they say, and
 `caselog.quality.list_complications` / `count_complications` (each filter's first page plus its count). `--db`
-names an existing database, once per size for the growth table (10,000, 100,000 and 1,000,000 cases for issue
-18's targets); it is opened without migrating (nothing is written to it), and `dashboard_index` says whether the
+names an existing database, once per size for the growth table (10,000, 100,000 and 1,000,000 cases for issue 18's
+targets); it is opened without migrating (nothing is written to it), and `dashboard_index` says whether the
 dashboard's index (migration 0010) is there. Without `--db`, `caselog demo` makes one in a temporary folder.
-`dashboard_ready_tallies` measures "ready" with the stored tallies (schema 0017): on a copy of a SQLite database
-in a temporary folder (CASELOG_BENCH_SCRATCH when set), upgraded; a PostgreSQL database must be at schema 0017
-already (`caselog --db URL init`), and the cases it adds are deleted again. It times the first build (cold: every
-tally counted and stored), warm, after one new case (its patient's tallies counted again) and the first open of
-a new day (the cases due a recheck counted again). Wall and CPU milliseconds (medians of `--repeats` runs; on a
-shared machine CPU time is the fairer figure; on PostgreSQL the server's work is in the wall time only).
+`dashboard_ready_tallies` measures "ready" with the stored tallies (schema 0017): on a copy of a SQLite database in
+a temporary folder (CASELOG_BENCH_SCRATCH when set), upgraded; a PostgreSQL database must be at schema 0017 already
+(`caselog --db URL init`), and the cases it adds are deleted again. It times the first build (cold: every tally
+counted and stored), warm, after one new case (its patient's tallies counted again) and the first open of a new day
+(the cases due a recheck counted again). Wall and CPU milliseconds (medians of `--repeats` runs; on a shared
+machine CPU time is the fairer figure; on PostgreSQL the server's work is in the wall time only).
 """
 
 from __future__ import annotations
@@ -74,8 +74,7 @@ def bench_ready(service: CaseService, repeats: int) -> dict[str, Any]:
 
     def ready() -> int:
         service.surgeons()
-        board = dashboard.build(CaseFilter())
-        read_mcid_shares(service, CaseFilter())
+        board, _shares = dashboard.build_with_shares(CaseFilter())
         return board.cases
 
     def first_tab() -> int:  # what the desk reads before its first tab shows
@@ -190,8 +189,7 @@ TALLIES_NOT_MET = (
 def _ready(service: CaseService, today: dt.date) -> int:
     """What the desk reads for every tab: the surgeons, the whole dashboard and the MCID shares."""
     service.surgeons()
-    board = DashboardService(service, today=lambda: today).build(CaseFilter())
-    read_mcid_shares(service, CaseFilter())
+    board, _shares = DashboardService(service, today=lambda: today).build_with_shares(CaseFilter())
     return board.cases
 
 

@@ -52,7 +52,7 @@ def table_rows(path: Path) -> Rows:
         names = [n for (n,) in conn.execute(
             "SELECT m.name FROM sqlite_master m JOIN pragma_table_list t ON t.schema = 'main' AND t.name = m.name "
             "WHERE m.type = 'table' AND t.type = 'table' AND m.name NOT LIKE 'sqlite_%' "
-            "AND m.name <> 'dashboard_stale' ORDER BY m.rowid")]  # fmt: skip
+            "AND m.name NOT IN ('dashboard_stale', 'dashboard_stale_slices') ORDER BY m.rowid")]  # fmt: skip
         return {name: conn.execute(f'SELECT * FROM "{name}" ORDER BY rowid').fetchall() for name in names}
 
 

@@ -10,17 +10,24 @@ result also gives `table()`: the numbers behind its chart. No Qt here.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy import BigInteger, ColumnElement, case, cast, func, select
 from sqlalchemy.orm import Session
 
+from caselog import dashboard_tallies as tallies
 from caselog import stats, vocab
+from caselog.dashboard_counts import (
+    SCORE_MEASURES,
+    DayRange,
+    complication_counts_by,
+    duration_counts_by,
+    month_counts_by,
+    score_counts_by,
+)
+from caselog.dashboard_counts import month as _month
 from caselog.db import store
-from caselog.db.queries import plain_rows
 from caselog.durability import (
     AT_RISK_MONTHS,
     DAYS_PER_MONTH,
@@ -37,6 +44,7 @@ from caselog.durability import (
     durability_from_tallies,
     read_durability,
 )
+from caselog.outcomes import MCIDShare, mcid_shares, shares_from_counts
 from caselog.records import CaseFilter
 from caselog.service import CaseService
 from caselog.tables import Cell, Table
@@ -46,7 +54,6 @@ from caselog.tables import percent as _percent
 
 if TYPE_CHECKING:
     from caselog.dashboard_tallies import Counts
-    from caselog.outcomes import MCIDShare
 
 __all__ = [  # the durability figures live in caselog.durability; the desk still finds them here
     "AT_RISK_MONTHS", "DAYS_PER_MONTH", "DURABILITY_PROCEDURES", "QUARTILE_COLUMNS", "SCORE_MEASURES", "AtRisk",
@@ -54,9 +61,6 @@ __all__ = [  # the durability figures live in caselog.durability; the desk still
     "Durability", "DurabilityCurve", "DurationSummary", "Durations", "LogRankComparison", "MonthCount", "Overview",
     "PainScores", "ReliefAt", "ScoreSummary", "Sensitivity", "Table",
 ]  # fmt: skip
-
-#: Measures summarised by timepoint: the pain scales and the disability index.
-SCORE_MEASURES: tuple[str, ...] = ("nrs_back", "nrs_leg", "odi", "nrs_neck", "nrs_arm", "ndi")
 
 
 # ---- cases per month -------------------------------------------------------------------------------------
@@ -87,13 +91,6 @@ class CasesPerMonth:
             counts = [by_key.get((m, p), 0) for p in self.procedures]
             rows.append((m.strftime("%Y-%m"), *counts, sum(counts)))
         return Table("Cases per month", ("Month", *(_label(p) for p in self.procedures), "All"), tuple(rows))
-
-
-DayRange = tuple[dt.date | None, dt.date | None]
-
-
-def _month(day: dt.date) -> dt.date:
-    return day.replace(day=1)
 
 
 def _months(first: dt.date, last: dt.date) -> list[dt.date]:
@@ -254,10 +251,17 @@ class DashboardService:
         assert shares is not None
         return board, shares
 
-    def _build(self, f: CaseFilter, *, shares: bool) -> tuple[Dashboard, list[MCIDShare] | None]:
-        from caselog import dashboard_tallies as tallies
-        from caselog.outcomes import mcid_shares, shares_from_counts
+    def mcid_shares(self, case_filter: CaseFilter | None = None) -> list[MCIDShare]:
+        """The MCID shares alone (caselog.outcomes.mcid_shares), from the stored tallies when the filter allows."""
+        f = case_filter or CaseFilter()
+        with self._service.reading() as session:
+            if not (tallies.sliceable(f) and tallies.available(session)):
+                return mcid_shares(session, f)
+            found = tallies.read(session, f, self._today(), sides=False)
+        tallies.store_refresh(self._service.db, found.refresh)
+        return shares_from_counts(found.counts.mcid)
 
+    def _build(self, f: CaseFilter, *, shares: bool) -> tuple[Dashboard, list[MCIDShare] | None]:
         today = self._today()
         found = None
         with self._service.reading() as session:
@@ -318,28 +322,7 @@ def _from_counts(f: CaseFilter, today: dt.date, counts: Counts, sides: dict[str,
 
 def _month_counts(session: Session, f: CaseFilter) -> tuple[dict[tuple[dt.date, str], int], DayRange]:
     """Cases by (first day of the month, procedure), and the first and last procedure date (None without cases)."""
-    return _month_counts_by(session, f).get((), ({}, (None, None)))
-
-
-#: Columns of a case's row that a grouped count adds to its groups (the tallies' procedure year and surgeon).
-By = Sequence[ColumnElement[Any]]
-Key = tuple[Any, ...]
-
-
-def _month_counts_by(
-    session: Session, f: CaseFilter, by: By = ()
-) -> dict[Key, tuple[dict[tuple[dt.date, str], int], DayRange]]:
-    """`_month_counts` of each group of `by` in one grouped pass."""
-    # Grouped by day, not month: date functions differ between SQLite and PostgreSQL, days are few enough.
-    stmt = select(*by, C.procedure_date, C.procedure, func.count()).group_by(*by, C.procedure_date, C.procedure)
-    counts: dict[Key, dict[tuple[dt.date, str], int]] = defaultdict(lambda: defaultdict(int))
-    days: dict[Key, list[dt.date]] = defaultdict(list)
-    width = len(by)
-    for row in session.execute(store.filtered(stmt, f)):
-        key, (day, procedure, n) = tuple(row[:width]), row[width:]
-        counts[key][(_month(day), procedure)] += n
-        days[key].append(day)
-    return {key: (dict(counts[key]), (min(found), max(found))) for key, found in days.items()}
+    return month_counts_by(session, f).get((), ({}, (None, None)))
 
 
 def _cases_per_month(session: Session, f: CaseFilter, today: dt.date) -> CasesPerMonth:
@@ -362,27 +345,7 @@ def _per_month(counts: dict[tuple[dt.date, str], int], days: DayRange, f: CaseFi
 
 def _complication_counts(session: Session, f: CaseFilter) -> dict[str, list[int]]:
     """Per procedure: [cases, cases with at least one complication, complications]."""
-    return _complication_counts_by(session, f).get((), {})
-
-
-def _complication_counts_by(session: Session, f: CaseFilter, by: By = ()) -> dict[Key, dict[str, list[int]]]:
-    """`_complication_counts` of each group of `by` in one grouped pass."""
-    width = len(by)
-    counts: dict[Key, dict[str, list[int]]] = defaultdict(dict)
-    cases = select(*by, C.procedure, func.count()).group_by(*by, C.procedure)
-    for row in session.execute(store.filtered(cases, f)):
-        counts[tuple(row[:width])][row[width]] = [row[width + 1], 0, 0]
-    comp = store.complications_t.c
-    events = (
-        select(*by, C.procedure, func.count(func.distinct(comp.case_id)), func.count())
-        .select_from(store.complications_t)
-        .join(cases_t, C.id == comp.case_id)
-        .group_by(*by, C.procedure)
-    )
-    for row in session.execute(store.filtered(events, f)):
-        procedure, affected, n = row[width:]
-        counts[tuple(row[:width])][procedure][1:] = [affected, n]
-    return dict(counts)
+    return complication_counts_by(session, f).get((), {})
 
 
 def _complication_rates(session: Session, f: CaseFilter) -> ComplicationRates:
@@ -397,22 +360,6 @@ def _rates(counts: dict[str, list[int]]) -> ComplicationRates:
     return ComplicationRates(tuple(rows))
 
 
-# SQLite sorts every row for GROUP BY, and a sort on one integer costs it about half of one on several columns
-# holding text. So durations and scores are grouped on one integer packing every key (known procedure and
-# timepoint codes, scores within their ranges); a row that does not fit packs to NULL, and then the plain
-# grouping on the columns themselves is run instead, so the figures never depend on the packing.
-
-
-def _code(column: ColumnElement[str], values: Iterable[str]) -> ColumnElement[int]:
-    """0, 1, ... for the known values in order; NULL for anything else."""
-    return case({v: i for i, v in enumerate(values)}, value=column)
-
-
-def _digit(column: ColumnElement[int], low: int, high: int) -> ColumnElement[int]:
-    """`column - low` within its range, `high - low + 1` when missing, NULL when out of range."""
-    return case((column.is_(None), high - low + 1), (column.between(low, high), column - low))
-
-
 def _durations(session: Session, f: CaseFilter) -> Durations:
     return _duration_summaries(_duration_counts(session, f))
 
@@ -423,26 +370,7 @@ def _duration_summaries(tables: dict[str, dict[float, int]]) -> Durations:
 
 def _duration_counts(session: Session, f: CaseFilter) -> dict[str, dict[float, int]]:
     """Per procedure: {minutes: cases}."""
-    return _duration_counts_by(session, f).get((), {})
-
-
-def _duration_counts_by(session: Session, f: CaseFilter, by: By = ()) -> dict[Key, dict[str, dict[float, int]]]:
-    """`_duration_counts` of each group of `by` in one grouped pass."""
-    width = len(by)
-    tables: dict[Key, dict[str, dict[float, int]]] = defaultdict(lambda: defaultdict(dict))
-    procedures = tuple(vocab.PROCEDURES)
-    key = C.duration_minutes * len(procedures) + _code(C.procedure, procedures)
-    packed = session.execute(store.filtered(select(*by, key, func.count()).group_by(*by, key), f)).all()
-    if any(row[width] is None for row in packed):
-        stmt = select(*by, C.procedure, C.duration_minutes, func.count()).group_by(*by, C.procedure, C.duration_minutes)
-        for row in session.execute(store.filtered(stmt, f)):
-            procedure, minutes, n = row[width:]
-            tables[tuple(row[:width])][procedure][minutes] = n
-    else:
-        for row in packed:
-            minutes, code = divmod(row[width], len(procedures))
-            tables[tuple(row[:width])][procedures[code]][minutes] = row[width + 1]
-    return {k: dict(t) for k, t in tables.items()}
+    return duration_counts_by(session, f).get((), {})
 
 
 def _pain_scores(session: Session, f: CaseFilter) -> PainScores:
@@ -458,59 +386,4 @@ def _score_summaries(tables: dict[tuple[str, str, str], dict[float, int]]) -> Pa
 
 def _score_counts(session: Session, f: CaseFilter) -> dict[tuple[str, str, str], dict[float, int]]:
     """Per (procedure, timepoint, measure): {score: outcomes}."""
-    return _score_counts_by(session, f).get((), {})
-
-
-def _score_counts_by(
-    session: Session, f: CaseFilter, by: By = ()
-) -> dict[Key, dict[tuple[str, str, str], dict[float, int]]]:
-    """`_score_counts` of each group of `by` in one grouped pass."""
-    o = store.outcomes_t.c
-    width = len(by)
-    procedures, timepoints = tuple(vocab.PROCEDURES), tuple(vocab.TIMEPOINTS)
-    spans = [vocab.OUTCOME_MEASURES[m][1] - vocab.OUTCOME_MEASURES[m][0] + 2 for m in SCORE_MEASURES]
-    # Six measures pack past 2**31: a 64-bit integer from the start (PostgreSQL's integer would overflow).
-    key: ColumnElement[int] = cast(_code(C.procedure, procedures), BigInteger) * len(timepoints) + _code(
-        o.timepoint, timepoints
-    )
-    for measure, span in zip(SCORE_MEASURES, spans, strict=True):
-        key = key * span + _digit(o[measure], *vocab.OUTCOME_MEASURES[measure])
-    joined = select().select_from(store.outcomes_t).join(cases_t, C.id == o.case_id)
-    packed = plain_rows(session, store.filtered(joined.add_columns(*by, key, func.count()).group_by(*by, key), f))
-    tables: dict[Key, dict[tuple[str, str, str], dict[float, int]]] = defaultdict(
-        lambda: defaultdict(lambda: defaultdict(int))
-    )
-    if any(row[width] is None for row in packed):
-        columns = [o[m] for m in SCORE_MEASURES]
-        stmt = joined.add_columns(*by, C.procedure, o.timepoint, *columns, func.count()).group_by(
-            *by, C.procedure, o.timepoint, *columns
-        )
-        for row in session.execute(store.filtered(stmt, f)):
-            procedure, timepoint, *scores, n = row[width:]
-            for measure, score in zip(SCORE_MEASURES, scores, strict=True):
-                if score is not None:
-                    tables[tuple(row[:width])][(procedure, timepoint, measure)][score] += n
-        return {group: {k: dict(t) for k, t in found.items()} for group, found in tables.items()}
-
-    def unpack(k: int) -> list[tuple[tuple[str, str, str], int]]:
-        digits = []
-        for span in reversed(spans):
-            k, digit = divmod(k, span)
-            digits.append(digit)
-        code, timepoint_code = divmod(k, len(timepoints))
-        procedure, timepoint = procedures[code], timepoints[timepoint_code]
-        return [((procedure, timepoint, measure), digit + vocab.OUTCOME_MEASURES[measure][0])
-                for measure, span, digit in zip(SCORE_MEASURES, spans, reversed(digits), strict=True)
-                if digit != span - 1]  # fmt: skip
-
-    # Each packed key unpacked once: grouped by slice, the same key comes back once per slice.
-    unpacked: dict[int, list[tuple[tuple[str, str, str], int]]] = {}
-    for row in packed:
-        k, n = row[width], row[width + 1]
-        found = unpacked.get(k)
-        if found is None:
-            found = unpacked[k] = unpack(k)
-        group = tables[tuple(row[:width])]
-        for table_key, score in found:
-            group[table_key][score] += n
-    return {group: {k: dict(t) for k, t in found.items()} for group, found in tables.items()}
+    return score_counts_by(session, f).get((), {})

@@ -32,14 +32,21 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
-from sqlalchemy import Integer, Table, and_, delete, extract, func, insert, inspect, select, text
+from sqlalchemy import Integer, Table, and_, delete, extract, func, insert, inspect, select, text, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.visitors import replacement_traverse
 
 from caselog import clinic
+from caselog.dashboard_counts import complication_counts_by, duration_counts_by, month_counts_by, score_counts_by
 from caselog.db import store
 from caselog.db.engine import Database
-from caselog.db.models import DashboardSideRow, DashboardSliceRow, DashboardStaleRow, DashboardTallyStateRow
+from caselog.db.models import (
+    DashboardSideRow,
+    DashboardSliceRow,
+    DashboardStaleRow,
+    DashboardStaleSliceRow,
+    DashboardTallyStateRow,
+)
 from caselog.db.queries import case_conditions, plain_rows
 from caselog.durability import DURABILITY_PROCEDURES, SideTally, add_side, side_counts
 from caselog.followup import SETTING, FollowUpSchedule, due_date, grace_days, schedule_from_setting
@@ -52,6 +59,7 @@ log = logging.getLogger(__name__)
 slices_t = cast(Table, DashboardSliceRow.__table__)
 sides_t = cast(Table, DashboardSideRow.__table__)
 stale_t = cast(Table, DashboardStaleRow.__table__)
+stale_slices_t = cast(Table, DashboardStaleSliceRow.__table__)
 state_t = cast(Table, DashboardTallyStateRow.__table__)
 C = store.cases_t.c
 Slice = tuple[int, str, str]  # (procedure year, surgeon, procedure)
@@ -167,16 +175,14 @@ def count_cases(session: Session, f: CaseFilter) -> Counts:
 
 def _count_groups(session: Session, f: CaseFilter, by: Any) -> dict[tuple[Any, ...], Counts]:
     """The count tables of each group of `by` among the filter's cases: one grouped pass per table."""
-    from caselog import dashboard
-
     found: dict[tuple[Any, ...], Counts] = {}
-    for key, (months, (first, last)) in dashboard._month_counts_by(session, f, by).items():
+    for key, (months, (first, last)) in month_counts_by(session, f, by).items():
         found[key] = Counts(months=months, first_day=first, last_day=last)
-    for key, complications in dashboard._complication_counts_by(session, f, by).items():
+    for key, complications in complication_counts_by(session, f, by).items():
         found[key].complications = complications
-    for key, durations in dashboard._duration_counts_by(session, f, by).items():
+    for key, durations in duration_counts_by(session, f, by).items():
         found[key].durations = durations
-    for key, scores in dashboard._score_counts_by(session, f, by).items():
+    for key, scores in score_counts_by(session, f, by).items():
         found[key].scores = scores
     for key, mcid in mcid_counts_by(session, f, by).items():
         found[key].mcid = mcid
@@ -402,7 +408,7 @@ def sliceable(f: CaseFilter) -> bool:
 
 
 _KNOWN: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
-_TABLES = ("dashboard_stale", "dashboard_slices", "dashboard_sides", "dashboard_tally_state")
+_TABLES = ("dashboard_stale", "dashboard_stale_slices", "dashboard_slices", "dashboard_sides", "dashboard_tally_state")
 
 
 def available(session: Session) -> bool:
@@ -428,7 +434,8 @@ def _schedule_text(session: Session) -> str:
 class Refresh:
     """What one build counted again, to write back after its snapshot (best effort)."""
 
-    marks: list[int]  # the stale marks read (their ids), removed when written
+    marks: list[tuple[int, int]]  # the patients' marks read (patient, gen), removed when written
+    slice_marks: list[tuple[int, str, str, int]]  # the left slices' marks read (year, surgeon, procedure, gen)
     whole: bool  # everything was counted: every stored row is replaced
     slices: dict[Slice, Counts]  # counted again (an empty slice left out: its row is deleted)
     stale_slices: set[Slice]
@@ -439,7 +446,7 @@ class Refresh:
 
     @property
     def empty(self) -> bool:
-        return not (self.marks or self.whole or self.stale_slices or self.patients)
+        return not (self.marks or self.slice_marks or self.whole or self.stale_slices or self.patients)
 
 
 @dataclass(slots=True)
@@ -451,6 +458,15 @@ class Found:
     refresh: Refresh
 
 
+def _marks(session: Session) -> tuple[list[tuple[int, int]], list[tuple[int, str, str, int]]]:
+    """The marked patients (patient, gen) and left slices (year, surgeon, procedure, gen), as triggers wrote them."""
+    s, ss = stale_t.c, stale_slices_t.c
+    patients = [(int(p), int(g)) for p, g in plain_rows(session, select(s.patient_id, s.gen))]
+    slices = [(int(y), str(sur), str(p), int(g))
+              for y, sur, p, g in plain_rows(session, select(ss.year, ss.surgeon, ss.procedure, ss.gen))]  # fmt: skip
+    return patients, slices
+
+
 def read(session: Session, f: CaseFilter, today: dt.date, *, sides: bool = True) -> Found:
     """The filter's count tables from the stored tallies, counting again what is stale, all in the caller's
     snapshot. `f` must be `sliceable`. Without `sides` the durability sides are not summed (the MCID shares need
@@ -459,19 +475,17 @@ def read(session: Session, f: CaseFilter, today: dt.date, *, sides: bool = True)
     schedule = schedule_from_setting(clinic.read_setting(session, SETTING))
     st = state_t.c
     state = session.execute(select(st.schedule, st.latest_day).where(st.id == 1)).first()
-    s = stale_t.c
-    marks = plain_rows(session, select(s.id, s.patient_id, s.year, s.surgeon, s.procedure))
-    marked = sorted({int(p) for _, p, _, _, _ in marks if p is not None})
+    marks, slice_marks = _marks(session)
+    marked = sorted(p for p, _ in marks)
     whole = (
         state is None
         or state.schedule != schedule_text
         or today < _as_day(state.latest_day)  # type: ignore[operator]
         or len(marked) > MANY_PATIENTS
     )
-    ids = [int(m[0]) for m in marks]
     if not whole:
         stale = _slices_of(session, marked) if marked else set()
-        stale |= {(int(y), str(sur), str(p)) for _, _, y, sur, p in marks if y is not None}
+        stale |= {(y, sur, p) for y, sur, p, _ in slice_marks}
         recounted = count_slices(session, stale)
         t = slices_t.c
         kept = sum(int(n) for y, sur, p, n in plain_rows(session, select(t.year, t.surgeon, t.procedure, t.cases))
@@ -481,7 +495,7 @@ def read(session: Session, f: CaseFilter, today: dt.date, *, sides: bool = True)
     if whole:
         slices = count_slices(session, _slices_of(session, None))
         rows = count_sides(session, today, schedule, None)
-        refresh = Refresh(ids, True, slices, set(slices), [], rows, schedule_text, today)
+        refresh = Refresh(marks, slice_marks, True, slices, set(slices), [], rows, schedule_text, today)
         sums = SideSums()
         sums.add_rows(r for r in rows if r.chosen(f))
         return Found(_sum_slices(session, f, slices), sums, refresh)
@@ -495,7 +509,7 @@ def read(session: Session, f: CaseFilter, today: dt.date, *, sides: bool = True)
         sums.add_rows(r for r in new_rows if r.chosen(f))
     stored = _stored_slices(session, f, exclude=stale)
     stored.update(recounted)
-    refresh = Refresh(ids, False, recounted, stale, patients, new_rows, schedule_text, today)
+    refresh = Refresh(marks, slice_marks, False, recounted, stale, patients, new_rows, schedule_text, today)
     return Found(_sum_slices(session, f, stored), sums, refresh)
 
 
@@ -576,12 +590,17 @@ class _Taken(Exception):
 
 
 def _write(session: Session, refresh: Refresh) -> None:
-    s = stale_t.c
+    s, ss = stale_t.c, stale_slices_t.c
     removed = 0
-    for chunk in _chunks(refresh.marks):
-        result = session.execute(delete(stale_t).where(s.id.in_(chunk)))
-        removed += cast(Any, result).rowcount
-    if removed != len(refresh.marks):
+    read: list[tuple[Table, Any, Sequence[tuple[Any, ...]]]] = [
+        (stale_t, tuple_(s.patient_id, s.gen), refresh.marks),
+        (stale_slices_t, tuple_(ss.year, ss.surgeon, ss.procedure, ss.gen), refresh.slice_marks),
+    ]
+    for table, key, marks in read:
+        for start in range(0, len(marks), PATIENTS_PER_QUERY):
+            part = marks[start : start + PATIENTS_PER_QUERY]
+            removed += cast(Any, session.execute(delete(table).where(key.in_(part)))).rowcount
+    if removed != len(refresh.marks) + len(refresh.slice_marks):  # another build took some, or a change came since
         raise _Taken
     t, sd = slices_t.c, sides_t.c
     if refresh.whole:
@@ -623,11 +642,10 @@ def problems(session: Session, today: dt.date) -> list[str]:
     state = session.execute(select(st.schedule, st.latest_day).where(st.id == 1)).first()
     if state is None or state.schedule != _schedule_text(session):
         return []  # nothing stored yet, or all of it stale: the next dashboard counts everything
-    s = stale_t.c
-    marks = plain_rows(session, select(s.patient_id, s.year, s.surgeon, s.procedure))
-    marked = sorted({int(p) for p, _, _, _ in marks if p is not None})
+    marks, slice_marks = _marks(session)
+    marked = sorted(p for p, _ in marks)
     skipped = _slices_of(session, marked) if marked else set()
-    skipped |= {(int(y), str(sur), str(p)) for _, y, sur, p in marks if y is not None}
+    skipped |= {(y, sur, p) for y, sur, p, _ in slice_marks}
     found: list[str] = []
     t = slices_t.c
     stored = {(int(y), str(sur), str(p)): raw

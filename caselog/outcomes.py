@@ -254,17 +254,10 @@ _GROUPS = (MCID_MEASURES[LUMBAR], MCID_MEASURES[CERVICAL])
 
 def read_mcid_shares(service: CaseService, case_filter: CaseFilter | None = None) -> list[MCIDShare]:
     """The MCID shares through the service's checked read: the roles table applies (an administrator is refused and
-    the refusal audited), as for every other figure; the app and the command line read them here. A filter of date
-    range and surgeon alone reads the dashboard's stored slices (caselog.dashboard_tallies)."""
-    from caselog import dashboard_tallies as tallies  # it reads the count tables defined here
-
-    f = case_filter or CaseFilter()
+    the refusal audited), as for every other figure, counted from the cases (the dashboard's stored tallies give
+    the same for a filter of dates and surgeon: `caselog.dashboard.DashboardService.mcid_shares`)."""
     with service.reading() as session:
-        if not tallies.sliceable(f) or not tallies.available(session):
-            return mcid_shares(session, f)
-        found = tallies.read(session, f, service.today(), sides=False)
-    tallies.store_refresh(service.db, found.refresh)
-    return shares_from_counts(found.counts.mcid)
+        return mcid_shares(session, case_filter)
 
 
 def mcid_shares(session: Session, case_filter: CaseFilter | None = None) -> list[MCIDShare]:

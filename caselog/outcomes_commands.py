@@ -13,11 +13,12 @@ from typing import IO, Any
 
 from caselog import vocab
 from caselog.accounts import Actor
+from caselog.dashboard import DashboardService
 from caselog.db.engine import Database
 from caselog.errors import EXIT_OK, InvalidInput
 from caselog.exchange import atomic_output
 from caselog.exports import filters_in_words, record_export
-from caselog.outcomes import MCIDShare, measure_label, read_mcid_shares
+from caselog.outcomes import MCIDShare, measure_label
 from caselog.records import CaseFilter
 from caselog.service import CaseService
 from caselog.validation import Problem
@@ -85,7 +86,7 @@ def report_outcomes(
 
         assert output is not None
         check_output(output)  # before any work: a typo in the folder costs nothing
-    rows = read_mcid_shares(service, case_filter)
+    rows = DashboardService(service).mcid_shares(case_filter)
     filters = filters_in_words(case_filter)
     if fmt == "pdf":
         from caselog.reports.outcomes import write_outcomes_report

@@ -101,6 +101,12 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 def _on_sqlite_begin(conn: Any) -> None:
     write = conn.get_execution_options().get(_WRITE_OPTION, False)
+    # A write keeps its statement journals in memory: each row written to a table with triggers (the dashboard's
+    # stale marks, schema 0017) is a statement SQLite may have to undo alone, and in temporary files that was a
+    # file made and removed per row (a 100,000-case demo: 9.5 s of system time, 2.5 s in memory). Reads keep the
+    # default, so a sort of a million rows still spills to disk and memory stays bounded. Only outside a
+    # transaction may it change: here, before BEGIN.
+    conn.exec_driver_sql("PRAGMA temp_store = MEMORY" if write else "PRAGMA temp_store = DEFAULT")
     conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 

@@ -404,18 +404,25 @@ class AuditHeadRow(Base):
 
 
 class DashboardStaleRow(Base):
-    """A change the dashboard's stored tallies have not counted yet, written by the database's own triggers (schema
-    0017, caselog.dashboard_tallies): the patient whose cases changed and, when a case left a slice (update or
-    delete), that slice's procedure year, surgeon and procedure."""
+    """A patient whose cases changed since the dashboard's stored tallies counted them, written by the database's
+    own triggers (schema 0017, caselog.dashboard_tallies). `gen` rises with every further change: a build removes
+    the mark only as it read it, so a change made while it counted stays marked."""
 
     __tablename__ = "dashboard_stale"
-    __table_args__ = ({"sqlite_autoincrement": True},)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    patient_id: Mapped[int | None] = mapped_column(Integer)
-    year: Mapped[int | None] = mapped_column(Integer)
-    surgeon: Mapped[str | None] = mapped_column(String(100))
-    procedure: Mapped[str | None] = mapped_column(String(32))
+    patient_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    gen: Mapped[int] = mapped_column(Integer)
+
+
+class DashboardStaleSliceRow(Base):
+    """A slice (procedure year, surgeon, procedure) a case left by an update or a delete, marked as its patient is."""
+
+    __tablename__ = "dashboard_stale_slices"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    surgeon: Mapped[str] = mapped_column(String(100), primary_key=True)
+    procedure: Mapped[str] = mapped_column(String(32), primary_key=True)
+    gen: Mapped[int] = mapped_column(Integer)
 
 
 class DashboardSliceRow(Base):

@@ -5,10 +5,10 @@ A dashboard of a million cases counted from the cases takes half a minute; these
 surgeon, procedure) as JSON; `dashboard_sides` each ablation or rhizotomy's treated sides (repeated or
 censored, days, lost or died as of the day counted, and the first day that state could change);
 `dashboard_tally_state` what they were counted under (the follow-up schedule, the latest day).
-`dashboard_stale` gets one row per change to a case or one of its parts, written by the database's own
-triggers, so every path (the app, import, demo, restore, a direct edit with sqlite3 or psql) marks the patient
-whose figures changed, and the slice a case left. On PostgreSQL one row per statement and patient (statement
-triggers with transition tables: a COPY of a million rows marks each patient once). The tables start empty:
+`dashboard_stale` marks each patient whose figures changed, and `dashboard_stale_slices` each slice a case left
+(one row each, its `gen` raised by every further change), written by the database's own triggers, so every path
+(the app, import, demo, restore, a direct edit with sqlite3 or psql) marks them. On PostgreSQL by statement
+triggers with transition tables: a COPY of a million rows raises each patient's mark once. The tables start empty:
 the first dashboard after the upgrade counts everything once.
 
 Revision ID: 0017_dashboard_tallies
@@ -30,58 +30,69 @@ depends_on = None
 PARTS = ("treated_levels", "complications", "outcome_scores", "follow_up_attempts")
 
 _SQLITE_YEAR = "CAST(substr(old.procedure_date, 1, 4) AS INTEGER)"
+#: A mark is one row per patient (or left slice) whose `gen` each change raises: a build removes only the marks it
+#: read unchanged, so a change made while it counted is never lost, and the table stays as small as the patients.
+_MARK = " ON CONFLICT(patient_id) DO UPDATE SET gen = gen + 1;"
+_SLICE = (
+    "INSERT INTO dashboard_stale_slices(year, surgeon, procedure, gen) "
+    f"VALUES ({_SQLITE_YEAR}, old.surgeon, old.procedure, 1) "
+    "ON CONFLICT(year, surgeon, procedure) DO UPDATE SET gen = gen + 1;"
+)
 _SQLITE = [
     "CREATE TRIGGER dashboard_stale_case_insert AFTER INSERT ON cases BEGIN "
-    "INSERT INTO dashboard_stale(patient_id) VALUES (new.patient_id); END",
+    f"INSERT INTO dashboard_stale(patient_id, gen) VALUES (new.patient_id, 1){_MARK} END",
     "CREATE TRIGGER dashboard_stale_case_update AFTER UPDATE ON cases BEGIN "
-    "INSERT INTO dashboard_stale(patient_id) VALUES (new.patient_id); "
-    "INSERT INTO dashboard_stale(patient_id, year, surgeon, procedure) "
-    f"VALUES (old.patient_id, {_SQLITE_YEAR}, old.surgeon, old.procedure); END",
+    f"INSERT INTO dashboard_stale(patient_id, gen) VALUES (new.patient_id, 1){_MARK} "
+    f"INSERT INTO dashboard_stale(patient_id, gen) VALUES (old.patient_id, 1){_MARK} {_SLICE} END",
     "CREATE TRIGGER dashboard_stale_case_delete AFTER DELETE ON cases BEGIN "
-    "INSERT INTO dashboard_stale(patient_id, year, surgeon, procedure) "
-    f"VALUES (old.patient_id, {_SQLITE_YEAR}, old.surgeon, old.procedure); END",
+    f"INSERT INTO dashboard_stale(patient_id, gen) VALUES (old.patient_id, 1){_MARK} {_SLICE} END",
 ]
 for _part in PARTS:
     _SQLITE += [
         f"CREATE TRIGGER dashboard_stale_{_part}_insert AFTER INSERT ON {_part} BEGIN "
-        "INSERT INTO dashboard_stale(patient_id) SELECT patient_id FROM cases WHERE id = new.case_id; END",
+        "INSERT INTO dashboard_stale(patient_id, gen) SELECT patient_id, 1 FROM cases "
+        f"WHERE id = new.case_id{_MARK} END",
         f"CREATE TRIGGER dashboard_stale_{_part}_update AFTER UPDATE ON {_part} BEGIN "
-        "INSERT INTO dashboard_stale(patient_id) SELECT patient_id FROM cases WHERE id IN (new.case_id, old.case_id); "
-        "END",
+        "INSERT INTO dashboard_stale(patient_id, gen) SELECT DISTINCT patient_id, 1 FROM cases "
+        f"WHERE id IN (new.case_id, old.case_id){_MARK} END",
         f"CREATE TRIGGER dashboard_stale_{_part}_delete AFTER DELETE ON {_part} BEGIN "
-        "INSERT INTO dashboard_stale(patient_id) SELECT patient_id FROM cases WHERE id = old.case_id; END",
+        "INSERT INTO dashboard_stale(patient_id, gen) SELECT patient_id, 1 FROM cases "
+        f"WHERE id = old.case_id{_MARK} END",
     ]
 
 _PG_YEAR = "CAST(extract(year FROM o.procedure_date) AS integer)"
+_PG_MARK = "ON CONFLICT (patient_id) DO UPDATE SET gen = dashboard_stale.gen + 1"
 # SECURITY DEFINER: the app's login role (caselog init --app-role) writes cases whatever its grants on the marks.
 # One function per table kind; each trigger names the transition tables its event has (plpgsql reads a name only
-# in the branch that runs).
+# in the branch that runs). DISTINCT: one statement may not raise the same mark twice.
 _POSTGRESQL = [
     f"""CREATE FUNCTION dashboard_stale_cases() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
     SET search_path FROM CURRENT AS $$
     BEGIN
         IF TG_OP <> 'DELETE' THEN
-            INSERT INTO dashboard_stale(patient_id) SELECT DISTINCT patient_id FROM new_rows;
+            INSERT INTO dashboard_stale(patient_id, gen) SELECT DISTINCT patient_id, 1 FROM new_rows {_PG_MARK};
         END IF;
         IF TG_OP <> 'INSERT' THEN
-            INSERT INTO dashboard_stale(patient_id, year, surgeon, procedure)
-            SELECT DISTINCT o.patient_id, {_PG_YEAR}, o.surgeon, o.procedure FROM old_rows o;
+            INSERT INTO dashboard_stale(patient_id, gen) SELECT DISTINCT patient_id, 1 FROM old_rows {_PG_MARK};
+            INSERT INTO dashboard_stale_slices(year, surgeon, procedure, gen)
+            SELECT DISTINCT {_PG_YEAR}, o.surgeon, o.procedure, 1 FROM old_rows o
+            ON CONFLICT (year, surgeon, procedure) DO UPDATE SET gen = dashboard_stale_slices.gen + 1;
         END IF;
         RETURN NULL;
     END $$""",
-    """CREATE FUNCTION dashboard_stale_parts() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+    f"""CREATE FUNCTION dashboard_stale_parts() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
     SET search_path FROM CURRENT AS $$
     BEGIN
         IF TG_OP = 'INSERT' THEN
-            INSERT INTO dashboard_stale(patient_id)
-            SELECT DISTINCT c.patient_id FROM cases c WHERE c.id IN (SELECT case_id FROM new_rows);
+            INSERT INTO dashboard_stale(patient_id, gen)
+            SELECT DISTINCT c.patient_id, 1 FROM cases c WHERE c.id IN (SELECT case_id FROM new_rows) {_PG_MARK};
         ELSIF TG_OP = 'UPDATE' THEN
-            INSERT INTO dashboard_stale(patient_id)
-            SELECT DISTINCT c.patient_id FROM cases c
-            WHERE c.id IN (SELECT case_id FROM new_rows UNION SELECT case_id FROM old_rows);
+            INSERT INTO dashboard_stale(patient_id, gen)
+            SELECT DISTINCT c.patient_id, 1 FROM cases c
+            WHERE c.id IN (SELECT case_id FROM new_rows UNION SELECT case_id FROM old_rows) {_PG_MARK};
         ELSE
-            INSERT INTO dashboard_stale(patient_id)
-            SELECT DISTINCT c.patient_id FROM cases c WHERE c.id IN (SELECT case_id FROM old_rows);
+            INSERT INTO dashboard_stale(patient_id, gen)
+            SELECT DISTINCT c.patient_id, 1 FROM cases c WHERE c.id IN (SELECT case_id FROM old_rows) {_PG_MARK};
         END IF;
         RETURN NULL;
     END $$""",
@@ -102,13 +113,17 @@ for _table, _function in (("cases", "dashboard_stale_cases"), *((p, "dashboard_s
 def upgrade() -> None:
     op.create_table(
         "dashboard_stale",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("patient_id", sa.Integer(), nullable=True),
-        sa.Column("year", sa.Integer(), nullable=True),
-        sa.Column("surgeon", sa.String(length=100), nullable=True),
-        sa.Column("procedure", sa.String(length=32), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_dashboard_stale")),
-        sqlite_autoincrement=True,
+        sa.Column("patient_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("gen", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("patient_id", name=op.f("pk_dashboard_stale")),
+    )
+    op.create_table(
+        "dashboard_stale_slices",
+        sa.Column("year", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("surgeon", sa.String(length=100), nullable=False),
+        sa.Column("procedure", sa.String(length=32), nullable=False),
+        sa.Column("gen", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("year", "surgeon", "procedure", name=op.f("pk_dashboard_stale_slices")),
     )
     op.create_table(
         "dashboard_slices",
@@ -166,4 +181,5 @@ def downgrade() -> None:
     op.drop_index("ix_dashboard_sides_patient", table_name="dashboard_sides")
     op.drop_table("dashboard_sides")
     op.drop_table("dashboard_slices")
+    op.drop_table("dashboard_stale_slices")
     op.drop_table("dashboard_stale")
