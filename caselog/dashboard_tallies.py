@@ -70,6 +70,8 @@ FEW_SLICES = 8
 MANY_PATIENTS = 20_000
 #: Patients per query when their sides are counted or read (well under both databases' parameter limits).
 PATIENTS_PER_QUERY = 2_000
+#: Patients per pass when every patient's sides are counted (about 50,000 stored rows a pass at a million cases).
+PATIENTS_PER_PASS = 40_000
 
 
 # ---- the additive count tables ----------------------------------------------------------------------------------
@@ -196,14 +198,21 @@ def slice_filter(year: int, surgeon: str, procedure: str) -> CaseFilter:
 
 def count_slices(session: Session, slices: Iterable[Slice]) -> dict[Slice, Counts]:
     """The count tables of each slice. A few slices (a changed patient's) are counted each on its own, by index;
-    more (a cold build) in one pass over every case per table, grouped by year and surgeon as well, which costs
-    about one build counted live however many slices there are. A slice without cases is left out."""
+    more (a cold build) a year at a time, grouped by surgeon and procedure: about one build counted live however
+    many slices there are, with a year's groups in memory at a time (the whole at once grouped by slice held
+    750 MB at a million cases: the pain scores' packed keys group little within a slice). A slice without cases is
+    left out."""
     wanted = set(slices)
     if len(wanted) <= FEW_SLICES and all(surgeon and procedure for _, surgeon, procedure in wanted):  # blank: any
         found = {key: count_cases(session, slice_filter(*key)) for key in wanted}
         return {key: counts for key, counts in found.items() if counts.cases}
-    grouped = _count_groups(session, CaseFilter(), (_year(), C.surgeon, C.procedure))
-    return {k: c for (y, sur, p), c in grouped.items() if (k := (int(y), str(sur), str(p))) in wanted}
+    counted: dict[Slice, Counts] = {}
+    for year in sorted({y for y, _, _ in wanted}):
+        whole_year = CaseFilter(date_from=dt.date(year, 1, 1), date_to=dt.date(year, 12, 31))
+        for (surgeon, procedure), counts in _count_groups(session, whole_year, (C.surgeon, C.procedure)).items():
+            if (key := (year, str(surgeon), str(procedure))) in wanted:
+                counted[key] = counts
+    return counted
 
 
 def _year() -> Any:
@@ -259,28 +268,27 @@ def count_sides(session: Session, today: dt.date, schedule: FollowUpSchedule,
     as the live figures count them (caselog.durability.side_counts, one row per case, kind and days), each case's
     rows with the day its lost/died state is next to be checked."""
     by = (C.id, C.patient_id, C.procedure_date, C.surgeon)
-    raw: list[tuple[Any, ...]] = []
-    if patients is None:
-        raw = side_counts(session, CaseFilter(), today, by)
+    parts: list[tuple[dict[str, Any], Sequence[int] | None]]
+    if patients is None:  # every patient's, by ranges of ids: a pass each, a part of them in memory at a time
+        treated = select(C.patient_id).where(C.procedure.in_(DURABILITY_PROCEDURES)).distinct()
+        ids = sorted(int(p) for (p,) in plain_rows(session, treated))
+        ranges = [ids[i : i + PATIENTS_PER_PASS] for i in range(0, len(ids), PATIENTS_PER_PASS)]
+        parts = [({"patient_ids": (r[0], r[-1])}, None) for r in ranges]
     else:
-        for chunk in _chunks(patients):
-            raw += side_counts(session, CaseFilter(), today, by, patients=chunk)
-    chosen = {(r[0], r[1], r[4], cast(dt.date, _as_day(r[2]))) for r in raw}
-    recheck = _recheck_days(session, today, schedule, chosen, patients)
-    return [
-        SideRow(
-            int(case_id),
-            int(kind),
-            int(days),
-            int(n),
-            int(patient),
-            procedure,
-            cast(dt.date, _as_day(date)),
-            surgeon,
-            recheck[int(case_id)],
-        )
-        for case_id, patient, date, surgeon, procedure, kind, days, n in raw
-    ]
+        parts = [({"patients": chunk}, chunk) for chunk in _chunks(patients)]
+    found: list[SideRow] = []
+    same: dict[Any, Any] = {}  # one object per distinct date, surgeon and procedure (half a million rows at 1M)
+    for chosen, chunk in parts:
+        raw = side_counts(session, CaseFilter(), today, by, **chosen)
+        cases = {(r[0], r[1], r[4], cast(dt.date, _as_day(r[2]))) for r in raw}
+        recheck = _recheck_days(session, today, schedule, cases, chunk)
+        for case_id, patient, date, surgeon, procedure, kind, days, n in raw:
+            day = cast(dt.date, same.setdefault(date, _as_day(date)))
+            again = same.setdefault(recheck[int(case_id)], recheck[int(case_id)])
+            procedure, surgeon = same.setdefault(procedure, procedure), same.setdefault(surgeon, surgeon)
+            found.append(SideRow(int(case_id), int(kind), int(days), int(n), int(patient), procedure, day, surgeon,
+                                 again))  # fmt: skip
+    return found
 
 
 def _recheck_days(session: Session, today: dt.date, schedule: FollowUpSchedule,
@@ -307,10 +315,9 @@ def _recheck_days(session: Session, today: dt.date, schedule: FollowUpSchedule,
         select(C.patient_id, func.min(C.procedure_date)).where(C.procedure_date > today).group_by(C.patient_id)
     )
     for stmt, into in ((attempts, later_attempt), (cases_after, later_case)):
-        parts = [stmt] if patients is None else [stmt.where(C.patient_id.in_(ch)) for ch in _chunks(patients)]
-        for part in parts:
-            for patient, day in plain_rows(session, part):
-                into[int(patient)] = cast(dt.date, _as_day(day))
+        mine = stmt if patients is None else stmt.where(C.patient_id.in_(patients))
+        for patient, day in plain_rows(session, mine):
+            into[int(patient)] = cast(dt.date, _as_day(day))
     deadlines = {p: [(tp, grace_days(tp) + 1) for tp in schedule.for_procedure(p)] for p in DURABILITY_PROCEDURES}
     found: dict[int, dt.date | None] = {}
     for case_id, patient, procedure, day in cases:
@@ -614,15 +621,15 @@ def _write(session: Session, refresh: Refresh) -> None:
             session.execute(delete(sides_t).where(sd.patient_id.in_(chunk)))
     slice_rows = [{"year": y, "surgeon": sur, "procedure": p, "cases": c.cases, "counts": c.to_json()}
                   for (y, sur, p), c in refresh.slices.items()]  # fmt: skip
-    side_rows = [
-        {"case_id": r.case_id, "kind": r.kind, "days": r.days, "sides": r.sides, "patient_id": r.patient_id,
-         "procedure": r.procedure, "procedure_date": r.procedure_date, "surgeon": r.surgeon,
-         "recheck_on": r.recheck_on}
-        for r in refresh.sides
-    ]  # fmt: skip
-    for table, rows in ((slices_t, slice_rows), (sides_t, side_rows)):
-        for start in range(0, len(rows), 5000):
-            session.execute(insert(table), rows[start : start + 5000])
+    for start in range(0, len(slice_rows), 5000):
+        session.execute(insert(slices_t), slice_rows[start : start + 5000])
+    for start in range(0, len(refresh.sides), 5000):  # the rows made 5,000 at a time: half a million at 1M
+        session.execute(insert(sides_t), [
+            {"case_id": r.case_id, "kind": r.kind, "days": r.days, "sides": r.sides, "patient_id": r.patient_id,
+             "procedure": r.procedure, "procedure_date": r.procedure_date, "surgeon": r.surgeon,
+             "recheck_on": r.recheck_on}
+            for r in refresh.sides[start : start + 5000]
+        ])  # fmt: skip
     st = state_t.c
     latest = session.execute(select(st.latest_day).where(st.id == 1)).scalar_one_or_none()
     day = max(refresh.today, _as_day(latest) or refresh.today)

@@ -418,6 +418,7 @@ def side_counts(
     by: Sequence[ColumnElement[Any]] = (),
     *,
     patients: Sequence[int] | None = None,
+    patient_ids: tuple[int, int] | None = None,
 ) -> list[tuple[Any, ...]]:
     """Kaplan-Meier time to the next ablation or rhizotomy at the same patient, level and side, as count rows
     (*by, procedure, kind, days, sides): kind REPEAT or the censored side's state.
@@ -433,18 +434,21 @@ def side_counts(
     next treatment with a window over the patient's level and side, and one grouped query returns the count
     tables (procedure, repeat or censoring state, days, sides): a few thousand rows for any number of cases.
     `patients` chooses only those patients' cases and reads only their levels (the same figures: the window is per
-    patient), as the dashboard's stored sides of changed patients are counted.
+    patient), as the dashboard's stored sides of changed patients are counted; `patient_ids` (first, last) those
+    whose id is in that range, as all of them are counted a part at a time.
     `by` (columns of the chosen case's row) splits the tables by group in the same pass.
     """
     treated = store.levels_t.alias("treated")  # its own name: the filter's level condition reads levels_t
     lv = treated.c
     where = store.filtered(select(C.id), f).whereclause  # the filter's conditions on a case's row
-    if patients is not None:
-        theirs = C.patient_id.in_(patients)
+    theirs = None if patients is None else C.patient_id.in_(patients)
+    if patient_ids is not None:
+        theirs = C.patient_id.between(*patient_ids)
+    if theirs is not None:
         where = theirs if where is None else and_(where, theirs)
     chosen: ColumnElement[bool] = literal(True) if where is None else where
     # The window partitions by patient: the levels of the chosen patients are all it needs.
-    restricted = [] if patients is None else [C.patient_id.in_(patients)]
+    restricted = [] if theirs is None else [theirs]
     # Every treated level of an ablation or rhizotomy (chosen by the filter or not: any may be the next one).
     # The steps are materialized: SQLite would otherwise work each one out again where the next reads it.
     levels = (
