@@ -632,7 +632,8 @@ def _write(session: Session, refresh: Refresh) -> None:
         ])  # fmt: skip
     st = state_t.c
     latest = session.execute(select(st.latest_day).where(st.id == 1)).scalar_one_or_none()
-    day = max(refresh.today, _as_day(latest) or refresh.today)
+    # Everything counted: as of today (a clock set back then reads them back); else never an earlier day than stored.
+    day = refresh.today if refresh.whole else max(refresh.today, _as_day(latest) or refresh.today)
     session.execute(delete(state_t))
     session.execute(insert(state_t).values(id=1, schedule=refresh.schedule, latest_day=day))
 

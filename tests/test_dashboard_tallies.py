@@ -102,6 +102,10 @@ def _stored(service: CaseService) -> tuple[Any, ...]:
         )
 
 
+def _refused(*_args: Any, **_kwargs: Any) -> Any:
+    raise AssertionError("a build with nothing stale counted the cases again")
+
+
 def test_the_first_build_stores_everything_and_the_next_counts_nothing(
     clinic: CaseService, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -109,11 +113,8 @@ def test_the_first_build_stores_everything_and_the_next_counts_nothing(
     assert_same_as_counted(clinic, clock, "fresh")
     before = _stored(clinic)
 
-    def refused(*_args: Any, **_kwargs: Any) -> Any:
-        raise AssertionError("a build with nothing stale counted the cases again")
-
-    monkeypatch.setattr(tallies, "count_sides", refused)
-    monkeypatch.setattr(tallies, "_count_groups", refused)
+    monkeypatch.setattr(tallies, "count_sides", _refused)
+    monkeypatch.setattr(tallies, "_count_groups", _refused)
     DashboardService(clinic, today=clock).build()
     DashboardService(clinic, today=clock).mcid_shares()
     assert _stored(clinic) == before
@@ -201,10 +202,17 @@ def test_later_days_are_counted_from_each_case_s_next_deadline(clinic: CaseServi
     assert_same_as_counted(clinic, clock, "a year later")
 
 
-def test_a_clock_set_back_and_a_schedule_change_count_everything_again(clinic: CaseService, clock: Clock) -> None:
+def test_a_clock_set_back_and_a_schedule_change_count_everything_again(
+    clinic: CaseService, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert_same_as_counted(clinic, clock, "today")
     clock.day = dt.date(2025, 1, 15)
     assert_same_as_counted(clinic, clock, "a clock set back")
+    with monkeypatch.context() as patched:  # counted for the earlier day, then read back on it
+        patched.setattr(tallies, "_count_groups", _refused)
+        DashboardService(clinic, today=clock).build()
+    clock.day = dt.date(2025, 1, 16)
+    assert_same_as_counted(clinic, clock, "the next day")
     follow_up = FollowUpService(clinic, today=clock)
     schedule = follow_up.schedule()
     shorter = FollowUpSchedule(tuple((p, tuple(tp for tp in tps if tp in ("2w", "3m"))) for p, tps in schedule.entries))
