@@ -265,8 +265,11 @@ def test_check_names_tallies_edited_by_hand(clinic: CaseService, clock: Clock) -
                      {"c": json.dumps(data), "y": year, "s": surgeon, "p": procedure})  # fmt: skip
     _sql(clinic.db, "UPDATE dashboard_sides SET days = days + 1 WHERE case_id = (SELECT min(case_id) FROM "
                     "dashboard_sides)")  # fmt: skip
+    _sql(clinic.db, "UPDATE dashboard_years SET counts = (SELECT counts FROM dashboard_years WHERE year = 2023) "
+                    "WHERE year = 2024")  # fmt: skip
     found = check_database(clinic.db).problems
     assert any(f"{year}, {surgeon}, " in p for p in found), found
+    assert any("stored sum of 2024 differs" in p for p in found), found
     assert any("durability sides of 1 case" in p for p in found), found
 
 
@@ -301,3 +304,17 @@ def test_a_change_made_while_a_build_counted_stays_marked(clinic: CaseService, c
     assert not tallies.store_refresh(clinic.db, found.refresh)
     assert _rows(clinic, "dashboard_stale") == 1
     assert_same_as_counted(clinic, clock, "after the second change")
+
+
+def test_a_build_writes_only_if_no_other_wrote_since_its_snapshot(clinic: CaseService, clock: Clock) -> None:
+    """Without any mark to take (a year's sum to store again), the second of two builds still writes nothing."""
+    assert_same_as_counted(clinic, clock, "fresh")
+    _sql(clinic.db, "DELETE FROM dashboard_years")
+    with clinic.reading() as session:
+        first = tallies.read(session, CaseFilter(), clock())
+    with clinic.reading() as session:
+        second = tallies.read(session, CaseFilter(), clock())
+    assert first.refresh.years and not first.refresh.marks
+    assert tallies.store_refresh(clinic.db, first.refresh)
+    assert not tallies.store_refresh(clinic.db, second.refresh)
+    assert_same_as_counted(clinic, clock, "after both")

@@ -439,6 +439,17 @@ class DashboardSliceRow(Base):
     counts: Mapped[str] = mapped_column(Text)
 
 
+class DashboardYearRow(Base):
+    """One year's slices summed (what a dashboard of every surgeon reads): derived from the stored slices, written
+    with them and dropped when one of them is counted again."""
+
+    __tablename__ = "dashboard_years"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    cases: Mapped[int] = mapped_column(Integer)
+    counts: Mapped[str] = mapped_column(Text)
+
+
 class DashboardSideRow(Base):
     """An ablation or rhizotomy's treated sides of one kind (repeated, or censored and followed, lost or died as of
     the day counted) at one time in days: the durability figures summed from the cases' rows. `recheck_on` is the
@@ -466,10 +477,12 @@ class DashboardSideRow(Base):
 
 class DashboardTallyStateRow(Base):
     """What the stored tallies were counted under (one row, id 1): the follow-up schedule setting's text (lost
-    depends on it) and the latest day counted (a clock set back counts everything again). No row: nothing stored."""
+    depends on it), the latest day counted (a clock set back counts everything again) and a version each build's
+    write raises (a build writes only if no other wrote since its snapshot). No row: nothing stored."""
 
     __tablename__ = "dashboard_tally_state"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     schedule: Mapped[str] = mapped_column(Text)
     latest_day: Mapped[dt.date] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(Integer)

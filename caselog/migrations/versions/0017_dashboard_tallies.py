@@ -1,10 +1,10 @@
 """The dashboard's stored tallies and the triggers that say which of them a change made stale.
 
 A dashboard of a million cases counted from the cases takes half a minute; these tables keep what it counts
-(caselog.dashboard_tallies): `dashboard_slices` the additive count tables of each slice (procedure year,
-surgeon, procedure) as JSON; `dashboard_sides` each ablation or rhizotomy's treated sides (repeated or
-censored, days, lost or died as of the day counted, and the first day that state could change);
-`dashboard_tally_state` what they were counted under (the follow-up schedule, the latest day).
+(caselog.dashboard_tallies): `dashboard_slices` the additive count tables of each slice (procedure year, surgeon,
+procedure) as JSON, `dashboard_years` each year's sum of them; `dashboard_sides` each ablation or rhizotomy's
+treated sides (repeated or censored, days, lost or died as of the day counted, and the first day that state could
+change); `dashboard_tally_state` what they were counted under (the follow-up schedule, the latest day).
 `dashboard_stale` marks each patient whose figures changed, and `dashboard_stale_slices` each slice a case left
 (one row each, its `gen` raised by every further change), written by the database's own triggers, so every path
 (the app, import, demo, restore, a direct edit with sqlite3 or psql) marks them. On PostgreSQL by statement
@@ -154,10 +154,18 @@ def upgrade() -> None:
     op.create_index("ix_dashboard_sides_sums", "dashboard_sides", ["procedure", "kind", "days", "sides"])
     op.create_index("ix_dashboard_sides_people", "dashboard_sides", ["procedure", "patient_id"])
     op.create_table(
+        "dashboard_years",
+        sa.Column("year", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("cases", sa.Integer(), nullable=False),
+        sa.Column("counts", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("year", name=op.f("pk_dashboard_years")),
+    )
+    op.create_table(
         "dashboard_tally_state",
         sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("schedule", sa.Text(), nullable=False),
         sa.Column("latest_day", sa.Date(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dashboard_tally_state")),
     )
     for statement in _SQLITE if op.get_bind().dialect.name == "sqlite" else _POSTGRESQL:
@@ -175,6 +183,7 @@ def downgrade() -> None:
         op.execute("DROP FUNCTION dashboard_stale_cases()")
         op.execute("DROP FUNCTION dashboard_stale_parts()")
     op.drop_table("dashboard_tally_state")
+    op.drop_table("dashboard_years")
     op.drop_index("ix_dashboard_sides_people", table_name="dashboard_sides")
     op.drop_index("ix_dashboard_sides_sums", table_name="dashboard_sides")
     op.drop_index("ix_dashboard_sides_recheck", table_name="dashboard_sides")
