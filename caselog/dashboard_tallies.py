@@ -28,7 +28,7 @@ import json
 import logging
 import weakref
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
@@ -209,12 +209,17 @@ def count_slices(session: Session, slices: Iterable[Slice]) -> dict[Slice, Count
         found = {key: count_cases(session, slice_filter(*key)) for key in wanted}
         return {key: counts for key, counts in found.items() if counts.cases}
     counted: dict[Slice, Counts] = {}
-    for year in sorted({y for y, _, _ in wanted}):
-        whole_year = CaseFilter(date_from=dt.date(year, 1, 1), date_to=dt.date(year, 12, 31))
-        for (surgeon, procedure), counts in _count_groups(session, whole_year, (C.surgeon, C.procedure)).items():
-            if (key := (year, str(surgeon), str(procedure))) in wanted:
-                counted[key] = counts
+    for _, slices in _count_years(session, {y for y, _, _ in wanted}):
+        counted.update((key, counts) for key, counts in slices.items() if key in wanted)
     return counted
+
+
+def _count_years(session: Session, years: Iterable[int]) -> Iterator[tuple[int, dict[Slice, Counts]]]:
+    """Each year's slices counted from the cases, a year at a time (grouped by surgeon and procedure)."""
+    for year in sorted(years):
+        whole_year = CaseFilter(date_from=dt.date(year, 1, 1), date_to=dt.date(year, 12, 31))
+        grouped = _count_groups(session, whole_year, (C.surgeon, C.procedure))
+        yield year, {(year, str(surgeon), str(procedure)): c for (surgeon, procedure), c in grouped.items()}
 
 
 def _year() -> Any:
@@ -447,7 +452,7 @@ class Refresh:
     marks: list[tuple[int, int]]  # the patients' marks read (patient, gen), removed when written
     slice_marks: list[tuple[int, str, str, int]]  # the left slices' marks read (year, surgeon, procedure, gen)
     whole: bool  # everything was counted: every stored row is replaced
-    slices: dict[Slice, Counts]  # counted again (an empty slice left out: its row is deleted)
+    slices: dict[Slice, tuple[int, str]]  # counted again, as (cases, JSON) (an empty slice left out: row deleted)
     stale_slices: set[Slice]
     patients: list[int]  # whose sides were counted again (every patient's when whole)
     sides: list[SideRow]
@@ -505,14 +510,23 @@ def read(session: Session, f: CaseFilter, today: dt.date, *, sides: bool = True)
                    if (int(y), str(sur), str(p)) not in stale)  # fmt: skip
         cases = session.execute(select(func.count()).select_from(store.cases_t)).scalar_one()
         whole = kept + sum(c.cases for c in recounted.values()) != cases  # a slice's row deleted or added by hand
-    if whole:
-        slices = count_slices(session, _slices_of(session, None))
+    if whole:  # a year's count tables in memory at a time, the slices kept as JSON (a few hundred MB at 1M else)
+        written: dict[Slice, tuple[int, str]] = {}
+        years: dict[int, Counts] = {}
+        mine: dict[Slice, Counts] = {}  # the filter's surgeon's
+        for year, slices in _count_years(session, {y for y, _, _ in _slices_of(session, None)}):
+            for key, counts in slices.items():
+                written[key] = (counts.cases, counts.to_json())
+                years.setdefault(year, Counts()).add(counts)
+                if f.surgeon and key[1] == f.surgeon:
+                    mine[key] = counts
         rows = count_sides(session, today, schedule, None)
-        refresh = Refresh(marks, slice_marks, True, slices, set(slices), [], rows, schedule_text, today, version)
-        refresh.years = _by_year(slices)
+        refresh = Refresh(marks, slice_marks, True, written, set(written), [], rows, schedule_text, today, version)
+        refresh.years = years
         sums = SideSums()
         sums.add_rows(r for r in rows if r.chosen(f))
-        return Found(_sum_slices(session, f, slices), sums, refresh)
+        total = _sum_slices(session, f, mine) if f.surgeon else _sum_whole_years(session, f, years)
+        return Found(total, sums, refresh)
     sd = sides_t.c
     due = {int(p) for (p,) in plain_rows(session, select(sd.patient_id).where(sd.recheck_on <= today).distinct())}
     patients = sorted(set(marked) | due)
@@ -521,11 +535,12 @@ def read(session: Session, f: CaseFilter, today: dt.date, *, sides: bool = True)
     if patients and sides:
         sums.add_rows((r for r in _stored_rows(session, patients) if r.chosen(f)), -1)
         sums.add_rows(r for r in new_rows if r.chosen(f))
-    refresh = Refresh(marks, slice_marks, False, recounted, stale, patients, new_rows, schedule_text, today, version)
+    again = {k: (c.cases, c.to_json()) for k, c in recounted.items()}
+    refresh = Refresh(marks, slice_marks, False, again, stale, patients, new_rows, schedule_text, today, version)
     if f.surgeon:
-        stored = _stored_slices(session, f, exclude=stale)
-        stored.update(recounted)
-        return Found(_sum_slices(session, f, stored), sums, refresh)
+        theirs = _stored_slices(session, f, exclude=stale)
+        theirs.update(recounted)
+        return Found(_sum_slices(session, f, theirs), sums, refresh)
     return Found(_sum_years(session, f, stale, recounted, refresh), sums, refresh)
 
 
@@ -558,6 +573,19 @@ def _sum_years(session: Session, f: CaseFilter, stale: set[Slice], recounted: Ma
         refresh.years = {y: summed.get(y, Counts()) for y in again}
     for year in whole:
         total.add(refresh.years[year] if year in refresh.years else Counts.from_json(kept[year]))
+    for edge in edges:
+        total.add(count_cases(session, edge))
+    return total
+
+
+def _sum_whole_years(session: Session, f: CaseFilter, years: Mapping[int, Counts]) -> Counts:
+    """Every surgeon's count tables from each year's sum, the partial years at either end counted live."""
+    total = Counts()
+    if not years:
+        return total
+    whole, edges = _whole_years(f, min(years), max(years))
+    for year in whole:
+        total.add(years.get(year, Counts()))
     for edge in edges:
         total.add(count_cases(session, edge))
     return total
@@ -676,8 +704,8 @@ def _write(session: Session, refresh: Refresh) -> None:
     year_rows = [{"year": y, "cases": c.cases, "counts": c.to_json()} for y, c in refresh.years.items() if c.cases]
     if year_rows:
         session.execute(insert(years_t), year_rows)
-    slice_rows = [{"year": y, "surgeon": sur, "procedure": p, "cases": c.cases, "counts": c.to_json()}
-                  for (y, sur, p), c in refresh.slices.items()]  # fmt: skip
+    slice_rows = [{"year": y, "surgeon": sur, "procedure": p, "cases": n, "counts": raw}
+                  for (y, sur, p), (n, raw) in refresh.slices.items()]  # fmt: skip
     for start in range(0, len(slice_rows), 5000):
         session.execute(insert(slices_t), slice_rows[start : start + 5000])
     for start in range(0, len(refresh.sides), 5000):  # the rows made 5,000 at a time: half a million at 1M
