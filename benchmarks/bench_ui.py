@@ -442,9 +442,11 @@ def walk(db_path: str) -> dict[str, Any]:
 #: What to do next about the step whose peak misses the memory target (measured at 1M with the walk's per-step
 #: figures and CASELOG_WALK_TRACE).
 MEMORY_NEXT_STEP = {
-    "dashboard_open": "next step: the build's own peak in its worker thread (caselog/dashboard.py and "
-    "caselog/durability.py; what it frees is given back after it, ui.tasks.give_back_freed_memory) and the "
-    "per-month chart's bars (about 11 MB for 240 months)",
+    "dashboard_open": "with the stored tallies (schema 0017) the dashboard reads a few hundred rows (212 MB at 1M); "
+    "a peak near 400 MB is its first open after the upgrade, which counts and stores every tally and holds the "
+    "half million durability sides' rows it writes (caselog/dashboard_tallies.py, the whole path). Next step: "
+    "write each pass's sides into a staging table in its own short transaction and swap it in at the store, so "
+    "the cold build holds one pass at a time",
     "followup_counts_tab_open": "next step: the counts' states per slice of cases (caselog/followup.py _states): "
     "Python's own arenas keep what a slice's objects leave scattered",
     "followup_desk_open": "next step: the due list itself (about 21 MB resident for 9,083 due follow-ups at 1M)",
