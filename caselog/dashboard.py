@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -27,6 +26,7 @@ from caselog.dashboard_counts import (
     score_counts_by,
 )
 from caselog.dashboard_counts import month as _month
+from caselog.dashboard_tallies import Counts
 from caselog.db import store
 from caselog.durability import (
     AT_RISK_MONTHS,
@@ -51,9 +51,6 @@ from caselog.tables import Cell, Table
 from caselog.tables import label as _label
 from caselog.tables import ordered as _ordered
 from caselog.tables import percent as _percent
-
-if TYPE_CHECKING:
-    from caselog.dashboard_tallies import Counts
 
 __all__ = [  # the durability figures live in caselog.durability; the desk still finds them here
     "AT_RISK_MONTHS", "DAYS_PER_MONTH", "DURABILITY_PROCEDURES", "QUARTILE_COLUMNS", "SCORE_MEASURES", "AtRisk",
@@ -320,13 +317,8 @@ def _from_counts(f: CaseFilter, today: dt.date, counts: Counts, sides: dict[str,
     )
 
 
-def _month_counts(session: Session, f: CaseFilter) -> tuple[dict[tuple[dt.date, str], int], DayRange]:
-    """Cases by (first day of the month, procedure), and the first and last procedure date (None without cases)."""
-    return month_counts_by(session, f).get((), ({}, (None, None)))
-
-
 def _cases_per_month(session: Session, f: CaseFilter, today: dt.date) -> CasesPerMonth:
-    return _per_month(*_month_counts(session, f), f, today)
+    return _per_month(*month_counts_by(session, f).get((), ({}, (None, None))), f, today)
 
 
 def _per_month(counts: dict[tuple[dt.date, str], int], days: DayRange, f: CaseFilter, today: dt.date) -> CasesPerMonth:
@@ -343,13 +335,8 @@ def _per_month(counts: dict[tuple[dt.date, str], int], days: DayRange, f: CaseFi
     return CasesPerMonth(months, procedures, rows)
 
 
-def _complication_counts(session: Session, f: CaseFilter) -> dict[str, list[int]]:
-    """Per procedure: [cases, cases with at least one complication, complications]."""
-    return complication_counts_by(session, f).get((), {})
-
-
 def _complication_rates(session: Session, f: CaseFilter) -> ComplicationRates:
-    return _rates(_complication_counts(session, f))
+    return _rates(complication_counts_by(session, f).get((), {}))
 
 
 def _rates(counts: dict[str, list[int]]) -> ComplicationRates:
@@ -361,20 +348,15 @@ def _rates(counts: dict[str, list[int]]) -> ComplicationRates:
 
 
 def _durations(session: Session, f: CaseFilter) -> Durations:
-    return _duration_summaries(_duration_counts(session, f))
+    return _duration_summaries(duration_counts_by(session, f).get((), {}))
 
 
 def _duration_summaries(tables: dict[str, dict[float, int]]) -> Durations:
     return Durations(tuple(DurationSummary(p, stats.summarize_counts(tables[p])) for p in _ordered(tables)))
 
 
-def _duration_counts(session: Session, f: CaseFilter) -> dict[str, dict[float, int]]:
-    """Per procedure: {minutes: cases}."""
-    return duration_counts_by(session, f).get((), {})
-
-
 def _pain_scores(session: Session, f: CaseFilter) -> PainScores:
-    return _score_summaries(_score_counts(session, f))
+    return _score_summaries(score_counts_by(session, f).get((), {}))
 
 
 def _score_summaries(tables: dict[tuple[str, str, str], dict[float, int]]) -> PainScores:
@@ -382,8 +364,3 @@ def _score_summaries(tables: dict[tuple[str, str, str], dict[float, int]]) -> Pa
     ranks = {p: i for i, p in enumerate(_ordered(p for p, _, _ in tables))}
     keys = sorted(tables, key=lambda k: (ranks[k[0]], order.get(k[1], 99), SCORE_MEASURES.index(k[2])))
     return PainScores(tuple(ScoreSummary(p, t, m, stats.summarize_counts(tables[(p, t, m)])) for p, t, m in keys))
-
-
-def _score_counts(session: Session, f: CaseFilter) -> dict[tuple[str, str, str], dict[float, int]]:
-    """Per (procedure, timepoint, measure): {score: outcomes}."""
-    return score_counts_by(session, f).get((), {})

@@ -49,6 +49,7 @@ from caselog.db.models import (
     DashboardYearRow,
 )
 from caselog.db.queries import case_conditions, plain_rows
+from caselog.db.tables import chunks
 from caselog.durability import DURABILITY_PROCEDURES, SideTally, add_side, side_counts
 from caselog.followup import SETTING, FollowUpSchedule, due_date, grace_days, schedule_from_setting
 from caselog.outcomes import mcid_counts_by
@@ -66,7 +67,7 @@ years_t = cast(Table, DashboardYearRow.__table__)
 C = store.cases_t.c
 Slice = tuple[int, str, str]  # (procedure year, surgeon, procedure)
 Key3 = tuple[str, str, str]
-#: At most this many stale slices are counted one by one (a changed patient's), more in one grouped pass.
+#: At most this many stale slices are counted one by one (a changed patient's), more a year at a time.
 FEW_SLICES = 8
 #: More marked patients than this: everything is counted again in one pass (cheaper than patient by patient).
 MANY_PATIENTS = 20_000
@@ -237,10 +238,9 @@ def _slices_of(session: Session, patients: Sequence[int] | None) -> set[Slice]:
     return found
 
 
-def _chunks(ids: Sequence[int]) -> Iterable[list[int]]:
-    ordered = sorted(ids)
-    for start in range(0, len(ordered), PATIENTS_PER_QUERY):
-        yield ordered[start : start + PATIENTS_PER_QUERY]
+def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
+    """Patient ids in order, a query's worth at a time."""
+    return chunks(sorted(ids), PATIENTS_PER_QUERY)
 
 
 # ---- the durability sides -----------------------------------------------------------------------------------------
@@ -279,7 +279,7 @@ def count_sides(session: Session, today: dt.date, schedule: FollowUpSchedule,
     if patients is None:  # every patient's, by ranges of ids: a pass each, a part of them in memory at a time
         treated = select(C.patient_id).where(C.procedure.in_(DURABILITY_PROCEDURES)).distinct()
         ids = sorted(int(p) for (p,) in plain_rows(session, treated))
-        ranges = [ids[i : i + PATIENTS_PER_PASS] for i in range(0, len(ids), PATIENTS_PER_PASS)]
+        ranges = list(chunks(ids, PATIENTS_PER_PASS))
         parts = [({"patient_ids": (r[0], r[-1])}, None) for r in ranges]
     else:
         parts = [({"patients": chunk}, chunk) for chunk in _chunks(patients)]
@@ -682,8 +682,7 @@ def _write(session: Session, refresh: Refresh) -> None:
         (stale_slices_t, tuple_(ss.year, ss.surgeon, ss.procedure, ss.gen), refresh.slice_marks),
     ]
     for table, key, marks in read:
-        for start in range(0, len(marks), PATIENTS_PER_QUERY):
-            part = marks[start : start + PATIENTS_PER_QUERY]
+        for part in chunks(marks, PATIENTS_PER_QUERY):
             removed += cast(Any, session.execute(delete(table).where(key.in_(part)))).rowcount
     if removed != len(refresh.marks) + len(refresh.slice_marks):  # another build took some, or a change came since
         raise _Taken
@@ -706,14 +705,14 @@ def _write(session: Session, refresh: Refresh) -> None:
         session.execute(insert(years_t), year_rows)
     slice_rows = [{"year": y, "surgeon": sur, "procedure": p, "cases": n, "counts": raw}
                   for (y, sur, p), (n, raw) in refresh.slices.items()]  # fmt: skip
-    for start in range(0, len(slice_rows), 5000):
-        session.execute(insert(slices_t), slice_rows[start : start + 5000])
-    for start in range(0, len(refresh.sides), 5000):  # the rows made 5,000 at a time: half a million at 1M
+    for rows in chunks(slice_rows, 5000):
+        session.execute(insert(slices_t), list(rows))
+    for sides in chunks(refresh.sides, 5000):  # the rows made 5,000 at a time: half a million at 1M
         session.execute(insert(sides_t), [
             {"case_id": r.case_id, "kind": r.kind, "days": r.days, "sides": r.sides, "patient_id": r.patient_id,
              "procedure": r.procedure, "procedure_date": r.procedure_date, "surgeon": r.surgeon,
              "recheck_on": r.recheck_on}
-            for r in refresh.sides[start : start + 5000]
+            for r in sides
         ])  # fmt: skip
     st = state_t.c
     latest = session.execute(select(st.latest_day).where(st.id == 1)).scalar_one_or_none()

@@ -279,14 +279,17 @@ def test_a_tally_row_deleted_by_hand_is_counted_again(clinic: CaseService, clock
     assert_same_as_counted(clinic, clock, "after a row was deleted")
 
 
+def _read(clinic: CaseService, clock: Clock) -> tallies.Found:
+    """One build's reading of the stored tallies, its write still to come (as two workstations race)."""
+    with clinic.reading() as session:
+        return tallies.read(session, CaseFilter(), clock())
+
+
 def test_a_build_whose_marks_another_took_keeps_the_other_s_copy(clinic: CaseService, clock: Clock) -> None:
     """Two workstations count the same change: the second to write finds its marks gone and writes nothing."""
     assert_same_as_counted(clinic, clock, "fresh")
     _sql(clinic.db, "UPDATE cases SET duration_minutes = duration_minutes + 1 WHERE id % 9 = 0")
-    with clinic.reading() as session:
-        first = tallies.read(session, CaseFilter(), clock())
-    with clinic.reading() as session:
-        second = tallies.read(session, CaseFilter(), clock())
+    first, second = _read(clinic, clock), _read(clinic, clock)
     assert tallies.store_refresh(clinic.db, first.refresh)
     assert not tallies.store_refresh(clinic.db, second.refresh)
     assert_same_as_counted(clinic, clock, "after both")
@@ -297,8 +300,7 @@ def test_a_change_made_while_a_build_counted_stays_marked(clinic: CaseService, c
     build writes nothing and the next one counts the change."""
     assert_same_as_counted(clinic, clock, "fresh")
     _sql(clinic.db, "UPDATE cases SET duration_minutes = duration_minutes + 1 WHERE id = (SELECT min(id) FROM cases)")
-    with clinic.reading() as session:
-        found = tallies.read(session, CaseFilter(), clock())
+    found = _read(clinic, clock)
     assert found.refresh.marks, "the change was marked"
     _sql(clinic.db, "UPDATE cases SET duration_minutes = duration_minutes + 5 WHERE id = (SELECT min(id) FROM cases)")
     assert not tallies.store_refresh(clinic.db, found.refresh)
@@ -310,10 +312,7 @@ def test_a_build_writes_only_if_no_other_wrote_since_its_snapshot(clinic: CaseSe
     """Without any mark to take (a year's sum to store again), the second of two builds still writes nothing."""
     assert_same_as_counted(clinic, clock, "fresh")
     _sql(clinic.db, "DELETE FROM dashboard_years")
-    with clinic.reading() as session:
-        first = tallies.read(session, CaseFilter(), clock())
-    with clinic.reading() as session:
-        second = tallies.read(session, CaseFilter(), clock())
+    first, second = _read(clinic, clock), _read(clinic, clock)
     assert first.refresh.years and not first.refresh.marks
     assert tallies.store_refresh(clinic.db, first.refresh)
     assert not tallies.store_refresh(clinic.db, second.refresh)

@@ -15,12 +15,12 @@ from sqlalchemy import create_engine, make_url, text
 
 from caselog.dashboard import DashboardService
 from caselog.db.schema import open_database
-from caselog.durability import counted_sides
 from caselog.records import CaseFilter
 from caselog.service import CaseService
 from tests.factories import POLICY_REASON, case_file, make_case, simple_case
 from tests.test_audit_pg_roles import _cli, _granted, owned_database
 from tests.test_dashboard_aggregation import same
+from tests.test_dashboard_tallies import _counted
 
 __all__ = ["owned_database"]  # the fixture, used by name
 TABLES = ("dashboard_stale", "dashboard_stale_slices", "dashboard_slices", "dashboard_sides", "dashboard_tally_state")
@@ -44,13 +44,14 @@ def _stored(owner_url: str) -> int:
         engine.dispose()
 
 
-def _counted_live(service: CaseService) -> object:
-    from caselog import dashboard_tallies as tallies
-    from caselog.dashboard import _from_counts
-
-    with service.reading() as session:
-        f, today = CaseFilter(), service.today()
-        return _from_counts(f, today, tallies.count_cases(session, f), counted_sides(session, f, today))
+def _assert_dashboard_right(app_url: str, where: str) -> None:
+    """The dashboard built as the role equals the one counted from the cases."""
+    db = open_database(app_url)
+    try:
+        service = CaseService(db)
+        same(DashboardService(service).build(), _counted(service, CaseFilter()), where)
+    finally:
+        db.close()
 
 
 def test_the_granted_role_reads_and_stores_the_tallies(
@@ -58,12 +59,7 @@ def test_the_granted_role_reads_and_stores_the_tallies(
 ) -> None:
     app_url = _granted(owned_database, capsys)
     _import(app_url, tmp_path, capsys)
-    db = open_database(app_url)
-    try:
-        service = CaseService(db)
-        same(DashboardService(service).build(), _counted_live(service), "the app role")
-    finally:
-        db.close()
+    _assert_dashboard_right(app_url, "the app role")
     assert _stored(owned_database[0]) > 0
     status, _, err = _cli(capsys, "--db", app_url, "check")
     assert status == 0, err
@@ -79,12 +75,7 @@ def test_a_role_not_granted_the_new_tables_writes_cases_and_sees_live_figures(
         conn.execute(text(f'REVOKE ALL ON {", ".join(TABLES)} FROM "{role}"'))
     engine.dispose()
     _import(app_url, tmp_path, capsys)
-    db = open_database(app_url)
-    try:
-        service = CaseService(db)
-        same(DashboardService(service).build(), _counted_live(service), "the role without the tables")
-    finally:
-        db.close()
+    _assert_dashboard_right(app_url, "the role without the tables")
     assert _stored(owner_url) == 0
     for args in (["check"], ["report", "outcomes"]):
         status, _, err = _cli(capsys, "--db", app_url, *args)
