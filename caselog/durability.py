@@ -20,8 +20,11 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Date,
+    FrameClause,
+    FrameClauseType,
     Integer,
     and_,
+    bindparam,
     case,
     cast,
     exists,
@@ -348,6 +351,11 @@ cases_t = store.cases_t
 C = cases_t.c
 #: The kinds of rows the tally query returns: a repeat, or a side censored (followed, lost or died).
 REPEAT = -1
+#: The window's frame over a patient's level, latest day first: every row of a later day. Its offset is written
+#: into the SQL, never a bound parameter (SQLAlchemy 2.1 binds one): with a parameter, SQLite took 78 s for the
+#: 35,000 patients of a 100,000-case database counted in one range of patient ids, against 0.8 s.
+LATER_DAYS = FrameClause(None, bindparam("one_day", 1, type_=Integer, literal_execute=True),
+                         FrameClauseType.UNBOUNDED, FrameClauseType.PRECEDING)  # fmt: skip
 
 
 def _day_number(session: Session, day: ColumnElement[dt.date]) -> ColumnElement[int]:
@@ -444,8 +452,6 @@ def side_counts(
     theirs = None if patients is None else C.patient_id.in_(patients)
     if patient_ids is not None:
         theirs = C.patient_id.between(*patient_ids)
-    if theirs is not None:
-        where = theirs if where is None else and_(where, theirs)
     chosen: ColumnElement[bool] = literal(True) if where is None else where
     # The window partitions by patient: the levels of the chosen patients are all it needs.
     restricted = [] if theirs is None else [theirs]
@@ -467,7 +473,7 @@ def side_counts(
     nexts = (
         select(v.case_id, v.side, v.day, v.chosen,
                *(func.min(case((v.side.in_(SIDE_ROWS[s]), v.day), else_=None))
-                 .over(partition_by=(v.patient_id, v.level), order_by=v.day.desc(), range_=(None, -1))
+                 .over(partition_by=(v.patient_id, v.level), order_by=v.day.desc(), range_=LATER_DAYS)
                  .label(f"next_{s}") for s in ("left", "right")))
         .cte("nexts")
         .prefix_with("MATERIALIZED")

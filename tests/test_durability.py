@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import event
 
 from caselog import stats
 from caselog.accounts import AccountService, Actor
@@ -25,6 +26,7 @@ from caselog.durability import (
     SideTally,
     days_of,
     durability_from_tallies,
+    side_counts,
 )
 from caselog.durability_commands import report_durability
 from caselog.errors import NotPermitted
@@ -197,6 +199,26 @@ def test_the_figures_never_depend_on_today(service: CaseService) -> None:
     early = DashboardService(service, today=lambda: TODAY).durability()
     late = DashboardService(service, today=lambda: TODAY.replace(year=2030)).durability()
     assert [c.curve for c in early.curves] == [c.curve for c in late.curves]
+
+
+def test_the_next_treatment_window_has_its_frame_written_into_the_sql(service: CaseService) -> None:
+    """SQLAlchemy 2.1 binds a window frame's offset as a parameter; SQLite then took 78 s instead of 0.8 s to count
+    the sides of a 100,000-case database in one range of patients (caselog.durability.LATER_DAYS)."""
+    service.import_cases(case_file(*LATER_CONTACT))
+    seen: list[tuple[str, Any]] = []
+
+    def remember(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
+        seen.append((statement, parameters))
+
+    engine = service.db.engine
+    event.listen(engine, "before_cursor_execute", remember)
+    try:
+        with service.db.read() as session:
+            side_counts(session, CaseFilter(), TODAY, patient_ids=(0, 10**9))
+    finally:
+        event.remove(engine, "before_cursor_execute", remember)
+    windows = [statement for statement, _ in seen if " OVER (" in statement]
+    assert windows and all(w.count("RANGE BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING") == 2 for w in windows)
 
 
 def test_an_administrator_may_not_read_the_durability_figures(db: Database) -> None:
