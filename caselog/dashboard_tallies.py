@@ -27,10 +27,11 @@ import datetime as dt
 import json
 import logging
 import weakref
+from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, cast
+from typing import Any, cast, overload
 
 from sqlalchemy import Integer, Table, and_, delete, extract, func, insert, inspect, select, text, tuple_
 from sqlalchemy.orm import Session
@@ -73,8 +74,9 @@ FEW_SLICES = 8
 MANY_PATIENTS = 20_000
 #: Patients per query when their sides are counted or read (well under both databases' parameter limits).
 PATIENTS_PER_QUERY = 2_000
-#: Patients per pass when every patient's sides are counted (about 50,000 stored rows a pass at a million cases).
-PATIENTS_PER_PASS = 40_000
+#: Patients per pass when every patient's sides are counted (about 25,000 stored rows a pass at a million cases: a
+#: pass's rows as Python objects are what a cold build holds at its peak, beside the rows kept as `SideColumns`).
+PATIENTS_PER_PASS = 20_000
 
 
 # ---- the additive count tables ----------------------------------------------------------------------------------
@@ -269,8 +271,62 @@ class SideRow:
         )
 
 
+class SideColumns(Sequence[SideRow]):
+    """Stored-side rows kept as columns of machine integers, each text once: the half a million rows of a cold
+    build at a million cases take 20 MB here, against 110 MB as row objects. Reads back as `SideRow`s."""
+
+    def __init__(self) -> None:
+        self._ids = {name: array("q") for name in ("case_id", "patient_id")}
+        self._small = {name: array("i") for name in ("kind", "days", "sides", "day", "recheck", "procedure",
+                                                       "surgeon")}  # fmt: skip
+        self._texts: list[str] = []
+        self._text_ids: dict[str, int] = {}
+
+    def _text_id(self, value: str) -> int:
+        found = self._text_ids.get(value)
+        if found is None:
+            found = self._text_ids[value] = len(self._texts)
+            self._texts.append(value)
+        return found
+
+    def append(self, case_id: int, kind: int, days: int, sides: int, patient_id: int, procedure: str,
+               day: dt.date, surgeon: str, recheck_on: dt.date | None) -> None:  # fmt: skip
+        ids, small = self._ids, self._small
+        ids["case_id"].append(case_id)
+        ids["patient_id"].append(patient_id)
+        for name, value in (("kind", kind), ("days", days), ("sides", sides), ("day", day.toordinal()),
+                            ("recheck", 0 if recheck_on is None else recheck_on.toordinal()),
+                            ("procedure", self._text_id(procedure)), ("surgeon", self._text_id(surgeon))):  # fmt: skip
+            small[name].append(value)
+
+    def __len__(self) -> int:
+        return len(self._ids["case_id"])
+
+    def _row(self, i: int) -> SideRow:
+        ids, small = self._ids, self._small
+        recheck = small["recheck"][i]
+        return SideRow(ids["case_id"][i], small["kind"][i], small["days"][i], small["sides"][i], ids["patient_id"][i],
+                       self._texts[small["procedure"][i]], dt.date.fromordinal(small["day"][i]),
+                       self._texts[small["surgeon"][i]], dt.date.fromordinal(recheck) if recheck else None)  # fmt: skip
+
+    @overload
+    def __getitem__(self, index: int) -> SideRow: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[SideRow]: ...
+
+    def __getitem__(self, index: int | slice) -> SideRow | list[SideRow]:
+        if isinstance(index, slice):
+            return [self._row(i) for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self._row(index)
+
+
 def count_sides(session: Session, today: dt.date, schedule: FollowUpSchedule,
-                patients: Sequence[int] | None) -> list[SideRow]:  # fmt: skip
+                patients: Sequence[int] | None) -> SideColumns:  # fmt: skip
     """The sides of these patients' ablations and rhizotomies (every patient's when None), counted from the cases
     as the live figures count them (caselog.durability.side_counts, one row per case, kind and days), each case's
     rows with the day its lost/died state is next to be checked."""
@@ -280,21 +336,20 @@ def count_sides(session: Session, today: dt.date, schedule: FollowUpSchedule,
         treated = select(C.patient_id).where(C.procedure.in_(DURABILITY_PROCEDURES)).distinct()
         ids = sorted(int(p) for (p,) in plain_rows(session, treated))
         ranges = list(chunks(ids, PATIENTS_PER_PASS))
+        del ids
         parts = [({"patient_ids": (r[0], r[-1])}, None) for r in ranges]
     else:
         parts = [({"patients": chunk}, chunk) for chunk in _chunks(patients)]
-    found: list[SideRow] = []
-    same: dict[Any, Any] = {}  # one object per distinct date, surgeon and procedure (half a million rows at 1M)
+    found = SideColumns()
     for chosen, chunk in parts:
         raw = side_counts(session, CaseFilter(), today, by, **chosen)
         cases = {(r[0], r[1], r[4], cast(dt.date, _as_day(r[2]))) for r in raw}
         recheck = _recheck_days(session, today, schedule, cases, chunk)
+        del cases
         for case_id, patient, date, surgeon, procedure, kind, days, n in raw:
-            day = cast(dt.date, same.setdefault(date, _as_day(date)))
-            again = same.setdefault(recheck[int(case_id)], recheck[int(case_id)])
-            procedure, surgeon = same.setdefault(procedure, procedure), same.setdefault(surgeon, surgeon)
-            found.append(SideRow(int(case_id), int(kind), int(days), int(n), int(patient), procedure, day, surgeon,
-                                 again))  # fmt: skip
+            found.append(int(case_id), int(kind), int(days), int(n), int(patient), procedure,
+                         cast(dt.date, _as_day(date)), surgeon, recheck[int(case_id)])  # fmt: skip
+        del raw, recheck
     return found
 
 
@@ -455,7 +510,7 @@ class Refresh:
     slices: dict[Slice, tuple[int, str]]  # counted again, as (cases, JSON) (an empty slice left out: row deleted)
     stale_slices: set[Slice]
     patients: list[int]  # whose sides were counted again (every patient's when whole)
-    sides: list[SideRow]
+    sides: Sequence[SideRow]
     schedule: str
     today: dt.date
     version: int | None  # the stored tallies' version read (None: nothing stored)
@@ -510,22 +565,27 @@ def read(session: Session, f: CaseFilter, today: dt.date, *, sides: bool = True)
                    if (int(y), str(sur), str(p)) not in stale)  # fmt: skip
         cases = session.execute(select(func.count()).select_from(store.cases_t)).scalar_one()
         whole = kept + sum(c.cases for c in recounted.values()) != cases  # a slice's row deleted or added by hand
-    if whole:  # a year's count tables in memory at a time, the slices kept as JSON (a few hundred MB at 1M else)
+    if whole:  # a year's count tables in memory at a time, kept as JSON: at a million cases the years' and slices'
+        # tables as objects, made among each year's passing rows, pinned 40 MB of Python's memory pools
         written: dict[Slice, tuple[int, str]] = {}
-        years: dict[int, Counts] = {}
-        mine: dict[Slice, Counts] = {}  # the filter's surgeon's
+        summed: dict[int, str] = {}
         for year, slices in _count_years(session, {y for y, _, _ in _slices_of(session, None)}):
+            year_sum = Counts()
             for key, counts in slices.items():
                 written[key] = (counts.cases, counts.to_json())
-                years.setdefault(year, Counts()).add(counts)
-                if f.surgeon and key[1] == f.surgeon:
-                    mine[key] = counts
+                year_sum.add(counts)
+            summed[year] = year_sum.to_json()
+            del slices, year_sum
         rows = count_sides(session, today, schedule, None)
         refresh = Refresh(marks, slice_marks, True, written, set(written), [], rows, schedule_text, today, version)
-        refresh.years = years
+        refresh.years = years = {year: Counts.from_json(raw) for year, raw in summed.items()}
         sums = SideSums()
         sums.add_rows(r for r in rows if r.chosen(f))
-        total = _sum_slices(session, f, mine) if f.surgeon else _sum_whole_years(session, f, years)
+        if f.surgeon:
+            mine = {key: Counts.from_json(raw) for key, (_, raw) in written.items() if key[1] == f.surgeon}
+            total = _sum_slices(session, f, mine)
+        else:
+            total = _sum_whole_years(session, f, years)
         return Found(total, sums, refresh)
     sd = sides_t.c
     due = {int(p) for (p,) in plain_rows(session, select(sd.patient_id).where(sd.recheck_on <= today).distinct())}

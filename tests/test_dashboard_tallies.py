@@ -10,6 +10,7 @@ nothing stale counts nothing again; a tally row edited by hand is named by `case
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
@@ -24,7 +25,7 @@ from caselog.db.engine import Database
 from caselog.db.schema import backup_database, check_database, open_database
 from caselog.demo import generate_cases
 from caselog.durability import counted_sides
-from caselog.followup import FollowUpSchedule, FollowUpService
+from caselog.followup import FollowUpSchedule, FollowUpService, schedule_from_setting
 from caselog.outcomes import mcid_shares
 from caselog.records import CaseFilter
 from caselog.service import CaseService
@@ -118,6 +119,40 @@ def test_the_first_build_stores_everything_and_the_next_counts_nothing(
     DashboardService(clinic, today=clock).build()
     DashboardService(clinic, today=clock).mcid_shares()
     assert _stored(clinic) == before
+
+
+def test_every_patient_counted_in_many_passes_stores_the_same_sides(
+    clinic: CaseService, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cold build at a million cases counts the sides a range of patients at a time and keeps them as columns
+    (`SideColumns`): three patients a pass stores what one pass stores, every row read back whole."""
+    DashboardService(clinic, today=clock).build()
+    one_pass = _stored(clinic)
+    _sql(clinic.db, "DELETE FROM dashboard_tally_state")
+    monkeypatch.setattr(tallies, "PATIENTS_PER_PASS", 3)
+    assert_same_as_counted(clinic, clock, "three patients a pass")
+    assert _stored(clinic) == one_pass
+    with clinic.db.read() as session:
+        rows = tallies.count_sides(session, clock(), schedule_from_setting(None), None)
+    assert len(rows) == len(one_pass[1]) and len(rows) > 3
+    as_objects = list(rows)
+    assert rows[-1] == as_objects[-1] and rows[1:3] == as_objects[1:3] and rows[::2] == as_objects[::2]
+    with pytest.raises(IndexError):
+        rows[len(rows)]
+    kept = tallies.SideColumns()
+    for row in (as_objects[0], dataclasses.replace(as_objects[-1], recheck_on=None, days=4_000, case_id=2**40)):
+        kept.append(*dataclasses.astuple(row))
+    assert list(kept) == [as_objects[0], dataclasses.replace(as_objects[-1], recheck_on=None, days=4_000,
+                                                            case_id=2**40)]  # fmt: skip
+
+
+def test_a_cold_build_with_any_filter_gives_the_counted_figures(clinic: CaseService, clock: Clock) -> None:
+    """Nothing stored: the first build counts everything whatever its filter, and sums the filter's part of it."""
+    for name, f in _filters(clinic).items():
+        _sql(clinic.db, "DELETE FROM dashboard_tally_state")
+        board = DashboardService(clinic, today=clock)
+        same(board.build(f), _counted(clinic, f), f"cold, {name}")
+        assert _rows(clinic, "dashboard_tally_state") == 1, f"cold, {name}: stored"
 
 
 def test_changes_through_the_service_and_import_are_counted(clinic: CaseService, clock: Clock) -> None:
