@@ -37,7 +37,7 @@ from sqlalchemy import Integer, Table, and_, delete, extract, func, insert, insp
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.visitors import replacement_traverse
 
-from caselog import clinic
+from caselog import clinic, vocab
 from caselog.dashboard_counts import complication_counts_by, duration_counts_by, month_counts_by, score_counts_by
 from caselog.db import store
 from caselog.db.engine import Database
@@ -203,26 +203,30 @@ def slice_filter(year: int, surgeon: str, procedure: str) -> CaseFilter:
 
 def count_slices(session: Session, slices: Iterable[Slice]) -> dict[Slice, Counts]:
     """The count tables of each slice. A few slices (a changed patient's) are counted each on its own, by index;
-    more (a cold build) a year at a time, grouped by surgeon and procedure: about one build counted live however
-    many slices there are, with a year's groups in memory at a time (the whole at once grouped by slice held
-    750 MB at a million cases: the pain scores' packed keys group little within a slice). A slice without cases is
-    left out."""
+    more (a cold build) a procedure's year at a time, grouped by surgeon (`_count_parts`). A slice without cases
+    is left out."""
     wanted = set(slices)
     if len(wanted) <= FEW_SLICES and all(surgeon and procedure for _, surgeon, procedure in wanted):  # blank: any
         found = {key: count_cases(session, slice_filter(*key)) for key in wanted}
         return {key: counts for key, counts in found.items() if counts.cases}
     counted: dict[Slice, Counts] = {}
-    for _, slices in _count_years(session, {y for y, _, _ in wanted}):
+    for slices in _count_parts(session, {(y, p) for y, _, p in wanted}):
         counted.update((key, counts) for key, counts in slices.items() if key in wanted)
     return counted
 
 
-def _count_years(session: Session, years: Iterable[int]) -> Iterator[tuple[int, dict[Slice, Counts]]]:
-    """Each year's slices counted from the cases, a year at a time (grouped by surgeon and procedure)."""
-    for year in sorted(years):
-        whole_year = CaseFilter(date_from=dt.date(year, 1, 1), date_to=dt.date(year, 12, 31))
-        grouped = _count_groups(session, whole_year, (C.surgeon, C.procedure))
-        yield year, {(year, str(surgeon), str(procedure)): c for (surgeon, procedure), c in grouped.items()}
+def _count_parts(session: Session, parts: Iterable[tuple[int, str]]) -> Iterator[dict[Slice, Counts]]:
+    """The slices of each (year, procedure) counted from the cases, one part at a time, grouped by surgeon (a blank
+    procedure: every procedure of that year). About one build counted live however many slices there are, with
+    one part's groups in memory at a time: the whole at once held 750 MB at a million cases (the pain scores'
+    packed keys group little within a slice), a year at a time peaked 70 MB over the process, a procedure's
+    year 30 MB."""
+    for year, procedure in sorted(set(parts)):
+        chosen = vocab.PROCEDURES if not procedure else (procedure,)
+        for one in chosen:
+            f = CaseFilter(date_from=dt.date(year, 1, 1), date_to=dt.date(year, 12, 31), procedure=one)
+            grouped = _count_groups(session, f, (C.surgeon, C.procedure))
+            yield {(year, str(surgeon), str(p)): c for (surgeon, p), c in grouped.items()}
 
 
 def _year() -> Any:
@@ -565,27 +569,34 @@ def read(session: Session, f: CaseFilter, today: dt.date, *, sides: bool = True)
                    if (int(y), str(sur), str(p)) not in stale)  # fmt: skip
         cases = session.execute(select(func.count()).select_from(store.cases_t)).scalar_one()
         whole = kept + sum(c.cases for c in recounted.values()) != cases  # a slice's row deleted or added by hand
-    if whole:  # a year's count tables in memory at a time, kept as JSON: at a million cases the years' and slices'
-        # tables as objects, made among each year's passing rows, pinned 40 MB of Python's memory pools
-        written: dict[Slice, tuple[int, str]] = {}
-        summed: dict[int, str] = {}
-        for year, slices in _count_years(session, {y for y, _, _ in _slices_of(session, None)}):
-            year_sum = Counts()
-            for key, counts in slices.items():
-                written[key] = (counts.cases, counts.to_json())
-                year_sum.add(counts)
-            summed[year] = year_sum.to_json()
-            del slices, year_sum
+    if whole:
+        # The sides first (kept as columns), then each procedure's year, kept as text: slices' tables left as
+        # objects among the next part's passing rows pinned 45 MB of Python's memory pools at a million cases.
         rows = count_sides(session, today, schedule, None)
+        lines: list[str] = []
+        years = {y for y, _, _ in _slices_of(session, None)}
+        for slices in _count_parts(session, {(year, "") for year in years}):
+            # The key as a JSON line of its own (a surgeon's name may hold any character; JSON escapes newlines).
+            lines.extend(f"{json.dumps([y, sur, p, c.cases])}\n{c.to_json()}" for (y, sur, p), c in slices.items())
+            del slices
+        written: dict[Slice, tuple[int, str]] = {}
+        summed: dict[int, Counts] = {}
+        for line in lines:
+            head, raw = line.split("\n", 1)
+            year, surgeon, procedure, cases = json.loads(head)
+            key = (int(year), str(surgeon), str(procedure))
+            written[key] = (int(cases), raw)
+            summed.setdefault(key[0], Counts()).add(Counts.from_json(raw))
+        del lines
         refresh = Refresh(marks, slice_marks, True, written, set(written), [], rows, schedule_text, today, version)
-        refresh.years = years = {year: Counts.from_json(raw) for year, raw in summed.items()}
+        refresh.years = summed
         sums = SideSums()
         sums.add_rows(r for r in rows if r.chosen(f))
         if f.surgeon:
             mine = {key: Counts.from_json(raw) for key, (_, raw) in written.items() if key[1] == f.surgeon}
             total = _sum_slices(session, f, mine)
         else:
-            total = _sum_whole_years(session, f, years)
+            total = _sum_whole_years(session, f, summed)
         return Found(total, sums, refresh)
     sd = sides_t.c
     due = {int(p) for (p,) in plain_rows(session, select(sd.patient_id).where(sd.recheck_on <= today).distinct())}
