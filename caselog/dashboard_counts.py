@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from caselog import vocab
 from caselog.db import store
-from caselog.db.queries import plain_rows
+from caselog.db.queries import row_batches
 from caselog.records import CaseFilter
 
 #: Measures summarised by timepoint: the pain scales and the disability index.
@@ -23,6 +23,9 @@ SCORE_MEASURES: tuple[str, ...] = ("nrs_back", "nrs_leg", "odi", "nrs_neck", "nr
 DayRange = tuple[dt.date | None, dt.date | None]
 cases_t = store.cases_t
 C = cases_t.c  # the cases table's columns
+#: Packed pain-score keys kept unpacked at most, then the cache starts again: a bound on its memory (about 20 MB for
+#: the 37,000 keys of the busiest year of a million demo cases), well above what a year of slices needs.
+UNPACKED_KEYS = 100_000
 
 
 def month(day: dt.date) -> dt.date:
@@ -123,21 +126,10 @@ def score_counts_by(
     for measure, span in zip(SCORE_MEASURES, spans, strict=True):
         key = key * span + _digit(o[measure], *vocab.OUTCOME_MEASURES[measure])
     joined = select().select_from(store.outcomes_t).join(cases_t, C.id == o.case_id)
-    packed = plain_rows(session, store.filtered(joined.add_columns(*by, key, func.count()).group_by(*by, key), f))
+    packed = store.filtered(joined.add_columns(*by, key, func.count()).group_by(*by, key), f)
     tables: dict[Key, dict[tuple[str, str, str], dict[float, int]]] = defaultdict(
         lambda: defaultdict(lambda: defaultdict(int))
     )
-    if any(row[width] is None for row in packed):
-        columns = [o[m] for m in SCORE_MEASURES]
-        stmt = joined.add_columns(*by, C.procedure, o.timepoint, *columns, func.count()).group_by(
-            *by, C.procedure, o.timepoint, *columns
-        )
-        for row in session.execute(store.filtered(stmt, f)):
-            procedure, timepoint, *scores, n = row[width:]
-            for measure, score in zip(SCORE_MEASURES, scores, strict=True):
-                if score is not None:
-                    tables[tuple(row[:width])][(procedure, timepoint, measure)][score] += n
-        return {group: {k: dict(t) for k, t in found.items()} for group, found in tables.items()}
 
     def unpack(k: int) -> list[tuple[tuple[str, str, str], int]]:
         digits = []
@@ -150,14 +142,38 @@ def score_counts_by(
                 for measure, span, digit in zip(SCORE_MEASURES, spans, reversed(digits), strict=True)
                 if digit != span - 1]  # fmt: skip
 
-    # Each packed key unpacked once: grouped by slice, the same key comes back once per slice.
+    # The rows streamed (grouped by slice, nearly every outcome is a row of its own: a year of a million cases held
+    # 45 MB as one list), each packed key unpacked once while the cache is small (a slice's keys come back in the
+    # next slice).
     unpacked: dict[int, list[tuple[tuple[str, str, str], int]]] = {}
-    for row in packed:
-        k, n = row[width], row[width + 1]
-        found = unpacked.get(k)
-        if found is None:
-            found = unpacked[k] = unpack(k)
-        group = tables[tuple(row[:width])]
-        for table_key, score in found:
-            group[table_key][score] += n
+    out_of_range = False
+    batches = row_batches(session, packed)
+    try:
+        for rows in batches:
+            if any(row[width] is None for row in rows):  # a score outside its range (edited by hand): counted from
+                out_of_range = True  # the columns instead
+                break
+            for row in rows:
+                k, n = row[width], row[width + 1]
+                found = unpacked.get(k)
+                if found is None:
+                    if len(unpacked) >= UNPACKED_KEYS:
+                        unpacked.clear()
+                    found = unpacked[k] = unpack(k)
+                group = tables[tuple(row[:width])]
+                for table_key, score in found:
+                    group[table_key][score] += n
+    finally:
+        batches.close()  # its cursor, left early when a key is out of range
+    if out_of_range:
+        tables.clear()
+        columns = [o[m] for m in SCORE_MEASURES]
+        stmt = joined.add_columns(*by, C.procedure, o.timepoint, *columns, func.count()).group_by(
+            *by, C.procedure, o.timepoint, *columns
+        )
+        for row in session.execute(store.filtered(stmt, f)):
+            procedure, timepoint, *scores, n = row[width:]
+            for measure, score in zip(SCORE_MEASURES, scores, strict=True):
+                if score is not None:
+                    tables[tuple(row[:width])][(procedure, timepoint, measure)][score] += n
     return {group: {k: dict(t) for k, t in found.items()} for group, found in tables.items()}

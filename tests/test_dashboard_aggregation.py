@@ -15,8 +15,9 @@ import math
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import case, null, select
 
+from caselog import dashboard_counts
 from caselog.dashboard import DashboardService
 from caselog.db import store
 from caselog.db.engine import Database
@@ -149,6 +150,30 @@ def test_every_dashboard_figure_counted_in_the_database_matches_counting_every_c
                                                                         "endoscopic_rhizotomy"}  # fmt: skip
                 assert all(c.repeats and c.lost and c.no_contact for c in new.durability.curves), name
                 assert sum(c.died for c in new.durability.curves), name
+
+
+def test_pain_scores_read_in_batches_with_a_small_cache_or_from_the_columns_match_counting_every_case(
+    clinic: CaseService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The packed pain scores are streamed a batch at a time with a bounded cache of unpacked keys (a year at a
+    million cases held 45 MB as one list); a key out of range (a score no check constraint kept out) sends the count
+    to the plain columns. Each way counts what counting every case does."""
+    board = DashboardService(clinic, today=lambda: UNTIL)
+    f = CaseFilter(procedure="radiofrequency_ablation")
+    found = reference.records(clinic, f)
+    batches = dashboard_counts.row_batches
+    monkeypatch.setattr(dashboard_counts, "UNPACKED_KEYS", 3)
+    monkeypatch.setattr(dashboard_counts, "row_batches", lambda session, stmt: batches(session, stmt, 7))
+    same(board.build(f).pain_scores, reference.pain_scores(found), "batches of 7, 3 keys kept")
+    first = dashboard_counts._digit
+
+    def out_of_range(column: Any, low: int, high: int) -> Any:  # nrs_back 7 as if outside its range
+        return first(column, low, high) if column.name != "nrs_back" else first(column, low, high).op("+")(
+            case((column == 7, null()), else_=0))  # fmt: skip
+
+    monkeypatch.setattr(dashboard_counts, "_digit", out_of_range)
+    assert any(o.nrs_back == 7 for r in found for o in r.outcomes), "the fallback is exercised"
+    same(board.build(f).pain_scores, reference.pain_scores(found), "from the columns")
 
 
 def test_lost_and_died_as_sql_match_the_follow_up_states_case_by_case(clinic: CaseService) -> None:

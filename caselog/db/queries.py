@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from operator import attrgetter
 from typing import Any, TypeVar
 
@@ -484,6 +484,18 @@ def distinct_values(session: Session, column: str) -> list[str]:
 def patient_by_mrn(session: Session, mrn: str) -> Patient | None:
     row = session.execute(select(patients_t).where(patients_t.c.mrn == mrn)).first()
     return patient_from_row(row) if row else None
+
+
+def row_batches(session: Session, stmt: Select[Any], batch: int = 5_000) -> Generator[Sequence[Any]]:
+    """`plain_rows` a batch at a time, for a result too long to hold as tuples (each year's packed pain scores at a
+    million cases: 45 MB as one list)."""
+    result = session.execute(stmt)
+    assert isinstance(result, CursorResult)
+    try:
+        while rows := result.cursor.fetchmany(batch):
+            yield rows
+    finally:
+        result.close()
 
 
 def plain_rows(session: Session, stmt: Select[Any]) -> list[Any]:
