@@ -720,7 +720,10 @@ def store_refresh(db: Database, refresh: Refresh) -> bool:
     if refresh.empty:
         return True
     checked, problem = db.storage_verdict()
-    if not checked or problem is not None:  # never wait for the start's storage check: the next build stores them
+    if not checked:  # never wait for the start's storage check: the next build stores them
+        return False
+    if problem is not None:
+        _counted_live_from_now(db, refresh, problem)
         return False
     try:
         with db.write() as session:
@@ -732,7 +735,29 @@ def store_refresh(db: Database, refresh: Refresh) -> bool:
         return False
     except Exception as exc:  # best effort: the figures shown are right without the stored copy
         log.info("dashboard tallies not stored: %s", exc)
+        if _cannot_write(exc):
+            _counted_live_from_now(db, refresh, exc)
         return False
+
+
+def _cannot_write(exc: BaseException) -> bool:
+    """Whether a write failed because this database cannot be written at all (a read-only file or server, no
+    permission), not for a passing reason (busy, a lost connection)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        text_ = str(seen).lower()
+        if any(w in text_ for w in ("readonly", "read-only", "permission denied", "insufficient privilege")):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _counted_live_from_now(db: Database, refresh: Refresh, why: BaseException) -> None:
+    """Everything was counted for tallies that cannot be stored: on this database every later build would count
+    everything again (a minute at a million cases), so it counts live instead (half that) while the app runs."""
+    if refresh.whole:
+        log.info("dashboard tallies cannot be stored (%s): counted live from now on", why)
+        _KNOWN[db.engine] = False
 
 
 class _Taken(Exception):

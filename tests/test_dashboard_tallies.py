@@ -13,10 +13,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import weakref
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, select, text
 
 from caselog import dashboard_tallies as tallies
@@ -156,6 +158,41 @@ def test_a_cold_build_with_any_filter_gives_the_counted_figures(clinic: CaseServ
         board = DashboardService(clinic, today=clock)
         same(board.build(f), _counted(clinic, f), f"cold, {name}")
         assert _rows(clinic, "dashboard_tally_state") == 1, f"cold, {name}: stored"
+
+
+def test_tallies_that_cannot_be_stored_are_counted_live_after_one_whole_count(
+    clinic: CaseService, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read-only file or server: the first build counts everything, cannot store it, and the app counts live
+    from then on (counting everything on each open took twice as long). A passing failure (busy) does not."""
+    monkeypatch.setattr(tallies, "_KNOWN", weakref.WeakKeyDictionary())
+    expected = _counted(clinic, CaseFilter())
+    counted_whole: list[bool] = []
+    count_sides = tallies.count_sides
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        counted_whole.append(args[3] is None)
+        return count_sides(*args, **kwargs)
+
+    def failing(why: str) -> Any:
+        def write(*_args: Any) -> None:
+            raise sa_exc.OperationalError("INSERT INTO dashboard_slices", {}, Exception(why))
+
+        return write
+
+    monkeypatch.setattr(tallies, "count_sides", counting)
+    board = DashboardService(clinic, today=clock)
+    monkeypatch.setattr(tallies, "_write", failing("database is locked"))
+    same(board.build(), expected, "busy")
+    same(board.build(), expected, "busy again")
+    assert counted_whole == [True, True], "a passing failure: the next build counts everything again, to store it"
+    monkeypatch.setattr(tallies, "_write", failing("attempt to write a readonly database"))
+    same(board.build(), expected, "read-only")
+    same(board.build(), expected, "read-only, later")
+    same(board.build(CaseFilter(surgeon=clinic.surgeons()[0])), _counted(clinic, CaseFilter(
+        surgeon=clinic.surgeons()[0])), "read-only, a surgeon")  # fmt: skip
+    assert counted_whole == [True, True, True], "counted whole once, then live"
+    assert _rows(clinic, "dashboard_tally_state") == 0
 
 
 def test_changes_through_the_service_and_import_are_counted(clinic: CaseService, clock: Clock) -> None:
