@@ -26,6 +26,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import math
+import time
 import weakref
 from array import array
 from collections import defaultdict
@@ -478,6 +480,7 @@ def sliceable(f: CaseFilter) -> bool:
 
 
 _KNOWN: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+_LIVE_UNTIL: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
 _TABLES = ("dashboard_stale", "dashboard_stale_slices", "dashboard_slices", "dashboard_years", "dashboard_sides",
            "dashboard_tally_state")  # fmt: skip
 
@@ -486,13 +489,15 @@ def available(session: Session) -> bool:
     """Whether the database has the tallies (schema 0017) and this login may read and write them: a file opened
     without upgrading, or a PostgreSQL role not yet granted them (`caselog init --app-role`), is counted live."""
     engine = session.get_bind()
+    if time.monotonic() < _LIVE_UNTIL.get(engine, 0.0):  # the tallies could not be stored here (store_refresh)
+        return False
     found = _KNOWN.get(engine)
     if found is None:
         found = inspect(session.connection()).has_table("dashboard_tally_state")
         if found and session.get_bind().dialect.name == "postgresql":
             checks = " AND ".join(f"has_table_privilege('{t}', 'SELECT, INSERT, UPDATE, DELETE')" for t in _TABLES)
             found = bool(session.execute(text(f"SELECT {checks}")).scalar_one())
-        _KNOWN[engine] = found
+        found = _KNOWN.setdefault(engine, found)
     return found
 
 
@@ -740,24 +745,38 @@ def store_refresh(db: Database, refresh: Refresh) -> bool:
         return False
 
 
+#: The errors that say a database cannot be written at all, by their codes (never their text, which quotes
+#: values): PostgreSQL's read-only transaction (a standby, a server set read-only) and missing privilege; SQLite's
+#: read-only file, no permission, refused by an authorizer.
+_READ_ONLY_SQLSTATES = frozenset({"25006", "42501"})
+_READ_ONLY_SQLITE_CODES = frozenset({8, 3, 23})
+#: How long a PostgreSQL database that refused the tallies is counted live before a build tries to store them again
+#: (a server read-only for a failover or maintenance comes back); a SQLite file stays live while the app runs.
+LIVE_AFTER_REFUSAL_S = 15 * 60
+
+
 def _cannot_write(exc: BaseException) -> bool:
     """Whether a write failed because this database cannot be written at all (a read-only file or server, no
-    permission), not for a passing reason (busy, a lost connection)."""
+    permission), not for a passing reason (busy, a lost connection, a conflict)."""
     seen: BaseException | None = exc
     while seen is not None:
-        text_ = str(seen).lower()
-        if any(w in text_ for w in ("readonly", "read-only", "permission denied", "insufficient privilege")):
-            return True
+        for error in (seen, getattr(seen, "orig", None)):
+            if getattr(error, "sqlstate", None) in _READ_ONLY_SQLSTATES:
+                return True
+            code = getattr(error, "sqlite_errorcode", None)
+            if isinstance(code, int) and code & 0xFF in _READ_ONLY_SQLITE_CODES:
+                return True
         seen = seen.__cause__ or seen.__context__
     return False
 
 
 def _counted_live_from_now(db: Database, refresh: Refresh, why: BaseException) -> None:
     """Everything was counted for tallies that cannot be stored: on this database every later build would count
-    everything again (a minute at a million cases), so it counts live instead (half that) while the app runs."""
+    everything again (a minute at a million cases), so it counts live instead (half that), on PostgreSQL for
+    LIVE_AFTER_REFUSAL_S, on SQLite while the app runs."""
     if refresh.whole:
-        log.info("dashboard tallies cannot be stored (%s): counted live from now on", why)
-        _KNOWN[db.engine] = False
+        log.info("dashboard tallies cannot be stored (%s): counted live", why)
+        _LIVE_UNTIL[db.engine] = math.inf if db.is_sqlite else time.monotonic() + LIVE_AFTER_REFUSAL_S
 
 
 class _Taken(Exception):

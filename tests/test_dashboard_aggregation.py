@@ -171,9 +171,21 @@ def test_pain_scores_read_in_batches_with_a_small_cache_or_from_the_columns_matc
         return first(column, low, high) if column.name != "nrs_back" else first(column, low, high).op("+")(
             case((column == 7, null()), else_=0))  # fmt: skip
 
+    clean_batches: list[int] = []
+
+    def out_of_range_last(session: Any, stmt: Any) -> Any:  # rows already counted when the key out of range comes
+        rows = [row for rows in batches(session, stmt) for row in rows]
+        rows.sort(key=lambda row: row[-2] is None)
+        for start in range(0, len(rows), 7):
+            part = rows[start : start + 7]
+            clean_batches.append(all(row[-2] is not None for row in part))
+            yield part
+
     monkeypatch.setattr(dashboard_counts, "_digit", out_of_range)
+    monkeypatch.setattr(dashboard_counts, "row_batches", out_of_range_last)
     assert any(o.nrs_back == 7 for r in found for o in r.outcomes), "the fallback is exercised"
     same(board.build(f).pain_scores, reference.pain_scores(found), "from the columns")
+    assert clean_batches[0] and not clean_batches[-1], "some rows were counted before the fallback"
 
 
 def test_lost_and_died_as_sql_match_the_follow_up_states_case_by_case(clinic: CaseService) -> None:
