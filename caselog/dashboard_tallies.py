@@ -205,14 +205,18 @@ def slice_filter(year: int, surgeon: str, procedure: str) -> CaseFilter:
 
 def count_slices(session: Session, slices: Iterable[Slice]) -> dict[Slice, Counts]:
     """The count tables of each slice. A few slices (a changed patient's) are counted each on its own, by index;
-    more (a cold build) a procedure's year at a time, grouped by surgeon (`_count_parts`). A slice without cases
-    is left out."""
+    more a year at a time, grouped by surgeon and procedure (`_count_parts`; only that procedure's cases where
+    a year's wanted slices are all of one). A slice without cases is left out."""
     wanted = set(slices)
     if len(wanted) <= FEW_SLICES and all(surgeon and procedure for _, surgeon, procedure in wanted):  # blank: any
         found = {key: count_cases(session, slice_filter(*key)) for key in wanted}
         return {key: counts for key, counts in found.items() if counts.cases}
+    procedures: dict[int, set[str]] = defaultdict(set)
+    for year, _, procedure in wanted:
+        procedures[year].add(procedure)
+    parts = {(year, next(iter(p)) if len(p) == 1 else "") for year, p in procedures.items()}
     counted: dict[Slice, Counts] = {}
-    for slices in _count_parts(session, {(y, p) for y, _, p in wanted}):
+    for slices in _count_parts(session, parts):
         counted.update((key, counts) for key, counts in slices.items() if key in wanted)
     return counted
 
