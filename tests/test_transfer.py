@@ -6,10 +6,14 @@ import io
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
+from caselog import dashboard_tallies as tallies
+from caselog.dashboard import DashboardService
 from caselog.db.engine import Database
 from caselog.db.schema import open_database
 from caselog.db.transfer import copy_database, filesystem_of, storage_warnings
+from caselog.demo import generate_cases
 from caselog.errors import InvalidInput
 from caselog.exchange import write_json
 from caselog.service import CaseService
@@ -35,6 +39,39 @@ def test_copy_everything_history_included(tmp_path: Path, db: Database) -> None:
     target = CaseService(db, today=lambda: TODAY)
     assert target.create_case(make_case()).case_number == "2025-00003"
     assert target.get_case("2025-00001").status == "amended"
+    source.close()
+
+
+def _counted_again(*_args: object, **_kwargs: object) -> None:
+    raise AssertionError("the copy's dashboard counted its sides again")
+
+
+@pytest.mark.parametrize("dashboard", ["opened", "never opened"])
+def test_copy_of_a_database_whose_dashboard_was_opened(
+    tmp_path: Path, db: Database, dashboard: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A workstation whose dashboard stored its tallies (no patient marked stale) copies whole: the target's
+    triggers marked every patient as the cases came in, and the source's marks and tallies stand instead (the same
+    cases), so the target's dashboard reads them without counting again and shows the source's figures."""
+    source = open_database(tmp_path / "workstation.sqlite3")
+    service = CaseService(source, today=lambda: TODAY)
+    service.add_records(generate_cases(120, seed=3, until=TODAY, years=2))
+    if dashboard == "opened":
+        DashboardService(service).build()
+    with source.read() as session:
+        marked = session.execute(text("SELECT count(*) FROM dashboard_stale")).scalar_one()
+    assert (marked == 0) == (dashboard == "opened")
+    copied = copy_database(source, db)
+    assert copied["dashboard_stale"] == marked
+    expected = DashboardService(service).build()
+    if dashboard == "opened":
+        monkeypatch.setattr(tallies, "count_sides", _counted_again)
+    target = CaseService(db, today=lambda: TODAY)
+    assert DashboardService(target).build() == expected
+    with db.read() as session:
+        assert session.execute(text("SELECT count(*) FROM dashboard_stale")).scalar_one() == 0
+        slices = session.execute(text("SELECT count(*) FROM dashboard_slices")).scalar_one()
+    assert slices > 0
     source.close()
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import Integer, delete, func, select, text
 
 from caselog.db.engine import Database
-from caselog.db.models import AuditHeadRow, Base
+from caselog.db.models import AuditHeadRow, Base, DashboardStaleRow, DashboardStaleSliceRow
 from caselog.db.store import bulk_insert
 from caselog.errors import InvalidInput, StorageError
 from caselog.validation import Problem
@@ -67,7 +67,11 @@ def copy_database(source: Database, target: Database, *, progress: Progress | No
     if existing:
         raise InvalidInput([Problem("TARGET", f"{target.display_name} already holds {existing} cases; copy into an "
                                               "empty database")])  # fmt: skip
-    tables = list(Base.metadata.sorted_tables)
+    # The dashboard's stale marks last: the target's triggers mark every patient as their cases are copied in, and
+    # those marks give way to the source's, which hold for the very same cases (as its stored tallies do).
+    marks = {DashboardStaleRow.__tablename__, DashboardStaleSliceRow.__tablename__}
+    tables = [t for t in Base.metadata.sorted_tables if t.name not in marks]
+    tables += [t for t in Base.metadata.sorted_tables if t.name in marks]
     copied: dict[str, int] = {}
     with source.read() as reading, target.write() as writing:
         # The new database's empty chain head gives way to the source's: the trail continues unbroken.
@@ -75,6 +79,8 @@ def copy_database(source: Database, target: Database, *, progress: Progress | No
         for step, table in enumerate(tables):
             if progress:
                 progress(step, len(tables), f"Copying {table.name}")
+            if table.name in marks:
+                writing.execute(delete(table))
             count = 0
             order = list(table.primary_key.columns)
             result = reading.execute(select(table).order_by(*order)).mappings()
