@@ -442,13 +442,12 @@ def walk(db_path: str) -> dict[str, Any]:
 #: What to do next about the step whose peak misses the memory target (measured at 1M with the walk's per-step
 #: figures and CASELOG_WALK_TRACE).
 MEMORY_NEXT_STEP = {
-    "dashboard_open": "with the stored tallies (schema 0017) the dashboard reads a few hundred rows (212 MB at 1M); "
-    "a peak above 250 MB is its first open after the upgrade, which counts and stores every tally once (274 MB at "
-    "1M, 414 MB before the sides were kept as columns and the pain scores streamed). It holds the durability sides "
-    "as columns (20 MB) and one year's count tables at a time (about 25 MB), and glibc keeps much of what the "
-    "worker thread freed (36 MB after it). Next step: write each pass's sides into a staging table in its own "
-    "short transaction, swapped in at the store (nothing held), and build each slice's JSON in the database "
-    "(json_group_object, jsonb_object_agg) so no Python tables are made",
+    "dashboard_open": "with the stored tallies (schema 0017) the dashboard reads a few hundred rows (215 MB at 1M); "
+    "its first open after the upgrade counts and stores every tally once (230-232 MB at 1M on the demo of "
+    "2026-12-01, 185 MB before that step; 312 MB on the same database before the sides were compressed a pass at "
+    "a time, summed off their columns and the slices' JSON compressed). A peak above 250 MB there is that count: "
+    "next step: write each pass's sides into a staging table in its own short transaction, swapped in at the store "
+    "(nothing held), and build each slice's JSON in the database (json_group_object, jsonb_object_agg)",
     "followup_counts_tab_open": "next step: the counts' states per slice of cases (caselog/followup.py _states): "
     "Python's own arenas keep what a slice's objects leave scattered",
     "followup_desk_open": "next step: the due list itself (about 21 MB resident for 9,083 due follow-ups at 1M)",

@@ -131,21 +131,32 @@ def score_counts_by(
         lambda: defaultdict(lambda: defaultdict(int))
     )
 
-    def unpack(k: int) -> list[tuple[tuple[str, str, str], int]]:
+    # Each (procedure, timepoint, measure, score) made once and shared: the cache below holds tens of thousands of
+    # keys, each made of these (30 MB for a year of a million cases when every key made its own, 6 MB shared).
+    shared: dict[tuple[int, int, int, int], tuple[tuple[str, str, str], int]] = {}
+
+    def unpack(k: int) -> tuple[tuple[tuple[str, str, str], int], ...]:
         digits = []
         for span in reversed(spans):
             k, digit = divmod(k, span)
             digits.append(digit)
         code, timepoint_code = divmod(k, len(timepoints))
-        procedure, timepoint = procedures[code], timepoints[timepoint_code]
-        return [((procedure, timepoint, measure), digit + vocab.OUTCOME_MEASURES[measure][0])
-                for measure, span, digit in zip(SCORE_MEASURES, spans, reversed(digits), strict=True)
-                if digit != span - 1]  # fmt: skip
+        found = []
+        for i, (span, digit) in enumerate(zip(spans, reversed(digits), strict=True)):
+            if digit != span - 1:
+                pair = shared.get((code, timepoint_code, i, digit))
+                if pair is None:
+                    measure = SCORE_MEASURES[i]
+                    pair = ((procedures[code], timepoints[timepoint_code], measure),
+                            digit + vocab.OUTCOME_MEASURES[measure][0])  # fmt: skip
+                    shared[(code, timepoint_code, i, digit)] = pair
+                found.append(pair)
+        return tuple(found)
 
     # The rows streamed (grouped by slice, nearly every outcome is a row of its own: a year of a million cases held
     # 45 MB as one list), each packed key unpacked once while the cache is small (a slice's keys come back in the
     # next slice).
-    unpacked: dict[int, list[tuple[tuple[str, str, str], int]]] = {}
+    unpacked: dict[int, tuple[tuple[tuple[str, str, str], int], ...]] = {}
     out_of_range = False
     batches = row_batches(session, packed)
     try:

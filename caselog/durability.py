@@ -23,6 +23,7 @@ from sqlalchemy import (
     FrameClause,
     FrameClauseType,
     Integer,
+    Select,
     and_,
     bindparam,
     case,
@@ -399,9 +400,9 @@ def durability_patients(session: Session, f: CaseFilter) -> dict[str, int]:
 
 
 def side_tallies(session: Session, f: CaseFilter, today: dt.date) -> dict[str, SideTally]:
-    """`side_counts` made count tables, one per procedure (`patients` left at 0: see `counted_sides`)."""
+    """`side_counts` read and made count tables, one per procedure (`patients` left at 0: see `counted_sides`)."""
     tallies: dict[str, SideTally] = defaultdict(SideTally)
-    for procedure, state, days, count in side_counts(session, f, today):
+    for procedure, state, days, count in _plain_rows(session, side_counts(session, f, today)):
         add_side(tallies[procedure], state, days, count)
     return tallies
 
@@ -427,9 +428,10 @@ def side_counts(
     *,
     patients: Sequence[int] | None = None,
     patient_ids: tuple[int, int] | None = None,
-) -> list[tuple[Any, ...]]:
-    """Kaplan-Meier time to the next ablation or rhizotomy at the same patient, level and side, as count rows
-    (*by, procedure, kind, days, sides): kind REPEAT or the censored side's state.
+) -> Select[Any]:
+    """Kaplan-Meier time to the next ablation or rhizotomy at the same patient, level and side: the statement of
+    its count rows (*by, procedure, kind, days, sides), kind REPEAT or the censored side's state, to read whole or
+    a batch at a time.
 
     The filter chooses the index procedures; repeats are looked for among all cases, because a repeat by another
     surgeon or after the date range still ends the relief. The next treatment must fall on a later day (two
@@ -515,5 +517,4 @@ def side_counts(
     ).subquery("each_side")  # fmt: skip
     e = each_side.c
     groups = [e[f"by_{i}"] for i in range(len(by))]
-    tallied = select(*groups, e.procedure, e.kind, e.time, func.count()).group_by(*groups, e.procedure, e.kind, e.time)
-    return [tuple(row) for row in _plain_rows(session, tallied)]
+    return select(*groups, e.procedure, e.kind, e.time, func.count()).group_by(*groups, e.procedure, e.kind, e.time)

@@ -130,13 +130,24 @@ def test_every_patient_counted_in_many_passes_stores_the_same_sides(
     clinic: CaseService, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A cold build at a million cases counts the sides a range of patients at a time and keeps them as columns
-    (`SideColumns`): three patients a pass stores what one pass stores, every row read back whole."""
+    (`SideColumns`): three patients a pass stores what one pass stores, every row read back whole, and each pass
+    finds the recheck days of its own patients (a death recorded for tomorrow rechecks all the patient's cases)."""
+    tomorrow = clock() + dt.timedelta(days=1)
+    _sql(clinic.db, "INSERT INTO follow_up_attempts (case_id, position, timepoint, date, result) SELECT id, 50, "
+                    f"'48m', '{tomorrow}', 'died' FROM cases WHERE procedure = 'radiofrequency_ablation' "
+                    "AND id % 11 = 0")  # fmt: skip
     DashboardService(clinic, today=clock).build()
     one_pass = _stored(clinic)
     _sql(clinic.db, "DELETE FROM dashboard_tally_state")
     monkeypatch.setattr(tallies, "PATIENTS_PER_PASS", 3)
     assert_same_as_counted(clinic, clock, "three patients a pass")
     assert _stored(clinic) == one_pass
+    dying = ("FROM dashboard_sides WHERE patient_id IN (SELECT c.patient_id FROM cases c JOIN follow_up_attempts a "
+             f"ON a.case_id = c.id WHERE a.date = '{tomorrow}')")  # fmt: skip
+    with clinic.db.read() as session:
+        assert session.execute(text(f"SELECT count(DISTINCT patient_id) {dying}")).scalar_one() > 3
+        rechecks = {tallies._as_day(d) for (d,) in session.execute(text(f"SELECT DISTINCT recheck_on {dying}"))}
+    assert rechecks == {tomorrow}
     with clinic.db.read() as session:
         rows = tallies.count_sides(session, clock(), schedule_from_setting(None), None)
     assert len(rows) == len(one_pass[1]) and len(rows) > 3
@@ -149,6 +160,31 @@ def test_every_patient_counted_in_many_passes_stores_the_same_sides(
         kept.append(*dataclasses.astuple(row))
     assert list(kept) == [as_objects[0], dataclasses.replace(as_objects[-1], recheck_on=None, days=4_000,
                                                             case_id=2**40)]  # fmt: skip
+
+
+def test_the_sides_summed_off_their_columns_are_the_rows_summed(
+    clinic: CaseService, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`SideColumns.sums` (a cold build's figures, each patient marked in a byte per id) gives what the rows give
+    one by one with every filter, a surgeon nobody has, and ids too sparse for a byte each (a set then), over
+    many compressed blocks (seven patients a pass) and over rows never sealed."""
+    monkeypatch.setattr(tallies, "PATIENTS_PER_PASS", 7)
+    with clinic.db.read() as session:
+        rows = tallies.count_sides(session, clock(), schedule_from_setting(None), None)
+    filters = {**_filters(clinic), "nobody's": CaseFilter(surgeon="Dr. Nobody"), "no sides": CaseFilter(
+        date_from=dt.date(1990, 1, 1), date_to=dt.date(1990, 12, 31))}  # fmt: skip
+    far = tallies.SideColumns()
+    for row in rows:
+        far.append(*dataclasses.astuple(dataclasses.replace(row, patient_id=row.patient_id * 2**33)))
+    for columns, name in ((rows, "dense ids"), (far, "sparse ids")):
+        for what, f in filters.items():
+            one_by_one = tallies.SideSums()
+            one_by_one.add_rows(r for r in columns if r.chosen(f))
+            summed = columns.sums(f)
+            assert summed.counted() == one_by_one.counted(), f"{name}, {what}"
+            assert dict(summed.patients) == dict(one_by_one.patients), f"{name}, {what}"
+    assert sum(rows.sums(CaseFilter()).patients.values()) > 50
+    assert len(rows._sealed) > 10 and not far._sealed
 
 
 def test_a_cold_build_with_any_filter_gives_the_counted_figures(clinic: CaseService, clock: Clock) -> None:

@@ -18,6 +18,7 @@ from caselog import stats
 from caselog.accounts import AccountService, Actor
 from caselog.dashboard import DashboardService
 from caselog.db.engine import Database
+from caselog.db.queries import plain_rows
 from caselog.durability import (
     AT_RISK_MONTHS,
     CENSORING_RULE,
@@ -214,7 +215,7 @@ def test_the_next_treatment_window_has_its_frame_written_into_the_sql(service: C
     event.listen(engine, "before_cursor_execute", remember)
     try:
         with service.db.read() as session:
-            side_counts(session, CaseFilter(), TODAY, patient_ids=(0, 10**9))
+            plain_rows(session, side_counts(session, CaseFilter(), TODAY, patient_ids=(0, 10**9)))
     finally:
         event.remove(engine, "before_cursor_execute", remember)
     windows = [statement for statement, _ in seen if " OVER (" in statement]

@@ -6,7 +6,6 @@ Workers never touch a widget: they get plain arguments, return a plain value, an
 
 from __future__ import annotations
 
-import ctypes
 import gc
 import logging
 import time
@@ -15,6 +14,8 @@ from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
+
+from caselog.memory import give_back_freed_memory
 
 log = logging.getLogger(__name__)
 
@@ -73,19 +74,6 @@ class Task(QRunnable):
 
 #: A task whose work took this much CPU (a desk's figures, an export) gives back what it freed (see below).
 GIVE_BACK_AFTER_CPU_S = 1.0
-
-
-def give_back_freed_memory() -> None:
-    """Return to the system the memory the C allocator keeps after objects were freed (glibc's malloc_trim).
-
-    A long read in a worker thread leaves its freed objects in that thread's allocator arena, where the GUI
-    thread never reuses them: about 15 MB after the dashboard's build at a million cases (mallinfo2's free
-    bytes, measured by benchmarks/bench_ui.py). Nothing happens where there is no glibc."""
-    try:
-        trim = ctypes.CDLL("libc.so.6").malloc_trim
-    except (OSError, AttributeError):
-        return
-    trim(0)
 
 
 def _expected() -> tuple[type[BaseException], ...]:
