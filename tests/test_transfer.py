@@ -46,23 +46,30 @@ def _counted_again(*_args: object, **_kwargs: object) -> None:
     raise AssertionError("the copy's dashboard counted its sides again")
 
 
-@pytest.mark.parametrize("dashboard", ["opened", "never opened"])
+@pytest.mark.parametrize("dashboard", ["opened", "opened, then a case deleted", "never opened"])
 def test_copy_of_a_database_whose_dashboard_was_opened(
     tmp_path: Path, db: Database, dashboard: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A workstation whose dashboard stored its tallies (no patient marked stale) copies whole: the target's
-    triggers marked every patient as the cases came in, and the source's marks and tallies stand instead (the same
-    cases), so the target's dashboard reads them without counting again and shows the source's figures."""
+    """A workstation whose dashboard stored its tallies copies whole: the target's triggers marked every patient
+    as the cases came in, and the source's marks (a deleted case's patient and the slice it left) and tallies stand
+    instead (the same cases), so the target's dashboard counts only what the source would and shows its figures."""
     source = open_database(tmp_path / "workstation.sqlite3")
     service = CaseService(source, today=lambda: TODAY)
-    service.add_records(generate_cases(120, seed=3, until=TODAY, years=2))
-    if dashboard == "opened":
+    numbers = service.add_records(generate_cases(120, seed=3, until=TODAY, years=2))
+    if dashboard.startswith("opened"):
         DashboardService(service).build()
+    if dashboard.endswith("deleted"):
+        draft = next(n for n in numbers if service.get_case(n).status == "draft")
+        service.delete_case(draft, reason="duplicate")
     with source.read() as session:
         marked = session.execute(text("SELECT count(*) FROM dashboard_stale")).scalar_one()
-    assert (marked == 0) == (dashboard == "opened")
+        left = session.execute(text("SELECT count(*) FROM dashboard_stale_slices")).scalar_one()
+    if dashboard == "never opened":
+        assert marked > 0 and left == 0
+    else:
+        assert (marked, left) == ((1, 1) if dashboard.endswith("deleted") else (0, 0))
     copied = copy_database(source, db)
-    assert copied["dashboard_stale"] == marked
+    assert (copied["dashboard_stale"], copied["dashboard_stale_slices"]) == (marked, left)
     expected = DashboardService(service).build()
     if dashboard == "opened":
         monkeypatch.setattr(tallies, "count_sides", _counted_again)
