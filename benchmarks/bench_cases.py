@@ -217,10 +217,23 @@ _PG_NAME_GROUPS = (
 )
 
 
+_SURGEON_SORTED = (
+    "SQLite reads one surgeon's cases through the surgeon's index (50,330 on the network demo of 2026-12-01, 20 "
+    "surgeons over 25 years), each with its patient, and sorts them all for the page; walking the sort's own index "
+    "instead (as the patient, MRN, duration and anesthesia sorts do) would be quick on the demo, where every surgeon "
+    "works all 25 years, but would read every case of the years after a surgeon left (sorted by number, newest "
+    "first) in a network whose surgeons come and go, so it is not done; next step: an index of surgeon "
+    "then the sort's columns for the case number, procedure and status sorts (schema change), weighed against the "
+    "write cost of three more indexes on every case"
+)
+
+
 def _why_over(name: str, f: CaseFilter, sqlite: bool, figures: dict[str, float], floor: dict[str, float]) -> str:
     """Why a figure is over target and the next step: a known cause, else what its floor shows."""
     if name in OVER_TARGET:
         return OVER_TARGET[name]
+    if sqlite and name in {f"surgeon_sort_{sort}" for sort in ("case_number", "procedure", "status")}:
+        return _SURGEON_SORTED
     if name.endswith("sort_patient") or name == "sorted_by_patient_desc":
         return _PG_NAME_GROUPS
     if not sqlite and f == CaseFilter():
