@@ -23,8 +23,8 @@ SCORE_MEASURES: tuple[str, ...] = ("nrs_back", "nrs_leg", "odi", "nrs_neck", "nr
 DayRange = tuple[dt.date | None, dt.date | None]
 cases_t = store.cases_t
 C = cases_t.c  # the cases table's columns
-#: Packed pain-score keys kept unpacked at most, then the cache starts again: a bound on its memory (about 20 MB for
-#: the 37,000 keys of the busiest year of a million demo cases), well above what a year of slices needs.
+#: Packed pain-score keys kept unpacked at most, then the cache starts again: a bound on its memory (about 7 MB for
+#: the 37,000 keys of the busiest year of a million demo cases, their parts shared), well above what a year needs.
 UNPACKED_KEYS = 100_000
 
 
